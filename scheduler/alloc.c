@@ -1,0 +1,56 @@
+#include "alloc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *libc_realloc(void *ud, void *p, size_t n)
+{
+    (void)ud;
+    if (n == 0) {
+        free(p);
+        return NULL;
+    }
+    return realloc(p, n);
+}
+
+rc_alloc rc_alloc_from(const rc_allocator *a)
+{
+    rc_alloc out = {libc_realloc, NULL};
+    if (a && a->realloc) {
+        out.fn = a->realloc;
+        out.ud = a->ud;
+    }
+    return out;
+}
+
+void *rc_calloc(const rc_alloc *a, size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size) return NULL;
+    void *p = rc_malloc(a, count * size);
+    if (p) memset(p, 0, count * size);
+    return p;
+}
+
+char *rc_strdup(const rc_alloc *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = rc_malloc(a, n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+int rc_grow(const rc_alloc *a, void **items, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t ncap = *cap ? *cap : 8;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / elem) return RC_ENOMEM;
+        ncap *= 2;
+    }
+    void *p = rc_realloc(a, *items, ncap * elem);
+    if (!p) return RC_ENOMEM;
+    *items = p;
+    *cap = ncap;
+    return 0;
+}

@@ -1,0 +1,630 @@
+/* cue.c -- the cue object: options, registries of services and tasks,
+ * submitting, finding, listing and cancelling work, and the accessors. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+void rc_cue_set_error(rc_cue *cue, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cue->errmsg, sizeof cue->errmsg, fmt, ap);
+    va_end(ap);
+}
+
+static int fail(rc_cue *cue, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int fail(rc_cue *cue, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cue->errmsg, sizeof cue->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static int check_seconds(rc_cue *cue, const char *what, double v)
+{
+    if (isnan(v) || v < 0 || v > 1e9)
+        return fail(cue, RC_EINVAL, "%s must be between 0 and 1e9 seconds (got %g)", what, v);
+    return 0;
+}
+
+static void svc_init_free(rc_cue *cue, rc_svc *s)
+{
+    memset(s, 0, sizeof *s);
+    s->concurrent = RC_NO_LIMIT;
+    s->cue = cue;
+    s->index = SIZE_MAX;
+    rc_timer_init(&s->rate_timer, rc_rate_timer_fire, s);
+}
+
+int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts)
+{
+    if (!out || !loop) return RC_EINVAL;
+    *out = NULL;
+    rc_cue_opts defaults = {0};
+    if (!opts) opts = &defaults;
+    rc_alloc a = rc_alloc_from(opts->alloc);
+    rc_cue *cue = rc_calloc(&a, 1, sizeof *cue);
+    if (!cue) return RC_ENOMEM;
+    cue->alloc = a;
+    cue->loop = loop;
+    cue->opts = *opts;
+    cue->opts.alloc = NULL;
+    const char *names[] = {"pending_warn_after", "pending_timeout", "stall_warn_after",
+                           "stall_timeout", "poll_interval", "priority_refresh"};
+    const double vals[] = {opts->pending_warn_after, opts->pending_timeout,
+                           opts->stall_warn_after, opts->stall_timeout,
+                           opts->poll_interval, opts->priority_refresh};
+    for (size_t i = 0; i < 6; i++) {
+        if (check_seconds(cue, names[i], vals[i])) {
+            rc_free(&a, cue);
+            return RC_EINVAL;
+        }
+    }
+    /* The dispatch pass is deferred through the loop; make sure deferring it
+     * never needs memory later, when a failure could not be reported. */
+    if (rc_grow(&loop->alloc, (void **)&loop->defer, &loop->defer_cap, loop->defer_len + 4,
+                sizeof *loop->defer) ||
+        rc_grow(&loop->alloc, (void **)&loop->defer_run, &loop->defer_run_cap,
+                loop->defer_len + 4, sizeof *loop->defer_run)) {
+        rc_free(&a, cue);
+        return RC_ENOMEM;
+    }
+    svc_init_free(cue, &cue->free_svc);
+    rc_dlist_init(&cue->all);
+    rc_dlist_init(&cue->dirty);
+    rc_dlist_init(&cue->waiting_any);
+    rc_dlist_init(&cue->finished);
+    cue->next_id = 1;
+    cue->stall_idle = true;
+    cue->stats.last_progress = rc_loop_now(loop);
+    rc_timeouts_init(cue);
+    *out = cue;
+    return 0;
+}
+
+static void free_work(rc_cue *cue, rc_work *w)
+{
+    const rc_alloc *a = &cue->alloc;
+    cJSON_Delete(w->params);
+    cJSON_Delete(w->result);
+    rc_free(a, w->label);
+    for (size_t i = 0; i < w->n_needs; i++) rc_free(a, w->needs[i]);
+    for (size_t i = 0; i < w->n_produces; i++) rc_free(a, w->produces[i]);
+    rc_free(a, w->needs);
+    rc_free(a, w->produces);
+    rc_free(a, w->detail);
+    rc_free(a, w->error);
+    if (w->delay) {
+        rc_timer_stop(cue->loop, &w->delay->timer);
+        rc_free(a, w->delay);
+    }
+    rc_free(a, w);
+}
+
+static void free_bucket(const char *key, void *val, void *ud)
+{
+    (void)key;
+    rc_free(ud, val);
+}
+
+static void free_prodlist(const char *key, void *val, void *ud)
+{
+    (void)key;
+    rc_prodlist *pl = val;
+    rc_free(ud, pl->items);
+    rc_free(ud, pl);
+}
+
+static void svc_fini(rc_cue *cue, rc_svc *s)
+{
+    rc_timer_stop(cue->loop, &s->rate_timer);
+    rc_rate_free(&cue->alloc, &s->rate);
+    rc_runq_free(&cue->alloc, &s->q);
+    rc_free(&cue->alloc, s->name);
+}
+
+void rc_cue_free(rc_cue *cue)
+{
+    if (!cue) return;
+    rc_alloc a = cue->alloc;
+    rc_timeouts_fini(cue);
+    for (rc_dnode *n = rc_dlist_first(&cue->all); n;) {
+        rc_dnode *next = rc_dlist_next(&cue->all, n);
+        free_work(cue, RC_CONTAINER(n, rc_work, all));
+        n = next;
+    }
+    if (cue->running_refs) rc_loop_unref(cue->loop);
+    /* A pass may still be deferred: drop it. */
+    for (size_t i = 0; i < cue->loop->defer_len; i++) {
+        if (cue->loop->defer[i].arg == cue) {
+            cue->loop->defer[i] = cue->loop->defer[--cue->loop->defer_len];
+            i--;
+        }
+    }
+    for (size_t i = 0; i < cue->n_services; i++) {
+        svc_fini(cue, cue->services[i]);
+        rc_free(&a, cue->services[i]);
+    }
+    svc_fini(cue, &cue->free_svc);
+    for (size_t i = 0; i < cue->n_tasks; i++) {
+        rc_free(&a, cue->tasks[i]->name);
+        rc_free(&a, cue->tasks[i]);
+    }
+    rc_free(&a, cue->services);
+    rc_free(&a, cue->tasks);
+    rc_strmap_each(&cue->waiting_by_key, free_bucket, &a);
+    rc_strmap_each(&cue->producers, free_prodlist, &a);
+    rc_strmap_free(&a, &cue->waiting_by_key);
+    rc_strmap_free(&a, &cue->producers);
+    rc_strmap_free(&a, &cue->services_by_name);
+    rc_strmap_free(&a, &cue->tasks_by_name);
+    rc_idmap_free(&a, &cue->works);
+    rc_free(&a, cue->scratch);
+    rc_free(&a, cue);
+}
+
+rc_loop *rc_cue_loop(const rc_cue *cue)
+{
+    return cue->loop;
+}
+
+const char *rc_cue_errmsg(const rc_cue *cue)
+{
+    return cue->errmsg;
+}
+
+void rc_cue_pause(rc_cue *cue, bool paused)
+{
+    if (cue->paused == paused) return;
+    cue->paused = paused;
+    if (!paused) {
+        for (size_t i = 0; i < cue->n_services; i++) rc_mark_runnable(cue, cue->services[i]);
+        rc_mark_runnable(cue, &cue->free_svc);
+        rc_request_pass(cue);
+    }
+}
+
+void rc_cue_set_hooks(rc_cue *cue, const rc_hooks *hooks)
+{
+    bool had_priority = cue->hooks.priority != NULL;
+    if (hooks)
+        cue->hooks = *hooks;
+    else
+        memset(&cue->hooks, 0, sizeof cue->hooks);
+    /* Checks may answer differently now: look at waiting work again. */
+    rc_artifacts_changed(cue, NULL);
+    if (had_priority != (cue->hooks.priority != NULL)) rc_refresh_arm(cue);
+}
+
+/* ---- names ---- */
+
+static int check_name(rc_cue *cue, const char *what, const char *name)
+{
+    if (!name || !*name) return fail(cue, RC_EINVAL, "%s name must not be empty", what);
+    size_t n = strlen(name);
+    if (n > 200) return fail(cue, RC_EINVAL, "%s name is longer than 200 bytes", what);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x20)
+            return fail(cue, RC_EINVAL, "%s name contains a control character", what);
+    return 0;
+}
+
+/* ---- services ---- */
+
+int rc_service_limits(rc_cue *cue, const char *name, unsigned count, double window_s,
+                      int concurrent)
+{
+    int rc = check_name(cue, "service", name);
+    if (rc) return rc;
+    if (concurrent != RC_NO_LIMIT && concurrent < 1)
+        return fail(cue, RC_EINVAL,
+                    "service '%s': concurrent must be at least 1 (got %d); use RC_NO_LIMIT for "
+                    "no limit",
+                    name, concurrent);
+    if (count > RC_RATE_MAX_COUNT)
+        return fail(cue, RC_EINVAL, "service '%s': rate count %u is above 10000000", name, count);
+    if (count && (isnan(window_s) || window_s <= 0 || window_s > 1e9 || rc_seconds(window_s) <= 0))
+        return fail(cue, RC_EINVAL, "service '%s': rate window must be positive (got %g s)", name,
+                    window_s);
+    if (rc_strmap_get(&cue->services_by_name, name))
+        return fail(cue, RC_EEXIST, "service '%s' is already registered", name);
+
+    const rc_alloc *a = &cue->alloc;
+    rc_svc *s = rc_malloc(a, sizeof *s);
+    if (!s) goto oom;
+    svc_init_free(cue, s);
+    s->concurrent = concurrent;
+    s->name = rc_strdup(a, name);
+    if (!s->name) goto oom_svc;
+    if (rc_rate_init(a, &s->rate, count, count ? rc_seconds(window_s) : 0)) goto oom_svc;
+    if (rc_grow(a, (void **)&cue->services, &cue->services_cap, cue->n_services + 1,
+                sizeof *cue->services))
+        goto oom_svc;
+    if (rc_strmap_put(a, &cue->services_by_name, name, s, NULL)) goto oom_svc;
+    s->index = cue->n_services;
+    cue->services[cue->n_services++] = s;
+    return 0;
+oom_svc:
+    rc_rate_free(a, &s->rate);
+    rc_free(a, s->name);
+    rc_free(a, s);
+oom:
+    return fail(cue, RC_ENOMEM, "service '%s': out of memory", name);
+}
+
+int rc_service(rc_cue *cue, const char *name, const char *rate, int concurrent)
+{
+    unsigned count = 0;
+    double window = 0;
+    if (rate) {
+        char err[200];
+        if (rc_parse_rate(rate, &count, &window, err, sizeof err))
+            return fail(cue, RC_EINVAL, "service '%s': %s", name ? name : "", err);
+    }
+    return rc_service_limits(cue, name, count, window, concurrent);
+}
+
+size_t rc_service_count(const rc_cue *cue)
+{
+    return cue->n_services;
+}
+
+int rc_service_get(const rc_cue *cue, size_t index, rc_service_info *out)
+{
+    if (index >= cue->n_services || !out) return RC_ENOENT;
+    const rc_svc *s = cue->services[index];
+    rc_time now = rc_loop_now(cue->loop);
+    out->name = s->name;
+    out->concurrent = s->concurrent;
+    out->rate_count = s->rate.count;
+    out->rate_window = s->rate.count ? rc_ns_to_s(s->rate.window) : 0;
+    out->running = s->running;
+    out->peak_running = s->peak_running;
+    out->queued = rc_runq_len(&s->q);
+    out->starts_in_window = s->rate.count ? rc_rate_in_window(&s->rate, now) : 0;
+    out->started = s->started;
+    out->completed = s->completed;
+    out->failed = s->failed;
+    rc_time next = rc_rate_next_allowed(&s->rate);
+    out->next_start = next == INT64_MIN ? now : next;
+    return 0;
+}
+
+/* ---- tasks ---- */
+
+int rc_task(rc_cue *cue, const char *name, const char *service, rc_handler_fn handler, void *ud)
+{
+    int rc = check_name(cue, "task", name);
+    if (rc) return rc;
+    if (rc_strmap_get(&cue->tasks_by_name, name))
+        return fail(cue, RC_EEXIST, "task '%s' is already registered", name);
+    rc_svc *svc = &cue->free_svc;
+    if (service) {
+        svc = rc_strmap_get(&cue->services_by_name, service);
+        if (!svc)
+            return fail(cue, RC_ENOENT, "task '%s': unknown service '%s' (register it first)",
+                        name, service);
+    }
+    const rc_alloc *a = &cue->alloc;
+    rc_taskdef *t = rc_calloc(a, 1, sizeof *t);
+    if (!t) goto oom;
+    t->name = rc_strdup(a, name);
+    if (!t->name) goto oom_task;
+    t->svc = svc;
+    t->handler = handler;
+    t->ud = ud;
+    rc_dlist_init(&t->orphans);
+    if (rc_grow(a, (void **)&cue->tasks, &cue->tasks_cap, cue->n_tasks + 1, sizeof *cue->tasks))
+        goto oom_task;
+    if (rc_strmap_put(a, &cue->tasks_by_name, name, t, NULL)) goto oom_task;
+    cue->tasks[cue->n_tasks++] = t;
+    return 0;
+oom_task:
+    rc_free(a, t->name);
+    rc_free(a, t);
+oom:
+    return fail(cue, RC_ENOMEM, "task '%s': out of memory", name);
+}
+
+int rc_task_set_handler(rc_cue *cue, const char *name, rc_handler_fn handler, void *ud)
+{
+    rc_taskdef *t = name ? rc_strmap_get(&cue->tasks_by_name, name) : NULL;
+    if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", name ? name : "(null)");
+    t->handler = handler;
+    t->ud = ud;
+    if (handler) {
+        while (t->orphans.len) {
+            rc_work *w = RC_CONTAINER(rc_dlist_first(&t->orphans), rc_work, link);
+            rc_make_dirty(cue, w);
+        }
+    }
+    return 0;
+}
+
+int rc_task_retry(rc_cue *cue, const char *name, const rc_retry_policy *p)
+{
+    rc_taskdef *t = name ? rc_strmap_get(&cue->tasks_by_name, name) : NULL;
+    if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", name ? name : "(null)");
+    if (!p) {
+        t->has_retry = false;
+        return 0;
+    }
+    if (p->max_attempts < 1)
+        return fail(cue, RC_EINVAL, "task '%s': max_attempts must be at least 1", name);
+    if (isnan(p->base_s) || p->base_s < 0 || p->base_s > 1e9 || isnan(p->max_s) ||
+        p->max_s < 0 || p->max_s > 1e9)
+        return fail(cue, RC_EINVAL, "task '%s': backoff seconds must be between 0 and 1e9",
+                    name);
+    if (isnan(p->jitter) || p->jitter < 0 || p->jitter > 1)
+        return fail(cue, RC_EINVAL, "task '%s': jitter must be between 0 and 1 (got %g)", name,
+                    p->jitter);
+    t->retry = *p;
+    t->has_retry = true;
+    t->rng = p->seed;
+    return 0;
+}
+
+/* ---- submit ---- */
+
+static int copy_keys(const rc_alloc *a, char ***dst, size_t *ndst, const char *const *src,
+                     size_t n)
+{
+    if (!n) return 0;
+    *dst = rc_calloc(a, n, sizeof **dst);
+    if (!*dst) return RC_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        (*dst)[i] = rc_strdup(a, src[i]);
+        if (!(*dst)[i]) return RC_ENOMEM;
+        *ndst = i + 1;
+    }
+    return 0;
+}
+
+static int index_producer(rc_cue *cue, const char *key, rc_work *w)
+{
+    rc_prodlist *pl = rc_strmap_get(&cue->producers, key);
+    if (!pl) {
+        pl = rc_calloc(&cue->alloc, 1, sizeof *pl);
+        if (!pl) return RC_ENOMEM;
+        if (rc_strmap_put(&cue->alloc, &cue->producers, key, pl, NULL)) {
+            rc_free(&cue->alloc, pl);
+            return RC_ENOMEM;
+        }
+    }
+    if (rc_grow(&cue->alloc, (void **)&pl->items, &pl->cap, pl->len + 1, sizeof *pl->items))
+        return RC_ENOMEM;
+    pl->items[pl->len++] = w;
+    return 0;
+}
+
+static void unindex_producer(rc_cue *cue, const char *key, rc_work *w)
+{
+    rc_prodlist *pl = rc_strmap_get(&cue->producers, key);
+    if (!pl) return;
+    for (size_t i = 0; i < pl->len; i++) {
+        if (pl->items[i] == w) {
+            memmove(&pl->items[i], &pl->items[i + 1], (pl->len - i - 1) * sizeof *pl->items);
+            pl->len--;
+            break;
+        }
+    }
+    if (pl->len == 0) {
+        rc_strmap_del(&cue->alloc, &cue->producers, key);
+        rc_free(&cue->alloc, pl->items);
+        rc_free(&cue->alloc, pl);
+    }
+}
+
+int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work_id *out_id)
+{
+    rc_submit_opts none = {0};
+    if (!opts) opts = &none;
+    rc_taskdef *t = task ? rc_strmap_get(&cue->tasks_by_name, task) : NULL;
+    if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", task ? task : "(null)");
+    if ((opts->n_needs && !opts->needs) || (opts->n_produces && !opts->produces))
+        return fail(cue, RC_EINVAL, "submit '%s': key count given without keys", task);
+    for (size_t i = 0; i < opts->n_needs; i++)
+        if (!opts->needs[i] || !*opts->needs[i])
+            return fail(cue, RC_EINVAL, "submit '%s': needs[%zu] is empty", task, i);
+    for (size_t i = 0; i < opts->n_produces; i++)
+        if (!opts->produces[i] || !*opts->produces[i])
+            return fail(cue, RC_EINVAL, "submit '%s': produces[%zu] is empty", task, i);
+    if (isnan(opts->delay_s) || opts->delay_s < 0 || opts->delay_s > 1e9)
+        return fail(cue, RC_EINVAL, "submit '%s': delay must be between 0 and 1e9 seconds", task);
+
+    const rc_alloc *a = &cue->alloc;
+    rc_work *w = rc_calloc(a, 1, sizeof *w);
+    if (!w) return fail(cue, RC_ENOMEM, "submit '%s': out of memory", task);
+    w->task = t;
+    w->attempt = 1;
+    w->state = RC_PENDING;
+    w->started = w->finished = -1;
+    w->id = cue->next_id;
+    if ((opts->label && !(w->label = rc_strdup(a, opts->label))) ||
+        copy_keys(a, &w->needs, &w->n_needs, opts->needs, opts->n_needs) ||
+        copy_keys(a, &w->produces, &w->n_produces, opts->produces, opts->n_produces) ||
+        (!opts->params && !(w->params = cJSON_CreateObject())))
+        goto oom;
+    size_t indexed = 0;
+    for (; indexed < w->n_produces; indexed++)
+        if (index_producer(cue, w->produces[indexed], w)) goto oom_index;
+    if (rc_idmap_put(a, &cue->works, w->id, w)) goto oom_index;
+    rc_delay *delay = NULL;
+    if (opts->delay_s > 0 && !(delay = rc_calloc(a, 1, sizeof *delay))) {
+        rc_idmap_del(&cue->works, w->id);
+        goto oom_index;
+    }
+
+    /* From here nothing fails: the work exists. */
+    if (opts->params) w->params = opts->params;
+    cue->next_id++;
+    rc_time now = rc_loop_now(cue->loop);
+    w->created = w->pending_since = now;
+    rc_dlist_push_back(&cue->all, &w->all);
+    cue->stats.submitted++;
+    cue->stats.pending++;
+    if (out_id) *out_id = w->id;
+    rc_emit(cue, RC_EV_QUEUED, w, "", 0, 0);
+    if (delay) {
+        w->delay = delay;
+        rc_schedule_delay(cue, w, now + rc_seconds(opts->delay_s));
+    } else {
+        rc_age_add(cue, w);
+        rc_make_dirty(cue, w);
+    }
+    rc_stall_arm(cue);
+    return 0;
+
+oom_index:
+    for (size_t i = 0; i < indexed; i++) unindex_producer(cue, w->produces[i], w);
+oom:
+    w->params = NULL; /* the caller keeps params on error */
+    free_work(cue, w);
+    return fail(cue, RC_ENOMEM, "submit '%s': out of memory", task);
+}
+
+/* ---- finding, listing, cancelling ---- */
+
+const rc_work *rc_get(const rc_cue *cue, rc_work_id id)
+{
+    return rc_idmap_get(&cue->works, id);
+}
+
+size_t rc_list(const rc_cue *cue, int state, const char *task, const rc_work **out, size_t max)
+{
+    size_t n = 0;
+    for (rc_dnode *d = rc_dlist_first(&cue->all); d && n < max; d = rc_dlist_next(&cue->all, d)) {
+        const rc_work *w = RC_CONTAINER(d, rc_work, all);
+        if (state >= 0 && (int)w->state != state) continue;
+        if (task && strcmp(w->task->name, task) != 0) continue;
+        out[n++] = w;
+    }
+    return n;
+}
+
+int rc_cancel(rc_cue *cue, rc_work_id id)
+{
+    rc_work *w = rc_idmap_get(&cue->works, id);
+    if (!w) return fail(cue, RC_ENOENT, "no work with id %llu", (unsigned long long)id);
+    if (w->state == RC_RUNNING)
+        return fail(cue, RC_ERUNNING,
+                    "work %llu is running; it finishes through its handler",
+                    (unsigned long long)id);
+    if (w->state != RC_PENDING)
+        return fail(cue, RC_EFINISHED, "work %llu already %s", (unsigned long long)id,
+                    rc_state_name(w->state));
+    rc_leave_pending(cue, w);
+    w->state = RC_CANCELLED;
+    w->where = RC_W_FINISHED;
+    w->finished = rc_loop_now(cue->loop);
+    cue->stats.cancelled++;
+    rc_dlist_push_back(&cue->finished, &w->link);
+    rc_stall_arm(cue);
+    rc_request_pass(cue); /* forgets finished work beyond retain_finished */
+    rc_emit(cue, RC_EV_CANCELLED, w, "", 0, 0);
+    return 0;
+}
+
+/* Forget the oldest finished work beyond opts.retain_finished. */
+void rc_cue_forget_finished(rc_cue *cue)
+{
+    size_t keep = cue->opts.retain_finished;
+    if (!keep) return;
+    while (cue->finished.len > keep) {
+        rc_work *w = RC_CONTAINER(rc_dlist_first(&cue->finished), rc_work, link);
+        rc_dlist_remove(&cue->finished, &w->link);
+        rc_dlist_remove(&cue->all, &w->all);
+        rc_idmap_del(&cue->works, w->id);
+        for (size_t i = 0; i < w->n_produces; i++) unindex_producer(cue, w->produces[i], w);
+        free_work(cue, w);
+    }
+}
+
+void rc_emit(rc_cue *cue, rc_event_kind kind, const rc_work *w, const char *detail,
+             double duration, size_t pending)
+{
+    if (!cue->hooks.on_event) return;
+    rc_event ev = {kind, rc_loop_now(cue->loop), w, detail ? detail : "", duration, pending};
+    cue->hooks.on_event(cue, &ev, cue->hooks.ud);
+}
+
+void rc_cue_stats(const rc_cue *cue, rc_stats *out)
+{
+    /* Counters are kept as things happen; only the queue lengths are summed. */
+    *out = cue->stats;
+    out->queued = rc_runq_len(&cue->free_svc.q);
+    for (size_t i = 0; i < cue->n_services; i++) out->queued += rc_runq_len(&cue->services[i]->q);
+}
+
+/* ---- accessors ---- */
+
+rc_work_id rc_work_get_id(const rc_work *w)
+{
+    return w->id;
+}
+const char *rc_work_task(const rc_work *w)
+{
+    return w->task->name;
+}
+const char *rc_work_service(const rc_work *w)
+{
+    return w->task->svc->name;
+}
+const char *rc_work_label(const rc_work *w)
+{
+    return w->label;
+}
+const cJSON *rc_work_params(const rc_work *w)
+{
+    return w->params;
+}
+unsigned rc_work_attempt(const rc_work *w)
+{
+    return w->attempt;
+}
+rc_state rc_work_state(const rc_work *w)
+{
+    return w->state;
+}
+bool rc_work_skipped(const rc_work *w)
+{
+    return w->skipped;
+}
+rc_time rc_work_created(const rc_work *w)
+{
+    return w->created;
+}
+rc_time rc_work_started(const rc_work *w)
+{
+    return w->started;
+}
+rc_time rc_work_finished(const rc_work *w)
+{
+    return w->finished;
+}
+const cJSON *rc_work_result(const rc_work *w)
+{
+    return w->result;
+}
+const char *rc_work_error(const rc_work *w)
+{
+    return w->state == RC_FAILED ? w->error : NULL;
+}
+size_t rc_work_needs(const rc_work *w, const char *const **keys)
+{
+    if (keys) *keys = (const char *const *)w->needs;
+    return w->n_needs;
+}
+size_t rc_work_produces(const rc_work *w, const char *const **keys)
+{
+    if (keys) *keys = (const char *const *)w->produces;
+    return w->n_produces;
+}

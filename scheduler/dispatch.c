@@ -1,0 +1,633 @@
+/* dispatch.c -- the dispatch pass, and everything that starts or ends work.
+ *
+ * A pass runs at the end of a loop iteration in which something changed
+ * (rc_request_pass), so many changes at one instant cost one pass.  It
+ * checks the work on the dirty list, then lets each runnable service start
+ * work while its limits allow.  A service that is full becomes runnable again
+ * when one of its works finishes; one that is rate-limited arms a timer for
+ * the instant its window next allows a start.  Nothing else is visited. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum { CHECK_READY, CHECK_WAITING, CHECK_SKIPPED, CHECK_GONE };
+
+static void pass_cb(rc_loop *loop, void *arg);
+
+void rc_request_pass(rc_cue *cue)
+{
+    /* A running pass loops until nothing is left, so it sees this change. */
+    if (cue->in_pass || cue->pass_scheduled) return;
+    if (rc_loop_defer(cue->loop, pass_cb, cue) == 0) cue->pass_scheduled = true;
+}
+
+void rc_mark_runnable(rc_cue *cue, rc_svc *svc)
+{
+    if (!svc->runnable) {
+        svc->runnable = true;
+        svc->next_runnable = NULL;
+        if (cue->runnable_tail)
+            cue->runnable_tail->next_runnable = svc;
+        else
+            cue->runnable_head = svc;
+        cue->runnable_tail = svc;
+    }
+    rc_request_pass(cue);
+}
+
+static rc_svc *pop_runnable(rc_cue *cue)
+{
+    rc_svc *s = cue->runnable_head;
+    if (!s) return NULL;
+    cue->runnable_head = s->next_runnable;
+    if (!cue->runnable_head) cue->runnable_tail = NULL;
+    s->runnable = false;
+    return s;
+}
+
+static void drop_bucket_if_empty(rc_cue *cue, rc_waitbucket *b)
+{
+    if (b->list.len) return;
+    rc_strmap_del(&cue->alloc, &cue->waiting_by_key, b->key);
+    rc_free(&cue->alloc, b);
+}
+
+void rc_unlink_pending(rc_cue *cue, rc_work *w)
+{
+    switch (w->where) {
+    case RC_W_DIRTY: rc_dlist_remove(&cue->dirty, &w->link); break;
+    case RC_W_WAITING:
+        if (w->bucket) {
+            rc_waitbucket *b = w->bucket;
+            rc_dlist_remove(&b->list, &w->link);
+            w->bucket = NULL;
+            drop_bucket_if_empty(cue, b);
+        } else {
+            rc_dlist_remove(&cue->waiting_any, &w->link);
+        }
+        cue->stats.waiting--;
+        break;
+    case RC_W_ORPHAN:
+        rc_dlist_remove(&w->task->orphans, &w->link);
+        cue->stats.waiting--;
+        break;
+    case RC_W_QUEUED: rc_runq_remove(&w->task->svc->q, &w->q); break;
+    case RC_W_DELAYED:
+        rc_timer_stop(cue->loop, &w->delay->timer);
+        cue->stats.delayed--;
+        break;
+    default: break;
+    }
+    w->where = RC_W_NONE;
+}
+
+/* The work leaves the pending state for good (started, cancelled, failed). */
+void rc_leave_pending(rc_cue *cue, rc_work *w)
+{
+    rc_unlink_pending(cue, w);
+    rc_age_remove(cue, w);
+    cue->stats.pending--;
+}
+
+void rc_make_dirty(rc_cue *cue, rc_work *w)
+{
+    rc_unlink_pending(cue, w);
+    w->where = RC_W_DIRTY;
+    rc_dlist_push_back(&cue->dirty, &w->link);
+    rc_request_pass(cue);
+}
+
+void rc_record_progress(rc_cue *cue)
+{
+    cue->stats.last_progress = rc_loop_now(cue->loop);
+    cue->stall_warned = false;
+    rc_stall_arm(cue);
+}
+
+static void announce_produces(rc_cue *cue, const rc_work *w)
+{
+    if (cue->opts.no_auto_notify) return;
+    for (size_t i = 0; i < w->n_produces; i++) rc_artifacts_changed(cue, w->produces[i]);
+}
+
+static void to_finished(rc_cue *cue, rc_work *w)
+{
+    w->where = RC_W_FINISHED;
+    w->finished = rc_loop_now(cue->loop);
+    rc_dlist_push_back(&cue->finished, &w->link);
+}
+
+/* ---- checks ---- */
+
+void rc_check_wait_on(rc_check *check, const char *key)
+{
+    if (!check || !key || !*key) return;
+    rc_cue *cue = check->cue;
+    size_t n = strlen(key) + 1;
+    if (rc_grow(&cue->alloc, (void **)&cue->scratch, &cue->scratch_cap, n, 1)) return;
+    memcpy(cue->scratch, key, n);
+    check->key = cue->scratch;
+    check->keyed = true;
+}
+
+void rc_check_detail(rc_check *check, const char *fmt, ...)
+{
+    if (!check || !fmt) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(check->detail, sizeof check->detail, fmt, ap);
+    va_end(ap);
+    check->has_detail = true;
+}
+
+static void keep_detail(rc_cue *cue, rc_work *w, const char *text)
+{
+    rc_free(&cue->alloc, w->detail);
+    w->detail = text ? rc_strdup(&cue->alloc, text) : NULL;
+}
+
+static void file_waiting(rc_cue *cue, rc_work *w, const rc_check *chk, int answer)
+{
+    char buf[64];
+    if (chk->has_detail)
+        keep_detail(cue, w, chk->detail);
+    else if (answer < 0) {
+        snprintf(buf, sizeof buf, "is_ready failed (returned %d)", answer);
+        keep_detail(cue, w, buf);
+    } else
+        keep_detail(cue, w, NULL);
+    w->reason = RC_BLOCK_NOT_READY;
+    w->where = RC_W_WAITING;
+    w->bucket = NULL;
+    cue->stats.waiting++;
+    if (chk->keyed) {
+        rc_waitbucket *b = rc_strmap_get(&cue->waiting_by_key, chk->key);
+        if (!b && (b = rc_calloc(&cue->alloc, 1, sizeof *b))) {
+            rc_dlist_init(&b->list);
+            if (rc_strmap_put(&cue->alloc, &cue->waiting_by_key, chk->key, b, &b->key)) {
+                rc_free(&cue->alloc, b);
+                b = NULL;
+            }
+        }
+        if (b) {
+            /* Out of memory falls through to the unkeyed list: still correct,
+             * only re-checked more often. */
+            w->bucket = b;
+            rc_dlist_push_back(&b->list, &w->link);
+            rc_poll_arm(cue);
+            return;
+        }
+    }
+    rc_dlist_push_back(&cue->waiting_any, &w->link);
+    rc_poll_arm(cue);
+}
+
+static void skip_work(rc_cue *cue, rc_work *w)
+{
+    rc_leave_pending(cue, w);
+    w->state = RC_COMPLETED;
+    w->skipped = true;
+    cue->stats.skipped++;
+    to_finished(cue, w);
+    rc_record_progress(cue);
+    announce_produces(cue, w);
+    if (cue->hooks.on_skip) cue->hooks.on_skip(cue, w, cue->hooks.ud);
+    rc_emit(cue, RC_EV_SKIPPED, w, "output valid", 0, 0);
+}
+
+/* Ask is_ready and is_stale.  The work is in no list while this runs. */
+static int run_checks(rc_cue *cue, rc_work *w)
+{
+    rc_check chk = {.cue = cue};
+    w->epoch = cue->epoch;
+    cue->stats.checks++;
+    int ready = 1;
+    if (cue->hooks.is_ready) {
+        w->where = RC_W_NONE;
+        w->reason = RC_BLOCK_UNCHECKED;
+        ready = cue->hooks.is_ready(cue, w, &chk, cue->hooks.ud);
+    }
+    if (w->state != RC_PENDING || w->where != RC_W_NONE) return CHECK_GONE;
+    if (ready <= 0) {
+        file_waiting(cue, w, &chk, ready);
+        return CHECK_WAITING;
+    }
+    if (cue->hooks.is_stale) {
+        rc_check chk2 = {.cue = cue};
+        int stale = cue->hooks.is_stale(cue, w, &chk2, cue->hooks.ud);
+        if (w->state != RC_PENDING || w->where != RC_W_NONE) return CHECK_GONE;
+        if (stale == 0) {
+            skip_work(cue, w);
+            return CHECK_SKIPPED;
+        }
+    }
+    return CHECK_READY;
+}
+
+static double priority_of(rc_cue *cue, rc_work *w)
+{
+    if (!cue->hooks.priority) return 0;
+    rc_priority_ctx ctx = {
+        rc_ns_to_s(rc_loop_now(cue->loop) - w->created),
+        cue->stats.pending,
+    };
+    double p = cue->hooks.priority(cue, w, &ctx, cue->hooks.ud);
+    if (isnan(p)) return 0.5;
+    return p < 0 ? 0 : p > 1 ? 1 : p;
+}
+
+static void orphan(rc_cue *cue, rc_work *w)
+{
+    w->where = RC_W_ORPHAN;
+    w->reason = RC_BLOCK_UNKNOWN_TASK;
+    rc_dlist_push_back(&w->task->orphans, &w->link);
+    cue->stats.waiting++;
+}
+
+static void enqueue(rc_cue *cue, rc_work *w)
+{
+    rc_svc *svc = w->task->svc;
+    if (rc_runq_push(&cue->alloc, &svc->q, &w->q, priority_of(cue, w), w->id)) {
+        /* No memory to queue it: park it unkeyed so the next change or poll
+         * tries again, and say why. */
+        rc_check chk = {.cue = cue};
+        rc_check_detail(&chk, "out of memory while queueing; retried on the next change");
+        file_waiting(cue, w, &chk, 0);
+        return;
+    }
+    w->where = RC_W_QUEUED;
+    rc_mark_runnable(cue, svc);
+    rc_refresh_arm(cue);
+}
+
+static void check_work(rc_cue *cue, rc_work *w)
+{
+    if (!w->task->handler) {
+        orphan(cue, w);
+        return;
+    }
+    if (run_checks(cue, w) == CHECK_READY) enqueue(cue, w);
+}
+
+/* ---- starting ---- */
+
+static void start_work(rc_cue *cue, rc_svc *s, rc_work *w)
+{
+    rc_time now = rc_loop_now(cue->loop);
+    rc_leave_pending(cue, w);
+    w->state = RC_RUNNING;
+    w->where = RC_W_RUNNING;
+    w->started = now;
+    s->running++;
+    if (s->running > s->peak_running) s->peak_running = s->running;
+    s->started++;
+    rc_rate_record(&s->rate, now);
+    cue->stats.running++;
+    if (cue->running_refs++ == 0) rc_loop_ref(cue->loop);
+    rc_record_progress(cue);
+    if (cue->hooks.on_start) cue->hooks.on_start(cue, w, cue->hooks.ud);
+    rc_emit(cue, RC_EV_STARTED, w, "", 0, 0);
+    rc_token tok = {w->id, w->attempt};
+    rc_taskdef *t = w->task;
+    /* From here the handler owns the attempt; w may be finished (and even
+     * forgotten) by the time it returns. */
+    t->handler(cue, w, tok, t->ud);
+}
+
+static void dispatch_service(rc_cue *cue, rc_svc *s)
+{
+    if (cue->paused) return;
+    rc_time now = rc_loop_now(cue->loop);
+    while (rc_runq_len(&s->q)) {
+        if (s->concurrent != RC_NO_LIMIT && s->running >= (size_t)s->concurrent) return;
+        rc_time next = rc_rate_next_allowed(&s->rate);
+        if (next > now) {
+            if (!rc_timer_active(&s->rate_timer) || s->rate_timer.when != next)
+                rc_timer_start(cue->loop, &s->rate_timer, next);
+            return;
+        }
+        rc_work *w = RC_CONTAINER(rc_runq_pop(&s->q), rc_work, q);
+        w->where = RC_W_NONE;
+        if (!w->task->handler) {
+            orphan(cue, w);
+            continue;
+        }
+        /* Artifacts changed since it was checked: ask again before it runs. */
+        if (w->epoch != cue->epoch && run_checks(cue, w) != CHECK_READY) continue;
+        start_work(cue, s, w);
+        /* A safe point: no callback is on the stack and no work pointer is
+         * held across iterations. */
+        rc_cue_forget_finished(cue);
+    }
+}
+
+void rc_rate_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop;
+    (void)t;
+    rc_svc *s = arg;
+    rc_mark_runnable(s->cue, s);
+}
+
+static void run_pass(rc_cue *cue)
+{
+    cue->in_pass = true;
+    cue->stats.passes++;
+    for (;;) {
+        /* Finished work is forgotten only here, never under a callback that
+         * may still hold it. */
+        rc_cue_forget_finished(cue);
+        rc_dnode *d = rc_dlist_first(&cue->dirty);
+        if (d) {
+            rc_work *w = RC_CONTAINER(d, rc_work, link);
+            rc_dlist_remove(&cue->dirty, d);
+            w->where = RC_W_NONE;
+            check_work(cue, w);
+            continue;
+        }
+        rc_svc *s = pop_runnable(cue);
+        if (!s) break;
+        dispatch_service(cue, s);
+    }
+    cue->in_pass = false;
+}
+
+static void pass_cb(rc_loop *loop, void *arg)
+{
+    (void)loop;
+    rc_cue *cue = arg;
+    cue->pass_scheduled = false;
+    run_pass(cue);
+}
+
+/* ---- artifacts ---- */
+
+static int cmp_work_id(const void *a, const void *b)
+{
+    rc_work_id x = (*(rc_work *const *)a)->id, y = (*(rc_work *const *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+static void wake_list(rc_cue *cue, rc_dlist *list)
+{
+    while (list->len) rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(list), rc_work, link));
+}
+
+int rc_artifacts_changed(rc_cue *cue, const char *key)
+{
+    cue->epoch++;
+    if (key) {
+        rc_waitbucket *b = rc_strmap_get(&cue->waiting_by_key, key);
+        if (b) {
+            while (b->list.len > 1)
+                rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(&b->list), rc_work, link));
+            /* The last one removes the bucket. */
+            rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(&b->list), rc_work, link));
+        }
+        wake_list(cue, &cue->waiting_any);
+        rc_request_pass(cue);
+        return 0;
+    }
+    /* Everything waiting: in id order, so the checks run in a stable order
+     * whatever the buckets' hash order. */
+    size_t n = cue->stats.waiting;
+    rc_work **all = n ? rc_malloc(&cue->alloc, n * sizeof *all) : NULL;
+    if (n && !all) {
+        /* Without memory to sort, wake in list order: still deterministic. */
+        for (rc_dnode *d = rc_dlist_first(&cue->all); d;) {
+            rc_dnode *next = rc_dlist_next(&cue->all, d);
+            rc_work *w = RC_CONTAINER(d, rc_work, all);
+            if (w->where == RC_W_WAITING) rc_make_dirty(cue, w);
+            d = next;
+        }
+        rc_request_pass(cue);
+        return RC_ENOMEM;
+    }
+    size_t k = 0;
+    for (rc_dnode *d = rc_dlist_first(&cue->waiting_any); d; d = rc_dlist_next(&cue->waiting_any, d))
+        all[k++] = RC_CONTAINER(d, rc_work, link);
+    if (k < n) {
+        /* Keyed waiters: walk the work list rather than the hash table. */
+        for (rc_dnode *d = rc_dlist_first(&cue->all); d; d = rc_dlist_next(&cue->all, d)) {
+            rc_work *w = RC_CONTAINER(d, rc_work, all);
+            if (w->where == RC_W_WAITING && w->bucket && k < n) all[k++] = w;
+        }
+    }
+    qsort(all, k, sizeof *all, cmp_work_id);
+    for (size_t i = 0; i < k; i++) rc_make_dirty(cue, all[i]);
+    rc_free(&cue->alloc, all);
+    rc_request_pass(cue);
+    return 0;
+}
+
+/* ---- delays ---- */
+
+static void delay_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop;
+    (void)t;
+    rc_delay *d = arg;
+    rc_work *w = d->work;
+    rc_cue *cue = w->task->svc->cue;
+    w->where = RC_W_NONE;
+    cue->stats.delayed--;
+    w->pending_since = rc_loop_now(loop);
+    rc_age_add(cue, w);
+    rc_make_dirty(cue, w);
+    rc_stall_arm(cue);
+}
+
+int rc_schedule_delay(rc_cue *cue, rc_work *w, rc_time not_before)
+{
+    if (!w->delay && !(w->delay = rc_calloc(&cue->alloc, 1, sizeof *w->delay))) goto now;
+    rc_timer_init(&w->delay->timer, delay_fire, w->delay);
+    w->delay->work = w;
+    if (rc_timer_start(cue->loop, &w->delay->timer, not_before)) goto now;
+    w->not_before = not_before;
+    w->where = RC_W_DELAYED;
+    cue->stats.delayed++;
+    return 0;
+now:
+    /* No memory for a timer: run it without the delay rather than lose it. */
+    w->pending_since = rc_loop_now(cue->loop);
+    rc_age_add(cue, w);
+    rc_make_dirty(cue, w);
+    return RC_ENOMEM;
+}
+
+/* ---- finishing ---- */
+
+enum { FIN_COMPLETE, FIN_FAIL, FIN_RETRY };
+
+static char *copy_error(rc_cue *cue, const char *error)
+{
+    return rc_strdup(&cue->alloc, error && *error ? error : "failed");
+}
+
+void rc_finish_failed(rc_cue *cue, rc_work *w, rc_fail_kind kind, const char *error)
+{
+    w->state = RC_FAILED;
+    rc_free(&cue->alloc, w->error);
+    w->error = copy_error(cue, error);
+    cue->stats.failed++;
+    to_finished(cue, w);
+    rc_request_pass(cue); /* the pass forgets finished work beyond retain_finished */
+    const char *msg = w->error ? w->error : "failed (message lost: out of memory)";
+    if (cue->hooks.on_failure) cue->hooks.on_failure(cue, w, kind, msg, cue->hooks.ud);
+    double ran = w->started >= 0 && kind == RC_FAIL_HANDLER
+                     ? rc_ns_to_s(w->finished - w->started)
+                     : 0;
+    rc_emit(cue, kind == RC_FAIL_HANDLER ? RC_EV_FAILED : RC_EV_TIMEOUT, w, msg, ran, 0);
+}
+
+void rc_fail_pending(rc_cue *cue, rc_work *w, rc_fail_kind kind, const char *error)
+{
+    rc_leave_pending(cue, w);
+    rc_finish_failed(cue, w, kind, error);
+    rc_stall_arm(cue);
+}
+
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+static rc_time backoff(rc_taskdef *t, unsigned failed_attempt)
+{
+    const rc_retry_policy *p = &t->retry;
+    double d = p->base_s;
+    if (p->exponential)
+        for (unsigned i = 1; i < failed_attempt && d < 1e9; i++) d *= 2;
+    if (p->max_s > 0 && d > p->max_s) d = p->max_s;
+    if (p->jitter > 0) {
+        double u = (double)(splitmix64(&t->rng) >> 11) / 9007199254740992.0; /* [0,1) */
+        d *= 1 + p->jitter * (2 * u - 1);
+    }
+    return rc_seconds(d < 0 ? 0 : d);
+}
+
+static int finish(rc_cue *cue, rc_token tok, int how, cJSON *result, const char *error)
+{
+    rc_work *w = rc_idmap_get(&cue->works, tok.work_id);
+    if (!w || w->state != RC_RUNNING || w->attempt != tok.attempt) {
+        cJSON_Delete(result);
+        cue->stats.stale_finishes++;
+        if (!w && (tok.work_id == 0 || tok.work_id >= cue->next_id)) {
+            rc_cue_set_error(cue, "finish: no work with id %llu",
+                             (unsigned long long)tok.work_id);
+            return RC_ENOENT;
+        }
+        rc_cue_set_error(cue, "finish: work %llu attempt %u is already over",
+                         (unsigned long long)tok.work_id, tok.attempt);
+        rc_emit(cue, RC_EV_STALE_FINISH, w, cue->errmsg, 0, 0);
+        return RC_ESTALE;
+    }
+    rc_svc *s = w->task->svc;
+    rc_time now = rc_loop_now(cue->loop);
+    double ran = rc_ns_to_s(now - w->started);
+    s->running--;
+    cue->stats.running--;
+    if (--cue->running_refs == 0) rc_loop_unref(cue->loop);
+    rc_mark_runnable(cue, s);
+    rc_record_progress(cue);
+
+    rc_taskdef *t = w->task;
+    if (how == FIN_RETRY && t->has_retry && w->attempt < t->retry.max_attempts) {
+        rc_time wait = backoff(t, w->attempt);
+        char detail[320];
+        snprintf(detail, sizeof detail, "attempt %u failed: %s; attempt %u at t=%.3fs", w->attempt,
+                 error && *error ? error : "failed", w->attempt + 1, rc_ns_to_s(now + wait));
+        rc_free(&cue->alloc, w->error);
+        w->error = copy_error(cue, error);
+        w->attempt++;
+        w->state = RC_PENDING;
+        w->warned = false;
+        cue->stats.pending++;
+        cue->stats.retries++;
+        rc_emit(cue, RC_EV_RETRY, w, detail, ran, 0);
+        if (w->state == RC_PENDING && w->where == RC_W_RUNNING) {
+            w->where = RC_W_NONE;
+            rc_schedule_delay(cue, w, now + wait);
+        }
+        return 0;
+    }
+    if (how == FIN_COMPLETE) {
+        w->state = RC_COMPLETED;
+        w->result = result;
+        s->completed++;
+        cue->stats.completed++;
+        to_finished(cue, w);
+        announce_produces(cue, w);
+        if (cue->hooks.on_complete) cue->hooks.on_complete(cue, w, result, ran, cue->hooks.ud);
+        rc_emit(cue, RC_EV_COMPLETED, w, "", ran, 0);
+    } else {
+        s->failed++;
+        rc_finish_failed(cue, w, RC_FAIL_HANDLER, error);
+    }
+    return 0;
+}
+
+typedef struct posted_finish {
+    rc_cue *cue;
+    rc_token tok;
+    int how;
+    cJSON *result;
+    char error[];
+} posted_finish;
+
+static void posted_finish_run(rc_loop *loop, void *arg)
+{
+    posted_finish *pf = arg;
+    finish(pf->cue, pf->tok, pf->how, pf->result, pf->error);
+    rc_free(&loop->alloc, pf);
+}
+
+static int finish_any_thread(rc_cue *cue, rc_token tok, int how, cJSON *result,
+                             const char *error)
+{
+    if (rc_loop_on_thread(cue->loop)) return finish(cue, tok, how, result, error);
+    size_t n = error ? strlen(error) + 1 : 1;
+    posted_finish *pf = rc_malloc(&cue->loop->alloc, sizeof *pf + n);
+    if (!pf) {
+        cJSON_Delete(result);
+        return RC_ENOMEM;
+    }
+    pf->cue = cue;
+    pf->tok = tok;
+    pf->how = how;
+    pf->result = result;
+    memcpy(pf->error, error ? error : "", n);
+    int rc = rc_loop_post(cue->loop, posted_finish_run, pf);
+    if (rc) {
+        cJSON_Delete(result);
+        rc_free(&cue->loop->alloc, pf);
+    }
+    return rc;
+}
+
+int rc_complete(rc_cue *cue, rc_token token, cJSON *result)
+{
+    if (!cue) {
+        cJSON_Delete(result);
+        return RC_EINVAL;
+    }
+    return finish_any_thread(cue, token, FIN_COMPLETE, result, NULL);
+}
+
+int rc_fail(rc_cue *cue, rc_token token, const char *error)
+{
+    if (!cue) return RC_EINVAL;
+    return finish_any_thread(cue, token, FIN_FAIL, NULL, error);
+}
+
+int rc_retry(rc_cue *cue, rc_token token, const char *error)
+{
+    if (!cue) return RC_EINVAL;
+    return finish_any_thread(cue, token, FIN_RETRY, NULL, error);
+}

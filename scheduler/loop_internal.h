@@ -1,0 +1,100 @@
+/* loop_internal.h -- the event loop's insides, shared by loop.c and the two
+ * clock backends.  Like Redis's ae.c: one loop, a small backend interface, a
+ * backend per clock chosen when the loop is made. */
+#ifndef RC_LOOP_INTERNAL_H
+#define RC_LOOP_INTERNAL_H
+
+#include <pthread.h>
+
+#include "alloc.h"
+#include "runcue.h"
+
+enum { RC_TIMER_ACTIVE = 1, RC_TIMER_UNREF = 2 };
+
+typedef struct rc_clock_backend {
+    const char *name;
+    int (*init)(rc_loop *loop);
+    void (*fini)(rc_loop *loop);
+    /* Read the clock into loop->now. */
+    void (*update)(rc_loop *loop);
+    /* Wait until `deadline` (RC_TIME_NEVER: no deadline) or until woken by a
+     * post or an fd event, dispatching fd events.  Returns 1 if it waited (or
+     * jumped), 0 if it cannot wait for anything (virtual clock, no deadline),
+     * negative on a system error. */
+    int (*wait)(rc_loop *loop, rc_time deadline);
+    /* Wake a waiting loop from any thread. */
+    void (*wake)(rc_loop *loop);
+    int (*watch)(rc_loop *loop, int fd, unsigned events, bool add);
+} rc_clock_backend;
+
+extern const rc_clock_backend rc_clock_virtual_backend;
+extern const rc_clock_backend rc_clock_mono_backend;
+
+typedef struct rc_post {
+    struct rc_post *next;
+    rc_call_fn fn;
+    void *arg;
+} rc_post;
+
+typedef struct rc_deferred {
+    rc_call_fn fn;
+    void *arg;
+} rc_deferred;
+
+typedef struct rc_fdwatch {
+    int fd;
+    unsigned events;
+    rc_fd_fn cb;
+    void *arg;
+} rc_fdwatch;
+
+typedef struct rc_call_timer {
+    rc_timer timer;
+    rc_call_fn fn;
+    void *arg;
+    struct rc_call_timer *next_free;
+} rc_call_timer;
+
+struct rc_loop {
+    rc_alloc alloc;
+    const rc_clock_backend *backend;
+    rc_clock_kind clock;
+    rc_time now;
+    pthread_t owner;
+
+    rc_timer **heap;
+    size_t heap_len, heap_cap;
+    uint64_t timer_seq;
+    size_t refd_timers;
+    long refs;
+    int stop;
+
+    rc_deferred *defer, *defer_run;
+    size_t defer_len, defer_cap, defer_run_cap;
+
+    pthread_mutex_t post_lock;
+    rc_post *posts, *posts_tail;
+    int has_posts; /* read without the lock as a hint only */
+
+    rc_fdwatch *fds;
+    size_t nfds, fds_cap;
+
+    rc_call_timer *free_calls;
+
+    /* Backend state. */
+    int epfd;
+    int wakefd;
+
+    char errmsg[256];
+};
+
+void rc_loop_set_error(rc_loop *loop, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+bool rc_loop_on_thread(const rc_loop *loop);
+/* Called by backends when an fd is ready. */
+void rc_loop_fd_ready(rc_loop *loop, int fd, unsigned events);
+
+#endif

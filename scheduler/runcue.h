@@ -1,0 +1,594 @@
+/*
+ * runcue.h -- decide *when* work runs across rate-limited services.
+ *
+ * runcue schedules work by artifact validity ("B is ready when its inputs
+ * are valid") across services that have concurrency and rate limits.  The
+ * application decides *what* the work does; runcue decides when it starts.
+ *
+ * The pieces:
+ *
+ *   rc_loop     an event loop with timers and a pluggable clock.  The virtual
+ *               clock jumps straight to the next timer (a simulated hour takes
+ *               milliseconds and every run is a pure function of its inputs);
+ *               the monotonic clock sleeps until the next timer, a watched
+ *               file descriptor, or a completion posted by another thread.
+ *   rc_cue      one scheduler: services, tasks, work.  Several cues may share a
+ *               loop; nothing in the library is global.
+ *   rc_work     one unit of work: a task name, JSON params, an attempt number.
+ *   rc_token    handed to a task handler with the work; the handler finishes
+ *               the work exactly once with rc_complete() or rc_fail(), at once
+ *               or later (a timer, a thread, a subprocess).
+ *
+ * Errors: functions that can fail return 0 or a negative RC_E* code.
+ * rc_strerror() names the code; rc_cue_errmsg() / rc_loop_errmsg() hold a
+ * sentence about the last failure on that object ("service 'api': bad rate
+ * '20/0': window must be positive").  A user mistake never aborts the process.
+ *
+ * Threads: every function must be called on the loop's thread (the thread
+ * that runs rc_loop_run) unless its comment says otherwise.  Callbacks and
+ * handlers always run on the loop thread.  rc_complete(), rc_fail() and
+ * rc_loop_post() may be called from any thread.
+ *
+ * Time: rc_time is nanoseconds on the loop's clock.  Virtual loops start at
+ * the time given in rc_loop_opts (default 0).  Public options take seconds as
+ * double for convenience.
+ */
+#ifndef RUNCUE_H
+#define RUNCUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RC_VERSION_MAJOR 0
+#define RC_VERSION_MINOR 1
+#define RC_VERSION_PATCH 0
+#define RC_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+enum {
+    RC_OK = 0,
+    RC_EINVAL = -1,    /* an argument is malformed or out of range */
+    RC_ENOMEM = -2,    /* out of memory; nothing was changed */
+    RC_EEXIST = -3,    /* a service or task of that name already exists */
+    RC_ENOENT = -4,    /* no such service, task or work */
+    RC_ERUNNING = -5,  /* the work is running; it finishes through its handler */
+    RC_EFINISHED = -6, /* the work already finished (completed, failed, cancelled) */
+    RC_ESTALE = -7,    /* a token for an attempt that is over (double completion) */
+    RC_ESYS = -8,      /* a system call failed; the message names it */
+    RC_ESTATE = -9,    /* the call is not allowed in the object's current state */
+};
+
+/* A static, never-NULL name for an RC_E* code ("invalid argument"). */
+const char *rc_strerror(int code);
+
+/* ------------------------------------------------------------------ */
+/* Time                                                                */
+/* ------------------------------------------------------------------ */
+
+typedef int64_t rc_time; /* nanoseconds */
+
+#define RC_NSEC_PER_SEC INT64_C(1000000000)
+#define RC_TIME_NEVER INT64_MAX
+
+/* Seconds to rc_time, rounded to the nearest nanosecond and saturated. */
+rc_time rc_seconds(double seconds);
+/* rc_time to seconds. */
+double rc_to_seconds(rc_time t);
+
+/* ------------------------------------------------------------------ */
+/* Memory                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * One function does all allocation, like lua_Alloc: realloc(ud, p, n) with
+ * n == 0 frees p and returns NULL; otherwise it returns a block of n bytes
+ * (or NULL on failure, leaving p untouched).  Tests use it to inject
+ * allocation failures.  NULL means the C library's realloc/free.
+ * cJSON values (params, results) use cJSON's own allocator.
+ */
+typedef struct rc_allocator {
+    void *(*realloc)(void *ud, void *p, size_t n);
+    void *ud;
+} rc_allocator;
+
+/* ------------------------------------------------------------------ */
+/* Event loop                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef struct rc_loop rc_loop;
+
+typedef enum rc_clock_kind {
+    RC_CLOCK_VIRTUAL = 0,   /* time jumps to the next timer; never sleeps */
+    RC_CLOCK_MONOTONIC = 1, /* CLOCK_MONOTONIC; sleeps until something is due */
+} rc_clock_kind;
+
+typedef struct rc_loop_opts {
+    rc_clock_kind clock;
+    rc_time start;             /* virtual clock only: the initial time */
+    const rc_allocator *alloc; /* NULL: the C library */
+} rc_loop_opts;
+
+/* Create a loop.  opts may be NULL (virtual clock at t=0). */
+int rc_loop_new(rc_loop **out, const rc_loop_opts *opts);
+/* Free a loop.  Every cue on it must have been freed first. */
+void rc_loop_free(rc_loop *loop);
+
+/* The loop's current time.  Stable during one callback on the virtual clock. */
+rc_time rc_loop_now(const rc_loop *loop);
+rc_clock_kind rc_loop_clock(const rc_loop *loop);
+/* The message about the last failure on this loop ("" if none). */
+const char *rc_loop_errmsg(const rc_loop *loop);
+
+typedef enum rc_run_mode {
+    RC_RUN_DEFAULT = 0, /* until nothing keeps the loop alive or rc_loop_stop() */
+    RC_RUN_ONCE = 1,    /* one iteration; may wait for the next due thing */
+    RC_RUN_NOWAIT = 2,  /* one iteration; never waits */
+} rc_run_mode;
+
+/*
+ * Run the loop.  The loop is alive while it has a referenced timer, a
+ * watched fd, or a reference taken with rc_loop_ref() (a cue holds one while
+ * work is running).  Returns 1 if the loop is still alive, 0 if it went idle,
+ * or a negative code on a system error.
+ *
+ * On the virtual clock an idle return while a cue still has pending work is
+ * an exact stall: nothing running, nothing scheduled that could unblock it.
+ */
+int rc_loop_run(rc_loop *loop, rc_run_mode mode);
+/* Run until the clock reaches `until` (or idle/stop).  Timers due at exactly
+ * `until` run.  On the virtual clock the time is then set to `until`. */
+int rc_loop_run_until(rc_loop *loop, rc_time until);
+/* Make rc_loop_run return after the current iteration.  Any thread. */
+void rc_loop_stop(rc_loop *loop);
+
+void rc_loop_ref(rc_loop *loop);
+void rc_loop_unref(rc_loop *loop);
+
+/* Timers.  The caller owns the rc_timer memory; the fields are private. */
+typedef struct rc_timer rc_timer;
+typedef void (*rc_timer_fn)(rc_loop *loop, rc_timer *timer, void *arg);
+struct rc_timer {
+    rc_time when;
+    uint64_t seq;
+    size_t heap_index;
+    rc_timer_fn cb;
+    void *arg;
+    unsigned flags;
+};
+
+void rc_timer_init(rc_timer *timer, rc_timer_fn cb, void *arg);
+/* (Re)arm for absolute time `when` (clamped to now).  Timers due at the same
+ * time fire in the order they were armed. */
+int rc_timer_start(rc_loop *loop, rc_timer *timer, rc_time when);
+void rc_timer_stop(rc_loop *loop, rc_timer *timer);
+bool rc_timer_active(const rc_timer *timer);
+/* An unreferenced timer fires but does not keep the loop alive by itself. */
+void rc_timer_set_ref(rc_timer *timer, bool ref);
+
+/* Call fn(arg) once at absolute time `when`; the loop owns the timer. */
+typedef void (*rc_call_fn)(rc_loop *loop, void *arg);
+int rc_loop_call_at(rc_loop *loop, rc_time when, rc_call_fn fn, void *arg);
+
+/* Run fn(arg) at the end of the current loop iteration, after every timer due
+ * now.  Many defers of the same (fn, arg) in one iteration run once. */
+int rc_loop_defer(rc_loop *loop, rc_call_fn fn, void *arg);
+
+/* Run fn(arg) on the loop thread soon.  Any thread; wakes a sleeping loop.
+ * Returns RC_ENOMEM if the message could not be queued. */
+int rc_loop_post(rc_loop *loop, rc_call_fn fn, void *arg);
+
+/* Watch a file descriptor (monotonic clock only).  events: RC_READABLE and/or
+ * RC_WRITABLE.  The callback receives the events that are ready, plus
+ * RC_HANGUP/RC_ERROR when the kernel reports them. */
+enum { RC_READABLE = 1, RC_WRITABLE = 2, RC_HANGUP = 4, RC_ERROR = 8 };
+typedef void (*rc_fd_fn)(rc_loop *loop, int fd, unsigned events, void *arg);
+int rc_loop_watch_fd(rc_loop *loop, int fd, unsigned events, rc_fd_fn cb, void *arg);
+int rc_loop_unwatch_fd(rc_loop *loop, int fd);
+
+/* ------------------------------------------------------------------ */
+/* Cue                                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct rc_cue rc_cue;
+typedef struct rc_work rc_work;
+typedef uint64_t rc_work_id; /* 1, 2, 3 ... in submission order, per cue */
+
+typedef struct rc_cue_opts {
+    /* Seconds; 0 turns each off.  With the README's meanings:
+     * pending_*: measured from when the work entered the pending state;
+     * stall_*:   measured from the last start, completion, failure or skip
+     *            while work is pending.  Warnings fire once (per work item;
+     *            per stall). */
+    double pending_warn_after;
+    double pending_timeout;
+    double stall_warn_after;
+    double stall_timeout;
+    /* Re-check every waiting (not ready) item this often, for artifact
+     * changes the core cannot be told about.  0: only on notifications. */
+    double poll_interval;
+    /* With a priority callback: re-evaluate the priority of queued work this
+     * often, so a callback that ages work by wait_time can prevent
+     * starvation.  0: priority is evaluated when work is queued. */
+    double priority_refresh;
+    /* Keep at most this many finished work items for rc_get/rc_list (the
+     * oldest finished are forgotten first).  0: keep all. */
+    size_t retain_finished;
+    /* Announce a work's declared `produces` keys as changed when it completes
+     * or is skipped (see rc_artifacts_changed).  Default on; set
+     * no_auto_notify to turn it off. */
+    bool no_auto_notify;
+    const rc_allocator *alloc;
+} rc_cue_opts;
+
+/* Create a cue on `loop`.  opts may be NULL (all defaults). */
+int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts);
+/* Free a cue and all its work.  Must not be called from a callback or while
+ * work is running: a later rc_complete() would have no cue to reach. */
+void rc_cue_free(rc_cue *cue);
+rc_loop *rc_cue_loop(const rc_cue *cue);
+/* The message about the last failure on this cue ("" if none). */
+const char *rc_cue_errmsg(const rc_cue *cue);
+
+/* Stop (paused = true) or resume dispatching new work.  Running work goes on;
+ * pending work stays pending. */
+void rc_cue_pause(rc_cue *cue, bool paused);
+
+/* ------------------------------------------------------------------ */
+/* Services                                                            */
+/* ------------------------------------------------------------------ */
+
+#define RC_NO_LIMIT (-1)
+
+/*
+ * Register a service: a bucket of limits, not an executor.
+ *   rate:       NULL for none, or "N/unit" with unit sec|s|second, min|m|minute,
+ *               hour|h|hr (and their plurals), or "N/S": N starts per S seconds
+ *               (S may be fractional, e.g. "5/0.5").  Never more than N starts
+ *               in ANY window of that length (a sliding window).
+ *   concurrent: at most this many running at once, or RC_NO_LIMIT.
+ * Errors: RC_EINVAL (bad name, rate or limit), RC_EEXIST (duplicate name).
+ * Nothing is registered on error.
+ */
+int rc_service(rc_cue *cue, const char *name, const char *rate, int concurrent);
+/* The same with the rate as numbers: count starts per window_s seconds;
+ * count 0 means no rate limit. */
+int rc_service_limits(rc_cue *cue, const char *name, unsigned count, double window_s,
+                      int concurrent);
+
+/* Parse a rate string as rc_service() does.  On error writes a message of at
+ * most errlen bytes into err (if not NULL). */
+int rc_parse_rate(const char *rate, unsigned *count, double *window_s, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ */
+/* Tasks, handlers, completion                                         */
+/* ------------------------------------------------------------------ */
+
+/* Finishes one attempt of one work item.  A value: copy it freely. */
+typedef struct rc_token {
+    rc_work_id work_id;
+    uint32_t attempt;
+} rc_token;
+
+/*
+ * A task handler starts the work.  It must finish the attempt exactly once,
+ * now or later, with rc_complete() or rc_fail().  `work` is valid until then.
+ */
+typedef void (*rc_handler_fn)(rc_cue *cue, const rc_work *work, rc_token token, void *ud);
+
+/*
+ * Register a task.  service may be NULL (no limits).  handler may be NULL:
+ * work for the task may be submitted and waits as unknown_task until
+ * rc_task_set_handler() provides one.
+ * Errors: RC_EINVAL (bad name), RC_EEXIST, RC_ENOENT (unknown service).
+ */
+int rc_task(rc_cue *cue, const char *name, const char *service, rc_handler_fn handler, void *ud);
+int rc_task_set_handler(rc_cue *cue, const char *name, rc_handler_fn handler, void *ud);
+
+/*
+ * Retries.  A failure that says it is retryable (rc_retry()) is attempted
+ * again after a backoff, up to max_attempts attempts in all; on_failure comes
+ * only after the last.  Backoff before attempt k+1: base * (exponential ?
+ * 2^(k-1) : 1), capped at max_s (0: no cap), then spread by +/- jitter
+ * fraction (0..1) drawn from a generator seeded with `seed`.
+ */
+typedef struct rc_retry_policy {
+    unsigned max_attempts; /* >= 1; 1 means no retries */
+    double base_s;
+    double max_s;
+    bool exponential;
+    double jitter;
+    uint64_t seed;
+} rc_retry_policy;
+int rc_task_retry(rc_cue *cue, const char *name, const rc_retry_policy *policy);
+
+/*
+ * Finish an attempt.  rc_complete takes ownership of result (may be NULL).
+ * rc_fail: the attempt failed for good.  rc_retry: the attempt failed and may
+ * be retried under the task's retry policy (a plain failure without one).
+ *
+ * A second finish of the same attempt returns RC_ESTALE and changes nothing;
+ * it is also counted in rc_stats.stale_finishes.  Any thread: from a thread
+ * other than the loop's, the finish is posted to the loop and the call returns
+ * 0 at once (a stale finish is then only counted).
+ */
+int rc_complete(rc_cue *cue, rc_token token, cJSON *result);
+int rc_fail(rc_cue *cue, rc_token token, const char *error);
+int rc_retry(rc_cue *cue, rc_token token, const char *error);
+
+/* ------------------------------------------------------------------ */
+/* Work                                                                */
+/* ------------------------------------------------------------------ */
+
+typedef enum rc_state {
+    RC_PENDING = 0,
+    RC_RUNNING,
+    RC_COMPLETED, /* includes skipped work: see rc_work_skipped() */
+    RC_FAILED,
+    RC_CANCELLED,
+} rc_state;
+const char *rc_state_name(rc_state state); /* "pending", ... */
+
+typedef struct rc_submit_opts {
+    /* JSON params for the handler.  On success the cue owns it; on error the
+     * caller still does.  NULL: an empty object. */
+    cJSON *params;
+    /* Artifact keys this work needs and produces (copied).  Optional; with
+     * them rc_diagnose() can name the producer a blocked item waits for. */
+    const char *const *needs;
+    size_t n_needs;
+    const char *const *produces;
+    size_t n_produces;
+    /* Not before now + delay_s (seconds).  Waits as "delayed" until then. */
+    double delay_s;
+    /* A short name for logs and diagnosis (copied).  Optional. */
+    const char *label;
+} rc_submit_opts;
+
+/*
+ * Queue work for `task`.  opts may be NULL.  *out_id (if not NULL) receives
+ * the new id.  May be called from handlers and callbacks (fan-out).
+ * Errors: RC_ENOENT (unknown task), RC_EINVAL, RC_ENOMEM.
+ */
+int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work_id *out_id);
+
+/* Look up work by id; NULL if unknown (or forgotten, see retain_finished).
+ * The pointer is valid until the next call into the cue that can finish or
+ * free work; copy what you need. */
+const rc_work *rc_get(const rc_cue *cue, rc_work_id id);
+
+/* Fill `out` with up to `max` items in submission order that match the
+ * filters (state < 0: any; task NULL: any).  Returns how many were written. */
+size_t rc_list(const rc_cue *cue, int state, const char *task, const rc_work **out, size_t max);
+
+/*
+ * Cancel work.  Pending: it becomes cancelled (on_event CANCELLED).
+ * Errors: RC_ERUNNING (it will finish through its handler), RC_EFINISHED,
+ * RC_ENOENT.
+ */
+int rc_cancel(rc_cue *cue, rc_work_id id);
+
+/* Work accessors.  Strings are owned by the work. */
+rc_work_id rc_work_get_id(const rc_work *w);
+const char *rc_work_task(const rc_work *w);
+const char *rc_work_service(const rc_work *w); /* NULL if the task has none */
+const char *rc_work_label(const rc_work *w);   /* NULL if none was given */
+const cJSON *rc_work_params(const rc_work *w);
+unsigned rc_work_attempt(const rc_work *w); /* 1, 2, ... */
+rc_state rc_work_state(const rc_work *w);
+bool rc_work_skipped(const rc_work *w);
+rc_time rc_work_created(const rc_work *w);
+rc_time rc_work_started(const rc_work *w);  /* of the last attempt; -1 if never */
+rc_time rc_work_finished(const rc_work *w); /* -1 if not finished */
+const cJSON *rc_work_result(const rc_work *w);
+const char *rc_work_error(const rc_work *w); /* NULL unless failed */
+size_t rc_work_needs(const rc_work *w, const char *const **keys);
+size_t rc_work_produces(const rc_work *w, const char *const **keys);
+
+/* ------------------------------------------------------------------ */
+/* Checks and callbacks                                                */
+/* ------------------------------------------------------------------ */
+
+/* Passed to is_ready / is_stale so they can say more than yes or no. */
+typedef struct rc_check rc_check;
+/* The artifact key the work waits on.  Keyed waits are re-checked only when
+ * that key (or "all") is announced changed; unkeyed waits on any change. */
+void rc_check_wait_on(rc_check *check, const char *key);
+/* A sentence for debug_blocked ("input pages/003.png missing"). */
+void rc_check_detail(rc_check *check, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+typedef struct rc_priority_ctx {
+    double wait_time;   /* seconds since the work was submitted */
+    size_t queue_depth; /* pending work in the cue */
+} rc_priority_ctx;
+
+/* How a work failed, for on_failure. */
+typedef enum rc_fail_kind {
+    RC_FAIL_HANDLER = 0,     /* rc_fail / rc_retry with no attempts left */
+    RC_FAIL_PENDING_TIMEOUT, /* pending longer than pending_timeout */
+    RC_FAIL_STALL_TIMEOUT,   /* the cue made no progress for stall_timeout */
+} rc_fail_kind;
+
+typedef enum rc_event_kind {
+    RC_EV_QUEUED = 0,
+    RC_EV_STARTED,
+    RC_EV_COMPLETED,
+    RC_EV_FAILED,
+    RC_EV_SKIPPED,
+    RC_EV_CANCELLED,
+    RC_EV_RETRY,           /* an attempt failed; another is scheduled */
+    RC_EV_PENDING_WARNING, /* work pending longer than pending_warn_after */
+    RC_EV_STALL_WARNING,   /* no progress for stall_warn_after (work NULL) */
+    RC_EV_TIMEOUT,         /* work failed by pending or stall timeout */
+    RC_EV_STALE_FINISH,    /* a second finish of one attempt was refused */
+    RC_EV__COUNT
+} rc_event_kind;
+const char *rc_event_name(rc_event_kind kind); /* "queued", ... */
+
+typedef struct rc_event {
+    rc_event_kind kind;
+    rc_time time;
+    const rc_work *work; /* NULL for cue-wide events */
+    const char *detail;  /* never NULL; "" if nothing to add */
+    double duration;     /* COMPLETED/FAILED: run seconds; warnings: waited seconds */
+    size_t pending;      /* STALL_WARNING: pending count */
+} rc_event;
+
+/*
+ * The application's side of the contract.  Every member may be NULL.
+ *
+ * is_ready: 1 ready, 0 not ready, negative = the check failed, which counts
+ *           as not ready.  NULL: always ready.
+ * is_stale: 1 stale (run it), 0 output valid (skip it), negative = the check
+ *           failed, which counts as stale.  NULL: always stale.
+ *           Both are asked when work is first considered and again right
+ *           before it starts if any artifact change was announced since.
+ * priority: 0.0 (lowest) .. 1.0 (highest), clamped; NaN means 0.5.  NULL:
+ *           first in, first out by submission.  Equal priorities are FIFO.
+ * on_*:     notifications, called on the loop thread after the state change.
+ *           They may submit and cancel work.  on_event sees every event (the
+ *           typed callbacks are called first).
+ * If pending/stall warnings are configured but their callbacks are NULL, a
+ * line is printed to stderr, as the README describes.
+ */
+typedef struct rc_hooks {
+    int (*is_ready)(rc_cue *cue, const rc_work *work, rc_check *check, void *ud);
+    int (*is_stale)(rc_cue *cue, const rc_work *work, rc_check *check, void *ud);
+    double (*priority)(rc_cue *cue, const rc_work *work, const rc_priority_ctx *ctx, void *ud);
+    void (*on_start)(rc_cue *cue, const rc_work *work, void *ud);
+    void (*on_complete)(rc_cue *cue, const rc_work *work, const cJSON *result, double duration_s,
+                        void *ud);
+    void (*on_failure)(rc_cue *cue, const rc_work *work, rc_fail_kind kind, const char *error,
+                       void *ud);
+    void (*on_skip)(rc_cue *cue, const rc_work *work, void *ud);
+    void (*on_pending_warning)(rc_cue *cue, const rc_work *work, double pending_s, void *ud);
+    void (*on_stall_warning)(rc_cue *cue, double since_progress_s, size_t pending, void *ud);
+    void (*on_event)(rc_cue *cue, const rc_event *event, void *ud);
+    void *ud;
+} rc_hooks;
+
+/* Install hooks (copied).  May be called at any time on the loop thread. */
+void rc_cue_set_hooks(rc_cue *cue, const rc_hooks *hooks);
+
+/*
+ * Tell the cue artifacts changed: waiting work is re-checked in the next
+ * dispatch pass.  key NULL: every waiting item.  Otherwise: items waiting on
+ * that key plus items whose wait has no key.  Work already queued behind a
+ * service is re-checked before it starts.
+ */
+int rc_artifacts_changed(rc_cue *cue, const char *key);
+
+/* ------------------------------------------------------------------ */
+/* Introspection and diagnosis                                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct rc_stats {
+    uint64_t submitted;
+    uint64_t completed; /* not counting skipped */
+    uint64_t failed;    /* including timeouts */
+    uint64_t skipped;
+    uint64_t cancelled;
+    uint64_t retries;
+    size_t pending; /* all pending work: unchecked + waiting + queued + delayed */
+    size_t running;
+    size_t waiting; /* pending and not ready (or no handler) */
+    size_t queued;  /* pending, ready, held back by a service limit */
+    size_t delayed;
+    uint64_t passes;         /* dispatch passes run */
+    uint64_t checks;         /* is_ready calls */
+    uint64_t stale_finishes; /* refused second finishes */
+    rc_time last_progress;
+} rc_stats;
+void rc_cue_stats(const rc_cue *cue, rc_stats *out);
+
+typedef struct rc_service_info {
+    const char *name;
+    int concurrent; /* RC_NO_LIMIT if none */
+    unsigned rate_count; /* 0 if no rate limit */
+    double rate_window;  /* seconds */
+    size_t running;
+    size_t peak_running;
+    size_t queued;          /* ready work waiting for this service */
+    size_t starts_in_window; /* starts in the last rate_window */
+    uint64_t started, completed, failed;
+    rc_time next_start; /* when the rate limit next allows a start; <= now if it does */
+} rc_service_info;
+/* Services in registration order, index 0 .. rc_service_count()-1. */
+size_t rc_service_count(const rc_cue *cue);
+int rc_service_get(const rc_cue *cue, size_t index, rc_service_info *out);
+
+typedef enum rc_block_reason {
+    RC_BLOCK_UNCHECKED = 0, /* submitted; the next dispatch pass looks at it */
+    RC_BLOCK_NOT_READY,
+    RC_BLOCK_SERVICE_FULL,
+    RC_BLOCK_RATE_LIMITED,
+    RC_BLOCK_UNKNOWN_TASK,
+    RC_BLOCK_DELAYED,
+    RC_BLOCK_PAUSED,
+} rc_block_reason;
+const char *rc_block_reason_name(rc_block_reason r); /* "not_ready", ... */
+
+typedef struct rc_blocked {
+    rc_work_id id;
+    const char *task;
+    const char *service;  /* NULL if none */
+    const char *label;    /* NULL if none */
+    rc_block_reason reason;
+    const char *wait_key; /* not_ready: the key waited on, if known; else NULL */
+    char detail[256];     /* a sentence a person can act on */
+    rc_time since;        /* when it became pending */
+} rc_blocked;
+
+/* Every pending item and why it waits, in submission order.  *out is an array
+ * of *n items to release with rc_blocked_free (both set to NULL/0 if none). */
+int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n);
+void rc_blocked_free(rc_cue *cue, rc_blocked *list);
+
+/*
+ * The wait-for graph, for work that declared needs/produces.  For each pending
+ * item that is not ready and waits on key K: the work that would produce K
+ * (pending, running or failed; the most recent one), or none.  Cycles among
+ * pending work are reported once each.
+ */
+typedef struct rc_wait_edge {
+    rc_work_id waiter;
+    const char *key;
+    rc_work_id producer;    /* 0: no producer */
+    rc_state producer_state;
+} rc_wait_edge;
+
+typedef struct rc_diagnosis {
+    rc_wait_edge *edges;
+    size_t n_edges;
+    /* Each cycle: a run of work ids w0 -> w1 -> ... -> w0 (w0 not repeated).
+     * cycles[i] has cycle_len[i] ids. */
+    rc_work_id **cycles;
+    size_t *cycle_len;
+    size_t n_cycles;
+    /* Keys waited on that no work produces, deduplicated, sorted. */
+    const char **missing;
+    size_t n_missing;
+    /* Failed work that blocked waiters depend on, deduplicated, by id. */
+    rc_work_id *failed_roots;
+    size_t n_failed_roots;
+} rc_diagnosis;
+int rc_diagnose(rc_cue *cue, rc_diagnosis *out);
+void rc_diagnosis_free(rc_cue *cue, rc_diagnosis *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RUNCUE_H */

@@ -1,0 +1,289 @@
+/* timeouts.c -- the timers that watch the cue as a whole:
+ *   pending  warn about / fail work pending too long (per item, once)
+ *   stall    warn about / fail everything when the cue makes no progress
+ *   poll     re-check waiting work for changes the core cannot see
+ *   refresh  re-evaluate priorities so an ageing callback prevents starvation
+ *
+ * None of them scans on a tick.  Pending work sits in a list ordered by when
+ * it became pending, so the next deadline is at the head (timeouts) or at a
+ * cursor (warnings, which leave the work in place).  The stall timer is armed
+ * lazily: when it fires it compares against the last progress and re-arms. */
+#include <stdio.h>
+
+#include "internal.h"
+
+static void pending_fire(rc_loop *loop, rc_timer *t, void *arg);
+static void stall_fire(rc_loop *loop, rc_timer *t, void *arg);
+static void poll_fire(rc_loop *loop, rc_timer *t, void *arg);
+static void refresh_fire(rc_loop *loop, rc_timer *t, void *arg);
+
+void rc_timeouts_init(rc_cue *cue)
+{
+    rc_dlist_init(&cue->age);
+    rc_timer_init(&cue->pending_timer, pending_fire, cue);
+    rc_timer_init(&cue->stall_timer, stall_fire, cue);
+    rc_timer_init(&cue->poll_timer, poll_fire, cue);
+    rc_timer_init(&cue->refresh_timer, refresh_fire, cue);
+    /* A timer that can fail work keeps the loop alive: it will unblock it.
+     * Warnings and priority refreshes cannot, so they do not. */
+    rc_timer_set_ref(&cue->pending_timer, cue->opts.pending_timeout > 0);
+    rc_timer_set_ref(&cue->stall_timer, cue->opts.stall_timeout > 0);
+    rc_timer_set_ref(&cue->refresh_timer, false);
+}
+
+void rc_timeouts_fini(rc_cue *cue)
+{
+    rc_timer_stop(cue->loop, &cue->pending_timer);
+    rc_timer_stop(cue->loop, &cue->stall_timer);
+    rc_timer_stop(cue->loop, &cue->poll_timer);
+    rc_timer_stop(cue->loop, &cue->refresh_timer);
+}
+
+/* ---- pending ---- */
+
+static bool age_enabled(const rc_cue *cue)
+{
+    return cue->opts.pending_warn_after > 0 || cue->opts.pending_timeout > 0;
+}
+
+static rc_work *age_next(rc_cue *cue, rc_work *w)
+{
+    rc_dnode *n = rc_dlist_next(&cue->age, &w->age);
+    return n ? RC_CONTAINER(n, rc_work, age) : NULL;
+}
+
+static void pending_arm(rc_cue *cue)
+{
+    rc_time when = RC_TIME_NEVER;
+    rc_dnode *head = rc_dlist_first(&cue->age);
+    if (head && cue->opts.pending_timeout > 0)
+        when = RC_CONTAINER(head, rc_work, age)->pending_since +
+               rc_seconds(cue->opts.pending_timeout);
+    if (cue->warn_cursor && cue->opts.pending_warn_after > 0) {
+        rc_time w = cue->warn_cursor->pending_since + rc_seconds(cue->opts.pending_warn_after);
+        if (w < when) when = w;
+    }
+    if (when == RC_TIME_NEVER)
+        rc_timer_stop(cue->loop, &cue->pending_timer);
+    else if (!rc_timer_active(&cue->pending_timer) || cue->pending_timer.when != when)
+        rc_timer_start(cue->loop, &cue->pending_timer, when);
+}
+
+void rc_age_add(rc_cue *cue, rc_work *w)
+{
+    if (!age_enabled(cue)) return;
+    rc_dlist_push_back(&cue->age, &w->age);
+    w->in_age = true;
+    if (!cue->warn_cursor && cue->opts.pending_warn_after > 0 && !w->warned)
+        cue->warn_cursor = w;
+    /* Newer work never has an earlier deadline: arm only if idle. */
+    if (!rc_timer_active(&cue->pending_timer)) pending_arm(cue);
+}
+
+void rc_age_remove(rc_cue *cue, rc_work *w)
+{
+    if (!w->in_age) return;
+    if (cue->warn_cursor == w) cue->warn_cursor = age_next(cue, w);
+    rc_dlist_remove(&cue->age, &w->age);
+    w->in_age = false;
+    /* A later deadline is found when the timer fires; only an empty list must
+     * stop it, or a referenced timer would hold the loop (and virtual time)
+     * to a deadline nobody has. */
+    if (cue->age.len == 0 || !cue->warn_cursor) pending_arm(cue);
+}
+
+static void warn_pending(rc_cue *cue, rc_work *w, double waited)
+{
+    w->warned = true;
+    if (cue->hooks.on_pending_warning)
+        cue->hooks.on_pending_warning(cue, w, waited, cue->hooks.ud);
+    else
+        fprintf(stderr, "runcue: warning: %s[%llu] pending for %.1fs (threshold %gs)\n",
+                w->task->name, (unsigned long long)w->id, waited, cue->opts.pending_warn_after);
+    char detail[96];
+    snprintf(detail, sizeof detail, "pending for %.3fs (threshold %gs)", waited,
+             cue->opts.pending_warn_after);
+    rc_emit(cue, RC_EV_PENDING_WARNING, w, detail, waited, 0);
+}
+
+static void pending_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)t;
+    rc_cue *cue = arg;
+    rc_time now = rc_loop_now(loop);
+    if (cue->opts.pending_timeout > 0) {
+        rc_time limit = rc_seconds(cue->opts.pending_timeout);
+        rc_dnode *head;
+        while ((head = rc_dlist_first(&cue->age))) {
+            rc_work *w = RC_CONTAINER(head, rc_work, age);
+            if (w->pending_since + limit > now) break;
+            char msg[128];
+            snprintf(msg, sizeof msg, "pending timeout: waited %.1fs (limit %gs)",
+                     rc_ns_to_s(now - w->pending_since), cue->opts.pending_timeout);
+            rc_fail_pending(cue, w, RC_FAIL_PENDING_TIMEOUT, msg);
+        }
+    }
+    if (cue->opts.pending_warn_after > 0) {
+        rc_time limit = rc_seconds(cue->opts.pending_warn_after);
+        while (cue->warn_cursor && cue->warn_cursor->pending_since + limit <= now) {
+            rc_work *w = cue->warn_cursor;
+            cue->warn_cursor = age_next(cue, w);
+            warn_pending(cue, w, rc_ns_to_s(now - w->pending_since));
+        }
+    }
+    pending_arm(cue);
+}
+
+/* ---- stall ---- */
+
+static size_t stall_pending(const rc_cue *cue)
+{
+    /* Delayed work has a timer that will wake it: it cannot stall the cue. */
+    return cue->stats.pending - cue->stats.delayed;
+}
+
+void rc_stall_arm(rc_cue *cue)
+{
+    double warn = cue->opts.stall_warn_after, timeout = cue->opts.stall_timeout;
+    if (warn <= 0 && timeout <= 0) return;
+    if (stall_pending(cue) == 0) {
+        rc_timer_stop(cue->loop, &cue->stall_timer);
+        cue->stall_idle = true;
+        return;
+    }
+    if (rc_timer_active(&cue->stall_timer)) return; /* re-checked when it fires */
+    /* Time with nothing pending is not a stall: count from whichever came
+     * last, the last progress or the moment work became pending. */
+    rc_time now = rc_loop_now(cue->loop);
+    rc_time base = cue->stats.last_progress;
+    if (cue->stall_idle) {
+        base = now;
+        cue->stall_idle = false;
+        cue->stall_base = now;
+    } else if (cue->stall_base > base) {
+        base = cue->stall_base;
+    }
+    rc_time when = RC_TIME_NEVER;
+    if (warn > 0 && !cue->stall_warned) when = base + rc_seconds(warn);
+    if (timeout > 0 && base + rc_seconds(timeout) < when) when = base + rc_seconds(timeout);
+    if (when != RC_TIME_NEVER) rc_timer_start(cue->loop, &cue->stall_timer, when);
+}
+
+static void stall_fail_all(rc_cue *cue, double since)
+{
+    size_t n = stall_pending(cue);
+    rc_work_id *ids = rc_malloc(&cue->alloc, n * sizeof *ids);
+    char msg[128];
+    snprintf(msg, sizeof msg, "stall timeout: no progress for %.1fs (limit %gs)", since,
+             cue->opts.stall_timeout);
+    size_t k = 0;
+    /* Collect first: on_failure may submit or cancel work. */
+    for (rc_dnode *d = rc_dlist_first(&cue->all); d; d = rc_dlist_next(&cue->all, d)) {
+        rc_work *w = RC_CONTAINER(d, rc_work, all);
+        if (w->state != RC_PENDING || w->where == RC_W_DELAYED) continue;
+        if (!ids) {
+            /* No memory for the list: fail this one now and come back. */
+            rc_fail_pending(cue, w, RC_FAIL_STALL_TIMEOUT, msg);
+            stall_fail_all(cue, since);
+            return;
+        }
+        if (k < n) ids[k++] = w->id;
+    }
+    for (size_t i = 0; i < k; i++) {
+        rc_work *w = rc_idmap_get(&cue->works, ids[i]);
+        if (w && w->state == RC_PENDING && w->where != RC_W_DELAYED)
+            rc_fail_pending(cue, w, RC_FAIL_STALL_TIMEOUT, msg);
+    }
+    rc_free(&cue->alloc, ids);
+}
+
+static void stall_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)t;
+    rc_cue *cue = arg;
+    size_t pending = stall_pending(cue);
+    if (pending == 0) return;
+    rc_time now = rc_loop_now(loop);
+    rc_time base = cue->stats.last_progress > cue->stall_base ? cue->stats.last_progress
+                                                              : cue->stall_base;
+    double since = rc_ns_to_s(now - base);
+    if (cue->opts.stall_timeout > 0 && now - base >= rc_seconds(cue->opts.stall_timeout)) {
+        stall_fail_all(cue, since);
+    } else if (cue->opts.stall_warn_after > 0 && !cue->stall_warned &&
+               now - base >= rc_seconds(cue->opts.stall_warn_after)) {
+        cue->stall_warned = true;
+        if (cue->hooks.on_stall_warning)
+            cue->hooks.on_stall_warning(cue, since, pending, cue->hooks.ud);
+        else
+            fprintf(stderr,
+                    "runcue: warning: stall: no progress for %.1fs (%zu work items pending)\n",
+                    since, pending);
+        char detail[96];
+        snprintf(detail, sizeof detail, "no progress for %.3fs, %zu pending", since, pending);
+        rc_emit(cue, RC_EV_STALL_WARNING, NULL, detail, since, pending);
+    }
+    rc_stall_arm(cue);
+}
+
+/* ---- poll ---- */
+
+void rc_poll_arm(rc_cue *cue)
+{
+    if (cue->opts.poll_interval <= 0 || cue->stats.waiting == 0) return;
+    if (rc_timer_active(&cue->poll_timer)) return;
+    rc_timer_start(cue->loop, &cue->poll_timer,
+                   rc_loop_now(cue->loop) + rc_seconds(cue->opts.poll_interval));
+}
+
+static void poll_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop;
+    (void)t;
+    rc_cue *cue = arg;
+    if (cue->stats.waiting) rc_artifacts_changed(cue, NULL);
+}
+
+/* ---- priority refresh ---- */
+
+void rc_refresh_arm(rc_cue *cue)
+{
+    if (!cue->hooks.priority || cue->opts.priority_refresh <= 0) {
+        rc_timer_stop(cue->loop, &cue->refresh_timer);
+        return;
+    }
+    if (rc_timer_active(&cue->refresh_timer)) return;
+    rc_timer_start(cue->loop, &cue->refresh_timer,
+                   rc_loop_now(cue->loop) + rc_seconds(cue->opts.priority_refresh));
+}
+
+static void refresh_service(rc_cue *cue, rc_svc *s)
+{
+    size_t n = rc_runq_len(&s->q);
+    if (!n) return;
+    rc_work **items = rc_malloc(&cue->alloc, n * sizeof *items);
+    if (!items) return; /* keep the old order; try again next time */
+    for (size_t i = 0; i < n; i++) items[i] = RC_CONTAINER(rc_runq_pop(&s->q), rc_work, q);
+    for (size_t i = 0; i < n; i++) {
+        rc_work *w = items[i];
+        rc_priority_ctx ctx = {rc_ns_to_s(rc_loop_now(cue->loop) - w->created),
+                               cue->stats.pending};
+        double p = cue->hooks.priority(cue, w, &ctx, cue->hooks.ud);
+        p = p != p ? 0.5 : p < 0 ? 0 : p > 1 ? 1 : p;
+        /* Popping freed the space, so pushing back cannot need more. */
+        rc_runq_push(&cue->alloc, &s->q, &w->q, p, w->id);
+    }
+    rc_free(&cue->alloc, items);
+}
+
+static void refresh_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop;
+    (void)t;
+    rc_cue *cue = arg;
+    if (!cue->hooks.priority) return;
+    for (size_t i = 0; i < cue->n_services; i++) refresh_service(cue, cue->services[i]);
+    refresh_service(cue, &cue->free_svc);
+    size_t queued = rc_runq_len(&cue->free_svc.q);
+    for (size_t i = 0; i < cue->n_services; i++) queued += rc_runq_len(&cue->services[i]->q);
+    if (queued) rc_refresh_arm(cue);
+}

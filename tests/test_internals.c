@@ -1,0 +1,194 @@
+/* Unit tests of the core's internal modules: run queue, id map, string map,
+ * rate ring.  They test the pieces the scheduler's guarantees rest on. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "idmap.h"
+#include "ratelimit.h"
+#include "runq.h"
+#include "strmap.h"
+
+typedef struct item {
+    rc_qnode q;
+    int id;
+} item;
+
+static rc_alloc A(void)
+{
+    return rc_alloc_from(NULL);
+}
+
+Test(runq, pops_in_priority_then_sequence_order)
+{
+    rc_alloc a = A();
+    rc_runq q = {0};
+    item it[6];
+    double prio[6] = {0.5, 0.9, 0.5, 0.1, 0.9, 0.5};
+    for (int i = 0; i < 6; i++) {
+        it[i].id = i;
+        it[i].q.where = RC_Q_NONE;
+        cr_assert_eq(rc_runq_push(&a, &q, &it[i].q, prio[i], (uint64_t)i + 1), 0);
+    }
+    cr_assert_eq(rc_runq_len(&q), 6);
+    int expect[6] = {1, 4, 0, 2, 5, 3};
+    for (int i = 0; i < 6; i++) {
+        rc_qnode *n = rc_runq_pop(&q);
+        cr_assert_not_null(n);
+        cr_assert_eq(((item *)n)->id, expect[i], "pop %d gave %d", i, ((item *)n)->id);
+    }
+    cr_assert_null(rc_runq_pop(&q));
+    rc_runq_free(&a, &q);
+}
+
+Test(runq, older_work_returning_goes_before_newer)
+{
+    rc_alloc a = A();
+    rc_runq q = {0};
+    item it[5];
+    for (int i = 0; i < 5; i++) it[i].id = i;
+    /* seq 3, 4, 5 arrive in order, then seq 1 and 2 come back late. */
+    rc_runq_push(&a, &q, &it[2].q, 0, 3);
+    rc_runq_push(&a, &q, &it[3].q, 0, 4);
+    rc_runq_push(&a, &q, &it[4].q, 0, 5);
+    rc_runq_push(&a, &q, &it[1].q, 0, 2);
+    rc_runq_push(&a, &q, &it[0].q, 0, 1);
+    for (int i = 0; i < 5; i++) cr_assert_eq(((item *)rc_runq_pop(&q))->id, i);
+    rc_runq_free(&a, &q);
+}
+
+Test(runq, removal_from_run_and_heap_leaves_the_rest_in_order)
+{
+    rc_alloc a = A();
+    rc_runq q = {0};
+    enum { N = 1000 };
+    static item it[N];
+    /* Even seqs in order (the run), odd seqs pushed afterwards (the heap). */
+    for (int i = 0; i < N; i += 2) {
+        it[i].id = i;
+        rc_runq_push(&a, &q, &it[i].q, 0, (uint64_t)i);
+    }
+    for (int i = 1; i < N; i += 2) {
+        it[i].id = i;
+        rc_runq_push(&a, &q, &it[i].q, 0, (uint64_t)i);
+    }
+    for (int i = 0; i < N; i += 3) rc_runq_remove(&q, &it[i].q);
+    int last = -1;
+    size_t popped = 0;
+    rc_qnode *n;
+    while ((n = rc_runq_pop(&q))) {
+        int id = ((item *)n)->id;
+        cr_assert(id % 3 != 0, "removed item %d came back", id);
+        cr_assert_gt(id, last);
+        last = id;
+        popped++;
+    }
+    cr_assert_eq(popped, N - (N + 2) / 3);
+    rc_runq_free(&a, &q);
+}
+
+Test(runq, ring_grows_while_popping_and_keeps_fifo)
+{
+    rc_alloc a = A();
+    rc_runq q = {0};
+    enum { N = 5000 };
+    static item it[N];
+    int next_expected = 0;
+    for (int i = 0; i < N; i++) {
+        it[i].id = i;
+        cr_assert_eq(rc_runq_push(&a, &q, &it[i].q, 0, (uint64_t)i), 0);
+        if (i % 7 == 0) cr_assert_eq(((item *)rc_runq_pop(&q))->id, next_expected++);
+    }
+    rc_qnode *n;
+    while ((n = rc_runq_pop(&q))) cr_assert_eq(((item *)n)->id, next_expected++);
+    cr_assert_eq(next_expected, N);
+    rc_runq_free(&a, &q);
+}
+
+Test(idmap, put_get_delete_many)
+{
+    rc_alloc a = A();
+    rc_idmap m = {0};
+    for (uint64_t i = 1; i <= 100000; i++) cr_assert_eq(rc_idmap_put(&a, &m, i, (void *)(uintptr_t)i), 0);
+    for (uint64_t i = 1; i <= 100000; i += 2) cr_assert_eq(rc_idmap_del(&m, i), (void *)(uintptr_t)i);
+    cr_assert_eq(m.count, 50000);
+    for (uint64_t i = 1; i <= 100000; i++) {
+        void *v = rc_idmap_get(&m, i);
+        if (i % 2)
+            cr_assert_null(v, "deleted id %lu still found", (unsigned long)i);
+        else
+            cr_assert_eq(v, (void *)(uintptr_t)i);
+    }
+    cr_assert_null(rc_idmap_get(&m, 0));
+    cr_assert_null(rc_idmap_del(&m, 424242));
+    rc_idmap_free(&a, &m);
+}
+
+Test(strmap, keys_are_copied_and_found_after_resizes_and_deletes)
+{
+    rc_alloc a = A();
+    rc_strmap m = {0};
+    char key[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "key-%d", i);
+        const char *stored = NULL;
+        cr_assert_eq(rc_strmap_put(&a, &m, key, (void *)(uintptr_t)(i + 1), &stored), 0);
+        cr_assert_str_eq(stored, key);
+        cr_assert_neq(stored, key);
+    }
+    for (int i = 0; i < 5000; i += 3) {
+        snprintf(key, sizeof key, "key-%d", i);
+        cr_assert_eq(rc_strmap_del(&a, &m, key), (void *)(uintptr_t)(i + 1));
+    }
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "key-%d", i);
+        void *v = rc_strmap_get(&m, key);
+        cr_assert_eq(v, i % 3 ? (void *)(uintptr_t)(i + 1) : NULL, "key %s", key);
+    }
+    rc_strmap_free(&a, &m);
+}
+
+Test(ratelimit, sliding_window_allows_n_then_waits_for_the_oldest)
+{
+    rc_alloc a = A();
+    rc_rate r;
+    cr_assert_eq(rc_rate_init(&a, &r, 3, 1000), 0);
+    cr_assert_eq(rc_rate_next_allowed(&r), INT64_MIN);
+    rc_rate_record(&r, 100);
+    rc_rate_record(&r, 200);
+    cr_assert_eq(rc_rate_next_allowed(&r), INT64_MIN);
+    rc_rate_record(&r, 300);
+    cr_assert_eq(rc_rate_next_allowed(&r), 1100);
+    cr_assert_eq(rc_rate_in_window(&r, 1099), 3);
+    cr_assert_eq(rc_rate_in_window(&r, 1100), 2);
+    rc_rate_record(&r, 1100);
+    cr_assert_eq(rc_rate_next_allowed(&r), 1200);
+    rc_rate_free(&a, &r);
+}
+
+Test(ratelimit, parse_accepts_units_and_plain_seconds)
+{
+    unsigned n;
+    double w;
+    struct {
+        const char *s;
+        unsigned n;
+        double w;
+    } ok[] = {{"60/min", 60, 60},   {"10/sec", 10, 1},  {"5/s", 5, 1},      {"7/second", 7, 1},
+              {"1/m", 1, 60},       {"2/minute", 2, 60}, {"100/hour", 100, 3600},
+              {"3/h", 3, 3600},     {"4/hr", 4, 3600},  {"20/1", 20, 1},    {"5/0.5", 5, 0.5},
+              {"9/MIN", 9, 60},     {"8/hours", 8, 3600}};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        cr_assert_eq(rc_parse_rate(ok[i].s, &n, &w, NULL, 0), 0, "%s", ok[i].s);
+        cr_assert_eq(n, ok[i].n, "%s", ok[i].s);
+        cr_assert_float_eq(w, ok[i].w, 1e-12, "%s", ok[i].s);
+    }
+    const char *bad[] = {"", "60", "/min", "0/min", "-1/sec", "1.5/sec", "20/0", "20/-1",
+                         "5/fortnight", "5/", "x/min", "5/min/2", "99999999999/min", "5/1e99"};
+    char err[128];
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = 0;
+        cr_assert_eq(rc_parse_rate(bad[i], &n, &w, err, sizeof err), RC_EINVAL, "'%s'", bad[i]);
+        cr_assert(strstr(err, "bad rate") != NULL, "message for '%s': %s", bad[i], err);
+    }
+}
