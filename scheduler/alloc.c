@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void *libc_realloc(void *ud, void *p, size_t n)
 {
@@ -40,6 +41,20 @@ char *rc_strdup(const rc_alloc *a, const char *s)
     return p;
 }
 
+void rc_advise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (n < 2 * huge) return;
+    uintptr_t start = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)p + n) & ~(huge - 1);
+    if (end > start) madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 int rc_grow(const rc_alloc *a, void **items, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return 0;
@@ -50,6 +65,7 @@ int rc_grow(const rc_alloc *a, void **items, size_t *cap, size_t need, size_t el
     }
     void *p = rc_realloc(a, *items, ncap * elem);
     if (!p) return RC_ENOMEM;
+    rc_advise_huge(p, ncap * elem);
     *items = p;
     *cap = ncap;
     return 0;

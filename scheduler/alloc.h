@@ -30,6 +30,11 @@ static inline void rc_free(const rc_alloc *a, void *p)
 void *rc_calloc(const rc_alloc *a, size_t count, size_t size);
 char *rc_strdup(const rc_alloc *a, const char *s);
 
+/* Ask the kernel to back the page-aligned interior of a large block with
+ * transparent huge pages.  Advice only: memory contents and ownership are
+ * unchanged.  First-touch page faults dominate bulk submission otherwise. */
+void rc_advise_huge(void *p, size_t n);
+
 /* Grow *items (of elem bytes each) so it holds at least need elements.
  * Returns 0 or RC_ENOMEM (leaving the array as it was). */
 int rc_grow(const rc_alloc *a, void **items, size_t *cap, size_t need, size_t elem);

@@ -90,6 +90,31 @@ int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts)
     return 0;
 }
 
+static rc_work *alloc_work(rc_cue *cue)
+{
+    if (!cue->free_works) {
+        /* Slabs grow geometrically (64 .. 65536 works) so small cues stay
+         * small and large runs make few allocations. */
+        size_t n = cue->next_slab_works ? cue->next_slab_works : 64;
+        if (rc_grow(&cue->alloc, (void **)&cue->slabs, &cue->slabs_cap, cue->n_slabs + 1,
+                    sizeof *cue->slabs))
+            return NULL;
+        rc_work *slab = rc_malloc(&cue->alloc, n * sizeof *slab);
+        if (!slab) return NULL;
+        rc_advise_huge(slab, n * sizeof *slab);
+        cue->slabs[cue->n_slabs++] = slab;
+        for (size_t i = n; i-- > 0;) {
+            slab[i].task = (rc_taskdef *)cue->free_works; /* the free list's link */
+            cue->free_works = &slab[i];
+        }
+        if (n < 65536) cue->next_slab_works = n * 2;
+    }
+    rc_work *w = cue->free_works;
+    cue->free_works = (rc_work *)w->task;
+    memset(w, 0, sizeof *w);
+    return w;
+}
+
 static void free_work(rc_cue *cue, rc_work *w)
 {
     const rc_alloc *a = &cue->alloc;
@@ -106,7 +131,9 @@ static void free_work(rc_cue *cue, rc_work *w)
         rc_timer_stop(cue->loop, &w->delay->timer);
         rc_free(a, w->delay);
     }
-    rc_free(a, w);
+    w->id = 0;
+    w->task = (rc_taskdef *)cue->free_works;
+    cue->free_works = w;
 }
 
 static void free_bucket(const char *key, void *val, void *ud)
@@ -166,7 +193,10 @@ void rc_cue_free(rc_cue *cue)
     rc_strmap_free(&a, &cue->producers);
     rc_strmap_free(&a, &cue->services_by_name);
     rc_strmap_free(&a, &cue->tasks_by_name);
-    rc_idmap_free(&a, &cue->works);
+    rc_idtable_free(&a, &cue->works);
+    for (size_t i = 0; i < cue->n_slabs; i++) rc_free(&a, cue->slabs[i]);
+    rc_free(&a, cue->slabs);
+    cJSON_Delete(cue->empty_params);
     rc_free(&a, cue->scratch);
     rc_free(&a, cue);
 }
@@ -441,7 +471,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
         return fail(cue, RC_EINVAL, "submit '%s': delay must be between 0 and 1e9 seconds", task);
 
     const rc_alloc *a = &cue->alloc;
-    rc_work *w = rc_calloc(a, 1, sizeof *w);
+    rc_work *w = alloc_work(cue);
     if (!w) return fail(cue, RC_ENOMEM, "submit '%s': out of memory", task);
     w->task = t;
     w->attempt = 1;
@@ -450,16 +480,15 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     w->id = cue->next_id;
     if ((opts->label && !(w->label = rc_strdup(a, opts->label))) ||
         copy_keys(a, &w->needs, &w->n_needs, opts->needs, opts->n_needs) ||
-        copy_keys(a, &w->produces, &w->n_produces, opts->produces, opts->n_produces) ||
-        (!opts->params && !(w->params = cJSON_CreateObject())))
+        copy_keys(a, &w->produces, &w->n_produces, opts->produces, opts->n_produces))
         goto oom;
     size_t indexed = 0;
     for (; indexed < w->n_produces; indexed++)
         if (index_producer(cue, w->produces[indexed], w)) goto oom_index;
-    if (rc_idmap_put(a, &cue->works, w->id, w)) goto oom_index;
+    if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom_index;
     rc_delay *delay = NULL;
     if (opts->delay_s > 0 && !(delay = rc_calloc(a, 1, sizeof *delay))) {
-        rc_idmap_del(&cue->works, w->id);
+        rc_idtable_del(&cue->alloc, &cue->works, w->id);
         goto oom_index;
     }
 
@@ -495,7 +524,7 @@ oom:
 
 const rc_work *rc_get(const rc_cue *cue, rc_work_id id)
 {
-    return rc_idmap_get(&cue->works, id);
+    return rc_idtable_get(&cue->works, id);
 }
 
 size_t rc_list(const rc_cue *cue, int state, const char *task, const rc_work **out, size_t max)
@@ -512,7 +541,7 @@ size_t rc_list(const rc_cue *cue, int state, const char *task, const rc_work **o
 
 int rc_cancel(rc_cue *cue, rc_work_id id)
 {
-    rc_work *w = rc_idmap_get(&cue->works, id);
+    rc_work *w = rc_idtable_get(&cue->works, id);
     if (!w) return fail(cue, RC_ENOENT, "no work with id %llu", (unsigned long long)id);
     if (w->state == RC_RUNNING)
         return fail(cue, RC_ERUNNING,
@@ -542,7 +571,7 @@ void rc_cue_forget_finished(rc_cue *cue)
         rc_work *w = RC_CONTAINER(rc_dlist_first(&cue->finished), rc_work, link);
         rc_dlist_remove(&cue->finished, &w->link);
         rc_dlist_remove(&cue->all, &w->all);
-        rc_idmap_del(&cue->works, w->id);
+        rc_idtable_del(&cue->alloc, &cue->works, w->id);
         for (size_t i = 0; i < w->n_produces; i++) unindex_producer(cue, w->produces[i], w);
         free_work(cue, w);
     }
@@ -584,7 +613,12 @@ const char *rc_work_label(const rc_work *w)
 }
 const cJSON *rc_work_params(const rc_work *w)
 {
-    return w->params;
+    if (w->params) return w->params;
+    /* Work submitted without params shares one empty object per cue, made on
+     * first use; if even that cannot be had, NULL. */
+    rc_cue *cue = w->task->svc->cue;
+    if (!cue->empty_params) cue->empty_params = cJSON_CreateObject();
+    return cue->empty_params;
 }
 unsigned rc_work_attempt(const rc_work *w)
 {

@@ -290,7 +290,7 @@ static void start_work(rc_cue *cue, rc_svc *s, rc_work *w)
     rc_record_progress(cue);
     if (cue->hooks.on_start) cue->hooks.on_start(cue, w, cue->hooks.ud);
     rc_emit(cue, RC_EV_STARTED, w, "", 0, 0);
-    rc_token tok = {w->id, w->attempt};
+    rc_token tok = {w->id, w->attempt, w};
     rc_taskdef *t = w->task;
     /* From here the handler owns the attempt; w may be finished (and even
      * forgotten) by the time it returns. */
@@ -394,8 +394,12 @@ int rc_artifacts_changed(rc_cue *cue, const char *key)
     /* Everything waiting: in id order, so the checks run in a stable order
      * whatever the buckets' hash order. */
     size_t n = cue->stats.waiting;
-    rc_work **all = n ? rc_malloc(&cue->alloc, n * sizeof *all) : NULL;
-    if (n && !all) {
+    if (n == 0) {
+        rc_request_pass(cue);
+        return 0;
+    }
+    rc_work **all = rc_malloc(&cue->alloc, n * sizeof *all);
+    if (!all) {
         /* Without memory to sort, wake in list order: still deterministic. */
         for (rc_dnode *d = rc_dlist_first(&cue->all); d;) {
             rc_dnode *next = rc_dlist_next(&cue->all, d);
@@ -512,9 +516,19 @@ static rc_time backoff(rc_taskdef *t, unsigned failed_attempt)
     return rc_seconds(d < 0 ? 0 : d);
 }
 
+/* The work a token names, or NULL.  The hint is a pointer into the cue's
+ * work slabs, which live as long as the cue, so reading it is safe even if
+ * the work was forgotten and its slot reused: the id check catches that. */
+static rc_work *token_work(rc_cue *cue, rc_token tok)
+{
+    rc_work *w = tok.hint_;
+    if (w && w->id == tok.work_id && w->task->svc->cue == cue) return w;
+    return rc_idtable_get(&cue->works, tok.work_id);
+}
+
 static int finish(rc_cue *cue, rc_token tok, int how, cJSON *result, const char *error)
 {
-    rc_work *w = rc_idmap_get(&cue->works, tok.work_id);
+    rc_work *w = token_work(cue, tok);
     if (!w || w->state != RC_RUNNING || w->attempt != tok.attempt) {
         cJSON_Delete(result);
         cue->stats.stale_finishes++;

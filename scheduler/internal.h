@@ -19,6 +19,7 @@
 
 #include "alloc.h"
 #include "idmap.h"
+#include "idtable.h"
 #include "loop_internal.h"
 #include "ratelimit.h"
 #include "runcue.h"
@@ -125,7 +126,7 @@ typedef struct rc_delay {
 } rc_delay;
 
 struct rc_work {
-    rc_work_id id;
+    rc_work_id id; /* 0 while on the free list */
     rc_taskdef *task;
     cJSON *params;
     char *label;
@@ -178,7 +179,7 @@ struct rc_cue {
     rc_taskdef **tasks;
     size_t n_tasks, tasks_cap;
 
-    rc_idmap works;  /* id -> rc_work */
+    rc_idtable works; /* id -> rc_work */
     rc_dlist all;    /* live works in id order */
     rc_dlist dirty;
     rc_dlist waiting_any; /* not ready, no key */
@@ -204,6 +205,14 @@ struct rc_cue {
     rc_time stall_base;
     rc_timer poll_timer;
     rc_timer refresh_timer;
+
+    /* Work structs come from slabs and go back to a free list: one
+     * allocation per slab rather than per work, and memory is reused. */
+    rc_work *free_works;
+    void **slabs;
+    size_t n_slabs, slabs_cap;
+    size_t next_slab_works;
+    cJSON *empty_params; /* what rc_work_params gives for work without params */
 
     /* scratch for rc_check_wait_on */
     char *scratch;

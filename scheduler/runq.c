@@ -31,6 +31,7 @@ static int ring_grow(const rc_alloc *a, rc_runq *q)
     size_t ncap = q->ring_cap ? q->ring_cap * 2 : 64;
     rc_qentry *nr = rc_malloc(a, ncap * sizeof *nr);
     if (!nr) return RC_ENOMEM;
+    rc_advise_huge(nr, ncap * sizeof *nr);
     /* Absolute positions stay valid: re-place each entry under the new mask. */
     for (uint64_t p = q->head; p < q->tail; p++) nr[p & (ncap - 1)] = *ring_at(q, p);
     rc_free(a, q->ring);

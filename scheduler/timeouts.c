@@ -190,7 +190,7 @@ static void stall_fail_all(rc_cue *cue, double since)
         if (k < n) ids[k++] = w->id;
     }
     for (size_t i = 0; i < k; i++) {
-        rc_work *w = rc_idmap_get(&cue->works, ids[i]);
+        rc_work *w = rc_idtable_get(&cue->works, ids[i]);
         if (w && w->state == RC_PENDING && w->where != RC_W_DELAYED)
             rc_fail_pending(cue, w, RC_FAIL_STALL_TIMEOUT, msg);
     }

@@ -1,10 +1,12 @@
 /* Unit tests of the core's internal modules: run queue, id map, string map,
  * rate ring.  They test the pieces the scheduler's guarantees rest on. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "idmap.h"
+#include "idtable.h"
 #include "ratelimit.h"
 #include "runq.h"
 #include "strmap.h"
@@ -122,6 +124,30 @@ Test(idmap, put_get_delete_many)
     cr_assert_null(rc_idmap_get(&m, 0));
     cr_assert_null(rc_idmap_del(&m, 424242));
     rc_idmap_free(&a, &m);
+}
+
+Test(idtable, sliding_window_of_live_ids_frees_pages_behind_it)
+{
+    rc_alloc a = A();
+    rc_idtable t = {0};
+    /* Keep a window of 1000 live ids while 100000 pass through. */
+    for (uint64_t id = 1; id <= 100000; id++) {
+        cr_assert_eq(rc_idtable_put(&a, &t, id, (void *)(uintptr_t)id), 0);
+        if (id > 1000) rc_idtable_del(&a, &t, id - 1000);
+    }
+    for (uint64_t id = 1; id <= 100000; id++) {
+        void *v = rc_idtable_get(&t, id);
+        if (id > 99000)
+            cr_assert_eq(v, (void *)(uintptr_t)id);
+        else
+            cr_assert_null(v, "id %lu should be gone", (unsigned long)id);
+    }
+    size_t pages = 0;
+    for (size_t i = 0; i < t.n_pages; i++) pages += t.pages[i] != NULL;
+    cr_assert_leq(pages, 2, "pages behind the window must be freed (%zu held)", pages);
+    cr_assert_null(rc_idtable_get(&t, 1u << 30));
+    rc_idtable_del(&a, &t, 1u << 30); /* unknown ids are ignored */
+    rc_idtable_free(&a, &t);
 }
 
 Test(strmap, keys_are_copied_and_found_after_resizes_and_deletes)

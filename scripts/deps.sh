@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install the Debian packages runcue builds and tests with, only those missing.
+# Usage: scripts/deps.sh            (everything: build, tests, views)
+set -euo pipefail
+
+packages=(
+  gcc g++ pkg-config meson ninja-build
+  libcjson-dev        # JSON params and results
+  libcriterion-dev    # test suites
+  libpcg-cpp-dev      # reference PCG implementation the simulator's PRNG is checked against
+  libncurses-dev      # runcue-top / --tui
+  libsdl2-dev         # SDL2 view
+  tmux                # drives the TUI in tests
+  python3             # example worker and test helpers
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "deps: all present"
+fi
