@@ -251,7 +251,7 @@ int rc_diagnose(rc_cue *cue, rc_diagnosis *out)
         if (!rc_idmap_get(&g.color, id)) rc = visit(&g, id);
     }
     if (!rc) {
-        qsort(out->missing, out->n_missing, sizeof *out->missing, cmp_str);
+        if (out->n_missing > 1) qsort(out->missing, out->n_missing, sizeof *out->missing, cmp_str);
         for (size_t i = 1; i < out->n_failed_roots; i++) {
             rc_work_id v = out->failed_roots[i];
             size_t j = i;

@@ -53,7 +53,7 @@ const char *rc_event_name(rc_event_kind k)
     static const char *const names[] = {
         "queued",          "started",       "completed", "failed",
         "skipped",         "cancelled",     "retry",     "pending_warning",
-        "stall_warning",   "timeout",       "stale_finish",
+        "stall_warning",   "timeout",       "stale_finish",    "stalled",
     };
     _Static_assert(sizeof names / sizeof *names == RC_EV__COUNT, "event names");
     return (unsigned)k < RC_EV__COUNT ? names[k] : "unknown";

@@ -98,6 +98,11 @@ rc_time rc_loop_now(const rc_loop *loop)
     return loop->now;
 }
 
+rc_time rc_loop_next_timer(const rc_loop *loop)
+{
+    return loop->heap_len ? loop->heap[0]->when : RC_TIME_NEVER;
+}
+
 rc_clock_kind rc_loop_clock(const rc_loop *loop)
 {
     return loop->clock;

@@ -148,6 +148,9 @@ int rc_loop_run(rc_loop *loop, rc_run_mode mode);
 /* Run until the clock reaches `until` (or idle/stop).  Timers due at exactly
  * `until` run.  On the virtual clock the time is then set to `until`. */
 int rc_loop_run_until(rc_loop *loop, rc_time until);
+/* When the next timer (referenced or not) is due; RC_TIME_NEVER if none.
+ * Lets a driver pace virtual time to a wall clock, or step it. */
+rc_time rc_loop_next_timer(const rc_loop *loop);
 /* Make rc_loop_run return after the current iteration.  Any thread. */
 void rc_loop_stop(rc_loop *loop);
 
@@ -435,6 +438,9 @@ typedef enum rc_event_kind {
     RC_EV_STALL_WARNING,   /* no progress for stall_warn_after (work NULL) */
     RC_EV_TIMEOUT,         /* work failed by pending or stall timeout */
     RC_EV_STALE_FINISH,    /* a second finish of one attempt was refused */
+    RC_EV_STALLED,         /* stall_timeout reached: sent while all the work it is
+                              about to fail is still pending (work NULL), so an
+                              observer can call rc_debug_blocked/rc_diagnose */
     RC_EV__COUNT
 } rc_event_kind;
 const char *rc_event_name(rc_event_kind kind); /* "queued", ... */

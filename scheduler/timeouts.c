@@ -172,22 +172,33 @@ void rc_stall_arm(rc_cue *cue)
 static void stall_fail_all(rc_cue *cue, double since)
 {
     size_t n = stall_pending(cue);
-    rc_work_id *ids = rc_malloc(&cue->alloc, n * sizeof *ids);
     char msg[128];
     snprintf(msg, sizeof msg, "stall timeout: no progress for %.1fs (limit %gs)", since,
              cue->opts.stall_timeout);
+    char detail[96];
+    snprintf(detail, sizeof detail, "no progress for %.3fs, %zu pending; failing them", since, n);
+    rc_emit(cue, RC_EV_STALLED, NULL, detail, since, n);
+    n = stall_pending(cue); /* the observer may have changed things */
+    rc_work_id *ids = rc_malloc(&cue->alloc, n * sizeof *ids);
+    if (!ids) {
+        /* No memory for the list: fail the oldest pending work one at a time,
+         * starting over after each since callbacks may change the list. */
+        for (;;) {
+            rc_work *victim = NULL;
+            for (rc_dnode *d = rc_dlist_first(&cue->all); d && !victim;
+                 d = rc_dlist_next(&cue->all, d)) {
+                rc_work *w = RC_CONTAINER(d, rc_work, all);
+                if (w->state == RC_PENDING && w->where != RC_W_DELAYED) victim = w;
+            }
+            if (!victim) return;
+            rc_fail_pending(cue, victim, RC_FAIL_STALL_TIMEOUT, msg);
+        }
+    }
     size_t k = 0;
     /* Collect first: on_failure may submit or cancel work. */
-    for (rc_dnode *d = rc_dlist_first(&cue->all); d; d = rc_dlist_next(&cue->all, d)) {
+    for (rc_dnode *d = rc_dlist_first(&cue->all); d && k < n; d = rc_dlist_next(&cue->all, d)) {
         rc_work *w = RC_CONTAINER(d, rc_work, all);
-        if (w->state != RC_PENDING || w->where == RC_W_DELAYED) continue;
-        if (!ids) {
-            /* No memory for the list: fail this one now and come back. */
-            rc_fail_pending(cue, w, RC_FAIL_STALL_TIMEOUT, msg);
-            stall_fail_all(cue, since);
-            return;
-        }
-        if (k < n) ids[k++] = w->id;
+        if (w->state == RC_PENDING && w->where != RC_W_DELAYED) ids[k++] = w->id;
     }
     for (size_t i = 0; i < k; i++) {
         rc_work *w = rc_idtable_get(&cue->works, ids[i]);

@@ -1,0 +1,577 @@
+/* test_diagnose.c -- rc_debug_blocked and rc_diagnose.
+ *
+ * Every pending item can say why it waits (not_ready and on which key,
+ * service_full, rate_limited and until when, unknown_task, delayed), and with
+ * declared needs/produces the wait-for graph names missing producers, cycles
+ * and failed producers. */
+#include "testutil_rec.h"
+
+static rc_loop *loop;
+static rc_cue *cue;
+static tu_xrec *x;
+
+/* Artifacts the test has made valid: a tiny set of keys. */
+static const char *made[8];
+static size_t n_made;
+
+static bool have(const char *key)
+{
+    for (size_t i = 0; i < n_made; i++)
+        if (strcmp(made[i], key) == 0) return true;
+    return false;
+}
+
+/* Ready when every declared need exists; otherwise wait on the first
+ * missing one, with a sentence naming it.  Tasks named "blind" wait without
+ * saying on what. */
+static int needs_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
+{
+    (void)c, (void)ud;
+    if (strcmp(rc_work_task(w), "blind") == 0) return 0;
+    const char *const *keys = NULL;
+    size_t n = rc_work_needs(w, &keys);
+    for (size_t i = 0; i < n; i++) {
+        if (!have(keys[i])) {
+            rc_check_wait_on(check, keys[i]);
+            rc_check_detail(check, "input %s missing", keys[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void setup(void)
+{
+    n_made = 0;
+    loop = tu_loop_new();
+    cue = tu_cue_new(loop, NULL);
+    x = tu_xrec_new(loop);
+    tu_xrec_install(x, cue, needs_ready, NULL);
+}
+
+static void teardown(void)
+{
+    rc_cue_free(cue);
+    rc_loop_free(loop);
+    free(x);
+}
+
+TestSuite(diagnose, .init = setup, .fini = teardown);
+
+static rc_work_id submit_kp(const char *task, const char *need, const char *produce)
+{
+    const char *needs[] = {need};
+    const char *produces[] = {produce};
+    rc_submit_opts o;
+    memset(&o, 0, sizeof o);
+    o.needs = needs;
+    o.n_needs = need ? 1 : 0;
+    o.produces = produces;
+    o.n_produces = produce ? 1 : 0;
+    return tu_submit_opts(cue, task, &o);
+}
+
+typedef struct blocked_list {
+    rc_blocked *items;
+    size_t n;
+} blocked_list;
+
+static blocked_list blocked(void)
+{
+    blocked_list b = {NULL, 0};
+    int rc = rc_debug_blocked(cue, &b.items, &b.n);
+    cr_assert_eq(rc, RC_OK, "rc_debug_blocked: %s", rc_strerror(rc));
+    return b;
+}
+
+#define assert_contains(haystack, needle)                                                          \
+    cr_assert_not_null(strstr((haystack), (needle)), "\"%s\" does not contain \"%s\"", (haystack), \
+                       (needle))
+
+/* ---- rc_debug_blocked ---- */
+
+Test(diagnose, nothing_pending_gives_an_empty_list)
+{
+    rc_blocked *items = (rc_blocked *)&x; /* poison: must be reset */
+    size_t n = 99;
+    cr_assert_eq(rc_debug_blocked(cue, &items, &n), RC_OK);
+    cr_assert_null(items);
+    cr_assert_eq(n, 0);
+    rc_blocked_free(cue, items);
+}
+
+Test(diagnose, reason_names_are_stable_strings)
+{
+    cr_assert_str_eq(rc_block_reason_name(RC_BLOCK_UNCHECKED), "unchecked");
+    cr_assert_str_eq(rc_block_reason_name(RC_BLOCK_NOT_READY), "not_ready");
+    cr_assert_str_eq(rc_block_reason_name(RC_BLOCK_SERVICE_FULL), "service_full");
+    cr_assert_str_eq(rc_block_reason_name(RC_BLOCK_RATE_LIMITED), "rate_limited");
+    cr_assert_str_eq(rc_block_reason_name(RC_BLOCK_UNKNOWN_TASK), "unknown_task");
+    cr_assert_str_eq(rc_block_reason_name(RC_BLOCK_DELAYED), "delayed");
+    cr_assert_str_eq(rc_block_reason_name(RC_BLOCK_PAUSED), "paused");
+}
+
+Test(diagnose, not_ready_names_the_key_and_the_checks_sentence)
+{
+    cr_assert_eq(rc_task(cue, "summarize", NULL, tu_handler_hold, x), RC_OK);
+    rc_submit_opts o;
+    memset(&o, 0, sizeof o);
+    const char *needs[] = {"pages/003.png"};
+    o.needs = needs;
+    o.n_needs = 1;
+    o.label = "summary of page 3";
+    tu_run_until(loop, 2);
+    rc_work_id id = tu_submit_opts(cue, "summarize", &o);
+    cr_assert_eq(rc_loop_run(loop, RC_RUN_DEFAULT), 0);
+
+    blocked_list b = blocked();
+
+    cr_assert_eq(b.n, 1);
+    cr_assert_eq(b.items[0].id, id);
+    cr_assert_eq(b.items[0].reason, RC_BLOCK_NOT_READY);
+    cr_assert_str_eq(b.items[0].task, "summarize");
+    cr_assert_null(b.items[0].service);
+    cr_assert_str_eq(b.items[0].label, "summary of page 3");
+    cr_assert_str_eq(b.items[0].wait_key, "pages/003.png");
+    assert_contains(b.items[0].detail, "input pages/003.png missing");
+    tu_assert_time_s(b.items[0].since, 2);
+    rc_blocked_free(cue, b.items);
+}
+
+Test(diagnose, not_ready_without_a_key_has_no_wait_key)
+{
+    cr_assert_eq(rc_task(cue, "blind", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id id = tu_submit(cue, "blind", NULL);
+    tu_run(loop);
+
+    blocked_list b = blocked();
+
+    cr_assert_eq(b.n, 1);
+    cr_assert_eq(b.items[0].id, id);
+    cr_assert_eq(b.items[0].reason, RC_BLOCK_NOT_READY);
+    cr_assert_null(b.items[0].wait_key);
+    cr_assert_neq(b.items[0].detail[0], '\0', "a not_ready item still gets a sentence");
+    rc_blocked_free(cue, b.items);
+}
+
+Test(diagnose, service_full_names_the_service_and_its_occupancy)
+{
+    cr_assert_eq(rc_service(cue, "api", NULL, 2), RC_OK);
+    cr_assert_eq(rc_task(cue, "call", "api", tu_handler_hold, x), RC_OK);
+    rc_work_id ids[5];
+    for (int i = 0; i < 5; i++)
+        ids[i] = tu_submit(cue, "call", NULL);
+    cr_assert_eq(rc_loop_run(loop, RC_RUN_DEFAULT), 1, "running work keeps the loop alive");
+    cr_assert_eq(x->n_held, 2);
+
+    blocked_list b = blocked();
+
+    cr_assert_eq(b.n, 3, "running items are not listed");
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(b.items[i].id, ids[i + 2], "submission order");
+        cr_assert_eq(b.items[i].reason, RC_BLOCK_SERVICE_FULL);
+        cr_assert_str_eq(b.items[i].service, "api");
+        assert_contains(b.items[i].detail, "api");
+        assert_contains(b.items[i].detail, "2/2");
+    }
+    rc_blocked_free(cue, b.items);
+
+    tu_xrec_release_all(x, cue);
+    tu_run(loop);
+    tu_xrec_release_all(x, cue);
+    tu_run(loop);
+    tu_xrec_release_all(x, cue);
+    tu_run(loop);
+    cr_assert_eq(tu_stats(cue).completed, 5);
+}
+
+Test(diagnose, rate_limited_names_the_rate_and_the_next_start)
+{
+    tu_task *t = tu_task_new();
+    cr_assert_eq(rc_service(cue, "api", "2/10", RC_NO_LIMIT), RC_OK);
+    cr_assert_eq(rc_task(cue, "call", "api", tu_handler, t), RC_OK);
+    for (int i = 0; i < 3; i++)
+        tu_submit(cue, "call", NULL);
+    tu_run_until(loop, 1);
+    cr_assert_eq(t->calls, 2);
+
+    blocked_list b = blocked();
+
+    cr_assert_eq(b.n, 1);
+    cr_assert_eq(b.items[0].id, 3);
+    cr_assert_eq(b.items[0].reason, RC_BLOCK_RATE_LIMITED);
+    cr_assert_str_eq(b.items[0].service, "api");
+    assert_contains(b.items[0].detail, "api");
+    assert_contains(b.items[0].detail, "2");
+    assert_contains(b.items[0].detail, "next start at t=10");
+    rc_blocked_free(cue, b.items);
+
+    rc_service_info info;
+    cr_assert_eq(rc_service_get(cue, 0, &info), RC_OK);
+    cr_assert_eq(info.next_start, rc_seconds(10));
+    cr_assert_eq(info.starts_in_window, 2);
+
+    tu_run(loop);
+    cr_assert_eq(t->calls, 3);
+    tu_assert_time_s(t->starts[2], 10);
+    free(t);
+}
+
+Test(diagnose, unknown_task_waits_until_a_handler_is_set)
+{
+    tu_task *t = tu_task_new();
+    cr_assert_eq(rc_task(cue, "later", NULL, NULL, NULL), RC_OK);
+    rc_work_id id = tu_submit(cue, "later", NULL);
+    cr_assert_eq(rc_loop_run(loop, RC_RUN_DEFAULT), 0, "nothing can run it: idle");
+
+    blocked_list b = blocked();
+    cr_assert_eq(b.n, 1);
+    cr_assert_eq(b.items[0].id, id);
+    cr_assert_eq(b.items[0].reason, RC_BLOCK_UNKNOWN_TASK);
+    assert_contains(b.items[0].detail, "later");
+    rc_blocked_free(cue, b.items);
+    cr_assert_eq(tu_stats(cue).waiting, 1);
+
+    cr_assert_eq(rc_task_set_handler(cue, "later", tu_handler, t), RC_OK);
+    cr_assert_eq(rc_loop_run(loop, RC_RUN_DEFAULT), 0);
+
+    cr_assert_eq(t->calls, 1);
+    cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_COMPLETED);
+    b = blocked();
+    cr_assert_eq(b.n, 0);
+    free(t);
+}
+
+Test(diagnose, delayed_work_is_listed_as_delayed_until_its_time)
+{
+    tu_task *t = tu_task_new();
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, t), RC_OK);
+    rc_submit_opts o;
+    memset(&o, 0, sizeof o);
+    o.delay_s = 5;
+    rc_work_id id = tu_submit_opts(cue, "t", &o);
+    tu_run_until(loop, 1);
+
+    blocked_list b = blocked();
+    cr_assert_eq(b.n, 1);
+    cr_assert_eq(b.items[0].id, id);
+    cr_assert_eq(b.items[0].reason, RC_BLOCK_DELAYED);
+    cr_assert_neq(b.items[0].detail[0], '\0');
+    rc_blocked_free(cue, b.items);
+    cr_assert_eq(tu_stats(cue).delayed, 1);
+
+    tu_run(loop);
+    cr_assert_eq(t->calls, 1);
+    tu_assert_time_s(t->starts[0], 5);
+    free(t);
+}
+
+Test(diagnose, unchecked_work_is_listed_before_the_first_pass)
+{
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id id = tu_submit(cue, "t", NULL);
+
+    blocked_list b = blocked();
+
+    cr_assert_eq(b.n, 1);
+    cr_assert_eq(b.items[0].id, id);
+    cr_assert_eq(b.items[0].reason, RC_BLOCK_UNCHECKED);
+    rc_blocked_free(cue, b.items);
+    tu_run_until(loop, 0);
+    tu_xrec_release_all(x, cue);
+    tu_run(loop);
+}
+
+Test(diagnose, paused_cue_lists_ready_work_as_paused)
+{
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    rc_cue_pause(cue, true);
+    rc_work_id id = tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    cr_assert_eq(x->n_held, 0, "a paused cue starts nothing");
+
+    blocked_list b = blocked();
+    cr_assert_eq(b.n, 1);
+    cr_assert_eq(b.items[0].id, id);
+    cr_assert_eq(b.items[0].reason, RC_BLOCK_PAUSED);
+    rc_blocked_free(cue, b.items);
+
+    rc_cue_pause(cue, false);
+    tu_run(loop);
+    cr_assert_eq(x->n_held, 1);
+    tu_xrec_release_all(x, cue);
+    tu_run(loop);
+}
+
+Test(diagnose, every_pending_item_is_listed_in_submission_order_with_its_reason)
+{
+    cr_assert_eq(rc_service(cue, "one", NULL, 1), RC_OK);
+    cr_assert_eq(rc_task(cue, "busy", "one", tu_handler_hold, x), RC_OK);
+    cr_assert_eq(rc_task(cue, "blind", NULL, tu_handler_hold, x), RC_OK);
+    cr_assert_eq(rc_task(cue, "nohandler", NULL, NULL, NULL), RC_OK);
+    rc_submit_opts later;
+    memset(&later, 0, sizeof later);
+    later.delay_s = 100;
+
+    rc_work_id r = tu_submit(cue, "busy", NULL);        /* runs */
+    rc_work_id a = tu_submit(cue, "blind", NULL);       /* not_ready */
+    rc_work_id b = tu_submit(cue, "busy", NULL);        /* service_full */
+    rc_work_id c = tu_submit(cue, "nohandler", NULL);   /* unknown_task */
+    rc_work_id d = tu_submit_opts(cue, "busy", &later); /* delayed */
+    tu_run_until(loop, 1);
+
+    blocked_list bl = blocked();
+
+    cr_assert_eq(bl.n, 4);
+    rc_work_id want_id[] = {a, b, c, d};
+    rc_block_reason want[] = {RC_BLOCK_NOT_READY, RC_BLOCK_SERVICE_FULL, RC_BLOCK_UNKNOWN_TASK,
+                              RC_BLOCK_DELAYED};
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_eq(bl.items[i].id, want_id[i], "item %zu", i);
+        cr_assert_eq(bl.items[i].reason, want[i], "item %zu: %s", i,
+                     rc_block_reason_name(bl.items[i].reason));
+    }
+    cr_assert_neq(bl.items[0].id, r);
+    rc_blocked_free(cue, bl.items);
+
+    /* Clean up: cancel what cannot finish, drain the rest. */
+    cr_assert_eq(rc_cancel(cue, a), RC_OK);
+    cr_assert_eq(rc_cancel(cue, c), RC_OK);
+    cr_assert_eq(rc_cancel(cue, d), RC_OK);
+    tu_xrec_release_all(x, cue);
+    tu_run(loop);
+    tu_xrec_release_all(x, cue);
+    tu_run(loop);
+    cr_assert_eq(tu_stats(cue).pending, 0);
+}
+
+/* ---- rc_diagnose ---- */
+
+static void diagnose(rc_diagnosis *d)
+{
+    memset(d, 0xA5, sizeof *d);
+    int rc = rc_diagnose(cue, d);
+    cr_assert_eq(rc, RC_OK, "rc_diagnose: %s", rc_strerror(rc));
+}
+
+static const rc_wait_edge *edge_of(const rc_diagnosis *d, rc_work_id waiter)
+{
+    for (size_t i = 0; i < d->n_edges; i++)
+        if (d->edges[i].waiter == waiter) return &d->edges[i];
+    return NULL;
+}
+
+Test(diagnose, nothing_waiting_gives_an_empty_diagnosis)
+{
+    rc_diagnosis d;
+    diagnose(&d);
+    cr_assert_eq(d.n_edges, 0);
+    cr_assert_eq(d.n_cycles, 0);
+    cr_assert_eq(d.n_missing, 0);
+    cr_assert_eq(d.n_failed_roots, 0);
+    rc_diagnosis_free(cue, &d);
+}
+
+Test(diagnose, a_need_nobody_produces_is_missing)
+{
+    cr_assert_eq(rc_task(cue, "consume", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id id = submit_kp("consume", "analysis.json", NULL);
+    tu_run(loop);
+
+    rc_diagnosis d;
+    diagnose(&d);
+
+    cr_assert_eq(d.n_missing, 1);
+    cr_assert_str_eq(d.missing[0], "analysis.json");
+    cr_assert_eq(d.n_edges, 1);
+    cr_assert_eq(d.edges[0].waiter, id);
+    cr_assert_str_eq(d.edges[0].key, "analysis.json");
+    cr_assert_eq(d.edges[0].producer, 0);
+    cr_assert_eq(d.n_cycles, 0);
+    cr_assert_eq(d.n_failed_roots, 0);
+    rc_diagnosis_free(cue, &d);
+}
+
+Test(diagnose, missing_keys_are_deduplicated_and_sorted)
+{
+    cr_assert_eq(rc_task(cue, "consume", NULL, tu_handler_hold, x), RC_OK);
+    submit_kp("consume", "zeta", NULL);
+    submit_kp("consume", "alpha", NULL);
+    submit_kp("consume", "zeta", NULL);
+    submit_kp("consume", "mid", NULL);
+    tu_run(loop);
+
+    rc_diagnosis d;
+    diagnose(&d);
+
+    cr_assert_eq(d.n_edges, 4);
+    cr_assert_eq(d.n_missing, 3);
+    cr_assert_str_eq(d.missing[0], "alpha");
+    cr_assert_str_eq(d.missing[1], "mid");
+    cr_assert_str_eq(d.missing[2], "zeta");
+    rc_diagnosis_free(cue, &d);
+}
+
+Test(diagnose, a_pending_producer_is_named_on_the_edge)
+{
+    /* C needs x from P; P needs y which nobody makes. */
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id p = submit_kp("t", "y", "x");
+    rc_work_id c = submit_kp("t", "x", "out");
+    tu_run(loop);
+
+    rc_diagnosis d;
+    diagnose(&d);
+
+    cr_assert_eq(d.n_edges, 2);
+    const rc_wait_edge *ec = edge_of(&d, c);
+    cr_assert_not_null(ec);
+    cr_assert_str_eq(ec->key, "x");
+    cr_assert_eq(ec->producer, p);
+    cr_assert_eq(ec->producer_state, RC_PENDING);
+    const rc_wait_edge *ep = edge_of(&d, p);
+    cr_assert_not_null(ep);
+    cr_assert_eq(ep->producer, 0);
+    cr_assert_eq(d.n_missing, 1);
+    cr_assert_str_eq(d.missing[0], "y");
+    cr_assert_eq(d.n_cycles, 0);
+    rc_diagnosis_free(cue, &d);
+}
+
+static bool cycle_has(const rc_diagnosis *d, size_t c, rc_work_id id)
+{
+    for (size_t i = 0; i < d->cycle_len[c]; i++)
+        if (d->cycles[c][i] == id) return true;
+    return false;
+}
+
+Test(diagnose, two_items_waiting_on_each_other_form_one_cycle)
+{
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id a = submit_kp("t", "x", "y"); /* A needs x, makes y */
+    rc_work_id b = submit_kp("t", "y", "x"); /* B needs y, makes x */
+    cr_assert_eq(rc_loop_run(loop, RC_RUN_DEFAULT), 0);
+
+    rc_diagnosis d;
+    diagnose(&d);
+
+    cr_assert_eq(d.n_cycles, 1);
+    cr_assert_eq(d.cycle_len[0], 2);
+    cr_assert(cycle_has(&d, 0, a));
+    cr_assert(cycle_has(&d, 0, b));
+    cr_assert_eq(d.n_missing, 0);
+    cr_assert_eq(d.n_failed_roots, 0);
+    const rc_wait_edge *ea = edge_of(&d, a);
+    cr_assert_not_null(ea);
+    cr_assert_eq(ea->producer, b);
+    cr_assert_eq(ea->producer_state, RC_PENDING);
+    const rc_wait_edge *eb = edge_of(&d, b);
+    cr_assert_not_null(eb);
+    cr_assert_eq(eb->producer, a);
+    rc_diagnosis_free(cue, &d);
+}
+
+Test(diagnose, a_three_item_cycle_is_reported_once_in_edge_order)
+{
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id a = submit_kp("t", "k1", "k3"); /* A waits for C */
+    rc_work_id b = submit_kp("t", "k2", "k1"); /* B waits for A */
+    rc_work_id c = submit_kp("t", "k3", "k2"); /* C waits for B */
+    tu_run(loop);
+
+    rc_diagnosis d;
+    diagnose(&d);
+
+    cr_assert_eq(d.n_cycles, 1);
+    cr_assert_eq(d.cycle_len[0], 3);
+    cr_assert(cycle_has(&d, 0, a) && cycle_has(&d, 0, b) && cycle_has(&d, 0, c));
+    /* w0 -> w1 -> w2 -> w0 follows "waits for": A waits for B, i.e. for
+     * each step the next id is the producer of the previous one's key. */
+    for (size_t i = 0; i < 3; i++) {
+        rc_work_id from = d.cycles[0][i], to = d.cycles[0][(i + 1) % 3];
+        const rc_wait_edge *e = edge_of(&d, from);
+        cr_assert_not_null(e);
+        cr_assert_eq(e->producer, to, "cycle step %zu: %llu waits for %llu, not %llu", i,
+                     (unsigned long long)from, (unsigned long long)e->producer,
+                     (unsigned long long)to);
+    }
+    rc_diagnosis_free(cue, &d);
+}
+
+Test(diagnose, a_failed_producer_is_a_failed_root)
+{
+    tu_task *failing = tu_task_new();
+    failing->fail = "disk full";
+    cr_assert_eq(rc_task(cue, "produce", NULL, tu_handler, failing), RC_OK);
+    cr_assert_eq(rc_task(cue, "consume", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id p = submit_kp("produce", NULL, "x");
+    rc_work_id c = submit_kp("consume", "x", NULL);
+    cr_assert_eq(rc_loop_run(loop, RC_RUN_DEFAULT), 0);
+    cr_assert_eq(rc_work_state(rc_get(cue, p)), RC_FAILED);
+
+    rc_diagnosis d;
+    diagnose(&d);
+
+    cr_assert_eq(d.n_failed_roots, 1);
+    cr_assert_eq(d.failed_roots[0], p);
+    const rc_wait_edge *e = edge_of(&d, c);
+    cr_assert_not_null(e);
+    cr_assert_str_eq(e->key, "x");
+    cr_assert_eq(e->producer, p);
+    cr_assert_eq(e->producer_state, RC_FAILED);
+    cr_assert_eq(d.n_missing, 0, "a failed producer still produces the key");
+    cr_assert_eq(d.n_cycles, 0);
+    rc_diagnosis_free(cue, &d);
+    free(failing);
+}
+
+Test(diagnose, failed_roots_are_deduplicated)
+{
+    tu_task *failing = tu_task_new();
+    failing->fail = "boom";
+    cr_assert_eq(rc_task(cue, "produce", NULL, tu_handler, failing), RC_OK);
+    cr_assert_eq(rc_task(cue, "consume", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id p = submit_kp("produce", NULL, "x");
+    submit_kp("consume", "x", NULL);
+    submit_kp("consume", "x", NULL);
+    tu_run(loop);
+
+    rc_diagnosis d;
+    diagnose(&d);
+
+    cr_assert_eq(d.n_edges, 2);
+    cr_assert_eq(d.n_failed_roots, 1);
+    cr_assert_eq(d.failed_roots[0], p);
+    rc_diagnosis_free(cue, &d);
+    free(failing);
+}
+
+Test(diagnose, a_running_producer_is_named_with_its_state)
+{
+    cr_assert_eq(rc_task(cue, "produce", NULL, tu_handler_hold, x), RC_OK);
+    cr_assert_eq(rc_task(cue, "consume", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id p = submit_kp("produce", NULL, "x");
+    rc_work_id c = submit_kp("consume", "x", NULL);
+    tu_run(loop);
+    cr_assert_eq(x->n_held, 1);
+
+    rc_diagnosis d;
+    diagnose(&d);
+
+    const rc_wait_edge *e = edge_of(&d, c);
+    cr_assert_not_null(e);
+    cr_assert_eq(e->producer, p);
+    cr_assert_eq(e->producer_state, RC_RUNNING);
+    cr_assert_eq(d.n_missing, 0);
+    cr_assert_eq(d.n_failed_roots, 0);
+    rc_diagnosis_free(cue, &d);
+
+    /* Finish the producer and make its artifact: the consumer then runs. */
+    made[n_made++] = "x";
+    tu_xrec_release_all(x, cue);
+    tu_run(loop);
+    cr_assert_eq(x->n_held, 1, "the consumer started once x was announced");
+    tu_xrec_release_all(x, cue);
+    tu_run(loop);
+    cr_assert_eq(tu_stats(cue).completed, 2);
+}

@@ -1,0 +1,363 @@
+/* test_readiness.c -- is_ready, waiting work, and artifact-change notifications. */
+#include "testutil.h"
+
+static rc_loop *loop;
+static rc_cue *cue;
+static tu_rec *rec;
+static tu_task task;
+
+/* The application's artifacts, as the is_ready callback sees them. */
+typedef struct world {
+    bool ready;           /* the default answer */
+    int ready_value;      /* returned when !ready (0 or a negative code) */
+    const char *wait_key; /* if set, not-ready answers wait on this key */
+    int ready_calls;
+    rc_work_id last_checked;
+    rc_time last_check_time;
+} world;
+static world W;
+
+static int world_is_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
+{
+    (void)c;
+    (void)ud;
+    W.ready_calls++;
+    W.last_checked = rc_work_get_id(w);
+    W.last_check_time = rc_loop_now(loop);
+    if (W.ready) return 1;
+    if (W.wait_key) rc_check_wait_on(check, W.wait_key);
+    rc_check_detail(check, "input for %llu missing", (unsigned long long)rc_work_get_id(w));
+    return W.ready_value;
+}
+
+static void install(rc_cue_opts *opts)
+{
+    loop = tu_loop_new();
+    cue = tu_cue_new(loop, opts);
+    rec = tu_rec_new();
+    memset(&task, 0, sizeof task);
+    memset(&W, 0, sizeof W);
+    rc_hooks h = tu_rec_hooks(rec);
+    h.is_ready = world_is_ready;
+    rc_cue_set_hooks(cue, &h);
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, &task), RC_OK);
+}
+
+static void setup(void)
+{
+    install(NULL);
+}
+
+static void teardown(void)
+{
+    rc_cue_free(cue);
+    rc_loop_free(loop);
+    free(rec);
+}
+
+TestSuite(readiness, .init = setup, .fini = teardown);
+
+Test(readiness, ready_work_runs)
+{
+    W.ready = true;
+    rc_work_id id = tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    cr_assert_eq(task.calls, 1);
+    cr_assert_geq(W.ready_calls, 1, "is_ready must be asked");
+    cr_assert_eq(W.last_checked, id);
+    cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_COMPLETED);
+}
+
+Test(readiness, not_ready_work_stays_pending_and_handler_is_not_called)
+{
+    rc_work_id id = tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    cr_assert_eq(task.calls, 0);
+    cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_PENDING);
+    cr_assert_eq(rec->starts, 0);
+    rc_stats s = tu_stats(cue);
+    cr_assert_eq(s.pending, 1);
+    cr_assert_eq(s.waiting, 1);
+    cr_assert_eq(s.queued, 0);
+    cr_assert_eq(s.completed, 0);
+}
+
+Test(readiness, negative_is_ready_counts_as_not_ready)
+{
+    W.ready_value = -3;
+    rc_work_id id = tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    cr_assert_eq(task.calls, 0);
+    cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_PENDING);
+    cr_assert_eq(tu_stats(cue).waiting, 1);
+    cr_assert_eq(tu_stats(cue).failed, 0, "a failed check does not fail the work");
+}
+
+Test(readiness, waiting_work_is_not_rechecked_without_a_notification)
+{
+    rc_work_id id = tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    int calls = W.ready_calls;
+    cr_assert_geq(calls, 1);
+    W.ready = true; /* the artifact appears, but nobody says so */
+    tu_run(loop);
+    cr_assert_eq(W.ready_calls, calls, "no notification: no recheck");
+    cr_assert_eq(task.calls, 0);
+    cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_PENDING);
+}
+
+Test(readiness, artifacts_changed_null_rechecks_and_starts_ready_work)
+{
+    rc_work_id id = tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    cr_assert_eq(task.calls, 0);
+    int calls = W.ready_calls;
+    W.ready = true;
+    cr_assert_eq(rc_artifacts_changed(cue, NULL), RC_OK);
+    cr_assert_eq(task.calls, 0,
+                 "the recheck happens in the next dispatch pass, not inside the call");
+    tu_run(loop);
+    cr_assert_gt(W.ready_calls, calls);
+    cr_assert_eq(task.calls, 1);
+    cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_COMPLETED);
+    cr_assert_eq(tu_stats(cue).waiting, 0);
+}
+
+Test(readiness, artifacts_changed_while_still_not_ready_keeps_work_waiting)
+{
+    rc_work_id id = tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    int calls = W.ready_calls;
+    cr_assert_eq(rc_artifacts_changed(cue, NULL), RC_OK);
+    tu_run(loop);
+    cr_assert_eq(W.ready_calls, calls + 1, "rechecked exactly once");
+    cr_assert_eq(task.calls, 0);
+    cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_PENDING);
+}
+
+Test(readiness, keyed_wait_is_not_rechecked_when_another_key_changes)
+{
+    W.wait_key = "pages/003.png";
+    rc_work_id id = tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    int calls = W.ready_calls;
+    W.ready = true;
+    cr_assert_eq(rc_artifacts_changed(cue, "pages/004.png"), RC_OK);
+    tu_run(loop);
+    cr_assert_eq(W.ready_calls, calls, "a change of another key must not recheck a keyed wait");
+    cr_assert_eq(task.calls, 0);
+    cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_PENDING);
+}
+
+Test(readiness, keyed_wait_is_rechecked_when_its_key_changes)
+{
+    W.wait_key = "pages/003.png";
+    rc_work_id id = tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    int calls = W.ready_calls;
+    W.ready = true;
+    cr_assert_eq(rc_artifacts_changed(cue, "pages/003.png"), RC_OK);
+    tu_run(loop);
+    cr_assert_eq(W.ready_calls, calls + 1);
+    cr_assert_eq(task.calls, 1);
+    cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_COMPLETED);
+}
+
+Test(readiness, keyed_wait_is_rechecked_when_all_artifacts_change)
+{
+    W.wait_key = "a";
+    tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    W.ready = true;
+    cr_assert_eq(rc_artifacts_changed(cue, NULL), RC_OK);
+    tu_run(loop);
+    cr_assert_eq(task.calls, 1);
+}
+
+Test(readiness, unkeyed_wait_is_rechecked_on_any_key)
+{
+    tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    int calls = W.ready_calls;
+    W.ready = true;
+    cr_assert_eq(rc_artifacts_changed(cue, "anything/at/all"), RC_OK);
+    tu_run(loop);
+    cr_assert_eq(W.ready_calls, calls + 1);
+    cr_assert_eq(task.calls, 1);
+}
+
+/* Each work waits on the key named by its "key" param. */
+static int per_work_key_is_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
+{
+    (void)c;
+    (void)ud;
+    W.ready_calls++;
+    const char *key = tu_param_str(w, "key");
+    rc_check_wait_on(check, key);
+    /* Ready once its key was announced (recorded in the world by the test). */
+    return (W.wait_key && strcmp(W.wait_key, key) == 0) ? 1 : 0;
+}
+
+Test(readiness, only_the_waiters_on_the_announced_key_are_rechecked)
+{
+    rc_hooks h = tu_rec_hooks(rec);
+    h.is_ready = per_work_key_is_ready;
+    rc_cue_set_hooks(cue, &h);
+    rc_work_id a1 = tu_submit(cue, "t", "{\"key\":\"a\"}");
+    rc_work_id b1 = tu_submit(cue, "t", "{\"key\":\"b\"}");
+    rc_work_id a2 = tu_submit(cue, "t", "{\"key\":\"a\"}");
+    tu_run(loop);
+    cr_assert_eq(W.ready_calls, 3);
+    W.wait_key = "a";
+    cr_assert_eq(rc_artifacts_changed(cue, "a"), RC_OK);
+    tu_run(loop);
+    cr_assert_eq(W.ready_calls, 5, "only the two waiters on 'a' are asked again");
+    cr_assert_eq(rc_work_state(rc_get(cue, a1)), RC_COMPLETED);
+    cr_assert_eq(rc_work_state(rc_get(cue, a2)), RC_COMPLETED);
+    cr_assert_eq(rc_work_state(rc_get(cue, b1)), RC_PENDING);
+}
+
+Test(readiness, is_ready_calls_are_counted_in_stats)
+{
+    tu_submit(cue, "t", NULL);
+    tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    cr_assert_eq(tu_stats(cue).checks, (uint64_t)W.ready_calls);
+    rc_artifacts_changed(cue, NULL);
+    tu_run(loop);
+    cr_assert_eq(tu_stats(cue).checks, (uint64_t)W.ready_calls);
+    cr_assert_geq(W.ready_calls, 4);
+}
+
+/* Readiness decided by the work's params: {"needs": "x"} is ready when the
+ * artifact flag x is set by a producer's handler. */
+static bool artifact_x;
+
+static int needs_x_is_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
+{
+    (void)c;
+    (void)ud;
+    W.ready_calls++;
+    const char *need = tu_param_str(w, "needs");
+    if (!need) return 1;
+    rc_check_wait_on(check, need);
+    return artifact_x ? 1 : 0;
+}
+
+static void producer_handler(rc_cue *c, const rc_work *w, rc_token tok, void *ud)
+{
+    (void)w;
+    tu_task *t = ud;
+    t->calls++;
+    artifact_x = true;
+    rc_complete(c, tok, NULL);
+}
+
+Test(readiness, completion_announces_declared_produces_and_unblocks_the_consumer)
+{
+    artifact_x = false;
+    rc_hooks h = tu_rec_hooks(rec);
+    h.is_ready = needs_x_is_ready;
+    rc_cue_set_hooks(cue, &h);
+    tu_task prod = {0};
+    cr_assert_eq(rc_task(cue, "produce", NULL, producer_handler, &prod), RC_OK);
+    /* The consumer comes first, so it must wait for the producer. */
+    static const char *const needs[] = {"x"};
+    rc_submit_opts copt = {.params = tu_json("{\"needs\":\"x\"}"), .needs = needs, .n_needs = 1};
+    rc_work_id consumer = tu_submit_opts(cue, "t", &copt);
+    static const char *const produces[] = {"x"};
+    rc_submit_opts popt = {.produces = produces, .n_produces = 1};
+    rc_work_id producer = tu_submit_opts(cue, "produce", &popt);
+    tu_run(loop);
+    cr_assert_eq(rc_work_state(rc_get(cue, producer)), RC_COMPLETED);
+    cr_assert_eq(rc_work_state(rc_get(cue, consumer)), RC_COMPLETED,
+                 "the producer's completion announces 'x', so the consumer is rechecked");
+    cr_assert_eq(task.calls, 1);
+}
+
+Test(readiness, no_auto_notify_leaves_the_consumer_waiting)
+{
+    teardown();
+    install(&(rc_cue_opts){.no_auto_notify = true});
+    artifact_x = false;
+    rc_hooks h = tu_rec_hooks(rec);
+    h.is_ready = needs_x_is_ready;
+    rc_cue_set_hooks(cue, &h);
+    tu_task prod = {0};
+    cr_assert_eq(rc_task(cue, "produce", NULL, producer_handler, &prod), RC_OK);
+    rc_submit_opts copt = {.params = tu_json("{\"needs\":\"x\"}")};
+    rc_work_id consumer = tu_submit_opts(cue, "t", &copt);
+    static const char *const produces[] = {"x"};
+    rc_submit_opts popt = {.produces = produces, .n_produces = 1};
+    tu_submit_opts(cue, "produce", &popt);
+    tu_run(loop);
+    cr_assert_eq(prod.calls, 1);
+    cr_assert_eq(rc_work_state(rc_get(cue, consumer)), RC_PENDING);
+    /* An explicit announcement still works. */
+    cr_assert_eq(rc_artifacts_changed(cue, "x"), RC_OK);
+    tu_run(loop);
+    cr_assert_eq(rc_work_state(rc_get(cue, consumer)), RC_COMPLETED);
+}
+
+Test(readiness, queued_work_is_rechecked_before_it_starts_after_a_change)
+{
+    /* A serial service: work 2 is ready but queued behind work 1. */
+    cr_assert_eq(rc_service(cue, "knife", NULL, 1), RC_OK);
+    tu_task slow = {.delay_s = 10};
+    cr_assert_eq(rc_task(cue, "slice", "knife", tu_handler, &slow), RC_OK);
+    W.ready = true;
+    rc_work_id first = tu_submit(cue, "slice", NULL);
+    rc_work_id second = tu_submit(cue, "slice", NULL);
+    tu_run_until(loop, 5.0);
+    cr_assert_eq(rc_work_state(rc_get(cue, first)), RC_RUNNING);
+    cr_assert_eq(rc_work_state(rc_get(cue, second)), RC_PENDING);
+    cr_assert_eq(tu_stats(cue).queued, 1);
+    /* Its input goes away while it waits for the knife. */
+    W.ready = false;
+    cr_assert_eq(rc_artifacts_changed(cue, NULL), RC_OK);
+    tu_run(loop);
+    cr_assert_eq(slow.calls, 1, "the second must not start: it is no longer ready");
+    cr_assert_eq(rc_work_state(rc_get(cue, second)), RC_PENDING);
+    cr_assert_eq(tu_stats(cue).waiting, 1);
+    /* And it runs once the input is back. */
+    W.ready = true;
+    rc_artifacts_changed(cue, NULL);
+    tu_run(loop);
+    cr_assert_eq(slow.calls, 2);
+    cr_assert_eq(rc_work_state(rc_get(cue, second)), RC_COMPLETED);
+}
+
+Test(readiness, poll_interval_rechecks_waiting_work_without_notifications)
+{
+    teardown();
+    install(&(rc_cue_opts){.poll_interval = 5});
+    tu_keepalive(loop, 40.0); /* so run_until really advances through the polls */
+    rc_work_id id = tu_submit(cue, "t", NULL);
+    tu_run_until(loop, 12.0);
+    cr_assert_eq(task.calls, 0);
+    cr_assert_geq(W.ready_calls, 3, "checked at submit and polled at least twice by t=12");
+    W.ready = true;
+    tu_run_until(loop, 30.0);
+    cr_assert_eq(task.calls, 1);
+    cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_COMPLETED);
+    cr_assert_leq(rc_work_started(rc_get(cue, id)), rc_seconds(17.0),
+                  "the next poll after t=12 is at most one interval later");
+}
+
+Test(readiness, not_ready_work_does_not_block_ready_work_behind_it)
+{
+    rc_hooks h = tu_rec_hooks(rec);
+    h.is_ready = needs_x_is_ready;
+    rc_cue_set_hooks(cue, &h);
+    artifact_x = false;
+    cr_assert_eq(rc_service(cue, "serial", NULL, 1), RC_OK);
+    tu_task s = {0};
+    cr_assert_eq(rc_task(cue, "s", "serial", tu_handler, &s), RC_OK);
+    rc_work_id blocked = tu_submit(cue, "s", "{\"needs\":\"x\"}");
+    rc_work_id free1 = tu_submit(cue, "s", NULL);
+    rc_work_id free2 = tu_submit(cue, "s", NULL);
+    tu_run(loop);
+    cr_assert_eq(rc_work_state(rc_get(cue, blocked)), RC_PENDING);
+    cr_assert_eq(rc_work_state(rc_get(cue, free1)), RC_COMPLETED);
+    cr_assert_eq(rc_work_state(rc_get(cue, free2)), RC_COMPLETED);
+}
