@@ -179,8 +179,7 @@ static bench_cue bench_cue_new(size_t retain_finished)
     bench_cue b;
     const rc_loop_opts loop_opts = {.clock = RC_CLOCK_VIRTUAL, .alloc = &metered_allocator};
     must(rc_loop_new(&b.loop, &loop_opts), "rc_loop_new", NULL);
-    const rc_cue_opts cue_opts = {.retain_finished = retain_finished,
-                                  .alloc = &metered_allocator};
+    const rc_cue_opts cue_opts = {.retain_finished = retain_finished, .alloc = &metered_allocator};
     must(rc_cue_new(&b.cue, b.loop, &cue_opts), "rc_cue_new", NULL);
     must(rc_service(b.cue, "svc", NULL, SERVICE_CONCURRENCY), "rc_service", b.cue);
     return b;
@@ -208,7 +207,7 @@ typedef struct later_finish {
 
 typedef struct unit_handler_ctx {
     rc_loop *loop;
-    rc_time latency;        /* 0: complete inside the handler */
+    rc_time latency;         /* 0: complete inside the handler */
     later_finish *free_list; /* recycled finish records */
     uint64_t finish_errors;
     time_budget budget;
@@ -266,8 +265,8 @@ typedef struct unit_figures {
     double virtual_s;
     uint64_t finish_errors;
     bool over_budget;
-    size_t kept;         /* work rc_get still finds after the run */
-    size_t heap_leaked;  /* still allocated after rc_cue_free + rc_loop_free */
+    size_t kept;        /* work rc_get still finds after the run */
+    size_t heap_leaked; /* still allocated after rc_cue_free + rc_loop_free */
 } unit_figures;
 
 static unit_figures run_units(const unit_run *r)
@@ -303,7 +302,8 @@ static unit_figures run_units(const unit_run *r)
     fig.peak_rss_kb = rss_reset ? peak_rss_kb() : 0;
     fig.finish_errors = ctx.finish_errors;
     fig.over_budget = ctx.budget.spent;
-    for (rc_work_id id = 1; id <= r->n; id++) fig.kept += rc_get(b.cue, id) != NULL;
+    for (rc_work_id id = 1; id <= r->n; id++)
+        fig.kept += rc_get(b.cue, id) != NULL;
 
     const double t0 = wall_seconds();
     bench_cue_free(&b);
@@ -333,8 +333,8 @@ static void warn_if_incomplete(const char *what, size_t n, const rc_stats *s, ui
 
 static void print_unit_header(void)
 {
-    printf("  %10s  %-14s %8s %8s %8s %8s %11s %9s %9s %9s %10s\n", "N", "retain", "submit",
-           "run", "total", "free", "work/s", "peak RSS", "heap max", "heap end", "kept");
+    printf("  %10s  %-14s %8s %8s %8s %8s %11s %9s %9s %9s %10s\n", "N", "retain", "submit", "run",
+           "total", "free", "work/s", "peak RSS", "heap max", "heap end", "kept");
 }
 
 static void print_unit_figures(size_t n, const char *retain, const unit_figures *f)
@@ -357,8 +357,7 @@ static double print_unit_row(const unit_run *r)
     if (r->retain_finished == 0)
         snprintf(retain, sizeof retain, "keep all");
     else
-        snprintf(retain, sizeof retain, "%zu%s", r->retain_finished,
-                 r->batch ? ", batched" : "");
+        snprintf(retain, sizeof retain, "%zu%s", r->retain_finished, r->batch ? ", batched" : "");
     print_unit_figures(r->n, retain, &f);
     warn_if_incomplete("throughput", r->n, &f.stats, f.finish_errors);
     return f.submit_s + f.run_s;
@@ -370,7 +369,8 @@ static void bench_throughput(const size_t sizes[3], size_t batch)
            SERVICE_CONCURRENCY);
     print_unit_header();
     double totals[3];
-    for (int i = 0; i < 3; i++) totals[i] = print_unit_row(&(unit_run){.n = sizes[i]});
+    for (int i = 0; i < 3; i++)
+        totals[i] = print_unit_row(&(unit_run){.n = sizes[i]});
     print_unit_row(&(unit_run){.n = sizes[2], .retain_finished = 1000});
     print_unit_row(&(unit_run){.n = sizes[2], .retain_finished = 1000, .batch = batch});
     char big[32], small[32];

@@ -90,7 +90,8 @@ static int run_job(const job *j, char *err, size_t errlen)
         }
         text[n] = '\0';
     }
-    for (char *c = text; j->uppercase && *c; c++) *c = (char)toupper((unsigned char)*c);
+    for (char *c = text; j->uppercase && *c; c++)
+        *c = (char)toupper((unsigned char)*c);
 
     char tmp[PATH_MAX + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", j->output);
@@ -269,15 +270,14 @@ static void remove_dir(const char *dir)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: runcue-example-pipeline [-n ITEMS] [--rounds R] [--dir DIR]\n"
-            "Runs extract -> transform -> load over ITEMS items (default 12).\n"
-            "  -n ITEMS      number of items\n"
-            "  --rounds R    submit everything R times (default 1); later rounds skip\n"
-            "                work whose output is already there\n"
-            "  --dir DIR     keep artifacts in DIR (kept afterwards; a second run skips);\n"
-            "                default: a temporary directory removed at exit\n"
-            "  --help        this text\n");
+    fprintf(out, "usage: runcue-example-pipeline [-n ITEMS] [--rounds R] [--dir DIR]\n"
+                 "Runs extract -> transform -> load over ITEMS items (default 12).\n"
+                 "  -n ITEMS      number of items\n"
+                 "  --rounds R    submit everything R times (default 1); later rounds skip\n"
+                 "                work whose output is already there\n"
+                 "  --dir DIR     keep artifacts in DIR (kept afterwards; a second run skips);\n"
+                 "                default: a temporary directory removed at exit\n"
+                 "  --help        this text\n");
 }
 
 int main(int argc, char **argv)
@@ -290,11 +290,21 @@ int main(int argc, char **argv)
                                        {NULL, 0, NULL, 0}};
     for (int c; (c = getopt_long(argc, argv, "n:h", long_opts, NULL)) != -1;) {
         switch (c) {
-        case 'n': items = atoi(optarg); break;
-        case 'r': rounds = atoi(optarg); break;
-        case 'd': dir = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'n':
+            items = atoi(optarg);
+            break;
+        case 'r':
+            rounds = atoi(optarg);
+            break;
+        case 'd':
+            dir = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (items < 1 || items > 999 || rounds < 1 || optind < argc) {
@@ -326,7 +336,8 @@ int main(int argc, char **argv)
     rc_stats before = {0}, after = {0};
     for (int round = 1; rc == 0 && round <= rounds; round++) {
         printf("-- round %d: %d items in %s\n", round, items, p.dir);
-        for (int item = 0; rc == 0 && item < items; item++) rc = submit_item(cue, &p, item);
+        for (int item = 0; rc == 0 && item < items; item++)
+            rc = submit_item(cue, &p, item);
         if (rc == 0) rc = rc_loop_run(loop, RC_RUN_DEFAULT) < 0 ? RC_ESYS : 0;
         rc_cue_stats(cue, &after);
         printf("-- round %d: %" PRIu64 " completed, %" PRIu64 " skipped, %" PRIu64 " failed\n",
@@ -336,7 +347,9 @@ int main(int argc, char **argv)
     }
     if (rc < 0)
         fprintf(stderr, "pipeline: %s: %s\n", rc_strerror(rc),
-                cue ? rc_cue_errmsg(cue) : loop ? rc_loop_errmsg(loop) : "");
+                cue    ? rc_cue_errmsg(cue)
+                : loop ? rc_loop_errmsg(loop)
+                       : "");
 
     const bool ok = rc == 0 && after.failed == 0 && after.pending == 0;
     printf("summary: %" PRIu64 " completed, %" PRIu64 " skipped, %" PRIu64 " failed, "

@@ -142,14 +142,6 @@ static void free_bucket(const char *key, void *val, void *ud)
     rc_free(ud, val);
 }
 
-static void free_prodlist(const char *key, void *val, void *ud)
-{
-    (void)key;
-    rc_prodlist *pl = val;
-    rc_free(ud, pl->items);
-    rc_free(ud, pl);
-}
-
 static void svc_fini(rc_cue *cue, rc_svc *s)
 {
     rc_timer_stop(cue->loop, &s->rate_timer);
@@ -188,9 +180,7 @@ void rc_cue_free(rc_cue *cue)
     rc_free(&a, cue->services);
     rc_free(&a, cue->tasks);
     rc_strmap_each(&cue->waiting_by_key, free_bucket, &a);
-    rc_strmap_each(&cue->producers, free_prodlist, &a);
     rc_strmap_free(&a, &cue->waiting_by_key);
-    rc_strmap_free(&a, &cue->producers);
     rc_strmap_free(&a, &cue->services_by_name);
     rc_strmap_free(&a, &cue->tasks_by_name);
     rc_idtable_free(&a, &cue->works);
@@ -418,41 +408,6 @@ static int copy_keys(const rc_alloc *a, char ***dst, size_t *ndst, const char *c
     return 0;
 }
 
-static int index_producer(rc_cue *cue, const char *key, rc_work *w)
-{
-    rc_prodlist *pl = rc_strmap_get(&cue->producers, key);
-    if (!pl) {
-        pl = rc_calloc(&cue->alloc, 1, sizeof *pl);
-        if (!pl) return RC_ENOMEM;
-        if (rc_strmap_put(&cue->alloc, &cue->producers, key, pl, NULL)) {
-            rc_free(&cue->alloc, pl);
-            return RC_ENOMEM;
-        }
-    }
-    if (rc_grow(&cue->alloc, (void **)&pl->items, &pl->cap, pl->len + 1, sizeof *pl->items))
-        return RC_ENOMEM;
-    pl->items[pl->len++] = w;
-    return 0;
-}
-
-static void unindex_producer(rc_cue *cue, const char *key, rc_work *w)
-{
-    rc_prodlist *pl = rc_strmap_get(&cue->producers, key);
-    if (!pl) return;
-    for (size_t i = 0; i < pl->len; i++) {
-        if (pl->items[i] == w) {
-            memmove(&pl->items[i], &pl->items[i + 1], (pl->len - i - 1) * sizeof *pl->items);
-            pl->len--;
-            break;
-        }
-    }
-    if (pl->len == 0) {
-        rc_strmap_del(&cue->alloc, &cue->producers, key);
-        rc_free(&cue->alloc, pl->items);
-        rc_free(&cue->alloc, pl);
-    }
-}
-
 int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work_id *out_id)
 {
     rc_submit_opts none = {0};
@@ -482,14 +437,11 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
         copy_keys(a, &w->needs, &w->n_needs, opts->needs, opts->n_needs) ||
         copy_keys(a, &w->produces, &w->n_produces, opts->produces, opts->n_produces))
         goto oom;
-    size_t indexed = 0;
-    for (; indexed < w->n_produces; indexed++)
-        if (index_producer(cue, w->produces[indexed], w)) goto oom_index;
-    if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom_index;
+    if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom;
     rc_delay *delay = NULL;
     if (opts->delay_s > 0 && !(delay = rc_calloc(a, 1, sizeof *delay))) {
         rc_idtable_del(&cue->alloc, &cue->works, w->id);
-        goto oom_index;
+        goto oom;
     }
 
     /* From here nothing fails: the work exists. */
@@ -512,8 +464,6 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     rc_stall_arm(cue);
     return 0;
 
-oom_index:
-    for (size_t i = 0; i < indexed; i++) unindex_producer(cue, w->produces[i], w);
 oom:
     w->params = NULL; /* the caller keeps params on error */
     free_work(cue, w);
@@ -572,7 +522,6 @@ void rc_cue_forget_finished(rc_cue *cue)
         rc_dlist_remove(&cue->finished, &w->link);
         rc_dlist_remove(&cue->all, &w->all);
         rc_idtable_del(&cue->alloc, &cue->works, w->id);
-        for (size_t i = 0; i < w->n_produces; i++) unindex_producer(cue, w->produces[i], w);
         free_work(cue, w);
     }
 }

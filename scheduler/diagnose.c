@@ -106,11 +106,48 @@ void rc_blocked_free(rc_cue *cue, rc_blocked *list)
 
 /* ---- the wait-for graph ---- */
 
-/* The work that would produce `key` for `waiter`: the newest pending or
- * running producer, else the newest failed one, else none. */
-static const rc_work *producer_of(const rc_cue *cue, const char *key)
+/* Who produces what: built when a diagnosis is asked for, since only a
+ * diagnosis needs it (keeping it up to date would cost every submit). */
+typedef struct rc_prodlist {
+    const rc_work **items; /* in id order */
+    size_t len, cap;
+} rc_prodlist;
+
+static void free_prodlist(const char *key, void *val, void *ud)
 {
-    const rc_prodlist *pl = rc_strmap_get(&cue->producers, key);
+    (void)key;
+    rc_prodlist *pl = val;
+    rc_free(ud, pl->items);
+    rc_free(ud, pl);
+}
+
+static int index_producers(rc_cue *cue, rc_strmap *idx)
+{
+    for (rc_dnode *n = rc_dlist_first(&cue->all); n; n = rc_dlist_next(&cue->all, n)) {
+        const rc_work *w = RC_CONTAINER(n, rc_work, all);
+        for (size_t i = 0; i < w->n_produces; i++) {
+            rc_prodlist *pl = rc_strmap_get(idx, w->produces[i]);
+            if (!pl) {
+                if (!(pl = rc_calloc(&cue->alloc, 1, sizeof *pl))) return RC_ENOMEM;
+                if (rc_strmap_put(&cue->alloc, idx, w->produces[i], pl, NULL)) {
+                    rc_free(&cue->alloc, pl);
+                    return RC_ENOMEM;
+                }
+            }
+            if (rc_grow(&cue->alloc, (void **)&pl->items, &pl->cap, pl->len + 1,
+                        sizeof *pl->items))
+                return RC_ENOMEM;
+            pl->items[pl->len++] = w;
+        }
+    }
+    return 0;
+}
+
+/* The work that would produce `key`: the newest pending or running
+ * producer, else the newest failed one, else none. */
+static const rc_work *producer_of(const rc_strmap *idx, const char *key)
+{
+    const rc_prodlist *pl = rc_strmap_get(idx, key);
     if (!pl) return NULL;
     const rc_work *failed = NULL;
     for (size_t i = pl->len; i-- > 0;) {
@@ -230,7 +267,8 @@ int rc_diagnose(rc_cue *cue, rc_diagnosis *out)
     if (!out) return RC_EINVAL;
     memset(out, 0, sizeof *out);
     graph g = {.cue = cue, .d = out};
-    int rc = 0;
+    rc_strmap producers = {0};
+    int rc = index_producers(cue, &producers);
     for (rc_dnode *n = rc_dlist_first(&cue->all); n && !rc; n = rc_dlist_next(&cue->all, n)) {
         const rc_work *w = RC_CONTAINER(n, rc_work, all);
         if (w->where != RC_W_WAITING) continue;
@@ -240,7 +278,7 @@ int rc_diagnose(rc_cue *cue, rc_diagnosis *out)
         if (!nkeys) continue;
         rc = rc_idmap_put(&cue->alloc, &g.first_edge, w->id, (void *)(uintptr_t)(out->n_edges + 1));
         for (size_t i = 0; i < nkeys && !rc; i++) {
-            const rc_work *p = producer_of(cue, keys[i]);
+            const rc_work *p = producer_of(&producers, keys[i]);
             rc = add_edge(&g, w->id, keys[i], p);
             if (!rc && !p) rc = add_missing(&g, keys[i]);
         }
@@ -260,6 +298,8 @@ int rc_diagnose(rc_cue *cue, rc_diagnosis *out)
             out->failed_roots[j] = v;
         }
     }
+    rc_strmap_each(&producers, free_prodlist, &cue->alloc);
+    rc_strmap_free(&cue->alloc, &producers);
     rc_idmap_free(&cue->alloc, &g.first_edge);
     rc_idmap_free(&cue->alloc, &g.color);
     rc_idmap_free(&cue->alloc, &g.seen_root);

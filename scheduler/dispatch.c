@@ -299,9 +299,9 @@ static void start_work(rc_cue *cue, rc_svc *s, rc_work *w)
 
 static void dispatch_service(rc_cue *cue, rc_svc *s)
 {
-    if (cue->paused) return;
     rc_time now = rc_loop_now(cue->loop);
-    while (rc_runq_len(&s->q)) {
+    /* paused is re-read each time: a handler or callback may pause the cue. */
+    while (!cue->paused && rc_runq_len(&s->q)) {
         if (s->concurrent != RC_NO_LIMIT && s->running >= (size_t)s->concurrent) return;
         rc_time next = rc_rate_next_allowed(&s->rate);
         if (next > now) {

@@ -185,7 +185,6 @@ struct rc_cue {
     rc_dlist waiting_any; /* not ready, no key */
     rc_strmap waiting_by_key; /* key -> rc_waitbucket */
     rc_dlist finished;
-    rc_strmap producers; /* key -> rc_prodlist */
     rc_work_id next_id;
     uint64_t epoch;
 
@@ -219,10 +218,6 @@ struct rc_cue {
     size_t scratch_cap;
 };
 
-typedef struct rc_prodlist {
-    rc_work **items;
-    size_t len, cap;
-} rc_prodlist;
 
 /* cue.c */
 void rc_cue_set_error(rc_cue *cue, const char *fmt, ...)
