@@ -1,0 +1,948 @@
+/* sim.c -- the simulation engine: the core on a virtual clock, fake services,
+ * a fake artifact store, the event log, the summary and the stall report. */
+#include "sim.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "artstore.h"
+
+/* ---- configuration ---- */
+
+void sim_config_defaults(sim_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->count = 100;
+    cfg->latency_ms = 100;
+    cfg->jitter = 0.2;
+    cfg->outlier_mult = 5;
+    cfg->concurrent = 5;
+}
+
+sim_profile sim_profile_from_config(const sim_config *cfg)
+{
+    sim_profile p = {cfg->latency_ms, cfg->jitter, cfg->outlier_chance, cfg->outlier_mult,
+                     cfg->error_rate};
+    return p;
+}
+
+/* ---- the model ---- */
+
+/* A fake service: the remote side that counts limit violations. */
+typedef struct fakesvc {
+    char *name;
+    int concurrent;
+    unsigned rate_count;
+    rc_time rate_window;
+    rc_time *starts; /* ring of the last rate_count start times */
+    unsigned starts_filled, starts_next;
+    size_t in_flight, peak_in_flight;
+    uint64_t completed, failed, violations;
+} fakesvc;
+
+typedef struct simtask {
+    sim *s;
+    char *name;
+    fakesvc *svc; /* NULL: no service */
+    sim_profile profile;
+    sim_done_fn done;
+    void *ud;
+} simtask;
+
+typedef struct initial_work {
+    simtask *task;
+    char *label;
+    char **keys; /* needs then produces */
+    size_t n_needs, n_produces;
+} initial_work;
+
+/* One work in the fake service, between start and finish. */
+typedef struct flight {
+    sim *s;
+    simtask *task;
+    rc_token token;
+    double latency_ms;
+    bool ok, outlier;
+    struct flight *next_free;
+} flight;
+
+typedef struct dvec {
+    double *v;
+    size_t n, cap;
+} dvec;
+
+struct sim {
+    sim_config cfg;
+    rc_loop *loop;
+    rc_cue *cue;
+    sim_artstore *store;
+    sim_pcg32 rng[5];
+    char errmsg[512];
+
+    fakesvc **svcs;
+    size_t n_svcs;
+    simtask **tasks;
+    size_t n_tasks;
+
+    initial_work *initial;
+    size_t n_initial, initial_cap;
+    uint64_t workload_count;
+    sim_workload_fn workload_fn;
+    void *workload_ud;
+    uint64_t next_initial; /* index into initial work, then the workload */
+    rc_timer submit_timer;
+
+    flight *free_flights;
+    const flight *finishing; /* the flight whose result is being reported */
+
+    sim_eventlog *log;
+    sim_observer_fn observer;
+    void *observer_ud;
+
+    dvec waits, runs;
+    uint64_t invalidations;
+    rc_time last_event; /* the run's virtual duration, unless cut short */
+    bool started, stalled, cut;
+    char *stall_text;
+    size_t stall_len;
+    int setup_error;
+
+    sim_summary summary;
+    sim_service_result *svc_results;
+
+    struct owned {
+        void *p;
+        void (*free_fn)(void *p);
+    } *owned;
+    size_t n_owned;
+};
+
+static void capture_stall(sim *s);
+
+static int fail(sim *s, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int fail(sim *s, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *sim_errmsg(const sim *s)
+{
+    return s->errmsg;
+}
+
+const sim_config *sim_get_config(const sim *s)
+{
+    return &s->cfg;
+}
+
+rc_cue *sim_cue(sim *s)
+{
+    return s->cue;
+}
+
+rc_loop *sim_loop(sim *s)
+{
+    return s->loop;
+}
+
+sim_pcg32 *sim_rng(sim *s, sim_stream stream)
+{
+    return &s->rng[(unsigned)stream < 5 ? stream : 0];
+}
+
+static double now_s(const sim *s)
+{
+    return rc_to_seconds(rc_loop_now(s->loop));
+}
+
+/* ---- the event log ---- */
+
+static void emit(sim *s, const char *event, const char *task, const char *service,
+                 const char *work_id, const char *detail)
+{
+    s->last_event = rc_loop_now(s->loop);
+    if (!s->log && !s->observer) return;
+    sim_event_record rec = {now_s(s), event, task, service, work_id, detail};
+    if (s->log) sim_eventlog_write(s->log, &rec);
+    if (s->observer) s->observer(s, &rec, s->observer_ud);
+}
+
+static void dvec_push(dvec *d, double x)
+{
+    if (d->n == d->cap) {
+        size_t ncap = d->cap ? d->cap * 2 : 1024;
+        double *nv = realloc(d->v, ncap * sizeof *nv);
+        if (!nv) return; /* a percentile from fewer samples beats a failed run */
+        d->v = nv;
+        d->cap = ncap;
+    }
+    d->v[d->n++] = x;
+}
+
+static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
+{
+    (void)cue;
+    sim *s = ud;
+    const rc_work *w = ev->work;
+    s->last_event = ev->time;
+    if (ev->kind == RC_EV_COMPLETED || (ev->kind == RC_EV_FAILED && w)) {
+        rc_time started = rc_work_started(w);
+        if (started >= 0) dvec_push(&s->waits, rc_to_seconds(started - rc_work_created(w)));
+        dvec_push(&s->runs, ev->duration);
+    }
+    if (ev->kind == RC_EV_STALLED) {
+        /* The stall timeout is about to fail everything still pending:
+         * describe it while it is all still there. */
+        capture_stall(s);
+    }
+    if (!s->log && !s->observer) return;
+    char idbuf[24], detail[160];
+    const char *id = NULL, *task = "-", *service = NULL;
+    if (w) {
+        snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)rc_work_get_id(w));
+        id = idbuf;
+        task = rc_work_task(w);
+        service = rc_work_service(w);
+    }
+    const char *text = ev->detail;
+    switch (ev->kind) {
+    case RC_EV_QUEUED:
+    case RC_EV_STARTED: text = w && rc_work_label(w) ? rc_work_label(w) : ""; break;
+    case RC_EV_COMPLETED:
+        snprintf(detail, sizeof detail, "%.0fms%s", ev->duration * 1000,
+                 s->finishing && s->finishing->outlier ? " [outlier]" : "");
+        text = detail;
+        break;
+    default: break;
+    }
+    emit(s, rc_event_name(ev->kind), task, service, id, text);
+}
+
+/* ---- artifacts and checks ---- */
+
+static void artifact_changed(const char *key, void *ud)
+{
+    sim *s = ud;
+    rc_artifacts_changed(s->cue, key);
+}
+
+static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
+{
+    (void)cue;
+    sim *s = ud;
+    const char *const *needs;
+    size_t n = rc_work_needs(w, &needs);
+    for (size_t i = 0; i < n; i++) {
+        if (sim_artstore_is_valid(s->store, needs[i])) continue;
+        rc_check_wait_on(chk, needs[i]);
+        rc_check_detail(chk, "waiting on '%s' (%s)", needs[i],
+                        sim_artstore_exists(s->store, needs[i]) ? "invalid" : "missing");
+        return 0;
+    }
+    return 1;
+}
+
+int sim_invalidate(sim *s, const char *key, const char *why)
+{
+    int rc = sim_artstore_invalidate(s->store, key);
+    if (rc < 0) return fail(s, rc, "invalidate '%s': no such artifact", key);
+    if (rc == 1) {
+        s->invalidations++;
+        char detail[200];
+        snprintf(detail, sizeof detail, "%s%s%s", key, why ? " by " : "", why ? why : "");
+        emit(s, "invalidated", "-", NULL, NULL, detail);
+    }
+    return 0;
+}
+
+int sim_provide(sim *s, const char *key)
+{
+    int rc = sim_artstore_write(s->store, key, "input");
+    return rc ? fail(s, rc, "provide '%s': %s", key, rc_strerror(rc)) : 0;
+}
+
+/* ---- the fake service ---- */
+
+static void fake_start(sim *s, fakesvc *f)
+{
+    rc_time now = rc_loop_now(s->loop);
+    f->in_flight++;
+    if (f->in_flight > f->peak_in_flight) f->peak_in_flight = f->in_flight;
+    if (f->concurrent != RC_NO_LIMIT && f->in_flight > (size_t)f->concurrent) f->violations++;
+    if (f->rate_count) {
+        /* More than N starts within W: the Nth-previous start is too recent. */
+        if (f->starts_filled == f->rate_count && now - f->starts[f->starts_next] < f->rate_window)
+            f->violations++;
+        f->starts[f->starts_next] = now;
+        f->starts_next = (f->starts_next + 1) % f->rate_count;
+        if (f->starts_filled < f->rate_count) f->starts_filled++;
+    }
+}
+
+static double draw_latency(sim *s, const sim_profile *p, bool *outlier)
+{
+    sim_pcg32 *rng = &s->rng[SIM_STREAM_LATENCY];
+    /* Always the same number of draws, whatever the profile, so changing one
+     * option does not shift every later draw. */
+    double u_outlier = sim_pcg32_double(rng);
+    double u_spread = sim_pcg32_double(rng);
+    *outlier = p->outlier_chance > 0 && u_outlier < p->outlier_chance;
+    if (p->latency_ms <= 0) return 0;
+    if (*outlier) return p->latency_ms * p->outlier_mult * (0.8 + 0.7 * u_spread);
+    return p->latency_ms * (1 - p->jitter + 2 * p->jitter * u_spread);
+}
+
+static void flight_done(rc_loop *loop, void *arg)
+{
+    (void)loop;
+    flight *fl = arg;
+    sim *s = fl->s;
+    simtask *t = fl->task;
+    const rc_work *w = rc_get(s->cue, fl->token.work_id);
+    if (t->svc) {
+        t->svc->in_flight--;
+        if (fl->ok)
+            t->svc->completed++;
+        else
+            t->svc->failed++;
+    }
+    if (fl->ok && w) {
+        const char *const *produces;
+        size_t n = rc_work_produces(w, &produces);
+        for (size_t i = 0; i < n; i++) sim_artstore_write(s->store, produces[i], t->name);
+    }
+    if (t->done && w) t->done(s, w, fl->ok, t->ud);
+    s->finishing = fl;
+    if (fl->ok) {
+        rc_complete(s->cue, fl->token, NULL);
+    } else {
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s error (simulated)", t->name);
+        rc_fail(s->cue, fl->token, msg);
+    }
+    s->finishing = NULL;
+    fl->next_free = s->free_flights;
+    s->free_flights = fl;
+}
+
+static void fake_handler(rc_cue *cue, const rc_work *w, rc_token token, void *ud)
+{
+    simtask *t = ud;
+    sim *s = t->s;
+    if (t->svc) fake_start(s, t->svc);
+    flight *fl = s->free_flights;
+    if (fl)
+        s->free_flights = fl->next_free;
+    else if (!(fl = malloc(sizeof *fl))) {
+        if (t->svc) t->svc->in_flight--;
+        rc_fail(cue, token, "simulator out of memory");
+        return;
+    }
+    fl->s = s;
+    fl->task = t;
+    fl->token = token;
+    fl->latency_ms = draw_latency(s, &t->profile, &fl->outlier);
+    fl->ok = !(sim_pcg32_double(&s->rng[SIM_STREAM_ERRORS]) < t->profile.error_rate);
+    (void)w;
+    rc_time at = rc_loop_now(s->loop) + rc_seconds(fl->latency_ms / 1000.0);
+    if (rc_loop_call_at(s->loop, at, flight_done, fl)) {
+        fl->next_free = s->free_flights;
+        s->free_flights = fl;
+        if (t->svc) t->svc->in_flight--;
+        rc_fail(cue, token, "simulator out of memory");
+    }
+}
+
+/* ---- building ---- */
+
+int sim_new(sim **out, const sim_config *cfg)
+{
+    *out = NULL;
+    sim *s = calloc(1, sizeof *s);
+    if (!s) return RC_ENOMEM;
+    s->cfg = *cfg;
+    for (unsigned i = 1; i < 5; i++) sim_pcg32_init(&s->rng[i], cfg->seed, i);
+    int rc = rc_loop_new(&s->loop, &(rc_loop_opts){.clock = RC_CLOCK_VIRTUAL});
+    if (!rc)
+        rc = rc_cue_new(&s->cue, s->loop,
+                        &(rc_cue_opts){.stall_timeout = cfg->stall_timeout_s,
+                                       .no_auto_notify = true});
+    if (!rc) rc = sim_artstore_new(&s->store, NULL);
+    if (rc) {
+        sim_free(s);
+        return rc;
+    }
+    sim_artstore_set_listener(s->store, artifact_changed, s);
+    rc_cue_set_hooks(s->cue, &(rc_hooks){.is_ready = is_ready, .on_event = on_event, .ud = s});
+    *out = s;
+    return 0;
+}
+
+static void free_initial(initial_work *iw)
+{
+    free(iw->label);
+    for (size_t k = 0; k < iw->n_needs + iw->n_produces; k++) free(iw->keys[k]);
+    free(iw->keys);
+}
+
+int sim_own(sim *s, void *p, void (*free_fn)(void *p))
+{
+    struct owned *grown = realloc(s->owned, (s->n_owned + 1) * sizeof *grown);
+    if (!grown) {
+        free_fn(p);
+        return fail(s, RC_ENOMEM, "out of memory");
+    }
+    s->owned = grown;
+    s->owned[s->n_owned++] = (struct owned){p, free_fn};
+    return 0;
+}
+
+void sim_free(sim *s)
+{
+    if (!s) return;
+    for (size_t i = s->n_owned; i-- > 0;) s->owned[i].free_fn(s->owned[i].p);
+    free(s->owned);
+    if (s->loop) rc_timer_stop(s->loop, &s->submit_timer);
+    rc_cue_free(s->cue);
+    rc_loop_free(s->loop);
+    sim_artstore_free(s->store);
+    for (size_t i = 0; i < s->n_svcs; i++) {
+        free(s->svcs[i]->name);
+        free(s->svcs[i]->starts);
+        free(s->svcs[i]);
+    }
+    for (size_t i = 0; i < s->n_tasks; i++) {
+        free(s->tasks[i]->name);
+        free(s->tasks[i]);
+    }
+    for (size_t i = 0; i < s->n_initial; i++) free_initial(&s->initial[i]);
+    free(s->initial);
+    free(s->svcs);
+    free(s->tasks);
+    for (flight *f = s->free_flights; f;) {
+        flight *next = f->next_free;
+        free(f);
+        f = next;
+    }
+    free(s->waits.v);
+    free(s->runs.v);
+    free(s->stall_text);
+    free(s->svc_results);
+    free(s);
+}
+
+static fakesvc *find_svc(sim *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_svcs; i++)
+        if (strcmp(s->svcs[i]->name, name) == 0) return s->svcs[i];
+    return NULL;
+}
+
+static simtask *find_task(sim *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_tasks; i++)
+        if (strcmp(s->tasks[i]->name, name) == 0) return s->tasks[i];
+    return NULL;
+}
+
+int sim_add_service(sim *s, const char *name, int concurrent, unsigned rate_count,
+                    double rate_window_s)
+{
+    int rc = rc_service_limits(s->cue, name, rate_count, rate_window_s, concurrent);
+    if (rc) return fail(s, rc, "%s", rc_cue_errmsg(s->cue));
+    fakesvc *f = calloc(1, sizeof *f);
+    fakesvc **grown = realloc(s->svcs, (s->n_svcs + 1) * sizeof *grown);
+    if (grown) s->svcs = grown;
+    if (!f || !grown || !(f->name = strdup(name)) ||
+        (rate_count && !(f->starts = calloc(rate_count, sizeof *f->starts)))) {
+        if (f) free(f->name);
+        free(f);
+        return fail(s, RC_ENOMEM, "service '%s': out of memory", name);
+    }
+    f->concurrent = concurrent;
+    f->rate_count = rate_count;
+    f->rate_window = rate_count ? rc_seconds(rate_window_s) : 0;
+    s->svcs[s->n_svcs++] = f;
+    return 0;
+}
+
+int sim_add_task(sim *s, const char *name, const char *service, const sim_profile *profile,
+                 sim_done_fn done, void *ud)
+{
+    fakesvc *f = NULL;
+    if (service && !(f = find_svc(s, service)))
+        return fail(s, RC_ENOENT, "task '%s': unknown service '%s'", name, service);
+    simtask *t = calloc(1, sizeof *t);
+    simtask **grown = realloc(s->tasks, (s->n_tasks + 1) * sizeof *grown);
+    if (grown) s->tasks = grown;
+    if (!t || !grown || !(t->name = strdup(name))) {
+        free(t);
+        return fail(s, RC_ENOMEM, "task '%s': out of memory", name);
+    }
+    int rc = rc_task(s->cue, name, service, fake_handler, t);
+    if (rc) {
+        free(t->name);
+        free(t);
+        return fail(s, rc, "%s", rc_cue_errmsg(s->cue));
+    }
+    t->s = s;
+    t->svc = f;
+    t->profile = *profile;
+    t->done = done;
+    t->ud = ud;
+    s->tasks[s->n_tasks++] = t;
+    return 0;
+}
+
+int sim_add_initial(sim *s, const sim_work_spec *spec)
+{
+    simtask *t = find_task(s, spec->task);
+    if (!t) return fail(s, RC_ENOENT, "work: unknown task '%s'", spec->task);
+    if (s->n_initial == s->initial_cap) {
+        size_t ncap = s->initial_cap ? s->initial_cap * 2 : 64;
+        initial_work *grown = realloc(s->initial, ncap * sizeof *grown);
+        if (!grown) return fail(s, RC_ENOMEM, "work: out of memory");
+        s->initial = grown;
+        s->initial_cap = ncap;
+    }
+    initial_work iw = {t, NULL, NULL, spec->n_needs, spec->n_produces};
+    size_t nk = spec->n_needs + spec->n_produces;
+    bool ok = (!spec->label || (iw.label = strdup(spec->label))) &&
+              (!nk || (iw.keys = calloc(nk, sizeof *iw.keys)));
+    for (size_t k = 0; ok && k < nk; k++) {
+        const char *key = k < spec->n_needs ? spec->needs[k] : spec->produces[k - spec->n_needs];
+        ok = (iw.keys[k] = strdup(key)) != NULL;
+    }
+    if (!ok) {
+        free_initial(&iw);
+        return fail(s, RC_ENOMEM, "work: out of memory");
+    }
+    s->initial[s->n_initial++] = iw;
+    return 0;
+}
+
+void sim_set_workload(sim *s, uint64_t count, sim_workload_fn fn, void *ud)
+{
+    s->workload_count = count;
+    s->workload_fn = fn;
+    s->workload_ud = ud;
+}
+
+int sim_submit(sim *s, const sim_work_spec *spec, rc_work_id *out_id)
+{
+    rc_submit_opts o = {.needs = spec->needs,
+                        .n_needs = spec->n_needs,
+                        .produces = spec->produces,
+                        .n_produces = spec->n_produces,
+                        .label = spec->label};
+    int rc = rc_submit(s->cue, spec->task, &o, out_id);
+    return rc ? fail(s, rc, "%s", rc_cue_errmsg(s->cue)) : 0;
+}
+
+void sim_set_log(sim *s, sim_eventlog *log)
+{
+    s->log = log;
+}
+
+void sim_set_observer(sim *s, sim_observer_fn fn, void *ud)
+{
+    s->observer = fn;
+    s->observer_ud = ud;
+}
+
+/* ---- running ---- */
+
+static uint64_t initial_total(const sim *s)
+{
+    return s->n_initial + s->workload_count;
+}
+
+/* Submit initial item i (the listed ones first, then the generated ones). */
+static int submit_initial(sim *s, uint64_t i)
+{
+    if (i < s->n_initial) {
+        const initial_work *iw = &s->initial[i];
+        sim_work_spec spec = {iw->task->name,
+                              iw->label,
+                              (const char *const *)iw->keys,
+                              iw->n_needs,
+                              (const char *const *)iw->keys + iw->n_needs,
+                              iw->n_produces};
+        return sim_submit(s, &spec, NULL);
+    }
+    return s->workload_fn(s, i - s->n_initial, s->workload_ud);
+}
+
+static void submit_tick(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)t;
+    sim *s = arg;
+    if (s->next_initial >= initial_total(s)) return;
+    int rc = submit_initial(s, s->next_initial++);
+    if (rc) {
+        s->setup_error = rc;
+        rc_loop_stop(loop);
+        return;
+    }
+    if (s->next_initial < initial_total(s)) {
+        rc_time at = rc_seconds((double)s->next_initial / s->cfg.submit_rate);
+        rc_timer_start(loop, &s->submit_timer, at);
+    }
+}
+
+int sim_start(sim *s)
+{
+    if (s->started) return RC_ESTATE;
+    s->started = true;
+    if (s->cfg.submit_rate > 0) {
+        rc_timer_init(&s->submit_timer, submit_tick, s);
+        if (initial_total(s)) rc_timer_start(s->loop, &s->submit_timer, 0);
+        return 0;
+    }
+    for (uint64_t i = 0; i < initial_total(s); i++) {
+        int rc = submit_initial(s, i);
+        if (rc) return rc;
+    }
+    s->next_initial = initial_total(s);
+    return 0;
+}
+
+int sim_run_until(sim *s, rc_time t)
+{
+    if (s->cfg.duration_s > 0) {
+        rc_time end = rc_seconds(s->cfg.duration_s);
+        if (t > end) t = end;
+    }
+    int alive = t == RC_TIME_NEVER ? rc_loop_run(s->loop, RC_RUN_DEFAULT)
+                                   : rc_loop_run_until(s->loop, t);
+    if (s->setup_error) return s->setup_error;
+    if (alive <= 0) return alive;
+    if (s->cfg.duration_s > 0 && rc_loop_now(s->loop) >= rc_seconds(s->cfg.duration_s)) return 0;
+    return 1;
+}
+
+static void build_summary(sim *s);
+
+int sim_finish(sim *s)
+{
+    rc_stats st;
+    rc_cue_stats(s->cue, &st);
+    bool at_end = s->cfg.duration_s > 0 && rc_loop_now(s->loop) >= rc_seconds(s->cfg.duration_s);
+    bool more_to_come = rc_loop_next_timer(s->loop) != RC_TIME_NEVER || st.running > 0;
+    if (at_end && (more_to_come || s->next_initial < initial_total(s))) {
+        s->cut = true;
+    } else if (st.pending > 0 && !s->stalled) {
+        /* Work pending, nothing running, no timer that could change that:
+         * on the virtual clock this is an exact stall. */
+        capture_stall(s);
+    }
+    if (s->stalled) {
+        char detail[96];
+        snprintf(detail, sizeof detail, "%zu pending, nothing can unblock them", st.pending);
+        emit(s, "stalled", "-", NULL, NULL, detail);
+    }
+    build_summary(s);
+    if (s->log) sim_eventlog_flush(s->log);
+    return s->stalled ? SIM_STALLED : s->cut ? SIM_CUT : SIM_DONE;
+}
+
+int sim_run(sim *s)
+{
+    int rc = sim_start(s);
+    if (rc) return rc;
+    rc = sim_run_until(s, RC_TIME_NEVER);
+    if (rc < 0) return rc;
+    return sim_finish(s);
+}
+
+/* ---- the stall report ---- */
+
+static const char *label_of(const rc_work *w)
+{
+    return w && rc_work_label(w) ? rc_work_label(w) : "";
+}
+
+static void describe_work(FILE *f, sim *s, rc_work_id id)
+{
+    const rc_work *w = rc_get(s->cue, id);
+    if (!w) {
+        fprintf(f, "#%llu", (unsigned long long)id);
+        return;
+    }
+    fprintf(f, "%s #%llu", rc_work_task(w), (unsigned long long)id);
+    if (*label_of(w)) fprintf(f, " [%s]", label_of(w));
+}
+
+enum { STALL_LIST_MAX = 20 };
+
+static void capture_stall(sim *s)
+{
+    if (s->stalled) return;
+    s->stalled = true;
+    FILE *f = open_memstream(&s->stall_text, &s->stall_len);
+    if (!f) return;
+    rc_blocked *blocked = NULL;
+    size_t nb = 0;
+    rc_debug_blocked(s->cue, &blocked, &nb);
+    fprintf(f, "Stall at t=%.3fs: %zu work items blocked\n", now_s(s), nb);
+    for (size_t i = 0; i < nb && i < STALL_LIST_MAX; i++) {
+        fprintf(f, "    ");
+        describe_work(f, s, blocked[i].id);
+        fprintf(f, ": %s - %s\n", rc_block_reason_name(blocked[i].reason), blocked[i].detail);
+    }
+    if (nb > STALL_LIST_MAX) fprintf(f, "    ... and %zu more\n", nb - STALL_LIST_MAX);
+    rc_blocked_free(s->cue, blocked);
+
+    rc_diagnosis d;
+    if (rc_diagnose(s->cue, &d) == 0) {
+        if (d.n_edges) fprintf(f, "  Wait-for chains:\n");
+        size_t shown = 0;
+        for (size_t i = 0; i < d.n_edges && shown < STALL_LIST_MAX; i++, shown++) {
+            const rc_wait_edge *e = &d.edges[i];
+            fprintf(f, "    ");
+            describe_work(f, s, e->waiter);
+            fprintf(f, " waits on '%s' <- ", e->key);
+            if (!e->producer) {
+                fprintf(f, "no producer\n");
+                continue;
+            }
+            describe_work(f, s, e->producer);
+            const rc_work *p = rc_get(s->cue, e->producer);
+            if (e->producer_state == RC_FAILED)
+                fprintf(f, " FAILED: %s\n", p && rc_work_error(p) ? rc_work_error(p) : "?");
+            else
+                fprintf(f, " (%s)\n", rc_state_name(e->producer_state));
+        }
+        if (d.n_edges > shown) fprintf(f, "    ... and %zu more\n", d.n_edges - shown);
+        for (size_t i = 0; i < d.n_cycles; i++) {
+            fprintf(f, "  Cycle: ");
+            for (size_t k = 0; k < d.cycle_len[i]; k++) {
+                describe_work(f, s, d.cycles[i][k]);
+                fprintf(f, " -> ");
+            }
+            describe_work(f, s, d.cycles[i][0]);
+            fprintf(f, "\n");
+        }
+        for (size_t i = 0; i < d.n_missing && i < STALL_LIST_MAX; i++)
+            fprintf(f, "  Missing producer: nothing produces '%s'\n", d.missing[i]);
+        if (d.n_missing > STALL_LIST_MAX)
+            fprintf(f, "  ... and %zu more missing keys\n", d.n_missing - STALL_LIST_MAX);
+        for (size_t i = 0; i < d.n_failed_roots && i < STALL_LIST_MAX; i++) {
+            const rc_work *p = rc_get(s->cue, d.failed_roots[i]);
+            fprintf(f, "  Root cause: ");
+            describe_work(f, s, d.failed_roots[i]);
+            fprintf(f, " failed (%s); work that needs its output waits forever\n",
+                    p && rc_work_error(p) ? rc_work_error(p) : "?");
+        }
+        if (d.n_failed_roots > STALL_LIST_MAX)
+            fprintf(f, "  ... and %zu more failed roots\n", d.n_failed_roots - STALL_LIST_MAX);
+        rc_diagnosis_free(s->cue, &d);
+    }
+    fclose(f);
+}
+
+void sim_print_stall(sim *s, FILE *out, bool utf8)
+{
+    if (!s->stalled || !s->stall_text) return;
+    fprintf(out, "%s %s", utf8 ? "\u26a0" : "!", s->stall_text);
+}
+
+/* ---- summary ---- */
+
+/* Put the k-th smallest of v[0..n) at v[k], smaller ones before it
+ * (Hoare's selection; median-of-three pivots, no randomness). */
+static void select_kth(double *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        double a = v[lo], b = v[mid], c = v[hi];
+        double pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
+    }
+}
+
+static sim_percentiles percentiles(dvec *d)
+{
+    sim_percentiles p = {0, 0, 0};
+    if (!d->n) return p;
+    /* Nearest rank; select the highest first so each later selection only
+     * has to look below it. */
+    const double q[3] = {0.99, 0.95, 0.50};
+    double *outp[3] = {&p.p99, &p.p95, &p.p50};
+    size_t bound = d->n;
+    for (int i = 0; i < 3; i++) {
+        size_t rank = (size_t)ceil(q[i] * (double)d->n);
+        if (rank < 1) rank = 1;
+        size_t k = rank - 1;
+        select_kth(d->v, bound, k);
+        *outp[i] = d->v[k];
+        bound = k + 1;
+    }
+    return p;
+}
+
+static void build_summary(sim *s)
+{
+    rc_stats st;
+    rc_cue_stats(s->cue, &st);
+    sim_summary *sm = &s->summary;
+    sm->submitted = st.submitted;
+    sm->completed = st.completed;
+    sm->failed = st.failed;
+    sm->skipped = st.skipped;
+    sm->cancelled = st.cancelled;
+    sm->pending = st.pending;
+    sm->running = st.running;
+    sm->retries = st.retries;
+    sm->invalidations = s->invalidations;
+    sm->duration_s = rc_to_seconds(s->cut ? rc_loop_now(s->loop) : s->last_event);
+    sm->throughput_per_s = sm->duration_s > 0 ? (double)st.completed / sm->duration_s : 0;
+    sm->stalled = s->stalled;
+    sm->queue_wait_s = percentiles(&s->waits);
+    sm->run_time_s = percentiles(&s->runs);
+    free(s->svc_results);
+    s->svc_results = calloc(s->n_svcs ? s->n_svcs : 1, sizeof *s->svc_results);
+    sm->violations = 0;
+    for (size_t i = 0; s->svc_results && i < s->n_svcs; i++) {
+        const fakesvc *f = s->svcs[i];
+        s->svc_results[i] = (sim_service_result){
+            f->name,      f->concurrent,     f->rate_count,     rc_to_seconds(f->rate_window),
+            f->completed, f->failed,         f->peak_in_flight, f->violations};
+        sm->violations += f->violations;
+    }
+    sm->services = s->svc_results;
+    sm->n_services = s->svc_results ? s->n_svcs : 0;
+}
+
+const sim_summary *sim_get_summary(sim *s)
+{
+    return &s->summary;
+}
+
+static void limit_text(char *buf, size_t n, const sim_service_result *r)
+{
+    char conc[32] = "-", rate[48] = "";
+    if (r->concurrent != RC_NO_LIMIT) snprintf(conc, sizeof conc, "%d", r->concurrent);
+    if (r->rate_count) snprintf(rate, sizeof rate, ", rate %u/%gs", r->rate_count, r->rate_window_s);
+    snprintf(buf, n, "limit %s%s", conc, rate);
+}
+
+void sim_print_summary(sim *s, FILE *out, bool utf8)
+{
+    const sim_summary *sm = &s->summary;
+    fprintf(out, "Summary (seed %llu)\n", (unsigned long long)s->cfg.seed);
+    fprintf(out, "  submitted %llu  completed %llu  failed %llu  skipped %llu  cancelled %llu",
+            (unsigned long long)sm->submitted, (unsigned long long)sm->completed,
+            (unsigned long long)sm->failed, (unsigned long long)sm->skipped,
+            (unsigned long long)sm->cancelled);
+    if (sm->pending || sm->running)
+        fprintf(out, "  pending %llu  running %llu", (unsigned long long)sm->pending,
+                (unsigned long long)sm->running);
+    fprintf(out, "\n");
+    if (sm->retries || sm->invalidations)
+        fprintf(out, "  retries %llu  invalidations %llu\n", (unsigned long long)sm->retries,
+                (unsigned long long)sm->invalidations);
+    fprintf(out, "  virtual duration %.3fs  throughput %.1f/s\n", sm->duration_s,
+            sm->throughput_per_s);
+    fprintf(out, "  queue wait  p50 %.3fs  p95 %.3fs  p99 %.3fs\n", sm->queue_wait_s.p50,
+            sm->queue_wait_s.p95, sm->queue_wait_s.p99);
+    fprintf(out, "  run time    p50 %.3fs  p95 %.3fs  p99 %.3fs\n", sm->run_time_s.p50,
+            sm->run_time_s.p95, sm->run_time_s.p99);
+    fprintf(out, "  Services:\n");
+    for (size_t i = 0; i < sm->n_services; i++) {
+        const sim_service_result *r = &sm->services[i];
+        char lim[96];
+        limit_text(lim, sizeof lim, r);
+        fprintf(out, "    %-12s completed %-8llu failed %-6llu peak %zu (%s)  violations %llu\n",
+                r->name, (unsigned long long)r->completed, (unsigned long long)r->failed,
+                r->peak_in_flight, lim, (unsigned long long)r->violations);
+    }
+    if (s->cut) fprintf(out, "  stopped at --duration %.3fs with work unfinished\n", s->cfg.duration_s);
+    sim_print_stall(s, out, utf8);
+}
+
+static void json_str(FILE *out, const char *str)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+void sim_print_report_json(sim *s, FILE *out, const char *scenario)
+{
+    const sim_summary *sm = &s->summary;
+    fprintf(out, "{\"scenario\":");
+    json_str(out, scenario ? scenario : "");
+    fprintf(out,
+            ",\"seed\":%llu,\"submitted\":%llu,\"completed\":%llu,\"failed\":%llu,"
+            "\"skipped\":%llu,\"cancelled\":%llu,\"pending\":%llu,\"running\":%llu,"
+            "\"retries\":%llu,\"invalidations\":%llu,\"duration_s\":%.6f,"
+            "\"throughput_per_s\":%.6f,\"stalled\":%s,\"cut\":%s,\"violations\":%llu,",
+            (unsigned long long)s->cfg.seed, (unsigned long long)sm->submitted,
+            (unsigned long long)sm->completed, (unsigned long long)sm->failed,
+            (unsigned long long)sm->skipped, (unsigned long long)sm->cancelled,
+            (unsigned long long)sm->pending, (unsigned long long)sm->running,
+            (unsigned long long)sm->retries, (unsigned long long)sm->invalidations,
+            sm->duration_s, sm->throughput_per_s, sm->stalled ? "true" : "false",
+            s->cut ? "true" : "false", (unsigned long long)sm->violations);
+    fprintf(out,
+            "\"queue_wait_s\":{\"p50\":%.6f,\"p95\":%.6f,\"p99\":%.6f},"
+            "\"run_time_s\":{\"p50\":%.6f,\"p95\":%.6f,\"p99\":%.6f},\"services\":[",
+            sm->queue_wait_s.p50, sm->queue_wait_s.p95, sm->queue_wait_s.p99,
+            sm->run_time_s.p50, sm->run_time_s.p95, sm->run_time_s.p99);
+    for (size_t i = 0; i < sm->n_services; i++) {
+        const sim_service_result *r = &sm->services[i];
+        fprintf(out, "%s{\"name\":", i ? "," : "");
+        json_str(out, r->name);
+        fprintf(out, ",\"completed\":%llu,\"failed\":%llu,\"peak_in_flight\":%zu,\"concurrent\":",
+                (unsigned long long)r->completed, (unsigned long long)r->failed,
+                r->peak_in_flight);
+        if (r->concurrent == RC_NO_LIMIT)
+            fprintf(out, "null");
+        else
+            fprintf(out, "%d", r->concurrent);
+        if (r->rate_count)
+            fprintf(out, ",\"rate\":{\"count\":%u,\"window_s\":%.6f}", r->rate_count,
+                    r->rate_window_s);
+        else
+            fprintf(out, ",\"rate\":null");
+        fprintf(out, ",\"violations\":%llu}", (unsigned long long)r->violations);
+    }
+    fprintf(out, "]}\n");
+}

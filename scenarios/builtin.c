@@ -1,0 +1,380 @@
+/* builtin.c -- single_queue, pipeline, fanout and dynamic. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenarios.h"
+
+/* The rate limit from -r, or none. */
+static int add_service(sim *s, const char *name, int concurrent, bool rate_limited)
+{
+    const sim_config *c = sim_get_config(s);
+    return sim_add_service(s, name, concurrent, rate_limited ? c->rate_count : 0,
+                           rate_limited ? c->rate_window_s : 0);
+}
+
+/* A fixed-ish latency: base ms, +/-20%, no outliers, no errors. */
+static sim_profile steady(double latency_ms)
+{
+    sim_profile p = {latency_ms, 0.2, 0, 1, 0};
+    return p;
+}
+
+static int submit(sim *s, const char *task, const char *label, const char *const *needs,
+                  size_t n_needs, const char *const *produces, size_t n_produces)
+{
+    sim_work_spec spec = {task, label, needs, n_needs, produces, n_produces};
+    return sim_submit(s, &spec, NULL);
+}
+
+/* ---- single_queue: independent work through one service ---- */
+
+static int single_queue_work(sim *s, uint64_t i, void *ud)
+{
+    (void)ud;
+    char label[32];
+    snprintf(label, sizeof label, "item_%04llu", (unsigned long long)i);
+    return submit(s, "work", label, NULL, 0, NULL, 0);
+}
+
+static int build_single_queue(sim *s)
+{
+    const sim_config *c = sim_get_config(s);
+    sim_profile p = sim_profile_from_config(c);
+    int rc = add_service(s, "api", c->concurrent, true);
+    if (!rc) rc = sim_add_task(s, "work", "api", &p, NULL, NULL);
+    if (!rc) sim_set_workload(s, c->count, single_queue_work, NULL);
+    return rc;
+}
+
+/* ---- pipeline: extract (local) -> transform (api) -> load (storage) ---- */
+
+static int pipeline_work(sim *s, uint64_t i, void *ud)
+{
+    (void)ud;
+    char label[32], extracted[48], transformed[48], loaded[48];
+    snprintf(label, sizeof label, "item_%04llu", (unsigned long long)i);
+    snprintf(extracted, sizeof extracted, "extracted/%s", label);
+    snprintf(transformed, sizeof transformed, "transformed/%s", label);
+    snprintf(loaded, sizeof loaded, "loaded/%s", label);
+    const char *e[] = {extracted}, *t[] = {transformed}, *l[] = {loaded};
+    int rc = submit(s, "extract", label, NULL, 0, e, 1);
+    if (!rc) rc = submit(s, "transform", label, e, 1, t, 1);
+    if (!rc) rc = submit(s, "load", label, t, 1, l, 1);
+    return rc;
+}
+
+static int build_pipeline(sim *s)
+{
+    const sim_config *c = sim_get_config(s);
+    sim_profile transform = sim_profile_from_config(c);
+    sim_profile extract = steady(c->latency_ms * 0.1), load = steady(c->latency_ms * 0.3);
+    int rc = add_service(s, "local", c->concurrent * 2, false);
+    if (!rc) rc = add_service(s, "api", c->concurrent, true);
+    if (!rc) rc = add_service(s, "storage", c->concurrent, false);
+    if (!rc) rc = sim_add_task(s, "extract", "local", &extract, NULL, NULL);
+    if (!rc) rc = sim_add_task(s, "transform", "api", &transform, NULL, NULL);
+    if (!rc) rc = sim_add_task(s, "load", "storage", &load, NULL, NULL);
+    if (!rc) sim_set_workload(s, c->count, pipeline_work, NULL);
+    return rc;
+}
+
+/* ---- fanout: split submits 5 process items and an aggregate of them ---- */
+
+enum { FANOUT = 5 };
+
+static void split_done(sim *s, const rc_work *w, bool ok, void *ud)
+{
+    (void)ud;
+    if (!ok) return;
+    const char *batch = rc_work_label(w);
+    char split_key[48], parts[FANOUT][56], done_key[56], label[48];
+    snprintf(split_key, sizeof split_key, "split/%s", batch);
+    const char *needs_split[] = {split_key};
+    const char *part_keys[FANOUT];
+    for (int i = 0; i < FANOUT; i++) {
+        snprintf(parts[i], sizeof parts[i], "part/%s/%d", batch, i);
+        part_keys[i] = parts[i];
+        snprintf(label, sizeof label, "%s/%d", batch, i);
+        submit(s, "process", label, needs_split, 1, &part_keys[i], 1);
+    }
+    snprintf(done_key, sizeof done_key, "aggregate/%s", batch);
+    const char *out[] = {done_key};
+    submit(s, "aggregate", batch, part_keys, FANOUT, out, 1);
+}
+
+static int fanout_work(sim *s, uint64_t i, void *ud)
+{
+    (void)ud;
+    char label[32], key[48];
+    snprintf(label, sizeof label, "batch_%04llu", (unsigned long long)i);
+    snprintf(key, sizeof key, "split/%s", label);
+    const char *out[] = {key};
+    return submit(s, "split", label, NULL, 0, out, 1);
+}
+
+static int build_fanout(sim *s)
+{
+    const sim_config *c = sim_get_config(s);
+    sim_profile process = sim_profile_from_config(c);
+    process.outlier_chance = 0; /* as the original: jitter and errors only */
+    sim_profile split = steady(50), aggregate = steady(30);
+    split.jitter = aggregate.jitter = 0;
+    int rc = add_service(s, "splitter", 1, false);
+    if (!rc) rc = add_service(s, "processor", c->concurrent, true);
+    if (!rc) rc = add_service(s, "aggregator", 2, false);
+    if (!rc) rc = sim_add_task(s, "split", "splitter", &split, split_done, NULL);
+    if (!rc) rc = sim_add_task(s, "process", "processor", &process, NULL, NULL);
+    if (!rc) rc = sim_add_task(s, "aggregate", "aggregator", &aggregate, NULL, NULL);
+    if (!rc) sim_set_workload(s, c->count, fanout_work, NULL);
+    return rc;
+}
+
+/* ---- dynamic: documents assembled from api and local artifacts, checked,
+ * and sometimes rebuilt when the checker invalidates their inputs ---- */
+
+typedef struct doc {
+    unsigned api[4], n_api;
+    unsigned local[3], n_local;
+} doc;
+
+typedef struct dynamic_model {
+    doc *docs;
+    size_t n_docs;
+    unsigned n_api_pool, n_local_pool;
+    int *local_dep;      /* local artifact -> api artifact it needs, or -1 */
+    bool *api_needed, *local_needed;
+    size_t n_initial;    /* api fetches + local processes + publishes */
+    unsigned *initial;   /* encoded: kind << 28 | index */
+} dynamic_model;
+
+enum { K_API = 0, K_LOCAL = 1, K_PUBLISH = 2 };
+
+static void api_key(char *buf, size_t n, unsigned i)
+{
+    snprintf(buf, n, "api/api_%03u", i);
+}
+
+static void local_key(char *buf, size_t n, unsigned i)
+{
+    snprintf(buf, n, "local/local_%03u", i);
+}
+
+static int submit_api(sim *s, unsigned i)
+{
+    char key[40], label[24];
+    api_key(key, sizeof key, i);
+    snprintf(label, sizeof label, "api_%03u", i);
+    const char *out[] = {key};
+    return submit(s, "api_fetch", label, NULL, 0, out, 1);
+}
+
+static int submit_publish(sim *s, const dynamic_model *m, unsigned d)
+{
+    char keys[7][40], label[24], out_key[40];
+    const char *needs[7];
+    size_t n = 0;
+    for (unsigned k = 0; k < m->docs[d].n_api; k++, n++) {
+        api_key(keys[n], sizeof keys[n], m->docs[d].api[k]);
+        needs[n] = keys[n];
+    }
+    for (unsigned k = 0; k < m->docs[d].n_local; k++, n++) {
+        local_key(keys[n], sizeof keys[n], m->docs[d].local[k]);
+        needs[n] = keys[n];
+    }
+    snprintf(label, sizeof label, "doc_%03u", d);
+    snprintf(out_key, sizeof out_key, "published/doc_%03u", d);
+    const char *out[] = {out_key};
+    return submit(s, "publish", label, needs, n, out, 1);
+}
+
+static unsigned doc_of(const rc_work *w)
+{
+    return (unsigned)strtoul(rc_work_label(w) + 4, NULL, 10);
+}
+
+static void publish_done(sim *s, const rc_work *w, bool ok, void *ud)
+{
+    (void)ud;
+    if (!ok) return;
+    char key[40];
+    snprintf(key, sizeof key, "published/%s", rc_work_label(w));
+    const char *needs[] = {key};
+    char checked[40];
+    snprintf(checked, sizeof checked, "checked/%s", rc_work_label(w));
+    const char *out[] = {checked};
+    submit(s, "check", rc_work_label(w), needs, 1, out, 1);
+}
+
+static void check_done(sim *s, const rc_work *w, bool ok, void *ud)
+{
+    dynamic_model *m = ud;
+    if (!ok) return;
+    unsigned d = doc_of(w);
+    sim_pcg32 *rng = sim_rng(s, SIM_STREAM_INVALIDATION);
+    /* Always two draws (chance, how many), then the picks. */
+    double chance = sim_pcg32_double(rng);
+    unsigned how_many = 1 + sim_pcg32_bounded(rng, 2);
+    if (chance >= 0.2 || m->docs[d].n_api == 0) return;
+    if (how_many > m->docs[d].n_api) how_many = m->docs[d].n_api;
+    unsigned pool[4];
+    memcpy(pool, m->docs[d].api, sizeof pool);
+    unsigned left = m->docs[d].n_api;
+    char key[40], why[40];
+    snprintf(why, sizeof why, "check %s", rc_work_label(w));
+    for (unsigned k = 0; k < how_many; k++) {
+        unsigned pick = sim_pcg32_bounded(rng, left);
+        unsigned a = pool[pick];
+        pool[pick] = pool[--left];
+        api_key(key, sizeof key, a);
+        sim_invalidate(s, key, why);
+        submit_api(s, a);
+    }
+    snprintf(key, sizeof key, "published/%s", rc_work_label(w));
+    sim_invalidate(s, key, why);
+    submit_publish(s, m, d);
+}
+
+static int dynamic_work(sim *s, uint64_t i, void *ud)
+{
+    const dynamic_model *m = ud;
+    unsigned code = m->initial[i], kind = code >> 28, idx = code & 0x0fffffffu;
+    if (kind == K_API) return submit_api(s, idx);
+    if (kind == K_PUBLISH) return submit_publish(s, m, idx);
+    char key[40], label[24], dep[40];
+    local_key(key, sizeof key, idx);
+    snprintf(label, sizeof label, "local_%03u", idx);
+    const char *out[] = {key};
+    if (m->local_dep[idx] >= 0) {
+        api_key(dep, sizeof dep, (unsigned)m->local_dep[idx]);
+        const char *needs[] = {dep};
+        return submit(s, "local_process", label, needs, 1, out, 1);
+    }
+    return submit(s, "local_process", label, NULL, 0, out, 1);
+}
+
+/* Pick k distinct values from 0..n-1 (partial Fisher-Yates on a scratch). */
+static void sample(sim_pcg32 *rng, unsigned *scratch, unsigned n, unsigned *out, unsigned k)
+{
+    for (unsigned i = 0; i < k; i++) {
+        unsigned j = i + sim_pcg32_bounded(rng, n - i);
+        unsigned t = scratch[i];
+        scratch[i] = scratch[j];
+        scratch[j] = t;
+        out[i] = scratch[i];
+    }
+}
+
+static dynamic_model *dynamic_model_new(sim *s, size_t n_docs)
+{
+    dynamic_model *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->n_docs = n_docs;
+    m->n_api_pool = (unsigned)(n_docs * 2 > 10 ? n_docs * 2 : 10);
+    m->n_local_pool = (unsigned)(n_docs * 2 > 8 ? n_docs * 2 : 8);
+    m->docs = calloc(n_docs ? n_docs : 1, sizeof *m->docs);
+    m->local_dep = malloc(m->n_local_pool * sizeof *m->local_dep);
+    m->api_needed = calloc(m->n_api_pool, 1);
+    m->local_needed = calloc(m->n_local_pool, 1);
+    unsigned *api_scratch = malloc(m->n_api_pool * sizeof *api_scratch);
+    unsigned *local_scratch = malloc(m->n_local_pool * sizeof *local_scratch);
+    m->initial = malloc((m->n_api_pool + m->n_local_pool + n_docs + 1) * sizeof *m->initial);
+    if (!m->docs || !m->local_dep || !m->api_needed || !m->local_needed || !api_scratch ||
+        !local_scratch || !m->initial) {
+        free(api_scratch);
+        free(local_scratch);
+        free(m->docs);
+        free(m->local_dep);
+        free(m->api_needed);
+        free(m->local_needed);
+        free(m->initial);
+        free(m);
+        return NULL;
+    }
+    for (unsigned i = 0; i < m->n_api_pool; i++) api_scratch[i] = i;
+    for (unsigned i = 0; i < m->n_local_pool; i++) local_scratch[i] = i;
+    sim_pcg32 *rng = sim_rng(s, SIM_STREAM_WORKLOAD);
+    for (size_t d = 0; d < n_docs; d++) {
+        doc *dc = &m->docs[d];
+        dc->n_api = 2 + sim_pcg32_bounded(rng, 3);   /* 2..4 */
+        dc->n_local = 1 + sim_pcg32_bounded(rng, 3); /* 1..3 */
+        sample(rng, api_scratch, m->n_api_pool, dc->api, dc->n_api);
+        sample(rng, local_scratch, m->n_local_pool, dc->local, dc->n_local);
+        for (unsigned k = 0; k < dc->n_api; k++) m->api_needed[dc->api[k]] = true;
+        for (unsigned k = 0; k < dc->n_local; k++) m->local_needed[dc->local[k]] = true;
+    }
+    /* 30% of the needed local artifacts depend on a needed api artifact. */
+    unsigned n_needed_api = 0;
+    for (unsigned i = 0; i < m->n_api_pool; i++)
+        if (m->api_needed[i]) api_scratch[n_needed_api++] = i;
+    for (unsigned i = 0; i < m->n_local_pool; i++) {
+        m->local_dep[i] = -1;
+        if (!m->local_needed[i]) continue;
+        double u = sim_pcg32_double(rng);
+        unsigned pick = sim_pcg32_bounded(rng, n_needed_api ? n_needed_api : 1);
+        if (u < 0.3 && n_needed_api) m->local_dep[i] = (int)api_scratch[pick];
+    }
+    /* Initial work in a fixed order: api fetches, local processes, publishes. */
+    for (unsigned i = 0; i < m->n_api_pool; i++)
+        if (m->api_needed[i]) m->initial[m->n_initial++] = (K_API << 28) | i;
+    for (unsigned i = 0; i < m->n_local_pool; i++)
+        if (m->local_needed[i]) m->initial[m->n_initial++] = (K_LOCAL << 28) | i;
+    for (size_t d = 0; d < n_docs; d++) m->initial[m->n_initial++] = (K_PUBLISH << 28) | (unsigned)d;
+    free(api_scratch);
+    free(local_scratch);
+    return m;
+}
+
+static void dynamic_model_free(void *p)
+{
+    dynamic_model *m = p;
+    free(m->docs);
+    free(m->local_dep);
+    free(m->api_needed);
+    free(m->local_needed);
+    free(m->initial);
+    free(m);
+}
+
+static int build_dynamic(sim *s)
+{
+    const sim_config *c = sim_get_config(s);
+    dynamic_model *m = dynamic_model_new(s, (size_t)c->count);
+    if (!m) return RC_ENOMEM;
+    int own = sim_own(s, m, dynamic_model_free);
+    if (own) return own;
+    sim_profile api = sim_profile_from_config(c);
+    sim_profile local = steady(c->latency_ms * 0.2);
+    local.error_rate = c->error_rate * 0.3;
+    sim_profile publish = steady(c->latency_ms * 0.5), check = steady(c->latency_ms * 0.3);
+    int rc = add_service(s, "api", c->concurrent, true);
+    if (!rc) rc = add_service(s, "local", c->concurrent * 2, false);
+    if (!rc) rc = add_service(s, "publisher", 2, false);
+    if (!rc) rc = add_service(s, "checker", 1, false);
+    if (!rc) rc = sim_add_task(s, "api_fetch", "api", &api, NULL, NULL);
+    if (!rc) rc = sim_add_task(s, "local_process", "local", &local, NULL, NULL);
+    if (!rc) rc = sim_add_task(s, "publish", "publisher", &publish, publish_done, m);
+    if (!rc) rc = sim_add_task(s, "check", "checker", &check, check_done, m);
+    if (!rc) sim_set_workload(s, m->n_initial, dynamic_work, m);
+    return rc;
+}
+
+static const scenario registry[] = {
+    {"single_queue", "Independent tasks, one service", build_single_queue},
+    {"pipeline", "Extract -> Transform -> Load chain", build_pipeline},
+    {"fanout", "Split -> parallel process -> aggregate", build_fanout},
+    {"dynamic", "Complex dependencies with rebuild cycles", build_dynamic},
+};
+
+const scenario *scenario_list(size_t *n)
+{
+    *n = sizeof registry / sizeof *registry;
+    return registry;
+}
+
+const scenario *scenario_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof *registry; i++)
+        if (strcmp(registry[i].name, name) == 0) return &registry[i];
+    return NULL;
+}

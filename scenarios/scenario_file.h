@@ -1,0 +1,50 @@
+/* scenario_file.h -- load a runcue-sim scenario from a JSON file.
+ *
+ * A scenario file declares services (with their limits), tasks (with their
+ * latency/error profile), artifacts that are valid from the start, and the
+ * initial work with the keys it needs and produces.  The schema is in
+ * scenarios/SCENARIO_FILES.md.
+ *
+ * The whole file is checked before anything is added to the sim: a file with
+ * a mistake adds nothing (except when the sim itself refuses a service or
+ * task, e.g. a name that is already registered: then what came before it
+ * stays; free the sim).  Errors are one line:
+ *
+ *   FILE: cannot read: No such file or directory
+ *   FILE:LINE:COL: JSON syntax error near '...'
+ *   FILE: tasks[2].service: unknown service 'apii' (did you mean 'api'?)
+ *   FILE: tasks[0]: unknown key 'latncy_ms' (did you mean 'latency_ms'?)
+ *
+ * The initial work is handed to the sim as its workload (sim_set_workload):
+ * items are generated, in file order, when they are due, so "repeat" costs
+ * memory only for the templates.  Load one file per sim, and do not set
+ * another workload on it.
+ */
+#ifndef SCENARIO_FILE_H
+#define SCENARIO_FILE_H
+
+#include <stddef.h>
+
+#include "sim.h"
+
+/* At most this many work items in all, counting every repetition. */
+#define SCENARIO_FILE_MAX_WORK 10000000u
+/* Files larger than this are refused. */
+#define SCENARIO_FILE_MAX_BYTES (64u * 1024u * 1024u)
+
+/*
+ * Load the scenario file at path into s.  Defaults (latency, jitter, outliers,
+ * outlier multiplier, error rate, and "cli" limits) come from
+ * sim_get_config(s).
+ * Returns 0; RC_EINVAL for an unreadable or invalid file; RC_ENOMEM when
+ * memory ran out.  On error, err (if not NULL) holds a one-line message of at
+ * most errlen bytes naming the file and the problem.
+ */
+int scenario_file_load(sim *s, const char *path, char *err, size_t errlen);
+
+/* The same from a NUL-terminated string; name_for_errors (NULL: "<string>")
+ * stands for the file name in messages. */
+int scenario_file_load_string(sim *s, const char *name_for_errors, const char *json, char *err,
+                              size_t errlen);
+
+#endif

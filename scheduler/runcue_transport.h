@@ -1,0 +1,141 @@
+/*
+ * runcue_transport.h -- how dispatched work reaches a handler in production.
+ *
+ * Two transports, both built on the public API of runcue.h (a task handler
+ * plus rc_complete/rc_fail/rc_retry), so the scheduling is exactly the same
+ * as in simulation:
+ *
+ *   rc_pool     blocking C functions on a pool of worker threads
+ *   rc_workers  long-lived (or one-shot) subprocesses speaking the runqy
+ *               worker protocol over stdin/stdout JSON lines
+ *
+ * Both need a loop on the monotonic clock (RC_CLOCK_MONOTONIC): completions
+ * come back from threads and pipes.  All functions here are called on the
+ * loop thread; user callbacks (hooks, logs) also run only on the loop thread.
+ */
+#ifndef RUNCUE_TRANSPORT_H
+#define RUNCUE_TRANSPORT_H
+
+#include "runcue.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Thread pool                                                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct rc_pool rc_pool;
+
+/* What a blocking handler sees: a snapshot safe to read from its thread. */
+typedef struct rc_job {
+    rc_work_id work_id;
+    unsigned attempt;
+    const char *task;
+    const cJSON *params; /* read-only; valid until the function returns */
+} rc_job;
+
+/* The outcome a blocking function reports. */
+typedef enum rc_job_status {
+    RC_JOB_OK = 0,    /* *result (may stay NULL) is handed to rc_complete */
+    RC_JOB_FAIL = 1,  /* failed for good: rc_fail with the message */
+    RC_JOB_RETRY = 2, /* failed, may be retried: rc_retry with the message */
+} rc_job_status;
+
+/*
+ * Runs on a pool thread.  May block.  Must not call into the cue.  Sets
+ * *result (ownership passes to runcue) and/or writes a message into err.
+ */
+typedef rc_job_status (*rc_blocking_fn)(const rc_job *job, cJSON **result, char *err,
+                                        size_t errlen, void *ud);
+
+/* Start `threads` (>= 1) worker threads for `cue`. */
+int rc_pool_new(rc_pool **out, rc_cue *cue, unsigned threads);
+
+/* Register a task whose handler runs fn on the pool (like rc_task). */
+int rc_pool_task(rc_pool *pool, const char *task, const char *service, rc_blocking_fn fn,
+                 void *ud);
+
+typedef struct rc_shutdown_report {
+    size_t finished;   /* jobs that finished before the deadline */
+    size_t cut_queued; /* jobs never started: failed "cut by shutdown" */
+    size_t cut_running;/* jobs still running at the deadline: failed, result ignored */
+    rc_work_id *cut_ids;
+    size_t n_cut_ids;  /* ids of all cut work, ascending; free with rc_shutdown_report_free */
+} rc_shutdown_report;
+
+/*
+ * Stop accepting jobs and let running ones finish, running the loop until
+ * they have or until deadline_s seconds have passed.  Jobs never started and
+ * jobs still running at the deadline are failed with a message saying so;
+ * a thread still busy is left to finish on its own and its result ignored.
+ * report may be NULL.
+ */
+int rc_pool_shutdown(rc_pool *pool, double deadline_s, rc_shutdown_report *report);
+void rc_shutdown_report_free(rc_shutdown_report *report);
+/* Free the pool (after rc_pool_shutdown). */
+void rc_pool_free(rc_pool *pool);
+
+/* ------------------------------------------------------------------ */
+/* Subprocess workers (the runqy worker protocol)                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A worker process: prints {"status": "ready"} once loaded; then for every
+ * line {"task_id": "...", "payload": {...}} on stdin prints one line
+ * {"task_id": "...", "result": ..., "error": null | "message",
+ *  "retry": false | true} on stdout.  Its stderr is a log, never a result.
+ */
+typedef struct rc_workers rc_workers;
+
+typedef enum rc_worker_mode {
+    RC_WORKERS_POOL = 0,    /* `processes` long-lived workers */
+    RC_WORKERS_ONE_SHOT = 1 /* one process per work item, exits after it */
+} rc_worker_mode;
+
+typedef void (*rc_worker_log_fn)(rc_workers *workers, int pid, const char *line, void *ud);
+
+typedef struct rc_workers_opts {
+    const char *const *argv; /* NULL-terminated; argv[0] looked up in PATH */
+    const char *name;        /* for messages; default argv[0] */
+    rc_worker_mode mode;
+    unsigned processes;      /* pool size (RC_WORKERS_POOL), >= 1 */
+    double ready_timeout_s;  /* default 10 */
+    double task_timeout_s;   /* 0: none */
+    const char *cwd;         /* NULL: inherit */
+    /* Each stderr line of a worker; NULL: written to our stderr prefixed
+     * with the worker's name and pid. */
+    rc_worker_log_fn on_stderr;
+    void *ud;
+} rc_workers_opts;
+
+/*
+ * Register `task` (on `service`, may be NULL) with a handler that sends each
+ * work to a worker process.  The payload is the work's params.  Failures
+ * name the worker and the cause: crashed (exit status or signal), printed
+ * garbage, answered with the wrong task_id, never became ready, timed out.
+ * The worker is then replaced; the work fails, or is retried under the
+ * task's retry policy (rc_task_retry) when the cause may pass.  Nothing is
+ * completed twice.
+ */
+int rc_workers_new(rc_workers **out, rc_cue *cue, const char *task, const char *service,
+                   const rc_workers_opts *opts);
+
+typedef struct rc_workers_stats {
+    uint64_t spawned, ready, crashed, garbage, wrong_id, ready_timeouts, task_timeouts;
+    uint64_t completed, failed, retried;
+    size_t alive, busy;
+} rc_workers_stats;
+void rc_workers_stats_get(const rc_workers *w, rc_workers_stats *out);
+
+/* Stop: close stdin of every worker, wait up to deadline_s for them to exit
+ * (running work may finish), then kill what is left; work still running is
+ * failed with a message saying so.  report may be NULL. */
+int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *report);
+void rc_workers_free(rc_workers *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RUNCUE_TRANSPORT_H */

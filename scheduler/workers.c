@@ -1,0 +1,1453 @@
+/*
+ * workers.c -- subprocess workers speaking the runqy worker protocol (see
+ * runcue_transport.h).
+ *
+ * Built only on the public API of runcue.h.  A workers task is an rc_task
+ * whose handler turns the work into one request line and puts it in a FIFO;
+ * the FIFO is emptied into worker processes as they become idle and ready.
+ * The cue counts the work as running from dispatch until the attempt is
+ * finished here, so service limits bound the work exactly as they bound any
+ * other handler.
+ *
+ * A worker's life:
+ *
+ *   STARTING --{"status":"ready"}--> IDLE <--answer-- BUSY
+ *       |                             |  ---request-->  |
+ *       +------ stdout EOF -----------+-----------------+--> DYING --> DEAD
+ *       +------ killed by us (garbage, wrong id, timeout) ----------> DEAD
+ *
+ * DYING: stdout reached EOF (or its stdin broke); we poll waitpid until the
+ * exit status is known, so the message can say *how* it died, and kill it if
+ * it lingers.  Only then is its work (if any) retried.  A worker we judge
+ * bad is killed and reaped at once.  Either way the attempt in flight is
+ * taken off the worker before it is finished, and each attempt is finished
+ * exactly once: by its answer, by the worker's death, or by shutdown.
+ *
+ * Keeping the loop honest.  A watched fd keeps the loop alive, and long-lived
+ * workers would keep it alive forever, so "run until idle" would never
+ * return.  The transport therefore watches its pipes only while it has
+ * something to do (work queued or in flight, a worker starting or exiting,
+ * a shutdown); when it goes quiet it stops watching at the end of the loop
+ * iteration (after the dispatch pass, which usually brings the next work),
+ * and when work arrives it watches again and first reads what the workers
+ * wrote meanwhile (a ready line, a death, stderr).  An idle worker that dies
+ * while nobody watches is noticed then, before any work is given to it.
+ *
+ * Entry points are the handler and the fd and timer callbacks, all called
+ * from inside rc_loop_run.  Each frees dead procs first (no pointer to a proc
+ * is held on the stack there; a dead proc has no watched fd and no armed
+ * timer, so nothing else can reach it) and settles last: fill the pool, feed
+ * idle workers, and queue the disengage check.  Only entry points queue that
+ * deferred call, so none is left pending once rc_loop_run returns, and
+ * rc_workers_free never leaves one behind.
+ *
+ * SIGPIPE: the library installs no signal handlers.  Writes to a worker's
+ * stdin block SIGPIPE for the calling thread and consume the signal they
+ * raised, so a worker that dies mid-write yields EPIPE, not a dead parent.
+ */
+#include "runcue_transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+enum {
+    LINE_LIMIT = 1 << 20,     /* a stdout line longer than this is garbage */
+    READ_ROOM = 4096,         /* free bytes made before each read(2) */
+    READS_PER_EVENT = 16,     /* then let other fds have a turn */
+    MAX_START_FAILURES = 3,   /* failed starts in a row before queued work fails */
+    QUOTE_LEN = 60,           /* bytes of garbage quoted in a message */
+    MSG_LEN = 512,
+};
+
+#define RESTART_BACKOFF_S 0.1     /* after the first failed start; doubles */
+#define RESTART_BACKOFF_MAX_S 2.0
+#define EXIT_GRACE_S 1.0          /* from stdout EOF or stdin closed to SIGKILL */
+#define DEFAULT_READY_TIMEOUT_S 10.0
+
+/* ---- types ---- */
+
+/* One attempt handed to the transport. */
+typedef struct wk_item {
+    struct wk_item *next; /* FIFO */
+    rc_token tok;
+    char task_id[48]; /* "<work_id>.<attempt>" */
+    char *line;       /* the request, '\n'-terminated; NULL once handed to a proc */
+    size_t len;
+} wk_item;
+
+typedef enum proc_state {
+    PS_STARTING,
+    PS_IDLE,
+    PS_BUSY,
+    PS_DYING, /* stdout closed; waiting for the exit status */
+    PS_DEAD,  /* reaped, fds closed, timers stopped; freed at the next entry point */
+} proc_state;
+
+typedef struct linebuf {
+    char *buf;
+    size_t len, cap;
+    size_t scanned; /* bytes already searched for '\n' */
+} linebuf;
+
+typedef struct wk_proc {
+    struct wk_proc *next;
+    rc_workers *w;
+    pid_t pid;
+    int in_fd, out_fd, err_fd;
+    bool out_watched, err_watched, in_watched;
+    proc_state state;
+    bool was_ready;
+    bool retiring;      /* its stdin is (or will be, once flushed) closed: no more work */
+    const char *dying_note; /* why it is DYING, if we have to kill it */
+    linebuf out, err;
+    char *wbuf;         /* bytes still to write to stdin */
+    size_t wlen, woff;
+    wk_item *item;      /* the attempt in flight */
+    rc_time exit_deadline;
+    rc_time reap_interval;
+    rc_timer ready_timer; /* STARTING: never became ready (unreferenced) */
+    rc_timer task_timer;  /* BUSY: per-task timeout */
+    rc_timer reap_timer;  /* DYING/retiring: poll waitpid, kill at exit_deadline */
+} wk_proc;
+
+struct rc_workers {
+    rc_cue *cue;
+    rc_loop *loop;
+    char *task, *name, *cwd;
+    char **argv;
+    rc_worker_mode mode;
+    unsigned processes;
+    double ready_timeout_s, task_timeout_s;
+    rc_worker_log_fn on_stderr;
+    void *ud;
+
+    wk_proc *procs; /* in spawn order */
+    wk_item *q_head, *q_tail;
+    size_t q_len;
+
+    unsigned start_failures; /* failed starts since a worker last became ready */
+    rc_time next_spawn_at;
+    rc_timer spawn_timer; /* unreferenced: respawn after a backoff */
+
+    bool engaged;           /* output pipes are watched */
+    bool disengage_pending; /* a deferred disengage check is queued */
+    bool pumping, pump_again;
+    bool shutting_down, shut;
+    size_t shutdown_live; /* during shutdown: procs not yet dead */
+
+    rc_workers_stats stats;
+};
+
+static void pump(rc_workers *w);
+static void proc_exited(wk_proc *p, int status, bool have_status, const char *note);
+static void read_stdout(wk_proc *p);
+static void read_stderr(wk_proc *p);
+static void start_dying(wk_proc *p, const char *note);
+static void give_up(wk_proc *p, const char *msg);
+
+/* ---- small helpers ---- */
+
+static rc_time now_of(const rc_workers *w)
+{
+    return rc_loop_now(w->loop);
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* "worker 'name' (pid 1234)" */
+static void label(const wk_proc *p, char *buf, size_t len)
+{
+    snprintf(buf, len, "worker '%s' (pid %d)", p->w->name, (int)p->pid);
+}
+
+/* 2 -> "2.0s", 0.25 -> "0.25s" */
+static void fmt_secs(char *buf, size_t len, double s)
+{
+    if (fabs(s * 10 - round(s * 10)) < 1e-9)
+        snprintf(buf, len, "%.1fs", s);
+    else
+        snprintf(buf, len, "%gs", s);
+}
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGHUP: return "SIGHUP";
+    case SIGINT: return "SIGINT";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGILL: return "SIGILL";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGKILL: return "SIGKILL";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGALRM: return "SIGALRM";
+    case SIGTERM: return "SIGTERM";
+    case SIGXCPU: return "SIGXCPU";
+    case SIGXFSZ: return "SIGXFSZ";
+    default: return NULL;
+    }
+}
+
+/* "exited with status 3", "killed by signal 9 (SIGKILL)" */
+static void describe_exit(char *buf, size_t len, int status, bool have_status)
+{
+    if (!have_status) {
+        snprintf(buf, len, "exited (status unknown: reaped elsewhere)");
+    } else if (WIFEXITED(status)) {
+        snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        const char *name = signal_name(WTERMSIG(status));
+        if (name)
+            snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status), name);
+        else
+            snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+    } else {
+        snprintf(buf, len, "ended with wait status 0x%x", (unsigned)status);
+    }
+}
+
+/* Up to QUOTE_LEN bytes of s for a message: printable ASCII as is, the rest
+ * as \xNN, "..." if cut. */
+static void quote(char *buf, size_t len, const char *s, size_t n)
+{
+    size_t o = 0, take = n > QUOTE_LEN ? QUOTE_LEN : n;
+    for (size_t i = 0; i < take && o + 5 < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+            buf[o++] = (char)c;
+        else
+            o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
+    }
+    if (take < n && o + 4 < len) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+}
+
+/* A line for the log: a worker's stderr, or a note from the transport about
+ * a worker no work can carry (one that died while idle). */
+static void log_line(rc_workers *w, pid_t pid, const char *line)
+{
+    if (w->on_stderr)
+        w->on_stderr(w, (int)pid, line, w->ud);
+    else
+        fprintf(stderr, "%s[%d]: %s\n", w->name, (int)pid, line);
+}
+
+/* ---- items and the FIFO ---- */
+
+static void item_free(wk_item *it)
+{
+    if (!it) return;
+    free(it->line);
+    free(it);
+}
+
+/* The only places that finish an attempt.  Each item is taken off its proc
+ * or the FIFO before it gets here, and freed right after: one finish each. */
+static void finish_retry(rc_workers *w, wk_item *it, const char *msg)
+{
+    w->stats.retried++;
+    rc_retry(w->cue, it->tok, msg);
+    item_free(it);
+}
+
+static void finish_fail(rc_workers *w, wk_item *it, const char *msg)
+{
+    w->stats.failed++;
+    rc_fail(w->cue, it->tok, msg);
+    item_free(it);
+}
+
+static void queue_push(rc_workers *w, wk_item *it)
+{
+    it->next = NULL;
+    if (w->q_tail)
+        w->q_tail->next = it;
+    else
+        w->q_head = it;
+    w->q_tail = it;
+    w->q_len++;
+}
+
+static wk_item *queue_pop(rc_workers *w)
+{
+    wk_item *it = w->q_head;
+    if (!it) return NULL;
+    w->q_head = it->next;
+    if (!w->q_head) w->q_tail = NULL;
+    w->q_len--;
+    it->next = NULL;
+    return it;
+}
+
+/* {"task_id":"17.1","payload":<params>}\n */
+static wk_item *item_new(const rc_work *work, rc_token tok)
+{
+    wk_item *it = calloc(1, sizeof *it);
+    if (!it) return NULL;
+    it->tok = tok;
+    snprintf(it->task_id, sizeof it->task_id, "%llu.%u", (unsigned long long)tok.work_id,
+             (unsigned)tok.attempt);
+    char *payload = cJSON_PrintUnformatted(rc_work_params(work));
+    if (!payload) {
+        free(it);
+        return NULL;
+    }
+    size_t n = strlen(payload) + strlen(it->task_id) + 32;
+    it->line = malloc(n);
+    if (it->line) {
+        int k = snprintf(it->line, n, "{\"task_id\":\"%s\",\"payload\":%s}\n", it->task_id,
+                         payload);
+        it->len = (size_t)k;
+    }
+    cJSON_free(payload);
+    if (!it->line) {
+        free(it);
+        return NULL;
+    }
+    return it;
+}
+
+/* ---- fds ---- */
+
+static void on_stdout(rc_loop *loop, int fd, unsigned events, void *arg);
+static void on_stderr_fd(rc_loop *loop, int fd, unsigned events, void *arg);
+static void on_stdin(rc_loop *loop, int fd, unsigned events, void *arg);
+
+static void close_fd(rc_workers *w, int *fd, bool *watched)
+{
+    if (*fd < 0) return;
+    if (*watched) rc_loop_unwatch_fd(w->loop, *fd);
+    *watched = false;
+    close(*fd);
+    *fd = -1;
+}
+
+/* Watch a proc's stdout and stderr.  Returns false if the loop refused. */
+static bool watch_outputs(wk_proc *p)
+{
+    rc_workers *w = p->w;
+    if (p->out_fd >= 0 && !p->out_watched) {
+        if (rc_loop_watch_fd(w->loop, p->out_fd, RC_READABLE, on_stdout, p)) return false;
+        p->out_watched = true;
+    }
+    if (p->err_fd >= 0 && !p->err_watched) {
+        if (rc_loop_watch_fd(w->loop, p->err_fd, RC_READABLE, on_stderr_fd, p)) return false;
+        p->err_watched = true;
+    }
+    return true;
+}
+
+static bool buf_reserve(linebuf *b, size_t extra)
+{
+    if (b->cap - b->len >= extra) return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap - b->len < extra) cap *= 2;
+    char *n = realloc(b->buf, cap);
+    if (!n) return false;
+    b->buf = n;
+    b->cap = cap;
+    return true;
+}
+
+/*
+ * write(2) that cannot kill us with SIGPIPE: block it for this thread, and
+ * if the write raised it, take it back out of the pending set -- unless it
+ * was already pending before, in which case it is not ours to take.
+ */
+static ssize_t write_nosigpipe(int fd, const void *buf, size_t n)
+{
+    sigset_t pipe_set, old, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    ssize_t r = write(fd, buf, n);
+    int err = errno;
+    if (r < 0 && err == EPIPE && !was_pending) {
+        const struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    errno = err;
+    return r;
+}
+
+/* Send what is buffered for stdin; watch for room if the pipe is full. */
+static void flush_stdin(wk_proc *p)
+{
+    rc_workers *w = p->w;
+    while (p->in_fd >= 0 && p->woff < p->wlen) {
+        ssize_t n = write_nosigpipe(p->in_fd, p->wbuf + p->woff, p->wlen - p->woff);
+        if (n > 0) {
+            p->woff += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!p->in_watched) {
+                if (rc_loop_watch_fd(w->loop, p->in_fd, RC_WRITABLE, on_stdin, p)) {
+                    char who[128], msg[MSG_LEN];
+                    label(p, who, sizeof who);
+                    snprintf(msg, sizeof msg, "%s could not be written to: %s", who,
+                             rc_loop_errmsg(w->loop));
+                    give_up(p, msg);
+                    return;
+                }
+                p->in_watched = true;
+            }
+            return;
+        }
+        /* EPIPE (or worse): it stopped reading.  Read what it said last, then
+         * let its exit status tell how it ended. */
+        p->woff = p->wlen = 0;
+        close_fd(w, &p->in_fd, &p->in_watched);
+        read_stdout(p);
+        start_dying(p, "stopped reading its stdin");
+        return;
+    }
+    p->woff = p->wlen = 0;
+    if (p->in_watched) {
+        rc_loop_unwatch_fd(w->loop, p->in_fd);
+        p->in_watched = false;
+    }
+    if (p->retiring) close_fd(w, &p->in_fd, &p->in_watched);
+}
+
+/* ---- ending a worker ---- */
+
+static void stop_timers(wk_proc *p)
+{
+    rc_loop *loop = p->w->loop;
+    rc_timer_stop(loop, &p->ready_timer);
+    rc_timer_stop(loop, &p->task_timer);
+    rc_timer_stop(loop, &p->reap_timer);
+}
+
+/* Its exit is collected: deliver its last stderr, close everything. */
+static void proc_bury(wk_proc *p)
+{
+    rc_workers *w = p->w;
+    read_stderr(p);
+    if (p->err.len) {
+        p->err.buf[p->err.len] = '\0';
+        log_line(w, p->pid, p->err.buf);
+        p->err.len = 0;
+    }
+    stop_timers(p);
+    close_fd(w, &p->in_fd, &p->in_watched);
+    close_fd(w, &p->out_fd, &p->out_watched);
+    close_fd(w, &p->err_fd, &p->err_watched);
+    p->state = PS_DEAD;
+    if (w->shutting_down && w->shutdown_live && --w->shutdown_live == 0) rc_loop_stop(w->loop);
+}
+
+/* waitpid without WNOHANG.  False if someone else reaped it (ECHILD). */
+static bool wait_blocking(pid_t pid, int *status)
+{
+    for (;;) {
+        pid_t r = waitpid(pid, status, 0);
+        if (r == pid) return true;
+        if (r < 0 && errno == EINTR) continue;
+        return false;
+    }
+}
+
+/* SIGKILL and collect, for a worker we gave up on. */
+static void proc_kill(wk_proc *p)
+{
+    if (p->state == PS_DEAD) return;
+    int status = 0;
+    kill(p->pid, SIGKILL);
+    wait_blocking(p->pid, &status);
+    proc_bury(p);
+}
+
+static void start_failure(rc_workers *w, const char *msg)
+{
+    w->start_failures++;
+    double backoff = RESTART_BACKOFF_S;
+    for (unsigned i = 1; i < w->start_failures && backoff < RESTART_BACKOFF_MAX_S; i++)
+        backoff *= 2;
+    if (backoff > RESTART_BACKOFF_MAX_S) backoff = RESTART_BACKOFF_MAX_S;
+    w->next_spawn_at = now_of(w) + rc_seconds(backoff);
+    if (w->start_failures >= MAX_START_FAILURES && w->q_len) {
+        char buf[MSG_LEN + 64];
+        snprintf(buf, sizeof buf, "%s (%u failed starts in a row)", msg, w->start_failures);
+        wk_item *it;
+        while ((it = queue_pop(w))) finish_retry(w, it, buf);
+    }
+}
+
+/*
+ * We judge the worker bad (garbage, wrong id, timeout, never ready): kill it,
+ * then finish its work with msg.  A worker that never became ready counts
+ * toward the failed starts; one that had no work is only logged.
+ */
+static void give_up(wk_proc *p, const char *msg)
+{
+    rc_workers *w = p->w;
+    if (p->state == PS_DEAD) return;
+    wk_item *it = p->item;
+    p->item = NULL;
+    bool was_ready = p->was_ready;
+    pid_t pid = p->pid;
+    proc_kill(p);
+    if (it) {
+        finish_retry(w, it, msg);
+    } else if (!was_ready && !w->shutting_down) {
+        start_failure(w, msg);
+    } else if (!w->shutting_down) {
+        char line[MSG_LEN + 16];
+        snprintf(line, sizeof line, "runcue: %s", msg);
+        log_line(w, pid, line);
+    }
+}
+
+/* The process is gone and its status collected: say how, to its work. */
+static void proc_exited(wk_proc *p, int status, bool have_status, const char *note)
+{
+    rc_workers *w = p->w;
+    if (p->state == PS_DEAD) return;
+    char who[128], how[96], msg[MSG_LEN];
+    label(p, who, sizeof who);
+    describe_exit(how, sizeof how, status, have_status);
+    const char *cause = note ? note : how;
+    wk_item *it = p->item;
+    p->item = NULL;
+    bool was_ready = p->was_ready, retiring = p->retiring;
+    pid_t pid = p->pid;
+    proc_bury(p);
+    if (it) {
+        w->stats.crashed++;
+        snprintf(msg, sizeof msg, "%s crashed: %s while running work %llu", who, cause,
+                 (unsigned long long)it->tok.work_id);
+        finish_retry(w, it, msg);
+        return;
+    }
+    if (w->shutting_down) return; /* retired or killed at shutdown: expected */
+    if (!was_ready) {
+        w->stats.crashed++;
+        snprintf(msg, sizeof msg, "%s %s before becoming ready", who, cause);
+        start_failure(w, msg);
+        return;
+    }
+    if (retiring) { /* a one-shot worker done with its work */
+        if (note) {
+            snprintf(msg, sizeof msg, "runcue: %s %s; killed it", who, note);
+            log_line(w, pid, msg);
+        }
+        return;
+    }
+    w->stats.crashed++;
+    snprintf(msg, sizeof msg, "runcue: %s crashed while idle: %s", who, cause);
+    log_line(w, pid, msg);
+}
+
+/* Collect the exit status if it is there.  True if it was. */
+static bool try_reap(wk_proc *p)
+{
+    int status = 0;
+    pid_t r;
+    do {
+        r = waitpid(p->pid, &status, WNOHANG);
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) return false;
+    proc_exited(p, status, r == p->pid, NULL);
+    return true;
+}
+
+/* stdout reached EOF, or stdin broke: the worker is on its way out.  Poll
+ * for its status (so the message can say how it died); kill it if it lingers
+ * past the grace period. */
+static void start_dying(wk_proc *p, const char *note)
+{
+    rc_workers *w = p->w;
+    if (p->state == PS_DYING || p->state == PS_DEAD) return;
+    close_fd(w, &p->out_fd, &p->out_watched);
+    close_fd(w, &p->in_fd, &p->in_watched);
+    p->state = PS_DYING;
+    p->dying_note = note;
+    rc_timer_stop(w->loop, &p->ready_timer);
+    rc_timer_stop(w->loop, &p->task_timer);
+    rc_time grace = now_of(w) + rc_seconds(EXIT_GRACE_S);
+    if (p->exit_deadline > grace) p->exit_deadline = grace;
+    if (try_reap(p)) return;
+    p->reap_interval = 1000000; /* 1 ms, doubling to 64 ms */
+    rc_timer_start(w->loop, &p->reap_timer, now_of(w) + p->reap_interval);
+}
+
+/* Close its stdin (once what is buffered is written): it should exit. */
+static void retire(wk_proc *p)
+{
+    rc_workers *w = p->w;
+    p->retiring = true;
+    if (p->woff >= p->wlen) close_fd(w, &p->in_fd, &p->in_watched);
+    if (!w->shutting_down && p->state != PS_DYING) {
+        p->exit_deadline = now_of(w) + rc_seconds(EXIT_GRACE_S);
+        rc_timer_start(w->loop, &p->reap_timer, p->exit_deadline);
+    }
+}
+
+/* ---- what a worker says ---- */
+
+static void printed_garbage(wk_proc *p, const char *s, size_t n, const char *what)
+{
+    char who[128], q[QUOTE_LEN * 4 + 8], msg[MSG_LEN];
+    p->w->stats.garbage++;
+    label(p, who, sizeof who);
+    quote(q, sizeof q, s, n);
+    if (p->item)
+        snprintf(msg, sizeof msg, "%s printed %s: '%s' while running work %llu", who, what, q,
+                 (unsigned long long)p->item->tok.work_id);
+    else if (!p->was_ready)
+        snprintf(msg, sizeof msg, "%s printed %s before becoming ready: '%s'", who, what, q);
+    else
+        snprintf(msg, sizeof msg, "%s printed %s while idle: '%s'", who, what, q);
+    give_up(p, msg);
+}
+
+static void wrong_id(wk_proc *p, const char *tid)
+{
+    char who[128], q[QUOTE_LEN * 4 + 8], msg[MSG_LEN];
+    p->w->stats.wrong_id++;
+    label(p, who, sizeof who);
+    quote(q, sizeof q, tid, strlen(tid));
+    if (p->item)
+        snprintf(msg, sizeof msg, "%s answered task_id '%s' while running '%s'", who, q,
+                 p->item->task_id);
+    else
+        snprintf(msg, sizeof msg, "%s answered task_id '%s' while running nothing", who, q);
+    give_up(p, msg);
+}
+
+static void become_ready(wk_proc *p)
+{
+    rc_workers *w = p->w;
+    rc_timer_stop(w->loop, &p->ready_timer);
+    p->state = PS_IDLE;
+    p->was_ready = true;
+    w->stats.ready++;
+    w->start_failures = 0;
+}
+
+/* The answer to the work in flight: finish it as the worker says. */
+static void answer(wk_proc *p, cJSON *reply)
+{
+    rc_workers *w = p->w;
+    wk_item *it = p->item;
+    p->item = NULL;
+    p->state = PS_IDLE;
+    rc_timer_stop(w->loop, &p->task_timer);
+    if (w->mode == RC_WORKERS_ONE_SHOT || w->shutting_down) retire(p);
+
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(reply, "error");
+    if (!error || cJSON_IsNull(error)) {
+        cJSON *result = cJSON_DetachItemFromObjectCaseSensitive(reply, "result");
+        if (cJSON_IsNull(result)) {
+            cJSON_Delete(result);
+            result = NULL;
+        }
+        w->stats.completed++;
+        rc_complete(w->cue, it->tok, result);
+        item_free(it);
+    } else {
+        char who[128], msg[MSG_LEN * 2];
+        label(p, who, sizeof who);
+        char *printed = cJSON_IsString(error) ? NULL : cJSON_PrintUnformatted(error);
+        const char *text = cJSON_IsString(error) ? error->valuestring : printed;
+        snprintf(msg, sizeof msg, "%s: %s", who, text ? text : "error");
+        cJSON_free(printed);
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "retry")))
+            finish_retry(w, it, msg);
+        else
+            finish_fail(w, it, msg);
+    }
+    cJSON_Delete(reply);
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* One line from stdout.  Blank lines are ignored. */
+static void handle_line(wk_proc *p, const char *s, size_t n)
+{
+    while (n && is_space(s[n - 1])) n--;
+    while (n && is_space(*s)) s++, n--;
+    if (!n) return;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, false);
+    if (!cJSON_IsObject(j) || end != s + n) {
+        cJSON_Delete(j);
+        printed_garbage(p, s, n, "garbage");
+        return;
+    }
+    if (p->state == PS_STARTING) {
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
+        bool ready = cJSON_IsString(st) && strcmp(st->valuestring, "ready") == 0;
+        cJSON_Delete(j);
+        if (ready)
+            become_ready(p);
+        else
+            printed_garbage(p, s, n, "garbage");
+        return;
+    }
+    const cJSON *tid = cJSON_GetObjectItemCaseSensitive(j, "task_id");
+    if (!cJSON_IsString(tid)) {
+        cJSON_Delete(j);
+        printed_garbage(p, s, n, "garbage");
+    } else if (p->item && strcmp(tid->valuestring, p->item->task_id) == 0) {
+        answer(p, j);
+    } else {
+        wrong_id(p, tid->valuestring);
+        cJSON_Delete(j);
+    }
+}
+
+/* Handle the complete lines in p->out.  False if the worker is gone. */
+static bool process_stdout(wk_proc *p)
+{
+    linebuf *b = &p->out;
+    size_t start = 0;
+    for (;;) {
+        char *nl = memchr(b->buf + b->scanned, '\n', b->len - b->scanned);
+        if (!nl) break;
+        size_t end = (size_t)(nl - b->buf);
+        handle_line(p, b->buf + start, end - start);
+        if (p->state == PS_DEAD || p->out_fd < 0) return false;
+        start = b->scanned = end + 1;
+    }
+    if (start) {
+        memmove(b->buf, b->buf + start, b->len - start);
+        b->len -= start;
+    }
+    b->scanned = b->len;
+    if (b->len > LINE_LIMIT) {
+        printed_garbage(p, b->buf, b->len, "a line longer than 1 MiB");
+        return false;
+    }
+    return true;
+}
+
+static void read_stdout(wk_proc *p)
+{
+    for (int i = 0; i < READS_PER_EVENT && p->out_fd >= 0 && p->state != PS_DEAD; i++) {
+        if (!buf_reserve(&p->out, READ_ROOM + 1)) {
+            char who[128], msg[MSG_LEN];
+            label(p, who, sizeof who);
+            snprintf(msg, sizeof msg, "%s: out of memory reading its output", who);
+            give_up(p, msg);
+            return;
+        }
+        ssize_t n = read(p->out_fd, p->out.buf + p->out.len, p->out.cap - p->out.len - 1);
+        if (n > 0) {
+            p->out.len += (size_t)n;
+            if (!process_stdout(p)) return;
+        } else if (n == 0) {
+            start_dying(p, NULL);
+            return;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return;
+        } else if (errno != EINTR) {
+            start_dying(p, NULL);
+            return;
+        }
+    }
+}
+
+/* stderr goes to the log line by line; an overlong line in pieces. */
+static void read_stderr(wk_proc *p)
+{
+    rc_workers *w = p->w;
+    linebuf *b = &p->err;
+    for (int i = 0; i < READS_PER_EVENT && p->err_fd >= 0; i++) {
+        if (!buf_reserve(b, READ_ROOM + 1)) {
+            b->len = 0; /* drop it rather than stall the worker */
+            if (!buf_reserve(b, READ_ROOM + 1)) return;
+        }
+        ssize_t n = read(p->err_fd, b->buf + b->len, b->cap - b->len - 1);
+        if (n > 0) {
+            b->len += (size_t)n;
+            size_t start = 0;
+            char *nl;
+            while ((nl = memchr(b->buf + b->scanned, '\n', b->len - b->scanned))) {
+                size_t end = (size_t)(nl - b->buf);
+                size_t e = end;
+                if (e > start && b->buf[e - 1] == '\r') e--;
+                b->buf[e] = '\0';
+                log_line(w, p->pid, b->buf + start);
+                start = b->scanned = end + 1;
+            }
+            if (start) {
+                memmove(b->buf, b->buf + start, b->len - start);
+                b->len -= start;
+            }
+            b->scanned = b->len;
+            if (b->len > LINE_LIMIT) {
+                b->buf[b->len] = '\0';
+                log_line(w, p->pid, b->buf);
+                b->len = b->scanned = 0;
+            }
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        } else {
+            if (b->len) {
+                b->buf[b->len] = '\0';
+                log_line(w, p->pid, b->buf);
+                b->len = b->scanned = 0;
+            }
+            close_fd(w, &p->err_fd, &p->err_watched);
+            return;
+        }
+    }
+}
+
+/* ---- starting a worker ---- */
+
+static void ready_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
+static void task_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
+static void reap_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
+
+/* Move a child's end of a pipe off 0..2, so dup2 onto 0..2 never meets
+ * itself (dup2(fd, fd) would keep O_CLOEXEC). */
+static int lift_fd(int fd)
+{
+    if (fd > 2) return fd;
+    int n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return n;
+}
+
+static void close_pair(int fds[2])
+{
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0) close(fds[i]);
+}
+
+static wk_proc *spawn_one(rc_workers *w, char *err, size_t errlen)
+{
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1};
+    wk_proc *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(er, O_CLOEXEC)) {
+        snprintf(err, errlen, "pipe2: %s", strerror(errno));
+        goto fail;
+    }
+    in[0] = lift_fd(in[0]);
+    out[1] = lift_fd(out[1]);
+    er[1] = lift_fd(er[1]);
+    if (in[0] < 0 || out[1] < 0 || er[1] < 0) {
+        snprintf(err, errlen, "fcntl: %s", strerror(errno));
+        goto fail;
+    }
+    int parent_ends[3] = {in[1], out[0], er[0]};
+    for (int i = 0; i < 3; i++) {
+        int fl = fcntl(parent_ends[i], F_GETFL);
+        if (fl < 0 || fcntl(parent_ends[i], F_SETFL, fl | O_NONBLOCK) < 0) {
+            snprintf(err, errlen, "fcntl: %s", strerror(errno));
+            goto fail;
+        }
+    }
+
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, er[1], 2);
+    if (w->cwd) posix_spawn_file_actions_addchdir_np(&fa, w->cwd);
+    /* The child starts with no signals blocked and SIGPIPE at its default,
+     * whatever this process did with them. */
+    sigset_t none, dfl;
+    sigemptyset(&none);
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGPIPE);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &dfl);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = 0;
+    int rc = posix_spawnp(&pid, w->argv[0], &fa, &attr, w->argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    if (rc) {
+        if (w->cwd)
+            snprintf(err, errlen, "could not start '%s' in '%s': %s", w->argv[0], w->cwd,
+                     strerror(rc));
+        else
+            snprintf(err, errlen, "could not start '%s': %s", w->argv[0], strerror(rc));
+        goto fail;
+    }
+    close(in[0]);
+    close(out[1]);
+    close(er[1]);
+
+    p->w = w;
+    p->pid = pid;
+    p->in_fd = in[1];
+    p->out_fd = out[0];
+    p->err_fd = er[0];
+    p->state = PS_STARTING;
+    p->exit_deadline = RC_TIME_NEVER;
+    rc_timer_init(&p->ready_timer, ready_timer_fire, p);
+    rc_timer_set_ref(&p->ready_timer, false);
+    rc_timer_init(&p->task_timer, task_timer_fire, p);
+    rc_timer_init(&p->reap_timer, reap_timer_fire, p);
+    wk_proc **tail = &w->procs;
+    while (*tail) tail = &(*tail)->next;
+    *tail = p;
+    w->stats.spawned++;
+    rc_timer_start(w->loop, &p->ready_timer, now_of(w) + rc_seconds(w->ready_timeout_s));
+    if (w->engaged && !watch_outputs(p)) {
+        char who[128], msg[MSG_LEN];
+        label(p, who, sizeof who);
+        snprintf(msg, sizeof msg, "%s could not be watched: %s", who, rc_loop_errmsg(w->loop));
+        give_up(p, msg);
+    }
+    return p;
+
+fail:
+    close_pair(in);
+    close_pair(out);
+    close_pair(er);
+    free(p);
+    return NULL;
+}
+
+/* ---- keeping the pool filled and the FIFO moving ---- */
+
+static void spawn_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
+
+static void spawn_as_needed(rc_workers *w)
+{
+    if (w->shutting_down || w->shut) return;
+    size_t live = 0, starting = 0;
+    for (wk_proc *p = w->procs; p; p = p->next) {
+        if (p->state == PS_DEAD) continue;
+        if (w->mode == RC_WORKERS_ONE_SHOT || (!p->retiring && p->state != PS_DYING)) live++;
+        if (p->state == PS_STARTING) starting++;
+    }
+    size_t want;
+    if (w->mode == RC_WORKERS_POOL) {
+        want = w->processes > live ? w->processes - live : 0;
+    } else {
+        want = w->q_len > starting ? w->q_len - starting : 0;
+        if (w->processes) {
+            size_t room = w->processes > live ? w->processes - live : 0;
+            if (want > room) want = room;
+        }
+    }
+    /* After MAX_START_FAILURES failed starts in a row, start one worker at a
+     * time and only for work that waits: no restart loop for a command that
+     * cannot start. */
+    if (w->start_failures >= MAX_START_FAILURES) want = (w->q_len && !starting) ? 1 : 0;
+    if (!want) return;
+    if (now_of(w) < w->next_spawn_at) {
+        if (!rc_timer_active(&w->spawn_timer) || w->spawn_timer.when != w->next_spawn_at)
+            rc_timer_start(w->loop, &w->spawn_timer, w->next_spawn_at);
+        return;
+    }
+    for (size_t i = 0; i < want; i++) {
+        char err[MSG_LEN - 64], msg[MSG_LEN];
+        if (spawn_one(w, err, sizeof err)) continue;
+        snprintf(msg, sizeof msg, "worker '%s' %s", w->name, err);
+        start_failure(w, msg);
+        w->pump_again = true; /* arms the spawn timer for the backoff */
+        return;
+    }
+}
+
+/* Nothing queued, starting, in flight or exiting: the pipes need not be
+ * watched (idle workers are looked at again when work arrives). */
+static bool quiet(const rc_workers *w)
+{
+    if (w->q_len || w->shutting_down) return false;
+    for (const wk_proc *p = w->procs; p; p = p->next) {
+        if (p->state == PS_DEAD) continue;
+        if (p->state != PS_IDLE || p->retiring) return false;
+        if (p->woff < p->wlen) return false;
+    }
+    return true;
+}
+
+static void sweep(rc_workers *w)
+{
+    wk_proc **pp = &w->procs;
+    while (*pp) {
+        wk_proc *p = *pp;
+        if (p->state != PS_DEAD) {
+            pp = &p->next;
+            continue;
+        }
+        *pp = p->next;
+        free(p->out.buf);
+        free(p->err.buf);
+        free(p->wbuf);
+        free(p);
+    }
+}
+
+static void disengage_cb(rc_loop *loop, void *arg)
+{
+    (void)loop;
+    rc_workers *w = arg;
+    w->disengage_pending = false;
+    sweep(w);
+    if (w->engaged && quiet(w)) disengage_now(w);
+}
+
+/* Stop watching at the end of this iteration if still quiet then: the next
+ * work usually arrives in the same iteration (the dispatch pass runs first). */
+static void maybe_disengage(rc_workers *w)
+{
+    if (!w->engaged || w->disengage_pending || !quiet(w)) return;
+    if (rc_loop_defer(w->loop, disengage_cb, w) == 0) w->disengage_pending = true;
+}
+
+/* Watch the pipes again, and first read what the workers said while nobody
+ * listened: a ready line, their stderr, or their death. */
+static void engage(rc_workers *w)
+{
+    if (w->engaged) return;
+    w->engaged = true;
+    for (wk_proc *p = w->procs; p; p = p->next) {
+        if (p->state == PS_DEAD) continue;
+        if (!watch_outputs(p)) {
+            char who[128], msg[MSG_LEN];
+            label(p, who, sizeof who);
+            snprintf(msg, sizeof msg, "%s could not be watched: %s", who,
+                     rc_loop_errmsg(w->loop));
+            give_up(p, msg);
+            continue;
+        }
+        read_stderr(p);
+        if (p->state == PS_STARTING || p->state == PS_IDLE) read_stdout(p);
+        if (p->state != PS_DEAD && p->woff < p->wlen) flush_stdin(p);
+    }
+}
+
+static void send_item(wk_proc *p, wk_item *it)
+{
+    rc_workers *w = p->w;
+    p->item = it;
+    p->state = PS_BUSY;
+    if (p->woff >= p->wlen) {
+        free(p->wbuf);
+        p->wbuf = it->line;
+        p->wlen = it->len;
+        p->woff = 0;
+        it->line = NULL;
+    } else {
+        /* Leftover bytes (an answer came before its request was written). */
+        char *n = realloc(p->wbuf, p->wlen + it->len);
+        if (!n) {
+            char who[128], msg[MSG_LEN];
+            label(p, who, sizeof who);
+            snprintf(msg, sizeof msg, "%s: out of memory sending work %llu", who,
+                     (unsigned long long)it->tok.work_id);
+            give_up(p, msg);
+            return;
+        }
+        memcpy(n + p->wlen, it->line, it->len);
+        p->wbuf = n;
+        p->wlen += it->len;
+    }
+    if (w->task_timeout_s > 0)
+        rc_timer_start(w->loop, &p->task_timer, now_of(w) + rc_seconds(w->task_timeout_s));
+    flush_stdin(p);
+}
+
+static void pump(rc_workers *w)
+{
+    if (w->pumping) {
+        w->pump_again = true;
+        return;
+    }
+    w->pumping = true;
+    do {
+        w->pump_again = false;
+        for (wk_proc *p = w->procs; p && w->q_len; p = p->next)
+            if (p->state == PS_IDLE && !p->retiring) send_item(p, queue_pop(w));
+        spawn_as_needed(w);
+    } while (w->pump_again);
+    w->pumping = false;
+}
+
+/* The end of every entry point. */
+static void settle(rc_workers *w)
+{
+    pump(w);
+    maybe_disengage(w);
+}
+
+static void disengage_now(rc_workers *w)
+{
+    for (wk_proc *p = w->procs; p; p = p->next) {
+        if (p->out_watched) rc_loop_unwatch_fd(w->loop, p->out_fd);
+        if (p->err_watched) rc_loop_unwatch_fd(w->loop, p->err_fd);
+        if (p->in_watched) rc_loop_unwatch_fd(w->loop, p->in_fd);
+        p->out_watched = p->err_watched = p->in_watched = false;
+    }
+    w->engaged = false;
+}
+
+/* ---- loop callbacks: the entry points (sweep first, pump last) ---- */
+
+static void on_stdout(rc_loop *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop, (void)fd, (void)events;
+    wk_proc *p = arg;
+    rc_workers *w = p->w;
+    sweep(w);
+    read_stdout(p);
+    settle(w);
+}
+
+static void on_stderr_fd(rc_loop *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop, (void)fd, (void)events;
+    wk_proc *p = arg;
+    sweep(p->w);
+    read_stderr(p);
+}
+
+static void on_stdin(rc_loop *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop, (void)fd, (void)events;
+    wk_proc *p = arg;
+    rc_workers *w = p->w;
+    sweep(w);
+    flush_stdin(p);
+    settle(w);
+}
+
+static void ready_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop, (void)t;
+    wk_proc *p = arg;
+    rc_workers *w = p->w;
+    sweep(w);
+    read_stdout(p); /* the ready line may be waiting unread */
+    if (p->state == PS_STARTING) {
+        char who[128], secs[32], msg[MSG_LEN];
+        w->stats.ready_timeouts++;
+        label(p, who, sizeof who);
+        fmt_secs(secs, sizeof secs, w->ready_timeout_s);
+        snprintf(msg, sizeof msg, "%s never became ready within %s", who, secs);
+        give_up(p, msg);
+    }
+    settle(w);
+}
+
+static void task_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop, (void)t;
+    wk_proc *p = arg;
+    rc_workers *w = p->w;
+    sweep(w);
+    read_stdout(p); /* an answer may be waiting unread */
+    if (p->state == PS_BUSY && p->item) {
+        char who[128], secs[32], msg[MSG_LEN];
+        w->stats.task_timeouts++;
+        label(p, who, sizeof who);
+        fmt_secs(secs, sizeof secs, w->task_timeout_s);
+        snprintf(msg, sizeof msg, "%s timed out after %s on work %llu", who, secs,
+                 (unsigned long long)p->item->tok.work_id);
+        give_up(p, msg);
+    }
+    settle(w);
+}
+
+static void reap_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)t;
+    wk_proc *p = arg;
+    rc_workers *w = p->w;
+    sweep(w);
+    if (try_reap(p)) {
+        settle(w);
+        return;
+    }
+    rc_time now = rc_loop_now(loop);
+    if (now >= p->exit_deadline) {
+        const char *note = p->dying_note;
+        if (!note)
+            note = p->state == PS_DYING ? "closed its stdout but did not exit"
+                                        : "did not exit after its stdin was closed";
+        int status = 0;
+        kill(p->pid, SIGKILL);
+        bool got = wait_blocking(p->pid, &status);
+        proc_exited(p, status, got, note);
+        settle(w);
+        return;
+    }
+    rc_time next = p->exit_deadline;
+    if (p->state == PS_DYING) {
+        next = now + p->reap_interval;
+        if (p->reap_interval < 64 * 1000000) p->reap_interval *= 2;
+        if (next > p->exit_deadline) next = p->exit_deadline;
+    }
+    rc_timer_start(loop, &p->reap_timer, next);
+}
+
+static void spawn_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop, (void)t;
+    rc_workers *w = arg;
+    sweep(w);
+    settle(w);
+}
+
+static void on_work(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
+{
+    rc_workers *w = ud;
+    sweep(w);
+    if (w->shut || w->shutting_down) {
+        char msg[MSG_LEN];
+        snprintf(msg, sizeof msg, "workers '%s' are shut down", w->name);
+        w->stats.failed++;
+        rc_fail(cue, tok, msg);
+        return;
+    }
+    wk_item *it = item_new(work, tok);
+    if (!it) {
+        char msg[MSG_LEN];
+        snprintf(msg, sizeof msg, "workers '%s': out of memory preparing work %llu", w->name,
+                 (unsigned long long)tok.work_id);
+        w->stats.failed++;
+        rc_fail(cue, tok, msg);
+        return;
+    }
+    queue_push(w, it);
+    engage(w);
+    settle(w);
+}
+
+/* ---- public API ---- */
+
+static void workers_destroy(rc_workers *w)
+{
+    if (!w) return;
+    sweep(w);
+    wk_item *it;
+    while ((it = queue_pop(w))) item_free(it);
+    if (w->argv)
+        for (char **a = w->argv; *a; a++) free(*a);
+    free(w->argv);
+    free(w->task);
+    free(w->name);
+    free(w->cwd);
+    free(w);
+}
+
+int rc_workers_new(rc_workers **out, rc_cue *cue, const char *task, const char *service,
+                   const rc_workers_opts *opts)
+{
+    if (out) *out = NULL;
+    if (!out || !cue || !task || !opts || !opts->argv || !opts->argv[0] || !opts->argv[0][0])
+        return RC_EINVAL;
+    if (opts->mode != RC_WORKERS_POOL && opts->mode != RC_WORKERS_ONE_SHOT) return RC_EINVAL;
+    if (opts->mode == RC_WORKERS_POOL && opts->processes < 1) return RC_EINVAL;
+    if (isnan(opts->ready_timeout_s) || opts->ready_timeout_s < 0 ||
+        isnan(opts->task_timeout_s) || opts->task_timeout_s < 0)
+        return RC_EINVAL;
+    rc_loop *loop = rc_cue_loop(cue);
+    if (rc_loop_clock(loop) != RC_CLOCK_MONOTONIC) return RC_ESTATE;
+
+    rc_workers *w = calloc(1, sizeof *w);
+    if (!w) return RC_ENOMEM;
+    w->cue = cue;
+    w->loop = loop;
+    w->mode = opts->mode;
+    w->processes = opts->processes;
+    w->ready_timeout_s = opts->ready_timeout_s > 0 ? opts->ready_timeout_s
+                                                   : DEFAULT_READY_TIMEOUT_S;
+    w->task_timeout_s = opts->task_timeout_s;
+    w->on_stderr = opts->on_stderr;
+    w->ud = opts->ud;
+    rc_timer_init(&w->spawn_timer, spawn_timer_fire, w);
+    rc_timer_set_ref(&w->spawn_timer, false);
+
+    size_t argc = 0;
+    while (opts->argv[argc]) argc++;
+    w->argv = calloc(argc + 1, sizeof *w->argv);
+    w->task = dup_str(task);
+    w->name = dup_str(opts->name ? opts->name : opts->argv[0]);
+    w->cwd = opts->cwd ? dup_str(opts->cwd) : NULL;
+    bool ok = w->argv && w->task && w->name && (!opts->cwd || w->cwd);
+    for (size_t i = 0; ok && i < argc; i++) ok = (w->argv[i] = dup_str(opts->argv[i])) != NULL;
+    if (!ok) {
+        workers_destroy(w);
+        return RC_ENOMEM;
+    }
+    int rc = rc_task(cue, task, service, on_work, w);
+    if (rc) {
+        workers_destroy(w);
+        return rc;
+    }
+    engage(w);
+    pump(w); /* a pool starts loading now */
+    if (quiet(w)) disengage_now(w); /* every start failed: nothing to watch */
+    *out = w;
+    return 0;
+}
+
+void rc_workers_stats_get(const rc_workers *w, rc_workers_stats *out)
+{
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!w) return;
+    *out = w->stats;
+    out->alive = out->busy = 0;
+    for (const wk_proc *p = w->procs; p; p = p->next) {
+        if (p->state == PS_DEAD) continue;
+        out->alive++;
+        if (p->item) out->busy++;
+    }
+}
+
+typedef struct id_list {
+    rc_work_id *ids;
+    size_t n, cap;
+} id_list;
+
+static void id_add(id_list *l, rc_work_id id)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        rc_work_id *n = realloc(l->ids, cap * sizeof *n);
+        if (!n) return; /* the counts stay right; only the id is lost */
+        l->ids = n;
+        l->cap = cap;
+    }
+    l->ids[l->n++] = id;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    rc_work_id x = *(const rc_work_id *)a, y = *(const rc_work_id *)b;
+    return x < y ? -1 : x > y;
+}
+
+int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *report)
+{
+    if (report) memset(report, 0, sizeof *report);
+    if (!w) return RC_EINVAL;
+    if (w->shut) return 0;
+    if (isnan(deadline_s) || deadline_s < 0) deadline_s = 0;
+    sweep(w);
+    w->shutting_down = true;
+    rc_task_set_handler(w->cue, w->task, NULL, NULL);
+    rc_timer_stop(w->loop, &w->spawn_timer);
+    id_list cut = {0};
+    size_t cut_queued = 0, cut_running = 0, in_flight = 0;
+    char msg[MSG_LEN];
+
+    /* Work that never reached a worker. */
+    wk_item *it;
+    while ((it = queue_pop(w))) {
+        id_add(&cut, it->tok.work_id);
+        cut_queued++;
+        snprintf(msg, sizeof msg, "cut by shutdown: work %llu never reached a worker '%s'",
+                 (unsigned long long)it->tok.work_id, w->name);
+        finish_fail(w, it, msg);
+    }
+
+    /* Workers still loading are of no use now; the others get EOF on stdin
+     * and exit once their work (if any) is answered. */
+    for (wk_proc *p = w->procs; p; p = p->next) {
+        if (p->state == PS_DEAD) continue;
+        if (p->item) in_flight++;
+        if (p->state == PS_STARTING)
+            proc_kill(p);
+        else if (p->state != PS_DYING)
+            retire(p);
+    }
+    size_t live = 0;
+    for (wk_proc *p = w->procs; p; p = p->next) live += p->state != PS_DEAD;
+    w->shutdown_live = live;
+    engage(w);
+
+    rc_time deadline = now_of(w) + rc_seconds(deadline_s);
+    while (w->shutdown_live && rc_loop_now(w->loop) < deadline) {
+        int rc = rc_loop_run_until(w->loop, deadline);
+        if (rc <= 0) break;
+    }
+
+    /* The deadline: what still runs is cut. */
+    char secs[32];
+    fmt_secs(secs, sizeof secs, deadline_s);
+    for (wk_proc *p = w->procs; p; p = p->next) {
+        if (p->state == PS_DEAD) continue;
+        it = p->item;
+        p->item = NULL;
+        if (it) {
+            char who[128];
+            label(p, who, sizeof who);
+            snprintf(msg, sizeof msg, "cut by shutdown: %s was still running work %llu after %s",
+                     who, (unsigned long long)it->tok.work_id, secs);
+            id_add(&cut, it->tok.work_id);
+            cut_running++;
+        }
+        proc_kill(p);
+        if (it) finish_fail(w, it, msg);
+    }
+    w->shutting_down = false;
+    w->shut = true;
+    w->engaged = false;
+    sweep(w);
+
+    if (report) {
+        report->finished = in_flight > cut_running ? in_flight - cut_running : 0;
+        report->cut_queued = cut_queued;
+        report->cut_running = cut_running;
+        if (cut.n) qsort(cut.ids, cut.n, sizeof *cut.ids, cmp_id);
+        report->cut_ids = cut.ids;
+        report->n_cut_ids = cut.n;
+    } else {
+        free(cut.ids);
+    }
+    return 0;
+}
+
+void rc_workers_free(rc_workers *w)
+{
+    if (!w) return;
+    if (!w->shut) rc_workers_shutdown(w, 0, NULL);
+    workers_destroy(w);
+}

@@ -1,0 +1,32 @@
+/* A program built against an installed runcue, the way a user builds one:
+ *   cc app.c $(pkg-config --cflags --libs runcue)
+ * Three items through a rate-limited service on the real clock. */
+#include <runcue.h>
+#include <runcue_transport.h>
+#include <stdio.h>
+
+static void handler(rc_cue *cue, const rc_work *w, rc_token tok, void *ud)
+{
+    (void)w;
+    (void)ud;
+    rc_complete(cue, tok, NULL);
+}
+
+int main(void)
+{
+    rc_loop *loop;
+    rc_cue *cue;
+    if (rc_loop_new(&loop, &(rc_loop_opts){.clock = RC_CLOCK_MONOTONIC})) return 1;
+    if (rc_cue_new(&cue, loop, NULL)) return 1;
+    if (rc_service(cue, "api", "2/0.05", 1) || rc_task(cue, "t", "api", handler, NULL)) return 1;
+    for (int i = 0; i < 3; i++)
+        if (rc_submit(cue, "t", NULL, NULL)) return 1;
+    rc_loop_run(loop, RC_RUN_DEFAULT);
+    rc_stats st;
+    rc_cue_stats(cue, &st);
+    printf("runcue %s: completed %llu of 3\n", RC_VERSION_STRING,
+           (unsigned long long)st.completed);
+    rc_cue_free(cue);
+    rc_loop_free(loop);
+    return st.completed == 3 ? 0 : 1;
+}

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""cli.py -- runcue-sim's command line: bad values exit 2 with one line on
+stderr naming the option; --help, --version and --list-scenarios; a run
+without --seed prints its seed and replays identically with it.
+
+    cli.py [--tool PATH] [--version X.Y.Z]
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+sys.dont_write_bytecode = True
+import simtool  # noqa: E402
+
+# (arguments, what the one stderr line must name)
+BAD = [
+    (["--count", "-5"], "--count"),
+    (["-n", "-5"], "--count"),
+    (["--count", "abc"], "--count"),
+    (["--count", "1e3"], "--count"),
+    (["--count", "100000001"], "--count"),
+    (["--error-rate", "1.5"], "--error-rate"),
+    (["-e", "-0.1"], "--error-rate"),
+    (["--error-rate", "nan"], "--error-rate"),
+    (["--latency", "x"], "--latency"),
+    (["--jitter", "2"], "--jitter"),
+    (["--outliers", "1.01"], "--outliers"),
+    (["--outlier-mult", "-1"], "--outlier-mult"),
+    (["-c", "0"], "--concurrent"),
+    (["--concurrent", "-3"], "--concurrent"),
+    (["-r", "20/0"], "--rate-limit"),
+    (["--rate-limit", "0/1"], "--rate-limit"),
+    (["--rate-limit", "abc"], "--rate-limit"),
+    (["-s", "0"], "--submit-rate"),
+    (["-d", "0"], "--duration"),
+    (["--timeout", "0"], "--timeout"),
+    (["--seed", "-1"], "--seed"),
+    (["--seed", "18446744073709551616"], "--seed"),
+    (["--scenario", "nope"], "--scenario"),
+    (["--format", "xml", "--log", "LOG"], "--format"),
+    (["--format", "jsonl"], "--format"),
+    (["--report", "xml"], "--report"),
+    (["--speed", "0"], "--speed"),
+    (["--tui", "--no-tui"], "--tui"),
+    (["--bogus"], "--bogus"),
+    (["-x"], "-x"),
+    (["--count"], "--count"),
+    (["-n"], "-n"),
+    (["--scenario"], "--scenario"),
+    (["--seed"], "--seed"),
+    (["stray"], "stray"),
+    (["--log", "/nonexistent-dir/x/log.txt", "--seed", "1", "-n", "1"], "--log"),
+    (["--scenario-file", "/nonexistent-dir/scenario.json", "--seed", "1"], "--scenario-file"),
+]
+
+# Known bug (tools/runcue_sim.c): a flag given a value ("--list-scenarios=x")
+# is reported as "unknown option '-<val>'", with <val> the option's getopt
+# code: a control character for the long-only flags, '-h' for --help=.
+KNOWN_BAD = [
+    (["--list-scenarios=x"], "--list-scenarios"),
+    (["--tui=1"], "--tui"),
+    (["--realtime=1"], "--realtime"),
+    (["--help=3"], "--help"),
+]
+
+SCENARIOS = ["single_queue", "pipeline", "fanout", "dynamic"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tool")
+    ap.add_argument("--version", dest="expect_version",
+                    default=os.environ.get("RUNCUE_VERSION"))
+    opts = ap.parse_args()
+    tool = simtool.find_tool(opts.tool)
+    t = simtool.Tally("cli")
+
+    for args, names in BAD:
+        args = [a if a != "LOG" else os.devnull for a in args]
+        r = simtool.run(tool, args, timeout=30)
+        lines = [x.replace("(see --help)", "") for x in r.stderr.splitlines()]
+        detail = (f"command: {r.command()}\nexit {r.status}\nstdout: {r.stdout[:300]!r}\n"
+                  f"stderr: {r.stderr[:500]!r}")
+        t.check(r.status == 2 and len(lines) == 1 and names in lines[0] and not r.stdout,
+                f"{' '.join(args)}: exit 2, one stderr line naming {names}", detail)
+
+    for args, names in KNOWN_BAD:
+        r = simtool.run(tool, args, timeout=30)
+        lines = [x.replace("(see --help)", "") for x in r.stderr.splitlines()]
+        t.known(r.status == 2 and len(lines) == 1 and names in lines[0] and lines[0].isprintable(),
+                f"{' '.join(args)}: exit 2, one stderr line naming {names}",
+                "a flag given a value is reported as an unknown option with its getopt code",
+                f"command: {r.command()}\nexit {r.status}\nstderr: {r.stderr[:300]!r}")
+
+    # --help / -h: usage on stdout, exit 0, every option documented.
+    for flag in ("--help", "-h"):
+        r = simtool.run(tool, [flag])
+        missing = [o for o in ("--count", "--latency", "--jitter", "--outliers", "--outlier-mult",
+                               "--error-rate", "--concurrent", "--rate-limit", "--submit-rate",
+                               "--duration", "--timeout", "--seed", "--scenario",
+                               "--scenario-file", "--list-scenarios", "--verbose", "--log",
+                               "--format", "--report", "--help", "--version")
+                   if o not in r.stdout]
+        t.check(r.status == 0 and r.stdout.startswith("usage: runcue-sim") and not missing
+                and not r.stderr,
+                f"{flag}: usage on stdout, exit 0",
+                f"exit {r.status}; missing {missing}; stderr {r.stderr[:200]!r}")
+
+    # --version / -V.
+    for flag in ("--version", "-V"):
+        r = simtool.run(tool, [flag])
+        want = f"runcue-sim {opts.expect_version}\n" if opts.expect_version else None
+        ok = r.status == 0 and re.fullmatch(r"runcue-sim \d+\.\d+\.\d+\S*\n", r.stdout)
+        t.check(ok and (want is None or r.stdout == want) and not r.stderr,
+                f"{flag}: prints the version, exit 0",
+                f"exit {r.status}; stdout {r.stdout!r}; expected {want!r}")
+
+    # --list-scenarios: the four, each with a description, in listing order.
+    r = simtool.run(tool, ["--list-scenarios"])
+    rows = [re.match(r"^(\S+)\s+(\S.*)$", line) for line in r.stdout.splitlines()]
+    names = [m.group(1) for m in rows if m]
+    t.check(r.status == 0 and all(rows) and names == SCENARIOS and not r.stderr,
+            "--list-scenarios: the four scenarios with descriptions",
+            f"exit {r.status}; stdout:\n{r.stdout}")
+    # ... and every one of them runs.
+    for name in names:
+        r = simtool.run(tool, ["--scenario", name, "-n", "3", "--seed", "5"], report=True)
+        try:
+            rep = json.loads(r.stdout)
+        except ValueError:
+            rep = {}
+        t.check(r.status == 0 and rep.get("scenario") == name and rep.get("completed", 0) > 0,
+                f"--scenario {name} runs", f"command: {r.command()}\nexit {r.status}\n"
+                f"{r.stdout[:300]}{r.stderr[:300]}")
+
+    # Without --seed: the seed is printed on stderr, and the run replays
+    # identically with it (summary, text log and JSON log).
+    base = ["--scenario", "pipeline", "-n", "8", "-e", "0.2"]
+    r = simtool.run(tool, base, log=True)
+    m = re.search(r"seed (\d+) \(replay with --seed (\d+)\)", r.stderr)
+    if t.check(r.status in (0, 3) and m and m.group(1) == m.group(2),
+               "without --seed: the seed is printed on stderr",
+               f"command: {r.command()}\nexit {r.status}\nstderr: {r.stderr!r}"):
+        seed = m.group(1)
+        again = simtool.run(tool, base + ["--seed", seed], log=True)
+        t.check(again.status == r.status and again.stdout == r.stdout and again.log == r.log
+                and f"seed {seed}" in r.stdout and not again.stderr.startswith("runcue-sim: seed"),
+                f"--seed {seed} replays the unseeded run",
+                f"command: {again.command()}\n" +
+                simtool.diff_head(r.stdout, again.stdout, "unseeded", "--seed") +
+                (simtool.diff_head(r.log or b"", again.log or b"", "unseeded log", "--seed log")
+                 if again.log != r.log else ""))
+    # With --report json the seed is in the report instead.
+    r = simtool.run(tool, base, log=True, report=True)
+    try:
+        seed = str(json.loads(r.stdout)["seed"])
+    except (ValueError, KeyError):
+        seed = None
+    if t.check(seed is not None and r.status in (0, 3),
+               "without --seed, --report json: the seed is in the report",
+               f"command: {r.command()}\nexit {r.status}\n{r.stdout[:300]}"):
+        again = simtool.run(tool, base + ["--seed", seed], log=True, report=True)
+        t.check(again.stdout == r.stdout and again.log == r.log and again.status == r.status,
+                f"--seed {seed} replays the unseeded --report json run",
+                f"command: {again.command()}")
+
+    # The text log and -v: the same records as the JSON log, one line each.
+    args = ["--scenario", "fanout", "-n", "3", "--seed", "3"]
+    j = simtool.run(tool, args, log=True)
+    v = simtool.run(tool, args + ["-v"])
+    records, problems = simtool.check_log_shape(j.log or b"")
+    vlines = v.stdout.splitlines()
+    # header, rule, the records, rule, summary
+    t.check(v.status == 0 and not problems and vlines[:1] and vlines[0].startswith("TIME")
+            and len([x for x in vlines[2:] if re.match(r"^ +\d+\.\d{3}s  ", x)]) == len(records),
+            "-v: one text line per JSON record",
+            f"command: {v.command()}\n{len(records)} records; {problems[:3]}")
+
+    return t.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,850 @@
+/* test_workers.c -- the subprocess-worker transport, on a real clock, with
+ * real worker processes: worker_c (C) and worker.py (Python, stdlib only).
+ *
+ * Their paths come from the environment (meson sets WORKER_C, WORKER_PY and
+ * PYTHON).  Each test drives the loop until it goes idle -- the transport
+ * stops watching idle workers, so "run until idle" returns -- under a
+ * watchdog that stops the loop and fails the test after WATCHDOG_S. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runcue.h"
+#include "runcue_transport.h"
+
+#define MAX_WORK 64
+#define MSG_LEN 640
+#define MAX_LOG 128
+#define WATCHDOG_S 8.0
+
+/* ------------------------------------------------------------------ */
+/* A recorder: hooks, the worker log, and the loop under a watchdog    */
+/* ------------------------------------------------------------------ */
+
+typedef struct recorder {
+    rc_loop *loop;
+    rc_cue *cue;
+    rc_workers *w;
+    rc_timer watchdog;
+    bool watchdog_fired;
+
+    int started, completed, failed, retries;
+    int running, peak_running;
+    size_t peak_busy, peak_alive;
+    int ends[MAX_WORK + 1]; /* completions + failures per work id */
+    char failure[MAX_WORK + 1][MSG_LEN];
+    cJSON *result[MAX_WORK + 1];
+    char retry_detail[16][MSG_LEN];
+    int n_retry_detail;
+
+    char log[MAX_LOG][256];
+    int log_pid[MAX_LOG];
+    int n_log;
+    const char *kill_on; /* SIGKILL the worker the first time it logs this */
+    bool killed;
+    const char *stop_on; /* rc_loop_stop the first time a worker logs this */
+} recorder;
+
+static recorder R;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sample_stats(void)
+{
+    if (!R.w) return;
+    rc_workers_stats st;
+    rc_workers_stats_get(R.w, &st);
+    if (st.busy > R.peak_busy) R.peak_busy = st.busy;
+    if (st.alive > R.peak_alive) R.peak_alive = st.alive;
+}
+
+static void on_start(rc_cue *cue, const rc_work *work, void *ud)
+{
+    R.started++;
+    if (++R.running > R.peak_running) R.peak_running = R.running;
+    sample_stats();
+}
+
+static void on_complete(rc_cue *cue, const rc_work *work, const cJSON *result, double d, void *ud)
+{
+    rc_work_id id = rc_work_get_id(work);
+    R.completed++;
+    R.running--;
+    cr_assert_leq(id, MAX_WORK);
+    R.ends[id]++;
+    if (result) R.result[id] = cJSON_Duplicate(result, true);
+    sample_stats();
+}
+
+static void on_failure(rc_cue *cue, const rc_work *work, rc_fail_kind kind, const char *error,
+                       void *ud)
+{
+    rc_work_id id = rc_work_get_id(work);
+    R.failed++;
+    R.running--;
+    cr_assert_leq(id, MAX_WORK);
+    R.ends[id]++;
+    snprintf(R.failure[id], sizeof R.failure[id], "%s", error);
+    sample_stats();
+}
+
+static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
+{
+    if (ev->kind != RC_EV_RETRY) return;
+    R.retries++;
+    R.running--;
+    if (R.n_retry_detail < 16)
+        snprintf(R.retry_detail[R.n_retry_detail++], MSG_LEN, "%s", ev->detail);
+}
+
+static void on_worker_log(rc_workers *w, int pid, const char *line, void *ud)
+{
+    if (R.n_log < MAX_LOG) {
+        snprintf(R.log[R.n_log], sizeof R.log[0], "%s", line);
+        R.log_pid[R.n_log++] = pid;
+    }
+    if (R.kill_on && !R.killed && strcmp(line, R.kill_on) == 0) {
+        R.killed = true;
+        kill(pid, SIGKILL);
+    }
+    if (R.stop_on && strcmp(line, R.stop_on) == 0) rc_loop_stop(R.loop);
+}
+
+static void watchdog_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    R.watchdog_fired = true;
+    rc_loop_stop(loop);
+}
+
+static void setup(void)
+{
+    memset(&R, 0, sizeof R);
+    cr_assert_eq(rc_loop_new(&R.loop, &(rc_loop_opts){.clock = RC_CLOCK_MONOTONIC}), RC_OK);
+    cr_assert_eq(rc_cue_new(&R.cue, R.loop, NULL), RC_OK);
+    rc_hooks h = {.on_start = on_start,
+                  .on_complete = on_complete,
+                  .on_failure = on_failure,
+                  .on_event = on_event};
+    rc_cue_set_hooks(R.cue, &h);
+}
+
+static void teardown(void)
+{
+    if (R.w) {
+        cr_assert_eq(rc_workers_shutdown(R.w, 1.0, NULL), RC_OK);
+        rc_workers_free(R.w);
+    }
+    rc_stats st;
+    rc_cue_stats(R.cue, &st);
+    cr_expect_eq(st.stale_finishes, 0, "no attempt is finished twice");
+    rc_cue_free(R.cue);
+    rc_loop_free(R.loop);
+    for (int i = 0; i <= MAX_WORK; i++) cJSON_Delete(R.result[i]);
+}
+
+static const char *env_path(const char *name)
+{
+    const char *p = getenv(name);
+    cr_assert(p && *p, "%s is not set (run the tests through meson)", name);
+    return p;
+}
+
+/* argv for the C worker, then the Python one, with startup options. */
+static const char **c_argv(const char *opt)
+{
+    static const char *argv[3];
+    argv[0] = env_path("WORKER_C");
+    argv[1] = opt;
+    argv[2] = NULL;
+    return argv;
+}
+
+/* python3 -S: the worker needs only the standard library, and skipping
+ * site-packages saves most of the interpreter's start-up time. */
+static const char **py_argv(const char *opt)
+{
+    static const char *argv[5];
+    argv[0] = env_path("PYTHON");
+    argv[1] = "-S";
+    argv[2] = env_path("WORKER_PY");
+    argv[3] = opt;
+    argv[4] = NULL;
+    return argv;
+}
+
+static void start_workers(const char *task, const char *service, rc_workers_opts opts)
+{
+    if (!opts.on_stderr) opts.on_stderr = on_worker_log;
+    int rc = rc_workers_new(&R.w, R.cue, task, service, &opts);
+    cr_assert_eq(rc, RC_OK, "rc_workers_new: %s (%s)", rc_strerror(rc), rc_cue_errmsg(R.cue));
+}
+
+static rc_work_id submit(const char *task, const char *fmt, ...)
+{
+    char json[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(json, sizeof json, fmt, ap);
+    va_end(ap);
+    cJSON *params = cJSON_Parse(json);
+    cr_assert_not_null(params, "bad test JSON: %s", json);
+    rc_work_id id = 0;
+    int rc = rc_submit(R.cue, task, &(rc_submit_opts){.params = params}, &id);
+    cr_assert_eq(rc, RC_OK, "rc_submit: %s", rc_cue_errmsg(R.cue));
+    cr_assert_leq(id, MAX_WORK);
+    return id;
+}
+
+/* Run the loop until it goes idle (or stops); fail if the watchdog fired. */
+static void run(void)
+{
+    rc_timer_init(&R.watchdog, watchdog_fire, NULL);
+    rc_timer_set_ref(&R.watchdog, false);
+    rc_timer_start(R.loop, &R.watchdog, rc_loop_now(R.loop) + rc_seconds(WATCHDOG_S));
+    int rc = rc_loop_run(R.loop, RC_RUN_DEFAULT);
+    rc_timer_stop(R.loop, &R.watchdog);
+    cr_assert_geq(rc, 0, "rc_loop_run: %s", rc_loop_errmsg(R.loop));
+    cr_assert(!R.watchdog_fired, "the loop did not go idle within %.0fs", WATCHDOG_S);
+}
+
+static rc_workers_stats stats(void)
+{
+    rc_workers_stats st;
+    rc_workers_stats_get(R.w, &st);
+    return st;
+}
+
+static double num(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    cr_assert(cJSON_IsNumber(v), "result has no number '%s'", name);
+    return v->valuedouble;
+}
+
+static bool logged(const char *needle)
+{
+    for (int i = 0; i < R.n_log; i++)
+        if (strstr(R.log[i], needle)) return true;
+    return false;
+}
+
+#define assert_contains(hay, needle)                                                     \
+    cr_assert(strstr((hay), (needle)), "expected \"%s\" in \"%s\"", (needle), (hay))
+
+/* ------------------------------------------------------------------ */
+/* The happy path                                                      */
+/* ------------------------------------------------------------------ */
+
+static void happy_path(const char **argv, rc_worker_mode mode, unsigned processes, int n)
+{
+    setup();
+    start_workers("echo", NULL, (rc_workers_opts){.argv = argv, .name = "echo",
+                                                  .mode = mode, .processes = processes});
+    for (int i = 1; i <= n; i++) submit("echo", "{\"i\": %d, \"text\": \"line\\nbreak\"}", i);
+    run();
+
+    cr_assert_eq(R.completed, n);
+    cr_assert_eq(R.failed, 0);
+    for (int id = 1; id <= n; id++) {
+        cr_assert_eq(R.ends[id], 1);
+        const cJSON *echo = cJSON_GetObjectItemCaseSensitive(R.result[id], "echo");
+        cr_assert_not_null(echo, "work %d has its result", id);
+        cr_assert_eq((int)num(echo, "i"), id, "each work gets its own result");
+        cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(echo, "text")->valuestring,
+                         "line\nbreak");
+        cr_assert_eq((int)num(R.result[id], "attempt"), 1);
+    }
+    rc_workers_stats st = stats();
+    cr_assert_eq(st.completed, (uint64_t)n);
+    cr_assert_eq(st.crashed + st.garbage + st.wrong_id + st.task_timeouts, 0);
+    cr_assert_eq(st.busy, 0);
+    if (mode == RC_WORKERS_POOL) {
+        cr_assert_eq(st.spawned, processes, "a pool starts its processes once");
+        cr_assert_eq(st.ready, processes);
+        cr_assert_eq(st.alive, processes, "a pool stays alive between work");
+    } else {
+        cr_assert_eq(st.spawned, (uint64_t)n, "one process per work item");
+        cr_assert_eq(st.alive, 0, "one-shot workers have exited and been reaped");
+    }
+    teardown();
+}
+
+Test(transport, a_pool_of_c_workers_completes_every_work_with_its_own_result, .timeout = 20)
+{
+    happy_path(c_argv(NULL), RC_WORKERS_POOL, 3, 24);
+}
+
+Test(transport, a_pool_of_python_workers_completes_every_work_with_its_own_result,
+     .timeout = 20)
+{
+    happy_path(py_argv(NULL), RC_WORKERS_POOL, 2, 12);
+}
+
+Test(transport, one_shot_c_workers_run_one_process_per_work, .timeout = 20)
+{
+    happy_path(c_argv(NULL), RC_WORKERS_ONE_SHOT, 0, 8);
+}
+
+Test(transport, one_shot_python_workers_run_one_process_per_work, .timeout = 20)
+{
+    happy_path(py_argv(NULL), RC_WORKERS_ONE_SHOT, 0, 4);
+}
+
+Test(transport, one_shot_workers_exiting_by_themselves_after_one_answer_are_not_crashes,
+     .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv("--once"),
+                                               .mode = RC_WORKERS_ONE_SHOT});
+    for (int i = 1; i <= 3; i++) submit("t", "{}");
+    run();
+    cr_assert_eq(R.completed, 3);
+    cr_assert_eq(stats().crashed, 0);
+    cr_assert_eq(stats().alive, 0);
+    teardown();
+}
+
+Test(transport, one_shot_processes_caps_how_many_run_at_once, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL),
+                                               .mode = RC_WORKERS_ONE_SHOT,
+                                               .processes = 2});
+    for (int i = 1; i <= 6; i++) submit("t", "{\"mode\": \"sleep\", \"ms\": 30}");
+    run();
+    cr_assert_eq(R.completed, 6);
+    cr_assert_eq(stats().spawned, 6);
+    cr_assert_leq(R.peak_alive, 2);
+    teardown();
+}
+
+Test(transport, the_loop_goes_idle_once_a_pool_is_ready_with_nothing_to_do, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .processes = 2});
+    run();
+    rc_workers_stats st = stats();
+    cr_assert_eq(st.ready, 2, "the loop ran until the workers were ready");
+    cr_assert_eq(st.alive, 2);
+    cr_assert_eq(st.busy, 0);
+    teardown();
+}
+
+Test(transport, the_worker_runs_in_the_directory_given_by_cwd, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL,
+                  (rc_workers_opts){.argv = c_argv(NULL), .processes = 1, .cwd = "/tmp"});
+    rc_work_id id = submit("t", "{\"mode\": \"cwd\"}");
+    run();
+    cr_assert_eq(R.completed, 1);
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(R.result[id], "cwd")->valuestring,
+                     "/tmp");
+    teardown();
+}
+
+/* ------------------------------------------------------------------ */
+/* stderr                                                              */
+/* ------------------------------------------------------------------ */
+
+Test(transport, worker_stderr_goes_to_the_log_callback_never_into_results, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .processes = 1});
+    rc_work_id id = submit("t", "{\"stderr_lines\": 3, \"log\": \"note from the worker\"}");
+    run();
+    cr_assert_eq(R.completed, 1);
+    cr_assert(logged("note from the worker"));
+    cr_assert(logged("stderr line 3 of 3"));
+    int pid = (int)num(R.result[id], "pid");
+    bool right_pid = false;
+    for (int i = 0; i < R.n_log; i++)
+        if (strstr(R.log[i], "note from the worker")) right_pid = R.log_pid[i] == pid;
+    cr_assert(right_pid, "the log line carries the worker's pid");
+    char *printed = cJSON_PrintUnformatted(R.result[id]);
+    cr_assert_null(strstr(printed, "stderr line"), "stderr is not in the result: %s", printed);
+    cJSON_free(printed);
+    teardown();
+}
+
+Test(transport, without_a_callback_worker_stderr_is_written_to_ours_with_name_and_pid,
+     .timeout = 20)
+{
+    char path[] = "/tmp/runcue-workers-stderr-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+
+    setup();
+    rc_workers_opts o = {.argv = c_argv(NULL), .name = "shout", .processes = 1};
+    cr_assert_eq(rc_workers_new(&R.w, R.cue, "t", NULL, &o), RC_OK);
+    rc_work_id id = submit("t", "{\"log\": \"hello on stderr\"}");
+    run();
+    int pid = (int)num(R.result[id], "pid");
+    teardown();
+
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char buf[4096] = {0};
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    cr_assert_gt(n, 0);
+    char want[64];
+    snprintf(want, sizeof want, "shout[%d]: hello on stderr\n", pid);
+    assert_contains(buf, want);
+}
+
+/* ------------------------------------------------------------------ */
+/* Crashes                                                             */
+/* ------------------------------------------------------------------ */
+
+Test(transport, a_worker_killed_mid_task_is_named_and_replaced_and_the_retry_succeeds,
+     .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .name = "wc",
+                                               .processes = 1});
+    cr_assert_eq(rc_task_retry(R.cue, "t",
+                               &(rc_retry_policy){.max_attempts = 2, .base_s = 0.02}),
+                 RC_OK);
+    R.kill_on = "started";
+    rc_work_id id = submit("t", "{\"mode\": \"sleep\", \"ms\": 200, \"log\": \"started\"}");
+    run();
+
+    cr_assert(R.killed);
+    cr_assert_eq(R.n_retry_detail, 1);
+    assert_contains(R.retry_detail[0], "worker 'wc' (pid ");
+    assert_contains(R.retry_detail[0], "crashed: killed by signal 9");
+    assert_contains(R.retry_detail[0], "while running work 1");
+    cr_assert_eq(R.completed, 1, "the second attempt succeeds on the new worker");
+    cr_assert_eq((int)num(R.result[id], "attempt"), 2);
+    rc_workers_stats st = stats();
+    cr_assert_eq(st.spawned, 2, "the dead worker was replaced");
+    cr_assert_eq(st.crashed, 1);
+    cr_assert_eq(st.retried, 1);
+    cr_assert_eq(st.alive, 1);
+    teardown();
+}
+
+static void crash_message(const char **argv, const char *mode, const char *want)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = argv, .name = "crashy",
+                                               .processes = 1});
+    rc_work_id id = submit("t", "{\"mode\": \"%s\", \"code\": 3}", mode);
+    run();
+    cr_assert_eq(R.failed, 1);
+    assert_contains(R.failure[id], "worker 'crashy' (pid ");
+    assert_contains(R.failure[id], want);
+    assert_contains(R.failure[id], "while running work 1");
+    cr_assert_eq(stats().crashed, 1);
+    teardown();
+}
+
+Test(transport, a_worker_exiting_mid_task_reports_its_exit_status, .timeout = 20)
+{
+    crash_message(py_argv(NULL), "exit", "crashed: exited with status 3");
+}
+
+Test(transport, a_worker_aborting_mid_task_reports_the_signal, .timeout = 20)
+{
+    crash_message(c_argv(NULL), "abort", "crashed: killed by signal 6 (SIGABRT)");
+}
+
+Test(transport, a_worker_killing_itself_reports_signal_9, .timeout = 20)
+{
+    crash_message(py_argv(NULL), "kill9", "crashed: killed by signal 9 (SIGKILL)");
+}
+
+Test(transport, an_idle_worker_that_dies_is_replaced_without_charging_the_next_work,
+     .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .processes = 1});
+    rc_work_id first = submit("t", "{}");
+    run();
+    int pid = (int)num(R.result[first], "pid");
+    kill(pid, SIGKILL);
+    usleep(50 * 1000);
+
+    rc_work_id second = submit("t", "{}");
+    run();
+    cr_assert_eq(R.completed, 2);
+    cr_assert_eq((int)num(R.result[second], "attempt"), 1, "not charged for the death");
+    cr_assert_neq((int)num(R.result[second], "pid"), pid);
+    cr_assert_eq(stats().crashed, 1);
+    cr_assert_eq(stats().spawned, 2);
+    cr_assert(logged("crashed while idle: killed by signal 9"));
+    teardown();
+}
+
+/* ------------------------------------------------------------------ */
+/* Protocol violations                                                 */
+/* ------------------------------------------------------------------ */
+
+Test(transport, garbage_output_fails_the_work_quoting_it_and_replaces_the_worker,
+     .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .name = "wc",
+                                               .processes = 1});
+    rc_work_id bad = submit("t", "{\"mode\": \"garbage\"}");
+    rc_work_id good = submit("t", "{}");
+    run();
+    cr_assert_eq(R.failed, 1);
+    cr_assert_eq(R.completed, 1);
+    assert_contains(R.failure[bad],
+                    "worker 'wc' (pid ");
+    assert_contains(R.failure[bad], "printed garbage: 'this is not json {' while running work 1");
+    cr_assert_not_null(R.result[good]);
+    rc_workers_stats st = stats();
+    cr_assert_eq(st.garbage, 1);
+    cr_assert_eq(st.spawned, 2);
+    teardown();
+}
+
+Test(transport, a_line_longer_than_1_MiB_is_garbage, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .processes = 1});
+    rc_work_id id = submit("t", "{\"mode\": \"huge\"}");
+    run();
+    cr_assert_eq(R.failed, 1);
+    assert_contains(R.failure[id], "printed a line longer than 1 MiB: '{\"x\":\"xxxx");
+    assert_contains(R.failure[id], "...' while running work 1");
+    teardown();
+}
+
+Test(transport, an_answer_with_the_wrong_task_id_names_both_ids, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .name = "py",
+                                               .processes = 1});
+    rc_work_id id = submit("t", "{\"mode\": \"wrong_id\"}");
+    run();
+    cr_assert_eq(R.failed, 1);
+    assert_contains(R.failure[id], "worker 'py' (pid ");
+    assert_contains(R.failure[id], "answered task_id '999999.1' while running '1.1'");
+    cr_assert_eq(stats().wrong_id, 1);
+    teardown();
+}
+
+Test(transport, a_second_answer_to_the_same_work_never_completes_it_twice, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .processes = 1});
+    rc_work_id first = submit("t", "{\"mode\": \"twice\"}");
+    run();
+    cr_assert_eq(R.completed, 1);
+    usleep(20 * 1000);
+
+    /* The stray answer is read before the next work is given to that worker. */
+    rc_work_id second = submit("t", "{}");
+    run();
+    cr_assert_eq(R.completed, 2);
+    cr_assert_eq(R.ends[first], 1);
+    cr_assert_eq((int)num(R.result[second], "attempt"), 1);
+    cr_assert_neq(num(R.result[second], "pid"), num(R.result[first], "pid"),
+                  "the worker that answered twice was replaced");
+    cr_assert_eq(stats().wrong_id, 1);
+    cr_assert(logged("answered task_id '1.1' while running nothing"));
+    teardown();
+}
+
+/* ------------------------------------------------------------------ */
+/* Readiness and timeouts                                              */
+/* ------------------------------------------------------------------ */
+
+Test(transport, a_worker_that_never_becomes_ready_fails_the_work_after_ready_timeouts,
+     .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv("--never-ready"), .name = "slow",
+                                               .processes = 1, .ready_timeout_s = 0.2});
+    double t0 = now_s();
+    rc_work_id id = submit("t", "{}");
+    run();
+    double took = now_s() - t0;
+    cr_assert_eq(R.failed, 1);
+    assert_contains(R.failure[id], "worker 'slow' (pid ");
+    assert_contains(R.failure[id], "never became ready within 0.2s (3 failed starts in a row)");
+    rc_workers_stats st = stats();
+    cr_assert_eq(st.ready_timeouts, 3);
+    cr_assert_eq(st.spawned, 3, "no restart loop after giving up");
+    cr_assert_geq(took, 0.6);
+    cr_assert_lt(took, 2.5);
+    teardown();
+}
+
+Test(transport, a_worker_exiting_before_ready_is_reported_with_its_status, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv("--exit-before-ready=4"),
+                                               .name = "quitter", .processes = 2});
+    rc_work_id id = submit("t", "{}");
+    run();
+    cr_assert_eq(R.failed, 1);
+    assert_contains(R.failure[id], "exited with status 4 before becoming ready");
+    cr_assert(logged("giving up before ready"), "its stderr still reaches the log");
+    teardown();
+}
+
+Test(transport, garbage_before_ready_counts_as_a_failed_start, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv("--garbage-before-ready"),
+                                               .processes = 1});
+    rc_work_id id = submit("t", "{}");
+    run();
+    cr_assert_eq(R.failed, 1);
+    assert_contains(R.failure[id], "printed garbage before becoming ready: 'loading... done'");
+    cr_assert_eq(stats().garbage, 3);
+    teardown();
+}
+
+Test(transport, a_command_that_cannot_start_fails_the_work_with_the_reason, .timeout = 20)
+{
+    setup();
+    const char *argv[] = {"/nonexistent/runcue-worker", NULL};
+    start_workers("t", NULL, (rc_workers_opts){.argv = argv, .name = "ghost", .processes = 2});
+    rc_work_id id = submit("t", "{}");
+    run();
+    cr_assert_eq(R.failed, 1);
+    assert_contains(R.failure[id], "worker 'ghost' could not start '/nonexistent/runcue-worker': "
+                                   "No such file or directory");
+    cr_assert_eq(stats().spawned, 0);
+    teardown();
+}
+
+Test(transport, a_hung_worker_is_killed_at_the_task_timeout_and_replaced, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .name = "wc",
+                                               .processes = 1, .task_timeout_s = 0.3});
+    double t0 = now_s();
+    rc_work_id hung = submit("t", "{\"mode\": \"hang\"}");
+    rc_work_id next = submit("t", "{}");
+    run();
+    cr_assert_eq(R.failed, 1);
+    assert_contains(R.failure[hung], "worker 'wc' (pid ");
+    assert_contains(R.failure[hung], "timed out after 0.3s on work 1");
+    cr_assert_not_null(R.result[next], "the next work runs on the replacement");
+    rc_workers_stats st = stats();
+    cr_assert_eq(st.task_timeouts, 1);
+    cr_assert_eq(st.spawned, 2);
+    cr_assert_lt(now_s() - t0, 2.0);
+    teardown();
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors reported by the worker                                       */
+/* ------------------------------------------------------------------ */
+
+Test(transport, a_worker_error_without_retry_fails_the_work, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .name = "wc",
+                                               .processes = 1});
+    cr_assert_eq(rc_task_retry(R.cue, "t", &(rc_retry_policy){.max_attempts = 3}), RC_OK);
+    rc_work_id id = submit("t", "{\"mode\": \"fail\", \"message\": \"bad input\"}");
+    run();
+    cr_assert_eq(R.failed, 1);
+    cr_assert_eq(R.retries, 0, "retry: false is final");
+    assert_contains(R.failure[id], "worker 'wc' (pid ");
+    assert_contains(R.failure[id], "): bad input");
+    cr_assert_eq(stats().failed, 1);
+    cr_assert_eq(stats().spawned, 1, "a worker reporting an error is healthy");
+    teardown();
+}
+
+Test(transport, a_worker_error_with_retry_is_retried_under_the_task_policy, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .processes = 1});
+    cr_assert_eq(rc_task_retry(R.cue, "t",
+                               &(rc_retry_policy){.max_attempts = 2, .base_s = 0.01}),
+                 RC_OK);
+    rc_work_id id = submit("t", "{\"mode\": \"retry\", \"on_attempt\": 1}");
+    run();
+    cr_assert_eq(R.completed, 1);
+    cr_assert_eq(R.retries, 1);
+    assert_contains(R.retry_detail[0], "try again");
+    cr_assert_eq((int)num(R.result[id], "attempt"), 2);
+    cr_assert_eq(stats().retried, 1);
+    teardown();
+}
+
+/* ------------------------------------------------------------------ */
+/* Limits and exactly-once                                             */
+/* ------------------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+Test(transport, a_service_limit_of_2_holds_over_a_pool_of_4, .timeout = 20)
+{
+    setup();
+    cr_assert_eq(rc_service(R.cue, "svc", NULL, 2), RC_OK);
+    start_workers("t", "svc", (rc_workers_opts){.argv = c_argv(NULL), .processes = 4});
+    enum { N = 8 };
+    for (int i = 0; i < N; i++) submit("t", "{\"mode\": \"sleep\", \"ms\": 80}");
+    run();
+    cr_assert_eq(R.completed, N);
+    cr_assert_eq(R.peak_running, 2);
+    cr_assert_leq(R.peak_busy, 2, "never more than 2 workers busy");
+
+    /* The workers' own clocks: at most 2 tasks overlap, and 2 do. */
+    double ev[2 * N][2];
+    for (int id = 1; id <= N; id++) {
+        ev[2 * id - 2][0] = num(R.result[id], "t0");
+        ev[2 * id - 2][1] = +1;
+        ev[2 * id - 1][0] = num(R.result[id], "t1");
+        ev[2 * id - 1][1] = -1;
+    }
+    qsort(ev, 2 * N, sizeof ev[0], cmp_double); /* ends sort before starts at a tie */
+    int cur = 0, peak = 0;
+    for (int i = 0; i < 2 * N; i++) {
+        cur += (int)ev[i][1];
+        if (cur > peak) peak = cur;
+    }
+    cr_assert_eq(peak, 2, "tasks overlapping in the workers: %d", peak);
+    teardown();
+}
+
+Test(transport, every_work_ends_exactly_once_whatever_the_workers_do, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .processes = 3,
+                                               .task_timeout_s = 1.0});
+    cr_assert_eq(rc_task_retry(R.cue, "t",
+                               &(rc_retry_policy){.max_attempts = 2, .base_s = 0.01}),
+                 RC_OK);
+    static const char *const modes[] = {"echo",  "fail",     "retry", "garbage", "kill9",
+                                        "abort", "wrong_id", "twice", "exit",    "sleep"};
+    enum { N = 40 };
+    for (int i = 0; i < N; i++)
+        submit("t", "{\"mode\": \"%s\", \"on_attempt\": 1, \"ms\": 5}", modes[i % 10]);
+    run();
+    rc_stats cs;
+    rc_cue_stats(R.cue, &cs);
+    cr_assert_eq(R.completed + R.failed, N);
+    for (int id = 1; id <= N; id++) cr_assert_eq(R.ends[id], 1, "work %d ended %d times", id, R.ends[id]);
+    cr_assert_eq(cs.stale_finishes, 0);
+    cr_assert_eq(cs.running, 0);
+    cr_assert_eq(cs.pending, 0);
+    rc_workers_stats st = stats();
+    cr_assert_eq(st.busy, 0);
+    cr_assert_eq(st.completed + st.failed + st.retried, (uint64_t)(N + R.retries),
+                 "one finish per attempt");
+    teardown();
+}
+
+/* ------------------------------------------------------------------ */
+/* Shutdown                                                            */
+/* ------------------------------------------------------------------ */
+
+Test(transport, shutdown_cuts_queued_and_running_work_and_reports_it, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .name = "wc",
+                                               .processes = 1});
+    R.stop_on = "started";
+    for (int i = 0; i < 3; i++)
+        submit("t", "{\"mode\": \"sleep\", \"ms\": 3000, \"log\": \"started\"}");
+    run(); /* returns once work 1 is running on the only worker */
+
+    double t0 = now_s();
+    rc_shutdown_report rep;
+    cr_assert_eq(rc_workers_shutdown(R.w, 0.2, &rep), RC_OK);
+    double took = now_s() - t0;
+    cr_assert_geq(took, 0.15);
+    cr_assert_lt(took, 1.0);
+    cr_assert_eq(rep.finished, 0);
+    cr_assert_eq(rep.cut_queued, 2);
+    cr_assert_eq(rep.cut_running, 1);
+    cr_assert_eq(rep.n_cut_ids, 3);
+    for (size_t i = 0; i < 3; i++) cr_assert_eq(rep.cut_ids[i], i + 1);
+    rc_shutdown_report_free(&rep);
+    cr_assert_eq(R.failed, 3);
+    assert_contains(R.failure[1], "cut by shutdown: worker 'wc' (pid ");
+    assert_contains(R.failure[1], "was still running work 1 after 0.2s");
+    assert_contains(R.failure[2], "cut by shutdown");
+    cr_assert_eq(stats().alive, 0);
+    teardown();
+}
+
+Test(transport, shutdown_lets_running_work_finish_before_the_deadline, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .processes = 2});
+    R.stop_on = "started";
+    submit("t", "{\"mode\": \"sleep\", \"ms\": 150, \"log\": \"started\"}");
+    run();
+
+    double t0 = now_s();
+    rc_shutdown_report rep;
+    cr_assert_eq(rc_workers_shutdown(R.w, 3.0, &rep), RC_OK);
+    cr_assert_lt(now_s() - t0, 1.5, "shutdown returns once the workers have exited");
+    cr_assert_eq(rep.finished, 1);
+    cr_assert_eq(rep.cut_queued + rep.cut_running, 0);
+    cr_assert_eq(rep.n_cut_ids, 0);
+    rc_shutdown_report_free(&rep);
+    cr_assert_eq(R.completed, 1);
+    cr_assert_eq(stats().alive, 0);
+    cr_assert_eq(stats().crashed, 0, "workers exiting at shutdown are not crashes");
+    teardown();
+}
+
+/* ------------------------------------------------------------------ */
+/* Arguments                                                           */
+/* ------------------------------------------------------------------ */
+
+Test(transport, rc_workers_new_rejects_bad_arguments, .timeout = 20)
+{
+    setup();
+    rc_workers *w = NULL;
+    const char *argv[] = {"true", NULL};
+    rc_workers_opts ok = {.argv = argv, .processes = 1};
+    rc_workers_opts no_argv = {.processes = 1};
+    rc_workers_opts no_procs = {.argv = argv};
+    rc_workers_opts bad_mode = {.argv = argv, .processes = 1, .mode = (rc_worker_mode)7};
+    rc_workers_opts bad_timeout = {.argv = argv, .processes = 1, .task_timeout_s = -1};
+    cr_assert_eq(rc_workers_new(&w, R.cue, "t", NULL, &no_argv), RC_EINVAL);
+    cr_assert_eq(rc_workers_new(&w, R.cue, "t", NULL, &no_procs), RC_EINVAL);
+    cr_assert_eq(rc_workers_new(&w, R.cue, "t", NULL, &bad_mode), RC_EINVAL);
+    cr_assert_eq(rc_workers_new(&w, R.cue, "t", NULL, &bad_timeout), RC_EINVAL);
+    cr_assert_eq(rc_workers_new(&w, R.cue, "t", "no-such-service", &ok), RC_ENOENT);
+    cr_assert_null(w);
+    cr_assert_eq(rc_task(R.cue, "taken", NULL, NULL, NULL), RC_OK);
+    cr_assert_eq(rc_workers_new(&w, R.cue, "taken", NULL, &ok), RC_EEXIST);
+
+    rc_loop *vloop;
+    rc_cue *vcue;
+    cr_assert_eq(rc_loop_new(&vloop, NULL), RC_OK);
+    cr_assert_eq(rc_cue_new(&vcue, vloop, NULL), RC_OK);
+    cr_assert_eq(rc_workers_new(&w, vcue, "t", NULL, &ok), RC_ESTATE,
+                 "workers need the monotonic clock");
+    rc_cue_free(vcue);
+    rc_loop_free(vloop);
+    teardown();
+}

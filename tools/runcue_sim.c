@@ -1,0 +1,404 @@
+/* runcue-sim -- run a scheduling scenario on the virtual clock.
+ *
+ * The same core that runs in production, against fake services that inject
+ * latency, errors and artifact invalidation.  Same options and seed: the same
+ * event log and report, byte for byte. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "eventlog.h"
+#include "scenario_file.h"
+#include "scenarios.h"
+#include "sim.h"
+
+enum { EXIT_USAGE = 2, EXIT_STALLED = 3 };
+
+typedef struct options {
+    sim_config cfg;
+    const char *scenario;
+    const char *scenario_file;
+    const char *log_path;
+    sim_eventlog_format log_format;
+    bool report_json;
+    bool verbose;
+    bool tui, no_tui;
+    bool realtime;
+    double speed;
+    bool seed_given;
+} options;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: runcue-sim [options]\n"
+            "\n"
+            "Run a scheduling scenario on a virtual clock against fake services.\n"
+            "\n"
+            "Workload:\n"
+            "  -n, --count N          work items (scenario size)              [100]\n"
+            "  -l, --latency MS       base latency in milliseconds            [100]\n"
+            "  -j, --jitter F         latency spread, +/- fraction 0..1       [0.2]\n"
+            "      --outliers F       chance of a slow outlier 0..1           [0]\n"
+            "      --outlier-mult X   outliers take this many times longer    [5]\n"
+            "  -e, --error-rate F     chance a work fails 0..1                [0]\n"
+            "  -c, --concurrent N     concurrency of the main service         [5]\n"
+            "  -r, --rate-limit N/S   at most N starts per S seconds (also N/min, N/hour)\n"
+            "  -s, --submit-rate R    submit initial work at R per second (default: all at once)\n"
+            "  -d, --duration S       stop at S virtual seconds\n"
+            "      --timeout S        stall timeout: fail pending work after S seconds\n"
+            "                         without progress (default: report the exact stall)\n"
+            "      --seed N           random seed (default: chosen and printed)\n"
+            "\n"
+            "Scenario:\n"
+            "      --scenario NAME    single_queue, pipeline, fanout, dynamic [single_queue]\n"
+            "      --scenario-file F  load a scenario from a JSON file (see README)\n"
+            "      --list-scenarios   list the built-in scenarios and exit\n"
+            "\n"
+            "Output:\n"
+            "  -v, --verbose          print every event (text log) on stdout\n"
+            "      --log FILE         write the event log to FILE\n"
+            "      --format FMT       log format: text or jsonl           [text]\n"
+            "      --report json      print the final summary as one JSON object on stdout\n"
+            "      --tui / --no-tui   live terminal view / plain output\n"
+            "      --realtime         pace virtual time to the wall clock\n"
+            "      --speed X          with --realtime: X virtual seconds per second [1]\n"
+            "  -h, --help             show this help\n"
+            "  -V, --version          show the version\n"
+            "\n"
+            "Exit status: 0 all work finished (or --duration reached), 2 bad usage,\n"
+            "3 stalled (work pending that nothing could unblock), 1 other errors.\n");
+}
+
+static _Noreturn void bad(const char *opt, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static _Noreturn void bad(const char *opt, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "runcue-sim: %s: ", opt);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see --help)\n");
+    exit(EXIT_USAGE);
+}
+
+static double parse_number(const char *opt, const char *arg, double lo, double hi)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || errno || !isfinite(v)) bad(opt, "'%s' is not a number", arg);
+    if (v < lo || v > hi) bad(opt, "%s is out of range (%g to %g)", arg, lo, hi);
+    return v;
+}
+
+static uint64_t parse_count(const char *opt, const char *arg, uint64_t lo, uint64_t hi)
+{
+    const char *p = arg;
+    if (*p == '-') bad(opt, "'%s' must not be negative", arg);
+    if (*p < '0' || *p > '9') bad(opt, "'%s' is not a whole number", arg);
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (*end || errno) bad(opt, "'%s' is not a whole number", arg);
+    if (v < lo || v > hi) bad(opt, "%s is out of range (%" PRIu64 " to %" PRIu64 ")", arg, lo, hi);
+    return v;
+}
+
+enum {
+    OPT_OUTLIERS = 256,
+    OPT_OUTLIER_MULT,
+    OPT_SCENARIO,
+    OPT_SCENARIO_FILE,
+    OPT_LIST,
+    OPT_TUI,
+    OPT_NO_TUI,
+    OPT_SEED,
+    OPT_TIMEOUT,
+    OPT_LOG,
+    OPT_FORMAT,
+    OPT_REPORT,
+    OPT_REALTIME,
+    OPT_SPEED,
+};
+
+static void list_scenarios(void)
+{
+    size_t n;
+    const scenario *list = scenario_list(&n);
+    for (size_t i = 0; i < n; i++) printf("%-14s %s\n", list[i].name, list[i].description);
+}
+
+static void parse(int argc, char **argv, options *o)
+{
+    static const struct option longs[] = {
+        {"count", required_argument, 0, 'n'},
+        {"latency", required_argument, 0, 'l'},
+        {"jitter", required_argument, 0, 'j'},
+        {"outliers", required_argument, 0, OPT_OUTLIERS},
+        {"outlier-mult", required_argument, 0, OPT_OUTLIER_MULT},
+        {"error-rate", required_argument, 0, 'e'},
+        {"duration", required_argument, 0, 'd'},
+        {"concurrent", required_argument, 0, 'c'},
+        {"rate-limit", required_argument, 0, 'r'},
+        {"submit-rate", required_argument, 0, 's'},
+        {"scenario", required_argument, 0, OPT_SCENARIO},
+        {"scenario-file", required_argument, 0, OPT_SCENARIO_FILE},
+        {"list-scenarios", no_argument, 0, OPT_LIST},
+        {"tui", no_argument, 0, OPT_TUI},
+        {"no-tui", no_argument, 0, OPT_NO_TUI},
+        {"verbose", no_argument, 0, 'v'},
+        {"seed", required_argument, 0, OPT_SEED},
+        {"timeout", required_argument, 0, OPT_TIMEOUT},
+        {"log", required_argument, 0, OPT_LOG},
+        {"format", required_argument, 0, OPT_FORMAT},
+        {"report", required_argument, 0, OPT_REPORT},
+        {"realtime", no_argument, 0, OPT_REALTIME},
+        {"speed", required_argument, 0, OPT_SPEED},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {0, 0, 0, 0},
+    };
+    sim_config_defaults(&o->cfg);
+    o->scenario = "single_queue";
+    o->speed = 1;
+    opterr = 0;
+    int c, idx;
+    while ((c = getopt_long(argc, argv, ":n:l:j:e:d:c:r:s:vhV", longs, &idx)) != -1) {
+        switch (c) {
+        case 'n': o->cfg.count = parse_count("--count", optarg, 0, 100000000); break;
+        case 'l': o->cfg.latency_ms = parse_number("--latency", optarg, 0, 1e9); break;
+        case 'j': o->cfg.jitter = parse_number("--jitter", optarg, 0, 1); break;
+        case OPT_OUTLIERS: o->cfg.outlier_chance = parse_number("--outliers", optarg, 0, 1); break;
+        case OPT_OUTLIER_MULT:
+            o->cfg.outlier_mult = parse_number("--outlier-mult", optarg, 0, 1e6);
+            break;
+        case 'e': o->cfg.error_rate = parse_number("--error-rate", optarg, 0, 1); break;
+        case 'd':
+            o->cfg.duration_s = parse_number("--duration", optarg, 0, 1e9);
+            if (o->cfg.duration_s <= 0) bad("--duration", "must be more than 0 seconds");
+            break;
+        case 'c':
+            o->cfg.concurrent = (int)parse_count("--concurrent", optarg, 1, 1000000);
+            break;
+        case 'r': {
+            char err[200];
+            if (rc_parse_rate(optarg, &o->cfg.rate_count, &o->cfg.rate_window_s, err, sizeof err))
+                bad("--rate-limit", "%s", err);
+            break;
+        }
+        case 's':
+            o->cfg.submit_rate = parse_number("--submit-rate", optarg, 0, 1e9);
+            if (o->cfg.submit_rate <= 0) bad("--submit-rate", "must be more than 0 per second");
+            break;
+        case OPT_SCENARIO: o->scenario = optarg; break;
+        case OPT_SCENARIO_FILE: o->scenario_file = optarg; break;
+        case OPT_LIST: list_scenarios(); exit(0);
+        case OPT_TUI: o->tui = true; break;
+        case OPT_NO_TUI: o->no_tui = true; break;
+        case 'v': o->verbose = true; break;
+        case OPT_SEED:
+            o->cfg.seed = parse_count("--seed", optarg, 0, UINT64_MAX);
+            o->seed_given = true;
+            break;
+        case OPT_TIMEOUT:
+            o->cfg.stall_timeout_s = parse_number("--timeout", optarg, 0, 1e9);
+            if (o->cfg.stall_timeout_s <= 0) bad("--timeout", "must be more than 0 seconds");
+            break;
+        case OPT_LOG: o->log_path = optarg; break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "text") == 0)
+                o->log_format = SIM_EVENTLOG_TEXT;
+            else if (strcmp(optarg, "jsonl") == 0)
+                o->log_format = SIM_EVENTLOG_JSONL;
+            else
+                bad("--format", "'%s' is not a log format (text or jsonl)", optarg);
+            break;
+        case OPT_REPORT:
+            if (strcmp(optarg, "json") != 0)
+                bad("--report", "'%s' is not a report format (json)", optarg);
+            o->report_json = true;
+            break;
+        case OPT_REALTIME: o->realtime = true; break;
+        case OPT_SPEED:
+            o->speed = parse_number("--speed", optarg, 0, 1e9);
+            if (o->speed <= 0) bad("--speed", "must be more than 0");
+            break;
+        case 'h': usage(stdout); exit(0);
+        case 'V': printf("runcue-sim %s\n", RC_VERSION_STRING); exit(0);
+        case ':': bad(argv[optind - 1], "needs a value");
+        default:
+            if (optopt)
+                bad("option", "unknown option '-%c'", optopt);
+            else
+                bad("option", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) bad("argument", "unexpected '%s'", argv[optind]);
+    if (o->tui && o->no_tui) bad("--tui", "cannot be combined with --no-tui");
+    if (o->tui) bad("--tui", "the live terminal view is not part of this build yet");
+    if (!o->scenario_file && !scenario_find(o->scenario))
+        bad("--scenario", "unknown scenario '%s' (try --list-scenarios)", o->scenario);
+    if (o->log_format == SIM_EVENTLOG_JSONL && !o->log_path && !o->verbose)
+        bad("--format", "needs --log FILE (or -v)");
+}
+
+static uint64_t choose_seed(void)
+{
+    uint64_t seed = 0;
+    /* The one non-deterministic input: drawn once, printed, replayable. */
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) seed = (uint64_t)getpid();
+    return seed % 1000000000u;
+}
+
+static void mirror_record(sim *s, const sim_event_record *rec, void *ud)
+{
+    (void)s;
+    sim_eventlog_write(ud, rec);
+}
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Step the virtual clock no faster than the wall clock allows. */
+static int run_realtime(sim *s, double speed, bool progress)
+{
+    rc_loop *loop = sim_loop(s);
+    double wall0 = wall_now(), last_print = wall0;
+    for (;;) {
+        rc_time next = rc_loop_next_timer(loop);
+        if (next == RC_TIME_NEVER) return sim_run_until(s, rc_loop_now(loop));
+        double due = wall0 + rc_to_seconds(next) / speed;
+        double now = wall_now();
+        if (due > now) {
+            double nap = due - now < 0.1 ? due - now : 0.1;
+            struct timespec ts = {(time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9)};
+            nanosleep(&ts, NULL);
+            if (wall_now() < due) goto print;
+        }
+        {
+            int rc = sim_run_until(s, next);
+            if (rc <= 0) return rc;
+        }
+    print:
+        if (progress && wall_now() - last_print >= 1.0) {
+            last_print = wall_now();
+            rc_stats st;
+            rc_cue_stats(sim_cue(s), &st);
+            fprintf(stderr, "t=%.1fs  completed %llu  failed %llu  running %zu  pending %zu\n",
+                    rc_to_seconds(rc_loop_now(loop)), (unsigned long long)st.completed,
+                    (unsigned long long)st.failed, st.running, st.pending);
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_CTYPE, ""); /* symbols only; numbers stay in the C locale */
+    bool utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+    options o = {0};
+    parse(argc, argv, &o);
+    if (!o.seed_given) {
+        o.cfg.seed = choose_seed();
+        if (!o.report_json) fprintf(stderr, "runcue-sim: seed %llu (replay with --seed %llu)\n",
+                                    (unsigned long long)o.cfg.seed,
+                                    (unsigned long long)o.cfg.seed);
+    }
+
+    sim *s;
+    int rc = sim_new(&s, &o.cfg);
+    if (rc) {
+        fprintf(stderr, "runcue-sim: cannot start: %s\n", rc_strerror(rc));
+        return 1;
+    }
+    const char *name = o.scenario;
+    if (o.scenario_file) {
+        char err[512];
+        if (scenario_file_load(s, o.scenario_file, err, sizeof err)) {
+            fprintf(stderr, "runcue-sim: --scenario-file: %s\n", err);
+            sim_free(s);
+            return EXIT_USAGE;
+        }
+        name = o.scenario_file;
+    } else if ((rc = scenario_find(o.scenario)->build(s))) {
+        fprintf(stderr, "runcue-sim: scenario %s: %s\n", o.scenario,
+                *sim_errmsg(s) ? sim_errmsg(s) : rc_strerror(rc));
+        sim_free(s);
+        return 1;
+    }
+
+    FILE *log_file = NULL;
+    sim_eventlog *log = NULL, *vlog = NULL;
+    if (o.log_path) {
+        log_file = fopen(o.log_path, "w");
+        if (!log_file) {
+            fprintf(stderr, "runcue-sim: --log: cannot open '%s': %s\n", o.log_path,
+                    strerror(errno));
+            sim_free(s);
+            return EXIT_USAGE;
+        }
+        sim_eventlog_open(&log, log_file,
+                          &(sim_eventlog_opts){.format = o.log_format, .utf8 = utf8});
+    }
+    if (o.verbose && !o.report_json) {
+        if (!o.log_path)
+            sim_eventlog_open(&vlog, stdout,
+                              &(sim_eventlog_opts){.format = o.log_format, .utf8 = utf8});
+        else
+            sim_eventlog_open(&vlog, stdout, &(sim_eventlog_opts){.utf8 = utf8});
+    }
+    /* The file log goes through the engine; -v mirrors every record to
+     * stdout through the observer. */
+    sim_set_log(s, log ? log : vlog);
+    if (log && vlog) sim_set_observer(s, mirror_record, vlog);
+
+    int outcome;
+    if (o.realtime) {
+        rc = sim_start(s);
+        if (!rc) rc = run_realtime(s, o.speed, !o.verbose && !o.report_json);
+        outcome = rc < 0 ? rc : sim_finish(s);
+    } else {
+        outcome = sim_run(s);
+    }
+    if (outcome < 0) {
+        fprintf(stderr, "runcue-sim: run failed: %s\n",
+                *sim_errmsg(s) ? sim_errmsg(s) : rc_strerror(outcome));
+        sim_free(s);
+        return 1;
+    }
+    if (o.report_json) {
+        sim_print_report_json(s, stdout, name);
+        if (outcome == SIM_STALLED) sim_print_stall(s, stderr, utf8);
+    } else {
+        if (o.verbose) printf("--------------------------------------------------------------------------------\n");
+        sim_print_summary(s, stdout, utf8);
+    }
+    if (vlog) sim_eventlog_close(vlog);
+    if (log) sim_eventlog_close(log);
+    if (log_file && fclose(log_file) != 0) {
+        fprintf(stderr, "runcue-sim: --log: writing '%s' failed: %s\n", o.log_path,
+                strerror(errno));
+        sim_free(s);
+        return 1;
+    }
+    sim_free(s);
+    return outcome == SIM_STALLED ? EXIT_STALLED : 0;
+}
