@@ -33,15 +33,15 @@ typedef struct heap_meter {
 /* Everything the library allocates: through rc_allocator and through cJSON. */
 static heap_meter library_heap;
 
-static void meter_add(heap_meter *m, const void *p)
+static void meter_add(heap_meter *m, void *p)
 {
-    m->live += malloc_usable_size((void *)p);
+    m->live += malloc_usable_size(p);
     if (m->live > m->peak) m->peak = m->live;
 }
 
-static void meter_remove(heap_meter *m, const void *p)
+static void meter_remove(heap_meter *m, void *p)
 {
-    m->live -= malloc_usable_size((void *)p);
+    m->live -= malloc_usable_size(p);
 }
 
 static void *metered_realloc(void *ud, void *p, size_t n)

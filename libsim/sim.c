@@ -66,6 +66,7 @@ typedef struct flight {
     double latency_ms;
     bool ok, outlier;
     struct flight *next_free;
+    struct flight *next_all; /* every flight ever made, freed with the sim */
 } flight;
 
 typedef struct dvec {
@@ -95,6 +96,7 @@ struct sim {
     rc_timer submit_timer;
 
     flight *free_flights;
+    flight *all_flights;
     const flight *finishing; /* the flight whose result is being reported */
 
     sim_eventlog *log;
@@ -160,21 +162,22 @@ sim_pcg32 *sim_rng(sim *s, sim_stream stream)
     return &s->rng[(unsigned)stream < 5 ? stream : 0];
 }
 
-static double now_s(const sim *s)
-{
-    return rc_to_seconds(rc_loop_now(s->loop));
-}
-
 /* ---- the event log ---- */
+
+static void emit_at(sim *s, rc_time t, const char *event, const char *task,
+                    const char *service, const char *work_id, const char *detail)
+{
+    s->last_event = t;
+    if (!s->log && !s->observer) return;
+    sim_event_record rec = {rc_to_seconds(t), event, task, service, work_id, detail};
+    if (s->log) sim_eventlog_write(s->log, &rec);
+    if (s->observer) s->observer(s, &rec, s->observer_ud);
+}
 
 static void emit(sim *s, const char *event, const char *task, const char *service,
                  const char *work_id, const char *detail)
 {
-    s->last_event = rc_loop_now(s->loop);
-    if (!s->log && !s->observer) return;
-    sim_event_record rec = {now_s(s), event, task, service, work_id, detail};
-    if (s->log) sim_eventlog_write(s->log, &rec);
-    if (s->observer) s->observer(s, &rec, s->observer_ud);
+    emit_at(s, rc_loop_now(s->loop), event, task, service, work_id, detail);
 }
 
 static void dvec_push(dvec *d, double x)
@@ -207,7 +210,7 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
     }
     if (!s->log && !s->observer) return;
     char idbuf[24], detail[160];
-    const char *id = NULL, *task = "-", *service = NULL;
+    const char *id = NULL, *task = NULL, *service = NULL;
     if (w) {
         snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)rc_work_get_id(w));
         id = idbuf;
@@ -260,7 +263,7 @@ int sim_invalidate(sim *s, const char *key, const char *why)
         s->invalidations++;
         char detail[200];
         snprintf(detail, sizeof detail, "%s%s%s", key, why ? " by " : "", why ? why : "");
-        emit(s, "invalidated", "-", NULL, NULL, detail);
+        emit(s, "invalidated", NULL, NULL, NULL, detail);
     }
     return 0;
 }
@@ -343,7 +346,10 @@ static void fake_handler(rc_cue *cue, const rc_work *w, rc_token token, void *ud
     flight *fl = s->free_flights;
     if (fl)
         s->free_flights = fl->next_free;
-    else if (!(fl = malloc(sizeof *fl))) {
+    else if ((fl = malloc(sizeof *fl))) {
+        fl->next_all = s->all_flights;
+        s->all_flights = fl;
+    } else {
         if (t->svc) t->svc->in_flight--;
         rc_fail(cue, token, "simulator out of memory");
         return;
@@ -429,8 +435,9 @@ void sim_free(sim *s)
     free(s->initial);
     free(s->svcs);
     free(s->tasks);
-    for (flight *f = s->free_flights; f;) {
-        flight *next = f->next_free;
+    /* In-flight ones too: a run cut by --duration leaves some on timers. */
+    for (flight *f = s->all_flights; f;) {
+        flight *next = f->next_all;
         free(f);
         f = next;
     }
@@ -637,19 +644,20 @@ int sim_finish(sim *s)
 {
     rc_stats st;
     rc_cue_stats(s->cue, &st);
-    bool at_end = s->cfg.duration_s > 0 && rc_loop_now(s->loop) >= rc_seconds(s->cfg.duration_s);
-    bool more_to_come = rc_loop_next_timer(s->loop) != RC_TIME_NEVER || st.running > 0;
-    if (at_end && (more_to_come || s->next_initial < initial_total(s))) {
-        s->cut = true;
-    } else if (st.pending > 0 && !s->stalled) {
+    bool all_submitted = s->next_initial >= initial_total(s);
+    bool nothing_can_happen = st.running == 0 && rc_loop_next_timer(s->loop) == RC_TIME_NEVER;
+    if (st.pending > 0 && nothing_can_happen && all_submitted && !s->stalled) {
         /* Work pending, nothing running, no timer that could change that:
-         * on the virtual clock this is an exact stall. */
+         * on the virtual clock this is an exact stall.  It happened at the
+         * last event, even if --duration then moved the clock on. */
         capture_stall(s);
-    }
-    if (s->stalled) {
         char detail[96];
         snprintf(detail, sizeof detail, "%zu pending, nothing can unblock them", st.pending);
-        emit(s, "stalled", "-", NULL, NULL, detail);
+        emit_at(s, s->last_event, "stalled", NULL, NULL, NULL, detail);
+    } else if (s->cfg.duration_s > 0 &&
+               rc_loop_now(s->loop) >= rc_seconds(s->cfg.duration_s) &&
+               (st.pending > 0 || st.running > 0 || !all_submitted)) {
+        s->cut = true;
     }
     build_summary(s);
     if (s->log) sim_eventlog_flush(s->log);
@@ -694,7 +702,7 @@ static void capture_stall(sim *s)
     rc_blocked *blocked = NULL;
     size_t nb = 0;
     rc_debug_blocked(s->cue, &blocked, &nb);
-    fprintf(f, "Stall at t=%.3fs: %zu work items blocked\n", now_s(s), nb);
+    fprintf(f, "Stall at t=%.3fs: %zu work items blocked\n", rc_to_seconds(s->last_event), nb);
     for (size_t i = 0; i < nb && i < STALL_LIST_MAX; i++) {
         fprintf(f, "    ");
         describe_work(f, s, blocked[i].id);

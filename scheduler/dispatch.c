@@ -74,7 +74,12 @@ void rc_unlink_pending(rc_cue *cue, rc_work *w)
         rc_dlist_remove(&w->task->orphans, &w->link);
         cue->stats.waiting--;
         break;
-    case RC_W_QUEUED: rc_runq_remove(&w->task->svc->q, &w->q); break;
+    case RC_W_QUEUED:
+        rc_runq_remove(&w->task->svc->q, &w->q);
+        /* Nothing left to start: a rate timer would only hold the loop (and
+         * virtual time) to an instant nobody needs. */
+        if (!rc_runq_len(&w->task->svc->q)) rc_timer_stop(cue->loop, &w->task->svc->rate_timer);
+        break;
     case RC_W_DELAYED:
         rc_timer_stop(cue->loop, &w->delay->timer);
         cue->stats.delayed--;

@@ -21,7 +21,11 @@ void rc_loop_set_error(rc_loop *loop, const char *fmt, ...)
 
 bool rc_loop_on_thread(const rc_loop *loop)
 {
-    return pthread_equal(pthread_self(), loop->owner) != 0;
+    /* Other threads read owner while the loop thread may (re)write it at the
+     * start of a run: atomics keep that well defined. */
+    pthread_t owner;
+    __atomic_load(&loop->owner, &owner, __ATOMIC_ACQUIRE);
+    return pthread_equal(pthread_self(), owner) != 0;
 }
 
 static void call_fire(rc_loop *loop, rc_timer *timer, void *arg)
@@ -380,7 +384,8 @@ static bool alive(const rc_loop *loop)
 
 static int run(rc_loop *loop, rc_run_mode mode, rc_time until)
 {
-    loop->owner = pthread_self();
+    pthread_t self = pthread_self();
+    __atomic_store(&loop->owner, &self, __ATOMIC_RELEASE);
     __atomic_store_n(&loop->stop, 0, __ATOMIC_RELEASE);
     for (;;) {
         loop->backend->update(loop);

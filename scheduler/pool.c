@@ -777,7 +777,7 @@ int rc_pool_shutdown(rc_pool *pool, double deadline_s, rc_shutdown_report *repor
         cut.len = 0;
     }
     if (report) {
-        qsort(cut.ids, cut.len, sizeof *cut.ids, cmp_work_id);
+        if (cut.len > 1) qsort(cut.ids, cut.len, sizeof *cut.ids, cmp_work_id);
         report->finished = finished;
         report->cut_queued = n_queued;
         report->cut_running = n_running;

@@ -12,6 +12,7 @@
  * Both need a loop on the monotonic clock (RC_CLOCK_MONOTONIC): completions
  * come back from threads and pipes.  All functions here are called on the
  * loop thread; user callbacks (hooks, logs) also run only on the loop thread.
+ * The one exception is an rc_blocking_fn, which runs on a pool thread.
  */
 #ifndef RUNCUE_TRANSPORT_H
 #define RUNCUE_TRANSPORT_H
@@ -28,7 +29,8 @@ extern "C" {
 
 typedef struct rc_pool rc_pool;
 
-/* What a blocking handler sees: a snapshot safe to read from its thread. */
+/* What a blocking function sees: the pool's own copy (params is a deep copy
+ * of the work's params); nothing in it is shared with the cue. */
 typedef struct rc_job {
     rc_work_id work_id;
     unsigned attempt;
@@ -44,16 +46,29 @@ typedef enum rc_job_status {
 } rc_job_status;
 
 /*
- * Runs on a pool thread.  May block.  Must not call into the cue.  Sets
- * *result (ownership passes to runcue) and/or writes a message into err.
+ * Runs on a pool thread, never the loop thread.  May block.  Must not call
+ * into the cue or the loop.  Sets *result (ownership passes to runcue;
+ * deleted unless the status is RC_JOB_OK) and/or writes a NUL-terminated
+ * message of at most errlen bytes into err (empty: "failed").  Pool threads
+ * run with asynchronous signals blocked.  A function cut by rc_pool_shutdown
+ * may still be running after rc_pool_free returns: whatever ud points to must
+ * outlive it.
  */
 typedef rc_job_status (*rc_blocking_fn)(const rc_job *job, cJSON **result, char *err,
                                         size_t errlen, void *ud);
 
-/* Start `threads` (>= 1) worker threads for `cue`. */
+/* Start `threads` (1..4096) worker threads for `cue`.  Errors: RC_EINVAL;
+ * RC_ESTATE if the cue's loop is not RC_CLOCK_MONOTONIC; RC_ENOMEM; RC_ESYS
+ * (a thread could not be started; none is left running). */
 int rc_pool_new(rc_pool **out, rc_cue *cue, unsigned threads);
 
-/* Register a task whose handler runs fn on the pool (like rc_task). */
+/* Register a task whose handler runs fn(ud) on the pool (like rc_task).  The
+ * outcome finishes the attempt on the loop thread, with retries under
+ * rc_task_retry.  The service's limits hold at the functions themselves:
+ * never more than `concurrent` running, never more than N starts in any
+ * window (the pool briefly holds a job back to absorb thread wake-up
+ * jitter).  Errors: those of rc_task, RC_EINVAL, RC_ESTATE (shut down),
+ * RC_ENOMEM. */
 int rc_pool_task(rc_pool *pool, const char *task, const char *service, rc_blocking_fn fn,
                  void *ud);
 
@@ -66,15 +81,25 @@ typedef struct rc_shutdown_report {
 } rc_shutdown_report;
 
 /*
- * Stop accepting jobs and let running ones finish, running the loop until
- * they have or until deadline_s seconds have passed.  Jobs never started and
- * jobs still running at the deadline are failed with a message saying so;
- * a thread still busy is left to finish on its own and its result ignored.
- * report may be NULL.
+ * 1) work dispatched from now on fails "pool is shut down"; 2) queued jobs
+ * fail "cut by shutdown before it started"; 3) the loop runs until running
+ * jobs finish or deadline_s passes (0: no wait; INFINITY: wait for all);
+ * 4) jobs still running fail "cut by shutdown: still running after Xs".
+ * Their threads finish on their own; a late result is counted in
+ * rc_stats.stale_finishes, or dropped after rc_pool_free.  On return every
+ * job of the pool is over in the cue.  report may be NULL.  Not from a
+ * callback.  Errors: RC_EINVAL, RC_ESTATE (already shut down), RC_ENOMEM
+ * (the shutdown still happened; cut_ids is NULL), or rc_loop_run's error.
  */
 int rc_pool_shutdown(rc_pool *pool, double deadline_s, rc_shutdown_report *report);
+/* Frees cut_ids (allocated with malloc) and clears it; for either
+ * transport's report. */
 void rc_shutdown_report_free(rc_shutdown_report *report);
-/* Free the pool (after rc_pool_shutdown). */
+/* Call before rc_cue_free and rc_loop_free, not from a callback.  Without a
+ * prior shutdown it first does rc_pool_shutdown(pool, 0, NULL).  A thread
+ * still inside a cut function is detached and exits when the function
+ * returns, touching neither the cue nor the loop.  The pool's tasks stay
+ * registered without a handler: their work waits as unknown_task. */
 void rc_pool_free(rc_pool *pool);
 
 /* ------------------------------------------------------------------ */

@@ -63,17 +63,17 @@
 extern char **environ;
 
 enum {
-    LINE_LIMIT = 1 << 20,     /* a stdout line longer than this is garbage */
-    READ_ROOM = 4096,         /* free bytes made before each read(2) */
-    READS_PER_EVENT = 16,     /* then let other fds have a turn */
-    MAX_START_FAILURES = 3,   /* failed starts in a row before queued work fails */
-    QUOTE_LEN = 60,           /* bytes of garbage quoted in a message */
+    LINE_LIMIT = 1 << 20,   /* a stdout line longer than this is garbage */
+    READ_ROOM = 4096,       /* free bytes made before each read(2) */
+    READS_PER_EVENT = 16,   /* then let other fds have a turn */
+    MAX_START_FAILURES = 3, /* failed starts in a row before queued work fails */
+    QUOTE_LEN = 60,         /* bytes of garbage quoted in a message */
     MSG_LEN = 512,
 };
 
-#define RESTART_BACKOFF_S 0.1     /* after the first failed start; doubles */
+#define RESTART_BACKOFF_S 0.1 /* after the first failed start; doubles */
 #define RESTART_BACKOFF_MAX_S 2.0
-#define EXIT_GRACE_S 1.0          /* from stdout EOF or stdin closed to SIGKILL */
+#define EXIT_GRACE_S 5.0 /* from stdout EOF or stdin closed to SIGKILL */
 #define DEFAULT_READY_TIMEOUT_S 10.0
 
 /* ---- types ---- */
@@ -109,12 +109,12 @@ typedef struct wk_proc {
     bool out_watched, err_watched, in_watched;
     proc_state state;
     bool was_ready;
-    bool retiring;      /* its stdin is (or will be, once flushed) closed: no more work */
+    bool retiring;          /* its stdin is (or will be, once flushed) closed: no more work */
     const char *dying_note; /* why it is DYING, if we have to kill it */
     linebuf out, err;
-    char *wbuf;         /* bytes still to write to stdin */
+    char *wbuf; /* bytes still to write to stdin */
     size_t wlen, woff;
-    wk_item *item;      /* the attempt in flight */
+    wk_item *item; /* the attempt in flight */
     rc_time exit_deadline;
     rc_time reap_interval;
     rc_timer ready_timer; /* STARTING: never became ready (unreferenced) */
@@ -164,6 +164,13 @@ static rc_time now_of(const rc_workers *w)
     return rc_loop_now(w->loop);
 }
 
+/* now + seconds, saturated at RC_TIME_NEVER (for huge or infinite values). */
+static rc_time after(const rc_workers *w, double seconds)
+{
+    rc_time now = now_of(w), d = rc_seconds(seconds);
+    return d >= RC_TIME_NEVER - now ? RC_TIME_NEVER : now + d;
+}
+
 static char *dup_str(const char *s)
 {
     size_t n = strlen(s) + 1;
@@ -190,24 +197,42 @@ static void fmt_secs(char *buf, size_t len, double s)
 static const char *signal_name(int sig)
 {
     switch (sig) {
-    case SIGHUP: return "SIGHUP";
-    case SIGINT: return "SIGINT";
-    case SIGQUIT: return "SIGQUIT";
-    case SIGILL: return "SIGILL";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGABRT: return "SIGABRT";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGKILL: return "SIGKILL";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGUSR2: return "SIGUSR2";
-    case SIGPIPE: return "SIGPIPE";
-    case SIGALRM: return "SIGALRM";
-    case SIGTERM: return "SIGTERM";
-    case SIGXCPU: return "SIGXCPU";
-    case SIGXFSZ: return "SIGXFSZ";
-    default: return NULL;
+    case SIGHUP:
+        return "SIGHUP";
+    case SIGINT:
+        return "SIGINT";
+    case SIGQUIT:
+        return "SIGQUIT";
+    case SIGILL:
+        return "SIGILL";
+    case SIGTRAP:
+        return "SIGTRAP";
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGKILL:
+        return "SIGKILL";
+    case SIGUSR1:
+        return "SIGUSR1";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGUSR2:
+        return "SIGUSR2";
+    case SIGPIPE:
+        return "SIGPIPE";
+    case SIGALRM:
+        return "SIGALRM";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGXCPU:
+        return "SIGXCPU";
+    case SIGXFSZ:
+        return "SIGXFSZ";
+    default:
+        return NULL;
     }
 }
 
@@ -321,8 +346,8 @@ static wk_item *item_new(const rc_work *work, rc_token tok)
     size_t n = strlen(payload) + strlen(it->task_id) + 32;
     it->line = malloc(n);
     if (it->line) {
-        int k = snprintf(it->line, n, "{\"task_id\":\"%s\",\"payload\":%s}\n", it->task_id,
-                         payload);
+        int k =
+            snprintf(it->line, n, "{\"task_id\":\"%s\",\"payload\":%s}\n", it->task_id, payload);
         it->len = (size_t)k;
     }
     cJSON_free(payload);
@@ -367,7 +392,8 @@ static bool buf_reserve(linebuf *b, size_t extra)
 {
     if (b->cap - b->len >= extra) return true;
     size_t cap = b->cap ? b->cap : 4096;
-    while (cap - b->len < extra) cap *= 2;
+    while (cap - b->len < extra)
+        cap *= 2;
     char *n = realloc(b->buf, cap);
     if (!n) return false;
     b->buf = n;
@@ -498,12 +524,13 @@ static void start_failure(rc_workers *w, const char *msg)
     for (unsigned i = 1; i < w->start_failures && backoff < RESTART_BACKOFF_MAX_S; i++)
         backoff *= 2;
     if (backoff > RESTART_BACKOFF_MAX_S) backoff = RESTART_BACKOFF_MAX_S;
-    w->next_spawn_at = now_of(w) + rc_seconds(backoff);
+    w->next_spawn_at = after(w, backoff);
     if (w->start_failures >= MAX_START_FAILURES && w->q_len) {
         char buf[MSG_LEN + 64];
         snprintf(buf, sizeof buf, "%s (%u failed starts in a row)", msg, w->start_failures);
         wk_item *it;
-        while ((it = queue_pop(w))) finish_retry(w, it, buf);
+        while ((it = queue_pop(w)))
+            finish_retry(w, it, buf);
     }
 }
 
@@ -540,7 +567,13 @@ static void proc_exited(wk_proc *p, int status, bool have_status, const char *no
     char who[128], how[96], msg[MSG_LEN];
     label(p, who, sizeof who);
     describe_exit(how, sizeof how, status, have_status);
-    const char *cause = note ? note : how;
+    char cause[256];
+    if (note)
+        snprintf(cause, sizeof cause, "%s", note);
+    else if (p->dying_note)
+        snprintf(cause, sizeof cause, "%s, then %s", p->dying_note, how);
+    else
+        snprintf(cause, sizeof cause, "%s", how);
     wk_item *it = p->item;
     p->item = NULL;
     bool was_ready = p->was_ready, retiring = p->retiring;
@@ -598,7 +631,7 @@ static void start_dying(wk_proc *p, const char *note)
     p->dying_note = note;
     rc_timer_stop(w->loop, &p->ready_timer);
     rc_timer_stop(w->loop, &p->task_timer);
-    rc_time grace = now_of(w) + rc_seconds(EXIT_GRACE_S);
+    rc_time grace = after(w, EXIT_GRACE_S);
     if (p->exit_deadline > grace) p->exit_deadline = grace;
     if (try_reap(p)) return;
     p->reap_interval = 1000000; /* 1 ms, doubling to 64 ms */
@@ -612,7 +645,7 @@ static void retire(wk_proc *p)
     p->retiring = true;
     if (p->woff >= p->wlen) close_fd(w, &p->in_fd, &p->in_watched);
     if (!w->shutting_down && p->state != PS_DYING) {
-        p->exit_deadline = now_of(w) + rc_seconds(EXIT_GRACE_S);
+        p->exit_deadline = after(w, EXIT_GRACE_S);
         rc_timer_start(w->loop, &p->reap_timer, p->exit_deadline);
     }
 }
@@ -649,6 +682,19 @@ static void wrong_id(wk_proc *p, const char *tid)
     give_up(p, msg);
 }
 
+/* {"status": "error", "error": "..."} instead of ready (the runqy SDK's
+ * answer to a failing @load). */
+static void load_failed(wk_proc *p, const cJSON *error)
+{
+    char who[128], msg[MSG_LEN];
+    label(p, who, sizeof who);
+    char *printed = cJSON_IsString(error) ? NULL : cJSON_PrintUnformatted(error);
+    const char *text = cJSON_IsString(error) ? error->valuestring : printed;
+    snprintf(msg, sizeof msg, "%s failed to start: %s", who, text ? text : "error");
+    cJSON_free(printed);
+    give_up(p, msg);
+}
+
 static void become_ready(wk_proc *p)
 {
     rc_workers *w = p->w;
@@ -680,16 +726,22 @@ static void answer(wk_proc *p, cJSON *reply)
         rc_complete(w->cue, it->tok, result);
         item_free(it);
     } else {
-        char who[128], msg[MSG_LEN * 2];
+        /* The worker's own message, whole (a Python traceback ends with the
+         * line that matters), after the worker's name. */
+        char who[128];
         label(p, who, sizeof who);
         char *printed = cJSON_IsString(error) ? NULL : cJSON_PrintUnformatted(error);
         const char *text = cJSON_IsString(error) ? error->valuestring : printed;
-        snprintf(msg, sizeof msg, "%s: %s", who, text ? text : "error");
-        cJSON_free(printed);
+        if (!text) text = "error";
+        size_t n = strlen(who) + strlen(text) + 3;
+        char *msg = malloc(n);
+        if (msg) snprintf(msg, n, "%s: %s", who, text);
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "retry")))
-            finish_retry(w, it, msg);
+            finish_retry(w, it, msg ? msg : text);
         else
-            finish_fail(w, it, msg);
+            finish_fail(w, it, msg ? msg : text);
+        free(msg);
+        cJSON_free(printed);
     }
     cJSON_Delete(reply);
 }
@@ -702,8 +754,10 @@ static bool is_space(char c)
 /* One line from stdout.  Blank lines are ignored. */
 static void handle_line(wk_proc *p, const char *s, size_t n)
 {
-    while (n && is_space(s[n - 1])) n--;
-    while (n && is_space(*s)) s++, n--;
+    while (n && is_space(s[n - 1]))
+        n--;
+    while (n && is_space(*s))
+        s++, n--;
     if (!n) return;
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, false);
@@ -714,12 +768,14 @@ static void handle_line(wk_proc *p, const char *s, size_t n)
     }
     if (p->state == PS_STARTING) {
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
-        bool ready = cJSON_IsString(st) && strcmp(st->valuestring, "ready") == 0;
-        cJSON_Delete(j);
-        if (ready)
+        const char *status = cJSON_IsString(st) ? st->valuestring : "";
+        if (strcmp(status, "ready") == 0)
             become_ready(p);
+        else if (strcmp(status, "error") == 0)
+            load_failed(p, cJSON_GetObjectItemCaseSensitive(j, "error"));
         else
             printed_garbage(p, s, n, "garbage");
+        cJSON_Delete(j);
         return;
     }
     const cJSON *tid = cJSON_GetObjectItemCaseSensitive(j, "task_id");
@@ -929,10 +985,11 @@ static wk_proc *spawn_one(rc_workers *w, char *err, size_t errlen)
     rc_timer_init(&p->task_timer, task_timer_fire, p);
     rc_timer_init(&p->reap_timer, reap_timer_fire, p);
     wk_proc **tail = &w->procs;
-    while (*tail) tail = &(*tail)->next;
+    while (*tail)
+        tail = &(*tail)->next;
     *tail = p;
     w->stats.spawned++;
-    rc_timer_start(w->loop, &p->ready_timer, now_of(w) + rc_seconds(w->ready_timeout_s));
+    rc_timer_start(w->loop, &p->ready_timer, after(w, w->ready_timeout_s));
     if (w->engaged && !watch_outputs(p)) {
         char who[128], msg[MSG_LEN];
         label(p, who, sizeof who);
@@ -1022,6 +1079,17 @@ static void sweep(rc_workers *w)
     }
 }
 
+static void disengage_now(rc_workers *w)
+{
+    for (wk_proc *p = w->procs; p; p = p->next) {
+        if (p->out_watched) rc_loop_unwatch_fd(w->loop, p->out_fd);
+        if (p->err_watched) rc_loop_unwatch_fd(w->loop, p->err_fd);
+        if (p->in_watched) rc_loop_unwatch_fd(w->loop, p->in_fd);
+        p->out_watched = p->err_watched = p->in_watched = false;
+    }
+    w->engaged = false;
+}
+
 static void disengage_cb(rc_loop *loop, void *arg)
 {
     (void)loop;
@@ -1050,8 +1118,7 @@ static void engage(rc_workers *w)
         if (!watch_outputs(p)) {
             char who[128], msg[MSG_LEN];
             label(p, who, sizeof who);
-            snprintf(msg, sizeof msg, "%s could not be watched: %s", who,
-                     rc_loop_errmsg(w->loop));
+            snprintf(msg, sizeof msg, "%s could not be watched: %s", who, rc_loop_errmsg(w->loop));
             give_up(p, msg);
             continue;
         }
@@ -1087,8 +1154,7 @@ static void send_item(wk_proc *p, wk_item *it)
         p->wbuf = n;
         p->wlen += it->len;
     }
-    if (w->task_timeout_s > 0)
-        rc_timer_start(w->loop, &p->task_timer, now_of(w) + rc_seconds(w->task_timeout_s));
+    if (w->task_timeout_s > 0) rc_timer_start(w->loop, &p->task_timer, after(w, w->task_timeout_s));
     flush_stdin(p);
 }
 
@@ -1108,25 +1174,19 @@ static void pump(rc_workers *w)
     w->pumping = false;
 }
 
-/* The end of every entry point. */
+/* The end of every entry point: fill the pool and feed idle workers; watch
+ * the pipes while anything is going on, stop once nothing is. */
 static void settle(rc_workers *w)
 {
     pump(w);
+    if (!w->engaged && !quiet(w)) {
+        engage(w); /* e.g. a respawn after a backoff, while nobody watched */
+        pump(w);
+    }
     maybe_disengage(w);
 }
 
-static void disengage_now(rc_workers *w)
-{
-    for (wk_proc *p = w->procs; p; p = p->next) {
-        if (p->out_watched) rc_loop_unwatch_fd(w->loop, p->out_fd);
-        if (p->err_watched) rc_loop_unwatch_fd(w->loop, p->err_fd);
-        if (p->in_watched) rc_loop_unwatch_fd(w->loop, p->in_fd);
-        p->out_watched = p->err_watched = p->in_watched = false;
-    }
-    w->engaged = false;
-}
-
-/* ---- loop callbacks: the entry points (sweep first, pump last) ---- */
+/* ---- loop callbacks: the entry points (sweep first, settle last) ---- */
 
 static void on_stdout(rc_loop *loop, int fd, unsigned events, void *arg)
 {
@@ -1254,7 +1314,7 @@ static void on_work(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
         return;
     }
     queue_push(w, it);
-    engage(w);
+    engage(w); /* first: an idle worker that died unwatched gets no work */
     settle(w);
 }
 
@@ -1265,9 +1325,11 @@ static void workers_destroy(rc_workers *w)
     if (!w) return;
     sweep(w);
     wk_item *it;
-    while ((it = queue_pop(w))) item_free(it);
+    while ((it = queue_pop(w)))
+        item_free(it);
     if (w->argv)
-        for (char **a = w->argv; *a; a++) free(*a);
+        for (char **a = w->argv; *a; a++)
+            free(*a);
     free(w->argv);
     free(w->task);
     free(w->name);
@@ -1283,8 +1345,8 @@ int rc_workers_new(rc_workers **out, rc_cue *cue, const char *task, const char *
         return RC_EINVAL;
     if (opts->mode != RC_WORKERS_POOL && opts->mode != RC_WORKERS_ONE_SHOT) return RC_EINVAL;
     if (opts->mode == RC_WORKERS_POOL && opts->processes < 1) return RC_EINVAL;
-    if (isnan(opts->ready_timeout_s) || opts->ready_timeout_s < 0 ||
-        isnan(opts->task_timeout_s) || opts->task_timeout_s < 0)
+    if (isnan(opts->ready_timeout_s) || opts->ready_timeout_s < 0 || isnan(opts->task_timeout_s) ||
+        opts->task_timeout_s < 0)
         return RC_EINVAL;
     rc_loop *loop = rc_cue_loop(cue);
     if (rc_loop_clock(loop) != RC_CLOCK_MONOTONIC) return RC_ESTATE;
@@ -1295,8 +1357,8 @@ int rc_workers_new(rc_workers **out, rc_cue *cue, const char *task, const char *
     w->loop = loop;
     w->mode = opts->mode;
     w->processes = opts->processes;
-    w->ready_timeout_s = opts->ready_timeout_s > 0 ? opts->ready_timeout_s
-                                                   : DEFAULT_READY_TIMEOUT_S;
+    w->ready_timeout_s =
+        opts->ready_timeout_s > 0 ? opts->ready_timeout_s : DEFAULT_READY_TIMEOUT_S;
     w->task_timeout_s = opts->task_timeout_s;
     w->on_stderr = opts->on_stderr;
     w->ud = opts->ud;
@@ -1304,13 +1366,15 @@ int rc_workers_new(rc_workers **out, rc_cue *cue, const char *task, const char *
     rc_timer_set_ref(&w->spawn_timer, false);
 
     size_t argc = 0;
-    while (opts->argv[argc]) argc++;
+    while (opts->argv[argc])
+        argc++;
     w->argv = calloc(argc + 1, sizeof *w->argv);
     w->task = dup_str(task);
     w->name = dup_str(opts->name ? opts->name : opts->argv[0]);
     w->cwd = opts->cwd ? dup_str(opts->cwd) : NULL;
     bool ok = w->argv && w->task && w->name && (!opts->cwd || w->cwd);
-    for (size_t i = 0; ok && i < argc; i++) ok = (w->argv[i] = dup_str(opts->argv[i])) != NULL;
+    for (size_t i = 0; ok && i < argc; i++)
+        ok = (w->argv[i] = dup_str(opts->argv[i])) != NULL;
     if (!ok) {
         workers_destroy(w);
         return RC_ENOMEM;
@@ -1321,7 +1385,7 @@ int rc_workers_new(rc_workers **out, rc_cue *cue, const char *task, const char *
         return rc;
     }
     engage(w);
-    pump(w); /* a pool starts loading now */
+    pump(w);                        /* a pool starts loading now */
     if (quiet(w)) disengage_now(w); /* every start failed: nothing to watch */
     *out = w;
     return 0;
@@ -1344,6 +1408,7 @@ void rc_workers_stats_get(const rc_workers *w, rc_workers_stats *out)
 typedef struct id_list {
     rc_work_id *ids;
     size_t n, cap;
+    bool lost; /* out of memory: the counts stay right, the ids are dropped */
 } id_list;
 
 static void id_add(id_list *l, rc_work_id id)
@@ -1351,7 +1416,10 @@ static void id_add(id_list *l, rc_work_id id)
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 16;
         rc_work_id *n = realloc(l->ids, cap * sizeof *n);
-        if (!n) return; /* the counts stay right; only the id is lost */
+        if (!n) {
+            l->lost = true;
+            return;
+        }
         l->ids = n;
         l->cap = cap;
     }
@@ -1368,7 +1436,7 @@ int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *re
 {
     if (report) memset(report, 0, sizeof *report);
     if (!w) return RC_EINVAL;
-    if (w->shut) return 0;
+    if (w->shut) return RC_ESTATE;
     if (isnan(deadline_s) || deadline_s < 0) deadline_s = 0;
     sweep(w);
     w->shutting_down = true;
@@ -1399,13 +1467,16 @@ int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *re
             retire(p);
     }
     size_t live = 0;
-    for (wk_proc *p = w->procs; p; p = p->next) live += p->state != PS_DEAD;
+    for (wk_proc *p = w->procs; p; p = p->next)
+        live += p->state != PS_DEAD;
     w->shutdown_live = live;
     engage(w);
 
-    rc_time deadline = now_of(w) + rc_seconds(deadline_s);
+    rc_time deadline = after(w, deadline_s);
+    int result = 0;
     while (w->shutdown_live && rc_loop_now(w->loop) < deadline) {
         int rc = rc_loop_run_until(w->loop, deadline);
+        if (rc < 0) result = rc;
         if (rc <= 0) break;
     }
 
@@ -1432,6 +1503,12 @@ int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *re
     w->engaged = false;
     sweep(w);
 
+    if (cut.lost) {
+        free(cut.ids);
+        cut.ids = NULL;
+        cut.n = 0;
+        if (!result) result = RC_ENOMEM;
+    }
     if (report) {
         report->finished = in_flight > cut_running ? in_flight - cut_running : 0;
         report->cut_queued = cut_queued;
@@ -1442,7 +1519,7 @@ int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *re
     } else {
         free(cut.ids);
     }
-    return 0;
+    return result;
 }
 
 void rc_workers_free(rc_workers *w)

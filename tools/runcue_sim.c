@@ -241,11 +241,24 @@ static void parse(int argc, char **argv, options *o)
         case 'h': usage(stdout); exit(0);
         case 'V': printf("runcue-sim %s\n", RC_VERSION_STRING); exit(0);
         case ':': bad(argv[optind - 1], "needs a value");
-        default:
-            if (optopt)
+        default: {
+            const char *arg = argv[optind - 1];
+            if (strncmp(arg, "--", 2) == 0) {
+                const char *eq = strchr(arg, '=');
+                if (eq) {
+                    /* A known flag given a value, e.g. --tui=1. */
+                    char name[64];
+                    snprintf(name, sizeof name, "%.*s", (int)(eq - arg), arg);
+                    for (const struct option *l = longs; l->name; l++)
+                        if (strcmp(l->name, name + 2) == 0 && l->has_arg == no_argument)
+                            bad(name, "does not take a value");
+                }
+                bad("option", "unknown option '%s'", arg);
+            }
+            if (optopt > 0 && optopt < 128)
                 bad("option", "unknown option '-%c'", optopt);
-            else
-                bad("option", "unknown option '%s'", argv[optind - 1]);
+            bad("option", "unknown option '%s'", arg);
+        }
         }
     }
     if (optind < argc) bad("argument", "unexpected '%s'", argv[optind]);

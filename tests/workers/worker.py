@@ -3,10 +3,11 @@
 
 The same behaviours as worker_c.c, for tests and examples:
 
-startup (argv): --never-ready, --garbage-before-ready, --exit-before-ready=N,
-                --ready-delay-ms=N, --once
+startup (argv): --never-ready, --garbage-before-ready, --load-error,
+                --exit-before-ready=N, --ready-delay-ms=N, --once
 per request (payload "mode"): echo (default), noop, sleep (ms), fail, retry,
-    garbage, huge, wrong_id, twice, exit (code), abort, kill9, hang, cwd
+    garbage, huge, wrong_id, twice, exit (code), abort, kill9, hang, cwd,
+    close_stdin (ms)
 modifiers: "log": text printed to stderr first; "stderr_lines": N more lines
     to stderr; "on_attempt": k applies the mode only on attempt k (other
     attempts echo).
@@ -85,6 +86,11 @@ def handle(task_id, payload):
     elif mode == "hang":
         while True:
             time.sleep(3600)
+    elif mode == "close_stdin":
+        os.close(0)
+        reply(task_id, echo_result(payload, attempt, t0))
+        time.sleep(payload.get("ms", 300) / 1000.0)
+        os._exit(0)
     elif mode == "cwd":
         reply(task_id, {"cwd": os.getcwd()})
     else:
@@ -98,9 +104,11 @@ def main(argv):
             while True:
                 time.sleep(3600)
         elif arg == "--garbage-before-ready":
-            say_raw = "loading... done\n"
-            sys.stdout.write(say_raw)
+            sys.stdout.write("loading... done\n")
             sys.stdout.flush()
+        elif arg == "--load-error":
+            say({"status": "error", "error": "@load failed: no model"})
+            return 1
         elif arg.startswith("--exit-before-ready="):
             sys.stderr.write("worker.py: giving up before ready\n")
             sys.stderr.flush()

@@ -5,6 +5,7 @@
  * Startup behaviour (argv):
  *   --never-ready            never print the ready line (sleeps)
  *   --garbage-before-ready   print a line that is not JSON instead of ready
+ *   --load-error             print {"status": "error", ...} and exit 1 (as runqy's SDK does)
  *   --exit-before-ready=N    exit with status N before printing ready
  *   --ready-delay-ms=N       sleep N ms before printing ready
  *   --once                   exit after the first answer (like run_once())
@@ -22,6 +23,7 @@
  *   {"mode": "exit", "code": N} / "abort" / "kill9"   die without answering
  *   {"mode": "hang"}         never answer
  *   {"mode": "cwd"}          result {"cwd": getcwd()}
+ *   {"mode": "close_stdin", "ms": N}  close stdin, answer, exit N ms later
  * Modifiers: "log": "text" prints text to stderr first; "stderr_lines": N
  * prints N more lines there; "on_attempt": k applies the mode only on
  * attempt k (other attempts echo).
@@ -107,7 +109,8 @@ static void handle(const char *task_id, const cJSON *payload)
     const char *log = str_field(payload, "log", NULL);
     if (log) fprintf(stderr, "%s\n", log);
     int lines = (int)num_field(payload, "stderr_lines", 0);
-    for (int i = 1; i <= lines; i++) fprintf(stderr, "stderr line %d of %d\n", i, lines);
+    for (int i = 1; i <= lines; i++)
+        fprintf(stderr, "stderr line %d of %d\n", i, lines);
     fflush(stderr);
     const char *mode = str_field(payload, "mode", "echo");
     double only = num_field(payload, "on_attempt", 0);
@@ -147,7 +150,13 @@ static void handle(const char *task_id, const cJSON *payload)
         kill(getpid(), SIGKILL);
         pause();
     } else if (strcmp(mode, "hang") == 0) {
-        for (;;) pause();
+        for (;;)
+            pause();
+    } else if (strcmp(mode, "close_stdin") == 0) {
+        close(0);
+        reply(task_id, echo_result(payload, attempt, t0), NULL, false);
+        sleep_ms((long)num_field(payload, "ms", 300));
+        exit(0);
     } else if (strcmp(mode, "cwd") == 0) {
         char dir[PATH_MAX];
         cJSON *r = cJSON_CreateObject();
@@ -164,7 +173,11 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--never-ready") == 0) {
-            for (;;) pause();
+            for (;;)
+                pause();
+        } else if (strcmp(a, "--load-error") == 0) {
+            puts("{\"status\": \"error\", \"error\": \"@load failed: no model\"}");
+            return 1;
         } else if (strcmp(a, "--garbage-before-ready") == 0) {
             puts("loading... done");
             fflush(stdout);
