@@ -125,12 +125,16 @@ typedef struct rc_workers_opts {
     const char *const *argv; /* NULL-terminated; argv[0] looked up in PATH */
     const char *name;        /* for messages; default argv[0] */
     rc_worker_mode mode;
-    unsigned processes;      /* pool size (RC_WORKERS_POOL), >= 1 */
-    double ready_timeout_s;  /* default 10 */
+    /* RC_WORKERS_POOL: pool size, >= 1.  RC_WORKERS_ONE_SHOT: most processes
+     * at once, counting ones still exiting; 0 = no cap beyond the service's
+     * limits. */
+    unsigned processes;
+    double ready_timeout_s;  /* 0: the default, 10 */
     double task_timeout_s;   /* 0: none */
     const char *cwd;         /* NULL: inherit */
     /* Each stderr line of a worker; NULL: written to our stderr prefixed
-     * with the worker's name and pid. */
+     * with the worker's name and pid.  Also receives one line per worker that
+     * died while no work was on it, prefixed "runcue: ". */
     rc_worker_log_fn on_stderr;
     void *ud;
 } rc_workers_opts;
@@ -143,10 +147,26 @@ typedef struct rc_workers_opts {
  * The worker is then replaced; the work fails, or is retried under the
  * task's retry policy (rc_task_retry) when the cause may pass.  Nothing is
  * completed twice.
+ *
+ * Workers keep the loop alive only while they start, carry work or exit; an
+ * idle pool does not, so rc_loop_run returns when the work is done (idle
+ * workers' stderr is read when work next arrives).  A worker's {"error": ...}
+ * fails the attempt ("worker 'x' (pid N): <error>") or retries it when
+ * "retry" is true; crashes, garbage, wrong ids and timeouts retry it.  After
+ * 3 failed starts in a row (backoff 0.1 s doubling to 2 s), queued work is
+ * retried with the last cause and one probe process is started per new work.
+ * {"status": "error", "error": ...} before ready is a failed start.
+ * Errors: RC_EINVAL, RC_ESTATE (loop not monotonic), RC_ENOMEM, those of
+ * rc_task; a command that cannot start is reported to the work, not here.
+ * The library installs no signal handlers; writes to a worker cannot raise
+ * SIGPIPE in the caller.
  */
 int rc_workers_new(rc_workers **out, rc_cue *cue, const char *task, const char *service,
                    const rc_workers_opts *opts);
 
+/* completed/failed/retried count the finishes this transport made (retried:
+ * rc_retry calls, whatever the policy then does); crashed includes deaths
+ * before ready and while idle. */
 typedef struct rc_workers_stats {
     uint64_t spawned, ready, crashed, garbage, wrong_id, ready_timeouts, task_timeouts;
     uint64_t completed, failed, retried;
@@ -154,9 +174,15 @@ typedef struct rc_workers_stats {
 } rc_workers_stats;
 void rc_workers_stats_get(const rc_workers *w, rc_workers_stats *out);
 
-/* Stop: close stdin of every worker, wait up to deadline_s for them to exit
- * (running work may finish), then kill what is left; work still running is
- * failed with a message saying so.  report may be NULL. */
+/* Stop: queued work fails "cut by shutdown..."; workers still starting are
+ * killed; the others get their stdin closed and the loop runs until they
+ * exit or deadline_s passes (INFINITY allowed); then what is left is killed
+ * and work still running is failed with a message saying so.  report may be
+ * NULL.  Not from a callback.  Errors: RC_EINVAL, RC_ESTATE (already shut
+ * down), RC_ENOMEM (cut_ids NULL; the shutdown still happened), or
+ * rc_loop_run's error.  Call before rc_cue_free.  rc_workers_free after a
+ * shutdown does not touch the cue; without one it first does
+ * rc_workers_shutdown(w, 0, NULL). */
 int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *report);
 void rc_workers_free(rc_workers *w);
 

@@ -196,44 +196,19 @@ static void fmt_secs(char *buf, size_t len, double s)
 
 static const char *signal_name(int sig)
 {
-    switch (sig) {
-    case SIGHUP:
-        return "SIGHUP";
-    case SIGINT:
-        return "SIGINT";
-    case SIGQUIT:
-        return "SIGQUIT";
-    case SIGILL:
-        return "SIGILL";
-    case SIGTRAP:
-        return "SIGTRAP";
-    case SIGABRT:
-        return "SIGABRT";
-    case SIGBUS:
-        return "SIGBUS";
-    case SIGFPE:
-        return "SIGFPE";
-    case SIGKILL:
-        return "SIGKILL";
-    case SIGUSR1:
-        return "SIGUSR1";
-    case SIGSEGV:
-        return "SIGSEGV";
-    case SIGUSR2:
-        return "SIGUSR2";
-    case SIGPIPE:
-        return "SIGPIPE";
-    case SIGALRM:
-        return "SIGALRM";
-    case SIGTERM:
-        return "SIGTERM";
-    case SIGXCPU:
-        return "SIGXCPU";
-    case SIGXFSZ:
-        return "SIGXFSZ";
-    default:
-        return NULL;
-    }
+    static const struct {
+        int sig;
+        const char *name;
+    } names[] = {
+        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
+        {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+        {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"},
+        {SIGXFSZ, "SIGXFSZ"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].sig == sig) return names[i].name;
+    return NULL;
 }
 
 /* "exited with status 3", "killed by signal 9 (SIGKILL)" */
