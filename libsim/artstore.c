@@ -71,6 +71,11 @@ static uint64_t hash_key(const char *key)
         h ^= *p;
         h *= UINT64_C(1099511628211);
     }
+    /* FNV's low bits depend only on the low bits of each step, and slots are
+     * taken from the low bits: mix the high bits in (a murmur3 finalizer). */
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
     return h;
 }
 

@@ -10,6 +10,10 @@ static uint64_t hash_str(const char *s)
         h ^= (unsigned char)*s;
         h *= UINT64_C(1099511628211);
     }
+    /* Slots come from the low bits, which FNV leaves poorly mixed. */
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
     return h ? h : 1;
 }
 
