@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages runcue builds and tests with, only those missing.
-# Usage: scripts/deps.sh            (everything: build, tests, views)
+# Usage: scripts/deps.sh            (everything the build and the tests use)
 set -euo pipefail
 
 packages=(
@@ -8,10 +8,7 @@ packages=(
   libcjson-dev        # JSON params and results
   libcriterion-dev    # test suites
   libpcg-cpp-dev      # reference PCG implementation the simulator's PRNG is checked against
-  libncurses-dev      # runcue-top / --tui
-  libsdl2-dev         # SDL2 view
-  tmux                # drives the TUI in tests
-  python3             # example worker and test helpers
+  python3             # the Python worker, simulator regression tests
 )
 
 missing=()
