@@ -424,6 +424,11 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
             return fail(cue, RC_EINVAL, "submit '%s': produces[%zu] is empty", task, i);
     if (isnan(opts->delay_s) || opts->delay_s < 0 || opts->delay_s > 1e9)
         return fail(cue, RC_EINVAL, "submit '%s': delay must be between 0 and 1e9 seconds", task);
+    if (opts->not_before < 0)
+        return fail(cue, RC_EINVAL, "submit '%s': not_before must not be negative", task);
+    rc_time start_at = rc_loop_now(cue->loop) + rc_seconds(opts->delay_s);
+    if (opts->not_before > start_at) start_at = opts->not_before;
+    bool delayed = start_at > rc_loop_now(cue->loop);
 
     const rc_alloc *a = &cue->alloc;
     rc_work *w = alloc_work(cue);
@@ -439,7 +444,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
         goto oom;
     if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom;
     rc_delay *delay = NULL;
-    if (opts->delay_s > 0 && !(delay = rc_calloc(a, 1, sizeof *delay))) {
+    if (delayed && !(delay = rc_calloc(a, 1, sizeof *delay))) {
         rc_idtable_del(&cue->alloc, &cue->works, w->id);
         goto oom;
     }
@@ -456,7 +461,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     rc_emit(cue, RC_EV_QUEUED, w, "", 0, 0);
     if (delay) {
         w->delay = delay;
-        rc_schedule_delay(cue, w, now + rc_seconds(opts->delay_s));
+        rc_schedule_delay(cue, w, start_at);
     } else {
         rc_age_add(cue, w);
         rc_make_dirty(cue, w);

@@ -352,8 +352,11 @@ typedef struct rc_submit_opts {
     size_t n_needs;
     const char *const *produces;
     size_t n_produces;
-    /* Not before now + delay_s (seconds).  Waits as "delayed" until then. */
+    /* Not before now + delay_s (seconds), and not before not_before (an
+     * absolute time on the loop's clock; 0: none): the later of the two.
+     * Waits as "delayed until t" until then. */
     double delay_s;
+    rc_time not_before;
     /* A short name for logs and diagnosis (copied).  Optional. */
     const char *label;
 } rc_submit_opts;

@@ -266,6 +266,42 @@ Test(diagnose, delayed_work_is_listed_as_delayed_until_its_time)
     free(t);
 }
 
+Test(diagnose, not_before_holds_work_until_an_absolute_time)
+{
+    tu_task *t = tu_task_new();
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, t), RC_OK);
+    tu_run_until(loop, 2);
+    rc_submit_opts o;
+    memset(&o, 0, sizeof o);
+    o.not_before = rc_seconds(7);
+    o.delay_s = 1; /* the later of now + 1 s and t=7 s wins */
+    rc_work_id id = tu_submit_opts(cue, "t", &o);
+    tu_run_until(loop, 3);
+
+    blocked_list b = blocked();
+    cr_assert_eq(b.n, 1);
+    cr_assert_eq(b.items[0].id, id);
+    cr_assert_eq(b.items[0].reason, RC_BLOCK_DELAYED);
+    cr_assert(strstr(b.items[0].detail, "delayed until t=7.000s") != NULL, "detail: %s",
+              b.items[0].detail);
+    rc_blocked_free(cue, b.items);
+
+    tu_run(loop);
+    cr_assert_eq(t->calls, 1);
+    tu_assert_time_s(t->starts[0], 7);
+
+    /* A not_before in the past is no delay at all; a negative one is refused. */
+    o.delay_s = 0;
+    o.not_before = rc_seconds(1);
+    rc_work_id now_id = tu_submit_opts(cue, "t", &o);
+    cr_assert_eq(tu_stats(cue).delayed, 0);
+    tu_run(loop);
+    cr_assert_eq(rc_work_state(rc_get(cue, now_id)), RC_COMPLETED);
+    o.not_before = -1;
+    cr_assert_eq(rc_submit(cue, "t", &o, NULL), RC_EINVAL);
+    free(t);
+}
+
 Test(diagnose, unchecked_work_is_listed_before_the_first_pass)
 {
     cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
