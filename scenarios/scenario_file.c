@@ -76,8 +76,7 @@ static int bad(loader *L, const char *path, const char *fmt, ...)
     return rc;
 }
 
-static int fail_code(loader *L, int code, const char *path, const char *fmt, ...)
-    PRINTF_LIKE(4, 5);
+static int fail_code(loader *L, int code, const char *path, const char *fmt, ...) PRINTF_LIKE(4, 5);
 static int fail_code(loader *L, int code, const char *path, const char *fmt, ...)
 {
     va_list ap;
@@ -97,7 +96,8 @@ static const char *clip(const char *s, char *buf, size_t bufsize)
 {
     size_t max = bufsize - 4, n = strlen(s);
     if (n <= max) return s;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
     memcpy(buf, s, max);
     memcpy(buf + max, "...", 4);
     return buf;
@@ -146,7 +146,8 @@ static size_t distance(const char *a, const char *b)
     size_t la = strlen(a), lb = strlen(b);
     if (la > MAXLEN || lb > MAXLEN) return SIZE_MAX;
     size_t row[MAXLEN + 1];
-    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
     for (size_t i = 1; i <= la; i++) {
         size_t diag = row[0];
         row[0] = i;
@@ -186,16 +187,19 @@ static const char *did_you_mean(const char *word, const char *const *names, size
 
 /* Sort obj's members into out[] by keys[]: unknown and repeated keys are
  * errors. */
-static int members(loader *L, const char *path, const cJSON *obj, const char *const *keys,
-                   size_t n, const cJSON **out)
+static int members(loader *L, const char *path, const cJSON *obj, const char *const *keys, size_t n,
+                   const cJSON **out)
 {
     char g[GOT_LEN];
-    if (!cJSON_IsObject(obj)) return bad(L, path, "must be an object (got %s)", got(obj, g, sizeof g));
-    for (size_t k = 0; k < n; k++) out[k] = NULL;
+    if (!cJSON_IsObject(obj))
+        return bad(L, path, "must be an object (got %s)", got(obj, g, sizeof g));
+    for (size_t k = 0; k < n; k++)
+        out[k] = NULL;
     for (const cJSON *c = obj->child; c; c = c->next) {
         const char *name = c->string ? c->string : "";
         size_t k = 0;
-        while (k < n && strcmp(name, keys[k]) != 0) k++;
+        while (k < n && strcmp(name, keys[k]) != 0)
+            k++;
         char q[GOT_LEN], hint[96];
         if (k == n)
             return bad(L, path, "unknown key '%s'%s", clip(name, q, sizeof q),
@@ -318,9 +322,9 @@ static const named *find_name(const named *v, size_t n, const char *name)
 
 /* The work templates: owned by the sim, expanded by the workload function. */
 typedef struct sf_item {
-    size_t task;  /* index into sf_work.tasks */
-    char *label;  /* NULL: none */
-    char **keys;  /* needs, then produces */
+    size_t task; /* index into sf_work.tasks */
+    char *label; /* NULL: none */
+    char **keys; /* needs, then produces */
     size_t n_needs, n_produces;
     uint64_t first; /* index of its first item in the workload */
     bool expand;    /* "repeat" given and some string holds {i} or {i4} */
@@ -346,11 +350,13 @@ static void free_work(void *p)
         sf_item *it = &w->items[i];
         free(it->label);
         if (it->keys)
-            for (size_t k = 0; k < it->n_needs + it->n_produces; k++) free(it->keys[k]);
+            for (size_t k = 0; k < it->n_needs + it->n_produces; k++)
+                free(it->keys[k]);
         free(it->keys);
     }
     free(w->items);
-    for (size_t i = 0; i < w->n_tasks; i++) free(w->tasks[i]);
+    for (size_t i = 0; i < w->n_tasks; i++)
+        free(w->tasks[i]);
     free(w->tasks);
     free(w->buf);
     free(w->ptrs);
@@ -398,21 +404,20 @@ static int generate(sim *s, uint64_t index, void *ud)
             hi = mid;
     }
     const sf_item *it = &w->items[lo];
-    sim_work_spec spec = {w->tasks[it->task],
-                          it->label,
-                          (const char *const *)it->keys,
-                          it->n_needs,
-                          (const char *const *)it->keys + it->n_needs,
-                          it->n_produces};
+    const char *const *keys = (const char *const *)it->keys;
+    const char *label = it->label;
     if (it->expand) {
         uint64_t r = index - it->first;
         char *o = w->buf;
-        if (it->label) spec.label = expand(&o, it->label, r);
+        if (label) label = expand(&o, label, r);
         for (size_t k = 0; k < it->n_needs + it->n_produces; k++)
             w->ptrs[k] = expand(&o, it->keys[k], r);
-        spec.needs = w->ptrs;
-        spec.produces = w->ptrs + it->n_needs;
+        if (keys) keys = w->ptrs;
     }
+    /* No keys: no pointer arithmetic on NULL. */
+    sim_work_spec spec = {
+        w->tasks[it->task], label, keys, it->n_needs, keys ? keys + it->n_needs : NULL,
+        it->n_produces};
     return sim_submit(s, &spec, NULL);
 }
 
@@ -441,7 +446,8 @@ static void free_model(model *m)
 static size_t count_items(const cJSON *array)
 {
     size_t n = 0;
-    for (const cJSON *c = array->child; c; c = c->next) n++;
+    for (const cJSON *c = array->child; c; c = c->next)
+        n++;
     return n;
 }
 
@@ -492,8 +498,7 @@ static int parse_service(loader *L, const sim_config *cfg, const char *path, con
                        "\"cli\" (got %s)",
                        got(r, g, sizeof g));
         char msg[256];
-        if (rc_parse_rate(r->valuestring, &out->rate_count, &out->rate_window_s, msg,
-                          sizeof msg))
+        if (rc_parse_rate(r->valuestring, &out->rate_count, &out->rate_window_s, msg, sizeof msg))
             return bad(L, join(p, path, "rate"), "%s", msg);
     }
     return 0;
@@ -502,7 +507,7 @@ static int parse_service(loader *L, const sim_config *cfg, const char *path, con
 static int parse_task(loader *L, const sim_config *cfg, const char *path, const cJSON *obj,
                       const model *m, task_def *out)
 {
-    static const char *const keys[] = {"name",   "service",      "latency_ms", "jitter",
+    static const char *const keys[] = {"name",     "service",      "latency_ms", "jitter",
                                        "outliers", "outlier_mult", "error_rate"};
     enum { K_NAME, K_SERVICE, K_LATENCY, K_JITTER, K_OUTLIERS, K_MULT, K_ERRORS, K_N };
     const cJSON *v[K_N];
@@ -524,7 +529,8 @@ static int parse_task(loader *L, const sim_config *cfg, const char *path, const 
             } else {
                 const char **names = malloc(m->n_svcs * sizeof *names);
                 if (!names) return no_memory(L);
-                for (size_t i = 0; i < m->n_svcs; i++) names[i] = m->svcs[i].name;
+                for (size_t i = 0; i < m->n_svcs; i++)
+                    names[i] = m->svcs[i].name;
                 did_you_mean(svc, names, m->n_svcs, hint, sizeof hint);
                 free(names);
             }
@@ -543,14 +549,14 @@ static int parse_task(loader *L, const sim_config *cfg, const char *path, const 
         rc = get_number(L, join(p, path, "jitter"), v[K_JITTER], 0, 1, "a number from 0 to 1",
                         &pr->jitter);
     if (!rc && v[K_OUTLIERS])
-        rc = get_number(L, join(p, path, "outliers"), v[K_OUTLIERS], 0, 1,
-                        "a number from 0 to 1", &pr->outlier_chance);
+        rc = get_number(L, join(p, path, "outliers"), v[K_OUTLIERS], 0, 1, "a number from 0 to 1",
+                        &pr->outlier_chance);
     if (!rc && v[K_MULT])
         rc = get_number(L, join(p, path, "outlier_mult"), v[K_MULT], 1, OUTLIER_MULT_MAX,
                         "a number from 1 to 1e6", &pr->outlier_mult);
     if (!rc && v[K_ERRORS])
-        rc = get_number(L, join(p, path, "error_rate"), v[K_ERRORS], 0, 1,
-                        "a number from 0 to 1", &pr->error_rate);
+        rc = get_number(L, join(p, path, "error_rate"), v[K_ERRORS], 0, 1, "a number from 0 to 1",
+                        &pr->error_rate);
     return rc;
 }
 
@@ -594,7 +600,8 @@ static int parse_work_item(loader *L, const char *path, const cJSON *obj, model 
         char q[GOT_LEN], hint[96];
         const char **names = malloc(m->n_tasks * sizeof *names);
         if (!names) return no_memory(L);
-        for (size_t i = 0; i < m->n_tasks; i++) names[i] = m->tasks[i].name;
+        for (size_t i = 0; i < m->n_tasks; i++)
+            names[i] = m->tasks[i].name;
         did_you_mean(task, names, m->n_tasks, hint, sizeof hint);
         free(names);
         return bad(L, p, "unknown task '%s'%s", clip(task, q, sizeof q), hint);
@@ -608,9 +615,8 @@ static int parse_work_item(loader *L, const char *path, const cJSON *obj, model 
     uint64_t repeat = 1;
     if (v[K_REPEAT]) {
         if (!is_whole(v[K_REPEAT], 1, SCENARIO_FILE_MAX_WORK))
-            return bad(L, join(p, path, "repeat"),
-                       "must be a whole number from 1 to %u (got %s)", SCENARIO_FILE_MAX_WORK,
-                       got(v[K_REPEAT], g, sizeof g));
+            return bad(L, join(p, path, "repeat"), "must be a whole number from 1 to %u (got %s)",
+                       SCENARIO_FILE_MAX_WORK, got(v[K_REPEAT], g, sizeof g));
         repeat = (uint64_t)v[K_REPEAT]->valuedouble;
     }
     sf_work *w = m->work;
@@ -676,15 +682,14 @@ static int get_array(loader *L, const char *key, const cJSON *v, bool required,
 {
     char g[GOT_LEN];
     if (!v) return required ? bad(L, NULL, "missing required key '%s'", key) : 0;
-    if (!cJSON_IsArray(v))
-        return bad(L, key, "must be an array (got %s)", got(v, g, sizeof g));
+    if (!cJSON_IsArray(v)) return bad(L, key, "must be an array (got %s)", got(v, g, sizeof g));
     if (nonempty && !v->child) return bad(L, key, "must list at least one %s", nonempty);
     return 0;
 }
 
 static int check_document(loader *L, const sim_config *cfg, const cJSON *root, model *m)
 {
-    static const char *const keys[] = {"name",   "description", "services",
+    static const char *const keys[] = {"name",  "description", "services",
                                        "tasks", "inputs",      "work"};
     enum { K_NAME, K_DESC, K_SERVICES, K_TASKS, K_INPUTS, K_WORK, K_N };
     const cJSON *v[K_N];
@@ -707,8 +712,7 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
         m->svc_names = calloc(n, sizeof *m->svc_names);
         if (!m->svcs || !m->svc_names) return no_memory(L);
         for (const cJSON *c = v[K_SERVICES]->child; c; c = c->next, m->n_svcs++) {
-            rc = parse_service(L, cfg, index_of(p, "services", m->n_svcs), c,
-                               &m->svcs[m->n_svcs]);
+            rc = parse_service(L, cfg, index_of(p, "services", m->n_svcs), c, &m->svcs[m->n_svcs]);
             if (rc) return rc;
             m->svc_names[m->n_svcs] = (named){m->svcs[m->n_svcs].name, m->n_svcs};
         }
@@ -746,7 +750,8 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
         m->inputs = calloc(m->n_inputs, sizeof *m->inputs);
         if (!m->inputs) return no_memory(L);
         size_t i = 0;
-        for (const cJSON *c = v[K_INPUTS]->child; c; c = c->next) m->inputs[i++] = c->valuestring;
+        for (const cJSON *c = v[K_INPUTS]->child; c; c = c->next)
+            m->inputs[i++] = c->valuestring;
     }
 
     /* work */
@@ -763,6 +768,12 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
     return 0;
 }
 
+/* What the sim refused, as this API's codes: RC_ENOMEM or RC_EINVAL. */
+static int as_load_error(int rc)
+{
+    return rc == RC_ENOMEM ? RC_ENOMEM : RC_EINVAL;
+}
+
 static int build(loader *L, sim *s, model *m)
 {
     char p[PATH_LEN];
@@ -770,16 +781,16 @@ static int build(loader *L, sim *s, model *m)
     for (size_t i = 0; i < m->n_svcs; i++) {
         const svc_def *d = &m->svcs[i];
         if ((rc = sim_add_service(s, d->name, d->concurrent, d->rate_count, d->rate_window_s)))
-            return fail_code(L, rc, index_of(p, "services", i), "%s", sim_errmsg(s));
+            return fail_code(L, as_load_error(rc), index_of(p, "services", i), "%s", sim_errmsg(s));
     }
     for (size_t i = 0; i < m->n_tasks; i++) {
         const task_def *d = &m->tasks[i];
         if ((rc = sim_add_task(s, d->name, d->service, &d->profile, NULL, NULL)))
-            return fail_code(L, rc, index_of(p, "tasks", i), "%s", sim_errmsg(s));
+            return fail_code(L, as_load_error(rc), index_of(p, "tasks", i), "%s", sim_errmsg(s));
     }
     for (size_t i = 0; i < m->n_inputs; i++)
         if ((rc = sim_provide(s, m->inputs[i])))
-            return fail_code(L, rc, index_of(p, "inputs", i), "%s", sim_errmsg(s));
+            return fail_code(L, as_load_error(rc), index_of(p, "inputs", i), "%s", sim_errmsg(s));
     sf_work *w = m->work;
     m->work = NULL;
     if ((rc = sim_own(s, w, free_work))) return no_memory(L); /* sim_own freed w */
@@ -821,7 +832,8 @@ static bool is_hex(char c)
 
 static void jskip(jcheck *j)
 {
-    while (j->pos < j->len && is_space(j->s[j->pos])) j->pos++;
+    while (j->pos < j->len && is_space(j->s[j->pos]))
+        j->pos++;
 }
 
 static bool jfail(jcheck *j, const char *why)
@@ -881,7 +893,8 @@ static bool jstring(jcheck *j)
 static bool jdigits(jcheck *j)
 {
     if (jat_end(j) || !is_digit(j->s[j->pos])) return false;
-    while (!jat_end(j) && is_digit(j->s[j->pos])) j->pos++;
+    while (!jat_end(j) && is_digit(j->s[j->pos]))
+        j->pos++;
     return true;
 }
 
@@ -967,12 +980,18 @@ static bool jvalue(jcheck *j, int depth)
     if (jat_end(j)) return jfail(j, "unexpected end of file");
     char c = j->s[j->pos];
     switch (c) {
-    case '{': return jcontainer(j, depth, true);
-    case '[': return jcontainer(j, depth, false);
-    case '"': return jstring(j);
-    case 't': return jliteral(j, "true");
-    case 'f': return jliteral(j, "false");
-    case 'n': return jliteral(j, "null");
+    case '{':
+        return jcontainer(j, depth, true);
+    case '[':
+        return jcontainer(j, depth, false);
+    case '"':
+        return jstring(j);
+    case 't':
+        return jliteral(j, "true");
+    case 'f':
+        return jliteral(j, "false");
+    case 'n':
+        return jliteral(j, "null");
     default:
         if (c == '-' || is_digit(c)) return jnumber(j);
         return junexpected(j, "expected a value");
@@ -1008,8 +1027,10 @@ static int syntax_error(loader *L, const char *text, size_t len, size_t pos, con
     /* The text there, up to the end of its line. */
     char near[40];
     size_t n = 0;
-    while (n < 24 && pos + n < len && (unsigned char)text[pos + n] >= 0x20) n++;
-    while (n > 0 && pos + n < len && ((unsigned char)text[pos + n] & 0xC0) == 0x80) n--;
+    while (n < 24 && pos + n < len && (unsigned char)text[pos + n] >= 0x20)
+        n++;
+    while (n > 0 && pos + n < len && ((unsigned char)text[pos + n] & 0xC0) == 0x80)
+        n--;
     memcpy(near, text + pos, n);
     near[n] = 0;
     if (L->err && L->errlen) {
@@ -1037,7 +1058,8 @@ static int parse_json(loader *L, const char *text, size_t len, cJSON **out)
     size_t pos;
     const char *why;
     size_t at = 0;
-    while (at < len && is_space(text[at])) at++;
+    while (at < len && is_space(text[at]))
+        at++;
     if (at == len) return syntax_error(L, text, len, 0, "the file is empty");
     if (!json_ok(text, len, &pos, &why)) return syntax_error(L, text, len, pos, why);
     const char *end = NULL;

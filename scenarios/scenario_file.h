@@ -11,7 +11,7 @@
  * stays; free the sim).  Errors are one line:
  *
  *   FILE: cannot read: No such file or directory
- *   FILE:LINE:COL: JSON syntax error near '...'
+ *   FILE:LINE:COL: JSON syntax error: expected ',' or '}' after a member, near '...'
  *   FILE: tasks[2].service: unknown service 'apii' (did you mean 'api'?)
  *   FILE: tasks[0]: unknown key 'latncy_ms' (did you mean 'latency_ms'?)
  *

@@ -110,8 +110,7 @@ static const char *describe(sim *s, rc_work_id id, char *buf, size_t n)
 static void assert_work(sim *s, rc_work_id id, const char *want)
 {
     char buf[512];
-    cr_assert_str_eq(describe(s, id, buf, sizeof buf), want, "work %llu",
-                     (unsigned long long)id);
+    cr_assert_str_eq(describe(s, id, buf, sizeof buf), want, "work %llu", (unsigned long long)id);
 }
 
 /* A fresh directory for files; remove_tmpdir at the end of the test. */
@@ -158,8 +157,7 @@ Test(scenario_file, the_diamond_example_builds_and_runs_to_the_end)
 {
     sim *s = new_sim();
     char err[512] = "";
-    int rc = scenario_file_load(s, SOURCE_ROOT "/scenarios/examples/diamond.json", err,
-                                sizeof err);
+    int rc = scenario_file_load(s, SOURCE_ROOT "/scenarios/examples/diamond.json", err, sizeof err);
     cr_assert_eq(rc, 0, "%s", err);
     rc_service_info si;
     cr_assert_eq(rc_service_count(sim_cue(s)), 2);
@@ -187,8 +185,8 @@ Test(scenario_file, the_diamond_work_declares_its_keys)
     sim *s = new_sim();
     char err[512] = "";
     cr_assert_eq(
-        scenario_file_load(s, SOURCE_ROOT "/scenarios/examples/diamond.json", err, sizeof err),
-        0, "%s", err);
+        scenario_file_load(s, SOURCE_ROOT "/scenarios/examples/diamond.json", err, sizeof err), 0,
+        "%s", err);
     cr_assert_eq(sim_start(s), 0);
     assert_work(s, 1, "fetch|fetch_a|config|doc/a");
     assert_work(s, 2, "fetch|fetch_b|config|doc/b");
@@ -219,8 +217,8 @@ Test(scenario_file, the_missing_producer_fixture_stalls_after_the_healthy_work)
 {
     sim *s = new_sim();
     char err[512] = "";
-    cr_assert_eq(scenario_file_load(s, SOURCE_ROOT "/fixtures/deadlock/missing_producer.json",
-                                    err, sizeof err),
+    cr_assert_eq(scenario_file_load(s, SOURCE_ROOT "/fixtures/deadlock/missing_producer.json", err,
+                                    sizeof err),
                  0, "%s", err);
     cr_assert_eq(sim_run(s), SIM_STALLED);
     const sim_summary *sum = sim_get_summary(s);
@@ -471,7 +469,7 @@ Test(scenario_file, loading_twice_names_the_clash)
                        " \"work\": [{\"task\": \"t\"}]}";
     load_ok(s, json);
     char err[512];
-    cr_assert_eq(load(s, json, err, sizeof err), RC_EEXIST);
+    cr_assert_eq(load(s, json, err, sizeof err), RC_EINVAL);
     cr_assert(strstr(err, "test.json: services[0]: ") == err, "%s", err);
     cr_assert(strstr(err, "api") != NULL, "%s", err);
     sim_free(s);
@@ -618,7 +616,8 @@ Test(scenario_file, syntax_errors_give_line_and_column)
     expect_syntax("{\"tasks\": [1, 2", 1, 16, "unexpected end of file");
     expect_syntax("{\"tasks\"", 1, 9, "unexpected end of file");
     /* Strings: unterminated (where it starts), escapes, control characters. */
-    expect_syntax("{\n\"name\": \"abc\n}", 2, 9, "a string that does not end (no closing quote on its line), near '\"abc'");
+    expect_syntax("{\n\"name\": \"abc\n}", 2, 9,
+                  "a string that does not end (no closing quote on its line), near '\"abc'");
     expect_syntax("{\"name\": \"abc", 1, 10, "a string that does not end");
     expect_syntax("{\"name\": \"a\\qb\"}", 1, 12, "an unknown escape");
     expect_syntax("{\"name\": \"a\\u12\"}", 1, 12, "\\u must be followed by four hex digits");
@@ -674,7 +673,8 @@ Test(scenario_file, the_top_level)
     expect_error("{" T1 ", \"work\": \"t\"}", "work: must be an array (got 't')", NULL);
     expect_error("{" T1 ", " W1 ", \"services\": null}", "services: must be an array (got null)",
                  NULL);
-    expect_error("{" T1 ", " W1 ", \"name\": 5}", "test.json: name: must be a string (got 5)", NULL);
+    expect_error("{" T1 ", " W1 ", \"name\": 5}", "test.json: name: must be a string (got 5)",
+                 NULL);
     expect_error("{" T1 ", " W1 ", \"name\": \"\"}", "test.json: name: must be a non-empty string",
                  NULL);
     expect_error("{" T1 ", " W1 ", \"description\": []}",
@@ -728,8 +728,8 @@ Test(scenario_file, services)
                  NULL);
     expect_error(SVC("{\"name\": \"x\", \"rate\": {}}"), "services[1].rate: must be a rate",
                  "(got an object)", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"name\": \"y\"}"),
-                 "services[1]: key 'name' appears twice", NULL);
+    expect_error(SVC("{\"name\": \"x\", \"name\": \"y\"}"), "services[1]: key 'name' appears twice",
+                 NULL);
 #undef SVC
 }
 
@@ -752,22 +752,21 @@ Test(scenario_file, long_names_are_refused)
 
 Test(scenario_file, tasks)
 {
-#define TSK(x) "{\"services\": [{\"name\": \"api\"}], \"tasks\": [{\"name\": \"t\"}, " x "], " W1 "}"
+#define TSK(x)                                                                                     \
+    "{\"services\": [{\"name\": \"api\"}], \"tasks\": [{\"name\": \"t\"}, " x "], " W1 "}"
     expect_error(TSK("{\"name\": \"t\"}"),
                  "test.json: tasks[1].name: duplicate task name 't' (first declared at tasks[0])",
                  NULL);
     expect_error(TSK("[]"), "test.json: tasks[1]: must be an object (got an array)", NULL);
     expect_error(TSK("{\"service\": \"api\"}"), "tasks[1]: missing required key 'name'", NULL);
     expect_error(TSK("{\"name\": \"f\", \"service\": \"apii\"}"),
-                 "test.json: tasks[1].service: unknown service 'apii' (did you mean 'api'?)",
-                 NULL);
+                 "test.json: tasks[1].service: unknown service 'apii' (did you mean 'api'?)", NULL);
     expect_error(TSK("{\"name\": \"f\", \"service\": \"storage\"}"),
                  "test.json: tasks[1].service: unknown service 'storage'", NULL);
     expect_error(TSK("{\"name\": \"f\", \"service\": null}"),
                  "tasks[1].service: must be a non-empty string (got null)", NULL);
     expect_error(TSK("{\"name\": \"f\", \"latncy_ms\": 5}"),
-                 "test.json: tasks[1]: unknown key 'latncy_ms' (did you mean 'latency_ms'?)",
-                 NULL);
+                 "test.json: tasks[1]: unknown key 'latncy_ms' (did you mean 'latency_ms'?)", NULL);
     expect_error(TSK("{\"name\": \"f\", \"latency_ms\": -1}"),
                  "tasks[1].latency_ms: must be a number of milliseconds from 0 to 1e9 (got -1)",
                  NULL);
@@ -862,8 +861,9 @@ Test(scenario_file, messages_clip_long_values_and_stay_on_one_line)
 
 Test(scenario_file, the_first_mistake_in_file_order_is_reported)
 {
-    expect_error("{\"work\": [{\"task\": \"nope\"}], \"tasks\": [{\"name\": \"t\", \"jitter\": 9}]}",
-                 "tasks[0].jitter", NULL);
+    expect_error(
+        "{\"work\": [{\"task\": \"nope\"}], \"tasks\": [{\"name\": \"t\", \"jitter\": 9}]}",
+        "tasks[0].jitter", NULL);
     expect_error("{\"tasks\": [{\"name\": \"t\"}, {\"name\": \"u\"}, {\"name\": \"t\"},"
                  " {\"name\": \"u\"}], " W1 "}",
                  "tasks[2].name: duplicate task name 't' (first declared at tasks[0])", NULL);
@@ -931,8 +931,8 @@ static int load_and_run(const char *text)
     } else {
         cr_assert_str_eq(err, "");
         int out = sim_run(s);
-        cr_assert(out == SIM_DONE || out == SIM_STALLED || out == SIM_CUT, "outcome %d for %s",
-                  out, text);
+        cr_assert(out == SIM_DONE || out == SIM_STALLED || out == SIM_CUT, "outcome %d for %s", out,
+                  text);
     }
     sim_free(s);
     return rc;
@@ -980,9 +980,13 @@ Test(scenario_file, fuzz_random_byte_mutations_never_crash)
             size_t at = next_rand(&x) % len;
             char c = alphabet[next_rand(&x) % (sizeof alphabet - 1)];
             switch (next_rand(&x) % 3) {
-            case 0: buf[at] = c; break;                              /* replace */
-            case 1: memmove(buf + at, buf + at + 1, len - at); break; /* delete */
-            default:                                                  /* insert */
+            case 0:
+                buf[at] = c;
+                break; /* replace */
+            case 1:
+                memmove(buf + at, buf + at + 1, len - at);
+                break; /* delete */
+            default:   /* insert */
                 memmove(buf + at + 1, buf + at, len - at + 1);
                 buf[at] = c;
                 break;
@@ -1015,9 +1019,10 @@ static cJSON *parent_of(cJSON *root, cJSON *node)
 Test(scenario_file, fuzz_wrong_types_everywhere)
 {
     static const char *const junk[] = {
-        "null",  "true",  "false",   "0",       "-1",     "1.5",   "1e300", "-1e300",
-        "1e999", "\"\"",  "\"cli\"", "\"x\"",   "\"{i}\"", "[]",   "{}",    "[[[[[]]]]]",
-        "[\"a\", 1]", "{\"name\": {}}", "4294967296", "\"20/0\"",
+        "null",       "true",       "false",          "0",          "-1",
+        "1.5",        "1e300",      "-1e300",         "1e999",      "\"\"",
+        "\"cli\"",    "\"x\"",      "\"{i}\"",        "[]",         "{}",
+        "[[[[[]]]]]", "[\"a\", 1]", "{\"name\": {}}", "4294967296", "\"20/0\"",
     };
     cJSON *probe = cJSON_Parse(FULL);
     cr_assert_not_null(probe);
