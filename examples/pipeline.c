@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "runcue.h"
+#include "runcue_shm.h"
 
 typedef struct stage {
     const char *task;
@@ -277,14 +278,17 @@ static void usage(FILE *out)
                  "                work whose output is already there\n"
                  "  --dir DIR     keep artifacts in DIR (kept afterwards; a second run skips);\n"
                  "                default: a temporary directory removed at exit\n"
+                 "  --shm NAME    publish live state as shared memory NAME (watch it with\n"
+                 "                runcue-top NAME)\n"
                  "  --help        this text\n");
 }
 
 int main(int argc, char **argv)
 {
     int items = 12, rounds = 1;
-    const char *dir = NULL;
+    const char *dir = NULL, *shm = NULL;
     const struct option long_opts[] = {{"rounds", required_argument, NULL, 'r'},
+                                       {"shm", required_argument, NULL, 's'},
                                        {"dir", required_argument, NULL, 'd'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
@@ -298,6 +302,9 @@ int main(int argc, char **argv)
             break;
         case 'd':
             dir = optarg;
+            break;
+        case 's':
+            shm = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -331,6 +338,9 @@ int main(int argc, char **argv)
     int rc = rc_loop_new(&loop, &(rc_loop_opts){.clock = RC_CLOCK_MONOTONIC});
     if (rc == 0) rc = rc_cue_new(&cue, loop, NULL);
     if (rc == 0) rc = setup_cue(cue, &p);
+    /* One call makes the running cue watchable (runcue-top, the harness). */
+    if (rc == 0 && shm && (rc = rc_shm_publish(cue, shm, "runcue-example-pipeline")) == 0)
+        rc_shm_cleanup_on_signals();
     p.start = loop ? rc_loop_now(loop) : 0;
 
     rc_stats before = {0}, after = {0};

@@ -1,6 +1,7 @@
 /* sim.c -- the simulation engine: the core on a virtual clock, fake services,
  * a fake artifact store, the event log, the summary and the stall report. */
 #include "sim.h"
+#include "runcue_shm.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -264,6 +265,7 @@ int sim_invalidate(sim *s, const char *key, const char *why)
         char detail[200];
         snprintf(detail, sizeof detail, "%s%s%s", key, why ? " by " : "", why ? why : "");
         emit(s, "invalidated", NULL, NULL, NULL, detail);
+        rc_shm_mark(rc_shm_writer_of(s->cue), "invalidated", detail);
     }
     return 0;
 }
@@ -661,6 +663,8 @@ int sim_finish(sim *s)
     }
     build_summary(s);
     if (s->log) sim_eventlog_flush(s->log);
+    rc_shm_set_flags(rc_shm_writer_of(s->cue), RC_SHM_FINISHED | (s->stalled ? RC_SHM_STALLED : 0),
+                     0);
     return s->stalled ? SIM_STALLED : s->cut ? SIM_CUT : SIM_DONE;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "runcue_shm.h"
 
 void rc_cue_set_error(rc_cue *cue, const char *fmt, ...)
 {
@@ -154,6 +155,7 @@ void rc_cue_free(rc_cue *cue)
 {
     if (!cue) return;
     rc_alloc a = cue->alloc;
+    rc_shm_unpublish(cue);
     rc_timeouts_fini(cue);
     for (rc_dnode *n = rc_dlist_first(&cue->all); n;) {
         rc_dnode *next = rc_dlist_next(&cue->all, n);
@@ -534,9 +536,10 @@ void rc_cue_forget_finished(rc_cue *cue)
 void rc_emit(rc_cue *cue, rc_event_kind kind, const rc_work *w, const char *detail,
              double duration, size_t pending)
 {
-    if (!cue->hooks.on_event) return;
+    if (!cue->hooks.on_event && !cue->shm) return;
     rc_event ev = {kind, rc_loop_now(cue->loop), w, detail ? detail : "", duration, pending};
-    cue->hooks.on_event(cue, &ev, cue->hooks.ud);
+    if (cue->shm) rc_shm_on_event(cue->shm, &ev);
+    if (cue->hooks.on_event) cue->hooks.on_event(cue, &ev, cue->hooks.ud);
 }
 
 void rc_cue_stats(const rc_cue *cue, rc_stats *out)

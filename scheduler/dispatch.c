@@ -69,10 +69,12 @@ void rc_unlink_pending(rc_cue *cue, rc_work *w)
             rc_dlist_remove(&cue->waiting_any, &w->link);
         }
         cue->stats.waiting--;
+        w->task->svc->waiting--;
         break;
     case RC_W_ORPHAN:
         rc_dlist_remove(&w->task->orphans, &w->link);
         cue->stats.waiting--;
+        w->task->svc->waiting--;
         break;
     case RC_W_QUEUED:
         rc_runq_remove(&w->task->svc->q, &w->q);
@@ -168,6 +170,7 @@ static void file_waiting(rc_cue *cue, rc_work *w, const rc_check *chk, int answe
     w->where = RC_W_WAITING;
     w->bucket = NULL;
     cue->stats.waiting++;
+    w->task->svc->waiting++;
     if (chk->keyed) {
         rc_waitbucket *b = rc_strmap_get(&cue->waiting_by_key, chk->key);
         if (!b && (b = rc_calloc(&cue->alloc, 1, sizeof *b))) {
@@ -250,6 +253,7 @@ static void orphan(rc_cue *cue, rc_work *w)
     w->reason = RC_BLOCK_UNKNOWN_TASK;
     rc_dlist_push_back(&w->task->orphans, &w->link);
     cue->stats.waiting++;
+    w->task->svc->waiting++;
 }
 
 static void enqueue(rc_cue *cue, rc_work *w)
@@ -384,6 +388,7 @@ static void wake_list(rc_cue *cue, rc_dlist *list)
 int rc_artifacts_changed(rc_cue *cue, const char *key)
 {
     cue->epoch++;
+    if (cue->shm) rc_shm_on_artifacts_changed(cue->shm, key);
     if (key) {
         rc_waitbucket *b = rc_strmap_get(&cue->waiting_by_key, key);
         if (b) {

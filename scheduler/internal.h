@@ -85,6 +85,7 @@ typedef struct rc_svc {
     int concurrent; /* RC_NO_LIMIT or >= 1 */
     rc_rate rate;
     size_t running, peak_running;
+    size_t waiting; /* pending work of its tasks that is not ready */
     uint64_t started, completed, failed;
     rc_runq q;
     rc_timer rate_timer; /* armed while rate-limited with work queued */
@@ -213,11 +214,17 @@ struct rc_cue {
     size_t next_slab_works;
     cJSON *empty_params; /* what rc_work_params gives for work without params */
 
+    struct rc_shm_writer *shm; /* shm.c: the live segment, if published */
+
     /* scratch for rc_check_wait_on */
     char *scratch;
     size_t scratch_cap;
 };
 
+
+/* shm.c */
+void rc_shm_on_event(struct rc_shm_writer *w, const rc_event *ev);
+void rc_shm_on_artifacts_changed(struct rc_shm_writer *w, const char *key);
 
 /* cue.c */
 void rc_cue_set_error(rc_cue *cue, const char *fmt, ...)

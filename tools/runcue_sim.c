@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "eventlog.h"
+#include "runcue_shm.h"
 #include "scenario_file.h"
 #include "scenarios.h"
 #include "sim.h"
@@ -36,6 +37,7 @@ typedef struct options {
     bool realtime;
     double speed;
     bool seed_given;
+    const char *shm_name;
 } options;
 
 static void usage(FILE *out)
@@ -71,6 +73,8 @@ static void usage(FILE *out)
             "      --format FMT       log format: text or jsonl           [text]\n"
             "      --report json      print the final summary as one JSON object on stdout\n"
             "      --tui / --no-tui   live terminal view / plain output\n"
+            "      --shm NAME         publish live state as shared memory NAME, for\n"
+            "                         runcue-top NAME, runcue-viz NAME and the harness\n"
             "      --realtime         pace virtual time to the wall clock\n"
             "      --speed X          with --realtime: X virtual seconds per second [1]\n"
             "  -h, --help             show this help\n"
@@ -134,6 +138,7 @@ enum {
     OPT_REPORT,
     OPT_REALTIME,
     OPT_SPEED,
+    OPT_SHM,
 };
 
 static void list_scenarios(void)
@@ -169,6 +174,7 @@ static void parse(int argc, char **argv, options *o)
         {"report", required_argument, 0, OPT_REPORT},
         {"realtime", no_argument, 0, OPT_REALTIME},
         {"speed", required_argument, 0, OPT_SPEED},
+        {"shm", required_argument, 0, OPT_SHM},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -238,6 +244,7 @@ static void parse(int argc, char **argv, options *o)
             o->speed = parse_number("--speed", optarg, 0, 1e9);
             if (o->speed <= 0) bad("--speed", "must be more than 0");
             break;
+        case OPT_SHM: o->shm_name = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("runcue-sim %s\n", RC_VERSION_STRING); exit(0);
         case ':': bad(argv[optind - 1], "needs a value");
@@ -297,8 +304,12 @@ static int run_realtime(sim *s, double speed, bool progress)
     rc_loop *loop = sim_loop(s);
     double wall0 = wall_now(), last_print = wall0;
     for (;;) {
+        /* Settle the current instant first: work submitted or finished now
+         * may arm the timers that say when the next one is. */
+        int rc = sim_run_until(s, rc_loop_now(loop));
+        if (rc <= 0) return rc;
         rc_time next = rc_loop_next_timer(loop);
-        if (next == RC_TIME_NEVER) return sim_run_until(s, rc_loop_now(loop));
+        if (next == RC_TIME_NEVER) return 0;
         double due = wall0 + rc_to_seconds(next) / speed;
         double now = wall_now();
         if (due > now) {
@@ -307,10 +318,8 @@ static int run_realtime(sim *s, double speed, bool progress)
             nanosleep(&ts, NULL);
             if (wall_now() < due) goto print;
         }
-        {
-            int rc = sim_run_until(s, next);
-            if (rc <= 0) return rc;
-        }
+        rc = sim_run_until(s, next);
+        if (rc <= 0) return rc;
     print:
         if (progress && wall_now() - last_print >= 1.0) {
             last_print = wall_now();
@@ -382,6 +391,21 @@ int main(int argc, char **argv)
      * stdout through the observer. */
     sim_set_log(s, log ? log : vlog);
     if (log && vlog) sim_set_observer(s, mirror_record, vlog);
+
+    if (o.shm_name) {
+        char title[128];
+        snprintf(title, sizeof title, "runcue-sim --scenario %s -n %llu --seed %llu", name,
+                 (unsigned long long)o.cfg.count, (unsigned long long)o.cfg.seed);
+        if ((rc = rc_shm_publish(sim_cue(s), o.shm_name, title))) {
+            fprintf(stderr, "runcue-sim: --shm: %s\n", rc_cue_errmsg(sim_cue(s)));
+            if (vlog) sim_eventlog_close(vlog);
+            if (log) sim_eventlog_close(log);
+            if (log_file) fclose(log_file);
+            sim_free(s);
+            return rc == RC_EINVAL || rc == RC_EEXIST ? EXIT_USAGE : 1;
+        }
+        rc_shm_cleanup_on_signals();
+    }
 
     int outcome;
     if (o.realtime) {

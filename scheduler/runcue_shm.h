@@ -1,0 +1,229 @@
+/*
+ * runcue_shm.h -- a cue's live state in shared memory, and the harness that
+ * reads it.
+ *
+ * Like Varnish's shared-memory counters and log: a cue, simulated or in
+ * production, publishes its live state into a POSIX shared-memory segment
+ * (/dev/shm/runcue.NAME).  Other programs attach to watch it (runcue-top,
+ * runcue-viz) or to test it (the harness below) without slowing it down.
+ *
+ * Writer: never blocks and never waits for readers.  Every event goes into a
+ * ring of fixed-size records; the counters and the service table are
+ * published once per loop iteration into one of RC_SHM_SLOTS state slots,
+ * each guarded by its own sequence number (odd while being written), so a
+ * reader copying a slot has RC_SHM_SLOTS-1 publishes of grace before the
+ * writer comes back to it.
+ * Readers: map the segment read-only, copy a slot and retry if its sequence
+ * changed, so every snapshot is consistent.  A reader notices a writer that
+ * finished (it cleared RC_SHM_LIVE) or died (its pid is gone).
+ *
+ * The layout is versioned (RC_SHM_LAYOUT); readers refuse any other.
+ */
+#ifndef RUNCUE_SHM_H
+#define RUNCUE_SHM_H
+
+#include "runcue.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RC_SHM_MAGIC UINT64_C(0x48534555434e5552) /* "RUNCUESH" as little-endian bytes */
+#define RC_SHM_LAYOUT 1u
+#define RC_SHM_SLOTS 4
+#define RC_SHM_MAX_SERVICES 32
+#define RC_SHM_RING 4096 /* recent events kept */
+#define RC_SHM_MAX_BLOCKED 64
+#define RC_SHM_NAME_MAX 48
+
+/* Event kinds beyond rc_event_kind, written by the segment itself. */
+enum {
+    RC_SHM_EV_ARTIFACTS_CHANGED = 64, /* rc_artifacts_changed; detail: the key or "all" */
+    RC_SHM_EV_MARK = 65,              /* rc_shm_mark: the writer's own note */
+};
+
+/* Flags in the state. */
+enum {
+    RC_SHM_LIVE = 1,     /* the writer is publishing (cleared on unpublish) */
+    RC_SHM_STALLED = 2,  /* the writer says the run is stalled (blocked report filled) */
+    RC_SHM_FINISHED = 4, /* the writer says the run is over */
+    RC_SHM_PAUSED = 8,   /* the cue is paused */
+};
+
+/* ---- the layout: fixed-size, no pointers ---- */
+
+typedef struct rc_shm_counters {
+    uint64_t submitted, completed, failed, skipped, cancelled, retries;
+    uint64_t pending, running, waiting, queued, delayed;
+    uint64_t stale_finishes;
+    int64_t last_progress; /* rc_time */
+} rc_shm_counters;
+
+typedef struct rc_shm_service {
+    char name[32];
+    int32_t concurrent; /* RC_NO_LIMIT if none */
+    uint32_t rate_count; /* 0: no rate limit */
+    double rate_window_s;
+    uint64_t running, peak_running, queued, starts_in_window;
+    uint64_t started, completed, failed;
+    uint64_t blocked; /* pending work for this service that is not ready */
+} rc_shm_service;
+
+typedef struct rc_shm_state {
+    uint64_t seq;   /* even: stable; odd: being written */
+    uint64_t gen;   /* which publish this is */
+    int64_t now;    /* the cue's clock (rc_time) at this publish */
+    uint32_t flags; /* RC_SHM_* */
+    uint32_t n_services;
+    uint64_t events_head; /* events written so far (the newest has seq == events_head) */
+    rc_shm_counters counters;
+    rc_shm_service services[RC_SHM_MAX_SERVICES];
+} rc_shm_state;
+
+typedef struct rc_shm_event {
+    uint64_t seq;  /* 1, 2, 3 ... over the segment's life; 0 while being written */
+    int64_t time;  /* rc_time */
+    uint32_t kind; /* rc_event_kind or RC_SHM_EV_* */
+    uint32_t attempt;
+    uint64_t work_id; /* 0 for cue-wide events */
+    double duration;
+    char task[32];
+    char service[32];
+    char label[32];
+    char detail[96];
+} rc_shm_event;
+
+typedef struct rc_shm_blocked {
+    uint64_t id;
+    uint32_t reason; /* rc_block_reason */
+    uint32_t pad;
+    int64_t since; /* rc_time */
+    char task[32];
+    char service[32];
+    char label[32];
+    char detail[160];
+} rc_shm_blocked;
+
+typedef struct rc_shm_report {
+    uint64_t seq;       /* a sequence lock of its own */
+    int64_t taken;      /* rc_time when the report was made */
+    uint32_t n_blocked; /* entries filled */
+    uint32_t made;      /* reports made so far; 0: none yet */
+    uint64_t blocked_total; /* pending work it describes (may exceed the entries) */
+    rc_shm_blocked blocked[RC_SHM_MAX_BLOCKED];
+    char waitfor[4096]; /* the wait-for diagnosis as text, one finding a line */
+} rc_shm_report;
+
+typedef struct rc_shm_segment {
+    uint64_t magic; /* written last: a reader waits for it */
+    uint32_t layout;
+    uint32_t size; /* sizeof(rc_shm_segment) */
+    int32_t writer_pid;
+    uint32_t clock; /* rc_clock_kind */
+    char name[RC_SHM_NAME_MAX + 1];
+    char title[127]; /* what the writer runs, e.g. "runcue-sim --scenario fanout" */
+    uint64_t current; /* the newest published state: states[current % RC_SHM_SLOTS] */
+    rc_shm_state states[RC_SHM_SLOTS];
+    rc_shm_report report;
+    rc_shm_event events[RC_SHM_RING]; /* event seq s lives at [(s - 1) % RC_SHM_RING] */
+} rc_shm_segment;
+
+/* ---- writer (the cue side) ---- */
+
+typedef struct rc_shm_writer rc_shm_writer;
+
+/*
+ * Publish `cue` as /dev/shm/runcue.NAME (NAME: 1 to 48 of letters, digits,
+ * '-', '_', '.').  From then on every event of the cue goes into the segment
+ * and its state is published once per loop iteration.  A name held by a live
+ * writer is refused (RC_EEXIST, the message names the pid); a stale one (its
+ * writer gone) is reclaimed.  `title` may be NULL.
+ * Errors: RC_EINVAL, RC_EEXIST, RC_ESTATE (already published), RC_ENOMEM,
+ * RC_ESYS; the message is in rc_cue_errmsg.
+ * rc_cue_free unpublishes.
+ */
+int rc_shm_publish(rc_cue *cue, const char *name, const char *title);
+/* The cue's writer, or NULL. */
+rc_shm_writer *rc_shm_writer_of(rc_cue *cue);
+/* Publish the state now (it is also done once per loop iteration). */
+void rc_shm_update(rc_shm_writer *w);
+/* Set and clear flags (RC_SHM_STALLED, RC_SHM_FINISHED).  Setting
+ * RC_SHM_STALLED refreshes the blocked report.  Publishes. */
+void rc_shm_set_flags(rc_shm_writer *w, uint32_t set, uint32_t clear);
+/* Refresh the blocked report from rc_debug_blocked and rc_diagnose.  Done by
+ * itself on stall warnings, on RC_EV_STALLED and when the cue is left with
+ * pending work, nothing running and nothing delayed. */
+int rc_shm_refresh_report(rc_shm_writer *w);
+/* Put a note of the writer's own into the event ring (RC_SHM_EV_MARK). */
+void rc_shm_mark(rc_shm_writer *w, const char *what, const char *detail);
+/* Stop publishing, clear RC_SHM_LIVE and remove the name.  Attached readers
+ * keep their mapping and see the final state. */
+void rc_shm_unpublish(rc_cue *cue);
+/* Remove the names of every segment this process publishes when SIGINT or
+ * SIGTERM arrives, then die of that signal as before.  Installs the handlers
+ * once; call it after publishing. */
+int rc_shm_cleanup_on_signals(void);
+
+/* ---- reader: the harness ---- */
+
+typedef struct rc_shm_reader rc_shm_reader;
+
+/* What a reader copies out at once: one consistent state, the report, and
+ * the header. */
+typedef struct rc_shm_snapshot {
+    int32_t writer_pid;
+    uint32_t clock;
+    char name[RC_SHM_NAME_MAX + 1];
+    char title[127];
+    bool writer_alive; /* the pid is there and RC_SHM_LIVE is set */
+    rc_shm_state state;
+    rc_shm_report report;
+} rc_shm_snapshot;
+
+/* Attach by name, waiting up to timeout_s for it to appear (0: try once).
+ * Errors: RC_ENOENT (not there in time), RC_EINVAL (bad name, not a runcue
+ * segment, another layout), RC_ENOMEM, RC_ESYS.  err (if not NULL) receives
+ * a message naming the problem. */
+int rc_shm_attach(rc_shm_reader **out, const char *name, double timeout_s, char *err,
+                  size_t errlen);
+void rc_shm_detach(rc_shm_reader *r);
+
+/* Copy a consistent snapshot.  Returns 0 while the writer is live,
+ * RC_ESTATE once it finished or died (the snapshot holds its last state). */
+int rc_shm_read(rc_shm_reader *r, rc_shm_snapshot *out);
+/* The writer's process exists and has not unpublished. */
+bool rc_shm_writer_alive(rc_shm_reader *r);
+/* Why the writer is not live: "finished", "gone" (died), or "" if it is. */
+const char *rc_shm_writer_status(rc_shm_reader *r);
+
+/* Events after *cursor (0 to start at the oldest kept), oldest first: copies
+ * up to max into out, advances *cursor past them, and adds to *lost (if not
+ * NULL) the events overwritten before this reader saw them.  Returns the
+ * count copied. */
+size_t rc_shm_events(rc_shm_reader *r, uint64_t *cursor, rc_shm_event *out, size_t max,
+                     uint64_t *lost);
+
+/* Wait until pred(snapshot, ud) holds, polling every poll_s (0: 5 ms), for up
+ * to timeout_s.  Returns 0 when it held, RC_ENOENT on timeout, RC_ESTATE if
+ * the writer went away first without it holding.  *last (if not NULL)
+ * receives the last snapshot seen. */
+typedef bool (*rc_shm_pred)(const rc_shm_snapshot *snap, void *ud);
+int rc_shm_wait(rc_shm_reader *r, rc_shm_pred pred, void *ud, double timeout_s, double poll_s,
+                rc_shm_snapshot *last);
+
+/* A counter by name: submitted completed failed skipped cancelled retries
+ * pending running waiting queued delayed stale_finishes.  RC_ENOENT if
+ * there is none of that name. */
+int rc_shm_counter(const rc_shm_snapshot *snap, const char *name, uint64_t *out);
+/* Wait until the named counter is at least `at_least`. */
+int rc_shm_wait_counter(rc_shm_reader *r, const char *name, uint64_t at_least, double timeout_s,
+                        rc_shm_snapshot *last);
+/* The service row of that name in a snapshot, or NULL. */
+const rc_shm_service *rc_shm_find_service(const rc_shm_snapshot *snap, const char *name);
+/* "queued", ..., "artifacts_changed", "mark". */
+const char *rc_shm_event_name(uint32_t kind);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RUNCUE_SHM_H */
