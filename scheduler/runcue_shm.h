@@ -80,7 +80,7 @@ typedef struct rc_shm_state {
     rc_shm_service services[RC_SHM_MAX_SERVICES];
 } rc_shm_state;
 
-typedef struct rc_shm_event {
+typedef struct rc_shm_event { /* 256 bytes: four cache lines */
     uint64_t seq;  /* 1, 2, 3 ... over the segment's life; 0 while being written */
     int64_t time;  /* rc_time */
     uint32_t kind; /* rc_event_kind or RC_SHM_EV_* */
@@ -90,7 +90,7 @@ typedef struct rc_shm_event {
     char task[32];
     char service[32];
     char label[32];
-    char detail[96];
+    char detail[120];
 } rc_shm_event;
 
 typedef struct rc_shm_blocked {
@@ -125,7 +125,8 @@ typedef struct rc_shm_segment {
     uint64_t current; /* the newest published state: states[current % RC_SHM_SLOTS] */
     rc_shm_state states[RC_SHM_SLOTS];
     rc_shm_report report;
-    rc_shm_event events[RC_SHM_RING]; /* event seq s lives at [(s - 1) % RC_SHM_RING] */
+    /* event seq s lives at [(s - 1) % RC_SHM_RING] */
+    _Alignas(64) rc_shm_event events[RC_SHM_RING];
 } rc_shm_segment;
 
 /* ---- writer (the cue side) ---- */

@@ -23,6 +23,8 @@
 #include "loop_internal.h"
 #include "runcue_shm.h"
 
+_Static_assert(sizeof(rc_shm_event) == 256, "an event record is four cache lines");
+
 struct rc_shm_writer {
     rc_cue *cue;
     rc_shm_segment *seg;
