@@ -148,7 +148,8 @@ int rc_shm_publish(rc_cue *cue, const char *name, const char *title);
 rc_shm_writer *rc_shm_writer_of(rc_cue *cue);
 /* Publish the state now (it is also done once per loop iteration). */
 void rc_shm_update(rc_shm_writer *w);
-/* Set and clear flags (RC_SHM_STALLED, RC_SHM_FINISHED).  Setting
+/* Set and clear flags (RC_SHM_STALLED, RC_SHM_FINISHED, RC_SHM_PAUSED; the
+ * last is also shown while the cue is paused).  Setting
  * RC_SHM_STALLED refreshes the blocked report.  Publishes. */
 void rc_shm_set_flags(rc_shm_writer *w, uint32_t set, uint32_t clear);
 /* Refresh the blocked report from rc_debug_blocked and rc_diagnose.  Done by

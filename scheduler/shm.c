@@ -273,7 +273,7 @@ void rc_shm_update(rc_shm_writer *w)
 void rc_shm_set_flags(rc_shm_writer *w, uint32_t set, uint32_t clear)
 {
     if (!w) return;
-    set &= RC_SHM_STALLED | RC_SHM_FINISHED;
+    set &= RC_SHM_STALLED | RC_SHM_FINISHED | RC_SHM_PAUSED;
     w->flags = (w->flags & ~clear) | set;
     if (set & RC_SHM_STALLED) rc_shm_refresh_report(w);
     publish(w);

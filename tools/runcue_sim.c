@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "eventlog.h"
+#include "live.h"
 #include "runcue_shm.h"
 #include "scenario_file.h"
 #include "scenarios.h"
@@ -33,7 +34,8 @@ typedef struct options {
     sim_eventlog_format log_format;
     bool report_json;
     bool verbose;
-    bool tui, no_tui;
+    bool tui, no_tui, sdl, exit_at_end;
+    const char *screenshot;
     bool realtime;
     double speed;
     bool seed_given;
@@ -72,11 +74,18 @@ static void usage(FILE *out)
             "      --log FILE         write the event log to FILE\n"
             "      --format FMT       log format: text or jsonl           [text]\n"
             "      --report json      print the final summary as one JSON object on stdout\n"
-            "      --tui / --no-tui   live terminal view / plain output\n"
+            "      --tui              live terminal view (the default when stdout is a\n"
+            "                         terminal): q quit, p pause, space step, arrows scroll\n"
+            "      --no-tui           plain output even on a terminal\n"
+            "      --sdl              live SDL2 view: swimlanes per service\n"
+            "      --screenshot FILE  with --sdl: write the final frame to FILE (PNG); runs\n"
+            "                         headless with SDL_VIDEODRIVER=offscreen\n"
+            "      --exit-at-end      with --tui/--sdl: leave when the run is over\n"
             "      --shm NAME         publish live state as shared memory NAME, for\n"
             "                         runcue-top NAME, runcue-viz NAME and the harness\n"
             "      --realtime         pace virtual time to the wall clock\n"
-            "      --speed X          with --realtime: X virtual seconds per second [1]\n"
+            "      --speed X          with --realtime, --tui or --sdl: X virtual seconds\n"
+            "                         per wall second [1; 10 in the live views]\n"
             "  -h, --help             show this help\n"
             "  -V, --version          show the version\n"
             "\n"
@@ -139,6 +148,9 @@ enum {
     OPT_REALTIME,
     OPT_SPEED,
     OPT_SHM,
+    OPT_SDL,
+    OPT_SCREENSHOT,
+    OPT_EXIT_AT_END,
 };
 
 static void list_scenarios(void)
@@ -175,13 +187,16 @@ static void parse(int argc, char **argv, options *o)
         {"realtime", no_argument, 0, OPT_REALTIME},
         {"speed", required_argument, 0, OPT_SPEED},
         {"shm", required_argument, 0, OPT_SHM},
+        {"sdl", no_argument, 0, OPT_SDL},
+        {"screenshot", required_argument, 0, OPT_SCREENSHOT},
+        {"exit-at-end", no_argument, 0, OPT_EXIT_AT_END},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
     sim_config_defaults(&o->cfg);
     o->scenario = "single_queue";
-    o->speed = 1;
+    o->speed = 0;
     opterr = 0;
     int c, idx;
     while ((c = getopt_long(argc, argv, ":n:l:j:e:d:c:r:s:vhV", longs, &idx)) != -1) {
@@ -245,6 +260,9 @@ static void parse(int argc, char **argv, options *o)
             if (o->speed <= 0) bad("--speed", "must be more than 0");
             break;
         case OPT_SHM: o->shm_name = optarg; break;
+        case OPT_SDL: o->sdl = true; break;
+        case OPT_SCREENSHOT: o->screenshot = optarg; break;
+        case OPT_EXIT_AT_END: o->exit_at_end = true; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("runcue-sim %s\n", RC_VERSION_STRING); exit(0);
         case ':': bad(argv[optind - 1], "needs a value");
@@ -270,7 +288,25 @@ static void parse(int argc, char **argv, options *o)
     }
     if (optind < argc) bad("argument", "unexpected '%s'", argv[optind]);
     if (o->tui && o->no_tui) bad("--tui", "cannot be combined with --no-tui");
-    if (o->tui) bad("--tui", "the live terminal view is not part of this build yet");
+    if (o->tui && o->sdl) bad("--tui", "cannot be combined with --sdl");
+    if (o->screenshot && !o->sdl) bad("--screenshot", "needs --sdl");
+    if (o->tui && !live_have_tui)
+        bad("--tui", "this build has no terminal view (configured without ncursesw)");
+    if (o->sdl && !live_have_sdl)
+        bad("--sdl", "this build has no SDL view (configured without SDL2, SDL2_gfx or libpng)");
+    /* The dashboard is the default on a terminal, unless output is asked
+     * for in another form. */
+    if (!o->tui && !o->no_tui && !o->sdl && live_have_tui && isatty(1) && isatty(0) &&
+        !o->verbose && !o->report_json && !o->realtime)
+        o->tui = true;
+    if ((o->tui || o->sdl) && (o->verbose || o->report_json || o->realtime)) {
+        const char *view = o->tui ? "--tui" : "--sdl";
+        bad(view, "cannot be combined with %s", o->verbose       ? "-v"
+                                                : o->report_json ? "--report"
+                                                                 : "--realtime");
+    }
+    if (o->exit_at_end && !o->tui && !o->sdl) bad("--exit-at-end", "needs --tui or --sdl");
+    if (o->speed == 0) o->speed = o->tui || o->sdl ? 10 : 1;
     if (!o->scenario_file && !scenario_find(o->scenario))
         bad("--scenario", "unknown scenario '%s' (try --list-scenarios)", o->scenario);
     if (o->log_format == SIM_EVENTLOG_JSONL && !o->log_path && !o->verbose)
@@ -392,6 +428,12 @@ int main(int argc, char **argv)
     sim_set_log(s, log ? log : vlog);
     if (log && vlog) sim_set_observer(s, mirror_record, vlog);
 
+    char auto_name[RC_SHM_NAME_MAX + 1];
+    if ((o.tui || o.sdl) && !o.shm_name) {
+        /* The views read the run through a segment of its own. */
+        snprintf(auto_name, sizeof auto_name, "sim-%d", (int)getpid());
+        o.shm_name = auto_name;
+    }
     if (o.shm_name) {
         char title[128];
         snprintf(title, sizeof title, "runcue-sim --scenario %s -n %llu --seed %llu", name,
@@ -408,7 +450,25 @@ int main(int argc, char **argv)
     }
 
     int outcome;
-    if (o.realtime) {
+    if (o.tui || o.sdl) {
+        live_driver drv;
+        rc = sim_start(s);
+        if (rc) {
+            fprintf(stderr, "runcue-sim: cannot start: %s\n", rc_strerror(rc));
+            sim_free(s);
+            return 1;
+        }
+        live_driver_init(&drv, s, o.speed);
+        live_opts lo = {.shm_name = o.shm_name, .driver = &drv, .exit_at_end = o.exit_at_end,
+                        .screenshot = o.screenshot, .attach_timeout = 1};
+        rc = o.tui ? live_tui_run(&lo) : live_sdl_run(&lo);
+        if (rc) {
+            sim_free(s);
+            return 1;
+        }
+        /* Quit early: the summary covers the run so far. */
+        outcome = drv.over ? drv.outcome : sim_finish(s);
+    } else if (o.realtime) {
         rc = sim_start(s);
         if (!rc) rc = run_realtime(s, o.speed, !o.verbose && !o.report_json);
         outcome = rc < 0 ? rc : sim_finish(s);

@@ -1,0 +1,80 @@
+/* runcue-viz -- watch a running cue's live segment in an SDL2 window:
+ * swimlanes per service, queue depth and throughput over time.
+ *
+ *   runcue-viz NAME
+ *   runcue-viz --screenshot out.png --exit-at-end NAME   (headless with
+ *                                      SDL_VIDEODRIVER=offscreen) */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "live.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: runcue-viz [options] NAME\n"
+            "\n"
+            "Watch the live state a cue publishes as shared memory NAME in a window.\n"
+            "\n"
+            "  --screenshot FILE   write the last frame to FILE (PNG) when leaving\n"
+            "  --exit-at-end       leave when the writer finishes\n"
+            "  --size WxH          window size                            [1280x720]\n"
+            "  --wait S            wait up to S seconds for NAME to appear [5]\n"
+            "  -h, --help          show this help\n"
+            "\n"
+            "Keys: q quit, p pause the picture, + and - zoom time, 0 fit all.\n"
+            "Exit status: 0 ok, 1 the segment or the window could not be had, 2 bad usage.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longs[] = {{"screenshot", required_argument, 0, 's'},
+                                          {"exit-at-end", no_argument, 0, 'e'},
+                                          {"size", required_argument, 0, 'z'},
+                                          {"wait", required_argument, 0, 'w'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    live_opts lo = {.attach_timeout = 5};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        switch (c) {
+        case 's': lo.screenshot = optarg; break;
+        case 'e': lo.exit_at_end = true; break;
+        case 'z':
+            if (sscanf(optarg, "%dx%d", &lo.width, &lo.height) != 2 || lo.width < 320 ||
+                lo.height < 200 || lo.width > 8192 || lo.height > 8192) {
+                fprintf(stderr, "runcue-viz: --size: '%s' is not WxH (320x200 to 8192x8192)\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'w': {
+            char *end;
+            lo.attach_timeout = strtod(optarg, &end);
+            if (*end || end == optarg || lo.attach_timeout < 0) {
+                fprintf(stderr, "runcue-viz: --wait: '%s' is not a number of seconds\n", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'h': usage(stdout); return 0;
+        default:
+            fprintf(stderr, "runcue-viz: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "runcue-viz: %s (see --help)\n",
+                optind >= argc ? "which segment? give its NAME" : "one NAME only");
+        return 2;
+    }
+    lo.shm_name = argv[optind];
+    if (!live_have_sdl) {
+        fprintf(stderr, "runcue-viz: this build has no SDL view (configured without SDL2, "
+                        "SDL2_gfx or libpng)\n");
+        return 1;
+    }
+    return live_sdl_run(&lo);
+}

@@ -1,0 +1,85 @@
+/* drive.c -- stepping a simulation for a live view.  See live.h. */
+#include <time.h>
+
+#include "live.h"
+#include "sim.h"
+
+double live_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void live_driver_init(live_driver *d, sim *s, double speed)
+{
+    *d = (live_driver){.s = s, .speed = speed > 0 ? speed : 1};
+    d->wall_anchor = live_wall();
+    d->virt_anchor = s ? rc_to_seconds(rc_loop_now(sim_loop(s))) : 0;
+}
+
+static void finish(live_driver *d)
+{
+    d->over = true;
+    d->outcome = sim_finish(d->s);
+}
+
+static void reanchor(live_driver *d)
+{
+    d->wall_anchor = live_wall();
+    d->virt_anchor = rc_to_seconds(rc_loop_now(sim_loop(d->s)));
+}
+
+int live_drive(live_driver *d)
+{
+    if (!d->s || d->over || d->paused) return 0;
+    rc_loop *loop = sim_loop(d->s);
+    double target = d->virt_anchor + (live_wall() - d->wall_anchor) * d->speed;
+    /* Settle the current instant, then move on to the target time. */
+    int rc = sim_run_until(d->s, rc_loop_now(loop));
+    if (rc > 0) {
+        rc_time next = rc_loop_next_timer(loop);
+        if (next == RC_TIME_NEVER)
+            rc = 0;
+        else if (rc_seconds(target) > rc_loop_now(loop))
+            rc = sim_run_until(d->s, rc_seconds(target));
+    }
+    if (rc < 0) return rc;
+    if (rc == 0) finish(d);
+    rc_shm_update(rc_shm_writer_of(sim_cue(d->s)));
+    return 0;
+}
+
+int live_step(live_driver *d)
+{
+    if (!d->s || d->over) return 0;
+    rc_loop *loop = sim_loop(d->s);
+    int rc = sim_run_until(d->s, rc_loop_now(loop));
+    if (rc > 0) {
+        rc_time next = rc_loop_next_timer(loop);
+        rc = next == RC_TIME_NEVER ? 0 : sim_run_until(d->s, next);
+    }
+    if (rc < 0) return rc;
+    if (rc == 0) finish(d);
+    reanchor(d);
+    rc_shm_update(rc_shm_writer_of(sim_cue(d->s)));
+    return 0;
+}
+
+void live_pause(live_driver *d, bool paused)
+{
+    if (!d->s || d->paused == paused) return;
+    d->paused = paused;
+    /* Virtual time stands still; the cue itself is not paused, so the run
+     * stays the one the seed gives. */
+    reanchor(d);
+    rc_shm_set_flags(rc_shm_writer_of(sim_cue(d->s)), paused ? RC_SHM_PAUSED : 0,
+                     paused ? 0 : RC_SHM_PAUSED);
+}
+
+void live_set_speed(live_driver *d, double speed)
+{
+    if (!d->s || speed <= 0) return;
+    reanchor(d);
+    d->speed = speed;
+}

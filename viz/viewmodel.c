@@ -1,0 +1,186 @@
+/* viewmodel.c -- see viewmodel.h. */
+#include "viewmodel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+viewmodel *vm_new(rc_shm_reader *r)
+{
+    viewmodel *vm = calloc(1, sizeof *vm);
+    if (!vm) return NULL;
+    vm->reader = r;
+    vm->sample_every = 100 * 1000 * 1000; /* 0.1 s, doubled as the run grows */
+    vm->first_time = -1;
+    vm->status = "running";
+    return vm;
+}
+
+void vm_free(viewmodel *vm)
+{
+    free(vm);
+}
+
+const vm_line *vm_line_at(const viewmodel *vm, uint64_t i)
+{
+    if (i >= vm->n_lines || i >= VM_LINES) return NULL;
+    return &vm->lines[(vm->n_lines - 1 - i) % VM_LINES];
+}
+
+const vm_bar *vm_bar_at(const viewmodel *vm, uint64_t i)
+{
+    if (i >= vm->n_bars || i >= VM_BARS) return NULL;
+    return &vm->bars[(vm->n_bars - 1 - i) % VM_BARS];
+}
+
+double vm_progress(const viewmodel *vm)
+{
+    const rc_shm_counters *c = &vm->snap.state.counters;
+    if (!c->submitted) return 0;
+    return (double)(c->completed + c->failed + c->skipped + c->cancelled) / (double)c->submitted;
+}
+
+static uint32_t service_index(const viewmodel *vm, const char *name)
+{
+    for (uint32_t i = 0; i < vm->snap.state.n_services; i++)
+        if (strcmp(vm->snap.state.services[i].name, name) == 0) return i;
+    return UINT32_MAX;
+}
+
+/* The newest open bar of a work (scanning back a bounded way). */
+static vm_bar *open_bar(viewmodel *vm, uint64_t id)
+{
+    uint64_t n = vm->n_bars < VM_BARS ? vm->n_bars : VM_BARS;
+    for (uint64_t i = 0; i < n && i < 4096; i++) {
+        vm_bar *b = &vm->bars[(vm->n_bars - 1 - i) % VM_BARS];
+        if (b->work_id == id && b->outcome == VM_RUNNING) return b;
+    }
+    return NULL;
+}
+
+static void add_line(viewmodel *vm, const rc_shm_event *e)
+{
+    vm_line *l = &vm->lines[vm->n_lines++ % VM_LINES];
+    l->seq = e->seq;
+    l->t = e->time;
+    l->kind = e->kind;
+    char work[80] = "";
+    if (e->work_id)
+        snprintf(work, sizeof work, "#%llu %s%s%s%s", (unsigned long long)e->work_id, e->task,
+                 e->label[0] ? " [" : "", e->label, e->label[0] ? "]" : "");
+    char extra[140] = "";
+    if ((e->kind == RC_EV_COMPLETED || e->kind == RC_EV_FAILED) && e->duration > 0)
+        snprintf(extra, sizeof extra, " %.0fms", e->duration * 1000);
+    if (e->detail[0])
+        snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%s%s",
+                 extra[0] || work[0] ? "  " : "", e->detail);
+    snprintf(l->text, sizeof l->text, "%9.3fs  %-17s %s%s", vm_s(e->time),
+             rc_shm_event_name(e->kind), work, extra);
+}
+
+static void take_event(viewmodel *vm, const rc_shm_event *e)
+{
+    if (vm->first_time < 0) vm->first_time = e->time;
+    add_line(vm, e);
+    switch (e->kind) {
+    case RC_EV_STARTED: {
+        vm_bar *b = &vm->bars[vm->n_bars++ % VM_BARS];
+        *b = (vm_bar){.work_id = e->work_id, .start = e->time, .end = 0,
+                      .service = service_index(vm, e->service), .outcome = VM_RUNNING};
+        break;
+    }
+    case RC_EV_COMPLETED:
+    case RC_EV_FAILED:
+    case RC_EV_RETRY:
+    case RC_EV_TIMEOUT: {
+        vm_bar *b = open_bar(vm, e->work_id);
+        if (b) {
+            b->end = e->time;
+            b->outcome = e->kind == RC_EV_COMPLETED ? VM_OK
+                         : e->kind == RC_EV_RETRY   ? VM_RETRIED
+                                                    : VM_FAILED;
+        }
+        break;
+    }
+    case RC_SHM_EV_ARTIFACTS_CHANGED:
+    case RC_SHM_EV_MARK: {
+        bool inval = e->kind == RC_SHM_EV_MARK && strncmp(e->detail, "invalidated", 11) == 0;
+        /* Artifact changes are many (every produced output); keep the
+         * invalidations, and marks of the writer's own. */
+        if (e->kind == RC_SHM_EV_ARTIFACTS_CHANGED) break;
+        vm_mark *m = &vm->marks[vm->n_marks++ % VM_MARKS];
+        m->t = e->time;
+        m->invalidation = inval;
+        const char *what = inval ? e->detail + 11 : e->detail;
+        while (*what == ':' || *what == ' ') what++;
+        snprintf(m->what, sizeof m->what, "%s", what);
+        break;
+    }
+    default: break;
+    }
+}
+
+static void sample(viewmodel *vm)
+{
+    const rc_shm_state *st = &vm->snap.state;
+    int64_t t = st->now;
+    if (vm->n_samples && t < vm->samples[vm->n_samples - 1].t + vm->sample_every) {
+        /* Keep the newest figures in the last sample until the next is due. */
+        if (vm->n_samples > 1) {
+            vm_sample *last = &vm->samples[vm->n_samples - 1];
+            last->completed = st->counters.completed;
+            last->failed = st->counters.failed;
+        }
+        return;
+    }
+    if (vm->n_samples == VM_SAMPLES) {
+        /* Full: keep every other sample and sample half as often. */
+        for (size_t i = 0; i < VM_SAMPLES / 2; i++) vm->samples[i] = vm->samples[2 * i];
+        vm->n_samples = VM_SAMPLES / 2;
+        vm->sample_every *= 2;
+    }
+    vm->samples[vm->n_samples++] = (vm_sample){t, st->counters.pending, st->counters.running,
+                                               st->counters.completed, st->counters.failed};
+}
+
+static void rates(viewmodel *vm)
+{
+    const rc_shm_state *st = &vm->snap.state;
+    int64_t dt = st->now - vm->rate_base_t;
+    if (dt >= 1000 * 1000 * 1000 || vm->rate_base_t == 0) {
+        for (uint32_t i = 0; i < st->n_services; i++) {
+            uint64_t done = st->services[i].completed + st->services[i].failed;
+            if (vm->rate_base_t || dt > 0)
+                vm->rate[i] = dt > 0 ? (double)(done - vm->rate_base[i]) / vm_s(dt) : 0;
+            vm->rate_base[i] = done;
+        }
+        vm->rate_base_t = st->now ? st->now : 1;
+    }
+    int64_t span = st->now - (vm->first_time > 0 ? vm->first_time : 0);
+    vm->throughput = span > 0 ? (double)st->counters.completed / vm_s(span) : 0;
+}
+
+bool vm_update(viewmodel *vm)
+{
+    uint64_t gen = vm->snap.state.gen;
+    uint64_t lines = vm->n_lines;
+    vm->live = rc_shm_read(vm->reader, &vm->snap) == 0;
+    static rc_shm_event buf[256];
+    size_t n;
+    while ((n = rc_shm_events(vm->reader, &vm->cursor, buf, 256, &vm->lost)) > 0)
+        for (size_t i = 0; i < n; i++) take_event(vm, &buf[i]);
+    uint32_t f = vm->snap.state.flags;
+    if (!vm->live && (f & RC_SHM_LIVE))
+        vm->status = "writer gone";
+    else if (f & RC_SHM_STALLED)
+        vm->status = "stalled";
+    else if (f & RC_SHM_FINISHED || !(f & RC_SHM_LIVE))
+        vm->status = "finished";
+    else if (f & RC_SHM_PAUSED)
+        vm->status = "paused";
+    else
+        vm->status = "running";
+    sample(vm);
+    rates(vm);
+    return gen != vm->snap.state.gen || lines != vm->n_lines;
+}

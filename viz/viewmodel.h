@@ -1,0 +1,106 @@
+/* viewmodel.h -- what the live views draw, built from the shared-memory
+ * segment only (runcue_shm.h).  runcue-top, runcue-viz and runcue-sim's
+ * --tui/--sdl all feed one of these from a reader; in process the simulation
+ * publishes a segment and attaches to it like any other watcher, so no view
+ * reaches into the scheduler.
+ *
+ * vm_update takes a snapshot and drains new events into:
+ *   - recent event lines (a ring of VM_LINES, newest last);
+ *   - bars: every work's run on its service's lane, from start to finish,
+ *     coloured by outcome (a ring of VM_BARS);
+ *   - samples of queue depth, running and completions over time;
+ *   - marks: invalidations and artifact changes, on the time axis. */
+#ifndef VIZ_VIEWMODEL_H
+#define VIZ_VIEWMODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runcue_shm.h"
+
+#define VM_LINES 512
+#define VM_BARS 8192
+#define VM_SAMPLES 1024
+#define VM_MARKS 256
+
+typedef enum vm_outcome {
+    VM_RUNNING = 0,
+    VM_OK,
+    VM_FAILED,
+    VM_RETRIED, /* an attempt failed, another follows */
+} vm_outcome;
+
+typedef struct vm_bar {
+    uint64_t work_id;
+    int64_t start, end; /* rc_time; end 0 while running */
+    uint32_t service;   /* index in the snapshot's services */
+    uint32_t outcome;   /* vm_outcome */
+} vm_bar;
+
+typedef struct vm_sample {
+    int64_t t;
+    uint64_t pending, running, completed, failed;
+} vm_sample;
+
+typedef struct vm_mark {
+    int64_t t;
+    bool invalidation; /* else an artifact change */
+    char what[40];
+} vm_mark;
+
+typedef struct vm_line {
+    uint64_t seq;
+    int64_t t;
+    uint32_t kind;
+    char text[160];
+} vm_line;
+
+typedef struct viewmodel {
+    rc_shm_reader *reader;
+    rc_shm_snapshot snap; /* the latest */
+    bool live;            /* the writer is publishing */
+    const char *status;   /* "running", "stalled", "finished", "paused", "writer gone" */
+
+    uint64_t cursor, lost;
+    vm_line lines[VM_LINES];
+    uint64_t n_lines; /* written so far; the newest is lines[(n_lines-1) % VM_LINES] */
+
+    vm_bar bars[VM_BARS];
+    uint64_t n_bars;
+
+    vm_sample samples[VM_SAMPLES];
+    size_t n_samples;
+    int64_t sample_every; /* rc_time between samples; doubles when full */
+
+    vm_mark marks[VM_MARKS];
+    uint64_t n_marks;
+
+    int64_t first_time; /* time of the first event seen */
+    /* per service: completions in the last second of the writer's clock */
+    double rate[RC_SHM_MAX_SERVICES];
+    uint64_t rate_base[RC_SHM_MAX_SERVICES];
+    int64_t rate_base_t;
+    double throughput; /* completed per second over the whole run */
+} viewmodel;
+
+/* Allocates the model (it is large) and attaches it to `r` (not owned). */
+viewmodel *vm_new(rc_shm_reader *r);
+void vm_free(viewmodel *vm);
+/* Take a snapshot and drain the events.  Returns true if anything changed. */
+bool vm_update(viewmodel *vm);
+
+/* The i-th newest line (0 = newest), or NULL. */
+const vm_line *vm_line_at(const viewmodel *vm, uint64_t i);
+/* The i-th newest bar, or NULL. */
+const vm_bar *vm_bar_at(const viewmodel *vm, uint64_t i);
+
+/* Work finished (completed + failed + skipped + cancelled) over submitted. */
+double vm_progress(const viewmodel *vm);
+
+/* Seconds of an rc_time. */
+static inline double vm_s(int64_t t)
+{
+    return (double)t / 1e9;
+}
+
+#endif
