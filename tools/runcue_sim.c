@@ -463,8 +463,8 @@ int main(int argc, char **argv)
                         .screenshot = o.screenshot, .attach_timeout = 1};
         rc = o.tui ? live_tui_run(&lo) : live_sdl_run(&lo);
         if (rc) {
-            sim_free(s);
-            return 1;
+            sim_free(s); /* removes the segment */
+            return rc == 130 ? 130 : 1; /* 130: SIGINT/SIGTERM in the view */
         }
         /* Quit early: the summary covers the run so far. */
         outcome = drv.over ? drv.outcome : sim_finish(s);

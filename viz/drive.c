@@ -34,15 +34,21 @@ int live_drive(live_driver *d)
 {
     if (!d->s || d->over || d->paused) return 0;
     rc_loop *loop = sim_loop(d->s);
-    double target = d->virt_anchor + (live_wall() - d->wall_anchor) * d->speed;
-    /* Settle the current instant, then move on to the target time. */
-    int rc = sim_run_until(d->s, rc_loop_now(loop));
-    if (rc > 0) {
+    rc_time target = rc_seconds(d->virt_anchor + (live_wall() - d->wall_anchor) * d->speed);
+    /* From instant to instant up to the target, so the clock never runs past
+     * the last thing that happens: the time shown is that of the last event. */
+    int rc;
+    for (;;) {
+        rc = sim_run_until(d->s, rc_loop_now(loop)); /* settle this instant */
+        if (rc <= 0) break;
         rc_time next = rc_loop_next_timer(loop);
-        if (next == RC_TIME_NEVER)
+        if (next == RC_TIME_NEVER) {
             rc = 0;
-        else if (rc_seconds(target) > rc_loop_now(loop))
-            rc = sim_run_until(d->s, rc_seconds(target));
+            break;
+        }
+        if (next > target) break;
+        rc = sim_run_until(d->s, next);
+        if (rc <= 0) break;
     }
     if (rc < 0) return rc;
     if (rc == 0) finish(d);

@@ -44,6 +44,14 @@ BAD = [
     (["--report", "xml"], "--report"),
     (["--speed", "0"], "--speed"),
     (["--tui", "--no-tui"], "--tui"),
+    (["--tui", "--sdl"], "--tui"),
+    (["--tui", "-v"], "--tui"),
+    (["--sdl", "--report", "json"], "--sdl"),
+    (["--screenshot", "x.png"], "--screenshot"),
+    (["--exit-at-end"], "--exit-at-end"),
+    (["--shm"], "--shm"),
+    (["--shm", "no/slash", "--seed", "1", "-n", "1"], "--shm"),
+    (["--shm", "", "--seed", "1", "-n", "1"], "--shm"),
     (["--bogus"], "--bogus"),
     (["-x"], "-x"),
     (["--count"], "--count"),
@@ -100,7 +108,8 @@ def main():
                                "--error-rate", "--concurrent", "--rate-limit", "--submit-rate",
                                "--duration", "--timeout", "--seed", "--scenario",
                                "--scenario-file", "--list-scenarios", "--verbose", "--log",
-                               "--format", "--report", "--help", "--version")
+                               "--format", "--report", "--help", "--version", "--tui",
+                               "--no-tui", "--sdl", "--screenshot", "--shm", "--exit-at-end")
                    if o not in r.stdout]
         t.check(r.status == 0 and r.stdout.startswith("usage: runcue-sim") and not missing
                 and not r.stderr,
@@ -176,6 +185,15 @@ def main():
             and len([x for x in vlines[2:] if re.match(r"^ +\d+\.\d{3}s  ", x)]) == len(records),
             "-v: one text line per JSON record",
             f"command: {v.command()}\n{len(records)} records; {problems[:3]}")
+
+    # --realtime paces the same run: its summary is the plain run's.
+    base = ["--scenario", "fanout", "-n", "20", "--seed", "1"]
+    plain = simtool.run(tool, base)
+    paced = simtool.run(tool, base + ["--realtime", "--speed", "50"], timeout=60)
+    t.check(paced.status == 0 and plain.status == 0 and paced.stdout == plain.stdout
+            and "completed 140" in paced.stdout,
+            "--realtime --speed 50: the same summary as the plain run",
+            f"plain {plain.stdout!r}\npaced {paced.stdout!r}\nstderr {paced.stderr[:300]!r}")
 
     return t.finish()
 

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""tui.py -- the ncurses dashboard, driven through tmux (send-keys,
+capture-pane): runcue-sim --tui shows the right counts for a known seed, the
+blocked list and wait-for chain of a deadlock, survives a resize, and q or
+SIGINT leave a sane terminal; runcue-top NAME watches another process.
+
+Needs RUNCUE_SIM and RUNCUE_TOP (set by meson) and tmux on PATH.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+SIM = os.environ["RUNCUE_SIM"]
+TOP = os.environ["RUNCUE_TOP"]
+FIXTURES = os.environ["RUNCUE_FIXTURES"]
+SOCK = f"runcue-tui-{os.getpid()}"
+failures = []
+passed = 0
+
+
+def tmux(*args, check=True):
+    return subprocess.run(["tmux", "-L", SOCK, *args], capture_output=True, text=True,
+                          check=check)
+
+
+def screen(session):
+    return tmux("capture-pane", "-p", "-t", session).stdout
+
+
+def wait_for(session, pattern, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = screen(session)
+        if re.search(pattern, text):
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {pattern!r}; screen:\n{text}")
+
+
+def shell(session, width=120, height=40):
+    """A plain shell in a fresh tmux session."""
+    tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+         "env PS1='$ ' TERM=xterm-256color bash --norc --noprofile")
+    wait_for(session, r"\$ $|\$\s*$")
+
+
+def type_line(session, line):
+    tmux("send-keys", "-t", session, "-l", line)
+    tmux("send-keys", "-t", session, "Enter")
+
+
+def check(cond, what, detail=""):
+    global passed
+    if cond:
+        passed += 1
+        print(f"ok - {what}")
+    else:
+        failures.append(what)
+        print(f"not ok - {what}\n{detail}")
+
+
+def sane_terminal(session, what):
+    """After the view left: the shell echoes what is typed and the line
+    discipline is cooked with echo on."""
+    tmux("send-keys", "-t", session, "clear", "Enter")
+    time.sleep(0.2)
+    type_line(session, "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo -e -icanon -e -echo;"
+                       " echo SANE-$((40+2))")
+    text = wait_for(session, r"SANE-42")
+    lines = text.split("\n")
+    check("stty -a" in text and "icanon" in lines and "echo" in lines
+          and "-icanon" not in lines and "-echo" not in lines,
+          f"{what}: the terminal is sane afterwards (typed text echoes, icanon and echo on)",
+          text)
+
+
+def segments():
+    return sorted(n for n in os.listdir("/dev/shm") if n.startswith("runcue."))
+
+
+def test_counts_and_quit():
+    s = "counts"
+    shell(s)
+    type_line(s, f"{SIM} --scenario fanout -n 20 --seed 1 --tui --speed 40; echo EXIT=$?")
+    text = wait_for(s, r"finished")
+    check(re.search(r"completed 140\b", text) and re.search(r"failed\s+0\b", text)
+          and "100.0%" in text and "submitted 140" in text,
+          "fanout -n 20 --seed 1: Queue shows 140 completed, 0 failed, 100%", text)
+    rows = {m.group(1): m.group(2) for m in
+            re.finditer(r"^\s*(splitter|processor|aggregator)\s.*processed (\d+)", text, re.M)}
+    check(rows == {"splitter": "20", "processor": "100", "aggregator": "20"},
+          "Services: processed per service for the seed", f"{rows}\n{text}")
+    check(re.search(r"processor\s+\[\s*\]\s+0/5", text) is not None,
+          "Services: a concurrency bar current/max", text)
+    check("Recent events" in text and re.search(r"completed\s+#140 aggregate", text),
+          "Recent events: the last completion is listed", text)
+    check("t=2.136s" in text, "the clock stops at the last event (2.136 s for this seed)", text)
+    tmux("send-keys", "-t", s, "q")
+    text = wait_for(s, r"EXIT=\d+")
+    check("EXIT=0" in text and "Summary (seed 1)" in text and "completed 140" in text,
+          "q: leaves, then the summary is printed, exit 0", text)
+    sane_terminal(s, "q")
+    tmux("kill-session", "-t", s)
+
+
+def test_pause_and_step():
+    s = "pause"
+    shell(s)
+    type_line(s, f"{SIM} --scenario single_queue -n 50 --seed 2 --tui --speed 0.5; echo EXIT=$?")
+    wait_for(s, r"running")
+    tmux("send-keys", "-t", s, "p")
+    text = wait_for(s, r"paused")
+    t1 = re.search(r"t=([\d.]+)s", text).group(1)
+    time.sleep(0.6)
+    t2 = re.search(r"t=([\d.]+)s", screen(s)).group(1)
+    check(t1 == t2, "p: virtual time stands still while paused", f"{t1} then {t2}")
+    tmux("send-keys", "-t", s, "Space")
+    deadline = time.monotonic() + 5
+    t3 = t2
+    while time.monotonic() < deadline and t3 == t2:
+        time.sleep(0.1)
+        t3 = re.search(r"t=([\d.]+)s", screen(s)).group(1)
+    check(float(t3) > float(t2), "space: one step moves to the next event", f"{t2} then {t3}")
+    tmux("send-keys", "-t", s, "q")
+    text = wait_for(s, r"EXIT=\d+")
+    check("EXIT=0" in text, "q while paused: exit 0 with the summary so far", text)
+    tmux("kill-session", "-t", s)
+
+
+def test_deadlock_and_resize():
+    s = "stall"
+    shell(s)
+    cycle = os.path.join(FIXTURES, "deadlock", "cycle.json")
+    type_line(s, f"{SIM} --scenario-file {cycle} --seed 1 --tui --speed 50; echo EXIT=$?")
+    text = wait_for(s, r"stalled")
+    text = wait_for(s, r"Blocked")
+    check("cycle: #1 -> #2 -> #1" in text and re.search(r"#1\s+A\s+waiting on 'x'", text)
+          and "2 pending work cannot move" in text,
+          "deadlock: Blocked lists the work, its reason and the wait-for cycle", text)
+    tmux("resize-window", "-t", s, "-x", "80", "-y", "30")
+    time.sleep(0.5)
+    text = screen(s)
+    width = max(len(line.rstrip()) for line in text.split("\n"))
+    check("Services" in text and "Blocked" in text and width <= 80,
+          "resize to 80x30: redrawn to fit", text)
+    tmux("send-keys", "-t", s, "q")
+    text = wait_for(s, r"EXIT=\d+")
+    check("EXIT=3" in text, "a stalled run exits 3 after q", text)
+    tmux("kill-session", "-t", s)
+
+
+def test_sigint():
+    s = "sigint"
+    shell(s)
+    before = segments()
+    type_line(s, f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1; echo EXIT=$?")
+    wait_for(s, r"running")
+    during = segments()
+    tmux("send-keys", "-t", s, "C-c")
+    text = wait_for(s, r"EXIT=\d+")
+    check("EXIT=130" in text, "SIGINT: exit 130", text)
+    check(len(during) == len(before) + 1 and segments() == before,
+          "SIGINT: the run's segment is removed", f"{before} {during} {segments()}")
+    sane_terminal(s, "SIGINT")
+    tmux("kill-session", "-t", s)
+
+
+def test_attached():
+    s = "top"
+    name = f"tui-test-{os.getpid()}"
+    writer = subprocess.Popen([SIM, "--scenario", "fanout", "-n", "30", "--seed", "4",
+                               "--realtime", "--speed", "3", "--shm", name],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        shell(s)
+        type_line(s, f"{TOP} {name}; echo EXIT=$?")
+        text = wait_for(s, r"running")
+        check(f"runcue  {name}" in text and "writer   pid" in text and "watching live" in text,
+              "runcue-top NAME: attaches to another process", text)
+        once = subprocess.run([TOP, "--once", name], capture_output=True, text=True, timeout=10)
+        check(once.returncode == 0 and "service processor" in once.stdout
+              and re.search(r"^submitted \d+  completed \d+", once.stdout, re.M)
+              and f"{name}  pid {writer.pid}  virtual clock" in once.stdout,
+              "runcue-top --once NAME: counters and services as text", once.stdout + once.stderr)
+        writer.wait(timeout=60)
+        text = wait_for(s, r"finished")
+        check(re.search(r"completed 210\b", text) is not None and "watching ended" in text,
+              "runcue-top: shows the final counts when the writer finishes", text)
+        tmux("send-keys", "-t", s, "q")
+        text = wait_for(s, r"EXIT=\d+")
+        check("EXIT=0" in text, "runcue-top: q exits 0", text)
+        sane_terminal(s, "runcue-top q")
+        type_line(s, f"{TOP} --wait 0.2 no-such-segment-{os.getpid()}; echo EXIT=$?")
+        text = wait_for(s, r"EXIT=\d+")
+        check("EXIT=1" in text and "no runcue segment named" in text,
+              "runcue-top: a missing segment is named, exit 1", text)
+        tmux("kill-session", "-t", s)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+
+
+def main():
+    if not shutil.which("tmux"):
+        print("tmux is not installed", file=sys.stderr)
+        return 1
+    try:
+        for test in (test_counts_and_quit, test_pause_and_step, test_deadlock_and_resize,
+                     test_sigint, test_attached):
+            try:
+                test()
+            except AssertionError as e:
+                failures.append(test.__name__)
+                print(f"not ok - {test.__name__}: {e}")
+    finally:
+        tmux("kill-server", check=False)
+    total = passed + len(failures)
+    print(f"[====] Synthesis: Tested: {total} | Passing: {passed} | "
+          f"Failing: {len(failures)} | Crashing: 0")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
