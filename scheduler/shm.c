@@ -50,8 +50,7 @@ struct rc_shm_reader {
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
-    size_t n = src ? strlen(src) : 0;
-    if (n >= cap) n = cap - 1;
+    size_t n = src ? strnlen(src, cap - 1) : 0;
     if (n) memcpy(dst, src, n);
     dst[n] = 0;
 }

@@ -9,6 +9,11 @@ packages=(
   libcriterion-dev    # test suites
   libpcg-cpp-dev      # reference PCG implementation the simulator's PRNG is checked against
   python3             # the Python worker, simulator regression tests
+  libncurses-dev      # runcue-top and runcue-sim --tui (the ncurses dashboard)
+  libsdl2-dev         # runcue-viz and runcue-sim --sdl
+  libsdl2-gfx-dev     # the SDL view's shapes and 8x8 text
+  libpng-dev          # the SDL view's --screenshot PNG files
+  tmux                # drives the dashboard in its tests (send-keys, capture-pane)
 )
 
 missing=()

@@ -64,17 +64,18 @@ static void add_line(viewmodel *vm, const rc_shm_event *e)
     l->seq = e->seq;
     l->t = e->time;
     l->kind = e->kind;
-    char work[80] = "";
+    char work[112] = "";
     if (e->work_id)
         snprintf(work, sizeof work, "#%llu %s%s%s%s", (unsigned long long)e->work_id, e->task,
                  e->label[0] ? " [" : "", e->label, e->label[0] ? "]" : "");
-    char extra[140] = "";
-    if ((e->kind == RC_EV_COMPLETED || e->kind == RC_EV_FAILED) && e->duration > 0)
-        snprintf(extra, sizeof extra, " %.0fms", e->duration * 1000);
-    if (e->detail[0])
-        snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "%s%s",
-                 extra[0] || work[0] ? "  " : "", e->detail);
-    snprintf(l->text, sizeof l->text, "%9.3fs  %-17s %s%s", vm_s(e->time),
+    char ms[32] = "";
+    if ((e->kind == RC_EV_COMPLETED || e->kind == RC_EV_FAILED) && e->duration > 0 &&
+        e->duration < 1e9)
+        snprintf(ms, sizeof ms, " %.0fms", e->duration * 1000);
+    char extra[160];
+    snprintf(extra, sizeof extra, "%s%s%.120s", ms, e->detail[0] && (ms[0] || work[0]) ? "  " : "",
+             e->detail);
+    snprintf(l->text, sizeof l->text, "%9.3fs  %-17.17s %.100s%.120s", vm_s(e->time),
              rc_shm_event_name(e->kind), work, extra);
 }
 
@@ -113,7 +114,7 @@ static void take_event(viewmodel *vm, const rc_shm_event *e)
         m->invalidation = inval;
         const char *what = inval ? e->detail + 11 : e->detail;
         while (*what == ':' || *what == ' ') what++;
-        snprintf(m->what, sizeof m->what, "%s", what);
+        snprintf(m->what, sizeof m->what, "%.39s", what);
         break;
     }
     default: break;

@@ -52,7 +52,7 @@ typedef struct vm_line {
     uint64_t seq;
     int64_t t;
     uint32_t kind;
-    char text[160];
+    char text[256];
 } vm_line;
 
 typedef struct viewmodel {
