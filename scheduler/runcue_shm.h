@@ -120,6 +120,7 @@ typedef struct rc_shm_segment {
     uint32_t size; /* sizeof(rc_shm_segment) */
     int32_t writer_pid;
     uint32_t clock; /* rc_clock_kind */
+    int64_t published; /* the cue's clock (rc_time) when it was published */
     char name[RC_SHM_NAME_MAX + 1];
     char title[127]; /* what the writer runs, e.g. "runcue-sim --scenario fanout" */
     uint64_t current; /* the newest published state: states[current % RC_SHM_SLOTS] */
@@ -175,6 +176,7 @@ typedef struct rc_shm_reader rc_shm_reader;
 typedef struct rc_shm_snapshot {
     int32_t writer_pid;
     uint32_t clock;
+    int64_t published; /* the writer's clock at rc_shm_publish: the views count from it */
     char name[RC_SHM_NAME_MAX + 1];
     char title[127];
     bool writer_alive; /* the pid is there and RC_SHM_LIVE is set */

@@ -209,11 +209,12 @@ static void publish(rc_shm_writer *w)
     STORE_REL(&st->seq, seq + 2);
     STORE_REL(&seg->current, gen);
 
-    /* Pending work with nothing running and nothing on a timer will not move
-     * by itself: say why in the report, once per such spell. */
+    /* Pending work with nothing running and no timer armed (no rate window
+     * to wait out, no delay, no timeout) will not move by itself: say why in
+     * the report, once per such spell. */
     rc_cue *cue = w->cue;
-    bool stuck = cue->stats.pending > 0 && cue->stats.running == 0 && cue->stats.delayed == 0 &&
-                 !cue->pass_scheduled && !cue->paused;
+    bool stuck = cue->stats.pending > 0 && cue->stats.running == 0 && !cue->pass_scheduled &&
+                 !cue->paused && rc_loop_next_timer(cue->loop) == RC_TIME_NEVER;
     if (stuck && !w->stuck) rc_shm_refresh_report(w);
     w->stuck = stuck;
 }
@@ -438,6 +439,7 @@ int rc_shm_publish(rc_cue *cue, const char *name, const char *title)
     seg->size = (uint32_t)sizeof *seg;
     seg->writer_pid = (int32_t)getpid();
     seg->clock = (uint32_t)rc_loop_clock(cue->loop);
+    seg->published = rc_loop_now(cue->loop);
     copy_str(seg->name, sizeof seg->name, name);
     copy_str(seg->title, sizeof seg->title, title);
     cue->shm = w;
@@ -621,6 +623,7 @@ int rc_shm_read(rc_shm_reader *r, rc_shm_snapshot *out)
     const rc_shm_segment *seg = r->seg;
     out->writer_pid = seg->writer_pid;
     out->clock = seg->clock;
+    out->published = seg->published;
     memcpy(out->name, seg->name, sizeof out->name);
     memcpy(out->title, seg->title, sizeof out->title);
     out->name[sizeof out->name - 1] = 0;

@@ -46,7 +46,7 @@ static int print_once(const char *name, double wait)
     const rc_shm_counters *c = &s->state.counters;
     printf("%s  pid %d  %s  t=%.3fs  %s\n", s->name, (int)s->writer_pid,
            s->clock == RC_CLOCK_VIRTUAL ? "virtual clock" : "real clock",
-           (double)s->state.now / 1e9,
+           (double)(s->state.now - s->published) / 1e9,
            live == 0 ? (s->state.flags & RC_SHM_STALLED ? "stalled" : "live")
                      : rc_shm_writer_status(r));
     if (s->title[0]) printf("%s\n", s->title);
@@ -70,12 +70,24 @@ static int print_once(const char *name, double wait)
                (unsigned long long)v->blocked, (unsigned long long)v->completed,
                (unsigned long long)v->failed);
     }
-    if (s->report.made && s->report.blocked_total && c->pending) {
+    if ((s->state.flags & RC_SHM_STALLED) && s->report.made && c->pending) {
+        /* The writer says the run is stalled: why, briefly. */
+        enum { MAX_LINES = 20 };
         printf("blocked (%llu):\n", (unsigned long long)s->report.blocked_total);
-        for (uint32_t i = 0; i < s->report.n_blocked; i++)
+        uint32_t shown = s->report.n_blocked < MAX_LINES ? s->report.n_blocked : MAX_LINES;
+        for (uint32_t i = 0; i < shown; i++)
             printf("  #%llu %s: %s\n", (unsigned long long)s->report.blocked[i].id,
                    s->report.blocked[i].task, s->report.blocked[i].detail);
-        if (s->report.waitfor[0]) printf("wait-for:\n%s", s->report.waitfor);
+        if (s->report.blocked_total > shown)
+            printf("  ... %llu more\n", (unsigned long long)(s->report.blocked_total - shown));
+        const char *p = s->report.waitfor;
+        for (int n = 0; *p && n < MAX_LINES; n++) {
+            const char *nl = strchr(p, '\n');
+            int len = nl ? (int)(nl - p) : (int)strlen(p);
+            printf("%s%.*s\n", n ? "  " : "wait-for:\n  ", len, p);
+            p = nl ? nl + 1 : p + len;
+        }
+        if (*p) printf("  ...\n");
     }
     free(s);
     rc_shm_detach(r);

@@ -100,7 +100,7 @@ static void draw(tui *t)
     mvprintw(0, 1, "runcue  %s  %.*s", s->name, cols > 70 ? cols - 50 : 20, s->title);
     const char *status = t->frozen ? "frozen" : vm->status;
     char right[64];
-    snprintf(right, sizeof right, "t=%.3fs  %s ", vm_s(s->state.now), status);
+    snprintf(right, sizeof right, "t=%.3fs  %s ", vm_s(s->state.now - s->published), status);
     mvprintw(0, cols - (int)strlen(right) - 1, "%s", right);
     attroff(A_REVERSE);
     attron(COLOR_PAIR(status_color(status)) | A_BOLD | A_REVERSE);

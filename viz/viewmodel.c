@@ -75,7 +75,7 @@ static void add_line(viewmodel *vm, const rc_shm_event *e)
     char extra[160];
     snprintf(extra, sizeof extra, "%s%s%.120s", ms, e->detail[0] && (ms[0] || work[0]) ? "  " : "",
              e->detail);
-    snprintf(l->text, sizeof l->text, "%9.3fs  %-17.17s %.100s%.120s", vm_s(e->time),
+    snprintf(l->text, sizeof l->text, "%9.3fs  %-17.17s %.100s%.120s", vm_s(e->time - vm->snap.published),
              rc_shm_event_name(e->kind), work, extra);
 }
 

@@ -10,7 +10,7 @@ meson install -C "$build" --destdir "$root" --no-rebuild --quiet >/dev/null
 
 pc=$(find "$root" -name runcue.pc | head -n 1)
 [ -n "$pc" ] || { echo "FAIL: no runcue.pc installed"; exit 1; }
-for f in runcue.h runcue_transport.h; do
+for f in runcue.h runcue_transport.h runcue_shm.h; do
   [ -n "$(find "$root" -name "$f")" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 [ -n "$(find "$root" -name 'libruncue.so*')" ] || { echo "FAIL: no shared library"; exit 1; }
