@@ -1,12 +1,693 @@
-/* sdl.c -- placeholder while the SDL view is written. */
+/* sdl_view.c -- the SDL2 view: runcue-viz and runcue-sim --sdl.
+ *
+ * Top to bottom: a header (segment, title, virtual clock, status, counts), a
+ * legend, one swimlane per service with every work's run as a bar coloured by
+ * outcome and the marks as vertical lines, a time axis, then queue depth /
+ * running and throughput over the same time axis.  When the run is stalled a
+ * red panel lists the blocked work and the wait-for diagnosis.
+ *
+ * Every frame is drawn by a software renderer into one ARGB8888 surface, which
+ * is blitted to the window and, on leaving, written out as the screenshot, so
+ * both are the same picture.  Nothing in it depends on the wall clock: for a
+ * given seed the final frame is the same run to run. */
+#include <SDL.h>
+#include <SDL2_gfxPrimitives.h>
+#include <math.h>
+#include <png.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "live.h"
+#include "viewmodel.h"
 
 const bool live_have_sdl = true;
 
+enum {
+    LABEL_W = 160,  /* lane labels, chart titles */
+    HEADER_H = 32,  /* y 0..31 */
+    LANES_TOP = 52, /* below the legend row */
+    CHART_H = 150,  /* the two charts at the bottom */
+    AXIS_H = 14,    /* time labels under the lanes */
+    MARGIN_R = 10,
+    MAX_ROWS = 64, /* sub-rows per lane */
+};
+
+typedef struct rgb {
+    Uint8 r, g, b;
+} rgb;
+
+static const rgb C_BG = {24, 26, 32}, C_HEAD = {34, 37, 46}, C_TEXT = {220, 222, 228},
+                 C_DIM = {130, 134, 146}, C_GRID = {46, 49, 60}, C_LANE_A = {30, 33, 40},
+                 C_LANE_B = {36, 39, 48}, C_RUN = {70, 130, 230}, C_OK = {60, 180, 90},
+                 C_FAIL = {220, 60, 60}, C_RETRY = {240, 160, 40}, C_MARK = {240, 220, 60},
+                 C_MARK_DIM = {110, 112, 120}, C_BLOCKED = {200, 80, 200},
+                 C_PENDING = {80, 200, 220}, C_PANEL = {44, 22, 26};
+
+typedef struct view {
+    viewmodel *vm;
+    live_driver *drv; /* in process, else NULL */
+    bool show_name;   /* not for the segment runcue-sim names after its pid */
+    bool frozen;      /* attached: p freezes the picture */
+    double zoom;      /* visible span in seconds; 0: fit all */
+    int w, h;
+    SDL_Surface *surf;
+    SDL_Renderer *ren;
+    /* This frame's time window and where it goes. */
+    int64_t t0, t1;
+    int x0, x1;
+    int64_t row_end[RC_SHM_MAX_SERVICES][MAX_ROWS];
+} view;
+
+/* ---- drawing helpers ---- */
+
+static Sint16 cl(double v)
+{
+    return v < -32000 ? -32000 : v > 32000 ? 32000 : (Sint16)floor(v);
+}
+
+static void box(view *v, int xa, int ya, int xb, int yb, rgb c)
+{
+    boxRGBA(v->ren, cl(xa), cl(ya), cl(xb), cl(yb), c.r, c.g, c.b, 255);
+}
+
+static void frame(view *v, int xa, int ya, int xb, int yb, rgb c)
+{
+    rectangleRGBA(v->ren, cl(xa), cl(ya), cl(xb), cl(yb), c.r, c.g, c.b, 255);
+}
+
+static void line(view *v, double xa, double ya, double xb, double yb, rgb c)
+{
+    lineRGBA(v->ren, cl(xa), cl(ya), cl(xb), cl(yb), c.r, c.g, c.b, 255);
+}
+
+/* Draws at most maxc characters (0: no limit); returns the width drawn. */
+static int text(view *v, int x, int y, int maxc, rgb c, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static int text(view *v, int x, int y, int maxc, rgb c, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (maxc > 0 && (size_t)maxc < sizeof buf) buf[maxc] = 0;
+    if (maxc < 0) buf[0] = 0;
+    stringRGBA(v->ren, cl(x), cl(y), buf, c.r, c.g, c.b, 255);
+    return 8 * (int)strlen(buf);
+}
+
+static rgb outcome_colour(uint32_t outcome)
+{
+    switch (outcome) {
+    case VM_OK: return C_OK;
+    case VM_FAILED: return C_FAIL;
+    case VM_RETRIED: return C_RETRY;
+    default: return C_RUN;
+    }
+}
+
+static rgb status_colour(const char *status)
+{
+    if (!strcmp(status, "stalled") || !strcmp(status, "writer gone")) return C_FAIL;
+    if (!strcmp(status, "paused")) return C_RETRY;
+    if (!strcmp(status, "finished")) return C_OK;
+    return C_RUN;
+}
+
+/* ---- the time window ---- */
+
+static int64_t fit_t0(const viewmodel *vm)
+{
+    return vm->first_time > 0 ? vm->first_time : 0;
+}
+
+static int64_t fit_t1(const viewmodel *vm)
+{
+    int64_t t0 = fit_t0(vm), now = vm->snap.state.now;
+    return now > t0 + 1000000000 ? now : t0 + 1000000000;
+}
+
+/* Fit: from the first event to now (at least a second).  Zoomed: the last
+ * `zoom` seconds up to now. */
+static void set_window(view *v)
+{
+    int64_t first = fit_t0(v->vm), now = v->vm->snap.state.now;
+    if (v->zoom > 0 && v->zoom < vm_s(now - first)) {
+        v->t1 = now;
+        v->t0 = now - (int64_t)(v->zoom * 1e9);
+    } else {
+        v->t0 = first;
+        v->t1 = fit_t1(v->vm);
+    }
+    if (v->t1 <= v->t0) v->t0 = v->t1 - 1;
+    v->x0 = LABEL_W;
+    v->x1 = v->w - MARGIN_R;
+}
+
+static double tx(const view *v, int64_t t)
+{
+    return v->x0 + (double)(t - v->t0) / (double)(v->t1 - v->t0) * (v->x1 - v->x0);
+}
+
+static void zoom_by(view *v, double factor)
+{
+    double full = vm_s(v->vm->snap.state.now - fit_t0(v->vm));
+    double span = (v->zoom > 0 && v->zoom < full ? v->zoom : full) * factor;
+    if (span < 1e-3) span = 1e-3;
+    v->zoom = span >= full ? 0 : span;
+}
+
+/* ---- the parts of a frame ---- */
+
+static void draw_header(view *v)
+{
+    const viewmodel *vm = v->vm;
+    const rc_shm_snapshot *s = &vm->snap;
+    const rc_shm_counters *c = &s->state.counters;
+    box(v, 0, 0, v->w - 1, HEADER_H - 1, C_HEAD);
+    int x = 8;
+    x += text(v, x, 6, 0, C_PENDING, "runcue");
+    if (v->show_name) x += 16 + text(v, x + 16, 6, 40, C_TEXT, "%.48s", s->name);
+    text(v, x + 16, 6, (v->w - x - 24) / 8, C_DIM, "%.126s", s->title);
+
+    x = 8;
+    x += text(v, x, 19, 0, C_TEXT, "t=%.3fs", vm_s(s->state.now - s->published)) + 16;
+    x += text(v, x, 19, 0, status_colour(vm->status), "%s%s", vm->status,
+              v->frozen ? " (frozen)" : "") + 16;
+    x += text(v, x, 19, 0, C_TEXT, "%3.0f%%", vm_progress(vm) * 100) + 16;
+    x += text(v, x, 19, 0, C_OK, "completed %llu", (unsigned long long)c->completed) + 12;
+    x += text(v, x, 19, 0, c->failed ? C_FAIL : C_DIM, "failed %llu",
+              (unsigned long long)c->failed) + 12;
+    x += text(v, x, 19, 0, C_PENDING, "pending %llu", (unsigned long long)c->pending) + 12;
+    x += text(v, x, 19, 0, C_RUN, "running %llu", (unsigned long long)c->running) + 16;
+    x += text(v, x, 19, 0, C_TEXT, "throughput %.1f/s", vm->throughput) + 16;
+    /* A progress bar in what is left on the right. */
+    int bx = v->w - 8 - 200;
+    if (bx > x) {
+        double p = vm_progress(vm);
+        frame(v, bx, 18, bx + 199, 27, C_DIM);
+        if (p > 0) box(v, bx + 1, 19, bx + 1 + (int)(p * 197), 26, C_OK);
+    }
+}
+
+static void draw_legend(view *v)
+{
+    static const struct {
+        const char *name;
+        uint32_t outcome;
+    } items[] = {{"running", VM_RUNNING}, {"ok", VM_OK}, {"failed", VM_FAILED},
+                 {"retried", VM_RETRIED}};
+    int x = 8, y = HEADER_H + 8;
+    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+        box(v, x, y, x + 7, y + 7, outcome_colour(items[i].outcome));
+        x += 12 + text(v, x + 12, y, 0, C_TEXT, "%s", items[i].name) + 16;
+    }
+    line(v, x + 3, y - 1, x + 3, y + 8, C_MARK);
+    x += 12 + text(v, x + 12, y, 0, C_TEXT, "invalidation") + 16;
+    line(v, x + 3, y - 1, x + 3, y + 8, C_MARK_DIM);
+    x += 12 + text(v, x + 12, y, 0, C_TEXT, "mark") + 24;
+    if (v->zoom > 0)
+        x += text(v, x, y, 0, C_DIM, "showing the last %.3gs (0: fit all)", v->zoom) + 24;
+    const char *keys = v->drv ? "q quit  p pause  space step  +/- zoom  0 fit"
+                              : "q quit  p freeze  +/- zoom  0 fit";
+    int kx = v->w - 8 - 8 * (int)strlen(keys);
+    if (kx > x) text(v, kx, y, 0, C_DIM, "%s", keys);
+}
+
+/* A 1-2-5 step giving about `target` ticks over span seconds. */
+static double nice_step(double span, int target)
+{
+    double raw = span / (target > 0 ? target : 1);
+    double p = pow(10, floor(log10(raw)));
+    double m = raw / p;
+    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
+
+static void draw_grid(view *v, int top, int bottom, int label_y)
+{
+    double a = vm_s(v->t0), b = vm_s(v->t1);
+    double step = nice_step(b - a, (v->x1 - v->x0) / 110);
+    for (double k = ceil(a / step); k * step <= b + 1e-12; k++) {
+        double t = k * step;
+        double x = tx(v, (int64_t)llround(t * 1e9));
+        line(v, x, top, x, bottom, C_GRID);
+        if (label_y >= 0) {
+            line(v, x, label_y - 3, x, label_y - 1, C_DIM);
+            if (x + 40 < v->w) text(v, (int)x + 2, label_y, 0, C_DIM, "%gs", t);
+        }
+    }
+}
+
+static void draw_lanes(view *v, int top, int bottom)
+{
+    const viewmodel *vm = v->vm;
+    const rc_shm_state *st = &vm->snap.state;
+    uint32_t ns = st->n_services < RC_SHM_MAX_SERVICES ? st->n_services : RC_SHM_MAX_SERVICES;
+    if (!ns) {
+        text(v, v->x0 + 8, top + 8, 0, C_DIM, "no services yet");
+        return;
+    }
+    int lane_h = (bottom - top) / (int)ns;
+    if (lane_h < 3) lane_h = 3;
+    int rows[RC_SHM_MAX_SERVICES];
+    for (uint32_t i = 0; i < ns; i++) {
+        const rc_shm_service *sv = &st->services[i];
+        int y = top + (int)i * lane_h;
+        box(v, 0, y, v->w - 1, y + lane_h - 1, i % 2 ? C_LANE_B : C_LANE_A);
+        /* As many sub-rows as ran at once, within the limit and the room. */
+        int cap = (lane_h - 6) / 4;
+        if (cap < 1) cap = 1;
+        if (cap > MAX_ROWS) cap = MAX_ROWS;
+        int64_t n = (int64_t)sv->peak_running;
+        if (sv->concurrent > 0 && n > sv->concurrent) n = sv->concurrent;
+        rows[i] = n < 1 ? 1 : n > cap ? cap : (int)n;
+        for (int r = 0; r < MAX_ROWS; r++) v->row_end[i][r] = INT64_MIN;
+    }
+    draw_grid(v, top, top + (int)ns * lane_h - 1, top + (int)ns * lane_h + 4);
+    line(v, v->x0 - 1, top, v->x0 - 1, top + (int)ns * lane_h - 1, C_GRID);
+
+    /* Bars, oldest first, each in the first sub-row free at its start. */
+    int64_t now = st->now;
+    uint64_t nb = vm->n_bars < VM_BARS ? vm->n_bars : VM_BARS;
+    for (uint64_t k = nb; k-- > 0;) {
+        const vm_bar *b = vm_bar_at(vm, k);
+        if (!b || b->service >= ns) continue;
+        uint32_t s = b->service;
+        int64_t busy = b->end ? b->end : INT64_MAX;
+        int row = -1;
+        for (int r = 0; r < rows[s]; r++)
+            if (v->row_end[s][r] <= b->start) {
+                row = r;
+                break;
+            }
+        if (row < 0) row = (int)(b->work_id % (uint64_t)rows[s]);
+        if (busy > v->row_end[s][row]) v->row_end[s][row] = busy;
+        int64_t end = b->end ? b->end : now;
+        if (end < v->t0 || b->start > v->t1) continue;
+        double xa = tx(v, b->start), xb = tx(v, end);
+        if (xa < v->x0) xa = v->x0;
+        if (xb > v->x1) xb = v->x1;
+        /* Columns [xa, xb), less one for a gap between bars back to back. */
+        int ia = (int)floor(xa), ib = (int)floor(xb) - 1;
+        if (ib - ia >= 3) ib--;
+        if (ib < ia) ib = ia;
+        int row_h = (lane_h - 6) / rows[s];
+        if (row_h < 1) row_h = 1;
+        int ya = top + (int)s * lane_h + 3 + row * row_h;
+        int yb = ya + row_h - 1 - (row_h >= 4);
+        box(v, ia, ya, ib, yb, outcome_colour(b->outcome));
+    }
+
+    /* Marks across the lanes. */
+    uint64_t nm = vm->n_marks < VM_MARKS ? vm->n_marks : VM_MARKS;
+    for (uint64_t k = 0; k < nm; k++) {
+        const vm_mark *m = &vm->marks[(vm->n_marks - nm + k) % VM_MARKS];
+        if (m->t < v->t0 || m->t > v->t1) continue;
+        double x = tx(v, m->t);
+        line(v, x, top, x, top + (int)ns * lane_h - 1, m->invalidation ? C_MARK : C_MARK_DIM);
+    }
+
+    /* Labels, over the left column. */
+    for (uint32_t i = 0; i < ns; i++) {
+        const rc_shm_service *sv = &st->services[i];
+        int y = top + (int)i * lane_h;
+        box(v, 0, y, v->x0 - 2, y + lane_h - 1, i % 2 ? C_LANE_B : C_LANE_A);
+        int lines = (lane_h - 4) / 10;
+        int ty = y + (lane_h < 12 ? (lane_h - 8) / 2 : 4);
+        text(v, 8, ty, 18, lines < 2 && sv->blocked ? C_BLOCKED : C_TEXT, "%.31s", sv->name);
+        if (lines >= 2) {
+            if (sv->concurrent > 0)
+                text(v, 8, ty + 10, 18, C_DIM, "running %llu/%d",
+                     (unsigned long long)sv->running, (int)sv->concurrent);
+            else
+                text(v, 8, ty + 10, 18, C_DIM, "running %llu", (unsigned long long)sv->running);
+        }
+        if (lines >= 3 && sv->blocked)
+            text(v, 8, ty + 20, 18, C_BLOCKED, "blocked %llu", (unsigned long long)sv->blocked);
+    }
+}
+
+/* One chart: the samples' figures over the lanes' time window.  Point
+ * n_samples, where there is one, is the snapshot itself. */
+typedef double (*sample_value)(const viewmodel *vm, size_t i);
+
+static double s_pending(const viewmodel *vm, size_t i)
+{
+    return (double)(i < vm->n_samples ? vm->samples[i].pending : vm->snap.state.counters.pending);
+}
+
+static double s_running(const viewmodel *vm, size_t i)
+{
+    return (double)(i < vm->n_samples ? vm->samples[i].running : vm->snap.state.counters.running);
+}
+
+static double s_throughput(const viewmodel *vm, size_t i)
+{
+    if (i == 0 || i >= vm->n_samples) return 0;
+    const vm_sample *a = &vm->samples[i - 1], *b = &vm->samples[i];
+    double dt = vm_s(b->t - a->t);
+    if (dt <= 0 || b->completed < a->completed) return 0;
+    return (double)(b->completed - a->completed) / dt;
+}
+
+static int64_t s_time(const viewmodel *vm, size_t i)
+{
+    return i < vm->n_samples ? vm->samples[i].t : vm->snap.state.now;
+}
+
+static void plot(view *v, int top, int bottom, double max, sample_value f, size_t n, rgb c)
+{
+    const viewmodel *vm = v->vm;
+    for (size_t i = 1; i < n; i++) {
+        int64_t ta = s_time(vm, i - 1), tb = s_time(vm, i);
+        if (tb < v->t0 || ta > v->t1 || tb <= ta) continue;
+        double fa = f(vm, i - 1), fb = f(vm, i);
+        /* Clipped to the window. */
+        int64_t ca = ta < v->t0 ? v->t0 : ta, cb = tb > v->t1 ? v->t1 : tb;
+        double ga = fa + (fb - fa) * (double)(ca - ta) / (double)(tb - ta);
+        double gb = fa + (fb - fa) * (double)(cb - ta) / (double)(tb - ta);
+        line(v, tx(v, ca), bottom - ga / max * (bottom - top - 2), tx(v, cb),
+             bottom - gb / max * (bottom - top - 2), c);
+    }
+}
+
+static void draw_charts(view *v, int top, int bottom)
+{
+    const viewmodel *vm = v->vm;
+    size_t n = vm->n_samples; /* and the snapshot, if it is newer */
+    size_t n_now = n + (n && vm->snap.state.now > vm->samples[n - 1].t);
+    double qmax = 1, rmax = 0;
+    for (size_t i = 0; i < n_now; i++) {
+        if (s_pending(vm, i) > qmax) qmax = s_pending(vm, i);
+        if (s_running(vm, i) > qmax) qmax = s_running(vm, i);
+        if (s_throughput(vm, i) > rmax) rmax = s_throughput(vm, i);
+    }
+    if (rmax <= 0) rmax = 1;
+    int mid = top + (bottom - top) / 2;
+    int ca[2] = {top, mid + 4}, cb[2] = {mid - 4, bottom};
+    for (int k = 0; k < 2; k++) {
+        box(v, v->x0, ca[k], v->x1, cb[k], C_LANE_A);
+        draw_grid(v, ca[k], cb[k], -1);
+        line(v, v->x0, cb[k], v->x1, cb[k], C_DIM);
+        line(v, v->x0, ca[k], v->x0, cb[k], C_DIM);
+    }
+    text(v, 8, ca[0] + 2, 0, C_PENDING, "queue depth");
+    text(v, 8, ca[0] + 13, 0, C_RUN, "running");
+    if (cb[0] - ca[0] >= 34) text(v, 8, ca[0] + 26, 0, C_DIM, "max %.0f", qmax);
+    plot(v, ca[0], cb[0], qmax, s_pending, n_now, C_PENDING);
+    plot(v, ca[0], cb[0], qmax, s_running, n_now, C_RUN);
+    text(v, 8, ca[1] + 2, 0, C_OK, "throughput/s");
+    text(v, 8, ca[1] + 13, 0, C_DIM, "max %.1f", rmax);
+    plot(v, ca[1], cb[1], rmax, s_throughput, n, C_OK);
+}
+
+static void draw_blocked(view *v, int top, int bottom)
+{
+    const rc_shm_snapshot *s = &v->vm->snap;
+    const rc_shm_report *rep = &s->report;
+    bool stalled = (s->state.flags & RC_SHM_STALLED) || !strcmp(v->vm->status, "stalled");
+    if (!rep->n_blocked || !s->state.counters.pending || !stalled) return;
+    uint32_t nb = rep->n_blocked < 10 ? rep->n_blocked : 10;
+    int pw = v->x1 - v->x0 - 20 < 640 ? v->x1 - v->x0 - 20 : 640;
+    int maxc = (pw - 16) / 8;
+    if (maxc < 8) return;
+    /* Count the wait-for lines that fit. */
+    char wf[sizeof rep->waitfor];
+    snprintf(wf, sizeof wf, "%.*s", (int)sizeof wf - 1, rep->waitfor);
+    int max_lines = (bottom - top - 40) / 11 - (int)nb - 3;
+    int nw = 0;
+    for (const char *p = wf; *p && nw < 8 && nw < max_lines; nw++) {
+        const char *nl = strchr(p, '\n');
+        if (!nl) {
+            nw++;
+            break;
+        }
+        p = nl + 1;
+    }
+    int px = v->x1 - 10 - pw, py = top + 10;
+    int ph = 12 + 11 * (1 + (int)nb + (rep->blocked_total > nb) + (nw ? 1 + nw : 0)) + 4;
+    box(v, px, py, px + pw, py + ph, C_PANEL);
+    frame(v, px, py, px + pw, py + ph, C_FAIL);
+    frame(v, px + 1, py + 1, px + pw - 1, py + ph - 1, C_FAIL);
+    int y = py + 8;
+    text(v, px + 8, y, maxc, C_FAIL, "STALLED: %llu pending work blocked",
+         (unsigned long long)rep->blocked_total);
+    y += 11;
+    for (uint32_t i = 0; i < nb; i++, y += 11)
+        text(v, px + 8, y, maxc, C_TEXT, "#%llu %.31s: %.159s", (unsigned long long)rep->blocked[i].id,
+             rep->blocked[i].task, rep->blocked[i].detail);
+    if (rep->blocked_total > nb) {
+        text(v, px + 8, y, maxc, C_DIM, "... and %llu more",
+             (unsigned long long)(rep->blocked_total - nb));
+        y += 11;
+    }
+    if (nw) {
+        text(v, px + 8, y, maxc, C_RETRY, "wait-for:");
+        y += 11;
+        const char *p = wf;
+        for (int i = 0; i < nw && *p; i++, y += 11) {
+            const char *nl = strchr(p, '\n');
+            int len = nl ? (int)(nl - p) : (int)strlen(p);
+            text(v, px + 16, y, maxc - 1, C_TEXT, "%.*s", len, p);
+            p = nl ? nl + 1 : p + len;
+        }
+    }
+}
+
+static void draw(view *v)
+{
+    SDL_SetRenderDrawColor(v->ren, C_BG.r, C_BG.g, C_BG.b, 255);
+    SDL_RenderClear(v->ren);
+    set_window(v);
+    int chart_top = v->h - (v->h < 4 * CHART_H ? v->h / 4 : CHART_H);
+    int lanes_bottom = chart_top - AXIS_H - 6;
+    draw_header(v);
+    draw_legend(v);
+    draw_lanes(v, LANES_TOP, lanes_bottom);
+    draw_charts(v, chart_top, v->h - 6);
+    draw_blocked(v, LANES_TOP, lanes_bottom);
+    SDL_RenderPresent(v->ren); /* flushes the batched drawing into the surface */
+}
+
+/* ---- canvas, window, screenshot ---- */
+
+static void drop_canvas(view *v)
+{
+    if (v->ren) {
+        /* SDL2_gfx caches glyph textures of the renderer: drop them first. */
+        gfxPrimitivesSetFont(NULL, 0, 0);
+        SDL_DestroyRenderer(v->ren);
+        v->ren = NULL;
+    }
+    if (v->surf) SDL_FreeSurface(v->surf);
+    v->surf = NULL;
+}
+
+static bool make_canvas(view *v, int w, int h)
+{
+    drop_canvas(v);
+    v->w = w < 320 ? 320 : w;
+    v->h = h < 240 ? 240 : h;
+    v->surf = SDL_CreateRGBSurfaceWithFormat(0, v->w, v->h, 32, SDL_PIXELFORMAT_ARGB8888);
+    if (v->surf) {
+        SDL_SetSurfaceBlendMode(v->surf, SDL_BLENDMODE_NONE);
+        v->ren = SDL_CreateSoftwareRenderer(v->surf);
+    }
+    if (!v->ren) {
+        fprintf(stderr, "live view: cannot make a %dx%d canvas: %s\n", v->w, v->h,
+                SDL_GetError());
+        return false;
+    }
+    return true;
+}
+
+static void show(view *v, SDL_Window *win)
+{
+    SDL_Surface *ws = SDL_GetWindowSurface(win);
+    if (!ws) return;
+    SDL_BlitSurface(v->surf, NULL, ws, NULL);
+    SDL_UpdateWindowSurface(win);
+}
+
+static int write_png(SDL_Surface *surf, const char *path)
+{
+    SDL_Surface *rgb24 = SDL_ConvertSurfaceFormat(surf, SDL_PIXELFORMAT_RGB24, 0);
+    if (!rgb24) {
+        fprintf(stderr, "live view: cannot write the screenshot '%s': %s\n", path,
+                SDL_GetError());
+        return 1;
+    }
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = (png_uint_32)rgb24->w;
+    img.height = (png_uint_32)rgb24->h;
+    img.format = PNG_FORMAT_RGB;
+    int ok = png_image_write_to_file(&img, path, 0, rgb24->pixels, rgb24->pitch, NULL);
+    if (!ok)
+        fprintf(stderr, "live view: cannot write the screenshot '%s': %s\n", path, img.message);
+    png_image_free(&img);
+    SDL_FreeSurface(rgb24);
+    return ok ? 0 : 1;
+}
+
+/* ---- the loop ---- */
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+static int on_key(view *v, SDL_Keycode k, bool *quit)
+{
+    switch (k) {
+    case SDLK_q:
+    case SDLK_ESCAPE: *quit = true; break;
+    case SDLK_p:
+        if (v->drv)
+            live_pause(v->drv, !v->drv->paused);
+        else
+            v->frozen = !v->frozen;
+        break;
+    case SDLK_SPACE:
+        if (v->drv && v->drv->paused) return live_step(v->drv);
+        break;
+    case SDLK_PLUS:
+    case SDLK_EQUALS:
+    case SDLK_KP_PLUS: zoom_by(v, 0.5); break;
+    case SDLK_MINUS:
+    case SDLK_KP_MINUS:
+        if (v->zoom > 0) zoom_by(v, 2);
+        break;
+    case SDLK_0:
+    case SDLK_KP_0: v->zoom = 0; break;
+    default: break;
+    }
+    return 0;
+}
+
 int live_sdl_run(const live_opts *opts)
 {
-    (void)opts;
-    return 1;
+    rc_shm_reader *r;
+    char err[256];
+    if (rc_shm_attach(&r, opts->shm_name, opts->attach_timeout, err, sizeof err)) {
+        fprintf(stderr, "live view: %s\n", err);
+        return 1;
+    }
+    view *v = calloc(1, sizeof *v);
+    if (v) v->vm = vm_new(r);
+    if (!v || !v->vm) {
+        free(v);
+        rc_shm_detach(r);
+        fprintf(stderr, "live view: out of memory\n");
+        return 1;
+    }
+    v->drv = opts->driver && opts->driver->s ? opts->driver : NULL;
+    /* runcue-sim names its own segment after its pid: leave that out of the
+     * picture, which is to be the same every run. */
+    char own[32];
+    snprintf(own, sizeof own, "sim-%d", (int)getpid());
+    v->show_name = !(opts->driver && !strcmp(opts->shm_name, own));
+
+    /* SIGINT and SIGTERM are ours, not SDL's (which would make them a quit):
+     * leave as runcue-top does. */
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    got_signal = 0;
+    SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
+    /* Every frame is drawn in software already: show it through the video
+     * driver's plain framebuffer, never through a GL texture. */
+    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
+
+    int rc = 0, status = 0;
+    SDL_Window *win = NULL;
+    if (SDL_Init(SDL_INIT_VIDEO) != 0) {
+        fprintf(stderr, "live view: cannot start SDL video: %s\n", SDL_GetError());
+        status = 1;
+        goto out;
+    }
+    int w = opts->width > 0 ? opts->width : 1280, h = opts->height > 0 ? opts->height : 720;
+    char title[160];
+    snprintf(title, sizeof title, "runcue-viz: %s", opts->shm_name);
+    win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, w, h,
+                           SDL_WINDOW_RESIZABLE);
+    if (!win) {
+        fprintf(stderr, "live view: cannot open a window: %s\n", SDL_GetError());
+        status = 1;
+        goto out;
+    }
+    if (!make_canvas(v, w, h)) {
+        status = 1;
+        goto out;
+    }
+
+    /* Headless screenshot of a whole run: step from instant to instant, as
+     * fast as it goes.  Unlike pacing by the wall clock, the samples come out
+     * the same every run. */
+    bool fast = opts->screenshot && opts->exit_at_end && v->drv;
+    double last_shown = 0;
+    bool quit = false;
+    vm_update(v->vm); /* the first sample, before anything runs */
+    while (!quit && !got_signal) {
+        SDL_Event e;
+        while (rc >= 0 && SDL_PollEvent(&e)) {
+            if (e.type == SDL_QUIT)
+                quit = true;
+            else if (e.type == SDL_KEYDOWN)
+                rc = on_key(v, e.key.keysym.sym, &quit);
+            else if (e.type == SDL_WINDOWEVENT && e.window.event == SDL_WINDOWEVENT_SIZE_CHANGED &&
+                     (e.window.data1 != v->w || e.window.data2 != v->h) &&
+                     !make_canvas(v, e.window.data1, e.window.data2)) {
+                status = 1;
+                goto out;
+            }
+        }
+        if (rc < 0 || quit || got_signal) break;
+        if (v->drv && !v->drv->paused) rc = fast ? live_step(v->drv) : live_drive(v->drv);
+        if (rc < 0) break;
+        if (!v->frozen) vm_update(v->vm);
+        bool over = v->drv ? v->drv->over : !v->vm->live;
+        bool leave = over && opts->exit_at_end;
+        double now = live_wall();
+        if (!fast || leave || now - last_shown >= 0.033) {
+            draw(v);
+            show(v, win);
+            last_shown = now;
+        }
+        if (leave) break;
+        if (!fast) SDL_Delay(33);
+    }
+    if (rc < 0) {
+        fprintf(stderr, "live view: the run failed: %s\n", rc_strerror(rc));
+        status = 1;
+    } else if (opts->screenshot && !got_signal) {
+        draw(v); /* the picture of the model as it is (the same if it was drawn) */
+        status = write_png(v->surf, opts->screenshot);
+    }
+out:
+    drop_canvas(v);
+    if (win) SDL_DestroyWindow(win);
+    SDL_Quit();
+    vm_free(v->vm);
+    free(v);
+    rc_shm_detach(r);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (got_signal && !status) {
+        int sig = got_signal;
+        if (opts->driver && opts->driver->s) return 130; /* the caller cleans up */
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    return status;
 }

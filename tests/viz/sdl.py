@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""sdl.py -- the SDL2 view, headless (SDL_VIDEODRIVER=offscreen): runcue-sim
+--sdl --screenshot writes the final frame of a known run as PNG; the test
+decodes it (standard library only) and checks pixels: completed bars in
+green on the service lanes, red only when work failed, yellow invalidation
+lines in the dynamic scenario, the same picture for the same seed, and
+runcue-viz attached to another process.
+
+Needs RUNCUE_SIM and RUNCUE_VIZ (set by meson).
+"""
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+SIM = os.environ["RUNCUE_SIM"]
+VIZ = os.environ["RUNCUE_VIZ"]
+
+GREEN = (60, 180, 90)
+RED = (220, 60, 60)
+ORANGE = (240, 160, 40)
+BLUE = (70, 130, 230)
+YELLOW = (240, 220, 60)
+BACKGROUND = (24, 26, 32)
+
+passed = 0
+failures = []
+
+
+def check(cond, what, detail=""):
+    global passed
+    if cond:
+        passed += 1
+        print(f"ok - {what}")
+    else:
+        failures.append(what)
+        print(f"not ok - {what}\n{detail}")
+
+
+def read_png(path):
+    """(width, height, rows of (r, g, b) tuples) of an 8-bit RGB/RGBA PNG."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG file")
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        crc = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0]
+        if zlib.crc32(kind + body) & 0xffffffff != crc:
+            raise ValueError(f"bad CRC in {kind!r}")
+        if kind == b"IHDR":
+            width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            if depth != 8 or color not in (2, 6) or interlace:
+                raise ValueError(f"unexpected PNG format depth {depth} color {color}")
+            bpp = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        ftype = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if ftype == 1:
+                line[i] = (line[i] + a) & 255
+            elif ftype == 2:
+                line[i] = (line[i] + b) & 255
+            elif ftype == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pred = a if pa <= pb and pa <= pc else b if pb <= pc else c
+                line[i] = (line[i] + pred) & 255
+        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(width)])
+        prev = line
+    return width, height, rows
+
+
+def count(rows, colour, box=None):
+    x0, y0, x1, y1 = box or (0, 0, len(rows[0]), len(rows))
+    return sum(1 for y in range(y0, y1) for x in range(x0, x1) if rows[y][x] == colour)
+
+
+def shoot(args, out, env_extra=None):
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen")
+    env.update(env_extra or {})
+    return subprocess.run([SIM, *args, "--sdl", "--exit-at-end", "--screenshot", out],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="runcue-sdl-")
+    fan = os.path.join(tmp, "fanout.png")
+    r = shoot(["--scenario", "fanout", "-n", "30", "--seed", "1"], fan)
+    check(r.returncode == 0 and os.path.exists(fan), "fanout -n 30: --screenshot writes a PNG",
+          r.stderr)
+    if not os.path.exists(fan):
+        print(f"[====] Synthesis: Tested: {passed + len(failures)} | Passing: {passed} | "
+              f"Failing: {len(failures)} | Crashing: 0")
+        return 1
+    w, h, rows = read_png(fan)
+    check((w, h) == (1280, 720), "the frame is 1280x720 by default", f"{w}x{h}")
+    lanes = (160, 52, w - 10, h - 170)  # right of the labels, above the charts
+    check(rows[h - 3][w // 2] == BACKGROUND and rows[1][w - 3] != BACKGROUND,
+          "background at the bottom edge, header band at the top", "")
+    # The first work of the run is the first split, completed: its bar starts
+    # at the left edge of the time axis in the top lane.
+    check(rows[130][165] == GREEN and rows[130][158] != GREEN,
+          "the first split's bar starts at the left edge of the splitter lane",
+          f"{rows[130][158]} {rows[130][165]}")
+    greens = count(rows, GREEN)
+    check(greens > 2000, "completed runs are green bars", f"{greens} green pixels")
+    check(count(rows, RED, lanes) == 0 and count(rows, ORANGE, lanes) == 0,
+          "no failures in this run: no red or orange bars", "")
+    check(count(rows, BLUE, lanes) == 0, "the run is over: no bar is still running (blue)", "")
+    # Three lanes (splitter, processor, aggregator): green in three bands.
+    bands = [y for y in range(h) if any(rows[y][x] == GREEN for x in range(0, w, 2))]
+    bands_set = set(bands)
+    runs, start = [], None
+    for y in range(h + 1):
+        inside = y < h and y in bands_set
+        if inside and start is None:
+            start = y
+        elif not inside and start is not None:
+            runs.append((start, y))
+            start = None
+    check(len(runs) >= 3, "green bars on at least three separate lanes", f"bands {runs}")
+
+    again = os.path.join(tmp, "fanout2.png")
+    shoot(["--scenario", "fanout", "-n", "30", "--seed", "1"], again)
+    check(open(fan, "rb").read() == open(again, "rb").read(),
+          "the same seed draws the same picture, byte for byte", "")
+
+    err = os.path.join(tmp, "errors.png")
+    r = shoot(["--scenario", "single_queue", "-n", "60", "-e", "0.3", "--seed", "5"], err)
+    _, _, erows = read_png(err)
+    check(r.returncode == 0 and count(erows, RED, lanes) > 0 and count(erows, GREEN) > 0,
+          "with --error-rate 0.3: failed runs in red beside green ones", r.stderr)
+
+    dyn = os.path.join(tmp, "dynamic.png")
+    r = shoot(["--scenario", "dynamic", "-n", "40", "--seed", "3"], dyn)
+    _, _, drows = read_png(dyn)
+    check(r.returncode == 0 and count(drows, YELLOW) > 50,
+          "dynamic: invalidations are marked by yellow lines", r.stderr)
+
+    cyc = os.path.join(tmp, "cycle.png")
+    fixtures = os.environ.get("RUNCUE_FIXTURES", "")
+    r = shoot(["--scenario-file", os.path.join(fixtures, "deadlock", "cycle.json"),
+               "--seed", "1"], cyc)
+    check(r.returncode == 3 and os.path.exists(cyc), "a stalled run still writes its frame, exit 3",
+          r.stderr)
+
+    # runcue-viz attached to another process.
+    name = f"sdl-test-{os.getpid()}"
+    att = os.path.join(tmp, "attached.png")
+    writer = subprocess.Popen([SIM, "--scenario", "fanout", "-n", "20", "--seed", "2",
+                               "--realtime", "--speed", "10", "--shm", name],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        env = dict(os.environ, SDL_VIDEODRIVER="offscreen")
+        v = subprocess.run([VIZ, "--exit-at-end", "--screenshot", att, "--size", "800x600",
+                            name], capture_output=True, text=True, env=env, timeout=60)
+        writer.wait(timeout=60)
+        ok = v.returncode == 0 and os.path.exists(att)
+        aw = ah = 0
+        arows = []
+        if ok:
+            aw, ah, arows = read_png(att)
+        check(ok and (aw, ah) == (800, 600) and count(arows, GREEN) > 500,
+              "runcue-viz NAME: watches another process to its end (--size 800x600)",
+              v.stderr)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+    v = subprocess.run([VIZ, "--wait", "0.1", f"absent-{os.getpid()}"], capture_output=True,
+                       text=True, env=dict(os.environ, SDL_VIDEODRIVER="offscreen"), timeout=30)
+    check(v.returncode == 1 and "no runcue segment named" in v.stderr,
+          "runcue-viz: a missing segment is named, exit 1", v.stderr)
+    v = subprocess.run([VIZ, "--size", "10x10", "x"], capture_output=True, text=True, timeout=30)
+    check(v.returncode == 2 and "--size" in v.stderr, "runcue-viz: a bad --size exits 2", v.stderr)
+
+    for f in os.listdir(tmp):
+        os.unlink(os.path.join(tmp, f))
+    os.rmdir(tmp)
+    print(f"[====] Synthesis: Tested: {passed + len(failures)} | Passing: {passed} | "
+          f"Failing: {len(failures)} | Crashing: 0")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
