@@ -51,6 +51,15 @@ typedef struct live_opts {
 int live_tui_run(const live_opts *opts);
 /* SDL2 view (sdl_view.c).  Same contract. */
 int live_sdl_run(const live_opts *opts);
+/* While a view runs, SIGINT and SIGTERM only set live_got_signal: the view
+ * leaves its loop and restores the terminal or closes its window first.
+ * live_signals_release puts the old handlers back and returns 0 if no signal
+ * came; else 130 in process (the caller cleans up), or dies of the signal. */
+#include <signal.h>
+extern volatile sig_atomic_t live_got_signal;
+void live_signals_catch(void);
+int live_signals_release(const live_opts *opts);
+
 /* Whether this build has them. */
 extern const bool live_have_tui, live_have_sdl;
 

@@ -537,12 +537,6 @@ static int write_png(SDL_Surface *surf, const char *path)
 
 /* ---- the loop ---- */
 
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-    got_signal = sig;
-}
 
 static int on_key(view *v, SDL_Keycode k, bool *quit)
 {
@@ -597,13 +591,7 @@ int live_sdl_run(const live_opts *opts)
 
     /* SIGINT and SIGTERM are ours, not SDL's (which would make them a quit):
      * leave as runcue-top does. */
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    got_signal = 0;
+    live_signals_catch();
     SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
     /* Every frame is drawn in software already: show it through the video
      * driver's plain framebuffer, never through a GL texture. */
@@ -638,7 +626,7 @@ int live_sdl_run(const live_opts *opts)
     double last_shown = 0;
     bool quit = false;
     vm_update(v->vm); /* the first sample, before anything runs */
-    while (!quit && !got_signal) {
+    while (!quit && !live_got_signal) {
         SDL_Event e;
         while (rc >= 0 && SDL_PollEvent(&e)) {
             if (e.type == SDL_QUIT)
@@ -652,7 +640,7 @@ int live_sdl_run(const live_opts *opts)
                 goto out;
             }
         }
-        if (rc < 0 || quit || got_signal) break;
+        if (rc < 0 || quit || live_got_signal) break;
         if (v->drv && !v->drv->paused) rc = fast ? live_step(v->drv) : live_drive(v->drv);
         if (rc < 0) break;
         if (!v->frozen) vm_update(v->vm);
@@ -670,7 +658,7 @@ int live_sdl_run(const live_opts *opts)
     if (rc < 0) {
         fprintf(stderr, "live view: the run failed: %s\n", rc_strerror(rc));
         status = 1;
-    } else if (opts->screenshot && !got_signal) {
+    } else if (opts->screenshot && !live_got_signal) {
         draw(v); /* the picture of the model as it is (the same if it was drawn) */
         status = write_png(v->surf, opts->screenshot);
     }
@@ -681,13 +669,6 @@ out:
     vm_free(v->vm);
     free(v);
     rc_shm_detach(r);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (got_signal && !status) {
-        int sig = got_signal;
-        if (opts->driver && opts->driver->s) return 130; /* the caller cleans up */
-        signal(sig, SIG_DFL);
-        raise(sig);
-    }
-    return status;
+    int sig = live_signals_release(opts);
+    return status ? status : sig;
 }

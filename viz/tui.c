@@ -19,13 +19,7 @@
 
 const bool live_have_tui = true;
 
-static volatile sig_atomic_t got_signal;
 static bool curses_on;
-
-static void on_signal(int sig)
-{
-    got_signal = sig;
-}
 
 static void restore_terminal(void)
 {
@@ -244,13 +238,7 @@ int live_tui_run(const live_opts *opts)
         return 1;
     }
     setlocale(LC_CTYPE, "");
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    got_signal = 0;
+    live_signals_catch();
 
     if (!initscr()) {
         fprintf(stderr, "live view: cannot start the terminal (TERM=%s)\n",
@@ -280,7 +268,7 @@ int live_tui_run(const live_opts *opts)
 
     int rc = 0;
     bool quit = false;
-    while (!quit && !got_signal) {
+    while (!quit && !live_got_signal) {
         if (t.drv && (rc = live_drive(t.drv)) < 0) break;
         if (!t.frozen) vm_update(t.vm);
         draw(&t);
@@ -326,20 +314,12 @@ int live_tui_run(const live_opts *opts)
         if (ch == ERR && over) nap(0.05); /* nothing more will come: idle gently */
     }
     restore_terminal();
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     vm_free(t.vm);
     rc_shm_detach(r);
+    int sig = live_signals_release(opts);
     if (rc < 0) {
         fprintf(stderr, "live view: the run failed: %s\n", rc_strerror(rc));
         return 1;
     }
-    if (got_signal) {
-        /* Leave the way the signal meant, the terminal already restored. */
-        int sig = got_signal;
-        if (opts->driver && opts->driver->s) return 130; /* the caller cleans up */
-        signal(sig, SIG_DFL);
-        raise(sig);
-    }
-    return 0;
+    return sig;
 }

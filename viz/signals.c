@@ -1,0 +1,38 @@
+/* signals.c -- SIGINT and SIGTERM while a live view runs.  See live.h. */
+#include <signal.h>
+#include <string.h>
+
+#include "live.h"
+
+volatile sig_atomic_t live_got_signal;
+static struct sigaction old_int, old_term;
+
+static void on_signal(int sig)
+{
+    live_got_signal = sig;
+}
+
+void live_signals_catch(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    live_got_signal = 0;
+}
+
+int live_signals_release(const live_opts *opts)
+{
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    int sig = live_got_signal;
+    if (!sig) return 0;
+    /* In process the caller removes the segment and exits 130; attached,
+     * die of the signal as if the view had not caught it. */
+    if (opts->driver && opts->driver->s) return 130;
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return 130;
+}
