@@ -265,6 +265,7 @@ int rc_service_limits(rc_cue *cue, const char *name, unsigned count, double wind
     svc_init_free(cue, s);
     s->concurrent = concurrent;
     s->name = rc_strdup(a, name);
+    if (s->name) rc_shm_pad_name(s->shm_name, s->name);
     if (!s->name) goto oom_svc;
     if (rc_rate_init(a, &s->rate, count, count ? rc_seconds(window_s) : 0)) goto oom_svc;
     if (rc_grow(a, (void **)&cue->services, &cue->services_cap, cue->n_services + 1,
@@ -339,6 +340,7 @@ int rc_task(rc_cue *cue, const char *name, const char *service, rc_handler_fn ha
     rc_taskdef *t = rc_calloc(a, 1, sizeof *t);
     if (!t) goto oom;
     t->name = rc_strdup(a, name);
+    if (t->name) rc_shm_pad_name(t->shm_name, t->name);
     if (!t->name) goto oom_task;
     t->svc = svc;
     t->handler = handler;

@@ -81,6 +81,7 @@ static inline void rc_dlist_splice(rc_dlist *dst, rc_dlist *src)
 
 typedef struct rc_svc {
     char *name;
+    char shm_name[32]; /* the name cut and zero-padded to the live segment's field */
     size_t index;
     int concurrent; /* RC_NO_LIMIT or >= 1 */
     rc_rate rate;
@@ -96,6 +97,7 @@ typedef struct rc_svc {
 
 typedef struct rc_taskdef {
     char *name;
+    char shm_name[32]; /* as rc_svc.shm_name */
     rc_svc *svc; /* never NULL: tasks without a service use the cue's free one */
     rc_handler_fn handler;
     void *ud;
@@ -225,6 +227,7 @@ struct rc_cue {
 /* shm.c */
 void rc_shm_on_event(struct rc_shm_writer *w, const rc_event *ev);
 void rc_shm_on_artifacts_changed(struct rc_shm_writer *w, const char *key);
+void rc_shm_pad_name(char dst[32], const char *name);
 
 /* cue.c */
 void rc_cue_set_error(rc_cue *cue, const char *fmt, ...)

@@ -55,6 +55,12 @@ static void copy_str(char *dst, size_t cap, const char *src)
     dst[n] = 0;
 }
 
+void rc_shm_pad_name(char dst[32], const char *name)
+{
+    memset(dst, 0, 32);
+    copy_str(dst, 32, name);
+}
+
 static int check_shm_name(const char *name, char *err, size_t errlen)
 {
     size_t n = name ? strlen(name) : 0;
@@ -141,15 +147,22 @@ static void write_event(rc_shm_writer *w, uint32_t kind, rc_time t, const rc_wor
     if (work) {
         e->work_id = work->id;
         e->attempt = work->attempt;
-        copy_str(e->task, sizeof e->task, work->task->name);
-        copy_str(e->service, sizeof e->service, work->task->svc->name);
-        copy_str(e->label, sizeof e->label, work->label);
+        /* Fixed-size copies of names padded at registration: no calls. */
+        memcpy(e->task, work->task->shm_name, sizeof e->task);
+        memcpy(e->service, work->task->svc->shm_name, sizeof e->service);
+        if (work->label)
+            copy_str(e->label, sizeof e->label, work->label);
+        else
+            e->label[0] = 0;
     } else {
         e->work_id = 0;
         e->attempt = 0;
         e->task[0] = e->service[0] = e->label[0] = 0;
     }
-    copy_str(e->detail, sizeof e->detail, detail);
+    if (detail && detail[0])
+        copy_str(e->detail, sizeof e->detail, detail);
+    else
+        e->detail[0] = 0;
     STORE_REL(&e->seq, seq);
 }
 
@@ -181,7 +194,7 @@ static void fill_state(rc_shm_writer *w, rc_shm_state *st)
         rc_service_info si;
         rc_service_get(cue, i, &si);
         rc_shm_service *d = &st->services[i];
-        copy_str(d->name, sizeof d->name, si.name);
+        memcpy(d->name, cue->services[i]->shm_name, sizeof d->name);
         d->concurrent = si.concurrent;
         d->rate_count = si.rate_count;
         d->rate_window_s = si.rate_window;
