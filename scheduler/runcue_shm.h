@@ -162,8 +162,8 @@ void rc_shm_mark(rc_shm_writer *w, const char *what, const char *detail);
 /* Stop publishing, clear RC_SHM_LIVE and remove the name.  Attached readers
  * keep their mapping and see the final state. */
 void rc_shm_unpublish(rc_cue *cue);
-/* Remove the names of every segment this process publishes when SIGINT or
- * SIGTERM arrives, then die of that signal as before.  Installs the handlers
+/* Remove the names of every segment this process publishes when SIGINT,
+ * SIGTERM or SIGHUP (the terminal closed) arrives, then die of that signal as before.  Installs the handlers
  * once; call it after publishing. */
 int rc_shm_cleanup_on_signals(void);
 

@@ -127,7 +127,9 @@ int rc_shm_cleanup_on_signals(void)
     sa.sa_handler = cleanup_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESETHAND;
-    if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL)) return RC_ESYS;
+    if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
+        sigaction(SIGHUP, &sa, NULL))
+        return RC_ESYS;
     installed = true;
     return 0;
 }

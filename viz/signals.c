@@ -1,11 +1,11 @@
-/* signals.c -- SIGINT and SIGTERM while a live view runs.  See live.h. */
+/* signals.c -- SIGINT, SIGTERM and SIGHUP while a live view runs.  See live.h. */
 #include <signal.h>
 #include <string.h>
 
 #include "live.h"
 
 volatile sig_atomic_t live_got_signal;
-static struct sigaction old_int, old_term;
+static struct sigaction old_int, old_term, old_hup;
 
 static void on_signal(int sig)
 {
@@ -20,6 +20,7 @@ void live_signals_catch(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
     live_got_signal = 0;
 }
 
@@ -27,6 +28,7 @@ int live_signals_release(const live_opts *opts)
 {
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
     int sig = live_got_signal;
     if (!sig) return 0;
     /* In process the caller removes the segment and exits 130; attached,

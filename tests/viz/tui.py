@@ -169,6 +169,22 @@ def test_sigint():
     tmux("kill-session", "-t", s)
 
 
+def test_hangup():
+    s = "hangup"
+    before = segments()
+    tmux("new-session", "-d", "-s", s, "-x", "100", "-y", "30",
+         f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1")
+    wait_for(s, r"running")
+    during = segments()
+    tmux("kill-session", "-t", s)  # the terminal goes away: SIGHUP
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and segments() != before:
+        time.sleep(0.1)
+    check(len(during) == len(before) + 1 and segments() == before,
+          "SIGHUP (the terminal closed): the run's segment is removed",
+          f"{before} {during} {segments()}")
+
+
 def test_attached():
     s = "top"
     name = f"tui-test-{os.getpid()}"
@@ -210,7 +226,7 @@ def main():
         return 1
     try:
         for test in (test_counts_and_quit, test_pause_and_step, test_deadlock_and_resize,
-                     test_sigint, test_attached):
+                     test_sigint, test_hangup, test_attached):
             try:
                 test()
             except AssertionError as e:
