@@ -14,7 +14,6 @@
 #include <SDL2_gfxPrimitives.h>
 #include <math.h>
 #include <png.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,7 +535,6 @@ static int write_png(SDL_Surface *surf, const char *path)
 }
 
 /* ---- the loop ---- */
-
 
 static int on_key(view *v, SDL_Keycode k, bool *quit)
 {
