@@ -34,6 +34,7 @@ struct rc_shm_writer {
     uint32_t flags;      /* RC_SHM_STALLED | RC_SHM_FINISHED as set by the writer */
     bool update_deferred;
     bool stuck;          /* pending work, nothing running or delayed, at the last publish */
+    bool live;           /* publishing; cleared for the last state, at unpublish */
     int slot;            /* index in the signal cleanup table, or -1 */
 };
 
@@ -47,6 +48,34 @@ struct rc_shm_reader {
 #define LOAD_RLX(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define STORE_REL(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define STORE_RLX(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/* The writer's side of a sequence lock: odd while the guarded data is
+ * written, the next even number once it is done. */
+static void seq_write_begin(uint64_t *seq)
+{
+    STORE_RLX(seq, LOAD_RLX(seq) + 1);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void seq_write_end(uint64_t *seq)
+{
+    STORE_REL(seq, LOAD_RLX(seq) + 1);
+}
+
+/* The reader's side: copy n bytes from src, guarded by *seq, until a copy
+ * is not torn. */
+static void seq_read(void *dst, const void *src, size_t n, const uint64_t *seq)
+{
+    for (unsigned tries = 0;; tries++) {
+        uint64_t s1 = LOAD_ACQ(seq);
+        if (!(s1 & 1)) {
+            memcpy(dst, src, n);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            if (LOAD_RLX(seq) == s1) return;
+        }
+        if (tries > 64) sched_yield();
+    }
+}
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {
@@ -174,7 +203,7 @@ static void fill_state(rc_shm_writer *w, rc_shm_state *st)
     rc_stats s;
     rc_cue_stats(cue, &s);
     st->now = rc_loop_now(cue->loop);
-    st->flags = RC_SHM_LIVE | w->flags | (cue->paused ? RC_SHM_PAUSED : 0);
+    st->flags = (w->live ? RC_SHM_LIVE : 0) | w->flags | (cue->paused ? RC_SHM_PAUSED : 0);
     st->events_head = w->events;
     rc_shm_counters *c = &st->counters;
     c->submitted = s.submitted;
@@ -216,12 +245,10 @@ static void publish(rc_shm_writer *w)
     rc_shm_segment *seg = w->seg;
     uint64_t gen = ++w->gen;
     rc_shm_state *st = &seg->states[gen % RC_SHM_SLOTS];
-    uint64_t seq = LOAD_RLX(&st->seq);
-    STORE_RLX(&st->seq, seq + 1);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    seq_write_begin(&st->seq);
     st->gen = gen;
     fill_state(w, st);
-    STORE_REL(&st->seq, seq + 2);
+    seq_write_end(&st->seq);
     STORE_REL(&seg->current, gen);
 
     /* Pending work with nothing running and no timer armed (no rate window
@@ -230,7 +257,7 @@ static void publish(rc_shm_writer *w)
     rc_cue *cue = w->cue;
     bool stuck = cue->stats.pending > 0 && cue->stats.running == 0 && !cue->pass_scheduled &&
                  !cue->paused && rc_loop_next_timer(cue->loop) == RC_TIME_NEVER;
-    if (stuck && !w->stuck) rc_shm_refresh_report(w);
+    if (w->live && stuck && !w->stuck) rc_shm_refresh_report(w);
     w->stuck = stuck;
 }
 
@@ -349,9 +376,7 @@ int rc_shm_refresh_report(rc_shm_writer *w)
     int rc = rc_debug_blocked(cue, &list, &n);
     if (rc) return rc;
     rc_shm_report *r = &w->seg->report;
-    uint64_t seq = LOAD_RLX(&r->seq);
-    STORE_RLX(&r->seq, seq + 1);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    seq_write_begin(&r->seq);
     r->taken = rc_loop_now(cue->loop);
     r->made++;
     r->blocked_total = n;
@@ -367,7 +392,7 @@ int rc_shm_refresh_report(rc_shm_writer *w)
         copy_str(b->detail, sizeof b->detail, list[i].detail);
     }
     format_waitfor(cue, r->waitfor, sizeof r->waitfor);
-    STORE_REL(&r->seq, seq + 2);
+    seq_write_end(&r->seq);
     rc_blocked_free(cue, list);
     return 0;
 }
@@ -458,6 +483,7 @@ int rc_shm_publish(rc_cue *cue, const char *name, const char *title)
     copy_str(seg->name, sizeof seg->name, name);
     copy_str(seg->title, sizeof seg->title, title);
     cue->shm = w;
+    w->live = true;
     publish(w);
     STORE_REL(&seg->magic, RC_SHM_MAGIC);
     w->slot = cleanup_add(name);
@@ -476,14 +502,8 @@ void rc_shm_unpublish(rc_cue *cue)
         }
     }
     w->update_deferred = false;
-    publish(w);
-    /* A last state without RC_SHM_LIVE. */
-    rc_shm_state *st = &w->seg->states[w->gen % RC_SHM_SLOTS];
-    uint64_t seq = LOAD_RLX(&st->seq);
-    STORE_RLX(&st->seq, seq + 1);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-    st->flags &= ~(uint32_t)RC_SHM_LIVE;
-    STORE_REL(&st->seq, seq + 2);
+    w->live = false;
+    publish(w); /* the last state, without RC_SHM_LIVE */
     if (w->slot >= 0) cleanup_used[w->slot] = 0;
     char path[RC_SHM_NAME_MAX + 16];
     shm_path(path, sizeof path, w->name);
@@ -602,30 +622,8 @@ void rc_shm_detach(rc_shm_reader *r)
 
 static void read_state(const rc_shm_segment *seg, rc_shm_state *out)
 {
-    for (unsigned tries = 0;; tries++) {
-        uint64_t cur = LOAD_ACQ(&seg->current);
-        const rc_shm_state *st = &seg->states[cur % RC_SHM_SLOTS];
-        uint64_t s1 = LOAD_ACQ(&st->seq);
-        if (!(s1 & 1)) {
-            memcpy(out, st, sizeof *out);
-            __atomic_thread_fence(__ATOMIC_ACQUIRE);
-            if (LOAD_RLX(&st->seq) == s1) return;
-        }
-        if (tries > 64) sched_yield();
-    }
-}
-
-static void read_report(const rc_shm_segment *seg, rc_shm_report *out)
-{
-    for (unsigned tries = 0;; tries++) {
-        uint64_t s1 = LOAD_ACQ(&seg->report.seq);
-        if (!(s1 & 1)) {
-            memcpy(out, &seg->report, sizeof *out);
-            __atomic_thread_fence(__ATOMIC_ACQUIRE);
-            if (LOAD_RLX(&seg->report.seq) == s1) return;
-        }
-        if (tries > 64) sched_yield();
-    }
+    const rc_shm_state *st = &seg->states[LOAD_ACQ(&seg->current) % RC_SHM_SLOTS];
+    seq_read(out, st, sizeof *out, &st->seq);
 }
 
 static bool reader_live(rc_shm_reader *r, const rc_shm_state *st)
@@ -644,7 +642,7 @@ int rc_shm_read(rc_shm_reader *r, rc_shm_snapshot *out)
     out->name[sizeof out->name - 1] = 0;
     out->title[sizeof out->title - 1] = 0;
     read_state(seg, &out->state);
-    read_report(seg, &out->report);
+    seq_read(&out->report, &seg->report, sizeof out->report, &seg->report.seq);
     out->writer_alive = reader_live(r, &out->state);
     return out->writer_alive ? 0 : RC_ESTATE;
 }
@@ -736,16 +734,20 @@ static const struct {
 #undef C
 };
 
+/* The offset of a counter in rc_shm_counters, or SIZE_MAX. */
+static size_t counter_offset(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof counter_names / sizeof counter_names[0]; i++)
+        if (strcmp(name, counter_names[i].name) == 0) return counter_names[i].off;
+    return SIZE_MAX;
+}
+
 int rc_shm_counter(const rc_shm_snapshot *snap, const char *name, uint64_t *out)
 {
-    for (size_t i = 0; i < sizeof counter_names / sizeof counter_names[0]; i++) {
-        if (name && strcmp(name, counter_names[i].name) == 0) {
-            memcpy(out, (const char *)&snap->state.counters + counter_names[i].off,
-                   sizeof *out);
-            return 0;
-        }
-    }
-    return RC_ENOENT;
+    size_t off = counter_offset(name);
+    if (off == SIZE_MAX) return RC_ENOENT;
+    memcpy(out, (const char *)&snap->state.counters + off, sizeof *out);
+    return 0;
 }
 
 struct counter_at_least {
@@ -763,10 +765,7 @@ static bool counter_pred(const rc_shm_snapshot *snap, void *ud)
 int rc_shm_wait_counter(rc_shm_reader *r, const char *name, uint64_t at_least, double timeout_s,
                         rc_shm_snapshot *last)
 {
-    rc_shm_snapshot probe;
-    memset(&probe.state.counters, 0, sizeof probe.state.counters);
-    uint64_t v;
-    if (rc_shm_counter(&probe, name, &v)) return RC_EINVAL;
+    if (counter_offset(name) == SIZE_MAX) return RC_EINVAL;
     struct counter_at_least c = {name, at_least};
     return rc_shm_wait(r, counter_pred, &c, timeout_s, 0, last);
 }

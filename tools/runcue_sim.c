@@ -327,42 +327,27 @@ static void mirror_record(sim *s, const sim_event_record *rec, void *ud)
     sim_eventlog_write(ud, rec);
 }
 
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Step the virtual clock no faster than the wall clock allows. */
+/* Step the virtual clock no faster than the wall clock allows: the live
+ * views' driver, without a view.  Returns the outcome or an RC_E* code. */
 static int run_realtime(sim *s, double speed, bool progress)
 {
-    rc_loop *loop = sim_loop(s);
-    double wall0 = wall_now(), last_print = wall0;
+    live_driver d;
+    live_driver_init(&d, s, speed);
+    double last_print = live_wall();
     for (;;) {
-        /* Settle the current instant first: work submitted or finished now
-         * may arm the timers that say when the next one is. */
-        int rc = sim_run_until(s, rc_loop_now(loop));
-        if (rc <= 0) return rc;
-        rc_time next = rc_loop_next_timer(loop);
-        if (next == RC_TIME_NEVER) return 0;
-        double due = wall0 + rc_to_seconds(next) / speed;
-        double now = wall_now();
-        if (due > now) {
-            double nap = due - now < 0.1 ? due - now : 0.1;
-            struct timespec ts = {(time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9)};
-            nanosleep(&ts, NULL);
-            if (wall_now() < due) goto print;
-        }
-        rc = sim_run_until(s, next);
-        if (rc <= 0) return rc;
-    print:
-        if (progress && wall_now() - last_print >= 1.0) {
-            last_print = wall_now();
+        int rc = live_drive(&d);
+        if (rc < 0) return rc;
+        if (d.over) return d.outcome;
+        double nap = live_wait_s(&d);
+        if (nap > 0.1) nap = 0.1;
+        struct timespec ts = {(time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9)};
+        nanosleep(&ts, NULL);
+        if (progress && live_wall() - last_print >= 1.0) {
+            last_print = live_wall();
             rc_stats st;
             rc_cue_stats(sim_cue(s), &st);
             fprintf(stderr, "t=%.1fs  completed %llu  failed %llu  running %zu  pending %zu\n",
-                    rc_to_seconds(rc_loop_now(loop)), (unsigned long long)st.completed,
+                    rc_to_seconds(rc_loop_now(sim_loop(s))), (unsigned long long)st.completed,
                     (unsigned long long)st.failed, st.running, st.pending);
         }
     }
@@ -470,8 +455,7 @@ int main(int argc, char **argv)
         outcome = drv.over ? drv.outcome : sim_finish(s);
     } else if (o.realtime) {
         rc = sim_start(s);
-        if (!rc) rc = run_realtime(s, o.speed, !o.verbose && !o.report_json);
-        outcome = rc < 0 ? rc : sim_finish(s);
+        outcome = rc ? rc : run_realtime(s, o.speed, !o.verbose && !o.report_json);
     } else {
         outcome = sim_run(s);
     }

@@ -12,6 +12,7 @@
 
 #include "live.h"
 #include "runcue_shm.h"
+#include "viewmodel.h"
 
 static void usage(FILE *out)
 {
@@ -80,13 +81,10 @@ static int print_once(const char *name, double wait)
                    s->report.blocked[i].task, s->report.blocked[i].detail);
         if (s->report.blocked_total > shown)
             printf("  ... %llu more\n", (unsigned long long)(s->report.blocked_total - shown));
-        const char *p = s->report.waitfor;
-        for (int n = 0; *p && n < MAX_LINES; n++) {
-            const char *nl = strchr(p, '\n');
-            int len = nl ? (int)(nl - p) : (int)strlen(p);
-            printf("%s%.*s\n", n ? "  " : "wait-for:\n  ", len, p);
-            p = nl ? nl + 1 : p + len;
-        }
+        const char *p = s->report.waitfor, *wl;
+        int len;
+        for (int n = 0; n < MAX_LINES && vm_next_line(&p, &wl, &len); n++)
+            printf("%s%.*s\n", n ? "  " : "wait-for:\n  ", len, wl);
         if (*p) printf("  ...\n");
     }
     free(s);

@@ -1,15 +1,6 @@
 /* drive.c -- stepping a simulation for a live view.  See live.h. */
-#include <time.h>
-
 #include "live.h"
 #include "sim.h"
-
-double live_wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void live_driver_init(live_driver *d, sim *s, double speed)
 {
@@ -30,13 +21,13 @@ static void reanchor(live_driver *d)
     d->virt_anchor = rc_to_seconds(rc_loop_now(sim_loop(d->s)));
 }
 
-int live_drive(live_driver *d)
+/* Run instant by instant while the next one is due by `limit` (only the
+ * next one if `one`), so the clock never runs past the last thing that
+ * happens: the time shown is that of the last event.  Then publish.  Returns
+ * 0, or a negative RC_E* code. */
+static int advance(live_driver *d, rc_time limit, bool one)
 {
-    if (!d->s || d->over || d->paused) return 0;
     rc_loop *loop = sim_loop(d->s);
-    rc_time target = rc_seconds(d->virt_anchor + (live_wall() - d->wall_anchor) * d->speed);
-    /* From instant to instant up to the target, so the clock never runs past
-     * the last thing that happens: the time shown is that of the last event. */
     int rc;
     for (;;) {
         rc = sim_run_until(d->s, rc_loop_now(loop)); /* settle this instant */
@@ -46,9 +37,9 @@ int live_drive(live_driver *d)
             rc = 0;
             break;
         }
-        if (next > target) break;
+        if (next > limit) break;
         rc = sim_run_until(d->s, next);
-        if (rc <= 0) break;
+        if (rc <= 0 || one) break;
     }
     if (rc < 0) return rc;
     if (rc == 0) finish(d);
@@ -56,20 +47,29 @@ int live_drive(live_driver *d)
     return 0;
 }
 
+int live_drive(live_driver *d)
+{
+    if (!d->s || d->over || d->paused) return 0;
+    return advance(d, rc_seconds(d->virt_anchor + (live_wall() - d->wall_anchor) * d->speed),
+                   false);
+}
+
 int live_step(live_driver *d)
 {
     if (!d->s || d->over) return 0;
-    rc_loop *loop = sim_loop(d->s);
-    int rc = sim_run_until(d->s, rc_loop_now(loop));
-    if (rc > 0) {
-        rc_time next = rc_loop_next_timer(loop);
-        rc = next == RC_TIME_NEVER ? 0 : sim_run_until(d->s, next);
-    }
-    if (rc < 0) return rc;
-    if (rc == 0) finish(d);
-    reanchor(d);
-    rc_shm_update(rc_shm_writer_of(sim_cue(d->s)));
-    return 0;
+    int rc = advance(d, RC_TIME_NEVER, true);
+    if (rc == 0) reanchor(d);
+    return rc;
+}
+
+double live_wait_s(const live_driver *d)
+{
+    if (!d->s || d->over || d->paused) return 0;
+    rc_time next = rc_loop_next_timer(sim_loop(d->s));
+    if (next == RC_TIME_NEVER) return 0;
+    double due = d->wall_anchor + (rc_to_seconds(next) - d->virt_anchor) / d->speed;
+    double left = due - live_wall();
+    return left > 0 ? left : 0;
 }
 
 void live_pause(live_driver *d, bool paused)

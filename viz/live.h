@@ -32,6 +32,9 @@ int live_drive(live_driver *d);
 /* Run to the next instant at which something happens (while paused). */
 int live_step(live_driver *d);
 void live_pause(live_driver *d, bool paused);
+/* Wall seconds until the next event instant is due (0 if it is, or if
+ * nothing is to come). */
+double live_wait_s(const live_driver *d);
 /* Change the speed keeping the current virtual time. */
 void live_set_speed(live_driver *d, double speed);
 /* Wall-clock seconds (CLOCK_MONOTONIC). */

@@ -418,15 +418,9 @@ static void draw_blocked(view *v, int top, int bottom)
     char wf[sizeof rep->waitfor];
     snprintf(wf, sizeof wf, "%.*s", (int)sizeof wf - 1, rep->waitfor);
     int max_lines = (bottom - top - 40) / 11 - (int)nb - 3;
-    int nw = 0;
-    for (const char *p = wf; *p && nw < 8 && nw < max_lines; nw++) {
-        const char *nl = strchr(p, '\n');
-        if (!nl) {
-            nw++;
-            break;
-        }
-        p = nl + 1;
-    }
+    int nw = 0, len;
+    for (const char *p = wf, *wl; nw < 8 && nw < max_lines && vm_next_line(&p, &wl, &len);)
+        nw++;
     int px = v->x1 - 10 - pw, py = top + 10;
     int ph = 12 + 11 * (1 + (int)nb + (rep->blocked_total > nb) + (nw ? 1 + nw : 0)) + 4;
     box(v, px, py, px + pw, py + ph, C_PANEL);
@@ -447,13 +441,9 @@ static void draw_blocked(view *v, int top, int bottom)
     if (nw) {
         text(v, px + 8, y, maxc, C_RETRY, "wait-for:");
         y += 11;
-        const char *p = wf;
-        for (int i = 0; i < nw && *p; i++, y += 11) {
-            const char *nl = strchr(p, '\n');
-            int len = nl ? (int)(nl - p) : (int)strlen(p);
-            text(v, px + 16, y, maxc - 1, C_TEXT, "%.*s", len, p);
-            p = nl ? nl + 1 : p + len;
-        }
+        const char *p = wf, *wl;
+        for (int i = 0; i < nw && vm_next_line(&p, &wl, &len); i++, y += 11)
+            text(v, px + 16, y, maxc - 1, C_TEXT, "%.*s", len, wl);
     }
 }
 

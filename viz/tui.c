@@ -38,12 +38,6 @@ typedef struct tui {
     bool frozen;     /* attached: p freezes the picture */
 } tui;
 
-static void line_clear(int y)
-{
-    move(y, 0);
-    clrtoeol();
-}
-
 static void bar(int y, int x, int width, double frac, int color)
 {
     if (width < 3) return;
@@ -89,8 +83,7 @@ static void draw(tui *t)
 
     /* Header. */
     attron(A_REVERSE);
-    line_clear(0);
-    for (int i = 0; i < cols; i++) mvaddch(0, i, ' ');
+    mvhline(0, 0, ' ', cols);
     mvprintw(0, 1, "runcue  %s  %.*s", s->name, cols > 70 ? cols - 50 : 20, s->title);
     const char *status = t->frozen ? "frozen" : vm->status;
     char right[64];
@@ -196,19 +189,15 @@ static void draw(tui *t)
         for (uint32_t i = 0; i < s->report.n_blocked && left > 0; i++, left--, by++)
             mvprintw(by, 1, "#%-6llu %-12.12s %.*s", (unsigned long long)s->report.blocked[i].id,
                      s->report.blocked[i].task, cols - 24, s->report.blocked[i].detail);
-        const char *p = s->report.waitfor;
-        while (*p && left > 0) {
-            const char *nl = strchr(p, '\n');
-            int len = nl ? (int)(nl - p) : (int)strlen(p);
-            mvprintw(by++, 1, "  %.*s", len < cols - 4 ? len : cols - 4, p);
-            left--;
-            p = nl ? nl + 1 : p + len;
-        }
+        const char *p = s->report.waitfor, *wl;
+        int len;
+        for (; left > 0 && vm_next_line(&p, &wl, &len); left--)
+            mvprintw(by++, 1, "  %.*s", len < cols - 4 ? len : cols - 4, wl);
     }
 
     /* Footer. */
     attron(A_REVERSE);
-    for (int i = 0; i < cols; i++) mvaddch(rows - 1, i, ' ');
+    mvhline(rows - 1, 0, ' ', cols);
     if (t->drv && t->drv->s)
         mvprintw(rows - 1, 1, "q quit  p pause  space step  +/- speed  arrows scroll");
     else

@@ -147,15 +147,17 @@ static void sample(viewmodel *vm)
 static void rates(viewmodel *vm)
 {
     const rc_shm_state *st = &vm->snap.state;
+    /* Completions per second over windows of at least a second; the first
+     * window counts from time 0. */
     int64_t dt = st->now - vm->rate_base_t;
-    if (dt >= 1000 * 1000 * 1000 || vm->rate_base_t == 0) {
+    if (!vm->rate_started || dt >= 1000 * 1000 * 1000) {
         for (uint32_t i = 0; i < st->n_services; i++) {
             uint64_t done = st->services[i].completed + st->services[i].failed;
-            if (vm->rate_base_t || dt > 0)
-                vm->rate[i] = dt > 0 ? (double)(done - vm->rate_base[i]) / vm_s(dt) : 0;
+            vm->rate[i] = dt > 0 ? (double)(done - vm->rate_base[i]) / vm_s(dt) : 0;
             vm->rate_base[i] = done;
         }
-        vm->rate_base_t = st->now ? st->now : 1;
+        vm->rate_base_t = st->now;
+        vm->rate_started = true;
     }
     int64_t span = st->now - (vm->first_time > 0 ? vm->first_time : 0);
     vm->throughput = span > 0 ? (double)st->counters.completed / vm_s(span) : 0;

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "runcue_shm.h"
 
@@ -80,6 +81,7 @@ typedef struct viewmodel {
     double rate[RC_SHM_MAX_SERVICES];
     uint64_t rate_base[RC_SHM_MAX_SERVICES];
     int64_t rate_base_t;
+    bool rate_started;
     double throughput; /* completed per second over the whole run */
 } viewmodel;
 
@@ -96,6 +98,19 @@ const vm_bar *vm_bar_at(const viewmodel *vm, uint64_t i);
 
 /* Work finished (completed + failed + skipped + cancelled) over submitted. */
 double vm_progress(const viewmodel *vm);
+
+/* Walks a text line by line (the report's wait-for): sets *line and *len
+ * to the line at *p, without its newline, and moves *p past it.  False at
+ * the end. */
+static inline bool vm_next_line(const char **p, const char **line, int *len)
+{
+    if (!**p) return false;
+    const char *nl = strchr(*p, '\n');
+    *line = *p;
+    *len = nl ? (int)(nl - *p) : (int)strlen(*p);
+    *p += *len + (nl != NULL);
+    return true;
+}
 
 /* Seconds of an rc_time. */
 static inline double vm_s(int64_t t)

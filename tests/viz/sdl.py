@@ -15,6 +15,12 @@ import sys
 import tempfile
 import zlib
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sim"))
+import simtool  # noqa: E402  (Tally: the checks, counted like the C suites)
+
+T = simtool.Tally("sdl")
+check = T.check
 SIM = os.environ["RUNCUE_SIM"]
 VIZ = os.environ["RUNCUE_VIZ"]
 
@@ -24,19 +30,6 @@ ORANGE = (240, 160, 40)
 BLUE = (70, 130, 230)
 YELLOW = (240, 220, 60)
 BACKGROUND = (24, 26, 32)
-
-passed = 0
-failures = []
-
-
-def check(cond, what, detail=""):
-    global passed
-    if cond:
-        passed += 1
-        print(f"ok - {what}")
-    else:
-        failures.append(what)
-        print(f"not ok - {what}\n{detail}")
 
 
 def read_png(path):
@@ -105,9 +98,7 @@ def main():
     check(r.returncode == 0 and os.path.exists(fan), "fanout -n 30: --screenshot writes a PNG",
           r.stderr)
     if not os.path.exists(fan):
-        print(f"[====] Synthesis: Tested: {passed + len(failures)} | Passing: {passed} | "
-              f"Failing: {len(failures)} | Crashing: 0")
-        return 1
+        return T.finish()
     w, h, rows = read_png(fan)
     check((w, h) == (1280, 720), "the frame is 1280x720 by default", f"{w}x{h}")
     lanes = (160, 52, w - 10, h - 170)  # right of the labels, above the charts
@@ -192,9 +183,7 @@ def main():
     for f in os.listdir(tmp):
         os.unlink(os.path.join(tmp, f))
     os.rmdir(tmp)
-    print(f"[====] Synthesis: Tested: {passed + len(failures)} | Passing: {passed} | "
-          f"Failing: {len(failures)} | Crashing: 0")
-    return 1 if failures else 0
+    return T.finish()
 
 
 if __name__ == "__main__":

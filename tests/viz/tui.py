@@ -13,12 +13,16 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sim"))
+import simtool  # noqa: E402  (Tally: the checks, counted like the C suites)
+
+T = simtool.Tally("tui")
+check = T.check
 SIM = os.environ["RUNCUE_SIM"]
 TOP = os.environ["RUNCUE_TOP"]
 FIXTURES = os.environ["RUNCUE_FIXTURES"]
 SOCK = f"runcue-tui-{os.getpid()}"
-failures = []
-passed = 0
 
 
 def tmux(*args, check=True):
@@ -51,16 +55,6 @@ def shell(session, width=120, height=40):
 def type_line(session, line):
     tmux("send-keys", "-t", session, "-l", line)
     tmux("send-keys", "-t", session, "Enter")
-
-
-def check(cond, what, detail=""):
-    global passed
-    if cond:
-        passed += 1
-        print(f"ok - {what}")
-    else:
-        failures.append(what)
-        print(f"not ok - {what}\n{detail}")
 
 
 def sane_terminal(session, what):
@@ -230,14 +224,10 @@ def main():
             try:
                 test()
             except AssertionError as e:
-                failures.append(test.__name__)
-                print(f"not ok - {test.__name__}: {e}")
+                T.fail(test.__name__, str(e))
     finally:
         tmux("kill-server", check=False)
-    total = passed + len(failures)
-    print(f"[====] Synthesis: Tested: {total} | Passing: {passed} | "
-          f"Failing: {len(failures)} | Crashing: 0")
-    return 1 if failures else 0
+    return T.finish()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,17 @@
-/* signals.c -- SIGINT, SIGTERM and SIGHUP while a live view runs.  See live.h. */
+/* live.c -- what the live views share: the wall clock and SIGINT, SIGTERM
+ * and SIGHUP while a view runs.  See live.h. */
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #include "live.h"
+
+double live_wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 volatile sig_atomic_t live_got_signal;
 static struct sigaction old_int, old_term, old_hup;
