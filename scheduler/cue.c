@@ -69,15 +69,7 @@ int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts)
             return RC_EINVAL;
         }
     }
-    /* The dispatch pass is deferred through the loop; make sure deferring it
-     * never needs memory later, when a failure could not be reported. */
-    if (rc_grow(&loop->alloc, (void **)&loop->defer, &loop->defer_cap, loop->defer_len + 4,
-                sizeof *loop->defer) ||
-        rc_grow(&loop->alloc, (void **)&loop->defer_run, &loop->defer_run_cap,
-                loop->defer_len + 4, sizeof *loop->defer_run)) {
-        rc_free(&a, cue);
-        return RC_ENOMEM;
-    }
+    rc_defer_init(&cue->pass, rc_pass_cb, cue);
     svc_init_free(cue, &cue->free_svc);
     rc_dlist_init(&cue->all);
     rc_dlist_init(&cue->dirty);
@@ -163,13 +155,7 @@ void rc_cue_free(rc_cue *cue)
         n = next;
     }
     if (cue->running_refs) rc_loop_unref(cue->loop);
-    /* A pass may still be deferred: drop it. */
-    for (size_t i = 0; i < cue->loop->defer_len; i++) {
-        if (cue->loop->defer[i].arg == cue) {
-            cue->loop->defer[i] = cue->loop->defer[--cue->loop->defer_len];
-            i--;
-        }
-    }
+    rc_defer_cancel(cue->loop, &cue->pass);
     for (size_t i = 0; i < cue->n_services; i++) {
         svc_fini(cue, cue->services[i]);
         rc_free(&a, cue->services[i]);

@@ -15,13 +15,11 @@
 
 enum { CHECK_READY, CHECK_WAITING, CHECK_SKIPPED, CHECK_GONE };
 
-static void pass_cb(rc_loop *loop, void *arg);
 
 void rc_request_pass(rc_cue *cue)
 {
     /* A running pass loops until nothing is left, so it sees this change. */
-    if (cue->in_pass || cue->pass_scheduled) return;
-    if (rc_loop_defer(cue->loop, pass_cb, cue) == 0) cue->pass_scheduled = true;
+    if (!cue->in_pass) rc_defer_request(cue->loop, &cue->pass);
 }
 
 void rc_mark_runnable(rc_cue *cue, rc_svc *svc)
@@ -364,11 +362,10 @@ static void run_pass(rc_cue *cue)
     cue->in_pass = false;
 }
 
-static void pass_cb(rc_loop *loop, void *arg)
+void rc_pass_cb(rc_loop *loop, void *arg)
 {
     (void)loop;
     rc_cue *cue = arg;
-    cue->pass_scheduled = false;
     run_pass(cue);
 }
 

@@ -192,7 +192,8 @@ struct rc_cue {
     uint64_t epoch;
 
     rc_svc *runnable_head, *runnable_tail;
-    bool in_pass, pass_scheduled, paused;
+    rc_defer pass; /* the deferred dispatch pass */
+    bool in_pass, paused;
     size_t running_refs;
 
     rc_stats stats;
@@ -242,6 +243,7 @@ void rc_emit(rc_cue *cue, rc_event_kind kind, const rc_work *w, const char *deta
 
 /* dispatch.c */
 void rc_request_pass(rc_cue *cue);
+void rc_pass_cb(rc_loop *loop, void *arg);
 void rc_mark_runnable(rc_cue *cue, rc_svc *svc);
 void rc_make_dirty(rc_cue *cue, rc_work *w);
 /* Take pending work out of wherever it waits (not RUNNING/FINISHED). */

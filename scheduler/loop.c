@@ -19,6 +19,10 @@ void rc_loop_set_error(rc_loop *loop, const char *fmt, ...)
     va_end(ap);
 }
 
+static bool has_deferred(const rc_loop *loop);
+static void defer_unlink(rc_defer *d);
+static void call_defer_cb(rc_loop *loop, void *arg);
+
 bool rc_loop_on_thread(const rc_loop *loop)
 {
     /* Other threads read owner while the loop thread may (re)write it at the
@@ -56,6 +60,8 @@ int rc_loop_new(rc_loop **out, const rc_loop_opts *opts)
     loop->now = opts->clock == RC_CLOCK_VIRTUAL ? opts->start : 0;
     loop->owner = pthread_self();
     loop->epfd = loop->wakefd = -1;
+    loop->deferred.next = loop->deferred.prev = &loop->deferred;
+    loop->deferred.fn = NULL;
     if (pthread_mutex_init(&loop->post_lock, NULL) != 0) {
         rc_free(&a, loop);
         return RC_ESYS;
@@ -90,8 +96,22 @@ void rc_loop_free(rc_loop *loop)
     for (size_t i = 0; i < loop->heap_len; i++)
         if (loop->heap[i]->cb == call_fire) rc_free(&a, loop->heap[i]->arg);
     rc_free(&a, loop->heap);
-    rc_free(&a, loop->defer);
-    rc_free(&a, loop->defer_run);
+    /* Caller-owned handles still pending are simply dropped; the loop's own
+     * (rc_loop_defer) go back to the free list first. */
+    while (has_deferred(loop)) {
+        rc_defer *d = loop->deferred.next;
+        defer_unlink(d);
+        if (d->fn == call_defer_cb) {
+            rc_call_defer *c = d->arg;
+            c->next_free = loop->free_defers;
+            loop->free_defers = c;
+        }
+    }
+    for (rc_call_defer *c = loop->free_defers; c;) {
+        rc_call_defer *next = c->next_free;
+        rc_free(&a, c);
+        c = next;
+    }
     rc_free(&a, loop->fds);
     pthread_mutex_destroy(&loop->post_lock);
     rc_free(&a, loop);
@@ -250,15 +270,71 @@ int rc_loop_call_at(rc_loop *loop, rc_time when, rc_call_fn fn, void *arg)
 
 /* ---- deferred calls and posts ---- */
 
+void rc_defer_init(rc_defer *d, rc_call_fn fn, void *arg)
+{
+    d->prev = d->next = NULL;
+    d->fn = fn;
+    d->arg = arg;
+}
+
+bool rc_defer_pending(const rc_defer *d)
+{
+    return d->next != NULL;
+}
+
+static void defer_append(rc_defer *head, rc_defer *d)
+{
+    d->prev = head->prev;
+    d->next = head;
+    head->prev->next = d;
+    head->prev = d;
+}
+
+static void defer_unlink(rc_defer *d)
+{
+    d->prev->next = d->next;
+    d->next->prev = d->prev;
+    d->prev = d->next = NULL;
+}
+
+void rc_defer_request(rc_loop *loop, rc_defer *d)
+{
+    if (!rc_defer_pending(d)) defer_append(&loop->deferred, d);
+}
+
+void rc_defer_cancel(rc_loop *loop, rc_defer *d)
+{
+    (void)loop;
+    if (rc_defer_pending(d)) defer_unlink(d);
+}
+
+static void call_defer_cb(rc_loop *loop, void *arg)
+{
+    rc_call_defer *c = arg;
+    rc_call_fn fn = c->fn;
+    void *fn_arg = c->arg;
+    c->next_free = loop->free_defers;
+    loop->free_defers = c;
+    fn(loop, fn_arg);
+}
+
 int rc_loop_defer(rc_loop *loop, rc_call_fn fn, void *arg)
 {
     if (!fn) return RC_EINVAL;
-    for (size_t i = 0; i < loop->defer_len; i++)
-        if (loop->defer[i].fn == fn && loop->defer[i].arg == arg) return 0;
-    if (rc_grow(&loop->alloc, (void **)&loop->defer, &loop->defer_cap, loop->defer_len + 1,
-                sizeof *loop->defer))
+    for (rc_defer *d = loop->deferred.next; d != &loop->deferred; d = d->next) {
+        if (d->fn != call_defer_cb) continue;
+        const rc_call_defer *c = d->arg;
+        if (c->fn == fn && c->arg == arg) return 0;
+    }
+    rc_call_defer *c = loop->free_defers;
+    if (c)
+        loop->free_defers = c->next_free;
+    else if (!(c = rc_malloc(&loop->alloc, sizeof *c)))
         return RC_ENOMEM;
-    loop->defer[loop->defer_len++] = (rc_deferred){fn, arg};
+    c->fn = fn;
+    c->arg = arg;
+    rc_defer_init(&c->defer, call_defer_cb, c);
+    rc_defer_request(loop, &c->defer);
     return 0;
 }
 
@@ -309,18 +385,27 @@ static void run_due_timers(rc_loop *loop)
     }
 }
 
+static bool has_deferred(const rc_loop *loop)
+{
+    return loop->deferred.next != &loop->deferred;
+}
+
 static void run_deferred(rc_loop *loop)
 {
-    while (loop->defer_len) {
-        /* Swap lists so calls deferred while running land in the next round. */
-        rc_deferred *run = loop->defer;
-        size_t n = loop->defer_len, cap = loop->defer_cap;
-        loop->defer = loop->defer_run;
-        loop->defer_cap = loop->defer_run_cap;
-        loop->defer_len = 0;
-        loop->defer_run = run;
-        loop->defer_run_cap = cap;
-        for (size_t i = 0; i < n; i++) run[i].fn(loop, run[i].arg);
+    while (has_deferred(loop)) {
+        /* Take the whole list, so calls deferred while it runs land in the
+         * next round.  A handle cancelled meanwhile simply leaves it. */
+        rc_defer run;
+        run.next = loop->deferred.next;
+        run.prev = loop->deferred.prev;
+        run.next->prev = &run;
+        run.prev->next = &run;
+        loop->deferred.next = loop->deferred.prev = &loop->deferred;
+        while (run.next != &run) {
+            rc_defer *d = run.next;
+            defer_unlink(d);
+            d->fn(loop, d->arg);
+        }
         /* Timers armed for "now" by those calls run before more deferred work,
          * so their effects coalesce into the next pass. */
         run_due_timers(loop);
@@ -379,7 +464,7 @@ void rc_loop_fd_ready(rc_loop *loop, int fd, unsigned events)
 
 static bool alive(const rc_loop *loop)
 {
-    return loop->refd_timers > 0 || loop->refs > 0 || loop->nfds > 0 || loop->defer_len > 0;
+    return loop->refd_timers > 0 || loop->refs > 0 || loop->nfds > 0 || has_deferred(loop);
 }
 
 static int run(rc_loop *loop, rc_run_mode mode, rc_time until)

@@ -36,10 +36,13 @@ typedef struct rc_post {
     void *arg;
 } rc_post;
 
-typedef struct rc_deferred {
+/* rc_loop_defer's own handles, kept on a free list. */
+typedef struct rc_call_defer {
+    rc_defer defer;
     rc_call_fn fn;
     void *arg;
-} rc_deferred;
+    struct rc_call_defer *next_free;
+} rc_call_defer;
 
 typedef struct rc_fdwatch {
     int fd;
@@ -69,8 +72,8 @@ struct rc_loop {
     long refs;
     int stop;
 
-    rc_deferred *defer, *defer_run;
-    size_t defer_len, defer_cap, defer_run_cap;
+    rc_defer deferred; /* sentinel of the circular list of pending handles */
+    rc_call_defer *free_defers;
 
     pthread_mutex_t post_lock;
     rc_post *posts, *posts_tail;

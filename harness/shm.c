@@ -32,7 +32,7 @@ struct rc_shm_writer {
     uint64_t events;     /* events written */
     uint64_t gen;        /* publishes done */
     uint32_t flags;      /* RC_SHM_STALLED | RC_SHM_FINISHED as set by the writer */
-    bool update_deferred;
+    rc_defer update; /* the once-per-iteration publish */
     bool stuck;          /* pending work, nothing running or delayed, at the last publish */
     bool live;           /* publishing; cleared for the last state, at unpublish */
     int slot;            /* index in the signal cleanup table, or -1 */
@@ -255,7 +255,7 @@ static void publish(rc_shm_writer *w)
      * to wait out, no delay, no timeout) will not move by itself: say why in
      * the report, once per such spell. */
     rc_cue *cue = w->cue;
-    bool stuck = cue->stats.pending > 0 && cue->stats.running == 0 && !cue->pass_scheduled &&
+    bool stuck = cue->stats.pending > 0 && cue->stats.running == 0 && !rc_defer_pending(&cue->pass) &&
                  !cue->paused && rc_loop_next_timer(cue->loop) == RC_TIME_NEVER;
     if (w->live && stuck && !w->stuck) rc_shm_refresh_report(w);
     w->stuck = stuck;
@@ -264,18 +264,12 @@ static void publish(rc_shm_writer *w)
 static void deferred_update(rc_loop *loop, void *arg)
 {
     (void)loop;
-    rc_shm_writer *w = arg;
-    w->update_deferred = false;
-    publish(w);
+    publish(arg);
 }
 
 static void request_update(rc_shm_writer *w)
 {
-    if (w->update_deferred) return;
-    if (rc_loop_defer(w->cue->loop, deferred_update, w) == 0)
-        w->update_deferred = true;
-    else
-        publish(w);
+    rc_defer_request(w->cue->loop, &w->update);
 }
 
 void rc_shm_on_event(rc_shm_writer *w, const rc_event *ev)
@@ -472,6 +466,7 @@ int rc_shm_publish(rc_cue *cue, const char *name, const char *title)
         return RC_ENOMEM;
     }
     w->cue = cue;
+    rc_defer_init(&w->update, deferred_update, w);
     w->seg = seg;
     copy_str(w->name, sizeof w->name, name);
     /* The file is fresh from ftruncate: all zero. */
@@ -494,14 +489,7 @@ void rc_shm_unpublish(rc_cue *cue)
 {
     rc_shm_writer *w = cue ? cue->shm : NULL;
     if (!w) return;
-    rc_loop *loop = cue->loop;
-    for (size_t i = 0; i < loop->defer_len; i++) {
-        if (loop->defer[i].fn == deferred_update && loop->defer[i].arg == w) {
-            loop->defer[i] = loop->defer[--loop->defer_len];
-            i--;
-        }
-    }
-    w->update_deferred = false;
+    rc_defer_cancel(cue->loop, &w->update);
     w->live = false;
     publish(w); /* the last state, without RC_SHM_LIVE */
     if (w->slot >= 0) cleanup_used[w->slot] = 0;

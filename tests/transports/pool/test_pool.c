@@ -8,7 +8,7 @@
  * on the loop thread, every start and every end of every work.  Intervals
  * are short (10-200 ms) so each test stays well under a second.
  */
-#include "../testutil.h"
+#include "testutil.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

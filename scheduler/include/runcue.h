@@ -182,8 +182,30 @@ void rc_timer_set_ref(rc_timer *timer, bool ref);
 typedef void (*rc_call_fn)(rc_loop *loop, void *arg);
 int rc_loop_call_at(rc_loop *loop, rc_time when, rc_call_fn fn, void *arg);
 
-/* Run fn(arg) at the end of the current loop iteration, after every timer due
- * now.  Many defers of the same (fn, arg) in one iteration run once. */
+/*
+ * Deferred calls: run fn(arg) at the end of the current loop iteration, after
+ * every timer due now, in the order they were requested.  A call requested
+ * while deferred calls run lands in the next round of the same iteration
+ * (after the timers that round made due).
+ *
+ * rc_defer is a handle the caller owns, like rc_timer: requesting it is O(1)
+ * and never allocates, requesting it again before it ran does nothing, and it
+ * can be cancelled.  The fields are private.  A pending handle keeps the loop
+ * alive.  Cancel it before freeing its memory.
+ */
+typedef struct rc_defer rc_defer;
+struct rc_defer {
+    rc_defer *prev, *next; /* in the loop's list while pending; NULL otherwise */
+    rc_call_fn fn;
+    void *arg;
+};
+void rc_defer_init(rc_defer *defer, rc_call_fn fn, void *arg);
+void rc_defer_request(rc_loop *loop, rc_defer *defer);
+void rc_defer_cancel(rc_loop *loop, rc_defer *defer);
+bool rc_defer_pending(const rc_defer *defer);
+
+/* The same without a handle: the loop allocates one.  Many defers of the same
+ * (fn, arg) in one iteration run once.  RC_ENOMEM if it cannot allocate. */
 int rc_loop_defer(rc_loop *loop, rc_call_fn fn, void *arg);
 
 /* Run fn(arg) on the loop thread soon.  Any thread; wakes a sleeping loop.
