@@ -38,11 +38,16 @@ static void mono_fini(rc_loop *loop)
     if (loop->epfd >= 0) close(loop->epfd);
 }
 
-static void mono_update(rc_loop *loop)
+rc_time rc_monotonic_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    loop->now = (rc_time)ts.tv_sec * RC_NSEC_PER_SEC + ts.tv_nsec;
+    return (rc_time)ts.tv_sec * RC_NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static void mono_update(rc_loop *loop)
+{
+    loop->now = rc_monotonic_now();
 }
 
 static int mono_wait(rc_loop *loop, rc_time deadline)

@@ -84,6 +84,10 @@ typedef int64_t rc_time; /* nanoseconds */
 rc_time rc_seconds(double seconds);
 /* rc_time to seconds. */
 double rc_to_seconds(rc_time t);
+/* CLOCK_MONOTONIC now, the clock of RC_CLOCK_MONOTONIC loops.  Any thread.
+ * For programs and transports that measure real time; the core itself reads
+ * time only through its loop. */
+rc_time rc_monotonic_now(void);
 
 /* ------------------------------------------------------------------ */
 /* Memory                                                              */
