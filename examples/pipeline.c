@@ -30,6 +30,7 @@
 
 #include "runcue.h"
 #include "runcue_shm.h"
+#include "shm_cleanup.h"
 
 typedef struct stage {
     const char *task;
@@ -339,8 +340,12 @@ int main(int argc, char **argv)
     if (rc == 0) rc = rc_cue_new(&cue, loop, NULL);
     if (rc == 0) rc = setup_cue(cue, &p);
     /* One call makes the running cue watchable (runcue-top, the harness). */
-    if (rc == 0 && shm && (rc = rc_shm_publish(cue, shm, "runcue-example-pipeline")) == 0)
-        rc_shm_cleanup_on_signals();
+    char shm_err[256] = "";
+    rc_shm_writer *writer = NULL;
+    if (rc == 0 && shm &&
+        (rc = rc_shm_publish(&writer, cue, shm, "runcue-example-pipeline", shm_err,
+                             sizeof shm_err)) == 0)
+        shm_cleanup_on_signals(writer);
     p.start = loop ? rc_loop_now(loop) : 0;
 
     rc_stats before = {0}, after = {0};
@@ -357,7 +362,8 @@ int main(int argc, char **argv)
     }
     if (rc < 0)
         fprintf(stderr, "pipeline: %s: %s\n", rc_strerror(rc),
-                cue    ? rc_cue_errmsg(cue)
+                *shm_err ? shm_err
+                : cue    ? rc_cue_errmsg(cue)
                 : loop ? rc_loop_errmsg(loop)
                        : "");
 

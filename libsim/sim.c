@@ -1,14 +1,12 @@
 /* sim.c -- the simulation engine: the core on a virtual clock, fake services,
- * a fake artifact store, the event log, the summary and the stall report. */
-#include "sim.h"
-#include "runcue_shm.h"
-
+ * a fake artifact store, and the event log (an observer of the cue).  What it
+ * reports is report.c's. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "artstore.h"
+#include "sim_internal.h"
 
 /* ---- configuration ---- */
 
@@ -29,100 +27,6 @@ sim_profile sim_profile_from_config(const sim_config *cfg)
     return p;
 }
 
-/* ---- the model ---- */
-
-/* A fake service: the remote side that counts limit violations. */
-typedef struct fakesvc {
-    char *name;
-    int concurrent;
-    unsigned rate_count;
-    rc_time rate_window;
-    rc_time *starts; /* ring of the last rate_count start times */
-    unsigned starts_filled, starts_next;
-    size_t in_flight, peak_in_flight;
-    uint64_t completed, failed, violations;
-} fakesvc;
-
-typedef struct simtask {
-    sim *s;
-    char *name;
-    fakesvc *svc; /* NULL: no service */
-    sim_profile profile;
-    sim_done_fn done;
-    void *ud;
-} simtask;
-
-typedef struct initial_work {
-    simtask *task;
-    char *label;
-    char **keys; /* needs then produces */
-    size_t n_needs, n_produces;
-} initial_work;
-
-/* One work in the fake service, between start and finish. */
-typedef struct flight {
-    sim *s;
-    simtask *task;
-    rc_token token;
-    double latency_ms;
-    bool ok, outlier;
-    struct flight *next_free;
-    struct flight *next_all; /* every flight ever made, freed with the sim */
-} flight;
-
-typedef struct dvec {
-    double *v;
-    size_t n, cap;
-} dvec;
-
-struct sim {
-    sim_config cfg;
-    rc_loop *loop;
-    rc_cue *cue;
-    sim_artstore *store;
-    sim_pcg32 rng[5];
-    char errmsg[512];
-
-    fakesvc **svcs;
-    size_t n_svcs;
-    simtask **tasks;
-    size_t n_tasks;
-
-    initial_work *initial;
-    size_t n_initial, initial_cap;
-    uint64_t workload_count;
-    sim_workload_fn workload_fn;
-    void *workload_ud;
-    uint64_t next_initial; /* index into initial work, then the workload */
-    rc_timer submit_timer;
-
-    flight *free_flights;
-    flight *all_flights;
-    const flight *finishing; /* the flight whose result is being reported */
-
-    sim_eventlog *log;
-    sim_observer_fn observer;
-    void *observer_ud;
-
-    dvec waits, runs;
-    uint64_t invalidations;
-    rc_time last_event; /* the run's virtual duration, unless cut short */
-    bool started, stalled, cut;
-    char *stall_text;
-    size_t stall_len;
-    int setup_error;
-
-    sim_summary summary;
-    sim_service_result *svc_results;
-
-    struct owned {
-        void *p;
-        void (*free_fn)(void *p);
-    } *owned;
-    size_t n_owned;
-};
-
-static void capture_stall(sim *s);
 
 static int fail(sim *s, int code, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -181,33 +85,24 @@ static void emit(sim *s, const char *event, const char *task, const char *servic
     emit_at(s, rc_loop_now(s->loop), event, task, service, work_id, detail);
 }
 
-static void dvec_push(dvec *d, double x)
-{
-    if (d->n == d->cap) {
-        size_t ncap = d->cap ? d->cap * 2 : 1024;
-        double *nv = realloc(d->v, ncap * sizeof *nv);
-        if (!nv) return; /* a percentile from fewer samples beats a failed run */
-        d->v = nv;
-        d->cap = ncap;
-    }
-    d->v[d->n++] = x;
-}
 
 static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
 {
     (void)cue;
     sim *s = ud;
+    /* The store's own "invalidated" line says it, with the why. */
+    if (ev->kind == RC_EV_ARTIFACTS_CHANGED) return;
     const rc_work *w = ev->work;
     s->last_event = ev->time;
     if (ev->kind == RC_EV_COMPLETED || (ev->kind == RC_EV_FAILED && w)) {
         rc_time started = rc_work_started(w);
-        if (started >= 0) dvec_push(&s->waits, rc_to_seconds(started - rc_work_created(w)));
-        dvec_push(&s->runs, ev->duration);
+        if (started >= 0) sim_dvec_push(&s->waits, rc_to_seconds(started - rc_work_created(w)));
+        sim_dvec_push(&s->runs, ev->duration);
     }
     if (ev->kind == RC_EV_STALLED) {
         /* The stall timeout is about to fail everything still pending:
          * describe it while it is all still there. */
-        capture_stall(s);
+        sim_capture_stall(s);
     }
     if (!s->log && !s->observer) return;
     char idbuf[24], detail[160];
@@ -265,7 +160,7 @@ int sim_invalidate(sim *s, const char *key, const char *why)
         char detail[200];
         snprintf(detail, sizeof detail, "%s%s%s", key, why ? " by " : "", why ? why : "");
         emit(s, "invalidated", NULL, NULL, NULL, detail);
-        rc_shm_mark(rc_shm_writer_of(s->cue), "invalidated", detail);
+        rc_shm_mark(s->shm, "invalidated", detail);
     }
     return 0;
 }
@@ -391,7 +286,9 @@ int sim_new(sim **out, const sim_config *cfg)
         return rc;
     }
     sim_artstore_set_listener(s->store, artifact_changed, s);
-    rc_cue_set_hooks(s->cue, &(rc_hooks){.is_ready = is_ready, .on_event = on_event, .ud = s});
+    rc_cue_set_hooks(s->cue, &(rc_hooks){.is_ready = is_ready, .ud = s});
+    s->log_observer = (rc_observer){.on_event = on_event, .ud = s};
+    rc_cue_observe(s->cue, &s->log_observer);
     *out = s;
     return 0;
 }
@@ -558,6 +455,19 @@ int sim_submit(sim *s, const sim_work_spec *spec, rc_work_id *out_id)
     return rc ? fail(s, rc, "%s", rc_cue_errmsg(s->cue)) : 0;
 }
 
+int sim_publish(sim *s, const char *name, const char *title)
+{
+    char err[256];
+    int rc = rc_shm_publish(&s->shm, s->cue, name, title, err, sizeof err);
+    if (rc) return fail(s, rc, "%s", err);
+    return 0;
+}
+
+rc_shm_writer *sim_shm(sim *s)
+{
+    return s->shm;
+}
+
 void sim_set_log(sim *s, sim_eventlog *log)
 {
     s->log = log;
@@ -640,8 +550,6 @@ int sim_run_until(sim *s, rc_time t)
     return 1;
 }
 
-static void build_summary(sim *s);
-
 int sim_finish(sim *s)
 {
     rc_stats st;
@@ -652,7 +560,7 @@ int sim_finish(sim *s)
         /* Work pending, nothing running, no timer that could change that:
          * on the virtual clock this is an exact stall.  It happened at the
          * last event, even if --duration then moved the clock on. */
-        capture_stall(s);
+        sim_capture_stall(s);
         char detail[96];
         snprintf(detail, sizeof detail, "%zu pending, nothing can unblock them", st.pending);
         emit_at(s, s->last_event, "stalled", NULL, NULL, NULL, detail);
@@ -661,10 +569,9 @@ int sim_finish(sim *s)
                (st.pending > 0 || st.running > 0 || !all_submitted)) {
         s->cut = true;
     }
-    build_summary(s);
+    sim_build_summary(s);
     if (s->log) sim_eventlog_flush(s->log);
-    rc_shm_set_flags(rc_shm_writer_of(s->cue), RC_SHM_FINISHED | (s->stalled ? RC_SHM_STALLED : 0),
-                     0);
+    rc_shm_set_flags(s->shm, RC_SHM_FINISHED | (s->stalled ? RC_SHM_STALLED : 0), 0);
     return s->stalled ? SIM_STALLED : s->cut ? SIM_CUT : SIM_DONE;
 }
 
@@ -677,284 +584,3 @@ int sim_run(sim *s)
     return sim_finish(s);
 }
 
-/* ---- the stall report ---- */
-
-static const char *label_of(const rc_work *w)
-{
-    return w && rc_work_label(w) ? rc_work_label(w) : "";
-}
-
-static void describe_work(FILE *f, sim *s, rc_work_id id)
-{
-    const rc_work *w = rc_get(s->cue, id);
-    if (!w) {
-        fprintf(f, "#%llu", (unsigned long long)id);
-        return;
-    }
-    fprintf(f, "%s #%llu", rc_work_task(w), (unsigned long long)id);
-    if (*label_of(w)) fprintf(f, " [%s]", label_of(w));
-}
-
-enum { STALL_LIST_MAX = 20 };
-
-static void capture_stall(sim *s)
-{
-    if (s->stalled) return;
-    s->stalled = true;
-    FILE *f = open_memstream(&s->stall_text, &s->stall_len);
-    if (!f) return;
-    rc_blocked *blocked = NULL;
-    size_t nb = 0;
-    rc_debug_blocked(s->cue, &blocked, &nb);
-    fprintf(f, "Stall at t=%.3fs: %zu work items blocked\n", rc_to_seconds(s->last_event), nb);
-    for (size_t i = 0; i < nb && i < STALL_LIST_MAX; i++) {
-        fprintf(f, "    ");
-        describe_work(f, s, blocked[i].id);
-        fprintf(f, ": %s - %s\n", rc_block_reason_name(blocked[i].reason), blocked[i].detail);
-    }
-    if (nb > STALL_LIST_MAX) fprintf(f, "    ... and %zu more\n", nb - STALL_LIST_MAX);
-    rc_blocked_free(s->cue, blocked);
-
-    rc_diagnosis d;
-    if (rc_diagnose(s->cue, &d) == 0) {
-        if (d.n_edges) fprintf(f, "  Wait-for chains:\n");
-        size_t shown = 0;
-        for (size_t i = 0; i < d.n_edges && shown < STALL_LIST_MAX; i++, shown++) {
-            const rc_wait_edge *e = &d.edges[i];
-            fprintf(f, "    ");
-            describe_work(f, s, e->waiter);
-            fprintf(f, " waits on '%s' <- ", e->key);
-            if (!e->producer) {
-                fprintf(f, "no producer\n");
-                continue;
-            }
-            describe_work(f, s, e->producer);
-            const rc_work *p = rc_get(s->cue, e->producer);
-            if (e->producer_state == RC_FAILED)
-                fprintf(f, " FAILED: %s\n", p && rc_work_error(p) ? rc_work_error(p) : "?");
-            else
-                fprintf(f, " (%s)\n", rc_state_name(e->producer_state));
-        }
-        if (d.n_edges > shown) fprintf(f, "    ... and %zu more\n", d.n_edges - shown);
-        for (size_t i = 0; i < d.n_cycles; i++) {
-            fprintf(f, "  Cycle: ");
-            for (size_t k = 0; k < d.cycle_len[i]; k++) {
-                describe_work(f, s, d.cycles[i][k]);
-                fprintf(f, " -> ");
-            }
-            describe_work(f, s, d.cycles[i][0]);
-            fprintf(f, "\n");
-        }
-        for (size_t i = 0; i < d.n_missing && i < STALL_LIST_MAX; i++)
-            fprintf(f, "  Missing producer: nothing produces '%s'\n", d.missing[i]);
-        if (d.n_missing > STALL_LIST_MAX)
-            fprintf(f, "  ... and %zu more missing keys\n", d.n_missing - STALL_LIST_MAX);
-        for (size_t i = 0; i < d.n_failed_roots && i < STALL_LIST_MAX; i++) {
-            const rc_work *p = rc_get(s->cue, d.failed_roots[i]);
-            fprintf(f, "  Root cause: ");
-            describe_work(f, s, d.failed_roots[i]);
-            fprintf(f, " failed (%s); work that needs its output waits forever\n",
-                    p && rc_work_error(p) ? rc_work_error(p) : "?");
-        }
-        if (d.n_failed_roots > STALL_LIST_MAX)
-            fprintf(f, "  ... and %zu more failed roots\n", d.n_failed_roots - STALL_LIST_MAX);
-        rc_diagnosis_free(s->cue, &d);
-    }
-    fclose(f);
-}
-
-void sim_print_stall(sim *s, FILE *out, bool utf8)
-{
-    if (!s->stalled || !s->stall_text) return;
-    fprintf(out, "%s %s", utf8 ? "\u26a0" : "!", s->stall_text);
-}
-
-/* ---- summary ---- */
-
-/* Put the k-th smallest of v[0..n) at v[k], smaller ones before it
- * (Hoare's selection; median-of-three pivots, no randomness). */
-static void select_kth(double *v, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        double a = v[lo], b = v[mid], c = v[hi];
-        double pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot) i++;
-            while (v[j] > pivot) j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                if (j == 0) break;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return;
-    }
-}
-
-static sim_percentiles percentiles(dvec *d)
-{
-    sim_percentiles p = {0, 0, 0};
-    if (!d->n) return p;
-    /* Nearest rank; select the highest first so each later selection only
-     * has to look below it. */
-    const double q[3] = {0.99, 0.95, 0.50};
-    double *outp[3] = {&p.p99, &p.p95, &p.p50};
-    size_t bound = d->n;
-    for (int i = 0; i < 3; i++) {
-        size_t rank = (size_t)ceil(q[i] * (double)d->n);
-        if (rank < 1) rank = 1;
-        size_t k = rank - 1;
-        select_kth(d->v, bound, k);
-        *outp[i] = d->v[k];
-        bound = k + 1;
-    }
-    return p;
-}
-
-static void build_summary(sim *s)
-{
-    rc_stats st;
-    rc_cue_stats(s->cue, &st);
-    sim_summary *sm = &s->summary;
-    sm->submitted = st.submitted;
-    sm->completed = st.completed;
-    sm->failed = st.failed;
-    sm->skipped = st.skipped;
-    sm->cancelled = st.cancelled;
-    sm->pending = st.pending;
-    sm->running = st.running;
-    sm->retries = st.retries;
-    sm->invalidations = s->invalidations;
-    sm->duration_s = rc_to_seconds(s->cut ? rc_loop_now(s->loop) : s->last_event);
-    sm->throughput_per_s = sm->duration_s > 0 ? (double)st.completed / sm->duration_s : 0;
-    sm->stalled = s->stalled;
-    sm->queue_wait_s = percentiles(&s->waits);
-    sm->run_time_s = percentiles(&s->runs);
-    free(s->svc_results);
-    s->svc_results = calloc(s->n_svcs ? s->n_svcs : 1, sizeof *s->svc_results);
-    sm->violations = 0;
-    for (size_t i = 0; s->svc_results && i < s->n_svcs; i++) {
-        const fakesvc *f = s->svcs[i];
-        s->svc_results[i] = (sim_service_result){
-            f->name,      f->concurrent,     f->rate_count,     rc_to_seconds(f->rate_window),
-            f->completed, f->failed,         f->peak_in_flight, f->violations};
-        sm->violations += f->violations;
-    }
-    sm->services = s->svc_results;
-    sm->n_services = s->svc_results ? s->n_svcs : 0;
-}
-
-const sim_summary *sim_get_summary(sim *s)
-{
-    return &s->summary;
-}
-
-static void limit_text(char *buf, size_t n, const sim_service_result *r)
-{
-    char conc[32] = "-", rate[48] = "";
-    if (r->concurrent != RC_NO_LIMIT) snprintf(conc, sizeof conc, "%d", r->concurrent);
-    if (r->rate_count) snprintf(rate, sizeof rate, ", rate %u/%gs", r->rate_count, r->rate_window_s);
-    snprintf(buf, n, "limit %s%s", conc, rate);
-}
-
-void sim_print_summary(sim *s, FILE *out, bool utf8)
-{
-    const sim_summary *sm = &s->summary;
-    fprintf(out, "Summary (seed %llu)\n", (unsigned long long)s->cfg.seed);
-    fprintf(out, "  submitted %llu  completed %llu  failed %llu  skipped %llu  cancelled %llu",
-            (unsigned long long)sm->submitted, (unsigned long long)sm->completed,
-            (unsigned long long)sm->failed, (unsigned long long)sm->skipped,
-            (unsigned long long)sm->cancelled);
-    if (sm->pending || sm->running)
-        fprintf(out, "  pending %llu  running %llu", (unsigned long long)sm->pending,
-                (unsigned long long)sm->running);
-    fprintf(out, "\n");
-    if (sm->retries || sm->invalidations)
-        fprintf(out, "  retries %llu  invalidations %llu\n", (unsigned long long)sm->retries,
-                (unsigned long long)sm->invalidations);
-    fprintf(out, "  virtual duration %.3fs  throughput %.1f/s\n", sm->duration_s,
-            sm->throughput_per_s);
-    fprintf(out, "  queue wait  p50 %.3fs  p95 %.3fs  p99 %.3fs\n", sm->queue_wait_s.p50,
-            sm->queue_wait_s.p95, sm->queue_wait_s.p99);
-    fprintf(out, "  run time    p50 %.3fs  p95 %.3fs  p99 %.3fs\n", sm->run_time_s.p50,
-            sm->run_time_s.p95, sm->run_time_s.p99);
-    fprintf(out, "  Services:\n");
-    for (size_t i = 0; i < sm->n_services; i++) {
-        const sim_service_result *r = &sm->services[i];
-        char lim[96];
-        limit_text(lim, sizeof lim, r);
-        fprintf(out, "    %-12s completed %-8llu failed %-6llu peak %zu (%s)  violations %llu\n",
-                r->name, (unsigned long long)r->completed, (unsigned long long)r->failed,
-                r->peak_in_flight, lim, (unsigned long long)r->violations);
-    }
-    if (s->cut) fprintf(out, "  stopped at --duration %.3fs with work unfinished\n", s->cfg.duration_s);
-    sim_print_stall(s, out, utf8);
-}
-
-static void json_str(FILE *out, const char *str)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
-void sim_print_report_json(sim *s, FILE *out, const char *scenario)
-{
-    const sim_summary *sm = &s->summary;
-    fprintf(out, "{\"scenario\":");
-    json_str(out, scenario ? scenario : "");
-    fprintf(out,
-            ",\"seed\":%llu,\"submitted\":%llu,\"completed\":%llu,\"failed\":%llu,"
-            "\"skipped\":%llu,\"cancelled\":%llu,\"pending\":%llu,\"running\":%llu,"
-            "\"retries\":%llu,\"invalidations\":%llu,\"duration_s\":%.6f,"
-            "\"throughput_per_s\":%.6f,\"stalled\":%s,\"cut\":%s,\"violations\":%llu,",
-            (unsigned long long)s->cfg.seed, (unsigned long long)sm->submitted,
-            (unsigned long long)sm->completed, (unsigned long long)sm->failed,
-            (unsigned long long)sm->skipped, (unsigned long long)sm->cancelled,
-            (unsigned long long)sm->pending, (unsigned long long)sm->running,
-            (unsigned long long)sm->retries, (unsigned long long)sm->invalidations,
-            sm->duration_s, sm->throughput_per_s, sm->stalled ? "true" : "false",
-            s->cut ? "true" : "false", (unsigned long long)sm->violations);
-    fprintf(out,
-            "\"queue_wait_s\":{\"p50\":%.6f,\"p95\":%.6f,\"p99\":%.6f},"
-            "\"run_time_s\":{\"p50\":%.6f,\"p95\":%.6f,\"p99\":%.6f},\"services\":[",
-            sm->queue_wait_s.p50, sm->queue_wait_s.p95, sm->queue_wait_s.p99,
-            sm->run_time_s.p50, sm->run_time_s.p95, sm->run_time_s.p99);
-    for (size_t i = 0; i < sm->n_services; i++) {
-        const sim_service_result *r = &sm->services[i];
-        fprintf(out, "%s{\"name\":", i ? "," : "");
-        json_str(out, r->name);
-        fprintf(out, ",\"completed\":%llu,\"failed\":%llu,\"peak_in_flight\":%zu,\"concurrent\":",
-                (unsigned long long)r->completed, (unsigned long long)r->failed,
-                r->peak_in_flight);
-        if (r->concurrent == RC_NO_LIMIT)
-            fprintf(out, "null");
-        else
-            fprintf(out, "%d", r->concurrent);
-        if (r->rate_count)
-            fprintf(out, ",\"rate\":{\"count\":%u,\"window_s\":%.6f}", r->rate_count,
-                    r->rate_window_s);
-        else
-            fprintf(out, ",\"rate\":null");
-        fprintf(out, ",\"violations\":%llu}", (unsigned long long)r->violations);
-    }
-    fprintf(out, "]}\n");
-}

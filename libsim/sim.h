@@ -30,6 +30,7 @@
 #include "eventlog.h"
 #include "pcg32.h"
 #include "runcue.h"
+#include "runcue_shm.h"
 
 typedef struct sim sim;
 
@@ -128,6 +129,13 @@ int sim_provide(sim *s, const char *key);
 int sim_own(sim *s, void *p, void (*free_fn)(void *p));
 
 /* ---- output ---- */
+
+/* Publish the run as the live segment /dev/shm/runcue.NAME (runcue_shm.h):
+ * its events, state, "invalidated" marks and, at the end, whether it
+ * finished or stalled.  The message is in sim_errmsg on error. */
+int sim_publish(sim *s, const char *name, const char *title);
+/* The segment's writer, or NULL if the run is not published. */
+rc_shm_writer *sim_shm(sim *s);
 
 /* Log every event to log (owned by the caller; NULL: none). */
 void sim_set_log(sim *s, sim_eventlog *log);

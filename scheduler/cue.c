@@ -4,16 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
-#include "runcue_shm.h"
-
-void rc_cue_set_error(rc_cue *cue, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cue->errmsg, sizeof cue->errmsg, fmt, ap);
-    va_end(ap);
-}
+#include "dispatch.h"
+#include "timeouts.h"
+#include "work.h"
 
 static int fail(rc_cue *cue, int code, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -70,6 +63,7 @@ int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts)
         }
     }
     rc_defer_init(&cue->pass, rc_pass_cb, cue);
+    rc_observe_init(cue);
     svc_init_free(cue, &cue->free_svc);
     rc_dlist_init(&cue->all);
     rc_dlist_init(&cue->dirty);
@@ -81,52 +75,6 @@ int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts)
     rc_timeouts_init(cue);
     *out = cue;
     return 0;
-}
-
-static rc_work *alloc_work(rc_cue *cue)
-{
-    if (!cue->free_works) {
-        /* Slabs grow geometrically (64 .. 65536 works) so small cues stay
-         * small and large runs make few allocations. */
-        size_t n = cue->next_slab_works ? cue->next_slab_works : 64;
-        if (rc_grow(&cue->alloc, (void **)&cue->slabs, &cue->slabs_cap, cue->n_slabs + 1,
-                    sizeof *cue->slabs))
-            return NULL;
-        rc_work *slab = rc_malloc(&cue->alloc, n * sizeof *slab);
-        if (!slab) return NULL;
-        rc_advise_huge(slab, n * sizeof *slab);
-        cue->slabs[cue->n_slabs++] = slab;
-        for (size_t i = n; i-- > 0;) {
-            slab[i].task = (rc_taskdef *)cue->free_works; /* the free list's link */
-            cue->free_works = &slab[i];
-        }
-        if (n < 65536) cue->next_slab_works = n * 2;
-    }
-    rc_work *w = cue->free_works;
-    cue->free_works = (rc_work *)w->task;
-    memset(w, 0, sizeof *w);
-    return w;
-}
-
-static void free_work(rc_cue *cue, rc_work *w)
-{
-    const rc_alloc *a = &cue->alloc;
-    cJSON_Delete(w->params);
-    cJSON_Delete(w->result);
-    rc_free(a, w->label);
-    for (size_t i = 0; i < w->n_needs; i++) rc_free(a, w->needs[i]);
-    for (size_t i = 0; i < w->n_produces; i++) rc_free(a, w->produces[i]);
-    rc_free(a, w->needs);
-    rc_free(a, w->produces);
-    rc_free(a, w->detail);
-    rc_free(a, w->error);
-    if (w->delay) {
-        rc_timer_stop(cue->loop, &w->delay->timer);
-        rc_free(a, w->delay);
-    }
-    w->id = 0;
-    w->task = (rc_taskdef *)cue->free_works;
-    cue->free_works = w;
 }
 
 static void free_bucket(const char *key, void *val, void *ud)
@@ -147,11 +95,11 @@ void rc_cue_free(rc_cue *cue)
 {
     if (!cue) return;
     rc_alloc a = cue->alloc;
-    rc_shm_unpublish(cue);
+    rc_observe_fini(cue);
     rc_timeouts_fini(cue);
     for (rc_dnode *n = rc_dlist_first(&cue->all); n;) {
         rc_dnode *next = rc_dlist_next(&cue->all, n);
-        free_work(cue, RC_CONTAINER(n, rc_work, all));
+        rc_work_release(cue, RC_CONTAINER(n, rc_work, all));
         n = next;
     }
     if (cue->running_refs) rc_loop_unref(cue->loop);
@@ -184,11 +132,6 @@ rc_loop *rc_cue_loop(const rc_cue *cue)
     return cue->loop;
 }
 
-const char *rc_cue_errmsg(const rc_cue *cue)
-{
-    return cue->errmsg;
-}
-
 void rc_cue_pause(rc_cue *cue, bool paused)
 {
     if (cue->paused == paused) return;
@@ -198,6 +141,12 @@ void rc_cue_pause(rc_cue *cue, bool paused)
         rc_mark_runnable(cue, &cue->free_svc);
         rc_request_pass(cue);
     }
+    rc_observe_changed(cue);
+}
+
+bool rc_cue_paused(const rc_cue *cue)
+{
+    return cue->paused;
 }
 
 void rc_cue_set_hooks(rc_cue *cue, const rc_hooks *hooks)
@@ -208,7 +157,7 @@ void rc_cue_set_hooks(rc_cue *cue, const rc_hooks *hooks)
     else
         memset(&cue->hooks, 0, sizeof cue->hooks);
     /* Checks may answer differently now: look at waiting work again. */
-    rc_artifacts_changed(cue, NULL);
+    rc_recheck_waiting(cue, NULL);
     if (had_priority != (cue->hooks.priority != NULL)) rc_refresh_arm(cue);
 }
 
@@ -251,7 +200,6 @@ int rc_service_limits(rc_cue *cue, const char *name, unsigned count, double wind
     svc_init_free(cue, s);
     s->concurrent = concurrent;
     s->name = rc_strdup(a, name);
-    if (s->name) rc_shm_pad_name(s->shm_name, s->name);
     if (!s->name) goto oom_svc;
     if (rc_rate_init(a, &s->rate, count, count ? rc_seconds(window_s) : 0)) goto oom_svc;
     if (rc_grow(a, (void **)&cue->services, &cue->services_cap, cue->n_services + 1,
@@ -298,6 +246,7 @@ int rc_service_get(const rc_cue *cue, size_t index, rc_service_info *out)
     out->running = s->running;
     out->peak_running = s->peak_running;
     out->queued = rc_runq_len(&s->q);
+    out->waiting = s->waiting;
     out->starts_in_window = s->rate.count ? rc_rate_in_window(&s->rate, now) : 0;
     out->started = s->started;
     out->completed = s->completed;
@@ -326,7 +275,6 @@ int rc_task(rc_cue *cue, const char *name, const char *service, rc_handler_fn ha
     rc_taskdef *t = rc_calloc(a, 1, sizeof *t);
     if (!t) goto oom;
     t->name = rc_strdup(a, name);
-    if (t->name) rc_shm_pad_name(t->shm_name, t->name);
     if (!t->name) goto oom_task;
     t->svc = svc;
     t->handler = handler;
@@ -421,7 +369,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     bool delayed = start_at > rc_loop_now(cue->loop);
 
     const rc_alloc *a = &cue->alloc;
-    rc_work *w = alloc_work(cue);
+    rc_work *w = rc_work_alloc(cue);
     if (!w) return fail(cue, RC_ENOMEM, "submit '%s': out of memory", task);
     w->task = t;
     w->attempt = 1;
@@ -461,7 +409,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
 
 oom:
     w->params = NULL; /* the caller keeps params on error */
-    free_work(cue, w);
+    rc_work_release(cue, w);
     return fail(cue, RC_ENOMEM, "submit '%s': out of memory", task);
 }
 
@@ -505,29 +453,6 @@ int rc_cancel(rc_cue *cue, rc_work_id id)
     rc_request_pass(cue); /* forgets finished work beyond retain_finished */
     rc_emit(cue, RC_EV_CANCELLED, w, "", 0, 0);
     return 0;
-}
-
-/* Forget the oldest finished work beyond opts.retain_finished. */
-void rc_cue_forget_finished(rc_cue *cue)
-{
-    size_t keep = cue->opts.retain_finished;
-    if (!keep) return;
-    while (cue->finished.len > keep) {
-        rc_work *w = RC_CONTAINER(rc_dlist_first(&cue->finished), rc_work, link);
-        rc_dlist_remove(&cue->finished, &w->link);
-        rc_dlist_remove(&cue->all, &w->all);
-        rc_idtable_del(&cue->alloc, &cue->works, w->id);
-        free_work(cue, w);
-    }
-}
-
-void rc_emit(rc_cue *cue, rc_event_kind kind, const rc_work *w, const char *detail,
-             double duration, size_t pending)
-{
-    if (!cue->hooks.on_event && !cue->shm) return;
-    rc_event ev = {kind, rc_loop_now(cue->loop), w, detail ? detail : "", duration, pending};
-    if (cue->shm) rc_shm_on_event(cue->shm, &ev);
-    if (cue->hooks.on_event) cue->hooks.on_event(cue, &ev, cue->hooks.ud);
 }
 
 void rc_cue_stats(const rc_cue *cue, rc_stats *out)

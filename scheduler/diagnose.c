@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "observe.h"
 
 static void describe(const rc_cue *cue, const rc_work *w, rc_blocked *b)
 {

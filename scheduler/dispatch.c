@@ -11,30 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dispatch.h"
+#include "work.h"
 
 enum { CHECK_READY, CHECK_WAITING, CHECK_SKIPPED, CHECK_GONE };
-
-
-void rc_request_pass(rc_cue *cue)
-{
-    /* A running pass loops until nothing is left, so it sees this change. */
-    if (!cue->in_pass) rc_defer_request(cue->loop, &cue->pass);
-}
-
-void rc_mark_runnable(rc_cue *cue, rc_svc *svc)
-{
-    if (!svc->runnable) {
-        svc->runnable = true;
-        svc->next_runnable = NULL;
-        if (cue->runnable_tail)
-            cue->runnable_tail->next_runnable = svc;
-        else
-            cue->runnable_head = svc;
-        cue->runnable_tail = svc;
-    }
-    rc_request_pass(cue);
-}
 
 static rc_svc *pop_runnable(rc_cue *cue)
 {
@@ -46,83 +26,10 @@ static rc_svc *pop_runnable(rc_cue *cue)
     return s;
 }
 
-static void drop_bucket_if_empty(rc_cue *cue, rc_waitbucket *b)
-{
-    if (b->list.len) return;
-    rc_strmap_del(&cue->alloc, &cue->waiting_by_key, b->key);
-    rc_free(&cue->alloc, b);
-}
-
-void rc_unlink_pending(rc_cue *cue, rc_work *w)
-{
-    switch (w->where) {
-    case RC_W_DIRTY: rc_dlist_remove(&cue->dirty, &w->link); break;
-    case RC_W_WAITING:
-        if (w->bucket) {
-            rc_waitbucket *b = w->bucket;
-            rc_dlist_remove(&b->list, &w->link);
-            w->bucket = NULL;
-            drop_bucket_if_empty(cue, b);
-        } else {
-            rc_dlist_remove(&cue->waiting_any, &w->link);
-        }
-        cue->stats.waiting--;
-        w->task->svc->waiting--;
-        break;
-    case RC_W_ORPHAN:
-        rc_dlist_remove(&w->task->orphans, &w->link);
-        cue->stats.waiting--;
-        w->task->svc->waiting--;
-        break;
-    case RC_W_QUEUED:
-        rc_runq_remove(&w->task->svc->q, &w->q);
-        /* Nothing left to start: a rate timer would only hold the loop (and
-         * virtual time) to an instant nobody needs. */
-        if (!rc_runq_len(&w->task->svc->q)) rc_timer_stop(cue->loop, &w->task->svc->rate_timer);
-        break;
-    case RC_W_DELAYED:
-        rc_timer_stop(cue->loop, &w->delay->timer);
-        cue->stats.delayed--;
-        break;
-    default: break;
-    }
-    w->where = RC_W_NONE;
-}
-
-/* The work leaves the pending state for good (started, cancelled, failed). */
-void rc_leave_pending(rc_cue *cue, rc_work *w)
-{
-    rc_unlink_pending(cue, w);
-    rc_age_remove(cue, w);
-    cue->stats.pending--;
-}
-
-void rc_make_dirty(rc_cue *cue, rc_work *w)
-{
-    rc_unlink_pending(cue, w);
-    w->where = RC_W_DIRTY;
-    rc_dlist_push_back(&cue->dirty, &w->link);
-    rc_request_pass(cue);
-}
-
-void rc_record_progress(rc_cue *cue)
-{
-    cue->stats.last_progress = rc_loop_now(cue->loop);
-    cue->stall_warned = false;
-    rc_stall_arm(cue);
-}
-
 static void announce_produces(rc_cue *cue, const rc_work *w)
 {
     if (cue->opts.no_auto_notify) return;
     for (size_t i = 0; i < w->n_produces; i++) rc_artifacts_changed(cue, w->produces[i]);
-}
-
-static void to_finished(rc_cue *cue, rc_work *w)
-{
-    w->where = RC_W_FINISHED;
-    w->finished = rc_loop_now(cue->loop);
-    rc_dlist_push_back(&cue->finished, &w->link);
 }
 
 /* ---- checks ---- */
@@ -197,7 +104,7 @@ static void skip_work(rc_cue *cue, rc_work *w)
     w->state = RC_COMPLETED;
     w->skipped = true;
     cue->stats.skipped++;
-    to_finished(cue, w);
+    rc_to_finished(cue, w);
     rc_record_progress(cue);
     announce_produces(cue, w);
     if (cue->hooks.on_skip) cue->hooks.on_skip(cue, w, cue->hooks.ud);
@@ -367,6 +274,7 @@ void rc_pass_cb(rc_loop *loop, void *arg)
     (void)loop;
     rc_cue *cue = arg;
     run_pass(cue);
+    rc_observe_changed(cue);
 }
 
 /* ---- artifacts ---- */
@@ -384,8 +292,13 @@ static void wake_list(rc_cue *cue, rc_dlist *list)
 
 int rc_artifacts_changed(rc_cue *cue, const char *key)
 {
+    rc_emit(cue, RC_EV_ARTIFACTS_CHANGED, NULL, key ? key : "all", 0, 0);
+    return rc_recheck_waiting(cue, key);
+}
+
+int rc_recheck_waiting(rc_cue *cue, const char *key)
+{
     cue->epoch++;
-    if (cue->shm) rc_shm_on_artifacts_changed(cue->shm, key);
     if (key) {
         rc_waitbucket *b = rc_strmap_get(&cue->waiting_by_key, key);
         if (b) {
@@ -436,70 +349,9 @@ int rc_artifacts_changed(rc_cue *cue, const char *key)
 
 /* ---- delays ---- */
 
-static void delay_fire(rc_loop *loop, rc_timer *t, void *arg)
-{
-    (void)loop;
-    (void)t;
-    rc_delay *d = arg;
-    rc_work *w = d->work;
-    rc_cue *cue = w->task->svc->cue;
-    w->where = RC_W_NONE;
-    cue->stats.delayed--;
-    w->pending_since = rc_loop_now(loop);
-    rc_age_add(cue, w);
-    rc_make_dirty(cue, w);
-    rc_stall_arm(cue);
-}
-
-int rc_schedule_delay(rc_cue *cue, rc_work *w, rc_time not_before)
-{
-    if (!w->delay && !(w->delay = rc_calloc(&cue->alloc, 1, sizeof *w->delay))) goto now;
-    rc_timer_init(&w->delay->timer, delay_fire, w->delay);
-    w->delay->work = w;
-    if (rc_timer_start(cue->loop, &w->delay->timer, not_before)) goto now;
-    w->not_before = not_before;
-    w->where = RC_W_DELAYED;
-    cue->stats.delayed++;
-    return 0;
-now:
-    /* No memory for a timer: run it without the delay rather than lose it. */
-    w->pending_since = rc_loop_now(cue->loop);
-    rc_age_add(cue, w);
-    rc_make_dirty(cue, w);
-    return RC_ENOMEM;
-}
-
 /* ---- finishing ---- */
 
 enum { FIN_COMPLETE, FIN_FAIL, FIN_RETRY };
-
-static char *copy_error(rc_cue *cue, const char *error)
-{
-    return rc_strdup(&cue->alloc, error && *error ? error : "failed");
-}
-
-void rc_finish_failed(rc_cue *cue, rc_work *w, rc_fail_kind kind, const char *error)
-{
-    w->state = RC_FAILED;
-    rc_free(&cue->alloc, w->error);
-    w->error = copy_error(cue, error);
-    cue->stats.failed++;
-    to_finished(cue, w);
-    rc_request_pass(cue); /* the pass forgets finished work beyond retain_finished */
-    const char *msg = w->error ? w->error : "failed (message lost: out of memory)";
-    if (cue->hooks.on_failure) cue->hooks.on_failure(cue, w, kind, msg, cue->hooks.ud);
-    double ran = w->started >= 0 && kind == RC_FAIL_HANDLER
-                     ? rc_ns_to_s(w->finished - w->started)
-                     : 0;
-    rc_emit(cue, kind == RC_FAIL_HANDLER ? RC_EV_FAILED : RC_EV_TIMEOUT, w, msg, ran, 0);
-}
-
-void rc_fail_pending(rc_cue *cue, rc_work *w, rc_fail_kind kind, const char *error)
-{
-    rc_leave_pending(cue, w);
-    rc_finish_failed(cue, w, kind, error);
-    rc_stall_arm(cue);
-}
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -565,7 +417,7 @@ static int finish(rc_cue *cue, rc_token tok, int how, cJSON *result, const char 
         snprintf(detail, sizeof detail, "attempt %u failed: %s; attempt %u at t=%.3fs", w->attempt,
                  error && *error ? error : "failed", w->attempt + 1, rc_ns_to_s(now + wait));
         rc_free(&cue->alloc, w->error);
-        w->error = copy_error(cue, error);
+        w->error = rc_copy_error(cue, error);
         w->attempt++;
         w->state = RC_PENDING;
         w->warned = false;
@@ -583,7 +435,7 @@ static int finish(rc_cue *cue, rc_token tok, int how, cJSON *result, const char 
         w->result = result;
         s->completed++;
         cue->stats.completed++;
-        to_finished(cue, w);
+        rc_to_finished(cue, w);
         announce_produces(cue, w);
         if (cue->hooks.on_complete) cue->hooks.on_complete(cue, w, result, ran, cue->hooks.ud);
         rc_emit(cue, RC_EV_COMPLETED, w, "", ran, 0);
@@ -604,9 +456,11 @@ typedef struct posted_finish {
 
 static void posted_finish_run(rc_loop *loop, void *arg)
 {
+    (void)loop;
     posted_finish *pf = arg;
-    finish(pf->cue, pf->tok, pf->how, pf->result, pf->error);
-    rc_free(&loop->alloc, pf);
+    rc_cue *cue = pf->cue;
+    finish(cue, pf->tok, pf->how, pf->result, pf->error);
+    rc_free(&cue->alloc, pf);
 }
 
 static int finish_any_thread(rc_cue *cue, rc_token tok, int how, cJSON *result,
@@ -614,7 +468,7 @@ static int finish_any_thread(rc_cue *cue, rc_token tok, int how, cJSON *result,
 {
     if (rc_loop_on_thread(cue->loop)) return finish(cue, tok, how, result, error);
     size_t n = error ? strlen(error) + 1 : 1;
-    posted_finish *pf = rc_malloc(&cue->loop->alloc, sizeof *pf + n);
+    posted_finish *pf = rc_malloc(&cue->alloc, sizeof *pf + n);
     if (!pf) {
         cJSON_Delete(result);
         return RC_ENOMEM;
@@ -627,7 +481,7 @@ static int finish_any_thread(rc_cue *cue, rc_token tok, int how, cJSON *result,
     int rc = rc_loop_post(cue->loop, posted_finish_run, pf);
     if (rc) {
         cJSON_Delete(result);
-        rc_free(&cue->loop->alloc, pf);
+        rc_free(&cue->alloc, pf);
     }
     return rc;
 }

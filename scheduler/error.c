@@ -54,6 +54,7 @@ const char *rc_event_name(rc_event_kind k)
         "queued",          "started",       "completed", "failed",
         "skipped",         "cancelled",     "retry",     "pending_warning",
         "stall_warning",   "timeout",       "stale_finish",    "stalled",
+        "artifacts_changed",
     };
     _Static_assert(sizeof names / sizeof *names == RC_EV__COUNT, "event names");
     return (unsigned)k < RC_EV__COUNT ? names[k] : "unknown";

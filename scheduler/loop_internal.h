@@ -96,7 +96,6 @@ void rc_loop_set_error(rc_loop *loop, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-bool rc_loop_on_thread(const rc_loop *loop);
 /* Called by backends when an fd is ready. */
 void rc_loop_fd_ready(rc_loop *loop, int fd, unsigned events);
 

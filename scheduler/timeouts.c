@@ -10,7 +10,8 @@
  * lazily: when it fires it compares against the last progress and re-arms. */
 #include <stdio.h>
 
-#include "internal.h"
+#include "timeouts.h"
+#include "work.h"
 
 static void pending_fire(rc_loop *loop, rc_timer *t, void *arg);
 static void stall_fire(rc_loop *loop, rc_timer *t, void *arg);
@@ -40,57 +41,6 @@ void rc_timeouts_fini(rc_cue *cue)
 }
 
 /* ---- pending ---- */
-
-static bool age_enabled(const rc_cue *cue)
-{
-    return cue->opts.pending_warn_after > 0 || cue->opts.pending_timeout > 0;
-}
-
-static rc_work *age_next(rc_cue *cue, rc_work *w)
-{
-    rc_dnode *n = rc_dlist_next(&cue->age, &w->age);
-    return n ? RC_CONTAINER(n, rc_work, age) : NULL;
-}
-
-static void pending_arm(rc_cue *cue)
-{
-    rc_time when = RC_TIME_NEVER;
-    rc_dnode *head = rc_dlist_first(&cue->age);
-    if (head && cue->opts.pending_timeout > 0)
-        when = RC_CONTAINER(head, rc_work, age)->pending_since +
-               rc_seconds(cue->opts.pending_timeout);
-    if (cue->warn_cursor && cue->opts.pending_warn_after > 0) {
-        rc_time w = cue->warn_cursor->pending_since + rc_seconds(cue->opts.pending_warn_after);
-        if (w < when) when = w;
-    }
-    if (when == RC_TIME_NEVER)
-        rc_timer_stop(cue->loop, &cue->pending_timer);
-    else if (!rc_timer_active(&cue->pending_timer) || cue->pending_timer.when != when)
-        rc_timer_start(cue->loop, &cue->pending_timer, when);
-}
-
-void rc_age_add(rc_cue *cue, rc_work *w)
-{
-    if (!age_enabled(cue)) return;
-    rc_dlist_push_back(&cue->age, &w->age);
-    w->in_age = true;
-    if (!cue->warn_cursor && cue->opts.pending_warn_after > 0 && !w->warned)
-        cue->warn_cursor = w;
-    /* Newer work never has an earlier deadline: arm only if idle. */
-    if (!rc_timer_active(&cue->pending_timer)) pending_arm(cue);
-}
-
-void rc_age_remove(rc_cue *cue, rc_work *w)
-{
-    if (!w->in_age) return;
-    if (cue->warn_cursor == w) cue->warn_cursor = age_next(cue, w);
-    rc_dlist_remove(&cue->age, &w->age);
-    w->in_age = false;
-    /* A later deadline is found when the timer fires; only an empty list must
-     * stop it, or a referenced timer would hold the loop (and virtual time)
-     * to a deadline nobody has. */
-    if (cue->age.len == 0 || !cue->warn_cursor) pending_arm(cue);
-}
 
 static void warn_pending(rc_cue *cue, rc_work *w, double waited)
 {
@@ -127,58 +77,25 @@ static void pending_fire(rc_loop *loop, rc_timer *t, void *arg)
         rc_time limit = rc_seconds(cue->opts.pending_warn_after);
         while (cue->warn_cursor && cue->warn_cursor->pending_since + limit <= now) {
             rc_work *w = cue->warn_cursor;
-            cue->warn_cursor = age_next(cue, w);
+            cue->warn_cursor = rc_age_next(cue, w);
             warn_pending(cue, w, rc_ns_to_s(now - w->pending_since));
         }
     }
-    pending_arm(cue);
+    rc_pending_arm(cue);
 }
 
 /* ---- stall ---- */
 
-static size_t stall_pending(const rc_cue *cue)
-{
-    /* Delayed work has a timer that will wake it: it cannot stall the cue. */
-    return cue->stats.pending - cue->stats.delayed;
-}
-
-void rc_stall_arm(rc_cue *cue)
-{
-    double warn = cue->opts.stall_warn_after, timeout = cue->opts.stall_timeout;
-    if (warn <= 0 && timeout <= 0) return;
-    if (stall_pending(cue) == 0) {
-        rc_timer_stop(cue->loop, &cue->stall_timer);
-        cue->stall_idle = true;
-        return;
-    }
-    if (rc_timer_active(&cue->stall_timer)) return; /* re-checked when it fires */
-    /* Time with nothing pending is not a stall: count from whichever came
-     * last, the last progress or the moment work became pending. */
-    rc_time now = rc_loop_now(cue->loop);
-    rc_time base = cue->stats.last_progress;
-    if (cue->stall_idle) {
-        base = now;
-        cue->stall_idle = false;
-        cue->stall_base = now;
-    } else if (cue->stall_base > base) {
-        base = cue->stall_base;
-    }
-    rc_time when = RC_TIME_NEVER;
-    if (warn > 0 && !cue->stall_warned) when = base + rc_seconds(warn);
-    if (timeout > 0 && base + rc_seconds(timeout) < when) when = base + rc_seconds(timeout);
-    if (when != RC_TIME_NEVER) rc_timer_start(cue->loop, &cue->stall_timer, when);
-}
-
 static void stall_fail_all(rc_cue *cue, double since)
 {
-    size_t n = stall_pending(cue);
+    size_t n = rc_stall_pending(cue);
     char msg[128];
     snprintf(msg, sizeof msg, "stall timeout: no progress for %.1fs (limit %gs)", since,
              cue->opts.stall_timeout);
     char detail[96];
     snprintf(detail, sizeof detail, "no progress for %.3fs, %zu pending; failing them", since, n);
     rc_emit(cue, RC_EV_STALLED, NULL, detail, since, n);
-    n = stall_pending(cue); /* the observer may have changed things */
+    n = rc_stall_pending(cue); /* the observer may have changed things */
     rc_work_id *ids = rc_malloc(&cue->alloc, n * sizeof *ids);
     if (!ids) {
         /* No memory for the list: fail the oldest pending work one at a time,
@@ -212,7 +129,7 @@ static void stall_fire(rc_loop *loop, rc_timer *t, void *arg)
 {
     (void)t;
     rc_cue *cue = arg;
-    size_t pending = stall_pending(cue);
+    size_t pending = rc_stall_pending(cue);
     if (pending == 0) return;
     rc_time now = rc_loop_now(loop);
     rc_time base = cue->stats.last_progress > cue->stall_base ? cue->stats.last_progress
@@ -238,14 +155,6 @@ static void stall_fire(rc_loop *loop, rc_timer *t, void *arg)
 
 /* ---- poll ---- */
 
-void rc_poll_arm(rc_cue *cue)
-{
-    if (cue->opts.poll_interval <= 0 || cue->stats.waiting == 0) return;
-    if (rc_timer_active(&cue->poll_timer)) return;
-    rc_timer_start(cue->loop, &cue->poll_timer,
-                   rc_loop_now(cue->loop) + rc_seconds(cue->opts.poll_interval));
-}
-
 static void poll_fire(rc_loop *loop, rc_timer *t, void *arg)
 {
     (void)loop;
@@ -255,17 +164,6 @@ static void poll_fire(rc_loop *loop, rc_timer *t, void *arg)
 }
 
 /* ---- priority refresh ---- */
-
-void rc_refresh_arm(rc_cue *cue)
-{
-    if (!cue->hooks.priority || cue->opts.priority_refresh <= 0) {
-        rc_timer_stop(cue->loop, &cue->refresh_timer);
-        return;
-    }
-    if (rc_timer_active(&cue->refresh_timer)) return;
-    rc_timer_start(cue->loop, &cue->refresh_timer,
-                   rc_loop_now(cue->loop) + rc_seconds(cue->opts.priority_refresh));
-}
 
 static void refresh_service(rc_cue *cue, rc_svc *s)
 {

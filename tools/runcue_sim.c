@@ -19,9 +19,11 @@
 
 #include "eventlog.h"
 #include "live.h"
+#include "pace.h"
 #include "runcue_shm.h"
 #include "scenario_file.h"
 #include "scenarios.h"
+#include "shm_cleanup.h"
 #include "sim.h"
 
 enum { EXIT_USAGE = 2, EXIT_STALLED = 3 };
@@ -327,18 +329,29 @@ static void mirror_record(sim *s, const sim_event_record *rec, void *ud)
     sim_eventlog_write(ud, rec);
 }
 
-/* Step the virtual clock no faster than the wall clock allows: the live
- * views' driver, without a view.  Returns the outcome or an RC_E* code. */
+/* The views step the run through libsim's pacer. */
+static int op_drive(void *p) { return sim_pacer_drive(p); }
+static int op_step(void *p) { return sim_pacer_step(p); }
+static void op_pause(void *p, bool paused) { sim_pacer_pause(p, paused); }
+static bool op_paused(void *p) { return ((sim_pacer *)p)->paused; }
+static void op_set_speed(void *p, double speed) { sim_pacer_set_speed(p, speed); }
+static double op_speed(void *p) { return ((sim_pacer *)p)->speed; }
+static bool op_over(void *p) { return ((sim_pacer *)p)->over; }
+static const live_driver_ops pacer_ops = {op_drive, op_step, op_pause, op_paused,
+                                          op_set_speed, op_speed, op_over};
+
+/* Step the virtual clock no faster than the wall clock allows, without a
+ * view.  Returns the outcome or an RC_E* code. */
 static int run_realtime(sim *s, double speed, bool progress)
 {
-    live_driver d;
-    live_driver_init(&d, s, speed);
+    sim_pacer p;
+    sim_pacer_init(&p, s, speed);
     double last_print = live_wall();
     for (;;) {
-        int rc = live_drive(&d);
+        int rc = sim_pacer_drive(&p);
         if (rc < 0) return rc;
-        if (d.over) return d.outcome;
-        double nap = live_wait_s(&d);
+        if (p.over) return p.outcome;
+        double nap = sim_pacer_wait_s(&p);
         if (nap > 0.1) nap = 0.1;
         struct timespec ts = {(time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9)};
         nanosleep(&ts, NULL);
@@ -423,27 +436,28 @@ int main(int argc, char **argv)
         char title[128];
         snprintf(title, sizeof title, "runcue-sim --scenario %s -n %llu --seed %llu", name,
                  (unsigned long long)o.cfg.count, (unsigned long long)o.cfg.seed);
-        if ((rc = rc_shm_publish(sim_cue(s), o.shm_name, title))) {
-            fprintf(stderr, "runcue-sim: --shm: %s\n", rc_cue_errmsg(sim_cue(s)));
+        if ((rc = sim_publish(s, o.shm_name, title))) {
+            fprintf(stderr, "runcue-sim: --shm: %s\n", sim_errmsg(s));
             if (vlog) sim_eventlog_close(vlog);
             if (log) sim_eventlog_close(log);
             if (log_file) fclose(log_file);
             sim_free(s);
             return rc == RC_EINVAL || rc == RC_EEXIST ? EXIT_USAGE : 1;
         }
-        rc_shm_cleanup_on_signals();
+        shm_cleanup_on_signals(sim_shm(s));
     }
 
     int outcome;
     if (o.tui || o.sdl) {
-        live_driver drv;
+        sim_pacer pacer;
         rc = sim_start(s);
         if (rc) {
             fprintf(stderr, "runcue-sim: cannot start: %s\n", rc_strerror(rc));
             sim_free(s);
             return 1;
         }
-        live_driver_init(&drv, s, o.speed);
+        sim_pacer_init(&pacer, s, o.speed);
+        live_driver drv = {&pacer_ops, &pacer};
         live_opts lo = {.shm_name = o.shm_name, .driver = &drv, .exit_at_end = o.exit_at_end,
                         .screenshot = o.screenshot, .attach_timeout = 1};
         rc = o.tui ? live_tui_run(&lo) : live_sdl_run(&lo);
@@ -452,7 +466,7 @@ int main(int argc, char **argv)
             return rc == 130 ? 130 : 1; /* 130: SIGINT/SIGTERM in the view */
         }
         /* Quit early: the summary covers the run so far. */
-        outcome = drv.over ? drv.outcome : sim_finish(s);
+        outcome = pacer.over ? pacer.outcome : sim_finish(s);
     } else if (o.realtime) {
         rc = sim_start(s);
         outcome = rc ? rc : run_realtime(s, o.speed, !o.verbose && !o.report_json);

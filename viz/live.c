@@ -8,9 +8,7 @@
 
 double live_wall(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return rc_to_seconds(rc_monotonic_now());
 }
 
 volatile sig_atomic_t live_got_signal;
@@ -42,7 +40,7 @@ int live_signals_release(const live_opts *opts)
     if (!sig) return 0;
     /* In process the caller removes the segment and exits 130; attached,
      * die of the signal as if the view had not caught it. */
-    if (opts->driver && opts->driver->s) return 130;
+    if (opts->driver) return 130;
     signal(sig, SIG_DFL);
     raise(sig);
     return 130;

@@ -3,9 +3,10 @@
  * Both views draw a viewmodel (viewmodel.h) fed by a shared-memory reader.
  * Attached (runcue-top NAME, runcue-viz NAME) they only watch.  In process
  * (runcue-sim --tui / --sdl) the simulation publishes a segment, the view
- * attaches to it like any other watcher, and a live_driver steps the
- * simulation: virtual time paced to the wall clock (`speed` virtual seconds
- * per second), pause, and single steps from one event instant to the next. */
+ * attaches to it like any other watcher, and a live_driver steps the run:
+ * paced to the wall clock (`speed` virtual seconds per second), pause, and
+ * single steps from one event instant to the next.  Views read the segment
+ * through the harness reader (runcue_shm.h) and nothing else. */
 #ifndef VIZ_LIVE_H
 #define VIZ_LIVE_H
 
@@ -13,36 +14,38 @@
 
 #include "runcue_shm.h"
 
-typedef struct sim sim;
+/* What a view may ask of the run it shows in process.  The view knows no
+ * simulator: the program hands it these operations (runcue-sim wires them
+ * to libsim's pacer). */
+typedef struct live_driver_ops {
+    int (*drive)(void *ctx);  /* catch up with the wall clock; 0 or RC_E* */
+    int (*step)(void *ctx);   /* run to the next instant; 0 or RC_E* */
+    void (*pause)(void *ctx, bool paused);
+    bool (*paused)(void *ctx);
+    void (*set_speed)(void *ctx, double speed);
+    double (*speed)(void *ctx);
+    bool (*over)(void *ctx);  /* the run ended */
+} live_driver_ops;
 
 typedef struct live_driver {
-    sim *s;          /* NULL when attached: nothing to drive */
-    double speed;    /* virtual seconds per wall second */
-    bool paused;
-    bool over;       /* the run ended; outcome holds sim_finish's answer */
-    int outcome;
-    double wall_anchor; /* wall time at which virtual time was virt_anchor */
-    double virt_anchor;
+    const live_driver_ops *ops;
+    void *ctx;
 } live_driver;
 
-void live_driver_init(live_driver *d, sim *s, double speed);
-/* Run the simulation up to the virtual time the wall clock says (unless
- * paused).  Returns a negative RC_E* code on failure, else 0. */
-int live_drive(live_driver *d);
-/* Run to the next instant at which something happens (while paused). */
-int live_step(live_driver *d);
-void live_pause(live_driver *d, bool paused);
-/* Wall seconds until the next event instant is due (0 if it is, or if
- * nothing is to come). */
-double live_wait_s(const live_driver *d);
-/* Change the speed keeping the current virtual time. */
-void live_set_speed(live_driver *d, double speed);
+static inline int live_drive(const live_driver *d) { return d->ops->drive(d->ctx); }
+static inline int live_step(const live_driver *d) { return d->ops->step(d->ctx); }
+static inline void live_pause(const live_driver *d, bool p) { d->ops->pause(d->ctx, p); }
+static inline bool live_paused(const live_driver *d) { return d->ops->paused(d->ctx); }
+static inline double live_speed(const live_driver *d) { return d->ops->speed(d->ctx); }
+static inline bool live_over(const live_driver *d) { return d->ops->over(d->ctx); }
+static inline void live_set_speed(const live_driver *d, double v) { d->ops->set_speed(d->ctx, v); }
+
 /* Wall-clock seconds (CLOCK_MONOTONIC). */
 double live_wall(void);
 
 typedef struct live_opts {
     const char *shm_name;   /* the segment to read */
-    live_driver *driver;    /* in process: the simulation to step; NULL attached */
+    const live_driver *driver; /* in process: the run to step; NULL attached */
     bool exit_at_end;       /* return when the run is over without waiting for q */
     const char *screenshot; /* SDL: write the final frame here (PNG) */
     int width, height;      /* SDL: window size (0: 1280x720) */

@@ -48,7 +48,7 @@ static const rgb C_BG = {24, 26, 32}, C_HEAD = {34, 37, 46}, C_TEXT = {220, 222,
 
 typedef struct view {
     viewmodel *vm;
-    live_driver *drv; /* in process, else NULL */
+    const live_driver *drv; /* in process, else NULL */
     bool show_name;   /* not for the segment runcue-sim names after its pid */
     bool frozen;      /* attached: p freezes the picture */
     double zoom;      /* visible span in seconds; 0: fit all */
@@ -533,12 +533,12 @@ static int on_key(view *v, SDL_Keycode k, bool *quit)
     case SDLK_ESCAPE: *quit = true; break;
     case SDLK_p:
         if (v->drv)
-            live_pause(v->drv, !v->drv->paused);
+            live_pause(v->drv, !live_paused(v->drv));
         else
             v->frozen = !v->frozen;
         break;
     case SDLK_SPACE:
-        if (v->drv && v->drv->paused) return live_step(v->drv);
+        if (v->drv && live_paused(v->drv)) return live_step(v->drv);
         break;
     case SDLK_PLUS:
     case SDLK_EQUALS:
@@ -570,7 +570,7 @@ int live_sdl_run(const live_opts *opts)
         fprintf(stderr, "live view: out of memory\n");
         return 1;
     }
-    v->drv = opts->driver && opts->driver->s ? opts->driver : NULL;
+    v->drv = opts->driver;
     /* runcue-sim names its own segment after its pid: leave that out of the
      * picture, which is to be the same every run. */
     char own[32];
@@ -629,10 +629,10 @@ int live_sdl_run(const live_opts *opts)
             }
         }
         if (rc < 0 || quit || live_got_signal) break;
-        if (v->drv && !v->drv->paused) rc = fast ? live_step(v->drv) : live_drive(v->drv);
+        if (v->drv && !live_paused(v->drv)) rc = fast ? live_step(v->drv) : live_drive(v->drv);
         if (rc < 0) break;
         if (!v->frozen) vm_update(v->vm);
-        bool over = v->drv ? v->drv->over : !v->vm->live;
+        bool over = v->drv ? live_over(v->drv) : !v->vm->live;
         bool leave = over && opts->exit_at_end;
         double now = live_wall();
         if (!fast || leave || now - last_shown >= 0.033) {

@@ -33,7 +33,7 @@ enum { C_TITLE = 1, C_OK, C_BAD, C_WARN, C_DIM, C_BAR, C_HEAD };
 
 typedef struct tui {
     viewmodel *vm;
-    live_driver *drv;
+    const live_driver *drv;
     uint64_t scroll; /* events scrolled back from the newest; 0 follows */
     bool frozen;     /* attached: p freezes the picture */
 } tui;
@@ -116,8 +116,8 @@ static void draw(tui *t)
     mvprintw(4, half + 1, "writer   pid %d", (int)s->writer_pid);
     mvprintw(5, half + 1, "services %u   submitted %llu", s->state.n_services,
              (unsigned long long)c->submitted);
-    if (t->drv && t->drv->s)
-        mvprintw(6, half + 1, "speed    %gx%s", t->drv->speed, t->drv->paused ? " (paused)" : "");
+    if (t->drv)
+        mvprintw(6, half + 1, "speed    %gx%s", live_speed(t->drv), live_paused(t->drv) ? " (paused)" : "");
     else
         mvprintw(6, half + 1, "watching %s", vm->live ? "live" : "ended");
     if (vm->lost) mvprintw(7, half + 1, "events missed %llu", (unsigned long long)vm->lost);
@@ -198,7 +198,7 @@ static void draw(tui *t)
     /* Footer. */
     attron(A_REVERSE);
     mvhline(rows - 1, 0, ' ', cols);
-    if (t->drv && t->drv->s)
+    if (t->drv)
         mvprintw(rows - 1, 1, "q quit  p pause  space step  +/- speed  arrows scroll");
     else
         mvprintw(rows - 1, 1, "q quit  p freeze  arrows scroll  End follow");
@@ -261,7 +261,7 @@ int live_tui_run(const live_opts *opts)
         if (t.drv && (rc = live_drive(t.drv)) < 0) break;
         if (!t.frozen) vm_update(t.vm);
         draw(&t);
-        bool over = t.drv ? t.drv->over : !t.vm->live;
+        bool over = t.drv ? live_over(t.drv) : !t.vm->live;
         if (over && opts->exit_at_end) break;
         int ch = getch();
         switch (ch) {
@@ -269,23 +269,23 @@ int live_tui_run(const live_opts *opts)
         case 'Q': quit = true; break;
         case 'p':
         case 'P':
-            if (t.drv && t.drv->s)
-                live_pause(t.drv, !t.drv->paused);
+            if (t.drv)
+                live_pause(t.drv, !live_paused(t.drv));
             else
                 t.frozen = !t.frozen;
             break;
         case ' ':
-            if (t.drv && t.drv->s) {
-                if (!t.drv->paused) live_pause(t.drv, true);
+            if (t.drv) {
+                if (!live_paused(t.drv)) live_pause(t.drv, true);
                 if ((rc = live_step(t.drv)) < 0) quit = true;
             }
             break;
         case '+':
         case '=':
-            if (t.drv) live_set_speed(t.drv, t.drv->speed * 2);
+            if (t.drv) live_set_speed(t.drv, live_speed(t.drv) * 2);
             break;
         case '-':
-            if (t.drv) live_set_speed(t.drv, t.drv->speed / 2);
+            if (t.drv) live_set_speed(t.drv, live_speed(t.drv) / 2);
             break;
         case KEY_UP: t.scroll++; break;
         case KEY_DOWN:

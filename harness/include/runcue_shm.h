@@ -28,9 +28,6 @@
 extern "C" {
 #endif
 
-#define RC_SHM_MAGIC UINT64_C(0x48534555434e5552) /* "RUNCUESH" as little-endian bytes */
-#define RC_SHM_LAYOUT 1u
-#define RC_SHM_SLOTS 4
 #define RC_SHM_MAX_SERVICES 32
 #define RC_SHM_RING 4096 /* recent events kept */
 #define RC_SHM_MAX_BLOCKED 64
@@ -114,21 +111,6 @@ typedef struct rc_shm_report {
     char waitfor[4096]; /* the wait-for diagnosis as text, one finding a line */
 } rc_shm_report;
 
-typedef struct rc_shm_segment {
-    uint64_t magic; /* written last: a reader waits for it */
-    uint32_t layout;
-    uint32_t size; /* sizeof(rc_shm_segment) */
-    int32_t writer_pid;
-    uint32_t clock; /* rc_clock_kind */
-    int64_t published; /* the cue's clock (rc_time) when it was published */
-    char name[RC_SHM_NAME_MAX + 1];
-    char title[127]; /* what the writer runs, e.g. "runcue-sim --scenario fanout" */
-    uint64_t current; /* the newest published state: states[current % RC_SHM_SLOTS] */
-    rc_shm_state states[RC_SHM_SLOTS];
-    rc_shm_report report;
-    /* event seq s lives at [(s - 1) % RC_SHM_RING] */
-    _Alignas(64) rc_shm_event events[RC_SHM_RING];
-} rc_shm_segment;
 
 /* ---- writer (the cue side) ---- */
 
@@ -136,36 +118,36 @@ typedef struct rc_shm_writer rc_shm_writer;
 
 /*
  * Publish `cue` as /dev/shm/runcue.NAME (NAME: 1 to 48 of letters, digits,
- * '-', '_', '.').  From then on every event of the cue goes into the segment
- * and its state is published once per loop iteration.  A name held by a live
- * writer is refused (RC_EEXIST, the message names the pid); a stale one (its
- * writer gone) is reclaimed.  `title` may be NULL.
- * Errors: RC_EINVAL, RC_EEXIST, RC_ESTATE (already published), RC_ENOMEM,
- * RC_ESYS; the message is in rc_cue_errmsg.
- * rc_cue_free unpublishes.
+ * '-', '_', '.').  The writer observes the cue (rc_cue_observe): every event
+ * of the cue goes into the segment, and its state is published once per loop
+ * iteration.  A name held by a live writer is refused (RC_EEXIST, the
+ * message names the pid); a stale one (its writer gone) is reclaimed.
+ * `title` may be NULL.  On success *out is the writer; it belongs to the
+ * cue: rc_cue_free unpublishes and frees it, or rc_shm_unpublish does first.
+ * Errors: RC_EINVAL, RC_EEXIST, RC_ENOMEM, RC_ESYS; err (if not NULL)
+ * receives a message of at most errlen bytes naming the problem.
+ * The library installs no signal handlers: a program that wants the name
+ * removed when it is killed unlinks rc_shm_writer_path() itself.
  */
-int rc_shm_publish(rc_cue *cue, const char *name, const char *title);
-/* The cue's writer, or NULL. */
-rc_shm_writer *rc_shm_writer_of(rc_cue *cue);
+int rc_shm_publish(rc_shm_writer **out, rc_cue *cue, const char *name, const char *title,
+                   char *err, size_t errlen);
+/* The segment's POSIX shared-memory name ("/runcue.NAME"), for shm_unlink. */
+const char *rc_shm_writer_path(const rc_shm_writer *w);
 /* Publish the state now (it is also done once per loop iteration). */
 void rc_shm_update(rc_shm_writer *w);
 /* Set and clear flags (RC_SHM_STALLED, RC_SHM_FINISHED, RC_SHM_PAUSED; the
- * last is also shown while the cue is paused).  Setting
- * RC_SHM_STALLED refreshes the blocked report.  Publishes. */
+ * last is also shown while the cue is paused).  Setting RC_SHM_STALLED
+ * refreshes the blocked report.  Publishes. */
 void rc_shm_set_flags(rc_shm_writer *w, uint32_t set, uint32_t clear);
 /* Refresh the blocked report from rc_debug_blocked and rc_diagnose.  Done by
- * itself on stall warnings, on RC_EV_STALLED and when the cue is left with
- * pending work, nothing running and nothing delayed. */
+ * itself on stall warnings, on RC_EV_STALLED and when the cue settles with
+ * pending work, nothing running and no timer armed. */
 int rc_shm_refresh_report(rc_shm_writer *w);
 /* Put a note of the writer's own into the event ring (RC_SHM_EV_MARK). */
 void rc_shm_mark(rc_shm_writer *w, const char *what, const char *detail);
-/* Stop publishing, clear RC_SHM_LIVE and remove the name.  Attached readers
- * keep their mapping and see the final state. */
-void rc_shm_unpublish(rc_cue *cue);
-/* Remove the names of every segment this process publishes when SIGINT,
- * SIGTERM or SIGHUP (the terminal closed) arrives, then die of that signal as before.  Installs the handlers
- * once; call it after publishing. */
-int rc_shm_cleanup_on_signals(void);
+/* Stop publishing, clear RC_SHM_LIVE, remove the name and free the writer.
+ * Attached readers keep their mapping and see the final state. */
+void rc_shm_unpublish(rc_shm_writer *w);
 
 /* ---- reader: the harness ---- */
 

@@ -39,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -155,6 +156,8 @@ int rc_loop_run_until(rc_loop *loop, rc_time until);
 /* When the next timer (referenced or not) is due; RC_TIME_NEVER if none.
  * Lets a driver pace virtual time to a wall clock, or step it. */
 rc_time rc_loop_next_timer(const rc_loop *loop);
+/* Whether the calling thread is the loop's (the last to run it).  Any thread. */
+bool rc_loop_on_thread(const rc_loop *loop);
 /* Make rc_loop_run return after the current iteration.  Any thread. */
 void rc_loop_stop(rc_loop *loop);
 
@@ -271,6 +274,7 @@ const char *rc_cue_errmsg(const rc_cue *cue);
 /* Stop (paused = true) or resume dispatching new work.  Running work goes on;
  * pending work stays pending. */
 void rc_cue_pause(rc_cue *cue, bool paused);
+bool rc_cue_paused(const rc_cue *cue);
 
 /* ------------------------------------------------------------------ */
 /* Services                                                            */
@@ -470,6 +474,8 @@ typedef enum rc_event_kind {
     RC_EV_STALLED,         /* stall_timeout reached: sent while all the work it is
                               about to fail is still pending (work NULL), so an
                               observer can call rc_debug_blocked/rc_diagnose */
+    RC_EV_ARTIFACTS_CHANGED, /* rc_artifacts_changed (work NULL); detail: the key,
+                                or "all" */
     RC_EV__COUNT
 } rc_event_kind;
 const char *rc_event_name(rc_event_kind kind); /* "queued", ... */
@@ -520,6 +526,40 @@ typedef struct rc_hooks {
 void rc_cue_set_hooks(rc_cue *cue, const rc_hooks *hooks);
 
 /*
+ * Observers watch a cue without the cue knowing who they are: the live
+ * segment (runcue_shm.h), the simulator's event log, a metrics exporter.  A
+ * cue has any number.  The caller owns the struct, like rc_timer: fill the
+ * public members, then rc_cue_observe; it must stay valid until it is
+ * removed or the cue is freed.
+ *
+ *   on_event     every event, before hooks.on_event sees it, observers in the
+ *                order they were added.  The same rules as hooks.on_event.
+ *   on_settled   once at the end of a loop iteration in which the cue emitted
+ *                events, ran a dispatch pass or was paused or resumed, at a
+ *                moment when no dispatch pass is pending: rc_cue_stats,
+ *                rc_service_get and rc_debug_blocked then show the state that
+ *                instant settled into.  It may not submit or cancel work.
+ *   on_cue_free  rc_cue_free is freeing the cue; the cue is still whole.  The
+ *                observer is removed after this call.
+ *
+ * Each may be NULL.  An observer may remove itself from inside its own
+ * callback.  Loop thread only.
+ */
+typedef struct rc_observer rc_observer;
+struct rc_observer {
+    void (*on_event)(rc_cue *cue, const rc_event *event, void *ud);
+    void (*on_settled)(rc_cue *cue, void *ud);
+    void (*on_cue_free)(rc_cue *cue, void *ud);
+    void *ud;
+    rc_observer *next_; /* private */
+    rc_cue *cue_;       /* private: the cue it observes, or NULL */
+};
+/* Errors: RC_EINVAL (NULL), RC_ESTATE (it already observes a cue). */
+int rc_cue_observe(rc_cue *cue, rc_observer *observer);
+/* Errors: RC_ENOENT (it does not observe this cue). */
+int rc_cue_unobserve(rc_cue *cue, rc_observer *observer);
+
+/*
  * Tell the cue artifacts changed: waiting work is re-checked in the next
  * dispatch pass.  key NULL: every waiting item.  Otherwise: items waiting on
  * that key plus items whose wait has no key.  Work already queued behind a
@@ -558,6 +598,8 @@ typedef struct rc_service_info {
     size_t running;
     size_t peak_running;
     size_t queued;          /* ready work waiting for this service */
+    size_t waiting;         /* pending work of its tasks that is not ready (or
+                               has no handler) */
     size_t starts_in_window; /* starts in the last rate_window */
     uint64_t started, completed, failed;
     rc_time next_start; /* when the rate limit next allows a start; <= now if it does */
@@ -623,6 +665,25 @@ typedef struct rc_diagnosis {
 } rc_diagnosis;
 int rc_diagnose(rc_cue *cue, rc_diagnosis *out);
 void rc_diagnosis_free(rc_cue *cue, rc_diagnosis *d);
+
+/*
+ * Both as text, the words runcue-sim's stall report, the live segment and
+ * the views use.  Work is named "task #id [label]".  Each list stops after
+ * max_items lines with "... and N more".
+ *
+ * rc_blocked_print, a line per item:
+ *     task #id [label]: reason - detail
+ * rc_diagnosis_print, in this order:
+ *   Wait-for chains:
+ *     task #id [label] waits on 'key' <- task #id [label] (state)
+ *                                        ... FAILED: its error | no producer
+ *   Cycle: A #1 -> B #2 -> A #1
+ *   Missing producer: nothing produces 'key'
+ *   Root cause: task #id [label] failed (error); work that needs its output ...
+ */
+void rc_blocked_print(const rc_cue *cue, const rc_blocked *list, size_t n, size_t max_items,
+                      FILE *out);
+void rc_diagnosis_print(const rc_cue *cue, const rc_diagnosis *d, size_t max_items, FILE *out);
 
 #ifdef __cplusplus
 }

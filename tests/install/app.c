@@ -22,8 +22,10 @@ int main(void)
     if (rc_loop_new(&loop, &(rc_loop_opts){.clock = RC_CLOCK_MONOTONIC})) return 1;
     if (rc_cue_new(&cue, loop, NULL)) return 1;
     if (rc_service(cue, "api", "2/0.05", 1) || rc_task(cue, "t", "api", handler, NULL)) return 1;
-    if (rc_shm_publish(cue, "install-test-app", "app.c")) {
-        fprintf(stderr, "publish: %s\n", rc_cue_errmsg(cue));
+    rc_shm_writer *writer;
+    char err[200];
+    if (rc_shm_publish(&writer, cue, "install-test-app", "app.c", err, sizeof err)) {
+        fprintf(stderr, "publish: %s\n", err);
         return 1;
     }
     for (int i = 0; i < 3; i++)
@@ -32,10 +34,9 @@ int main(void)
     rc_stats st;
     rc_cue_stats(cue, &st);
     rc_shm_reader *r;
-    char err[200];
     rc_shm_snapshot *snap = malloc(sizeof *snap);
     if (!snap || rc_shm_attach(&r, "install-test-app", 1, err, sizeof err)) return 1;
-    rc_shm_update(rc_shm_writer_of(cue));
+    rc_shm_update(writer);
     if (rc_shm_read(r, snap) || snap->state.counters.completed != 3) return 1;
     rc_shm_detach(r);
     free(snap);

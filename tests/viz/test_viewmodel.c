@@ -24,7 +24,8 @@ Test(viewmodel, bars_lines_marks_and_status)
     cr_assert_eq(rc_service(cue, "api", NULL, 2), 0);
     cr_assert_eq(rc_task(cue, "good", "api", tu_handler, &ok_task), 0);
     cr_assert_eq(rc_task(cue, "bad", "api", tu_handler, &bad_task), 0);
-    cr_assert_eq(rc_shm_publish(cue, name, "viewmodel test"), 0);
+    rc_shm_writer *w;
+    cr_assert_eq(rc_shm_publish(&w, cue, name, "viewmodel test", NULL, 0), 0);
     rc_shm_reader *r;
     cr_assert_eq(rc_shm_attach(&r, name, 1, NULL, 0), 0);
     viewmodel *vm = vm_new(r);
@@ -41,9 +42,9 @@ Test(viewmodel, bars_lines_marks_and_status)
     cr_assert_eq(vm_bar_at(vm, 0)->outcome, VM_RUNNING);
     cr_assert_eq(vm_bar_at(vm, 0)->end, 0);
 
-    rc_shm_mark(rc_shm_writer_of(cue), "invalidated", "pages/3");
+    rc_shm_mark(w, "invalidated", "pages/3");
     tu_run(loop);
-    rc_shm_set_flags(rc_shm_writer_of(cue), RC_SHM_FINISHED, 0);
+    rc_shm_set_flags(w, RC_SHM_FINISHED, 0);
     vm_update(vm);
     cr_assert_str_eq(vm->status, "finished");
     cr_assert_eq(vm->n_bars, 4);
@@ -96,7 +97,8 @@ Test(viewmodel, a_dead_writer_shows_as_gone)
     if (pid == 0) {
         rc_loop *loop = tu_loop_new();
         rc_cue *cue = tu_cue_new(loop, NULL);
-        if (rc_shm_publish(cue, name, NULL)) _exit(1);
+        rc_shm_writer *w;
+        if (rc_shm_publish(&w, cue, name, NULL, NULL, 0)) _exit(1);
         _exit(0);
     }
     int st;
@@ -111,7 +113,8 @@ Test(viewmodel, a_dead_writer_shows_as_gone)
     /* Reclaim the name so nothing is left behind. */
     rc_loop *loop = tu_loop_new();
     rc_cue *cue = tu_cue_new(loop, NULL);
-    cr_assert_eq(rc_shm_publish(cue, name, NULL), 0);
+    rc_shm_writer *w;
+    cr_assert_eq(rc_shm_publish(&w, cue, name, NULL, NULL, 0), 0);
     rc_cue_free(cue);
     rc_loop_free(loop);
 }

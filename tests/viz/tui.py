@@ -132,7 +132,7 @@ def test_deadlock_and_resize():
     type_line(s, f"{SIM} --scenario-file {cycle} --seed 1 --tui --speed 50; echo EXIT=$?")
     text = wait_for(s, r"stalled")
     text = wait_for(s, r"Blocked")
-    check("cycle: #1 -> #2 -> #1" in text and re.search(r"#1\s+A\s+waiting on 'x'", text)
+    check("Cycle: A #1 [A] -> B #2 [B] -> A #1 [A]" in text and re.search(r"#1\s+A\s+waiting on 'x'", text)
           and "2 pending work cannot move" in text,
           "deadlock: Blocked lists the work, its reason and the wait-for cycle", text)
     tmux("resize-window", "-t", s, "-x", "80", "-y", "30")

@@ -1,7 +1,16 @@
-/* internal.h -- the scheduler's data structures, shared by cue.c (the
- * public object and its registries), dispatch.c (checks, starts and
- * finishes), timeouts.c (pending, stall, poll and refresh timers) and
- * diagnose.c (why work waits).
+/* cue_types.h -- the scheduler's data structures, and nothing else.  The
+ * modules that work on them stand in one direction, each calling only those
+ * below it (scripts/check-layers.sh holds them to it):
+ *
+ *   cue.c        the public object: registries, submit, cancel, accessors
+ *   timeouts.c   what the pending, stall, poll and refresh timers do
+ *   dispatch.c   the dispatch pass: checks, starts, finishes, artifacts
+ *   diagnose.c   why work waits
+ *   work.c       work states: where a pending item lives, and every move
+ *                between places; the timers' arming; finished work
+ *   observe.c    events to observers and hooks; the cue's error message
+ *   cue_types.h  these structures, over the base (loop, maps, run queue,
+ *                rate ring, allocation)
  *
  * Where a pending work item lives says what it waits for:
  *   DIRTY    submitted or woken; the next dispatch pass checks it
@@ -11,8 +20,8 @@
  *   DELAYED  not before a time (submit delay or retry backoff)
  * Dispatch never rescans: each place is visited only when something that
  * concerns it changed. */
-#ifndef RC_INTERNAL_H
-#define RC_INTERNAL_H
+#ifndef RC_CUE_TYPES_H
+#define RC_CUE_TYPES_H
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,7 +29,6 @@
 #include "alloc.h"
 #include "idmap.h"
 #include "idtable.h"
-#include "loop_internal.h"
 #include "ratelimit.h"
 #include "runcue.h"
 #include "runq.h"
@@ -81,7 +89,6 @@ static inline void rc_dlist_splice(rc_dlist *dst, rc_dlist *src)
 
 typedef struct rc_svc {
     char *name;
-    char shm_name[32]; /* the name cut and zero-padded to the live segment's field */
     size_t index;
     int concurrent; /* RC_NO_LIMIT or >= 1 */
     rc_rate rate;
@@ -97,7 +104,6 @@ typedef struct rc_svc {
 
 typedef struct rc_taskdef {
     char *name;
-    char shm_name[32]; /* as rc_svc.shm_name */
     rc_svc *svc; /* never NULL: tasks without a service use the cue's free one */
     rc_handler_fn handler;
     void *ud;
@@ -217,53 +223,16 @@ struct rc_cue {
     size_t next_slab_works;
     cJSON *empty_params; /* what rc_work_params gives for work without params */
 
-    struct rc_shm_writer *shm; /* shm.c: the live segment, if published */
+    /* observe.c */
+    rc_observer *observers; /* in the order they were added */
+    size_t n_settle;        /* observers with on_settled */
+    rc_defer settle;        /* their end-of-iteration call */
 
     /* scratch for rc_check_wait_on */
     char *scratch;
     size_t scratch_cap;
 };
 
-
-/* shm.c */
-void rc_shm_on_event(struct rc_shm_writer *w, const rc_event *ev);
-void rc_shm_on_artifacts_changed(struct rc_shm_writer *w, const char *key);
-void rc_shm_pad_name(char dst[32], const char *name);
-
-/* cue.c */
-void rc_cue_set_error(rc_cue *cue, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Only at safe points of the dispatch pass: see dispatch.c. */
-void rc_cue_forget_finished(rc_cue *cue);
-void rc_emit(rc_cue *cue, rc_event_kind kind, const rc_work *w, const char *detail,
-             double duration, size_t pending);
-
-/* dispatch.c */
-void rc_request_pass(rc_cue *cue);
-void rc_pass_cb(rc_loop *loop, void *arg);
-void rc_mark_runnable(rc_cue *cue, rc_svc *svc);
-void rc_make_dirty(rc_cue *cue, rc_work *w);
-/* Take pending work out of wherever it waits (not RUNNING/FINISHED). */
-void rc_unlink_pending(rc_cue *cue, rc_work *w);
-void rc_leave_pending(rc_cue *cue, rc_work *w);
-/* Fail pending work (timeouts): leave pending, then rc_finish_failed. */
-void rc_fail_pending(rc_cue *cue, rc_work *w, rc_fail_kind kind, const char *error);
-void rc_finish_failed(rc_cue *cue, rc_work *w, rc_fail_kind kind, const char *error);
-void rc_rate_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
-int rc_schedule_delay(rc_cue *cue, rc_work *w, rc_time not_before);
-void rc_record_progress(rc_cue *cue);
-
-/* timeouts.c */
-void rc_timeouts_init(rc_cue *cue);
-void rc_timeouts_fini(rc_cue *cue);
-void rc_age_add(rc_cue *cue, rc_work *w);
-void rc_age_remove(rc_cue *cue, rc_work *w);
-void rc_stall_arm(rc_cue *cue);
-void rc_poll_arm(rc_cue *cue);
-void rc_refresh_arm(rc_cue *cue);
 
 static inline double rc_ns_to_s(rc_time t)
 {

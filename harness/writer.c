@@ -1,0 +1,382 @@
+/* writer.c -- publishing a cue into a segment.  See runcue_shm.h.
+ *
+ * The writer is an observer of the cue, built on the public API only: each
+ * event goes into the ring as it happens; the state is published when the
+ * cue settles at the end of an iteration, into one of RC_SHM_SLOTS slots,
+ * each under its own sequence lock.  It never blocks and never waits for a
+ * reader. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "segment.h"
+
+/* Event names are copied into fixed 32-byte fields.  Task and service names
+ * are few and live as long as the cue, so each is padded once, on first
+ * sight, and then copied at its fixed size: no strlen on the hot path.  The
+ * cache is keyed by the name's address; a miss only costs a pad. */
+enum { NAME_CACHE = 64 };
+typedef struct padded_name {
+    const char *key;
+    char text[32];
+} padded_name;
+
+struct rc_shm_writer {
+    rc_cue *cue;
+    rc_observer obs;
+    rc_defer update; /* publish after a mark */
+    rc_shm_segment *seg;
+    char path[RC_SHM_NAME_MAX + 16];
+    uint64_t events; /* events written */
+    uint64_t gen;    /* publishes done */
+    uint32_t flags;  /* RC_SHM_STALLED | RC_SHM_FINISHED | RC_SHM_PAUSED as set by the writer */
+    bool stuck;      /* pending work, nothing running, no timer, at the last settle */
+    bool live;       /* publishing; cleared for the last state, at unpublish */
+    padded_name names[NAME_CACHE];
+};
+
+static const char *padded(rc_shm_writer *w, const char *name)
+{
+    static const char none[32];
+    if (!name) return none;
+    padded_name *p = &w->names[((uintptr_t)name >> 3) % NAME_CACHE];
+    if (p->key != name) {
+        memset(p->text, 0, sizeof p->text);
+        rc_seg_copy_str(p->text, sizeof p->text, name);
+        p->key = name;
+    }
+    return p->text;
+}
+
+static void write_event(rc_shm_writer *w, uint32_t kind, rc_time t, const rc_work *work,
+                        const char *detail, double duration)
+{
+    uint64_t seq = ++w->events;
+    rc_shm_event *e = &w->seg->events[(seq - 1) % RC_SHM_RING];
+    STORE_RLX(&e->seq, 0);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    e->time = t;
+    e->kind = kind;
+    e->duration = duration;
+    if (work) {
+        e->work_id = rc_work_get_id(work);
+        e->attempt = rc_work_attempt(work);
+        memcpy(e->task, padded(w, rc_work_task(work)), sizeof e->task);
+        memcpy(e->service, padded(w, rc_work_service(work)), sizeof e->service);
+        rc_seg_copy_str(e->label, sizeof e->label, rc_work_label(work));
+    } else {
+        e->work_id = 0;
+        e->attempt = 0;
+        e->task[0] = e->service[0] = e->label[0] = 0;
+    }
+    rc_seg_copy_str(e->detail, sizeof e->detail, detail);
+    STORE_REL(&e->seq, seq);
+}
+
+static void fill_state(rc_shm_writer *w, rc_shm_state *st)
+{
+    rc_cue *cue = w->cue;
+    rc_stats s;
+    rc_cue_stats(cue, &s);
+    st->now = rc_loop_now(rc_cue_loop(cue));
+    st->flags = (w->live ? RC_SHM_LIVE : 0) | w->flags | (rc_cue_paused(cue) ? RC_SHM_PAUSED : 0);
+    st->events_head = w->events;
+    st->counters = (rc_shm_counters){
+        .submitted = s.submitted,
+        .completed = s.completed,
+        .failed = s.failed,
+        .skipped = s.skipped,
+        .cancelled = s.cancelled,
+        .retries = s.retries,
+        .pending = s.pending,
+        .running = s.running,
+        .waiting = s.waiting,
+        .queued = s.queued,
+        .delayed = s.delayed,
+        .stale_finishes = s.stale_finishes,
+        .last_progress = s.last_progress,
+    };
+    size_t n = rc_service_count(cue);
+    if (n > RC_SHM_MAX_SERVICES) n = RC_SHM_MAX_SERVICES;
+    st->n_services = (uint32_t)n;
+    for (size_t i = 0; i < n; i++) {
+        rc_service_info si;
+        rc_service_get(cue, i, &si);
+        rc_shm_service *d = &st->services[i];
+        memcpy(d->name, padded(w, si.name), sizeof d->name);
+        d->concurrent = si.concurrent;
+        d->rate_count = si.rate_count;
+        d->rate_window_s = si.rate_window;
+        d->running = si.running;
+        d->peak_running = si.peak_running;
+        d->queued = si.queued;
+        d->starts_in_window = si.starts_in_window;
+        d->started = si.started;
+        d->completed = si.completed;
+        d->failed = si.failed;
+        d->blocked = si.waiting;
+    }
+}
+
+static void publish(rc_shm_writer *w)
+{
+    rc_shm_segment *seg = w->seg;
+    uint64_t gen = ++w->gen;
+    rc_shm_state *st = &seg->states[gen % RC_SHM_SLOTS];
+    rc_seg_write_begin(&st->seq);
+    st->gen = gen;
+    fill_state(w, st);
+    rc_seg_write_end(&st->seq);
+    STORE_REL(&seg->current, gen);
+}
+
+/* The wait-for diagnosis as text, cut to fit with a "..." line. */
+static void format_waitfor(rc_cue *cue, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    rc_diagnosis d;
+    if (rc_diagnose(cue, &d)) return;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        rc_diagnosis_print(cue, &d, RC_SHM_MAX_BLOCKED, f);
+        fclose(f);
+    }
+    rc_diagnosis_free(cue, &d);
+    if (!text) return;
+    if (len < cap) {
+        memcpy(buf, text, len + 1);
+    } else {
+        memcpy(buf, text, cap - 5);
+        memcpy(buf + cap - 5, "...\n", 5);
+    }
+    free(text);
+}
+
+int rc_shm_refresh_report(rc_shm_writer *w)
+{
+    if (!w) return RC_EINVAL;
+    rc_cue *cue = w->cue;
+    rc_blocked *list = NULL;
+    size_t n = 0;
+    int rc = rc_debug_blocked(cue, &list, &n);
+    if (rc) return rc;
+    rc_shm_report *r = &w->seg->report;
+    rc_seg_write_begin(&r->seq);
+    r->taken = rc_loop_now(rc_cue_loop(cue));
+    r->made++;
+    r->blocked_total = n;
+    r->n_blocked = (uint32_t)(n < RC_SHM_MAX_BLOCKED ? n : RC_SHM_MAX_BLOCKED);
+    for (uint32_t i = 0; i < r->n_blocked; i++) {
+        rc_shm_blocked *b = &r->blocked[i];
+        b->id = list[i].id;
+        b->reason = (uint32_t)list[i].reason;
+        b->since = list[i].since;
+        rc_seg_copy_str(b->task, sizeof b->task, list[i].task);
+        rc_seg_copy_str(b->service, sizeof b->service, list[i].service);
+        rc_seg_copy_str(b->label, sizeof b->label, list[i].label);
+        rc_seg_copy_str(b->detail, sizeof b->detail, list[i].detail);
+    }
+    format_waitfor(cue, r->waitfor, sizeof r->waitfor);
+    rc_seg_write_end(&r->seq);
+    rc_blocked_free(cue, list);
+    return 0;
+}
+
+/* ---- the observer ---- */
+
+static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
+{
+    (void)cue;
+    rc_shm_writer *w = ud;
+    uint32_t kind = ev->kind == RC_EV_ARTIFACTS_CHANGED ? (uint32_t)RC_SHM_EV_ARTIFACTS_CHANGED
+                                                        : (uint32_t)ev->kind;
+    write_event(w, kind, ev->time, ev->work, ev->detail, ev->duration);
+    if (ev->kind == RC_EV_STALL_WARNING || ev->kind == RC_EV_STALLED) rc_shm_refresh_report(w);
+}
+
+static void on_settled(rc_cue *cue, void *ud)
+{
+    rc_shm_writer *w = ud;
+    rc_defer_cancel(rc_cue_loop(cue), &w->update);
+    publish(w);
+    /* Pending work with nothing running and no timer armed (no rate window
+     * to wait out, no delay, no timeout) will not move by itself: say why in
+     * the report, once per such spell. */
+    rc_stats s;
+    rc_cue_stats(cue, &s);
+    bool stuck = s.pending > 0 && s.running == 0 && !rc_cue_paused(cue) &&
+                 rc_loop_next_timer(rc_cue_loop(cue)) == RC_TIME_NEVER;
+    if (w->live && stuck && !w->stuck) rc_shm_refresh_report(w);
+    w->stuck = stuck;
+}
+
+static void release(rc_shm_writer *w)
+{
+    rc_defer_cancel(rc_cue_loop(w->cue), &w->update);
+    w->live = false;
+    publish(w); /* the last state, without RC_SHM_LIVE */
+    shm_unlink(w->path);
+    munmap(w->seg, sizeof *w->seg);
+    free(w);
+}
+
+static void on_cue_free(rc_cue *cue, void *ud)
+{
+    (void)cue;
+    release(ud);
+}
+
+static void deferred_update(rc_loop *loop, void *arg)
+{
+    (void)loop;
+    publish(arg);
+}
+
+/* ---- the API ---- */
+
+void rc_shm_mark(rc_shm_writer *w, const char *what, const char *detail)
+{
+    if (!w) return;
+    char buf[96];
+    snprintf(buf, sizeof buf, "%s%s%s", what ? what : "", detail && *detail ? ": " : "",
+             detail ? detail : "");
+    write_event(w, RC_SHM_EV_MARK, rc_loop_now(rc_cue_loop(w->cue)), NULL, buf, 0);
+    rc_defer_request(rc_cue_loop(w->cue), &w->update);
+}
+
+void rc_shm_update(rc_shm_writer *w)
+{
+    if (w) publish(w);
+}
+
+void rc_shm_set_flags(rc_shm_writer *w, uint32_t set, uint32_t clear)
+{
+    if (!w) return;
+    set &= RC_SHM_STALLED | RC_SHM_FINISHED | RC_SHM_PAUSED;
+    w->flags = (w->flags & ~clear) | set;
+    if (set & RC_SHM_STALLED) rc_shm_refresh_report(w);
+    publish(w);
+}
+
+const char *rc_shm_writer_path(const rc_shm_writer *w)
+{
+    return w ? w->path : "";
+}
+
+void rc_shm_unpublish(rc_shm_writer *w)
+{
+    if (!w) return;
+    rc_cue_unobserve(w->cue, &w->obs);
+    release(w);
+}
+
+/* The name is taken: by a live writer (its pid), or left over (0). */
+static int32_t live_holder(const char *path)
+{
+    int fd = shm_open(path, O_RDONLY, 0);
+    if (fd < 0) return 0;
+    int32_t pid = 0;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(rc_shm_segment)) {
+        const rc_shm_segment *old = mmap(NULL, sizeof *old, PROT_READ, MAP_SHARED, fd, 0);
+        if (old != MAP_FAILED) {
+            uint64_t cur = LOAD_ACQ(&old->current);
+            bool live = LOAD_ACQ(&old->magic) == RC_SHM_MAGIC &&
+                        (LOAD_RLX(&old->states[cur % RC_SHM_SLOTS].flags) & RC_SHM_LIVE);
+            if (live) pid = old->writer_pid;
+            munmap((void *)old, sizeof *old);
+        }
+    }
+    close(fd);
+    return rc_seg_pid_alive(pid) ? pid : 0;
+}
+
+/* Create the file exclusively, reclaiming a stale one.  Returns the fd, or
+ * -1 with *rc and err set. */
+static int create_segment(const char *name, const char *path, int *rc, char *err,
+                          size_t errlen)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+        if (fd >= 0) return fd;
+        if (errno != EEXIST) break;
+        int32_t pid = live_holder(path);
+        if (pid) {
+            snprintf(err, errlen,
+                     "shared memory name '%s' is in use by a live writer (pid %d); "
+                     "choose another name",
+                     name, (int)pid);
+            *rc = RC_EEXIST;
+            return -1;
+        }
+        shm_unlink(path); /* stale: reclaim */
+    }
+    snprintf(err, errlen, "shm_open %s: %s", path, strerror(errno));
+    *rc = RC_ESYS;
+    return -1;
+}
+
+int rc_shm_publish(rc_shm_writer **out, rc_cue *cue, const char *name, const char *title,
+                   char *err, size_t errlen)
+{
+    char dummy[1];
+    if (!err || !errlen) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    err[0] = 0;
+    if (!out || !cue) return RC_EINVAL;
+    *out = NULL;
+    int rc = rc_seg_check_name(name, err, errlen);
+    if (rc) return rc;
+    rc_shm_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return RC_ENOMEM;
+    }
+    rc_seg_path(w->path, sizeof w->path, name);
+    int fd = create_segment(name, w->path, &rc, err, errlen);
+    if (fd < 0) {
+        free(w);
+        return rc;
+    }
+    rc_shm_segment *seg = MAP_FAILED;
+    if (ftruncate(fd, (off_t)sizeof(rc_shm_segment)) == 0)
+        seg = mmap(NULL, sizeof *seg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    else
+        snprintf(err, errlen, "ftruncate %s: %s", w->path, strerror(errno));
+    if (seg == MAP_FAILED && !err[0]) snprintf(err, errlen, "mmap %s: %s", w->path, strerror(errno));
+    close(fd);
+    if (seg == MAP_FAILED) {
+        shm_unlink(w->path);
+        free(w);
+        return RC_ESYS;
+    }
+    w->cue = cue;
+    w->seg = seg;
+    rc_defer_init(&w->update, deferred_update, w);
+    w->obs = (rc_observer){.on_event = on_event, .on_settled = on_settled,
+                           .on_cue_free = on_cue_free, .ud = w};
+    /* The file is fresh from ftruncate: all zero. */
+    seg->layout = RC_SHM_LAYOUT;
+    seg->size = (uint32_t)sizeof *seg;
+    seg->writer_pid = (int32_t)getpid();
+    seg->clock = (uint32_t)rc_loop_clock(rc_cue_loop(cue));
+    seg->published = rc_loop_now(rc_cue_loop(cue));
+    rc_seg_copy_str(seg->name, sizeof seg->name, name);
+    rc_seg_copy_str(seg->title, sizeof seg->title, title);
+    rc_cue_observe(cue, &w->obs);
+    w->live = true;
+    publish(w);
+    STORE_REL(&seg->magic, RC_SHM_MAGIC);
+    *out = w;
+    return 0;
+}

@@ -1,0 +1,240 @@
+/* report.c -- what a simulation reports: the statistics it gathers, the
+ * summary (text and JSON) and the stall report.  See sim.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+void sim_dvec_push(dvec *d, double x)
+{
+    if (d->n == d->cap) {
+        size_t ncap = d->cap ? d->cap * 2 : 1024;
+        double *nv = realloc(d->v, ncap * sizeof *nv);
+        if (!nv) return; /* a percentile from fewer samples beats a failed run */
+        d->v = nv;
+        d->cap = ncap;
+    }
+    d->v[d->n++] = x;
+}
+
+/* ---- the stall report ---- */
+
+enum { STALL_LIST_MAX = 20 };
+
+void sim_capture_stall(sim *s)
+{
+    if (s->stalled) return;
+    s->stalled = true;
+    FILE *f = open_memstream(&s->stall_text, &s->stall_len);
+    if (!f) return;
+    rc_blocked *blocked = NULL;
+    size_t nb = 0;
+    rc_debug_blocked(s->cue, &blocked, &nb);
+    fprintf(f, "Stall at t=%.3fs: %zu work items blocked\n", rc_to_seconds(s->last_event), nb);
+    rc_blocked_print(s->cue, blocked, nb, STALL_LIST_MAX, f);
+    rc_blocked_free(s->cue, blocked);
+    rc_diagnosis d;
+    if (rc_diagnose(s->cue, &d) == 0) {
+        rc_diagnosis_print(s->cue, &d, STALL_LIST_MAX, f);
+        rc_diagnosis_free(s->cue, &d);
+    }
+    fclose(f);
+}
+
+void sim_print_stall(sim *s, FILE *out, bool utf8)
+{
+    if (!s->stalled || !s->stall_text) return;
+    fprintf(out, "%s %s", utf8 ? "\u26a0" : "!", s->stall_text);
+}
+
+/* ---- summary ---- */
+
+/* Put the k-th smallest of v[0..n) at v[k], smaller ones before it
+ * (Hoare's selection; median-of-three pivots, no randomness). */
+static void select_kth(double *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        double a = v[lo], b = v[mid], c = v[hi];
+        double pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) i++;
+            while (v[j] > pivot) j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
+    }
+}
+
+static sim_percentiles percentiles(dvec *d)
+{
+    sim_percentiles p = {0, 0, 0};
+    if (!d->n) return p;
+    /* Nearest rank; select the highest first so each later selection only
+     * has to look below it. */
+    const double q[3] = {0.99, 0.95, 0.50};
+    double *outp[3] = {&p.p99, &p.p95, &p.p50};
+    size_t bound = d->n;
+    for (int i = 0; i < 3; i++) {
+        size_t rank = (size_t)ceil(q[i] * (double)d->n);
+        if (rank < 1) rank = 1;
+        size_t k = rank - 1;
+        select_kth(d->v, bound, k);
+        *outp[i] = d->v[k];
+        bound = k + 1;
+    }
+    return p;
+}
+
+void sim_build_summary(sim *s)
+{
+    rc_stats st;
+    rc_cue_stats(s->cue, &st);
+    sim_summary *sm = &s->summary;
+    sm->submitted = st.submitted;
+    sm->completed = st.completed;
+    sm->failed = st.failed;
+    sm->skipped = st.skipped;
+    sm->cancelled = st.cancelled;
+    sm->pending = st.pending;
+    sm->running = st.running;
+    sm->retries = st.retries;
+    sm->invalidations = s->invalidations;
+    sm->duration_s = rc_to_seconds(s->cut ? rc_loop_now(s->loop) : s->last_event);
+    sm->throughput_per_s = sm->duration_s > 0 ? (double)st.completed / sm->duration_s : 0;
+    sm->stalled = s->stalled;
+    sm->queue_wait_s = percentiles(&s->waits);
+    sm->run_time_s = percentiles(&s->runs);
+    free(s->svc_results);
+    s->svc_results = calloc(s->n_svcs ? s->n_svcs : 1, sizeof *s->svc_results);
+    sm->violations = 0;
+    for (size_t i = 0; s->svc_results && i < s->n_svcs; i++) {
+        const fakesvc *f = s->svcs[i];
+        s->svc_results[i] = (sim_service_result){
+            f->name,      f->concurrent,     f->rate_count,     rc_to_seconds(f->rate_window),
+            f->completed, f->failed,         f->peak_in_flight, f->violations};
+        sm->violations += f->violations;
+    }
+    sm->services = s->svc_results;
+    sm->n_services = s->svc_results ? s->n_svcs : 0;
+}
+
+const sim_summary *sim_get_summary(sim *s)
+{
+    return &s->summary;
+}
+
+static void limit_text(char *buf, size_t n, const sim_service_result *r)
+{
+    char conc[32] = "-", rate[48] = "";
+    if (r->concurrent != RC_NO_LIMIT) snprintf(conc, sizeof conc, "%d", r->concurrent);
+    if (r->rate_count) snprintf(rate, sizeof rate, ", rate %u/%gs", r->rate_count, r->rate_window_s);
+    snprintf(buf, n, "limit %s%s", conc, rate);
+}
+
+void sim_print_summary(sim *s, FILE *out, bool utf8)
+{
+    const sim_summary *sm = &s->summary;
+    fprintf(out, "Summary (seed %llu)\n", (unsigned long long)s->cfg.seed);
+    fprintf(out, "  submitted %llu  completed %llu  failed %llu  skipped %llu  cancelled %llu",
+            (unsigned long long)sm->submitted, (unsigned long long)sm->completed,
+            (unsigned long long)sm->failed, (unsigned long long)sm->skipped,
+            (unsigned long long)sm->cancelled);
+    if (sm->pending || sm->running)
+        fprintf(out, "  pending %llu  running %llu", (unsigned long long)sm->pending,
+                (unsigned long long)sm->running);
+    fprintf(out, "\n");
+    if (sm->retries || sm->invalidations)
+        fprintf(out, "  retries %llu  invalidations %llu\n", (unsigned long long)sm->retries,
+                (unsigned long long)sm->invalidations);
+    fprintf(out, "  virtual duration %.3fs  throughput %.1f/s\n", sm->duration_s,
+            sm->throughput_per_s);
+    fprintf(out, "  queue wait  p50 %.3fs  p95 %.3fs  p99 %.3fs\n", sm->queue_wait_s.p50,
+            sm->queue_wait_s.p95, sm->queue_wait_s.p99);
+    fprintf(out, "  run time    p50 %.3fs  p95 %.3fs  p99 %.3fs\n", sm->run_time_s.p50,
+            sm->run_time_s.p95, sm->run_time_s.p99);
+    fprintf(out, "  Services:\n");
+    for (size_t i = 0; i < sm->n_services; i++) {
+        const sim_service_result *r = &sm->services[i];
+        char lim[96];
+        limit_text(lim, sizeof lim, r);
+        fprintf(out, "    %-12s completed %-8llu failed %-6llu peak %zu (%s)  violations %llu\n",
+                r->name, (unsigned long long)r->completed, (unsigned long long)r->failed,
+                r->peak_in_flight, lim, (unsigned long long)r->violations);
+    }
+    if (s->cut) fprintf(out, "  stopped at --duration %.3fs with work unfinished\n", s->cfg.duration_s);
+    sim_print_stall(s, out, utf8);
+}
+
+static void json_str(FILE *out, const char *str)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+void sim_print_report_json(sim *s, FILE *out, const char *scenario)
+{
+    const sim_summary *sm = &s->summary;
+    fprintf(out, "{\"scenario\":");
+    json_str(out, scenario ? scenario : "");
+    fprintf(out,
+            ",\"seed\":%llu,\"submitted\":%llu,\"completed\":%llu,\"failed\":%llu,"
+            "\"skipped\":%llu,\"cancelled\":%llu,\"pending\":%llu,\"running\":%llu,"
+            "\"retries\":%llu,\"invalidations\":%llu,\"duration_s\":%.6f,"
+            "\"throughput_per_s\":%.6f,\"stalled\":%s,\"cut\":%s,\"violations\":%llu,",
+            (unsigned long long)s->cfg.seed, (unsigned long long)sm->submitted,
+            (unsigned long long)sm->completed, (unsigned long long)sm->failed,
+            (unsigned long long)sm->skipped, (unsigned long long)sm->cancelled,
+            (unsigned long long)sm->pending, (unsigned long long)sm->running,
+            (unsigned long long)sm->retries, (unsigned long long)sm->invalidations,
+            sm->duration_s, sm->throughput_per_s, sm->stalled ? "true" : "false",
+            s->cut ? "true" : "false", (unsigned long long)sm->violations);
+    fprintf(out,
+            "\"queue_wait_s\":{\"p50\":%.6f,\"p95\":%.6f,\"p99\":%.6f},"
+            "\"run_time_s\":{\"p50\":%.6f,\"p95\":%.6f,\"p99\":%.6f},\"services\":[",
+            sm->queue_wait_s.p50, sm->queue_wait_s.p95, sm->queue_wait_s.p99,
+            sm->run_time_s.p50, sm->run_time_s.p95, sm->run_time_s.p99);
+    for (size_t i = 0; i < sm->n_services; i++) {
+        const sim_service_result *r = &sm->services[i];
+        fprintf(out, "%s{\"name\":", i ? "," : "");
+        json_str(out, r->name);
+        fprintf(out, ",\"completed\":%llu,\"failed\":%llu,\"peak_in_flight\":%zu,\"concurrent\":",
+                (unsigned long long)r->completed, (unsigned long long)r->failed,
+                r->peak_in_flight);
+        if (r->concurrent == RC_NO_LIMIT)
+            fprintf(out, "null");
+        else
+            fprintf(out, "%d", r->concurrent);
+        if (r->rate_count)
+            fprintf(out, ",\"rate\":{\"count\":%u,\"window_s\":%.6f}", r->rate_count,
+                    r->rate_window_s);
+        else
+            fprintf(out, ",\"rate\":null");
+        fprintf(out, ",\"violations\":%llu}", (unsigned long long)r->violations);
+    }
+    fprintf(out, "]}\n");
+}

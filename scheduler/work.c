@@ -1,0 +1,337 @@
+/* work.c -- work states: where a pending work item lives and every move
+ * between places (see cue_types.h), how it leaves the pending state, and
+ * what is kept of finished work.  The timers that watch pending work are
+ * armed here, as work moves; what they do when they fire is timeouts.c's.
+ *
+ * Everything above (dispatch, timeouts, the cue object) changes work through
+ * these functions; this file calls only observe.c and the base. */
+#include <string.h>
+
+#include "work.h"
+
+/* ---- work records ---- */
+
+rc_work *rc_work_alloc(rc_cue *cue)
+{
+    if (!cue->free_works) {
+        /* Slabs grow geometrically (64 .. 65536 works) so small cues stay
+         * small and large runs make few allocations. */
+        size_t n = cue->next_slab_works ? cue->next_slab_works : 64;
+        if (rc_grow(&cue->alloc, (void **)&cue->slabs, &cue->slabs_cap, cue->n_slabs + 1,
+                    sizeof *cue->slabs))
+            return NULL;
+        rc_work *slab = rc_malloc(&cue->alloc, n * sizeof *slab);
+        if (!slab) return NULL;
+        rc_advise_huge(slab, n * sizeof *slab);
+        cue->slabs[cue->n_slabs++] = slab;
+        for (size_t i = n; i-- > 0;) {
+            slab[i].task = (rc_taskdef *)cue->free_works; /* the free list's link */
+            cue->free_works = &slab[i];
+        }
+        if (n < 65536) cue->next_slab_works = n * 2;
+    }
+    rc_work *w = cue->free_works;
+    cue->free_works = (rc_work *)w->task;
+    memset(w, 0, sizeof *w);
+    return w;
+}
+
+void rc_work_release(rc_cue *cue, rc_work *w)
+{
+    const rc_alloc *a = &cue->alloc;
+    cJSON_Delete(w->params);
+    cJSON_Delete(w->result);
+    rc_free(a, w->label);
+    for (size_t i = 0; i < w->n_needs; i++) rc_free(a, w->needs[i]);
+    for (size_t i = 0; i < w->n_produces; i++) rc_free(a, w->produces[i]);
+    rc_free(a, w->needs);
+    rc_free(a, w->produces);
+    rc_free(a, w->detail);
+    rc_free(a, w->error);
+    if (w->delay) {
+        rc_timer_stop(cue->loop, &w->delay->timer);
+        rc_free(a, w->delay);
+    }
+    w->id = 0;
+    w->task = (rc_taskdef *)cue->free_works;
+    cue->free_works = w;
+}
+
+/* ---- the pass and runnable services ---- */
+
+void rc_request_pass(rc_cue *cue)
+{
+    /* A running pass loops until nothing is left, so it sees this change. */
+    if (!cue->in_pass) rc_defer_request(cue->loop, &cue->pass);
+}
+
+void rc_mark_runnable(rc_cue *cue, rc_svc *svc)
+{
+    if (!svc->runnable) {
+        svc->runnable = true;
+        svc->next_runnable = NULL;
+        if (cue->runnable_tail)
+            cue->runnable_tail->next_runnable = svc;
+        else
+            cue->runnable_head = svc;
+        cue->runnable_tail = svc;
+    }
+    rc_request_pass(cue);
+}
+
+static void drop_bucket_if_empty(rc_cue *cue, rc_waitbucket *b)
+{
+    if (b->list.len) return;
+    rc_strmap_del(&cue->alloc, &cue->waiting_by_key, b->key);
+    rc_free(&cue->alloc, b);
+}
+
+void rc_unlink_pending(rc_cue *cue, rc_work *w)
+{
+    switch (w->where) {
+    case RC_W_DIRTY: rc_dlist_remove(&cue->dirty, &w->link); break;
+    case RC_W_WAITING:
+        if (w->bucket) {
+            rc_waitbucket *b = w->bucket;
+            rc_dlist_remove(&b->list, &w->link);
+            w->bucket = NULL;
+            drop_bucket_if_empty(cue, b);
+        } else {
+            rc_dlist_remove(&cue->waiting_any, &w->link);
+        }
+        cue->stats.waiting--;
+        w->task->svc->waiting--;
+        break;
+    case RC_W_ORPHAN:
+        rc_dlist_remove(&w->task->orphans, &w->link);
+        cue->stats.waiting--;
+        w->task->svc->waiting--;
+        break;
+    case RC_W_QUEUED:
+        rc_runq_remove(&w->task->svc->q, &w->q);
+        /* Nothing left to start: a rate timer would only hold the loop (and
+         * virtual time) to an instant nobody needs. */
+        if (!rc_runq_len(&w->task->svc->q)) rc_timer_stop(cue->loop, &w->task->svc->rate_timer);
+        break;
+    case RC_W_DELAYED:
+        rc_timer_stop(cue->loop, &w->delay->timer);
+        cue->stats.delayed--;
+        break;
+    default: break;
+    }
+    w->where = RC_W_NONE;
+}
+
+/* The work leaves the pending state for good (started, cancelled, failed). */
+void rc_leave_pending(rc_cue *cue, rc_work *w)
+{
+    rc_unlink_pending(cue, w);
+    rc_age_remove(cue, w);
+    cue->stats.pending--;
+}
+
+void rc_make_dirty(rc_cue *cue, rc_work *w)
+{
+    rc_unlink_pending(cue, w);
+    w->where = RC_W_DIRTY;
+    rc_dlist_push_back(&cue->dirty, &w->link);
+    rc_request_pass(cue);
+}
+
+void rc_to_finished(rc_cue *cue, rc_work *w)
+{
+    w->where = RC_W_FINISHED;
+    w->finished = rc_loop_now(cue->loop);
+    rc_dlist_push_back(&cue->finished, &w->link);
+}
+
+/* Forget the oldest finished work beyond opts.retain_finished. */
+void rc_cue_forget_finished(rc_cue *cue)
+{
+    size_t keep = cue->opts.retain_finished;
+    if (!keep) return;
+    while (cue->finished.len > keep) {
+        rc_work *w = RC_CONTAINER(rc_dlist_first(&cue->finished), rc_work, link);
+        rc_dlist_remove(&cue->finished, &w->link);
+        rc_dlist_remove(&cue->all, &w->all);
+        rc_idtable_del(&cue->alloc, &cue->works, w->id);
+        rc_work_release(cue, w);
+    }
+}
+
+/* ---- progress, pending age, and the timers they arm ---- */
+
+void rc_record_progress(rc_cue *cue)
+{
+    cue->stats.last_progress = rc_loop_now(cue->loop);
+    cue->stall_warned = false;
+    rc_stall_arm(cue);
+}
+
+/* ---- delays ---- */
+
+static void delay_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop;
+    (void)t;
+    rc_delay *d = arg;
+    rc_work *w = d->work;
+    rc_cue *cue = w->task->svc->cue;
+    w->where = RC_W_NONE;
+    cue->stats.delayed--;
+    w->pending_since = rc_loop_now(loop);
+    rc_age_add(cue, w);
+    rc_make_dirty(cue, w);
+    rc_stall_arm(cue);
+}
+
+int rc_schedule_delay(rc_cue *cue, rc_work *w, rc_time not_before)
+{
+    if (!w->delay && !(w->delay = rc_calloc(&cue->alloc, 1, sizeof *w->delay))) goto now;
+    rc_timer_init(&w->delay->timer, delay_fire, w->delay);
+    w->delay->work = w;
+    if (rc_timer_start(cue->loop, &w->delay->timer, not_before)) goto now;
+    w->not_before = not_before;
+    w->where = RC_W_DELAYED;
+    cue->stats.delayed++;
+    return 0;
+now:
+    /* No memory for a timer: run it without the delay rather than lose it. */
+    w->pending_since = rc_loop_now(cue->loop);
+    rc_age_add(cue, w);
+    rc_make_dirty(cue, w);
+    return RC_ENOMEM;
+}
+
+/* ---- failing ---- */
+
+char *rc_copy_error(rc_cue *cue, const char *error)
+{
+    return rc_strdup(&cue->alloc, error && *error ? error : "failed");
+}
+
+void rc_finish_failed(rc_cue *cue, rc_work *w, rc_fail_kind kind, const char *error)
+{
+    w->state = RC_FAILED;
+    rc_free(&cue->alloc, w->error);
+    w->error = rc_copy_error(cue, error);
+    cue->stats.failed++;
+    rc_to_finished(cue, w);
+    rc_request_pass(cue); /* the pass forgets finished work beyond retain_finished */
+    const char *msg = w->error ? w->error : "failed (message lost: out of memory)";
+    if (cue->hooks.on_failure) cue->hooks.on_failure(cue, w, kind, msg, cue->hooks.ud);
+    double ran = w->started >= 0 && kind == RC_FAIL_HANDLER
+                     ? rc_ns_to_s(w->finished - w->started)
+                     : 0;
+    rc_emit(cue, kind == RC_FAIL_HANDLER ? RC_EV_FAILED : RC_EV_TIMEOUT, w, msg, ran, 0);
+}
+
+void rc_fail_pending(rc_cue *cue, rc_work *w, rc_fail_kind kind, const char *error)
+{
+    rc_leave_pending(cue, w);
+    rc_finish_failed(cue, w, kind, error);
+    rc_stall_arm(cue);
+}
+
+static bool age_enabled(const rc_cue *cue)
+{
+    return cue->opts.pending_warn_after > 0 || cue->opts.pending_timeout > 0;
+}
+
+rc_work *rc_age_next(rc_cue *cue, rc_work *w)
+{
+    rc_dnode *n = rc_dlist_next(&cue->age, &w->age);
+    return n ? RC_CONTAINER(n, rc_work, age) : NULL;
+}
+
+void rc_pending_arm(rc_cue *cue)
+{
+    rc_time when = RC_TIME_NEVER;
+    rc_dnode *head = rc_dlist_first(&cue->age);
+    if (head && cue->opts.pending_timeout > 0)
+        when = RC_CONTAINER(head, rc_work, age)->pending_since +
+               rc_seconds(cue->opts.pending_timeout);
+    if (cue->warn_cursor && cue->opts.pending_warn_after > 0) {
+        rc_time w = cue->warn_cursor->pending_since + rc_seconds(cue->opts.pending_warn_after);
+        if (w < when) when = w;
+    }
+    if (when == RC_TIME_NEVER)
+        rc_timer_stop(cue->loop, &cue->pending_timer);
+    else if (!rc_timer_active(&cue->pending_timer) || cue->pending_timer.when != when)
+        rc_timer_start(cue->loop, &cue->pending_timer, when);
+}
+
+void rc_age_add(rc_cue *cue, rc_work *w)
+{
+    if (!age_enabled(cue)) return;
+    rc_dlist_push_back(&cue->age, &w->age);
+    w->in_age = true;
+    if (!cue->warn_cursor && cue->opts.pending_warn_after > 0 && !w->warned)
+        cue->warn_cursor = w;
+    /* Newer work never has an earlier deadline: arm only if idle. */
+    if (!rc_timer_active(&cue->pending_timer)) rc_pending_arm(cue);
+}
+
+void rc_age_remove(rc_cue *cue, rc_work *w)
+{
+    if (!w->in_age) return;
+    if (cue->warn_cursor == w) cue->warn_cursor = rc_age_next(cue, w);
+    rc_dlist_remove(&cue->age, &w->age);
+    w->in_age = false;
+    /* A later deadline is found when the timer fires; only an empty list must
+     * stop it, or a referenced timer would hold the loop (and virtual time)
+     * to a deadline nobody has. */
+    if (cue->age.len == 0 || !cue->warn_cursor) rc_pending_arm(cue);
+}
+
+size_t rc_stall_pending(const rc_cue *cue)
+{
+    /* Delayed work has a timer that will wake it: it cannot stall the cue. */
+    return cue->stats.pending - cue->stats.delayed;
+}
+
+void rc_stall_arm(rc_cue *cue)
+{
+    double warn = cue->opts.stall_warn_after, timeout = cue->opts.stall_timeout;
+    if (warn <= 0 && timeout <= 0) return;
+    if (rc_stall_pending(cue) == 0) {
+        rc_timer_stop(cue->loop, &cue->stall_timer);
+        cue->stall_idle = true;
+        return;
+    }
+    if (rc_timer_active(&cue->stall_timer)) return; /* re-checked when it fires */
+    /* Time with nothing pending is not a stall: count from whichever came
+     * last, the last progress or the moment work became pending. */
+    rc_time now = rc_loop_now(cue->loop);
+    rc_time base = cue->stats.last_progress;
+    if (cue->stall_idle) {
+        base = now;
+        cue->stall_idle = false;
+        cue->stall_base = now;
+    } else if (cue->stall_base > base) {
+        base = cue->stall_base;
+    }
+    rc_time when = RC_TIME_NEVER;
+    if (warn > 0 && !cue->stall_warned) when = base + rc_seconds(warn);
+    if (timeout > 0 && base + rc_seconds(timeout) < when) when = base + rc_seconds(timeout);
+    if (when != RC_TIME_NEVER) rc_timer_start(cue->loop, &cue->stall_timer, when);
+}
+
+void rc_poll_arm(rc_cue *cue)
+{
+    if (cue->opts.poll_interval <= 0 || cue->stats.waiting == 0) return;
+    if (rc_timer_active(&cue->poll_timer)) return;
+    rc_timer_start(cue->loop, &cue->poll_timer,
+                   rc_loop_now(cue->loop) + rc_seconds(cue->opts.poll_interval));
+}
+
+void rc_refresh_arm(rc_cue *cue)
+{
+    if (!cue->hooks.priority || cue->opts.priority_refresh <= 0) {
+        rc_timer_stop(cue->loop, &cue->refresh_timer);
+        return;
+    }
+    if (rc_timer_active(&cue->refresh_timer)) return;
+    rc_timer_start(cue->loop, &cue->refresh_timer,
+                   rc_loop_now(cue->loop) + rc_seconds(cue->opts.priority_refresh));
+}
