@@ -316,6 +316,21 @@ static bool sort_names(named *v, size_t n, size_t *dup, size_t *first)
     return found;
 }
 
+/* Sort v; a repeated name is an error at its earliest second occurrence:
+ * "SECTION[i].name: duplicate WHAT name 'x' (first declared at SECTION[j])". */
+static int unique_names(loader *L, named *v, size_t n, const char *section, const char *what)
+{
+    size_t dup = 0, first = 0;
+    if (!sort_names(v, n, &dup, &first)) return 0;
+    const char *name = "";
+    for (size_t i = 0; i < n; i++)
+        if (v[i].index == dup) name = v[i].name;
+    char p[PATH_LEN], q[GOT_LEN];
+    snprintf(p, sizeof p, "%s[%zu].name", section, dup);
+    return bad(L, p, "duplicate %s name '%s' (first declared at %s[%zu])", what,
+               clip(name, q, sizeof q), section, first);
+}
+
 static const named *find_name(const named *v, size_t n, const char *name)
 {
     named key = {name, 0};
@@ -718,13 +733,7 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
             if (rc) return rc;
             m->svc_names[m->n_svcs] = (named){m->svcs[m->n_svcs].name, m->n_svcs};
         }
-        size_t dup, first;
-        if (sort_names(m->svc_names, n, &dup, &first)) {
-            char q[GOT_LEN];
-            snprintf(p, sizeof p, "services[%zu].name", dup);
-            return bad(L, p, "duplicate service name '%s' (first declared at services[%zu])",
-                       clip(m->svcs[dup].name, q, sizeof q), first);
-        }
+        if ((rc = unique_names(L, m->svc_names, n, "services", "service"))) return rc;
     }
 
     /* tasks */
@@ -738,13 +747,7 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
         if (rc) return rc;
         m->task_names[m->n_tasks] = (named){m->tasks[m->n_tasks].name, m->n_tasks};
     }
-    size_t dup, first;
-    if (sort_names(m->task_names, n, &dup, &first)) {
-        char q[GOT_LEN];
-        snprintf(p, sizeof p, "tasks[%zu].name", dup);
-        return bad(L, p, "duplicate task name '%s' (first declared at tasks[%zu])",
-                   clip(m->tasks[dup].name, q, sizeof q), first);
-    }
+    if ((rc = unique_names(L, m->task_names, n, "tasks", "task"))) return rc;
 
     /* inputs */
     if ((rc = check_keys(L, "inputs", v[K_INPUTS], &m->n_inputs))) return rc;
