@@ -553,6 +553,30 @@ Test(scenario_file, an_empty_file_says_so)
     remove_tmpdir(tmpdir);
 }
 
+Test(scenario_file, a_buffer_loads_its_bytes_only)
+{
+    /* Not NUL-terminated: the bytes after len are not read. */
+    char bytes[sizeof MINIMAL + 8];
+    memcpy(bytes, MINIMAL, strlen(MINIMAL));
+    memcpy(bytes + strlen(MINIMAL), "garbage", 8);
+    sim *s = new_sim();
+    char err[512] = "x";
+    cr_assert_eq(scenario_file_load_buffer(s, "b.json", bytes, strlen(MINIMAL), err, sizeof err), 0,
+                 "%s", err);
+    cr_assert_str_eq(err, "");
+    cr_assert_eq(sim_run(s), SIM_DONE);
+    sim_free(s);
+    /* A NUL byte is an error at its place, as in a file; no name: "<buffer>". */
+    s = new_sim();
+    static const char nul[] = "{\n  \"tasks\": [\0]\n}";
+    cr_assert_eq(scenario_file_load_buffer(s, NULL, nul, sizeof nul - 1, err, sizeof err),
+                 RC_EINVAL);
+    cr_assert(strncmp(err, "<buffer>:2:13: JSON syntax error: a NUL byte", 44) == 0, "%s", err);
+    cr_assert_eq(scenario_file_load_buffer(s, NULL, NULL, 0, err, sizeof err), RC_EINVAL);
+    cr_assert_str_eq(err, "<buffer>:1:1: JSON syntax error: the file is empty");
+    sim_free(s);
+}
+
 /* ---- JSON syntax ---- */
 
 /* A text that is not JSON: the message starts "test.json:LINE:COL: " and
