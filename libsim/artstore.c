@@ -4,6 +4,8 @@
  * an entry (with its key, allocated in the same block) never moves. */
 #include "artstore.h"
 
+#include "allocator.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,16 +33,6 @@ struct sim_artstore {
 /* ------------------------------------------------------------------ */
 /* Memory                                                              */
 /* ------------------------------------------------------------------ */
-
-static void *libc_realloc(void *ud, void *p, size_t n)
-{
-    (void)ud;
-    if (n == 0) {
-        free(p);
-        return NULL;
-    }
-    return realloc(p, n);
-}
 
 static void *mem_alloc(const sim_artstore *s, size_t n)
 {
@@ -189,8 +181,7 @@ int sim_artstore_new(sim_artstore **out, const rc_allocator *alloc)
 {
     if (!out) return RC_EINVAL;
     *out = NULL;
-    rc_allocator a = {libc_realloc, NULL};
-    if (alloc && alloc->realloc) a = *alloc;
+    rc_allocator a = sim_allocator_or_libc(alloc);
     sim_artstore *s = a.realloc(a.ud, NULL, sizeof *s);
     if (!s) return RC_ENOMEM;
     *s = (sim_artstore){.alloc = a};

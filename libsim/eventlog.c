@@ -7,6 +7,8 @@
  * follows LC_NUMERIC and the bytes must not depend on the locale. */
 #include "eventlog.h"
 
+#include "allocator.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,16 +347,6 @@ static int json_record(line_writer *w, const sim_event_record *rec)
 /* Public API                                                          */
 /* ------------------------------------------------------------------ */
 
-static void *libc_realloc(void *ud, void *p, size_t n)
-{
-    (void)ud;
-    if (n == 0) {
-        free(p);
-        return NULL;
-    }
-    return realloc(p, n);
-}
-
 int sim_eventlog_open(sim_eventlog **out, FILE *fp, const sim_eventlog_opts *opts)
 {
     if (!out) return RC_EINVAL;
@@ -364,8 +356,7 @@ int sim_eventlog_open(sim_eventlog **out, FILE *fp, const sim_eventlog_opts *opt
     if (!fp || (opts->format != SIM_EVENTLOG_TEXT && opts->format != SIM_EVENTLOG_JSONL))
         return RC_EINVAL;
 
-    rc_allocator alloc = {libc_realloc, NULL};
-    if (opts->alloc && opts->alloc->realloc) alloc = *opts->alloc;
+    rc_allocator alloc = sim_allocator_or_libc(opts->alloc);
     sim_eventlog *log = alloc.realloc(alloc.ud, NULL, sizeof *log);
     if (!log) return RC_ENOMEM;
     *log = (sim_eventlog){

@@ -1,11 +1,14 @@
 /* scenario_file.c -- the JSON scenario-file loader (see scenario_file.h and
  * SCENARIO_FILES.md).
  *
- * Two phases: check the whole document (types, ranges, names, references)
+ * The text's syntax is checked by json_strict, then cJSON parses it.  Two
+ * phases follow: check the whole document (types, ranges, names, references)
  * into plain structs, then build the sim from them.  The work list becomes a
  * set of templates, owned by the sim, that a workload function expands item
  * by item when the sim submits it. */
 #include "scenario_file.h"
+
+#include "json_strict.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -21,7 +24,6 @@
 enum {
     NAME_MAX_BYTES = 200,     /* the core's limit on service and task names */
     MAX_CONCURRENT = 1000000, /* as runcue-sim --concurrent */
-    MAX_DEPTH = CJSON_NESTING_LIMIT,
     PATH_LEN = 96,
     GOT_LEN = 64,
     DIGITS_MAX = 20, /* a uint64_t in decimal */
@@ -312,6 +314,21 @@ static bool sort_names(named *v, size_t n, size_t *dup, size_t *first)
         }
     }
     return found;
+}
+
+/* Sort v; a repeated name is an error at its earliest second occurrence:
+ * "SECTION[i].name: duplicate WHAT name 'x' (first declared at SECTION[j])". */
+static int unique_names(loader *L, named *v, size_t n, const char *section, const char *what)
+{
+    size_t dup = 0, first = 0;
+    if (!sort_names(v, n, &dup, &first)) return 0;
+    const char *name = "";
+    for (size_t i = 0; i < n; i++)
+        if (v[i].index == dup) name = v[i].name;
+    char p[PATH_LEN], q[GOT_LEN];
+    snprintf(p, sizeof p, "%s[%zu].name", section, dup);
+    return bad(L, p, "duplicate %s name '%s' (first declared at %s[%zu])", what,
+               clip(name, q, sizeof q), section, first);
 }
 
 static const named *find_name(const named *v, size_t n, const char *name)
@@ -716,13 +733,7 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
             if (rc) return rc;
             m->svc_names[m->n_svcs] = (named){m->svcs[m->n_svcs].name, m->n_svcs};
         }
-        size_t dup, first;
-        if (sort_names(m->svc_names, n, &dup, &first)) {
-            char q[GOT_LEN];
-            snprintf(p, sizeof p, "services[%zu].name", dup);
-            return bad(L, p, "duplicate service name '%s' (first declared at services[%zu])",
-                       clip(m->svcs[dup].name, q, sizeof q), first);
-        }
+        if ((rc = unique_names(L, m->svc_names, n, "services", "service"))) return rc;
     }
 
     /* tasks */
@@ -736,13 +747,7 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
         if (rc) return rc;
         m->task_names[m->n_tasks] = (named){m->tasks[m->n_tasks].name, m->n_tasks};
     }
-    size_t dup, first;
-    if (sort_names(m->task_names, n, &dup, &first)) {
-        char q[GOT_LEN];
-        snprintf(p, sizeof p, "tasks[%zu].name", dup);
-        return bad(L, p, "duplicate task name '%s' (first declared at tasks[%zu])",
-                   clip(m->tasks[dup].name, q, sizeof q), first);
-    }
+    if ((rc = unique_names(L, m->task_names, n, "tasks", "task"))) return rc;
 
     /* inputs */
     if ((rc = check_keys(L, "inputs", v[K_INPUTS], &m->n_inputs))) return rc;
@@ -802,272 +807,41 @@ static int build(loader *L, sim *s, model *m)
 /* JSON text                                                           */
 /* ------------------------------------------------------------------ */
 
-/*
- * A strict JSON syntax check, run before cJSON parses the text: cJSON says
- * only where it gave up (and for object keys one character late); this says
- * where the first error is and what it is.  It also refuses what cJSON would
- * take wrongly: nesting deeper than cJSON's limit, "\u0000" (cJSON would cut
- * the string there), raw control characters in strings.
- */
-typedef struct jcheck {
-    const char *s;
-    size_t len, pos;
-    const char *why; /* the error, at pos */
-} jcheck;
+_Static_assert(JSON_STRICT_MAX_DEPTH == CJSON_NESTING_LIMIT,
+               "the syntax check refuses exactly the nesting cJSON refuses");
 
-static bool is_space(char c)
+/* "FILE:LINE:COL: JSON syntax error: WHY, near 'TEXT'" */
+
+static int syntax_error(loader *L, const json_strict_error *e)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static bool is_hex(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static void jskip(jcheck *j)
-{
-    while (j->pos < j->len && is_space(j->s[j->pos]))
-        j->pos++;
-}
-
-static bool jfail(jcheck *j, const char *why)
-{
-    j->why = why;
-    return false;
-}
-
-static bool jat_end(const jcheck *j)
-{
-    return j->pos >= j->len;
-}
-
-/* An unexpected character: name the usual suspects. */
-static bool junexpected(jcheck *j, const char *what)
-{
-    char c = j->s[j->pos];
-    if (c == '/' || c == '#') return jfail(j, "JSON has no comments");
-    if (c == '\'') return jfail(j, "JSON strings take double quotes");
-    return jfail(j, what);
-}
-
-static bool jstring(jcheck *j)
-{
-    size_t start = j->pos++; /* the opening quote */
-    while (j->pos < j->len) {
-        unsigned char c = (unsigned char)j->s[j->pos];
-        if (c == '"') {
-            j->pos++;
-            return true;
-        }
-        if (c == '\n' || c == '\r') break; /* unterminated on this line */
-        if (c < 0x20) return jfail(j, "a control character in a string (escape it, e.g. \\t)");
-        if (c != '\\') {
-            j->pos++;
-            continue;
-        }
-        if (j->pos + 1 >= j->len) break;
-        char e = j->s[j->pos + 1];
-        if (e == 'u') {
-            for (size_t k = 2; k < 6; k++)
-                if (j->pos + k >= j->len || !is_hex(j->s[j->pos + k]))
-                    return jfail(j, "\\u must be followed by four hex digits");
-            if (strncmp(j->s + j->pos + 2, "0000", 4) == 0)
-                return jfail(j, "\\u0000 is not allowed in strings");
-            j->pos += 6;
-        } else if (e && strchr("\"\\/bfnrt", e)) {
-            j->pos += 2;
-        } else {
-            return jfail(j, "an unknown escape in a string");
-        }
-    }
-    j->pos = start;
-    return jfail(j, "a string that does not end (no closing quote on its line)");
-}
-
-static bool jdigits(jcheck *j)
-{
-    if (jat_end(j) || !is_digit(j->s[j->pos])) return false;
-    while (!jat_end(j) && is_digit(j->s[j->pos]))
-        j->pos++;
-    return true;
-}
-
-static bool jnumber(jcheck *j)
-{
-    size_t start = j->pos;
-    if (j->s[j->pos] == '-') j->pos++;
-    if (!jat_end(j) && j->s[j->pos] == '0' && j->pos + 1 < j->len && is_digit(j->s[j->pos + 1])) {
-        j->pos = start;
-        return jfail(j, "a number with a leading zero");
-    }
-    bool ok = jdigits(j);
-    if (ok && !jat_end(j) && j->s[j->pos] == '.') {
-        j->pos++;
-        ok = jdigits(j);
-    }
-    if (ok && !jat_end(j) && (j->s[j->pos] == 'e' || j->s[j->pos] == 'E')) {
-        j->pos++;
-        if (!jat_end(j) && (j->s[j->pos] == '+' || j->s[j->pos] == '-')) j->pos++;
-        ok = jdigits(j);
-    }
-    if (ok) return true;
-    j->pos = start;
-    return jfail(j, "a malformed number");
-}
-
-static bool jvalue(jcheck *j, int depth);
-
-/* After '{' or '[': members until the closing bracket. */
-static bool jcontainer(jcheck *j, int depth, bool object)
-{
-    char close = object ? '}' : ']';
-    if (depth >= MAX_DEPTH) return jfail(j, "nested too deeply (more than 1000 levels)");
-    j->pos++;
-    jskip(j);
-    if (!jat_end(j) && j->s[j->pos] == close) {
-        j->pos++;
-        return true;
-    }
-    for (;;) {
-        jskip(j);
-        if (object) {
-            if (jat_end(j)) return jfail(j, "unexpected end of file");
-            if (j->s[j->pos] != '"')
-                return j->s[j->pos] == '}' ? jfail(j, "a trailing comma before '}'")
-                                           : junexpected(j, "expected a key in double quotes");
-            if (!jstring(j)) return false;
-            jskip(j);
-            if (jat_end(j)) return jfail(j, "unexpected end of file");
-            if (j->s[j->pos] != ':') return jfail(j, "expected ':' after the key");
-            j->pos++;
-        } else {
-            jskip(j);
-            if (!jat_end(j) && j->s[j->pos] == ']') return jfail(j, "a trailing comma before ']'");
-        }
-        if (!jvalue(j, depth + 1)) return false;
-        jskip(j);
-        if (jat_end(j)) return jfail(j, "unexpected end of file");
-        if (j->s[j->pos] == close) {
-            j->pos++;
-            return true;
-        }
-        if (j->s[j->pos] != ',')
-            return junexpected(j, object ? "expected ',' or '}' after a member"
-                                         : "expected ',' or ']' after an element");
-        j->pos++;
-    }
-}
-
-static bool jliteral(jcheck *j, const char *word)
-{
-    size_t n = strlen(word);
-    if (j->len - j->pos >= n && memcmp(j->s + j->pos, word, n) == 0) {
-        j->pos += n;
-        return true;
-    }
-    return jfail(j, "expected a value");
-}
-
-static bool jvalue(jcheck *j, int depth)
-{
-    jskip(j);
-    if (jat_end(j)) return jfail(j, "unexpected end of file");
-    char c = j->s[j->pos];
-    switch (c) {
-    case '{':
-        return jcontainer(j, depth, true);
-    case '[':
-        return jcontainer(j, depth, false);
-    case '"':
-        return jstring(j);
-    case 't':
-        return jliteral(j, "true");
-    case 'f':
-        return jliteral(j, "false");
-    case 'n':
-        return jliteral(j, "null");
-    default:
-        if (c == '-' || is_digit(c)) return jnumber(j);
-        return junexpected(j, "expected a value");
-    }
-}
-
-/* Whether text is JSON; if not, the position of the first error and what it is. */
-static bool json_ok(const char *text, size_t len, size_t *pos, const char **why)
-{
-    jcheck j = {text, len, 0, NULL};
-    bool ok = jvalue(&j, 0);
-    if (ok) {
-        jskip(&j);
-        if (!jat_end(&j)) ok = jfail(&j, "unexpected text after the end of the document");
-    }
-    *pos = j.pos;
-    *why = j.why;
-    return ok;
-}
-
-static int syntax_error(loader *L, const char *text, size_t len, size_t pos, const char *why)
-{
-    if (pos > len) pos = len;
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < pos; i++) {
-        if (text[i] == '\n') {
-            line++;
-            col = 1;
-        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-            col++; /* count characters, not UTF-8 continuation bytes */
-        }
-    }
-    /* The text there, up to the end of its line. */
-    char near[40];
-    size_t n = 0;
-    while (n < 24 && pos + n < len && (unsigned char)text[pos + n] >= 0x20)
-        n++;
-    while (n > 0 && pos + n < len && ((unsigned char)text[pos + n] & 0xC0) == 0x80)
-        n--;
-    memcpy(near, text + pos, n);
-    near[n] = 0;
     if (L->err && L->errlen) {
-        if (n)
+        if (*e->near)
             snprintf(L->err, L->errlen, "%s:%zu:%zu: JSON syntax error: %s, near '%s'", L->file,
-                     line, col, why, near);
+                     e->line, e->col, e->why, e->near);
         else
-            snprintf(L->err, L->errlen, "%s:%zu:%zu: JSON syntax error: %s", L->file, line, col,
-                     why);
+            snprintf(L->err, L->errlen, "%s:%zu:%zu: JSON syntax error: %s", L->file, e->line,
+                     e->col, e->why);
         one_line(L->err);
     }
     return RC_EINVAL;
 }
 
+/* Check the syntax strictly, then parse; text[len] must be a NUL. */
 static int parse_json(loader *L, const char *text, size_t len, cJSON **out)
 {
-    const char *nul = memchr(text, 0, len);
-    if (nul)
-        return syntax_error(L, text, len, (size_t)(nul - text),
-                            "a NUL byte (is this a text file?)");
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 byte order mark */
-        text += 3;
-        len -= 3;
-    }
-    size_t pos;
-    const char *why;
-    size_t at = 0;
-    while (at < len && is_space(text[at]))
-        at++;
-    if (at == len) return syntax_error(L, text, len, 0, "the file is empty");
-    if (!json_ok(text, len, &pos, &why)) return syntax_error(L, text, len, pos, why);
+    json_strict_error e;
+    size_t body;
+    if (!json_strict_check(text, len, &body, &e)) return syntax_error(L, &e);
+    text += body;
+    len -= body;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
-    if (!root) /* valid JSON that cJSON cannot take (a 64-digit number, no memory) */
-        return syntax_error(L, text, len,
-                            end && end >= text && end <= text + len ? (size_t)(end - text) : 0,
-                            "cJSON cannot parse this");
+    if (!root) { /* valid JSON that cJSON cannot take (a 64-digit number, no memory) */
+        json_strict_locate(text, len,
+                           end && end >= text && end <= text + len ? (size_t)(end - text) : 0,
+                           "cJSON cannot parse this", &e);
+        return syntax_error(L, &e);
+    }
     *out = root;
     return 0;
 }
@@ -1085,6 +859,11 @@ static int load_text(loader *L, sim *s, const char *text, size_t len)
     return rc;
 }
 
+static int too_large(loader *L)
+{
+    return bad(L, NULL, "too large (more than %u MiB)", SCENARIO_FILE_MAX_BYTES >> 20);
+}
+
 int scenario_file_load_string(sim *s, const char *name_for_errors, const char *json, char *err,
                               size_t errlen)
 {
@@ -1092,9 +871,24 @@ int scenario_file_load_string(sim *s, const char *name_for_errors, const char *j
     if (err && errlen) *err = 0;
     if (!s || !json) return bad(&L, NULL, "no sim or no text given");
     size_t len = strlen(json);
-    if (len > SCENARIO_FILE_MAX_BYTES)
-        return bad(&L, NULL, "too large (more than %u MiB)", SCENARIO_FILE_MAX_BYTES >> 20);
+    if (len > SCENARIO_FILE_MAX_BYTES) return too_large(&L);
     return load_text(&L, s, json, len);
+}
+
+int scenario_file_load_buffer(sim *s, const char *name_for_errors, const void *data, size_t len,
+                              char *err, size_t errlen)
+{
+    loader L = {name_for_errors ? name_for_errors : "<buffer>", err, errlen};
+    if (err && errlen) *err = 0;
+    if (!s || (!data && len)) return bad(&L, NULL, "no sim or no text given");
+    if (len > SCENARIO_FILE_MAX_BYTES) return too_large(&L);
+    char *text = malloc(len + 1);
+    if (!text) return no_memory(&L);
+    if (len) memcpy(text, data, len);
+    text[len] = 0;
+    int rc = load_text(&L, s, text, len);
+    free(text);
+    return rc;
 }
 
 int scenario_file_load(sim *s, const char *path, char *err, size_t errlen)
@@ -1121,7 +915,7 @@ int scenario_file_load(sim *s, const char *path, char *err, size_t errlen)
         size_t got_n = fread(buf + len, 1, cap - len - 1, f);
         len += got_n;
         if (len > SCENARIO_FILE_MAX_BYTES) {
-            rc = bad(&L, NULL, "too large (more than %u MiB)", SCENARIO_FILE_MAX_BYTES >> 20);
+            rc = too_large(&L);
             break;
         }
         if (got_n == 0) {

@@ -47,4 +47,11 @@ int scenario_file_load(sim *s, const char *path, char *err, size_t errlen);
 int scenario_file_load_string(sim *s, const char *name_for_errors, const char *json, char *err,
                               size_t errlen);
 
+/* The same from len bytes at data, which need not be NUL-terminated and may
+ * hold NUL bytes (an error, as in a file); name_for_errors (NULL: "<buffer>")
+ * stands for the file name in messages.  The caller keeps data: the loader
+ * works on its own copy. */
+int scenario_file_load_buffer(sim *s, const char *name_for_errors, const void *data, size_t len,
+                              char *err, size_t errlen);
+
 #endif

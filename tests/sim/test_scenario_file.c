@@ -6,7 +6,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,33 +53,28 @@ static void load_ok(sim *s, const char *json)
     cr_assert_str_eq(err, "");
 }
 
-/* The message holds every one of the NULL-terminated substrings. */
-static void assert_has_all(const char *err, va_list ap)
+/* A nonempty message on one line. */
+static bool is_one_line(const char *err)
 {
-    for (const char *sub; (sub = va_arg(ap, const char *)) != NULL;)
-        cr_assert(strstr(err, sub) != NULL, "message '%s' lacks '%s'", err, sub);
-}
-
-static void assert_one_line(const char *err)
-{
-    cr_assert(*err, "empty message");
     for (const char *p = err; *p; p++)
-        cr_assert((unsigned char)*p >= 0x20, "message '%s' is not one line", err);
+        if ((unsigned char)*p < 0x20) return false;
+    return *err != 0;
 }
 
-/* Loading json fails with RC_EINVAL and a message holding all the strings. */
-static void expect_error(const char *json, ...)
+/* Loading json fails with RC_EINVAL and a one-line message naming the file
+ * that holds want (and also, if not NULL).  A failure names the case, and
+ * the checks after it still run. */
+static void check_error(const char *name, const char *json, const char *want, const char *also)
 {
     sim *s = new_sim();
     char err[512] = "";
     int rc = load(s, json, err, sizeof err);
-    cr_assert_eq(rc, RC_EINVAL, "expected an error for %s (got %d, '%s')", json, rc, err);
-    assert_one_line(err);
-    cr_assert(strncmp(err, "test.json:", 10) == 0, "message '%s' does not name the file", err);
-    va_list ap;
-    va_start(ap, json);
-    assert_has_all(err, ap);
-    va_end(ap);
+    cr_expect_eq(rc, RC_EINVAL, "%s: expected an error for %s (got %d, '%s')", name, json, rc, err);
+    cr_expect(is_one_line(err), "%s: message '%s' is not one line", name, err);
+    cr_expect(strncmp(err, "test.json:", 10) == 0, "%s: message '%s' does not name the file", name,
+              err);
+    cr_expect(strstr(err, want) != NULL, "%s: message '%s' lacks '%s'", name, err, want);
+    if (also) cr_expect(strstr(err, also) != NULL, "%s: message '%s' lacks '%s'", name, err, also);
     sim_free(s);
 }
 
@@ -558,71 +553,116 @@ Test(scenario_file, an_empty_file_says_so)
     remove_tmpdir(tmpdir);
 }
 
-/* ---- JSON syntax ---- */
-
-/* The message starts "test.json:LINE:COL: " and holds what. */
-static void expect_syntax(const char *json, int line, int col, const char *what)
+Test(scenario_file, a_buffer_loads_its_bytes_only)
 {
+    /* Not NUL-terminated: the bytes after len are not read. */
+    char bytes[sizeof MINIMAL + 8];
+    memcpy(bytes, MINIMAL, strlen(MINIMAL));
+    memcpy(bytes + strlen(MINIMAL), "garbage", 8);
     sim *s = new_sim();
-    char err[512] = "", want[64];
-    cr_assert_eq(load(s, json, err, sizeof err), RC_EINVAL);
-    assert_one_line(err);
-    snprintf(want, sizeof want, "test.json:%d:%d: ", line, col);
-    cr_assert(strncmp(err, want, strlen(want)) == 0, "'%s' does not start with '%s'", err, want);
-    cr_assert(strstr(err, what) != NULL, "'%s' lacks '%s'", err, what);
+    char err[512] = "x";
+    cr_assert_eq(scenario_file_load_buffer(s, "b.json", bytes, strlen(MINIMAL), err, sizeof err), 0,
+                 "%s", err);
+    cr_assert_str_eq(err, "");
+    cr_assert_eq(sim_run(s), SIM_DONE);
+    sim_free(s);
+    /* A NUL byte is an error at its place, as in a file; no name: "<buffer>". */
+    s = new_sim();
+    static const char nul[] = "{\n  \"tasks\": [\0]\n}";
+    cr_assert_eq(scenario_file_load_buffer(s, NULL, nul, sizeof nul - 1, err, sizeof err),
+                 RC_EINVAL);
+    cr_assert(strncmp(err, "<buffer>:2:13: JSON syntax error: a NUL byte", 44) == 0, "%s", err);
+    cr_assert_eq(scenario_file_load_buffer(s, NULL, NULL, 0, err, sizeof err), RC_EINVAL);
+    cr_assert_str_eq(err, "<buffer>:1:1: JSON syntax error: the file is empty");
     sim_free(s);
 }
 
+/* ---- JSON syntax ---- */
+
+/* A text that is not JSON: the message starts "test.json:LINE:COL: " and
+ * holds what. */
+typedef struct syntax_case {
+    const char *name;
+    const char *json;
+    int line, col;
+    const char *what;
+} syntax_case;
+
+/* Check one case; a failure names the case, and the other cases still run. */
+static void check_syntax(const char *name, const char *json, int line, int col, const char *what)
+{
+    sim *s = new_sim();
+    char err[512] = "", want[64];
+    cr_expect_eq(load(s, json, err, sizeof err), RC_EINVAL, "%s: loaded", name);
+    cr_expect(is_one_line(err), "%s: message '%s' is not one line", name, err);
+    snprintf(want, sizeof want, "test.json:%d:%d: ", line, col);
+    cr_expect(strncmp(err, want, strlen(want)) == 0, "%s: '%s' does not start with '%s'", name, err,
+              want);
+    cr_expect(strstr(err, what) != NULL, "%s: '%s' lacks '%s'", name, err, what);
+    sim_free(s);
+}
+
+static const syntax_case SYNTAX_CASES[] = {
+    /* A missing comma: at the next key. */
+    {"missing comma between members", "{\n  \"tasks\": [{\"name\": \"t\"}]\n  \"work\": []\n}", 3,
+     3, "JSON syntax error: expected ',' or '}' after a member, near '\"work\": []'"},
+    {"missing comma between elements", "{\"tasks\": [1 2]}", 1, 14,
+     "expected ',' or ']' after an element, near '2]}'"},
+    /* Trailing commas. */
+    {"trailing comma in an array", "{\n  \"tasks\": [\n    {\"name\": \"t\"},\n  ]\n}", 4, 3,
+     "a trailing comma before ']'"},
+    {"trailing comma in an object", "{\n  \"name\": \"x\",\n}", 3, 1,
+     "a trailing comma before '}'"},
+    /* Keys. */
+    {"unquoted key", "{\n  name: 1}", 2, 3, "expected a key in double quotes, near 'name: 1}'"},
+    {"no colon after a key", "{\"name\" 1}", 1, 9, "expected ':' after the key"},
+    /* Comments and single quotes, as keys and as values. */
+    {"// comment", "{\n  // services\n  \"tasks\": []\n}", 2, 3, "JSON has no comments"},
+    {"# comment", "{\"tasks\": [] # x\n}", 1, 14, "JSON has no comments"},
+    {"single-quoted value", "{\"tasks\": ['t']}", 1, 12, "JSON strings take double quotes"},
+    {"single-quoted key", "{'tasks': []}", 1, 2, "JSON strings take double quotes"},
+    /* Words JSON does not have. */
+    {"NaN", "{\"tasks\": [{\"name\": \"t\", \"latency_ms\": NaN}]}", 1, 40,
+     "expected a value, near 'NaN}]}'"},
+    {"Infinity", "{\"a\": Infinity}", 1, 7, "expected a value, near 'Infinity}'"},
+    {"nul", "{\"a\": nul}", 1, 7, "expected a value"},
+    {"True", "{\"a\": True}", 1, 7, "expected a value"},
+    /* Numbers. */
+    {"leading zero", "{\"a\": 01}", 1, 7, "a number with a leading zero"},
+    {"no digits after the point", "{\"a\": 1.}", 1, 7, "a malformed number"},
+    {"a lone minus", "{\"a\": -}", 1, 7, "a malformed number"},
+    {"no exponent digits", "{\"a\": 1e}", 1, 7, "a malformed number"},
+    {"no digits before the point", "{\"a\": .5}", 1, 7, "expected a value"},
+    {"a plus sign", "{\"a\": +5}", 1, 7, "expected a value"},
+    /* Garbage after the document. */
+    {"text after the document", "{}\n\n  x", 3, 3,
+     "unexpected text after the end of the document, near 'x'"},
+    {"a second document", "{} {}", 1, 4, "unexpected text after the end"},
+    /* Columns count characters, not bytes. */
+    {"columns in characters", "{\"name\": \"\xC3\xA9\xC3\xA9\" x}", 1, 15, "near 'x}'"},
+    /* Blank and truncated input. */
+    {"empty", "", 1, 1, "JSON syntax error: the file is empty"},
+    {"only white space", " \n\t\n", 1, 1, "the file is empty"},
+    {"ends in an array", "{\n  \"tasks\": [\n", 3, 1, "JSON syntax error: unexpected end of file"},
+    {"ends after an element", "{\"tasks\": [1, 2", 1, 16, "unexpected end of file"},
+    {"ends after a key", "{\"tasks\"", 1, 9, "unexpected end of file"},
+    /* Strings: unterminated (where it starts), escapes, control characters. */
+    {"unterminated string on its line", "{\n\"name\": \"abc\n}", 2, 9,
+     "a string that does not end (no closing quote on its line), near '\"abc'"},
+    {"unterminated string at the end", "{\"name\": \"abc", 1, 10, "a string that does not end"},
+    {"unknown escape", "{\"name\": \"a\\qb\"}", 1, 12, "an unknown escape"},
+    {"short \\u escape", "{\"name\": \"a\\u12\"}", 1, 12,
+     "\\u must be followed by four hex digits"},
+    {"raw tab in a string", "{\"name\": \"a\tb\"}", 1, 12, "a control character in a string"},
+    {"\\u0000", "{\n  \"name\": \"a\\u0000b\"\n}", 2, 13, "\\u0000 is not allowed in strings"},
+};
+
 Test(scenario_file, syntax_errors_give_line_and_column)
 {
-    /* A missing comma: at the next key. */
-    expect_syntax("{\n  \"tasks\": [{\"name\": \"t\"}]\n  \"work\": []\n}", 3, 3,
-                  "JSON syntax error: expected ',' or '}' after a member, near '\"work\": []'");
-    expect_syntax("{\"tasks\": [1 2]}", 1, 14, "expected ',' or ']' after an element, near '2]}'");
-    /* Trailing commas. */
-    expect_syntax("{\n  \"tasks\": [\n    {\"name\": \"t\"},\n  ]\n}", 4, 3,
-                  "a trailing comma before ']'");
-    expect_syntax("{\n  \"name\": \"x\",\n}", 3, 1, "a trailing comma before '}'");
-    /* Keys. */
-    expect_syntax("{\n  name: 1}", 2, 3, "expected a key in double quotes, near 'name: 1}'");
-    expect_syntax("{\"name\" 1}", 1, 9, "expected ':' after the key");
-    /* Comments and single quotes, as keys and as values. */
-    expect_syntax("{\n  // services\n  \"tasks\": []\n}", 2, 3, "JSON has no comments");
-    expect_syntax("{\"tasks\": [] # x\n}", 1, 14, "JSON has no comments");
-    expect_syntax("{\"tasks\": ['t']}", 1, 12, "JSON strings take double quotes");
-    expect_syntax("{'tasks': []}", 1, 2, "JSON strings take double quotes");
-    /* Words JSON does not have. */
-    expect_syntax("{\"tasks\": [{\"name\": \"t\", \"latency_ms\": NaN}]}", 1, 40,
-                  "expected a value, near 'NaN}]}'");
-    expect_syntax("{\"a\": Infinity}", 1, 7, "expected a value, near 'Infinity}'");
-    expect_syntax("{\"a\": nul}", 1, 7, "expected a value");
-    expect_syntax("{\"a\": True}", 1, 7, "expected a value");
-    /* Numbers. */
-    expect_syntax("{\"a\": 01}", 1, 7, "a number with a leading zero");
-    expect_syntax("{\"a\": 1.}", 1, 7, "a malformed number");
-    expect_syntax("{\"a\": -}", 1, 7, "a malformed number");
-    expect_syntax("{\"a\": 1e}", 1, 7, "a malformed number");
-    expect_syntax("{\"a\": .5}", 1, 7, "expected a value");
-    expect_syntax("{\"a\": +5}", 1, 7, "expected a value");
-    /* Garbage after the document. */
-    expect_syntax("{}\n\n  x", 3, 3, "unexpected text after the end of the document, near 'x'");
-    expect_syntax("{} {}", 1, 4, "unexpected text after the end");
-    /* Columns count characters, not bytes. */
-    expect_syntax("{\"name\": \"\xC3\xA9\xC3\xA9\" x}", 1, 15, "near 'x}'");
-    /* Blank and truncated input. */
-    expect_syntax("", 1, 1, "JSON syntax error: the file is empty");
-    expect_syntax(" \n\t\n", 1, 1, "the file is empty");
-    expect_syntax("{\n  \"tasks\": [\n", 3, 1, "JSON syntax error: unexpected end of file");
-    expect_syntax("{\"tasks\": [1, 2", 1, 16, "unexpected end of file");
-    expect_syntax("{\"tasks\"", 1, 9, "unexpected end of file");
-    /* Strings: unterminated (where it starts), escapes, control characters. */
-    expect_syntax("{\n\"name\": \"abc\n}", 2, 9,
-                  "a string that does not end (no closing quote on its line), near '\"abc'");
-    expect_syntax("{\"name\": \"abc", 1, 10, "a string that does not end");
-    expect_syntax("{\"name\": \"a\\qb\"}", 1, 12, "an unknown escape");
-    expect_syntax("{\"name\": \"a\\u12\"}", 1, 12, "\\u must be followed by four hex digits");
-    expect_syntax("{\"name\": \"a\tb\"}", 1, 12, "a control character in a string");
-    expect_syntax("{\n  \"name\": \"a\\u0000b\"\n}", 2, 13, "\\u0000 is not allowed in strings");
+    for (size_t i = 0; i < sizeof SYNTAX_CASES / sizeof *SYNTAX_CASES; i++) {
+        const syntax_case *c = &SYNTAX_CASES[i];
+        check_syntax(c->name, c->json, c->line, c->col, c->what);
+    }
 }
 
 Test(scenario_file, deep_nesting_is_refused_not_crashed)
@@ -633,18 +673,19 @@ Test(scenario_file, deep_nesting_is_refused_not_crashed)
     memset(json, '[', depth);
     memset(json + depth, ']', depth);
     json[2 * depth] = 0;
-    expect_syntax(json, 1, 1001, "nested too deeply (more than 1000 levels)");
+    check_syntax("5000 levels", json, 1, 1001, "nested too deeply (more than 1000 levels)");
     /* Within cJSON's limit it parses, then is the wrong shape. */
     memset(json, '[', 900);
     memset(json + 900, ']', 900);
     json[1800] = 0;
-    expect_error(json, "the top level must be an object (got an array)", NULL);
+    check_error("900 levels", json, "the top level must be an object (got an array)", NULL);
     /* Deep junk inside a valid document. */
     char *doc = malloc(2 * 900 + 200);
     cr_assert_not_null(doc);
     snprintf(doc, 2 * 900 + 200, "{\"tasks\": [{\"name\": \"t\", \"jitter\": %s}], \"work\": []}",
              json);
-    expect_error(doc, "tasks[0].jitter: must be a number from 0 to 1 (got an array)", NULL);
+    check_error("900 levels as a value", doc,
+                "tasks[0].jitter: must be a number from 0 to 1 (got an array)", NULL);
     free(doc);
     free(json);
 }
@@ -654,83 +695,107 @@ Test(scenario_file, deep_nesting_is_refused_not_crashed)
 #define T1 "\"tasks\": [{\"name\": \"t\"}]"
 #define W1 "\"work\": [{\"task\": \"t\"}]"
 
+/* A valid JSON text with a mistake in its schema: loading fails with
+ * RC_EINVAL and a one-line message naming test.json that holds want (and
+ * also, if not NULL). */
+typedef struct error_case {
+    const char *name;
+    const char *json;
+    const char *want;
+    const char *also;
+} error_case;
+
+static void run_error_cases(const error_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        check_error(cases[i].name, cases[i].json, cases[i].want, cases[i].also);
+}
+
+#define RUN_ERROR_CASES(table) run_error_cases(table, sizeof table / sizeof *table)
+
+static const error_case TOP_LEVEL_CASES[] = {
+    {"an array", "[]", "test.json: the top level must be an object (got an array)", NULL},
+    {"a number", "42", "must be an object (got 42)", NULL},
+    {"a string", "\"x\"", "must be an object (got 'x')", NULL},
+    {"null", "null", "must be an object (got null)", NULL},
+    {"a misspelt key", "{" T1 ", " W1 ", \"servies\": []}",
+     "test.json: unknown key 'servies' (did you mean 'services'?)", NULL},
+    {"an unknown key", "{" T1 ", " W1 ", \"zzzzzz\": 1}", "test.json: unknown key 'zzzzzz'", NULL},
+    {"no tasks", "{" W1 "}", "test.json: missing required key 'tasks'", NULL},
+    {"no work", "{" T1 "}", "test.json: missing required key 'work'", NULL},
+    {"empty tasks", "{\"tasks\": [], " W1 "}", "test.json: tasks: must list at least one task",
+     NULL},
+    {"empty work", "{" T1 ", \"work\": []}", "test.json: work: must list at least one work item",
+     NULL},
+    {"tasks an object", "{\"tasks\": {}, " W1 "}",
+     "test.json: tasks: must be an array (got an object)", NULL},
+    {"work a string", "{" T1 ", \"work\": \"t\"}", "work: must be an array (got 't')", NULL},
+    {"services null", "{" T1 ", " W1 ", \"services\": null}",
+     "services: must be an array (got null)", NULL},
+    {"name a number", "{" T1 ", " W1 ", \"name\": 5}", "test.json: name: must be a string (got 5)",
+     NULL},
+    {"name empty", "{" T1 ", " W1 ", \"name\": \"\"}",
+     "test.json: name: must be a non-empty string", NULL},
+    {"description an array", "{" T1 ", " W1 ", \"description\": []}",
+     "test.json: description: must be a string (got an array)", NULL},
+    {"a key twice", "{" T1 ", " W1 ", " T1 "}", "test.json: key 'tasks' appears twice", NULL},
+};
+
 Test(scenario_file, the_top_level)
 {
-    expect_error("[]", "test.json: the top level must be an object (got an array)", NULL);
-    expect_error("42", "must be an object (got 42)", NULL);
-    expect_error("\"x\"", "must be an object (got 'x')", NULL);
-    expect_error("null", "must be an object (got null)", NULL);
-    expect_error("{" T1 ", " W1 ", \"servies\": []}",
-                 "test.json: unknown key 'servies' (did you mean 'services'?)", NULL);
-    expect_error("{" T1 ", " W1 ", \"zzzzzz\": 1}", "test.json: unknown key 'zzzzzz'", NULL);
-    expect_error("{" W1 "}", "test.json: missing required key 'tasks'", NULL);
-    expect_error("{" T1 "}", "test.json: missing required key 'work'", NULL);
-    expect_error("{\"tasks\": [], " W1 "}", "test.json: tasks: must list at least one task", NULL);
-    expect_error("{" T1 ", \"work\": []}", "test.json: work: must list at least one work item",
-                 NULL);
-    expect_error("{\"tasks\": {}, " W1 "}", "test.json: tasks: must be an array (got an object)",
-                 NULL);
-    expect_error("{" T1 ", \"work\": \"t\"}", "work: must be an array (got 't')", NULL);
-    expect_error("{" T1 ", " W1 ", \"services\": null}", "services: must be an array (got null)",
-                 NULL);
-    expect_error("{" T1 ", " W1 ", \"name\": 5}", "test.json: name: must be a string (got 5)",
-                 NULL);
-    expect_error("{" T1 ", " W1 ", \"name\": \"\"}", "test.json: name: must be a non-empty string",
-                 NULL);
-    expect_error("{" T1 ", " W1 ", \"description\": []}",
-                 "test.json: description: must be a string (got an array)", NULL);
-    expect_error("{" T1 ", " W1 ", " T1 "}", "test.json: key 'tasks' appears twice", NULL);
+    RUN_ERROR_CASES(TOP_LEVEL_CASES);
 }
+
+#define SVC(x) "{\"services\": [{\"name\": \"api\"}, " x "], " T1 ", " W1 "}"
+static const error_case SERVICE_CASES[] = {
+    {"duplicate name", SVC("{\"name\": \"api\"}"),
+     "test.json: services[1].name: duplicate service name 'api' (first declared at services[0])",
+     NULL},
+    {"a number", SVC("5"), "test.json: services[1]: must be an object (got 5)", NULL},
+    {"no name", SVC("{}"), "test.json: services[1]: missing required key 'name'", NULL},
+    {"empty name", SVC("{\"name\": \"\"}"),
+     "test.json: services[1].name: must be a non-empty string (got '')", NULL},
+    {"name a number", SVC("{\"name\": 7}"), "services[1].name: must be a non-empty string (got 7)",
+     NULL},
+    {"name with a newline", SVC("{\"name\": \"a\\nb\"}"),
+     "services[1].name: must not contain control", NULL},
+    {"misspelt key", SVC("{\"name\": \"x\", \"concurent\": 5}"),
+     "test.json: services[1]: unknown key 'concurent' (did you mean 'concurrent'?)", NULL},
+    {"concurrent 0", SVC("{\"name\": \"x\", \"concurrent\": 0}"),
+     "test.json: services[1].concurrent: must be a positive integer or null", "(got 0)"},
+    {"concurrent negative", SVC("{\"name\": \"x\", \"concurrent\": -3}"),
+     "services[1].concurrent: must be a positive integer or null", "(got -3)"},
+    {"concurrent fractional", SVC("{\"name\": \"x\", \"concurrent\": 2.5}"),
+     "services[1].concurrent: must be a positive integer or null", "(got 2.5)"},
+    {"concurrent a string", SVC("{\"name\": \"x\", \"concurrent\": \"5\"}"),
+     "services[1].concurrent: must be a positive integer or null", "(got '5')"},
+    {"concurrent CLI", SVC("{\"name\": \"x\", \"concurrent\": \"CLI\"}"),
+     "services[1].concurrent: must be a positive integer or null", NULL},
+    {"concurrent true", SVC("{\"name\": \"x\", \"concurrent\": true}"),
+     "services[1].concurrent: must be a positive integer or null", "(got true)"},
+    {"concurrent too large", SVC("{\"name\": \"x\", \"concurrent\": 1e300}"),
+     "services[1].concurrent: must be at most 1000000 (got 1e+300)", NULL},
+    {"concurrent infinite", SVC("{\"name\": \"x\", \"concurrent\": 1e999}"),
+     "services[1].concurrent: must be a positive integer or null", "(got inf)"},
+    {"rate without a window", SVC("{\"name\": \"x\", \"rate\": \"20\"}"),
+     "test.json: services[1].rate: bad rate '20'", NULL},
+    {"rate count 0", SVC("{\"name\": \"x\", \"rate\": \"0/1\"}"),
+     "services[1].rate: bad rate '0/1'", "count"},
+    {"rate unknown unit", SVC("{\"name\": \"x\", \"rate\": \"5/fortnight\"}"),
+     "services[1].rate: bad rate '5/fortnight'", "unknown unit"},
+    {"rate empty", SVC("{\"name\": \"x\", \"rate\": \"\"}"), "services[1].rate: bad rate ''", NULL},
+    {"rate a number", SVC("{\"name\": \"x\", \"rate\": 20}"),
+     "services[1].rate: must be a rate such as \"20/1\" or \"60/min\"", "(got 20)"},
+    {"rate an object", SVC("{\"name\": \"x\", \"rate\": {}}"), "services[1].rate: must be a rate",
+     "(got an object)"},
+    {"a key twice", SVC("{\"name\": \"x\", \"name\": \"y\"}"),
+     "services[1]: key 'name' appears twice", NULL},
+};
+#undef SVC
 
 Test(scenario_file, services)
 {
-#define SVC(x) "{\"services\": [{\"name\": \"api\"}, " x "], " T1 ", " W1 "}"
-    expect_error(SVC("{\"name\": \"api\"}"),
-                 "test.json: services[1].name: duplicate service name 'api' (first declared at "
-                 "services[0])",
-                 NULL);
-    expect_error(SVC("5"), "test.json: services[1]: must be an object (got 5)", NULL);
-    expect_error(SVC("{}"), "test.json: services[1]: missing required key 'name'", NULL);
-    expect_error(SVC("{\"name\": \"\"}"),
-                 "test.json: services[1].name: must be a non-empty string (got '')", NULL);
-    expect_error(SVC("{\"name\": 7}"), "services[1].name: must be a non-empty string (got 7)",
-                 NULL);
-    expect_error(SVC("{\"name\": \"a\\nb\"}"), "services[1].name: must not contain control", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"concurent\": 5}"),
-                 "test.json: services[1]: unknown key 'concurent' (did you mean 'concurrent'?)",
-                 NULL);
-    expect_error(SVC("{\"name\": \"x\", \"concurrent\": 0}"),
-                 "test.json: services[1].concurrent: must be a positive integer or null", "(got 0)",
-                 NULL);
-    expect_error(SVC("{\"name\": \"x\", \"concurrent\": -3}"),
-                 "services[1].concurrent: must be a positive integer or null", "(got -3)", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"concurrent\": 2.5}"),
-                 "services[1].concurrent: must be a positive integer or null", "(got 2.5)", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"concurrent\": \"5\"}"),
-                 "services[1].concurrent: must be a positive integer or null", "(got '5')", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"concurrent\": \"CLI\"}"),
-                 "services[1].concurrent: must be a positive integer or null", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"concurrent\": true}"),
-                 "services[1].concurrent: must be a positive integer or null", "(got true)", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"concurrent\": 1e300}"),
-                 "services[1].concurrent: must be at most 1000000 (got 1e+300)", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"concurrent\": 1e999}"),
-                 "services[1].concurrent: must be a positive integer or null", "(got inf)", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"rate\": \"20\"}"),
-                 "test.json: services[1].rate: bad rate '20'", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"rate\": \"0/1\"}"), "services[1].rate: bad rate '0/1'",
-                 "count", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"rate\": \"5/fortnight\"}"),
-                 "services[1].rate: bad rate '5/fortnight'", "unknown unit", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"rate\": \"\"}"), "services[1].rate: bad rate ''", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"rate\": 20}"),
-                 "services[1].rate: must be a rate such as \"20/1\" or \"60/min\"", "(got 20)",
-                 NULL);
-    expect_error(SVC("{\"name\": \"x\", \"rate\": {}}"), "services[1].rate: must be a rate",
-                 "(got an object)", NULL);
-    expect_error(SVC("{\"name\": \"x\", \"name\": \"y\"}"), "services[1]: key 'name' appears twice",
-                 NULL);
-#undef SVC
+    RUN_ERROR_CASES(SERVICE_CASES);
 }
 
 Test(scenario_file, long_names_are_refused)
@@ -739,7 +804,7 @@ Test(scenario_file, long_names_are_refused)
     memset(name, 'n', 201);
     name[201] = 0;
     snprintf(json, sizeof json, "{\"tasks\": [{\"name\": \"%s\"}], " W1 "}", name);
-    expect_error(json, "tasks[0].name: must be at most 200 bytes long (got 201)", NULL);
+    check_error("201 bytes", json, "tasks[0].name: must be at most 200 bytes long (got 201)", NULL);
     name[200] = 0; /* 200 is fine */
     snprintf(json, sizeof json,
              "{\"services\": [{\"name\": \"%s\"}], \"tasks\": [{\"name\": \"%s\", \"service\": "
@@ -750,97 +815,106 @@ Test(scenario_file, long_names_are_refused)
     sim_free(s);
 }
 
-Test(scenario_file, tasks)
-{
 #define TSK(x)                                                                                     \
     "{\"services\": [{\"name\": \"api\"}], \"tasks\": [{\"name\": \"t\"}, " x "], " W1 "}"
-    expect_error(TSK("{\"name\": \"t\"}"),
-                 "test.json: tasks[1].name: duplicate task name 't' (first declared at tasks[0])",
-                 NULL);
-    expect_error(TSK("[]"), "test.json: tasks[1]: must be an object (got an array)", NULL);
-    expect_error(TSK("{\"service\": \"api\"}"), "tasks[1]: missing required key 'name'", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"service\": \"apii\"}"),
-                 "test.json: tasks[1].service: unknown service 'apii' (did you mean 'api'?)", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"service\": \"storage\"}"),
-                 "test.json: tasks[1].service: unknown service 'storage'", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"service\": null}"),
-                 "tasks[1].service: must be a non-empty string (got null)", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"latncy_ms\": 5}"),
-                 "test.json: tasks[1]: unknown key 'latncy_ms' (did you mean 'latency_ms'?)", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"latency_ms\": -1}"),
-                 "tasks[1].latency_ms: must be a number of milliseconds from 0 to 1e9 (got -1)",
-                 NULL);
-    expect_error(TSK("{\"name\": \"f\", \"latency_ms\": 1e10}"),
-                 "tasks[1].latency_ms: must be a number", "(got 10000000000)", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"latency_ms\": 1e999}"),
-                 "tasks[1].latency_ms: must be a number", "(got inf)", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"latency_ms\": -1e999}"),
-                 "tasks[1].latency_ms: must be a number", "(got -inf)", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"latency_ms\": \"100\"}"),
-                 "tasks[1].latency_ms: must be a number", "(got '100')", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"jitter\": 1.5}"),
-                 "tasks[1].jitter: must be a number from 0 to 1 (got 1.5)", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"outliers\": -0.1}"),
-                 "tasks[1].outliers: must be a number from 0 to 1 (got -0.1)", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"outlier_mult\": 0.5}"),
-                 "tasks[1].outlier_mult: must be a number from 1 to 1e6 (got 0.5)", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"outlier_mult\": 2e6}"),
-                 "tasks[1].outlier_mult: must be a number from 1 to 1e6", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"error_rate\": 2}"),
-                 "tasks[1].error_rate: must be a number from 0 to 1 (got 2)", NULL);
-    expect_error(TSK("{\"name\": \"f\", \"error_rate\": false}"),
-                 "tasks[1].error_rate: must be a number from 0 to 1 (got false)", NULL);
-    expect_error("{\"tasks\": [{\"name\": \"t\", \"service\": \"api\"}], " W1 "}",
-                 "tasks[0].service: unknown service 'api' (the file declares no services)", NULL);
+static const error_case TASK_CASES[] = {
+    {"duplicate name", TSK("{\"name\": \"t\"}"),
+     "test.json: tasks[1].name: duplicate task name 't' (first declared at tasks[0])", NULL},
+    {"an array", TSK("[]"), "test.json: tasks[1]: must be an object (got an array)", NULL},
+    {"no name", TSK("{\"service\": \"api\"}"), "tasks[1]: missing required key 'name'", NULL},
+    {"misspelt service", TSK("{\"name\": \"f\", \"service\": \"apii\"}"),
+     "test.json: tasks[1].service: unknown service 'apii' (did you mean 'api'?)", NULL},
+    {"unknown service", TSK("{\"name\": \"f\", \"service\": \"storage\"}"),
+     "test.json: tasks[1].service: unknown service 'storage'", NULL},
+    {"service null", TSK("{\"name\": \"f\", \"service\": null}"),
+     "tasks[1].service: must be a non-empty string (got null)", NULL},
+    {"misspelt key", TSK("{\"name\": \"f\", \"latncy_ms\": 5}"),
+     "test.json: tasks[1]: unknown key 'latncy_ms' (did you mean 'latency_ms'?)", NULL},
+    {"latency negative", TSK("{\"name\": \"f\", \"latency_ms\": -1}"),
+     "tasks[1].latency_ms: must be a number of milliseconds from 0 to 1e9 (got -1)", NULL},
+    {"latency too large", TSK("{\"name\": \"f\", \"latency_ms\": 1e10}"),
+     "tasks[1].latency_ms: must be a number", "(got 10000000000)"},
+    {"latency infinite", TSK("{\"name\": \"f\", \"latency_ms\": 1e999}"),
+     "tasks[1].latency_ms: must be a number", "(got inf)"},
+    {"latency minus infinite", TSK("{\"name\": \"f\", \"latency_ms\": -1e999}"),
+     "tasks[1].latency_ms: must be a number", "(got -inf)"},
+    {"latency a string", TSK("{\"name\": \"f\", \"latency_ms\": \"100\"}"),
+     "tasks[1].latency_ms: must be a number", "(got '100')"},
+    {"jitter above 1", TSK("{\"name\": \"f\", \"jitter\": 1.5}"),
+     "tasks[1].jitter: must be a number from 0 to 1 (got 1.5)", NULL},
+    {"outliers negative", TSK("{\"name\": \"f\", \"outliers\": -0.1}"),
+     "tasks[1].outliers: must be a number from 0 to 1 (got -0.1)", NULL},
+    {"outlier_mult below 1", TSK("{\"name\": \"f\", \"outlier_mult\": 0.5}"),
+     "tasks[1].outlier_mult: must be a number from 1 to 1e6 (got 0.5)", NULL},
+    {"outlier_mult too large", TSK("{\"name\": \"f\", \"outlier_mult\": 2e6}"),
+     "tasks[1].outlier_mult: must be a number from 1 to 1e6", NULL},
+    {"error_rate above 1", TSK("{\"name\": \"f\", \"error_rate\": 2}"),
+     "tasks[1].error_rate: must be a number from 0 to 1 (got 2)", NULL},
+    {"error_rate false", TSK("{\"name\": \"f\", \"error_rate\": false}"),
+     "tasks[1].error_rate: must be a number from 0 to 1 (got false)", NULL},
+    {"a service when none are declared",
+     "{\"tasks\": [{\"name\": \"t\", \"service\": \"api\"}], " W1 "}",
+     "tasks[0].service: unknown service 'api' (the file declares no services)", NULL},
+};
 #undef TSK
+
+Test(scenario_file, tasks)
+{
+    RUN_ERROR_CASES(TASK_CASES);
 }
+
+#define WRK(x) "{\"tasks\": [{\"name\": \"fetch\"}], \"work\": [{\"task\": \"fetch\"}, " x "]}"
+static const error_case WORK_CASES[] = {
+    {"a string", WRK("\"fetch\""), "test.json: work[1]: must be an object (got 'fetch')", NULL},
+    {"no task", WRK("{}"), "test.json: work[1]: missing required key 'task'", NULL},
+    {"misspelt task", WRK("{\"task\": \"fetc\"}"),
+     "test.json: work[1].task: unknown task 'fetc' (did you mean 'fetch'?)", NULL},
+    {"unknown task", WRK("{\"task\": \"upload\"}"), "work[1].task: unknown task 'upload'", NULL},
+    {"empty task", WRK("{\"task\": \"\"}"), "work[1].task: must be a non-empty string (got '')",
+     NULL},
+    {"misspelt label", WRK("{\"task\": \"fetch\", \"lable\": \"x\"}"),
+     "work[1]: unknown key 'lable' (did you mean 'label'?)", NULL},
+    {"misspelt needs", WRK("{\"task\": \"fetch\", \"need\": []}"),
+     "work[1]: unknown key 'need' (did you mean 'needs'?)", NULL},
+    {"label a number", WRK("{\"task\": \"fetch\", \"label\": 3}"),
+     "work[1].label: must be a non-empty string (got 3)", NULL},
+    {"needs a string", WRK("{\"task\": \"fetch\", \"needs\": \"k\"}"),
+     "work[1].needs: must be an array of strings (got 'k')", NULL},
+    {"an empty key", WRK("{\"task\": \"fetch\", \"needs\": [\"a\", \"\"]}"),
+     "test.json: work[1].needs[1]: must be a non-empty string", NULL},
+    {"a key an array", WRK("{\"task\": \"fetch\", \"needs\": [\"a\", [\"b\"]]}"),
+     "work[1].needs[1]: must be a non-empty string (got an array)", NULL},
+    {"a key null", WRK("{\"task\": \"fetch\", \"produces\": [null]}"),
+     "work[1].produces[0]: must be a non-empty string (got null)", NULL},
+    {"a key with a tab", WRK("{\"task\": \"fetch\", \"produces\": [\"a\\tb\"]}"),
+     "work[1].produces[0]: must not contain control characters", NULL},
+    {"repeat 0", WRK("{\"task\": \"fetch\", \"repeat\": 0}"),
+     "work[1].repeat: must be a whole number from 1 to 10000000 (got 0)", NULL},
+    {"repeat fractional", WRK("{\"task\": \"fetch\", \"repeat\": 1.5}"),
+     "work[1].repeat: must be a whole number", "(got 1.5)"},
+    {"repeat a string", WRK("{\"task\": \"fetch\", \"repeat\": \"3\"}"),
+     "work[1].repeat: must be a whole number", "(got '3')"},
+    {"repeat too large", WRK("{\"task\": \"fetch\", \"repeat\": 1e18}"),
+     "work[1].repeat: must be a whole number from 1 to 10000000 (got 1e+18)", NULL},
+    {"one item past the limit",
+     WRK("{\"task\": \"fetch\", \"repeat\": 9999999}, {\"task\": \"fetch\"}"),
+     "test.json: work[2]: the work adds up to more than 10000000 items", NULL},
+    {"a repeat past the limit",
+     WRK("{\"task\": \"fetch\", \"repeat\": 6000000}, {\"task\": \"fetch\", \"repeat\": 5000000}"),
+     "test.json: work[2].repeat: the work adds up to more than 10000000 items", NULL},
+    {"an input a number",
+     "{\"tasks\": [{\"name\": \"fetch\"}], \"inputs\": [\"ok\", 5], \"work\": [{\"task\": "
+     "\"fetch\"}]}",
+     "test.json: inputs[1]: must be a non-empty string (got 5)", NULL},
+    {"inputs a string",
+     "{\"tasks\": [{\"name\": \"fetch\"}], \"inputs\": \"ok\", \"work\": [{\"task\": \"fetch\"}]}",
+     "test.json: inputs: must be an array of strings (got 'ok')", NULL},
+};
+#undef WRK
 
 Test(scenario_file, work)
 {
-#define WRK(x) "{\"tasks\": [{\"name\": \"fetch\"}], \"work\": [{\"task\": \"fetch\"}, " x "]}"
-    expect_error(WRK("\"fetch\""), "test.json: work[1]: must be an object (got 'fetch')", NULL);
-    expect_error(WRK("{}"), "test.json: work[1]: missing required key 'task'", NULL);
-    expect_error(WRK("{\"task\": \"fetc\"}"),
-                 "test.json: work[1].task: unknown task 'fetc' (did you mean 'fetch'?)", NULL);
-    expect_error(WRK("{\"task\": \"upload\"}"), "work[1].task: unknown task 'upload'", NULL);
-    expect_error(WRK("{\"task\": \"\"}"), "work[1].task: must be a non-empty string (got '')",
-                 NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"lable\": \"x\"}"),
-                 "work[1]: unknown key 'lable' (did you mean 'label'?)", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"need\": []}"),
-                 "work[1]: unknown key 'need' (did you mean 'needs'?)", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"label\": 3}"),
-                 "work[1].label: must be a non-empty string (got 3)", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"needs\": \"k\"}"),
-                 "work[1].needs: must be an array of strings (got 'k')", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"needs\": [\"a\", \"\"]}"),
-                 "test.json: work[1].needs[1]: must be a non-empty string", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"needs\": [\"a\", [\"b\"]]}"),
-                 "work[1].needs[1]: must be a non-empty string (got an array)", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"produces\": [null]}"),
-                 "work[1].produces[0]: must be a non-empty string (got null)", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"produces\": [\"a\\tb\"]}"),
-                 "work[1].produces[0]: must not contain control characters", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"repeat\": 0}"),
-                 "work[1].repeat: must be a whole number from 1 to 10000000 (got 0)", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"repeat\": 1.5}"),
-                 "work[1].repeat: must be a whole number", "(got 1.5)", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"repeat\": \"3\"}"),
-                 "work[1].repeat: must be a whole number", "(got '3')", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"repeat\": 1e18}"),
-                 "work[1].repeat: must be a whole number from 1 to 10000000 (got 1e+18)", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"repeat\": 9999999}, {\"task\": \"fetch\"}"),
-                 "test.json: work[2]: the work adds up to more than 10000000 items", NULL);
-    expect_error(WRK("{\"task\": \"fetch\", \"repeat\": 6000000},"
-                     " {\"task\": \"fetch\", \"repeat\": 5000000}"),
-                 "test.json: work[2].repeat: the work adds up to more than 10000000 items", NULL);
-    expect_error("{\"tasks\": [{\"name\": \"fetch\"}], \"inputs\": [\"ok\", 5], \"work\": "
-                 "[{\"task\": \"fetch\"}]}",
-                 "test.json: inputs[1]: must be a non-empty string (got 5)", NULL);
-    expect_error("{\"tasks\": [{\"name\": \"fetch\"}], \"inputs\": \"ok\", \"work\": "
-                 "[{\"task\": \"fetch\"}]}",
-                 "test.json: inputs: must be an array of strings (got 'ok')", NULL);
-#undef WRK
+    RUN_ERROR_CASES(WORK_CASES);
 }
 
 Test(scenario_file, messages_clip_long_values_and_stay_on_one_line)
@@ -852,7 +926,7 @@ Test(scenario_file, messages_clip_long_values_and_stay_on_one_line)
     sim *s = new_sim();
     char err[512];
     cr_assert_eq(load(s, json, err, sizeof err), RC_EINVAL);
-    assert_one_line(err);
+    cr_assert(is_one_line(err), "%s", err);
     cr_assert(strstr(err, "unknown key 'kkkk") != NULL, "%s", err);
     cr_assert(strstr(err, "...'") != NULL, "%s", err);
     cr_assert(strlen(err) < 200, "%s", err);
@@ -861,12 +935,13 @@ Test(scenario_file, messages_clip_long_values_and_stay_on_one_line)
 
 Test(scenario_file, the_first_mistake_in_file_order_is_reported)
 {
-    expect_error(
-        "{\"work\": [{\"task\": \"nope\"}], \"tasks\": [{\"name\": \"t\", \"jitter\": 9}]}",
-        "tasks[0].jitter", NULL);
-    expect_error("{\"tasks\": [{\"name\": \"t\"}, {\"name\": \"u\"}, {\"name\": \"t\"},"
-                 " {\"name\": \"u\"}], " W1 "}",
-                 "tasks[2].name: duplicate task name 't' (first declared at tasks[0])", NULL);
+    check_error("tasks before work",
+                "{\"work\": [{\"task\": \"nope\"}], \"tasks\": [{\"name\": \"t\", \"jitter\": 9}]}",
+                "tasks[0].jitter", NULL);
+    check_error("the earliest second name",
+                "{\"tasks\": [{\"name\": \"t\"}, {\"name\": \"u\"}, {\"name\": \"t\"},"
+                " {\"name\": \"u\"}], " W1 "}",
+                "tasks[2].name: duplicate task name 't' (first declared at tasks[0])", NULL);
 }
 
 Test(scenario_file, small_or_missing_error_buffers_are_safe)
@@ -926,7 +1001,7 @@ static int load_and_run(const char *text)
     int rc = scenario_file_load_string(s, "fuzz.json", text, err, sizeof err);
     if (rc) {
         cr_assert_eq(rc, RC_EINVAL, "code %d for %s", rc, text);
-        assert_one_line(err);
+        cr_assert(is_one_line(err), "%s", err);
         cr_assert(strncmp(err, "fuzz.json", 9) == 0, "%s", err);
     } else {
         cr_assert_str_eq(err, "");
