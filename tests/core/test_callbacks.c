@@ -1,6 +1,6 @@
 /* test_callbacks.c -- on_start, on_complete, on_failure, on_skip, on_event,
  * and callbacks/handlers that submit or cancel work. */
-#include "testutil.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;

@@ -4,7 +4,7 @@
  * service_full, rate_limited and until when, unknown_task, delayed), and with
  * declared needs/produces the wait-for graph names missing producers, cycles
  * and failed producers. */
-#include "testutil_rec.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;

@@ -8,7 +8,7 @@
  * downstream artifacts").  is_ready checks inputs and names the key it waits
  * on; is_stale skips work whose output is valid; handlers write artifacts
  * after a virtual delay and announce them. */
-#include "testutil_rec.h"
+#include "recorder.h"
 
 #define N 24
 

@@ -4,7 +4,7 @@
  * fires once per item; the timeout fails the item (RC_FAIL_PENDING_TIMEOUT, an
  * RC_EV_TIMEOUT event).  Work that started in time is not affected.  Every
  * time here is exact: the loop runs on the virtual clock. */
-#include "testutil_rec.h"
+#include "recorder.h"
 
 #include <criterion/redirect.h>
 

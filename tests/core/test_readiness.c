@@ -1,5 +1,5 @@
 /* test_readiness.c -- is_ready, waiting work, and artifact-change notifications. */
-#include "testutil.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;

@@ -3,7 +3,7 @@
  * Short real intervals (10-50 ms) so each test stays well under a second:
  * timers never fire early, other threads wake a sleeping loop (a completion,
  * a post, a stop), and a rate limit holds in real time. */
-#include "testutil_rec.h"
+#include "testutil.h"
 
 #include <pthread.h>
 #include <time.h>

@@ -4,7 +4,7 @@
  * (base * 2^(k-1) before attempt k+1 when exponential), up to max_attempts;
  * on_failure comes once, after the last.  rc_fail() is final.  A token from an
  * attempt that is over is refused with RC_ESTALE. */
-#include "testutil_rec.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;

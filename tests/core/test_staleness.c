@@ -1,5 +1,5 @@
 /* test_staleness.c -- is_stale: run stale work, skip work whose output is valid. */
-#include "testutil.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;

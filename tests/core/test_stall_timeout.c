@@ -5,7 +5,7 @@
  * that stall; after stall_timeout every pending item fails with
  * RC_FAIL_STALL_TIMEOUT.  A batch that keeps completing never stalls, however
  * long its last item waits (unlike pending_timeout). */
-#include "testutil_rec.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;

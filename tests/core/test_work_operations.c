@@ -1,5 +1,5 @@
 /* test_work_operations.c -- submit, get, list, cancel, and work accessors. */
-#include "testutil.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;
