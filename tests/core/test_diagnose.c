@@ -43,16 +43,14 @@ static int needs_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
 static void setup(void)
 {
     n_made = 0;
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, NULL);
+    tu_open(&loop, &cue, NULL);
     x = tu_xrec_new(loop);
     tu_xrec_install(x, cue, needs_ready, NULL);
 }
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
     free(x);
 }
 

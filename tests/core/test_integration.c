@@ -141,8 +141,7 @@ static void pipeline_new(const rc_cue_opts *opts, bool notify, bool declare)
     memset(&P, 0, sizeof P);
     P.notify = notify;
     P.declare = declare;
-    P.loop = tu_loop_new();
-    P.cue = tu_cue_new(P.loop, opts);
+    tu_open(&P.loop, &P.cue, opts);
     P.x = tu_xrec_new(P.loop);
     tu_xrec_install(P.x, P.cue, is_ready, is_stale);
     cr_assert_eq(rc_service(P.cue, "local", NULL, 4), RC_OK);
@@ -154,8 +153,7 @@ static void pipeline_new(const rc_cue_opts *opts, bool notify, bool declare)
 
 static void pipeline_free(void)
 {
-    rc_cue_free(P.cue);
-    rc_loop_free(P.loop);
+    tu_close(P.loop, P.cue);
     free(P.x);
 }
 

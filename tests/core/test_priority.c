@@ -37,8 +37,7 @@ static void set_priority(double (*fn)(rc_cue *, const rc_work *, const rc_priori
 
 static void install(const rc_cue_opts *opts, double delay_s)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, opts);
+    tu_open(&loop, &cue, opts);
     memset(&task, 0, sizeof task);
     memset(&P, 0, sizeof P);
     task.delay_s = delay_s;
@@ -54,8 +53,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
 }
 
 TestSuite(priority, .init = setup, .fini = teardown);

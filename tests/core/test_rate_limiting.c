@@ -25,8 +25,7 @@ static void log_start(rc_cue *c, const rc_work *w, void *ud)
 
 static void setup(void)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, NULL);
+    tu_open(&loop, &cue, NULL);
     S = calloc(1, sizeof *S);
     cr_assert_not_null(S);
     rc_hooks h;
@@ -37,8 +36,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
     free(S);
 }
 

@@ -32,15 +32,11 @@ static int world_is_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud
 
 static void install(rc_cue_opts *opts)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, opts);
-    rec = tu_rec_new();
-    memset(&task, 0, sizeof task);
+    tu_rec_open(&loop, &cue, &rec, &task, opts);
     memset(&W, 0, sizeof W);
     rc_hooks h = tu_rec_hooks(rec);
     h.is_ready = world_is_ready;
     rc_cue_set_hooks(cue, &h);
-    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, &task), RC_OK);
 }
 
 static void setup(void)
@@ -50,9 +46,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
-    free(rec);
+    tu_rec_close(loop, cue, rec);
 }
 
 TestSuite(readiness, .init = setup, .fini = teardown);

@@ -46,21 +46,15 @@ static void install_hooks(bool with_is_stale)
 
 static void setup(void)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, NULL);
-    rec = tu_rec_new();
-    memset(&task, 0, sizeof task);
+    tu_rec_open(&loop, &cue, &rec, &task, NULL);
     memset(&O, 0, sizeof O);
     O.value = 1;
     install_hooks(true);
-    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, &task), RC_OK);
 }
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
-    free(rec);
+    tu_rec_close(loop, cue, rec);
 }
 
 TestSuite(staleness, .init = setup, .fini = teardown);

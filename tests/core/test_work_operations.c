@@ -8,13 +8,7 @@ static tu_task task;
 
 static void install(const rc_cue_opts *opts)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, opts);
-    rec = tu_rec_new();
-    memset(&task, 0, sizeof task);
-    rc_hooks h = tu_rec_hooks(rec);
-    rc_cue_set_hooks(cue, &h);
-    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, &task), RC_OK);
+    tu_rec_open(&loop, &cue, &rec, &task, opts);
 }
 
 static void setup(void)
@@ -24,9 +18,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
-    free(rec);
+    tu_rec_close(loop, cue, rec);
 }
 
 TestSuite(work_operations, .init = setup, .fini = teardown);

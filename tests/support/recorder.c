@@ -119,6 +119,22 @@ tu_rec *tu_rec_new(void)
     return r;
 }
 
+void tu_rec_open(rc_loop **loop, rc_cue **cue, tu_rec **rec, tu_task *task, const rc_cue_opts *opts)
+{
+    tu_open(loop, cue, opts);
+    *rec = tu_rec_new();
+    memset(task, 0, sizeof *task);
+    rc_hooks h = tu_rec_hooks(*rec);
+    rc_cue_set_hooks(*cue, &h);
+    cr_assert_eq(rc_task(*cue, "t", NULL, tu_handler, task), RC_OK);
+}
+
+void tu_rec_close(rc_loop *loop, rc_cue *cue, tu_rec *rec)
+{
+    tu_close(loop, cue);
+    free(rec);
+}
+
 size_t tu_rec_events_for(const tu_rec *r, rc_work_id id, rc_event_kind *kinds, size_t max)
 {
     size_t k = 0;

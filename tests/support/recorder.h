@@ -77,6 +77,14 @@ rc_hooks tu_rec_hooks(tu_rec *r);
 /* A zeroed tu_rec on the heap (it is large); free with free(). */
 tu_rec *tu_rec_new(void);
 
+/* The fixture of suites around one recorder: a virtual loop, a cue on it
+ * with `opts` (NULL: defaults), a new tu_rec installed as its hooks, and task
+ * "t" handled by tu_handler with `task` (zeroed first).  Undo with
+ * tu_rec_close. */
+void tu_rec_open(rc_loop **loop, rc_cue **cue, tu_rec **rec, tu_task *task,
+                 const rc_cue_opts *opts);
+void tu_rec_close(rc_loop *loop, rc_cue *cue, tu_rec *rec);
+
 /* The events recorded for work `id`, in order, written to kinds (at most max). */
 size_t tu_rec_events_for(const tu_rec *r, rc_work_id id, rc_event_kind *kinds, size_t max);
 

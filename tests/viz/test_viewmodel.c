@@ -112,6 +112,5 @@ Test(viewmodel, a_dead_writer_shows_as_gone)
     rc_loop *loop = tu_loop_new();
     rc_cue *cue = tu_cue_new(loop, NULL);
     cr_assert_eq(rc_shm_publish(cue, name, NULL), 0);
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
 }
