@@ -97,12 +97,7 @@ Test(staleness, skipped_work_counts_as_skipped_not_completed)
     tu_submit(cue, "t", NULL);
     tu_submit(cue, "t", NULL);
     tu_run(loop);
-    rc_stats s = tu_stats(cue);
-    cr_assert_eq(s.skipped, 2);
-    cr_assert_eq(s.completed, 0);
-    cr_assert_eq(s.failed, 0);
-    cr_assert_eq(s.pending, 0);
-    cr_assert_eq(s.submitted, 2);
+    tu_assert_settled(cue, (tu_settled){.submitted = 2, .skipped = 2});
 }
 
 Test(staleness, skipped_work_has_no_result_no_error_and_a_finish_time)

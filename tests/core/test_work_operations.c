@@ -315,12 +315,7 @@ Test(work_operations, stats_track_the_lifecycle)
     cr_assert_eq(s.pending, 3, "queued + delayed");
     cr_assert_geq(s.passes, 1);
     tu_run(loop);
-    s = tu_stats(cue);
-    cr_assert_eq(s.completed, 4);
-    cr_assert_eq(s.pending, 0);
-    cr_assert_eq(s.running, 0);
-    cr_assert_eq(s.queued, 0);
-    cr_assert_eq(s.delayed, 0);
+    tu_assert_settled(cue, (tu_settled){.submitted = 4, .completed = 4});
 }
 
 Test(work_operations, retain_finished_forgets_the_oldest_finished_work)

@@ -72,6 +72,25 @@ rc_stats tu_stats(const rc_cue *cue)
     return s;
 }
 
+#define ASSERT_COUNT(s, want, field)                                                               \
+    cr_assert_eq((s).field, (want).field, #field " %llu, expected %llu",                           \
+                 (unsigned long long)(s).field, (unsigned long long)(want).field)
+
+void tu_assert_settled(const rc_cue *cue, tu_settled want)
+{
+    rc_stats s = tu_stats(cue);
+    ASSERT_COUNT(s, want, submitted);
+    ASSERT_COUNT(s, want, completed);
+    ASSERT_COUNT(s, want, failed);
+    ASSERT_COUNT(s, want, skipped);
+    ASSERT_COUNT(s, want, cancelled);
+    cr_assert_eq(s.pending, 0, "%zu work still pending", s.pending);
+    cr_assert_eq(s.waiting, 0, "%zu work still waiting", s.waiting);
+    cr_assert_eq(s.queued, 0, "%zu work still queued", s.queued);
+    cr_assert_eq(s.delayed, 0, "%zu work still delayed", s.delayed);
+    cr_assert_eq(s.running, 0, "%zu work still running", s.running);
+}
+
 /* ---- submitting work ---- */
 
 cJSON *tu_json(const char *text)

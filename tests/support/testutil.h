@@ -58,6 +58,15 @@ double tu_now_s(rc_loop *loop);
 /* The cue's statistics. */
 rc_stats tu_stats(const rc_cue *cue);
 
+/* The finished-work counts of rc_stats, as a test expects them. */
+typedef struct tu_settled {
+    uint64_t submitted, completed, failed, skipped, cancelled;
+} tu_settled;
+
+/* Assert the cue's finished-work counts are `want` and no work is left
+ * pending (waiting, queued or delayed) or running. */
+void tu_assert_settled(const rc_cue *cue, tu_settled want);
+
 /* ------------------------------------------------------------------ */
 /* Submitting work                                                     */
 /* ------------------------------------------------------------------ */
