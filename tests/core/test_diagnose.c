@@ -186,8 +186,7 @@ Test(diagnose, service_full_names_the_service_and_its_occupancy)
 Test(diagnose, rate_limited_names_the_rate_and_the_next_start)
 {
     tu_task *t = tu_task_new();
-    cr_assert_eq(rc_service(cue, "api", "2/10", RC_NO_LIMIT), RC_OK);
-    cr_assert_eq(rc_task(cue, "call", "api", tu_handler, t), RC_OK);
+    tu_serve(cue, "api", "2/10", RC_NO_LIMIT, "call", t);
     for (int i = 0; i < 3; i++)
         tu_submit(cue, "call", NULL);
     tu_run_until(loop, 1);

@@ -147,8 +147,7 @@ Test(registration, task_with_unknown_service_is_rejected_with_enoent)
 Test(registration, duplicate_task_name_is_rejected_with_eexist)
 {
     tu_task t1 = {0}, t2 = {0};
-    cr_assert_eq(rc_service(cue, "api", NULL, 1), RC_OK);
-    cr_assert_eq(rc_task(cue, "extract", "api", tu_handler, &t1), RC_OK);
+    tu_serve(cue, "api", NULL, 1, "extract", &t1);
     cr_assert_eq(rc_task(cue, "extract", NULL, tu_handler, &t2), RC_EEXIST);
     /* The first registration is the one that runs. */
     tu_submit(cue, "extract", NULL);

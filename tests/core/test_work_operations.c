@@ -298,8 +298,7 @@ Test(work_operations, cancel_unknown_work_is_enoent)
 Test(work_operations, stats_track_the_lifecycle)
 {
     tu_task slow = {.delay_s = 5};
-    cr_assert_eq(rc_service(cue, "one", NULL, 1), RC_OK);
-    cr_assert_eq(rc_task(cue, "s", "one", tu_handler, &slow), RC_OK);
+    tu_serve(cue, "one", NULL, 1, "s", &slow);
     for (int i = 0; i < 3; i++)
         tu_submit(cue, "s", NULL);
     rc_submit_opts o = {.delay_s = 50};

@@ -202,6 +202,15 @@ void tu_handler(rc_cue *cue, const rc_work *w, rc_token tok, void *ud)
         finish_later(cue, tok, t, result, delay, slot);
 }
 
+void tu_serve(rc_cue *cue, const char *service, const char *rate, int concurrent, const char *task,
+              tu_task *t)
+{
+    int rc = rc_service(cue, service, rate, concurrent);
+    cr_assert_eq(rc, RC_OK, "rc_service(%s): %s", service, rc_strerror(rc));
+    rc = rc_task(cue, task, service, tu_handler, t);
+    cr_assert_eq(rc, RC_OK, "rc_task(%s): %s", task, rc_strerror(rc));
+}
+
 tu_task *tu_task_new(void)
 {
     tu_task *t = calloc(1, sizeof *t);

@@ -122,6 +122,11 @@ typedef struct tu_task {
 /* The handler (ud = tu_task). */
 void tu_handler(rc_cue *cue, const rc_work *w, rc_token tok, void *ud);
 
+/* Service `service` (rate and concurrency as for rc_service) and task
+ * `task` on it, handled by tu_handler with `t`; asserts both register. */
+void tu_serve(rc_cue *cue, const char *service, const char *rate, int concurrent, const char *task,
+              tu_task *t);
+
 /* A zeroed tu_task on the heap; free with free(). */
 tu_task *tu_task_new(void);
 
