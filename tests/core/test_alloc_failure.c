@@ -414,7 +414,6 @@ Test(alloc_failure, enomem_from_rc_service_registers_nothing)
                  "the service was not registered");
     cr_assert_eq(rc_service(cue, "api", "10/sec", 2), RC_OK, "not EEXIST: nothing was left");
     cr_assert_eq(rc_service_count(cue), 1);
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
     cr_assert_eq(fa.live, 0);
 }

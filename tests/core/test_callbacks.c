@@ -1,6 +1,6 @@
 /* test_callbacks.c -- on_start, on_complete, on_failure, on_skip, on_event,
  * and callbacks/handlers that submit or cancel work. */
-#include "testutil.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;
@@ -9,20 +9,12 @@ static tu_task task;
 
 static void setup(void)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, NULL);
-    rec = tu_rec_new();
-    memset(&task, 0, sizeof task);
-    rc_hooks h = tu_rec_hooks(rec);
-    rc_cue_set_hooks(cue, &h);
-    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, &task), RC_OK);
+    tu_rec_open(&loop, &cue, &rec, &task, NULL);
 }
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
-    free(rec);
+    tu_rec_close(loop, cue, rec);
 }
 
 TestSuite(callbacks, .init = setup, .fini = teardown);

@@ -4,7 +4,7 @@
  * service_full, rate_limited and until when, unknown_task, delayed), and with
  * declared needs/produces the wait-for graph names missing producers, cycles
  * and failed producers. */
-#include "testutil_rec.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;
@@ -43,16 +43,14 @@ static int needs_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
 static void setup(void)
 {
     n_made = 0;
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, NULL);
+    tu_open(&loop, &cue, NULL);
     x = tu_xrec_new(loop);
     tu_xrec_install(x, cue, needs_ready, NULL);
 }
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
     free(x);
 }
 
@@ -188,8 +186,7 @@ Test(diagnose, service_full_names_the_service_and_its_occupancy)
 Test(diagnose, rate_limited_names_the_rate_and_the_next_start)
 {
     tu_task *t = tu_task_new();
-    cr_assert_eq(rc_service(cue, "api", "2/10", RC_NO_LIMIT), RC_OK);
-    cr_assert_eq(rc_task(cue, "call", "api", tu_handler, t), RC_OK);
+    tu_serve(cue, "api", "2/10", RC_NO_LIMIT, "call", t);
     for (int i = 0; i < 3; i++)
         tu_submit(cue, "call", NULL);
     tu_run_until(loop, 1);

@@ -6,14 +6,12 @@ static rc_cue *cue;
 
 static void setup(void)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, NULL);
+    tu_open(&loop, &cue, NULL);
 }
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
 }
 
 TestSuite(execution, .init = setup, .fini = teardown);
@@ -107,12 +105,7 @@ Test(execution, synchronous_completion_stores_the_result)
     cr_assert_null(rc_work_error(w));
     cr_assert_eq(rc_work_finished(w), 0, "finished at virtual time 0");
     cr_assert_eq(tu_now_s(loop), 0.0, "a synchronous run takes no virtual time");
-    rc_stats s = tu_stats(cue);
-    cr_assert_eq(s.submitted, 1);
-    cr_assert_eq(s.completed, 1);
-    cr_assert_eq(s.failed, 0);
-    cr_assert_eq(s.pending, 0);
-    cr_assert_eq(s.running, 0);
+    tu_assert_settled(cue, (tu_settled){.submitted = 1, .completed = 1});
 }
 
 Test(execution, asynchronous_completion_keeps_work_running_until_finished)
@@ -284,9 +277,7 @@ Test(execution, every_submitted_work_runs_exactly_once)
         cr_assert_not(seen_id[t.ids[i]], "work %llu started twice", (unsigned long long)t.ids[i]);
         seen_id[t.ids[i]] = true;
     }
-    rc_stats s = tu_stats(cue);
-    cr_assert_eq(s.completed, 100);
-    cr_assert_eq(s.pending, 0);
+    tu_assert_settled(cue, (tu_settled){.submitted = 100, .completed = 100});
 }
 
 Test(execution, unlimited_work_with_async_handlers_all_runs_at_once)

@@ -8,7 +8,7 @@
  * downstream artifacts").  is_ready checks inputs and names the key it waits
  * on; is_stale skips work whose output is valid; handlers write artifacts
  * after a virtual delay and announce them. */
-#include "testutil_rec.h"
+#include "recorder.h"
 
 #define N 24
 
@@ -141,8 +141,7 @@ static void pipeline_new(const rc_cue_opts *opts, bool notify, bool declare)
     memset(&P, 0, sizeof P);
     P.notify = notify;
     P.declare = declare;
-    P.loop = tu_loop_new();
-    P.cue = tu_cue_new(P.loop, opts);
+    tu_open(&P.loop, &P.cue, opts);
     P.x = tu_xrec_new(P.loop);
     tu_xrec_install(P.x, P.cue, is_ready, is_stale);
     cr_assert_eq(rc_service(P.cue, "local", NULL, 4), RC_OK);
@@ -154,8 +153,7 @@ static void pipeline_new(const rc_cue_opts *opts, bool notify, bool declare)
 
 static void pipeline_free(void)
 {
-    rc_cue_free(P.cue);
-    rc_loop_free(P.loop);
+    tu_close(P.loop, P.cue);
     free(P.x);
 }
 
@@ -225,6 +223,15 @@ static void assert_order_and_limits(void)
                       rc_to_seconds(t->start[k + 10] - t->start[k]), k, k + 10);
 }
 
+/* Every work completed (none skipped or failed), every output is valid,
+ * and the order and the limits held. */
+static void assert_clean_run(void)
+{
+    tu_assert_settled(P.cue, (tu_settled){.submitted = 3 * N, .completed = 3 * N});
+    assert_all_valid();
+    assert_order_and_limits();
+}
+
 Test(integration, pipeline_completes_every_stage_in_dependency_order_within_limits)
 {
     pipeline_new(NULL, true, false);
@@ -232,17 +239,9 @@ Test(integration, pipeline_completes_every_stage_in_dependency_order_within_limi
 
     cr_assert_eq(rc_loop_run(P.loop, RC_RUN_DEFAULT), 0);
 
-    rc_stats s = tu_stats(P.cue);
-    cr_assert_eq(s.submitted, 3 * N);
-    cr_assert_eq(s.completed, 3 * N);
-    cr_assert_eq(s.failed, 0);
-    cr_assert_eq(s.skipped, 0);
-    cr_assert_eq(s.pending, 0);
-    cr_assert_eq(s.running, 0);
+    assert_clean_run();
     cr_assert_eq(P.x->rec.completes, 3 * N);
     cr_assert_eq(calls_total(), 3 * N);
-    assert_all_valid();
-    assert_order_and_limits();
     /* 24 api starts at 10/sec need at least 2 s of virtual time. */
     cr_assert_geq(rc_loop_now(P.loop), rc_seconds(2));
     pipeline_free();
@@ -260,11 +259,8 @@ Test(integration, second_run_of_the_same_batch_skips_everything)
 
     cr_assert_eq(calls_total(), 3 * N, "no handler ran the second time");
     cr_assert_eq(P.x->rec.skips, 3 * N);
-    rc_stats s = tu_stats(P.cue);
-    cr_assert_eq(s.submitted, 6 * N);
-    cr_assert_eq(s.skipped, 3 * N);
-    cr_assert_eq(s.completed, 3 * N);
-    cr_assert_eq(s.pending, 0);
+    tu_assert_settled(P.cue,
+                      (tu_settled){.submitted = 6 * N, .completed = 3 * N, .skipped = 3 * N});
     const rc_work *w = rc_get(P.cue, 3 * N + 1);
     cr_assert_not_null(w);
     cr_assert_eq(rc_work_state(w), RC_COMPLETED);
@@ -317,11 +313,7 @@ Test(integration, declared_produces_are_announced_when_work_completes)
 
     cr_assert_eq(rc_loop_run(P.loop, RC_RUN_DEFAULT), 0);
 
-    rc_stats s = tu_stats(P.cue);
-    cr_assert_eq(s.completed, 3 * N);
-    cr_assert_eq(s.pending, 0);
-    assert_all_valid();
-    assert_order_and_limits();
+    assert_clean_run();
     pipeline_free();
 }
 
@@ -359,11 +351,7 @@ Test(integration, poll_interval_finds_changes_nobody_announced)
 
     tu_run_until(P.loop, 600);
 
-    rc_stats s = tu_stats(P.cue);
-    cr_assert_eq(s.completed, 3 * N);
-    cr_assert_eq(s.pending, 0);
-    assert_all_valid();
-    assert_order_and_limits();
+    assert_clean_run();
     pipeline_free();
 }
 

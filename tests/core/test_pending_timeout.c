@@ -4,7 +4,7 @@
  * fires once per item; the timeout fails the item (RC_FAIL_PENDING_TIMEOUT, an
  * RC_EV_TIMEOUT event).  Work that started in time is not affected.  Every
  * time here is exact: the loop runs on the virtual clock. */
-#include "testutil_rec.h"
+#include "recorder.h"
 
 #include <criterion/redirect.h>
 
@@ -25,8 +25,7 @@ static int ready_if_flag(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
 
 static void start_with(const rc_cue_opts *opts)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, opts);
+    tu_open(&loop, &cue, opts);
     x = tu_xrec_new(loop);
     quick = tu_task_new();
     ready_flag = false;
@@ -36,8 +35,7 @@ static void start_with(const rc_cue_opts *opts)
 
 static void finish(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
     free(x);
     free(quick);
 }
@@ -297,8 +295,7 @@ static void capture_stderr(void)
 
 Test(pending_timeout, warning_without_a_callback_prints_a_line_to_stderr, .init = capture_stderr)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, &(rc_cue_opts){.pending_warn_after = 1});
+    tu_open(&loop, &cue, &(rc_cue_opts){.pending_warn_after = 1});
     rc_hooks h;
     memset(&h, 0, sizeof h);
     h.is_ready = ready_if_flag;
@@ -312,7 +309,6 @@ Test(pending_timeout, warning_without_a_callback_prints_a_line_to_stderr, .init 
     fflush(stderr);
 
     cr_assert_stderr_neq_str("");
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
     free(t);
 }

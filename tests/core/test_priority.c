@@ -37,14 +37,12 @@ static void set_priority(double (*fn)(rc_cue *, const rc_work *, const rc_priori
 
 static void install(const rc_cue_opts *opts, double delay_s)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, opts);
+    tu_open(&loop, &cue, opts);
     memset(&task, 0, sizeof task);
     memset(&P, 0, sizeof P);
     task.delay_s = delay_s;
     /* Serial: the start order is exactly the priority order. */
-    cr_assert_eq(rc_service(cue, "serial", NULL, 1), RC_OK);
-    cr_assert_eq(rc_task(cue, "t", "serial", tu_handler, &task), RC_OK);
+    tu_serve(cue, "serial", NULL, 1, "t", &task);
 }
 
 static void setup(void)
@@ -54,8 +52,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
 }
 
 TestSuite(priority, .init = setup, .fini = teardown);
@@ -174,8 +171,7 @@ Test(priority, priority_orders_work_within_each_service_independently)
 {
     set_priority(param_priority);
     tu_task other = {0};
-    cr_assert_eq(rc_service(cue, "other", NULL, 1), RC_OK);
-    cr_assert_eq(rc_task(cue, "o", "other", tu_handler, &other), RC_OK);
+    tu_serve(cue, "other", NULL, 1, "o", &other);
     rc_work_id o_low = tu_submit(cue, "o", "{\"p\":0.1}");
     rc_work_id t_low = tu_submit(cue, "t", "{\"p\":0.2}");
     rc_work_id o_high = tu_submit(cue, "o", "{\"p\":0.8}");

@@ -25,8 +25,7 @@ static void log_start(rc_cue *c, const rc_work *w, void *ud)
 
 static void setup(void)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, NULL);
+    tu_open(&loop, &cue, NULL);
     S = calloc(1, sizeof *S);
     cr_assert_not_null(S);
     rc_hooks h;
@@ -37,8 +36,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
     free(S);
 }
 
@@ -104,8 +102,7 @@ static rc_time start_of(rc_work_id id)
 Test(rate_limiting, sliding_window_holds_over_a_long_bursty_run_at_full_throughput)
 {
     tu_task t = {0};
-    cr_assert_eq(rc_service(cue, "api", "20/1", RC_NO_LIMIT), RC_OK);
-    cr_assert_eq(rc_task(cue, "t", "api", tu_handler, &t), RC_OK);
+    tu_serve(cue, "api", "20/1", RC_NO_LIMIT, "t", &t);
     burst bursts[] = {
         {.at = 0, .count = 1000},    /* a backlog: 50 windows */
         {.at = 20.25, .count = 463}, /* joins the backlog mid-window */
@@ -148,8 +145,7 @@ Test(rate_limiting, sliding_window_holds_over_a_long_bursty_run_at_full_throughp
 Test(rate_limiting, window_slides_instead_of_resetting_at_fixed_boundaries)
 {
     tu_task t = {0};
-    cr_assert_eq(rc_service(cue, "api", "20/1", RC_NO_LIMIT), RC_OK);
-    cr_assert_eq(rc_task(cue, "t", "api", tu_handler, &t), RC_OK);
+    tu_serve(cue, "api", "20/1", RC_NO_LIMIT, "t", &t);
     burst bursts[] = {{.at = 0, .count = 10}, {.at = 0.9, .count = 30}};
     schedule_bursts(bursts, 2);
     tu_run(loop);
@@ -164,8 +160,7 @@ Test(rate_limiting, window_slides_instead_of_resetting_at_fixed_boundaries)
 Test(rate_limiting, per_minute_limit_lets_the_next_start_exactly_one_window_later)
 {
     tu_task t = {0};
-    cr_assert_eq(rc_service(cue, "openai", "60/min", RC_NO_LIMIT), RC_OK);
-    cr_assert_eq(rc_task(cue, "t", "openai", tu_handler, &t), RC_OK);
+    tu_serve(cue, "openai", "60/min", RC_NO_LIMIT, "t", &t);
     for (int i = 0; i < 61; i++)
         tu_submit(cue, "t", NULL);
     tu_run_until(loop, 30);
@@ -186,8 +181,7 @@ Test(rate_limiting, per_minute_limit_lets_the_next_start_exactly_one_window_late
 Test(rate_limiting, rate_limits_starts_not_completions)
 {
     tu_task t = {.delay_s = 10};
-    cr_assert_eq(rc_service(cue, "api", "2/1", RC_NO_LIMIT), RC_OK);
-    cr_assert_eq(rc_task(cue, "t", "api", tu_handler, &t), RC_OK);
+    tu_serve(cue, "api", "2/1", RC_NO_LIMIT, "t", &t);
     for (int i = 0; i < 6; i++)
         tu_submit(cue, "t", NULL);
     tu_run(loop);
@@ -202,8 +196,7 @@ Test(rate_limiting, rate_limits_starts_not_completions)
 Test(rate_limiting, fractional_window_rate_is_enforced)
 {
     tu_task t = {0};
-    cr_assert_eq(rc_service(cue, "fast", "5/0.5", RC_NO_LIMIT), RC_OK);
-    cr_assert_eq(rc_task(cue, "t", "fast", tu_handler, &t), RC_OK);
+    tu_serve(cue, "fast", "5/0.5", RC_NO_LIMIT, "t", &t);
     for (int i = 0; i < 15; i++)
         tu_submit(cue, "t", NULL);
     tu_run(loop);
@@ -231,18 +224,22 @@ static double lcg_delay(uint32_t *state)
     return 0.1 + (double)(*state >> 8) / (double)(1u << 24) * 2.0;
 }
 
-Test(rate_limiting, concurrency_never_exceeds_the_limit)
+/* Submit n works to task "t" with delays from lcg_delay(seed); run them all. */
+static void run_irregular(int n, uint32_t seed)
 {
-    tu_task t = {0};
-    cr_assert_eq(rc_service(cue, "pool", NULL, 3), RC_OK);
-    cr_assert_eq(rc_task(cue, "t", "pool", tu_handler, &t), RC_OK);
-    uint32_t seed = 12345;
-    for (int i = 0; i < 60; i++) {
+    for (int i = 0; i < n; i++) {
         char buf[48];
         snprintf(buf, sizeof buf, "{\"delay\":%.6f}", lcg_delay(&seed));
         tu_submit(cue, "t", buf);
     }
     tu_run(loop);
+}
+
+Test(rate_limiting, concurrency_never_exceeds_the_limit)
+{
+    tu_task t = {0};
+    tu_serve(cue, "pool", NULL, 3, "t", &t);
+    run_irregular(60, 12345);
     cr_assert_eq(t.calls, 60);
     cr_assert_eq(t.max_running, 3, "the limit is reached but never exceeded");
     rc_service_info info;
@@ -256,8 +253,7 @@ Test(rate_limiting, concurrency_never_exceeds_the_limit)
 Test(rate_limiting, concurrency_limit_uses_every_slot)
 {
     tu_task t = {.delay_s = 1};
-    cr_assert_eq(rc_service(cue, "pool", NULL, 3), RC_OK);
-    cr_assert_eq(rc_task(cue, "t", "pool", tu_handler, &t), RC_OK);
+    tu_serve(cue, "pool", NULL, 3, "t", &t);
     for (int i = 0; i < 10; i++)
         tu_submit(cue, "t", NULL);
     tu_run(loop);
@@ -271,15 +267,8 @@ Test(rate_limiting, concurrency_limit_uses_every_slot)
 Test(rate_limiting, concurrency_one_runs_work_strictly_one_after_another)
 {
     tu_task t = {0};
-    cr_assert_eq(rc_service(cue, "knife", NULL, 1), RC_OK);
-    cr_assert_eq(rc_task(cue, "t", "knife", tu_handler, &t), RC_OK);
-    uint32_t seed = 99;
-    for (int i = 0; i < 25; i++) {
-        char buf[48];
-        snprintf(buf, sizeof buf, "{\"delay\":%.6f}", lcg_delay(&seed));
-        tu_submit(cue, "t", buf);
-    }
-    tu_run(loop);
+    tu_serve(cue, "knife", NULL, 1, "t", &t);
+    run_irregular(25, 99);
     cr_assert_eq(t.calls, 25);
     cr_assert_eq(t.max_running, 1);
     for (size_t i = 1; i < t.n; i++)
@@ -290,8 +279,7 @@ Test(rate_limiting, concurrency_one_runs_work_strictly_one_after_another)
 Test(rate_limiting, no_limit_service_starts_everything_at_once)
 {
     tu_task t = {.delay_s = 5};
-    cr_assert_eq(rc_service(cue, "free", NULL, RC_NO_LIMIT), RC_OK);
-    cr_assert_eq(rc_task(cue, "t", "free", tu_handler, &t), RC_OK);
+    tu_serve(cue, "free", NULL, RC_NO_LIMIT, "t", &t);
     for (int i = 0; i < 200; i++)
         tu_submit(cue, "t", NULL);
     tu_run(loop);
@@ -303,8 +291,7 @@ Test(rate_limiting, no_limit_service_starts_everything_at_once)
 Test(rate_limiting, rate_and_concurrency_limits_hold_together)
 {
     tu_task t = {.delay_s = 0.3};
-    cr_assert_eq(rc_service(cue, "api", "5/1", 2), RC_OK);
-    cr_assert_eq(rc_task(cue, "t", "api", tu_handler, &t), RC_OK);
+    tu_serve(cue, "api", "5/1", 2, "t", &t);
     for (int i = 0; i < 40; i++)
         tu_submit(cue, "t", NULL);
     tu_run(loop);
@@ -347,8 +334,7 @@ Test(rate_limiting, a_full_service_does_not_hold_back_other_services)
 Test(rate_limiting, tasks_sharing_a_service_share_its_limits)
 {
     tu_task a = {.delay_s = 1}, b = {.delay_s = 1};
-    cr_assert_eq(rc_service(cue, "api", "4/10", 2), RC_OK);
-    cr_assert_eq(rc_task(cue, "a", "api", tu_handler, &a), RC_OK);
+    tu_serve(cue, "api", "4/10", 2, "a", &a);
     cr_assert_eq(rc_task(cue, "b", "api", tu_handler, &b), RC_OK);
     for (int i = 0; i < 4; i++) {
         tu_submit(cue, "a", NULL);

@@ -1,5 +1,5 @@
 /* test_readiness.c -- is_ready, waiting work, and artifact-change notifications. */
-#include "testutil.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;
@@ -32,15 +32,11 @@ static int world_is_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud
 
 static void install(rc_cue_opts *opts)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, opts);
-    rec = tu_rec_new();
-    memset(&task, 0, sizeof task);
+    tu_rec_open(&loop, &cue, &rec, &task, opts);
     memset(&W, 0, sizeof W);
     rc_hooks h = tu_rec_hooks(rec);
     h.is_ready = world_is_ready;
     rc_cue_set_hooks(cue, &h);
-    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, &task), RC_OK);
 }
 
 static void setup(void)
@@ -50,9 +46,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
-    free(rec);
+    tu_rec_close(loop, cue, rec);
 }
 
 TestSuite(readiness, .init = setup, .fini = teardown);
@@ -123,13 +117,24 @@ Test(readiness, artifacts_changed_null_rechecks_and_starts_ready_work)
     cr_assert_eq(tu_stats(cue).waiting, 0);
 }
 
-Test(readiness, artifacts_changed_while_still_not_ready_keeps_work_waiting)
+/* Submit one work and run until it waits; then let the world become
+ * `ready`, announce `changed` (NULL: every artifact) and run again.  Returns
+ * the work; *calls_before: the is_ready calls made before the change. */
+static rc_work_id wait_then_change(bool ready, const char *changed, int *calls_before)
 {
     rc_work_id id = tu_submit(cue, "t", NULL);
     tu_run(loop);
-    int calls = W.ready_calls;
-    cr_assert_eq(rc_artifacts_changed(cue, NULL), RC_OK);
+    *calls_before = W.ready_calls;
+    W.ready = ready;
+    cr_assert_eq(rc_artifacts_changed(cue, changed), RC_OK);
     tu_run(loop);
+    return id;
+}
+
+Test(readiness, artifacts_changed_while_still_not_ready_keeps_work_waiting)
+{
+    int calls;
+    rc_work_id id = wait_then_change(false, NULL, &calls);
     cr_assert_eq(W.ready_calls, calls + 1, "rechecked exactly once");
     cr_assert_eq(task.calls, 0);
     cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_PENDING);
@@ -138,12 +143,8 @@ Test(readiness, artifacts_changed_while_still_not_ready_keeps_work_waiting)
 Test(readiness, keyed_wait_is_not_rechecked_when_another_key_changes)
 {
     W.wait_key = "pages/003.png";
-    rc_work_id id = tu_submit(cue, "t", NULL);
-    tu_run(loop);
-    int calls = W.ready_calls;
-    W.ready = true;
-    cr_assert_eq(rc_artifacts_changed(cue, "pages/004.png"), RC_OK);
-    tu_run(loop);
+    int calls;
+    rc_work_id id = wait_then_change(true, "pages/004.png", &calls);
     cr_assert_eq(W.ready_calls, calls, "a change of another key must not recheck a keyed wait");
     cr_assert_eq(task.calls, 0);
     cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_PENDING);
@@ -152,12 +153,8 @@ Test(readiness, keyed_wait_is_not_rechecked_when_another_key_changes)
 Test(readiness, keyed_wait_is_rechecked_when_its_key_changes)
 {
     W.wait_key = "pages/003.png";
-    rc_work_id id = tu_submit(cue, "t", NULL);
-    tu_run(loop);
-    int calls = W.ready_calls;
-    W.ready = true;
-    cr_assert_eq(rc_artifacts_changed(cue, "pages/003.png"), RC_OK);
-    tu_run(loop);
+    int calls;
+    rc_work_id id = wait_then_change(true, "pages/003.png", &calls);
     cr_assert_eq(W.ready_calls, calls + 1);
     cr_assert_eq(task.calls, 1);
     cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_COMPLETED);
@@ -166,22 +163,16 @@ Test(readiness, keyed_wait_is_rechecked_when_its_key_changes)
 Test(readiness, keyed_wait_is_rechecked_when_all_artifacts_change)
 {
     W.wait_key = "a";
-    tu_submit(cue, "t", NULL);
-    tu_run(loop);
-    W.ready = true;
-    cr_assert_eq(rc_artifacts_changed(cue, NULL), RC_OK);
-    tu_run(loop);
+    int calls;
+    wait_then_change(true, NULL, &calls);
+    cr_assert_eq(W.ready_calls, calls + 1);
     cr_assert_eq(task.calls, 1);
 }
 
 Test(readiness, unkeyed_wait_is_rechecked_on_any_key)
 {
-    tu_submit(cue, "t", NULL);
-    tu_run(loop);
-    int calls = W.ready_calls;
-    W.ready = true;
-    cr_assert_eq(rc_artifacts_changed(cue, "anything/at/all"), RC_OK);
-    tu_run(loop);
+    int calls;
+    wait_then_change(true, "anything/at/all", &calls);
     cr_assert_eq(W.ready_calls, calls + 1);
     cr_assert_eq(task.calls, 1);
 }

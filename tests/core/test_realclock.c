@@ -3,7 +3,7 @@
  * Short real intervals (10-50 ms) so each test stays well under a second:
  * timers never fire early, other threads wake a sleeping loop (a completion,
  * a post, a stop), and a rate limit holds in real time. */
-#include "testutil_rec.h"
+#include "testutil.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -193,8 +193,7 @@ Test(realclock, completion_from_another_thread_wakes_the_loop_and_finishes_on_th
     rc_stats s = tu_stats(W.cue);
     cr_assert_eq(s.completed, 1);
     cr_assert_eq(s.running, 0);
-    rc_cue_free(W.cue);
-    rc_loop_free(W.loop);
+    tu_close(W.loop, W.cue);
 }
 
 Test(realclock, second_completion_from_a_thread_is_counted_as_stale)
@@ -208,8 +207,7 @@ Test(realclock, second_completion_from_a_thread_is_counted_as_stale)
     rc_stats s = tu_stats(W.cue);
     cr_assert_eq(s.completed, 1);
     cr_assert_eq(s.stale_finishes, 1);
-    rc_cue_free(W.cue);
-    rc_loop_free(W.loop);
+    tu_close(W.loop, W.cue);
 }
 
 static void unref_on_loop(rc_loop *loop, void *arg)
@@ -367,8 +365,7 @@ Test(realclock, rate_limit_holds_in_real_time)
     cr_assert_lt(elapsed, 900 * MS, "took %.1f ms", (double)elapsed / MS);
     rc_stats s = tu_stats(cue);
     cr_assert_eq(s.completed, 15);
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
 }
 
 /* ---- durations ---- */
@@ -399,7 +396,6 @@ Test(realclock, completion_duration_is_measured_in_real_seconds)
 
     cr_assert_geq(duration, 0.03);
     cr_assert_lt(duration, 0.5);
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
     free(t);
 }

@@ -6,14 +6,12 @@ static rc_cue *cue;
 
 static void setup(void)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, NULL);
+    tu_open(&loop, &cue, NULL);
 }
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
 }
 
 TestSuite(registration, .init = setup, .fini = teardown);
@@ -149,8 +147,7 @@ Test(registration, task_with_unknown_service_is_rejected_with_enoent)
 Test(registration, duplicate_task_name_is_rejected_with_eexist)
 {
     tu_task t1 = {0}, t2 = {0};
-    cr_assert_eq(rc_service(cue, "api", NULL, 1), RC_OK);
-    cr_assert_eq(rc_task(cue, "extract", "api", tu_handler, &t1), RC_OK);
+    tu_serve(cue, "api", NULL, 1, "extract", &t1);
     cr_assert_eq(rc_task(cue, "extract", NULL, tu_handler, &t2), RC_EEXIST);
     /* The first registration is the one that runs. */
     tu_submit(cue, "extract", NULL);
@@ -230,28 +227,33 @@ static void expect_rate(const char *s, unsigned count, double window)
     cr_assert_float_eq(w, window, 1e-9, "'%s': window %g, expected %g", s, w, window);
 }
 
+/* "count/unit" parses as `count` per `window` seconds for every spelling of
+ * the unit in `units` (NULL-terminated). */
+static void expect_units(unsigned count, const char *const *units, double window)
+{
+    for (const char *const *u = units; *u; u++) {
+        char s[32];
+        snprintf(s, sizeof s, "%u/%s", count, *u);
+        expect_rate(s, count, window);
+    }
+}
+
 Test(registration, parse_rate_accepts_every_second_alias)
 {
-    expect_rate("7/sec", 7, 1);
-    expect_rate("7/s", 7, 1);
-    expect_rate("7/second", 7, 1);
-    expect_rate("7/seconds", 7, 1);
+    static const char *const units[] = {"sec", "s", "second", "seconds", NULL};
+    expect_units(7, units, 1);
 }
 
 Test(registration, parse_rate_accepts_every_minute_alias)
 {
-    expect_rate("60/min", 60, 60);
-    expect_rate("60/m", 60, 60);
-    expect_rate("60/minute", 60, 60);
-    expect_rate("60/minutes", 60, 60);
+    static const char *const units[] = {"min", "m", "minute", "minutes", NULL};
+    expect_units(60, units, 60);
 }
 
 Test(registration, parse_rate_accepts_every_hour_alias)
 {
-    expect_rate("100/hour", 100, 3600);
-    expect_rate("100/h", 100, 3600);
-    expect_rate("100/hr", 100, 3600);
-    expect_rate("100/hours", 100, 3600);
+    static const char *const units[] = {"hour", "h", "hr", "hours", NULL};
+    expect_units(100, units, 3600);
 }
 
 Test(registration, parse_rate_accepts_plurals_of_abbreviated_units)

@@ -4,7 +4,7 @@
  * (base * 2^(k-1) before attempt k+1 when exponential), up to max_attempts;
  * on_failure comes once, after the last.  rc_fail() is final.  A token from an
  * attempt that is over is refused with RC_ESTALE. */
-#include "testutil_rec.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;
@@ -54,8 +54,7 @@ static void setup(void)
 {
     memset(&H, 0, sizeof H);
     H.otherwise = DO_RETRY;
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, NULL);
+    tu_open(&loop, &cue, NULL);
     x = tu_xrec_new(loop);
     tu_xrec_install(x, cue, NULL, NULL);
     cr_assert_eq(rc_task(cue, "t", NULL, scripted, NULL), RC_OK);
@@ -63,8 +62,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
     free(x);
 }
 
@@ -248,8 +246,7 @@ static void jitter_run(const rc_retry_policy *p, rc_time out[4])
     cr_assert_eq(H.calls, 5);
     for (int i = 0; i < 4; i++)
         out[i] = H.start[i + 2] - H.start[i + 1];
-    rc_cue_free(c);
-    rc_loop_free(l);
+    tu_close(l, c);
 }
 
 Test(retry, jitter_stays_within_its_fraction_and_repeats_with_the_seed)

@@ -1,5 +1,5 @@
 /* test_staleness.c -- is_stale: run stale work, skip work whose output is valid. */
-#include "testutil.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;
@@ -46,21 +46,15 @@ static void install_hooks(bool with_is_stale)
 
 static void setup(void)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, NULL);
-    rec = tu_rec_new();
-    memset(&task, 0, sizeof task);
+    tu_rec_open(&loop, &cue, &rec, &task, NULL);
     memset(&O, 0, sizeof O);
     O.value = 1;
     install_hooks(true);
-    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, &task), RC_OK);
 }
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
-    free(rec);
+    tu_rec_close(loop, cue, rec);
 }
 
 TestSuite(staleness, .init = setup, .fini = teardown);
@@ -103,12 +97,7 @@ Test(staleness, skipped_work_counts_as_skipped_not_completed)
     tu_submit(cue, "t", NULL);
     tu_submit(cue, "t", NULL);
     tu_run(loop);
-    rc_stats s = tu_stats(cue);
-    cr_assert_eq(s.skipped, 2);
-    cr_assert_eq(s.completed, 0);
-    cr_assert_eq(s.failed, 0);
-    cr_assert_eq(s.pending, 0);
-    cr_assert_eq(s.submitted, 2);
+    tu_assert_settled(cue, (tu_settled){.submitted = 2, .skipped = 2});
 }
 
 Test(staleness, skipped_work_has_no_result_no_error_and_a_finish_time)

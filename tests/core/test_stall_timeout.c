@@ -5,7 +5,7 @@
  * that stall; after stall_timeout every pending item fails with
  * RC_FAIL_STALL_TIMEOUT.  A batch that keeps completing never stalls, however
  * long its last item waits (unlike pending_timeout). */
-#include "testutil_rec.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;
@@ -25,8 +25,7 @@ static int ready_unless_never(rc_cue *c, const rc_work *w, rc_check *check, void
 
 static void start_with(const rc_cue_opts *opts)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, opts);
+    tu_open(&loop, &cue, opts);
     x = tu_xrec_new(loop);
     never = tu_task_new();
     quick = tu_task_new();
@@ -37,8 +36,7 @@ static void start_with(const rc_cue_opts *opts)
 
 static void finish(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
     free(x);
     free(never);
     free(quick);

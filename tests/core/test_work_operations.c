@@ -1,5 +1,5 @@
 /* test_work_operations.c -- submit, get, list, cancel, and work accessors. */
-#include "testutil.h"
+#include "recorder.h"
 
 static rc_loop *loop;
 static rc_cue *cue;
@@ -8,13 +8,7 @@ static tu_task task;
 
 static void install(const rc_cue_opts *opts)
 {
-    loop = tu_loop_new();
-    cue = tu_cue_new(loop, opts);
-    rec = tu_rec_new();
-    memset(&task, 0, sizeof task);
-    rc_hooks h = tu_rec_hooks(rec);
-    rc_cue_set_hooks(cue, &h);
-    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, &task), RC_OK);
+    tu_rec_open(&loop, &cue, &rec, &task, opts);
 }
 
 static void setup(void)
@@ -24,9 +18,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    rc_cue_free(cue);
-    rc_loop_free(loop);
-    free(rec);
+    tu_rec_close(loop, cue, rec);
 }
 
 TestSuite(work_operations, .init = setup, .fini = teardown);
@@ -306,8 +298,7 @@ Test(work_operations, cancel_unknown_work_is_enoent)
 Test(work_operations, stats_track_the_lifecycle)
 {
     tu_task slow = {.delay_s = 5};
-    cr_assert_eq(rc_service(cue, "one", NULL, 1), RC_OK);
-    cr_assert_eq(rc_task(cue, "s", "one", tu_handler, &slow), RC_OK);
+    tu_serve(cue, "one", NULL, 1, "s", &slow);
     for (int i = 0; i < 3; i++)
         tu_submit(cue, "s", NULL);
     rc_submit_opts o = {.delay_s = 50};
@@ -323,12 +314,7 @@ Test(work_operations, stats_track_the_lifecycle)
     cr_assert_eq(s.pending, 3, "queued + delayed");
     cr_assert_geq(s.passes, 1);
     tu_run(loop);
-    s = tu_stats(cue);
-    cr_assert_eq(s.completed, 4);
-    cr_assert_eq(s.pending, 0);
-    cr_assert_eq(s.running, 0);
-    cr_assert_eq(s.queued, 0);
-    cr_assert_eq(s.delayed, 0);
+    tu_assert_settled(cue, (tu_settled){.submitted = 4, .completed = 4});
 }
 
 Test(work_operations, retain_finished_forgets_the_oldest_finished_work)

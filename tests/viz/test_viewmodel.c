@@ -115,6 +115,5 @@ Test(viewmodel, a_dead_writer_shows_as_gone)
     rc_cue *cue = tu_cue_new(loop, NULL);
     rc_shm_writer *w;
     cr_assert_eq(rc_shm_publish(&w, cue, name, NULL, NULL, 0), 0);
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    tu_close(loop, cue);
 }
