@@ -4,7 +4,6 @@
  * an entry (with its key, allocated in the same block) never moves. */
 #include "artstore.h"
 
-#include "allocator.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -181,7 +180,7 @@ int sim_artstore_new(sim_artstore **out, const rc_allocator *alloc)
 {
     if (!out) return RC_EINVAL;
     *out = NULL;
-    rc_allocator a = sim_allocator_or_libc(alloc);
+    rc_allocator a = rc_allocator_or_default(alloc);
     sim_artstore *s = a.realloc(a.ud, NULL, sizeof *s);
     if (!s) return RC_ENOMEM;
     *s = (sim_artstore){.alloc = a};

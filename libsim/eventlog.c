@@ -7,7 +7,6 @@
  * follows LC_NUMERIC and the bytes must not depend on the locale. */
 #include "eventlog.h"
 
-#include "allocator.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -356,7 +355,7 @@ int sim_eventlog_open(sim_eventlog **out, FILE *fp, const sim_eventlog_opts *opt
     if (!fp || (opts->format != SIM_EVENTLOG_TEXT && opts->format != SIM_EVENTLOG_JSONL))
         return RC_EINVAL;
 
-    rc_allocator alloc = sim_allocator_or_libc(opts->alloc);
+    rc_allocator alloc = rc_allocator_or_default(opts->alloc);
     sim_eventlog *log = alloc.realloc(alloc.ud, NULL, sizeof *log);
     if (!log) return RC_ENOMEM;
     *log = (sim_eventlog){

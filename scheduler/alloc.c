@@ -15,14 +15,16 @@ static void *libc_realloc(void *ud, void *p, size_t n)
     return realloc(p, n);
 }
 
+rc_allocator rc_allocator_or_default(const rc_allocator *a)
+{
+    if (a && a->realloc) return *a;
+    return (rc_allocator){libc_realloc, NULL};
+}
+
 rc_alloc rc_alloc_from(const rc_allocator *a)
 {
-    rc_alloc out = {libc_realloc, NULL};
-    if (a && a->realloc) {
-        out.fn = a->realloc;
-        out.ud = a->ud;
-    }
-    return out;
+    rc_allocator chosen = rc_allocator_or_default(a);
+    return (rc_alloc){chosen.realloc, chosen.ud};
 }
 
 void *rc_calloc(const rc_alloc *a, size_t count, size_t size)

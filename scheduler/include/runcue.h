@@ -105,6 +105,10 @@ typedef struct rc_allocator {
     void *(*realloc)(void *ud, void *p, size_t n);
     void *ud;
 } rc_allocator;
+/* *a when a and a->realloc are set, else the C library's realloc and free
+ * behind the same contract.  For modules built on runcue that take an
+ * allocator the same way. */
+rc_allocator rc_allocator_or_default(const rc_allocator *a);
 
 /* ------------------------------------------------------------------ */
 /* Event loop                                                          */
