@@ -79,9 +79,17 @@ runqy_kind runqy_parse_line(const char *s, size_t n, runqy_phase phase, runqy_re
     if (!n) return RUNQY_BLANK;
     if (memchr(s, '\0', n)) return out->kind = RUNQY_GARBAGE;
 
+    /* cJSON before 1.7.18 can read one byte past the length it is given (an
+     * object that ends after a comma): it gets a NUL-terminated copy. */
+    char *text = malloc(n + 1);
+    if (!text) return out->kind = RUNQY_GARBAGE;
+    memcpy(text, s, n);
+    text[n] = '\0';
     const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, false);
-    if (!cJSON_IsObject(j) || end != s + n)
+    cJSON *j = cJSON_ParseWithLengthOpts(text, n, &end, false);
+    bool whole = end == text + n;
+    free(text);
+    if (!cJSON_IsObject(j) || !whole)
         out->kind = RUNQY_GARBAGE;
     else if (phase == RUNQY_LOADING)
         out->kind = parse_status(j, out);

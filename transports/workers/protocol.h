@@ -56,7 +56,8 @@ typedef struct runqy_reply {
 
 /* Parse the n bytes at s (one line, without its '\n'; need not be
  * NUL-terminated) as the phase expects.  Leading and trailing spaces, tabs
- * and CRs are ignored.  A line with a NUL byte is garbage.  Fills *out
+ * and CRs are ignored.  A line with a NUL byte is garbage, and so is one
+ * that cannot be parsed for want of memory.  Fills *out
  * (which need not be initialised) and returns out->kind. */
 runqy_kind runqy_parse_line(const char *s, size_t n, runqy_phase phase, runqy_reply *out);
 

@@ -168,6 +168,8 @@ static const line_case cases[] = {
     KIND("truncated", "{\"task_id\":\"1.1\"", S, RUNQY_GARBAGE),
     KIND("truncated string", "{\"task_id\":\"1.1", S, RUNQY_GARBAGE),
     KIND("trailing comma", "{\"task_id\":\"1.1\",}", S, RUNQY_GARBAGE),
+    KIND("ends after a comma", "{\"task_id\":\"1.1\",", S, RUNQY_GARBAGE),
+    KIND("ends after a comma while loading", "{\"status\":\"ready\",", LD, RUNQY_GARBAGE),
     KIND("single quotes", "{'task_id':'1.1'}", S, RUNQY_GARBAGE),
     KIND("trailing text", "{\"task_id\":\"1.1\"} ok", S, RUNQY_GARBAGE),
     KIND("two objects", "{\"task_id\":\"1.1\"}{\"task_id\":\"1.1\"}", S, RUNQY_GARBAGE),
