@@ -22,6 +22,7 @@ void rc_cut_list_add(rc_cut_list *cut, rc_work_id id)
     cut->ids[cut->len++] = id;
 }
 
+/* qsort order of work ids: ascending. */
 static int cmp_work_id(const void *a, const void *b)
 {
     rc_work_id x = *(const rc_work_id *)a, y = *(const rc_work_id *)b;

@@ -30,12 +30,14 @@ static int lift_fd(int fd)
     return n;
 }
 
+/* Close both ends of a pipe that are open. */
 static void close_pair(int fds[2])
 {
     for (int i = 0; i < 2; i++)
         if (fds[i] >= 0) close(fds[i]);
 }
 
+/* O_NONBLOCK on fd; false (errno set) if fcntl failed. */
 static bool set_nonblocking(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
@@ -152,6 +154,7 @@ bool wk_child_kill(pid_t pid, int *status)
     }
 }
 
+/* "SIGKILL" for SIGKILL, ...; NULL for a signal not listed. */
 static const char *signal_name(int sig)
 {
     static const struct {

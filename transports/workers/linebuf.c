@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Room for `extra` more bytes, doubling the buffer; false if out of memory. */
 static bool reserve(wk_linebuf *b, size_t extra)
 {
     if (b->cap - b->len >= extra) return true;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The padding a line may carry around its JSON: space, tab, CR. */
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r';

@@ -137,8 +137,12 @@ struct rc_workers {
     rc_workers_stats stats;
 };
 
+/* Feed idle workers from the FIFO and start workers as needed, until nothing
+ * changes (a nested call only asks the running one to go round again). */
 static void pump(rc_workers *w);
 static void proc_exited(wk_proc *p, int status, bool have_status, const char *note);
+/* Read stdout and handle its complete lines, for at most READS_PER_EVENT
+ * reads; EOF or a read error: the worker is dying. */
 static void read_stdout(wk_proc *p);
 static void read_stderr(wk_proc *p);
 static void start_dying(wk_proc *p, const char *note);
@@ -146,6 +150,7 @@ static void give_up(wk_proc *p, const char *msg);
 
 /* ---- small helpers ---- */
 
+/* The loop's time (the monotonic clock). */
 static rc_time now_of(const rc_workers *w)
 {
     return rc_loop_now(w->loop);
@@ -198,6 +203,7 @@ static void log_line(rc_workers *w, pid_t pid, const char *line)
 
 /* ---- items and the FIFO ---- */
 
+/* Free an attempt that is finished or never will be (NULL: nothing). */
 static void item_free(wk_item *it)
 {
     if (!it) return;
@@ -221,6 +227,7 @@ static void finish_fail(rc_workers *w, wk_item *it, const char *msg)
     item_free(it);
 }
 
+/* Append an attempt to the FIFO; the FIFO owns it. */
 static void queue_push(rc_workers *w, wk_item *it)
 {
     it->next = NULL;
@@ -232,6 +239,7 @@ static void queue_push(rc_workers *w, wk_item *it)
     w->q_len++;
 }
 
+/* Take the oldest attempt off the FIFO; the caller owns it.  NULL if empty. */
 static wk_item *queue_pop(rc_workers *w)
 {
     wk_item *it = w->q_head;
@@ -260,10 +268,14 @@ static wk_item *item_new(const rc_work *work, rc_token tok)
 
 /* ---- fds ---- */
 
+/* Entry point: a worker's stdout is readable. */
 static void on_stdout(rc_loop *loop, int fd, unsigned events, void *arg);
+/* Entry point: a worker's stderr is readable (nothing to settle). */
 static void on_stderr_fd(rc_loop *loop, int fd, unsigned events, void *arg);
+/* Entry point: a worker's stdin has room for what is left to write. */
 static void on_stdin(rc_loop *loop, int fd, unsigned events, void *arg);
 
+/* Stop watching and close *fd, if open; it becomes -1. */
 static void close_fd(rc_workers *w, int *fd, bool *watched)
 {
     if (*fd < 0) return;
@@ -327,6 +339,7 @@ static void flush_stdin(wk_proc *p)
 
 /* ---- ending a worker ---- */
 
+/* Stop every timer of a proc. */
 static void stop_timers(wk_proc *p)
 {
     rc_loop *loop = p->w->loop;
@@ -359,6 +372,8 @@ static void proc_kill(wk_proc *p)
     proc_bury(p);
 }
 
+/* A worker failed to start: back off before the next start, and after
+ * MAX_START_FAILURES in a row retry the queued work with msg. */
 static void start_failure(rc_workers *w, const char *msg)
 {
     w->start_failures++;
@@ -491,6 +506,8 @@ static void retire(wk_proc *p)
 
 /* ---- what a worker says ---- */
 
+/* The worker printed something that is not a message for its state (what:
+ * "garbage", or why not): it is bad. */
 static void printed_garbage(wk_proc *p, const char *s, size_t n, const char *what)
 {
     char q[QUOTE_LEN];
@@ -505,6 +522,7 @@ static void printed_garbage(wk_proc *p, const char *s, size_t n, const char *wha
         give_up_said(p, " printed %s while idle: '%s'", what, q);
 }
 
+/* The worker answered a task_id it was not given: it is bad. */
 static void wrong_id(wk_proc *p, const runqy_reply *r)
 {
     char q[QUOTE_LEN];
@@ -516,6 +534,7 @@ static void wrong_id(wk_proc *p, const runqy_reply *r)
         give_up_said(p, " answered task_id '%s' while running nothing", q);
 }
 
+/* The ready line: the worker may take work, and starts count as healthy again. */
 static void become_ready(wk_proc *p)
 {
     rc_workers *w = p->w;
@@ -665,8 +684,12 @@ static void read_stderr(wk_proc *p)
 
 /* ---- starting a worker ---- */
 
+/* Entry point: a worker did not say it was ready in time. */
 static void ready_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
+/* Entry point: a worker did not answer its work in time. */
 static void task_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
+/* Entry point: look for the exit status of a dying or retiring worker;
+ * SIGKILL it at its exit deadline; else poll again (backing off). */
 static void reap_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
 
 /* Start one worker, appended to w->procs.  NULL with a message in err if it
@@ -707,8 +730,11 @@ static wk_proc *spawn_one(rc_workers *w, char *err, size_t errlen)
 
 /* ---- keeping the pool filled and the FIFO moving ---- */
 
+/* Entry point: the backoff after failed starts is over. */
 static void spawn_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
 
+/* Start workers up to what the mode wants (a pool of `processes`; one per
+ * queued work for one-shot), unless backing off after failed starts. */
 static void spawn_as_needed(rc_workers *w)
 {
     if (w->shutting_down || w->shut) return;
@@ -761,6 +787,7 @@ static bool quiet(const rc_workers *w)
     return true;
 }
 
+/* Free the dead procs (nothing refers to them any more). */
 static void sweep(rc_workers *w)
 {
     wk_proc **pp = &w->procs;
@@ -778,6 +805,7 @@ static void sweep(rc_workers *w)
     }
 }
 
+/* Stop watching every pipe. */
 static void disengage_now(rc_workers *w)
 {
     for (wk_proc *p = w->procs; p; p = p->next) {
@@ -789,6 +817,7 @@ static void disengage_now(rc_workers *w)
     w->engaged = false;
 }
 
+/* The deferred disengage check, at the end of the loop iteration. */
 static void disengage_cb(rc_loop *loop, void *arg)
 {
     (void)loop;
@@ -822,6 +851,7 @@ static void engage(rc_workers *w)
     }
 }
 
+/* Give an attempt to an idle worker: write its request, start its timeout. */
 static void send_item(wk_proc *p, wk_item *it)
 {
     rc_workers *w = p->w;
@@ -979,6 +1009,8 @@ static void spawn_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
     settle(w);
 }
 
+/* Entry point: the task handler.  Queues the attempt (the transport owns it
+ * until it finishes it) and feeds the workers. */
 static void on_work(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
 {
     rc_workers *w = ud;
@@ -1006,6 +1038,8 @@ static void on_work(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
 
 /* ---- public API ---- */
 
+/* Free the rc_workers and whatever it still holds; touches neither the cue
+ * nor the loop. */
 static void workers_destroy(rc_workers *w)
 {
     if (!w) return;
