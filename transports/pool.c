@@ -53,6 +53,7 @@
  * rc_complete post would keep a cue pointer that may be dangling by then.
  */
 #include "runcue_transport.h"
+#include "shutdown.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -302,13 +303,6 @@ static void finish_job(pool_core *core, pool_job *job, job_outcome *o)
 
 /* ---- worker threads ---- */
 
-static rc_time mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (rc_time)ts.tv_sec * RC_NSEC_PER_SEC + ts.tv_nsec;
-}
-
 static struct timespec to_timespec(rc_time t)
 {
     return (struct timespec){(time_t)(t / RC_NSEC_PER_SEC), (long)(t % RC_NSEC_PER_SEC)};
@@ -334,7 +328,7 @@ static bool pass_rate_gate(pool_core *core, pool_job *job, rc_time **slot)
     if (!r) return true;
     for (;;) {
         if (job->cut) return false;
-        const rc_time now = mono_now();
+        const rc_time now = rc_monotonic_now();
         rc_time allowed = now;
         if (__atomic_load_n(&r->stamping, __ATOMIC_ACQUIRE))
             allowed = now + STAMP_POLL_NS; /* stamped within microseconds */
@@ -358,7 +352,7 @@ static bool pass_rate_gate(pool_core *core, pool_job *job, rc_time **slot)
 /* Without the lock, right before the call: see pass_rate_gate. */
 static void stamp_start(pool_rate *r, rc_time *slot)
 {
-    *slot = mono_now();
+    *slot = rc_monotonic_now();
     __atomic_store_n(&r->stamping, false, __ATOMIC_RELEASE);
 }
 
@@ -633,34 +627,6 @@ int rc_pool_task(rc_pool *pool, const char *task, const char *service, rc_blocki
 
 /* ---- shutdown ---- */
 
-typedef struct id_array {
-    rc_work_id *ids;
-    size_t len, cap;
-    bool oom;
-} id_array;
-
-static void id_array_push(id_array *a, rc_work_id id)
-{
-    if (a->oom) return;
-    if (a->len == a->cap) {
-        const size_t cap = a->cap ? 2 * a->cap : 16;
-        rc_work_id *ids = realloc(a->ids, cap * sizeof *ids);
-        if (!ids) {
-            a->oom = true;
-            return;
-        }
-        a->ids = ids;
-        a->cap = cap;
-    }
-    a->ids[a->len++] = id;
-}
-
-static int cmp_work_id(const void *a, const void *b)
-{
-    const rc_work_id x = *(const rc_work_id *)a, y = *(const rc_work_id *)b;
-    return (x > y) - (x < y);
-}
-
 static size_t running_count(pool_core *core)
 {
     pthread_mutex_lock(&core->lock);
@@ -677,7 +643,7 @@ static void deadline_reached(rc_loop *loop, rc_timer *timer, void *arg)
 }
 
 /* Fail every job not yet started.  Returns how many there were. */
-static size_t cut_queued(rc_pool *pool, id_array *cut)
+static size_t cut_queued(rc_pool *pool, rc_cut_list *cut)
 {
     pool_core *core = pool->core;
     pthread_mutex_lock(&core->lock);
@@ -691,7 +657,7 @@ static size_t cut_queued(rc_pool *pool, id_array *cut)
     /* The jobs are ours alone now; rc_fail runs hooks, so no lock is held. */
     for (pool_job *j = queued.head, *next; j; j = next) {
         next = j->next;
-        id_array_push(cut, j->token.work_id);
+        rc_cut_list_add(cut, j->token.work_id);
         rc_fail(pool->cue, j->token, "cut by shutdown before it started");
         job_free(j);
     }
@@ -701,15 +667,14 @@ static size_t cut_queued(rc_pool *pool, id_array *cut)
 /* Run the loop until no job is running or the deadline passes. */
 static int wait_for_running(rc_pool *pool, double deadline_s)
 {
-    const rc_time now = mono_now(), span = rc_seconds(deadline_s); /* saturates */
-    const rc_time deadline = span >= RC_TIME_NEVER - now ? RC_TIME_NEVER : now + span;
+    const rc_time deadline = rc_time_after(rc_monotonic_now(), deadline_s);
     int rc = 0;
     /* The ref keeps RC_RUN_ONCE waiting for a post even if nothing else keeps
      * the loop alive; the timer bounds that wait by the deadline. */
     rc_loop_ref(pool->loop);
     rc_timer_init(&pool->deadline_timer, deadline_reached, NULL);
     if (deadline != RC_TIME_NEVER) rc = rc_timer_start(pool->loop, &pool->deadline_timer, deadline);
-    while (rc == 0 && running_count(pool->core) > 0 && mono_now() < deadline) {
+    while (rc == 0 && running_count(pool->core) > 0 && rc_monotonic_now() < deadline) {
         const int r = rc_loop_run(pool->loop, RC_RUN_ONCE);
         if (r < 0) rc = r;
     }
@@ -721,7 +686,7 @@ static int wait_for_running(rc_pool *pool, double deadline_s)
 /* Fail every job still running; its thread's result will be ignored.
  * Returns how many there were.  Works in batches so that no allocation is
  * needed and no hook runs with the lock held. */
-static size_t cut_running(rc_pool *pool, double deadline_s, id_array *cut)
+static size_t cut_running(rc_pool *pool, double deadline_s, rc_cut_list *cut)
 {
     pool_core *core = pool->core;
     char msg[96];
@@ -741,7 +706,7 @@ static size_t cut_running(rc_pool *pool, double deadline_s, id_array *cut)
         pthread_mutex_unlock(&core->lock);
         if (n == 0) return total;
         for (size_t i = 0; i < n; i++) {
-            id_array_push(cut, batch[i].work_id);
+            rc_cut_list_add(cut, batch[i].work_id);
             rc_fail(pool->cue, batch[i], msg);
         }
         total += n;
@@ -755,7 +720,7 @@ int rc_pool_shutdown(rc_pool *pool, double deadline_s, rc_shutdown_report *repor
     if (pool->shut_down) return RC_ESTATE;
     pool->shut_down = true; /* from now on the handler fails new jobs */
 
-    id_array cut = {0};
+    rc_cut_list cut = {0};
     const size_t n_queued = cut_queued(pool, &cut);
     int rc = wait_for_running(pool, deadline_s);
     const size_t n_running = cut_running(pool, deadline_s, &cut);
@@ -770,29 +735,8 @@ int rc_pool_shutdown(rc_pool *pool, double deadline_s, rc_shutdown_report *repor
     const size_t finished = pool->core->finished_while_stopping;
     pthread_mutex_unlock(&pool->core->lock);
 
-    if (cut.oom && rc == 0) rc = RC_ENOMEM;
-    if (!report || cut.oom) {
-        free(cut.ids);
-        cut.ids = NULL;
-        cut.len = 0;
-    }
-    if (report) {
-        if (cut.len > 1) qsort(cut.ids, cut.len, sizeof *cut.ids, cmp_work_id);
-        report->finished = finished;
-        report->cut_queued = n_queued;
-        report->cut_running = n_running;
-        report->cut_ids = cut.ids;
-        report->n_cut_ids = cut.len;
-    }
-    return rc;
-}
-
-void rc_shutdown_report_free(rc_shutdown_report *report)
-{
-    if (!report) return;
-    free(report->cut_ids);
-    report->cut_ids = NULL;
-    report->n_cut_ids = 0;
+    const int r_cut = rc_cut_list_report(&cut, finished, n_queued, n_running, report);
+    return rc ? rc : r_cut;
 }
 
 void rc_pool_free(rc_pool *pool)

@@ -1,6 +1,7 @@
 /*
  * workers.c -- subprocess workers speaking the runqy worker protocol (see
- * runcue_transport.h).
+ * runcue_transport.h): the rc_workers pool and its policy.  Child processes
+ * are child.c's, the protocol's lines protocol.c's, line framing linebuf.c's.
  *
  * Built only on the public API of runcue.h.  A workers task is an rc_task
  * whose handler turns the work into one request line and puts it in a FIFO;
@@ -37,37 +38,29 @@
  * from inside rc_loop_run.  Each frees dead procs first (no pointer to a proc
  * is held on the stack there; a dead proc has no watched fd and no armed
  * timer, so nothing else can reach it) and settles last: fill the pool, feed
- * idle workers, and queue the disengage check.  Only entry points queue that
- * deferred call, so none is left pending once rc_loop_run returns, and
- * rc_workers_free never leaves one behind.
- *
- * SIGPIPE: the library installs no signal handlers.  Writes to a worker's
- * stdin block SIGPIPE for the calling thread and consume the signal they
- * raised, so a worker that dies mid-write yields EPIPE, not a dead parent.
+ * idle workers, and request the disengage check (an rc_defer the pool owns;
+ * rc_workers_free cancels it).
  */
 #include "runcue_transport.h"
+#include "shutdown.h"
+
+#include "child.h"
+#include "linebuf.h"
+#include "protocol.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
 enum {
-    LINE_LIMIT = 1 << 20,   /* a stdout line longer than this is garbage */
-    READ_ROOM = 4096,       /* free bytes made before each read(2) */
-    READS_PER_EVENT = 16,   /* then let other fds have a turn */
-    MAX_START_FAILURES = 3, /* failed starts in a row before queued work fails */
-    QUOTE_LEN = 60,         /* bytes of garbage quoted in a message */
+    READ_ROOM = 4096,                    /* free bytes made before each read(2) */
+    READS_PER_EVENT = 16,                /* then let other fds have a turn */
+    MAX_START_FAILURES = 3,              /* failed starts in a row before queued work fails */
+    QUOTE_LEN = 4 * RUNQY_QUOTE_MAX + 8, /* a line quoted by runqy_quote */
     MSG_LEN = 512,
 };
 
@@ -95,12 +88,6 @@ typedef enum proc_state {
     PS_DEAD,  /* reaped, fds closed, timers stopped; freed at the next entry point */
 } proc_state;
 
-typedef struct linebuf {
-    char *buf;
-    size_t len, cap;
-    size_t scanned; /* bytes already searched for '\n' */
-} linebuf;
-
 typedef struct wk_proc {
     struct wk_proc *next;
     rc_workers *w;
@@ -111,7 +98,7 @@ typedef struct wk_proc {
     bool was_ready;
     bool retiring;          /* its stdin is (or will be, once flushed) closed: no more work */
     const char *dying_note; /* why it is DYING, if we have to kill it */
-    linebuf out, err;
+    wk_linebuf out, err;
     char *wbuf; /* bytes still to write to stdin */
     size_t wlen, woff;
     wk_item *item; /* the attempt in flight */
@@ -141,8 +128,8 @@ struct rc_workers {
     rc_time next_spawn_at;
     rc_timer spawn_timer; /* unreferenced: respawn after a backoff */
 
-    bool engaged;           /* output pipes are watched */
-    bool disengage_pending; /* a deferred disengage check is queued */
+    bool engaged;       /* output pipes are watched */
+    rc_defer disengage; /* the check at the end of this loop iteration */
     bool pumping, pump_again;
     bool shutting_down, shut;
     size_t shutdown_live; /* during shutdown: procs not yet dead */
@@ -150,8 +137,12 @@ struct rc_workers {
     rc_workers_stats stats;
 };
 
+/* Feed idle workers from the FIFO and start workers as needed, until nothing
+ * changes (a nested call only asks the running one to go round again). */
 static void pump(rc_workers *w);
 static void proc_exited(wk_proc *p, int status, bool have_status, const char *note);
+/* Read stdout and handle its complete lines, for at most READS_PER_EVENT
+ * reads; EOF or a read error: the worker is dying. */
 static void read_stdout(wk_proc *p);
 static void read_stderr(wk_proc *p);
 static void start_dying(wk_proc *p, const char *note);
@@ -159,6 +150,7 @@ static void give_up(wk_proc *p, const char *msg);
 
 /* ---- small helpers ---- */
 
+/* The loop's time (the monotonic clock). */
 static rc_time now_of(const rc_workers *w)
 {
     return rc_loop_now(w->loop);
@@ -167,22 +159,27 @@ static rc_time now_of(const rc_workers *w)
 /* now + seconds, saturated at RC_TIME_NEVER (for huge or infinite values). */
 static rc_time after(const rc_workers *w, double seconds)
 {
-    rc_time now = now_of(w), d = rc_seconds(seconds);
-    return d >= RC_TIME_NEVER - now ? RC_TIME_NEVER : now + d;
-}
-
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
+    return rc_time_after(now_of(w), seconds);
 }
 
 /* "worker 'name' (pid 1234)" */
 static void label(const wk_proc *p, char *buf, size_t len)
 {
     snprintf(buf, len, "worker '%s' (pid %d)", p->w->name, (int)p->pid);
+}
+
+/* give_up with a message that starts with the worker's label; fmt goes on
+ * from there: give_up_said(p, " timed out after %s", secs). */
+__attribute__((format(printf, 2, 3))) static void give_up_said(wk_proc *p, const char *fmt, ...)
+{
+    char msg[MSG_LEN];
+    label(p, msg, 128);
+    size_t k = strlen(msg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + k, sizeof msg - k, fmt, ap);
+    va_end(ap);
+    give_up(p, msg);
 }
 
 /* 2 -> "2.0s", 0.25 -> "0.25s" */
@@ -192,60 +189,6 @@ static void fmt_secs(char *buf, size_t len, double s)
         snprintf(buf, len, "%.1fs", s);
     else
         snprintf(buf, len, "%gs", s);
-}
-
-static const char *signal_name(int sig)
-{
-    static const struct {
-        int sig;
-        const char *name;
-    } names[] = {
-        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
-        {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
-        {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
-        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"},
-        {SIGXFSZ, "SIGXFSZ"},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].sig == sig) return names[i].name;
-    return NULL;
-}
-
-/* "exited with status 3", "killed by signal 9 (SIGKILL)" */
-static void describe_exit(char *buf, size_t len, int status, bool have_status)
-{
-    if (!have_status) {
-        snprintf(buf, len, "exited (status unknown: reaped elsewhere)");
-    } else if (WIFEXITED(status)) {
-        snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
-    } else if (WIFSIGNALED(status)) {
-        const char *name = signal_name(WTERMSIG(status));
-        if (name)
-            snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status), name);
-        else
-            snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
-    } else {
-        snprintf(buf, len, "ended with wait status 0x%x", (unsigned)status);
-    }
-}
-
-/* Up to QUOTE_LEN bytes of s for a message: printable ASCII as is, the rest
- * as \xNN, "..." if cut. */
-static void quote(char *buf, size_t len, const char *s, size_t n)
-{
-    size_t o = 0, take = n > QUOTE_LEN ? QUOTE_LEN : n;
-    for (size_t i = 0; i < take && o + 5 < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\')
-            buf[o++] = (char)c;
-        else
-            o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
-    }
-    if (take < n && o + 4 < len) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
 }
 
 /* A line for the log: a worker's stderr, or a note from the transport about
@@ -260,6 +203,7 @@ static void log_line(rc_workers *w, pid_t pid, const char *line)
 
 /* ---- items and the FIFO ---- */
 
+/* Free an attempt that is finished or never will be (NULL: nothing). */
 static void item_free(wk_item *it)
 {
     if (!it) return;
@@ -283,6 +227,7 @@ static void finish_fail(rc_workers *w, wk_item *it, const char *msg)
     item_free(it);
 }
 
+/* Append an attempt to the FIFO; the FIFO owns it. */
 static void queue_push(rc_workers *w, wk_item *it)
 {
     it->next = NULL;
@@ -294,6 +239,7 @@ static void queue_push(rc_workers *w, wk_item *it)
     w->q_len++;
 }
 
+/* Take the oldest attempt off the FIFO; the caller owns it.  NULL if empty. */
 static wk_item *queue_pop(rc_workers *w)
 {
     wk_item *it = w->q_head;
@@ -305,27 +251,14 @@ static wk_item *queue_pop(rc_workers *w)
     return it;
 }
 
-/* {"task_id":"17.1","payload":<params>}\n */
+/* The attempt and its request line; NULL if out of memory. */
 static wk_item *item_new(const rc_work *work, rc_token tok)
 {
     wk_item *it = calloc(1, sizeof *it);
     if (!it) return NULL;
     it->tok = tok;
-    snprintf(it->task_id, sizeof it->task_id, "%llu.%u", (unsigned long long)tok.work_id,
-             (unsigned)tok.attempt);
-    char *payload = cJSON_PrintUnformatted(rc_work_params(work));
-    if (!payload) {
-        free(it);
-        return NULL;
-    }
-    size_t n = strlen(payload) + strlen(it->task_id) + 32;
-    it->line = malloc(n);
-    if (it->line) {
-        int k =
-            snprintf(it->line, n, "{\"task_id\":\"%s\",\"payload\":%s}\n", it->task_id, payload);
-        it->len = (size_t)k;
-    }
-    cJSON_free(payload);
+    runqy_task_id(it->task_id, sizeof it->task_id, tok.work_id, tok.attempt);
+    it->line = runqy_format_request(it->task_id, rc_work_params(work), &it->len);
     if (!it->line) {
         free(it);
         return NULL;
@@ -335,10 +268,14 @@ static wk_item *item_new(const rc_work *work, rc_token tok)
 
 /* ---- fds ---- */
 
+/* Entry point: a worker's stdout is readable. */
 static void on_stdout(rc_loop *loop, int fd, unsigned events, void *arg);
+/* Entry point: a worker's stderr is readable (nothing to settle). */
 static void on_stderr_fd(rc_loop *loop, int fd, unsigned events, void *arg);
+/* Entry point: a worker's stdin has room for what is left to write. */
 static void on_stdin(rc_loop *loop, int fd, unsigned events, void *arg);
 
+/* Stop watching and close *fd, if open; it becomes -1. */
 static void close_fd(rc_workers *w, int *fd, bool *watched)
 {
     if (*fd < 0) return;
@@ -363,51 +300,12 @@ static bool watch_outputs(wk_proc *p)
     return true;
 }
 
-static bool buf_reserve(linebuf *b, size_t extra)
-{
-    if (b->cap - b->len >= extra) return true;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap - b->len < extra)
-        cap *= 2;
-    char *n = realloc(b->buf, cap);
-    if (!n) return false;
-    b->buf = n;
-    b->cap = cap;
-    return true;
-}
-
-/*
- * write(2) that cannot kill us with SIGPIPE: block it for this thread, and
- * if the write raised it, take it back out of the pending set -- unless it
- * was already pending before, in which case it is not ours to take.
- */
-static ssize_t write_nosigpipe(int fd, const void *buf, size_t n)
-{
-    sigset_t pipe_set, old, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigemptyset(&pending);
-    sigpending(&pending);
-    bool was_pending = sigismember(&pending, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    ssize_t r = write(fd, buf, n);
-    int err = errno;
-    if (r < 0 && err == EPIPE && !was_pending) {
-        const struct timespec zero = {0, 0};
-        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    errno = err;
-    return r;
-}
-
 /* Send what is buffered for stdin; watch for room if the pipe is full. */
 static void flush_stdin(wk_proc *p)
 {
     rc_workers *w = p->w;
     while (p->in_fd >= 0 && p->woff < p->wlen) {
-        ssize_t n = write_nosigpipe(p->in_fd, p->wbuf + p->woff, p->wlen - p->woff);
+        ssize_t n = wk_child_write(p->in_fd, p->wbuf + p->woff, p->wlen - p->woff);
         if (n > 0) {
             p->woff += (size_t)n;
             continue;
@@ -416,11 +314,7 @@ static void flush_stdin(wk_proc *p)
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (!p->in_watched) {
                 if (rc_loop_watch_fd(w->loop, p->in_fd, RC_WRITABLE, on_stdin, p)) {
-                    char who[128], msg[MSG_LEN];
-                    label(p, who, sizeof who);
-                    snprintf(msg, sizeof msg, "%s could not be written to: %s", who,
-                             rc_loop_errmsg(w->loop));
-                    give_up(p, msg);
+                    give_up_said(p, " could not be written to: %s", rc_loop_errmsg(w->loop));
                     return;
                 }
                 p->in_watched = true;
@@ -445,6 +339,7 @@ static void flush_stdin(wk_proc *p)
 
 /* ---- ending a worker ---- */
 
+/* Stop every timer of a proc. */
 static void stop_timers(wk_proc *p)
 {
     rc_loop *loop = p->w->loop;
@@ -458,11 +353,8 @@ static void proc_bury(wk_proc *p)
 {
     rc_workers *w = p->w;
     read_stderr(p);
-    if (p->err.len) {
-        p->err.buf[p->err.len] = '\0';
-        log_line(w, p->pid, p->err.buf);
-        p->err.len = 0;
-    }
+    const char *tail = wk_linebuf_take_tail(&p->err);
+    if (tail) log_line(w, p->pid, tail);
     stop_timers(p);
     close_fd(w, &p->in_fd, &p->in_watched);
     close_fd(w, &p->out_fd, &p->out_watched);
@@ -471,27 +363,17 @@ static void proc_bury(wk_proc *p)
     if (w->shutting_down && w->shutdown_live && --w->shutdown_live == 0) rc_loop_stop(w->loop);
 }
 
-/* waitpid without WNOHANG.  False if someone else reaped it (ECHILD). */
-static bool wait_blocking(pid_t pid, int *status)
-{
-    for (;;) {
-        pid_t r = waitpid(pid, status, 0);
-        if (r == pid) return true;
-        if (r < 0 && errno == EINTR) continue;
-        return false;
-    }
-}
-
 /* SIGKILL and collect, for a worker we gave up on. */
 static void proc_kill(wk_proc *p)
 {
     if (p->state == PS_DEAD) return;
     int status = 0;
-    kill(p->pid, SIGKILL);
-    wait_blocking(p->pid, &status);
+    wk_child_kill(p->pid, &status);
     proc_bury(p);
 }
 
+/* A worker failed to start: back off before the next start, and after
+ * MAX_START_FAILURES in a row retry the queued work with msg. */
 static void start_failure(rc_workers *w, const char *msg)
 {
     w->start_failures++;
@@ -541,7 +423,7 @@ static void proc_exited(wk_proc *p, int status, bool have_status, const char *no
     if (p->state == PS_DEAD) return;
     char who[128], how[96], msg[MSG_LEN];
     label(p, who, sizeof who);
-    describe_exit(how, sizeof how, status, have_status);
+    wk_child_describe_exit(how, sizeof how, status, have_status);
     char cause[256];
     if (note)
         snprintf(cause, sizeof cause, "%s", note);
@@ -584,12 +466,9 @@ static void proc_exited(wk_proc *p, int status, bool have_status, const char *no
 static bool try_reap(wk_proc *p)
 {
     int status = 0;
-    pid_t r;
-    do {
-        r = waitpid(p->pid, &status, WNOHANG);
-    } while (r < 0 && errno == EINTR);
-    if (r == 0) return false;
-    proc_exited(p, status, r == p->pid, NULL);
+    wk_reap r = wk_child_try_reap(p->pid, &status);
+    if (r == WK_RUNNING) return false;
+    proc_exited(p, status, r == WK_REAPED, NULL);
     return true;
 }
 
@@ -627,49 +506,35 @@ static void retire(wk_proc *p)
 
 /* ---- what a worker says ---- */
 
+/* The worker printed something that is not a message for its state (what:
+ * "garbage", or why not): it is bad. */
 static void printed_garbage(wk_proc *p, const char *s, size_t n, const char *what)
 {
-    char who[128], q[QUOTE_LEN * 4 + 8], msg[MSG_LEN];
+    char q[QUOTE_LEN];
     p->w->stats.garbage++;
-    label(p, who, sizeof who);
-    quote(q, sizeof q, s, n);
+    runqy_quote(q, sizeof q, s, n);
     if (p->item)
-        snprintf(msg, sizeof msg, "%s printed %s: '%s' while running work %llu", who, what, q,
-                 (unsigned long long)p->item->tok.work_id);
+        give_up_said(p, " printed %s: '%s' while running work %llu", what, q,
+                     (unsigned long long)p->item->tok.work_id);
     else if (!p->was_ready)
-        snprintf(msg, sizeof msg, "%s printed %s before becoming ready: '%s'", who, what, q);
+        give_up_said(p, " printed %s before becoming ready: '%s'", what, q);
     else
-        snprintf(msg, sizeof msg, "%s printed %s while idle: '%s'", who, what, q);
-    give_up(p, msg);
+        give_up_said(p, " printed %s while idle: '%s'", what, q);
 }
 
-static void wrong_id(wk_proc *p, const char *tid)
+/* The worker answered a task_id it was not given: it is bad. */
+static void wrong_id(wk_proc *p, const runqy_reply *r)
 {
-    char who[128], q[QUOTE_LEN * 4 + 8], msg[MSG_LEN];
+    char q[QUOTE_LEN];
     p->w->stats.wrong_id++;
-    label(p, who, sizeof who);
-    quote(q, sizeof q, tid, strlen(tid));
+    runqy_quote(q, sizeof q, r->task_id, r->task_id_len);
     if (p->item)
-        snprintf(msg, sizeof msg, "%s answered task_id '%s' while running '%s'", who, q,
-                 p->item->task_id);
+        give_up_said(p, " answered task_id '%s' while running '%s'", q, p->item->task_id);
     else
-        snprintf(msg, sizeof msg, "%s answered task_id '%s' while running nothing", who, q);
-    give_up(p, msg);
+        give_up_said(p, " answered task_id '%s' while running nothing", q);
 }
 
-/* {"status": "error", "error": "..."} instead of ready (the runqy SDK's
- * answer to a failing @load). */
-static void load_failed(wk_proc *p, const cJSON *error)
-{
-    char who[128], msg[MSG_LEN];
-    label(p, who, sizeof who);
-    char *printed = cJSON_IsString(error) ? NULL : cJSON_PrintUnformatted(error);
-    const char *text = cJSON_IsString(error) ? error->valuestring : printed;
-    snprintf(msg, sizeof msg, "%s failed to start: %s", who, text ? text : "error");
-    cJSON_free(printed);
-    give_up(p, msg);
-}
-
+/* The ready line: the worker may take work, and starts count as healthy again. */
 static void become_ready(wk_proc *p)
 {
     rc_workers *w = p->w;
@@ -680,8 +545,9 @@ static void become_ready(wk_proc *p)
     w->start_failures = 0;
 }
 
-/* The answer to the work in flight: finish it as the worker says. */
-static void answer(wk_proc *p, cJSON *reply)
+/* The answer to the work in flight: finish it as the worker says.  Takes
+ * the result out of the reply. */
+static void answer(wk_proc *p, runqy_reply *r)
 {
     rc_workers *w = p->w;
     wk_item *it = p->item;
@@ -690,101 +556,71 @@ static void answer(wk_proc *p, cJSON *reply)
     rc_timer_stop(w->loop, &p->task_timer);
     if (w->mode == RC_WORKERS_ONE_SHOT || w->shutting_down) retire(p);
 
-    const cJSON *error = cJSON_GetObjectItemCaseSensitive(reply, "error");
-    if (!error || cJSON_IsNull(error)) {
-        cJSON *result = cJSON_DetachItemFromObjectCaseSensitive(reply, "result");
-        if (cJSON_IsNull(result)) {
-            cJSON_Delete(result);
-            result = NULL;
-        }
+    if (!r->failed) {
         w->stats.completed++;
-        rc_complete(w->cue, it->tok, result);
+        rc_complete(w->cue, it->tok, r->result);
+        r->result = NULL;
         item_free(it);
-    } else {
-        /* The worker's own message, whole (a Python traceback ends with the
-         * line that matters), after the worker's name. */
-        char who[128];
-        label(p, who, sizeof who);
-        char *printed = cJSON_IsString(error) ? NULL : cJSON_PrintUnformatted(error);
-        const char *text = cJSON_IsString(error) ? error->valuestring : printed;
-        if (!text) text = "error";
-        size_t n = strlen(who) + strlen(text) + 3;
-        char *msg = malloc(n);
-        if (msg) snprintf(msg, n, "%s: %s", who, text);
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "retry")))
-            finish_retry(w, it, msg ? msg : text);
-        else
-            finish_fail(w, it, msg ? msg : text);
-        free(msg);
-        cJSON_free(printed);
+        return;
     }
-    cJSON_Delete(reply);
-}
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r';
+    /* The worker's own message, whole (a Python traceback ends with the line
+     * that matters), after the worker's name. */
+    char who[128];
+    label(p, who, sizeof who);
+    const char *text = r->error ? r->error : "error";
+    size_t n = strlen(who) + strlen(text) + 3;
+    char *msg = malloc(n);
+    if (msg) snprintf(msg, n, "%s: %s", who, text);
+    if (r->retry)
+        finish_retry(w, it, msg ? msg : text);
+    else
+        finish_fail(w, it, msg ? msg : text);
+    free(msg);
 }
 
 /* One line from stdout.  Blank lines are ignored. */
 static void handle_line(wk_proc *p, const char *s, size_t n)
 {
-    while (n && is_space(s[n - 1]))
-        n--;
-    while (n && is_space(*s))
-        s++, n--;
-    if (!n) return;
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(s, n, &end, false);
-    if (!cJSON_IsObject(j) || end != s + n) {
-        cJSON_Delete(j);
+    runqy_reply r;
+    runqy_phase phase = p->state == PS_STARTING ? RUNQY_LOADING : RUNQY_SERVING;
+    runqy_trim(&s, &n);
+    switch (runqy_parse_line(s, n, phase, &r)) {
+    case RUNQY_BLANK:
+        break;
+    case RUNQY_GARBAGE:
         printed_garbage(p, s, n, "garbage");
-        return;
-    }
-    if (p->state == PS_STARTING) {
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
-        const char *status = cJSON_IsString(st) ? st->valuestring : "";
-        if (strcmp(status, "ready") == 0)
-            become_ready(p);
-        else if (strcmp(status, "error") == 0)
-            load_failed(p, cJSON_GetObjectItemCaseSensitive(j, "error"));
+        break;
+    case RUNQY_OVERLONG:
+        printed_garbage(p, s, n, "a line longer than 1 MiB");
+        break;
+    case RUNQY_READY:
+        become_ready(p);
+        break;
+    case RUNQY_LOAD_ERROR: /* the runqy SDK's answer to a failing @load */
+        give_up_said(p, " failed to start: %s", r.error ? r.error : "error");
+        break;
+    case RUNQY_ANSWER:
+        if (p->item && runqy_answers(&r, p->item->task_id))
+            answer(p, &r);
         else
-            printed_garbage(p, s, n, "garbage");
-        cJSON_Delete(j);
-        return;
+            wrong_id(p, &r);
+        break;
     }
-    const cJSON *tid = cJSON_GetObjectItemCaseSensitive(j, "task_id");
-    if (!cJSON_IsString(tid)) {
-        cJSON_Delete(j);
-        printed_garbage(p, s, n, "garbage");
-    } else if (p->item && strcmp(tid->valuestring, p->item->task_id) == 0) {
-        answer(p, j);
-    } else {
-        wrong_id(p, tid->valuestring);
-        cJSON_Delete(j);
-    }
+    runqy_reply_clear(&r);
 }
 
 /* Handle the complete lines in p->out.  False if the worker is gone. */
 static bool process_stdout(wk_proc *p)
 {
-    linebuf *b = &p->out;
-    size_t start = 0;
-    for (;;) {
-        char *nl = memchr(b->buf + b->scanned, '\n', b->len - b->scanned);
-        if (!nl) break;
-        size_t end = (size_t)(nl - b->buf);
-        handle_line(p, b->buf + start, end - start);
+    char *line;
+    size_t n;
+    while (wk_linebuf_next(&p->out, &line, &n)) {
+        handle_line(p, line, n);
         if (p->state == PS_DEAD || p->out_fd < 0) return false;
-        start = b->scanned = end + 1;
     }
-    if (start) {
-        memmove(b->buf, b->buf + start, b->len - start);
-        b->len -= start;
-    }
-    b->scanned = b->len;
-    if (b->len > LINE_LIMIT) {
-        printed_garbage(p, b->buf, b->len, "a line longer than 1 MiB");
+    wk_linebuf_compact(&p->out);
+    if (p->out.len > RUNQY_LINE_MAX) {
+        printed_garbage(p, p->out.buf, p->out.len, "a line longer than 1 MiB");
         return false;
     }
     return true;
@@ -793,17 +629,12 @@ static bool process_stdout(wk_proc *p)
 static void read_stdout(wk_proc *p)
 {
     for (int i = 0; i < READS_PER_EVENT && p->out_fd >= 0 && p->state != PS_DEAD; i++) {
-        if (!buf_reserve(&p->out, READ_ROOM + 1)) {
-            char who[128], msg[MSG_LEN];
-            label(p, who, sizeof who);
-            snprintf(msg, sizeof msg, "%s: out of memory reading its output", who);
-            give_up(p, msg);
-            return;
-        }
-        ssize_t n = read(p->out_fd, p->out.buf + p->out.len, p->out.cap - p->out.len - 1);
+        ssize_t n = wk_linebuf_read(&p->out, p->out_fd, READ_ROOM);
         if (n > 0) {
-            p->out.len += (size_t)n;
             if (!process_stdout(p)) return;
+        } else if (n < 0 && errno == ENOMEM) {
+            give_up_said(p, ": out of memory reading its output");
+            return;
         } else if (n == 0) {
             start_dying(p, NULL);
             return;
@@ -820,45 +651,31 @@ static void read_stdout(wk_proc *p)
 static void read_stderr(wk_proc *p)
 {
     rc_workers *w = p->w;
-    linebuf *b = &p->err;
+    wk_linebuf *b = &p->err;
     for (int i = 0; i < READS_PER_EVENT && p->err_fd >= 0; i++) {
-        if (!buf_reserve(b, READ_ROOM + 1)) {
-            b->len = 0; /* drop it rather than stall the worker */
-            if (!buf_reserve(b, READ_ROOM + 1)) return;
+        ssize_t n = wk_linebuf_read(b, p->err_fd, READ_ROOM);
+        if (n < 0 && errno == ENOMEM) {
+            wk_linebuf_free(b); /* drop it rather than stall the worker */
+            n = wk_linebuf_read(b, p->err_fd, READ_ROOM);
+            if (n < 0 && errno == ENOMEM) return;
         }
-        ssize_t n = read(p->err_fd, b->buf + b->len, b->cap - b->len - 1);
         if (n > 0) {
-            b->len += (size_t)n;
-            size_t start = 0;
-            char *nl;
-            while ((nl = memchr(b->buf + b->scanned, '\n', b->len - b->scanned))) {
-                size_t end = (size_t)(nl - b->buf);
-                size_t e = end;
-                if (e > start && b->buf[e - 1] == '\r') e--;
-                b->buf[e] = '\0';
-                log_line(w, p->pid, b->buf + start);
-                start = b->scanned = end + 1;
+            char *line;
+            size_t len;
+            while (wk_linebuf_next(b, &line, &len)) {
+                if (len && line[len - 1] == '\r') len--;
+                line[len] = '\0';
+                log_line(w, p->pid, line);
             }
-            if (start) {
-                memmove(b->buf, b->buf + start, b->len - start);
-                b->len -= start;
-            }
-            b->scanned = b->len;
-            if (b->len > LINE_LIMIT) {
-                b->buf[b->len] = '\0';
-                log_line(w, p->pid, b->buf);
-                b->len = b->scanned = 0;
-            }
+            wk_linebuf_compact(b);
+            if (b->len > RUNQY_LINE_MAX) log_line(w, p->pid, wk_linebuf_take_tail(b));
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             return;
         } else {
-            if (b->len) {
-                b->buf[b->len] = '\0';
-                log_line(w, p->pid, b->buf);
-                b->len = b->scanned = 0;
-            }
+            const char *tail = wk_linebuf_take_tail(b);
+            if (tail) log_line(w, p->pid, tail);
             close_fd(w, &p->err_fd, &p->err_watched);
             return;
         }
@@ -867,92 +684,33 @@ static void read_stderr(wk_proc *p)
 
 /* ---- starting a worker ---- */
 
+/* Entry point: a worker did not say it was ready in time. */
 static void ready_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
+/* Entry point: a worker did not answer its work in time. */
 static void task_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
+/* Entry point: look for the exit status of a dying or retiring worker;
+ * SIGKILL it at its exit deadline; else poll again (backing off). */
 static void reap_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
 
-/* Move a child's end of a pipe off 0..2, so dup2 onto 0..2 never meets
- * itself (dup2(fd, fd) would keep O_CLOEXEC). */
-static int lift_fd(int fd)
-{
-    if (fd > 2) return fd;
-    int n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    close(fd);
-    return n;
-}
-
-static void close_pair(int fds[2])
-{
-    for (int i = 0; i < 2; i++)
-        if (fds[i] >= 0) close(fds[i]);
-}
-
+/* Start one worker, appended to w->procs.  NULL with a message in err if it
+ * could not be started. */
 static wk_proc *spawn_one(rc_workers *w, char *err, size_t errlen)
 {
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1};
     wk_proc *p = calloc(1, sizeof *p);
     if (!p) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(er, O_CLOEXEC)) {
-        snprintf(err, errlen, "pipe2: %s", strerror(errno));
-        goto fail;
+    wk_child c;
+    if (!wk_child_spawn(&c, w->argv, w->cwd, err, errlen)) {
+        free(p);
+        return NULL;
     }
-    in[0] = lift_fd(in[0]);
-    out[1] = lift_fd(out[1]);
-    er[1] = lift_fd(er[1]);
-    if (in[0] < 0 || out[1] < 0 || er[1] < 0) {
-        snprintf(err, errlen, "fcntl: %s", strerror(errno));
-        goto fail;
-    }
-    int parent_ends[3] = {in[1], out[0], er[0]};
-    for (int i = 0; i < 3; i++) {
-        int fl = fcntl(parent_ends[i], F_GETFL);
-        if (fl < 0 || fcntl(parent_ends[i], F_SETFL, fl | O_NONBLOCK) < 0) {
-            snprintf(err, errlen, "fcntl: %s", strerror(errno));
-            goto fail;
-        }
-    }
-
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, er[1], 2);
-    if (w->cwd) posix_spawn_file_actions_addchdir_np(&fa, w->cwd);
-    /* The child starts with no signals blocked and SIGPIPE at its default,
-     * whatever this process did with them. */
-    sigset_t none, dfl;
-    sigemptyset(&none);
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGPIPE);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &dfl);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    pid_t pid = 0;
-    int rc = posix_spawnp(&pid, w->argv[0], &fa, &attr, w->argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (rc) {
-        if (w->cwd)
-            snprintf(err, errlen, "could not start '%s' in '%s': %s", w->argv[0], w->cwd,
-                     strerror(rc));
-        else
-            snprintf(err, errlen, "could not start '%s': %s", w->argv[0], strerror(rc));
-        goto fail;
-    }
-    close(in[0]);
-    close(out[1]);
-    close(er[1]);
-
     p->w = w;
-    p->pid = pid;
-    p->in_fd = in[1];
-    p->out_fd = out[0];
-    p->err_fd = er[0];
+    p->pid = c.pid;
+    p->in_fd = c.in_fd;
+    p->out_fd = c.out_fd;
+    p->err_fd = c.err_fd;
     p->state = PS_STARTING;
     p->exit_deadline = RC_TIME_NEVER;
     rc_timer_init(&p->ready_timer, ready_timer_fire, p);
@@ -965,26 +723,18 @@ static wk_proc *spawn_one(rc_workers *w, char *err, size_t errlen)
     *tail = p;
     w->stats.spawned++;
     rc_timer_start(w->loop, &p->ready_timer, after(w, w->ready_timeout_s));
-    if (w->engaged && !watch_outputs(p)) {
-        char who[128], msg[MSG_LEN];
-        label(p, who, sizeof who);
-        snprintf(msg, sizeof msg, "%s could not be watched: %s", who, rc_loop_errmsg(w->loop));
-        give_up(p, msg);
-    }
+    if (w->engaged && !watch_outputs(p))
+        give_up_said(p, " could not be watched: %s", rc_loop_errmsg(w->loop));
     return p;
-
-fail:
-    close_pair(in);
-    close_pair(out);
-    close_pair(er);
-    free(p);
-    return NULL;
 }
 
 /* ---- keeping the pool filled and the FIFO moving ---- */
 
+/* Entry point: the backoff after failed starts is over. */
 static void spawn_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
 
+/* Start workers up to what the mode wants (a pool of `processes`; one per
+ * queued work for one-shot), unless backing off after failed starts. */
 static void spawn_as_needed(rc_workers *w)
 {
     if (w->shutting_down || w->shut) return;
@@ -1037,6 +787,7 @@ static bool quiet(const rc_workers *w)
     return true;
 }
 
+/* Free the dead procs (nothing refers to them any more). */
 static void sweep(rc_workers *w)
 {
     wk_proc **pp = &w->procs;
@@ -1047,13 +798,14 @@ static void sweep(rc_workers *w)
             continue;
         }
         *pp = p->next;
-        free(p->out.buf);
-        free(p->err.buf);
+        wk_linebuf_free(&p->out);
+        wk_linebuf_free(&p->err);
         free(p->wbuf);
         free(p);
     }
 }
 
+/* Stop watching every pipe. */
 static void disengage_now(rc_workers *w)
 {
     for (wk_proc *p = w->procs; p; p = p->next) {
@@ -1065,11 +817,11 @@ static void disengage_now(rc_workers *w)
     w->engaged = false;
 }
 
+/* The deferred disengage check, at the end of the loop iteration. */
 static void disengage_cb(rc_loop *loop, void *arg)
 {
     (void)loop;
     rc_workers *w = arg;
-    w->disengage_pending = false;
     sweep(w);
     if (w->engaged && quiet(w)) disengage_now(w);
 }
@@ -1078,8 +830,7 @@ static void disengage_cb(rc_loop *loop, void *arg)
  * work usually arrives in the same iteration (the dispatch pass runs first). */
 static void maybe_disengage(rc_workers *w)
 {
-    if (!w->engaged || w->disengage_pending || !quiet(w)) return;
-    if (rc_loop_defer(w->loop, disengage_cb, w) == 0) w->disengage_pending = true;
+    if (w->engaged && quiet(w)) rc_defer_request(w->loop, &w->disengage);
 }
 
 /* Watch the pipes again, and first read what the workers said while nobody
@@ -1091,10 +842,7 @@ static void engage(rc_workers *w)
     for (wk_proc *p = w->procs; p; p = p->next) {
         if (p->state == PS_DEAD) continue;
         if (!watch_outputs(p)) {
-            char who[128], msg[MSG_LEN];
-            label(p, who, sizeof who);
-            snprintf(msg, sizeof msg, "%s could not be watched: %s", who, rc_loop_errmsg(w->loop));
-            give_up(p, msg);
+            give_up_said(p, " could not be watched: %s", rc_loop_errmsg(w->loop));
             continue;
         }
         read_stderr(p);
@@ -1103,6 +851,7 @@ static void engage(rc_workers *w)
     }
 }
 
+/* Give an attempt to an idle worker: write its request, start its timeout. */
 static void send_item(wk_proc *p, wk_item *it)
 {
     rc_workers *w = p->w;
@@ -1118,11 +867,8 @@ static void send_item(wk_proc *p, wk_item *it)
         /* Leftover bytes (an answer came before its request was written). */
         char *n = realloc(p->wbuf, p->wlen + it->len);
         if (!n) {
-            char who[128], msg[MSG_LEN];
-            label(p, who, sizeof who);
-            snprintf(msg, sizeof msg, "%s: out of memory sending work %llu", who,
-                     (unsigned long long)it->tok.work_id);
-            give_up(p, msg);
+            give_up_said(p, ": out of memory sending work %llu",
+                         (unsigned long long)it->tok.work_id);
             return;
         }
         memcpy(n + p->wlen, it->line, it->len);
@@ -1199,12 +945,10 @@ static void ready_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
     sweep(w);
     read_stdout(p); /* the ready line may be waiting unread */
     if (p->state == PS_STARTING) {
-        char who[128], secs[32], msg[MSG_LEN];
+        char secs[32];
         w->stats.ready_timeouts++;
-        label(p, who, sizeof who);
         fmt_secs(secs, sizeof secs, w->ready_timeout_s);
-        snprintf(msg, sizeof msg, "%s never became ready within %s", who, secs);
-        give_up(p, msg);
+        give_up_said(p, " never became ready within %s", secs);
     }
     settle(w);
 }
@@ -1217,13 +961,11 @@ static void task_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
     sweep(w);
     read_stdout(p); /* an answer may be waiting unread */
     if (p->state == PS_BUSY && p->item) {
-        char who[128], secs[32], msg[MSG_LEN];
+        char secs[32];
         w->stats.task_timeouts++;
-        label(p, who, sizeof who);
         fmt_secs(secs, sizeof secs, w->task_timeout_s);
-        snprintf(msg, sizeof msg, "%s timed out after %s on work %llu", who, secs,
-                 (unsigned long long)p->item->tok.work_id);
-        give_up(p, msg);
+        give_up_said(p, " timed out after %s on work %llu", secs,
+                     (unsigned long long)p->item->tok.work_id);
     }
     settle(w);
 }
@@ -1245,8 +987,7 @@ static void reap_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
             note = p->state == PS_DYING ? "closed its stdout but did not exit"
                                         : "did not exit after its stdin was closed";
         int status = 0;
-        kill(p->pid, SIGKILL);
-        bool got = wait_blocking(p->pid, &status);
+        bool got = wk_child_kill(p->pid, &status);
         proc_exited(p, status, got, note);
         settle(w);
         return;
@@ -1268,6 +1009,8 @@ static void spawn_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
     settle(w);
 }
 
+/* Entry point: the task handler.  Queues the attempt (the transport owns it
+ * until it finishes it) and feeds the workers. */
 static void on_work(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
 {
     rc_workers *w = ud;
@@ -1295,6 +1038,8 @@ static void on_work(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
 
 /* ---- public API ---- */
 
+/* Free the rc_workers and whatever it still holds; touches neither the cue
+ * nor the loop. */
 static void workers_destroy(rc_workers *w)
 {
     if (!w) return;
@@ -1339,17 +1084,18 @@ int rc_workers_new(rc_workers **out, rc_cue *cue, const char *task, const char *
     w->ud = opts->ud;
     rc_timer_init(&w->spawn_timer, spawn_timer_fire, w);
     rc_timer_set_ref(&w->spawn_timer, false);
+    rc_defer_init(&w->disengage, disengage_cb, w);
 
     size_t argc = 0;
     while (opts->argv[argc])
         argc++;
     w->argv = calloc(argc + 1, sizeof *w->argv);
-    w->task = dup_str(task);
-    w->name = dup_str(opts->name ? opts->name : opts->argv[0]);
-    w->cwd = opts->cwd ? dup_str(opts->cwd) : NULL;
+    w->task = strdup(task);
+    w->name = strdup(opts->name ? opts->name : opts->argv[0]);
+    w->cwd = opts->cwd ? strdup(opts->cwd) : NULL;
     bool ok = w->argv && w->task && w->name && (!opts->cwd || w->cwd);
     for (size_t i = 0; ok && i < argc; i++)
-        ok = (w->argv[i] = dup_str(opts->argv[i])) != NULL;
+        ok = (w->argv[i] = strdup(opts->argv[i])) != NULL;
     if (!ok) {
         workers_destroy(w);
         return RC_ENOMEM;
@@ -1380,33 +1126,6 @@ void rc_workers_stats_get(const rc_workers *w, rc_workers_stats *out)
     }
 }
 
-typedef struct id_list {
-    rc_work_id *ids;
-    size_t n, cap;
-    bool lost; /* out of memory: the counts stay right, the ids are dropped */
-} id_list;
-
-static void id_add(id_list *l, rc_work_id id)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        rc_work_id *n = realloc(l->ids, cap * sizeof *n);
-        if (!n) {
-            l->lost = true;
-            return;
-        }
-        l->ids = n;
-        l->cap = cap;
-    }
-    l->ids[l->n++] = id;
-}
-
-static int cmp_id(const void *a, const void *b)
-{
-    rc_work_id x = *(const rc_work_id *)a, y = *(const rc_work_id *)b;
-    return x < y ? -1 : x > y;
-}
-
 int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *report)
 {
     if (report) memset(report, 0, sizeof *report);
@@ -1417,14 +1136,14 @@ int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *re
     w->shutting_down = true;
     rc_task_set_handler(w->cue, w->task, NULL, NULL);
     rc_timer_stop(w->loop, &w->spawn_timer);
-    id_list cut = {0};
+    rc_cut_list cut = {0};
     size_t cut_queued = 0, cut_running = 0, in_flight = 0;
     char msg[MSG_LEN];
 
     /* Work that never reached a worker. */
     wk_item *it;
     while ((it = queue_pop(w))) {
-        id_add(&cut, it->tok.work_id);
+        rc_cut_list_add(&cut, it->tok.work_id);
         cut_queued++;
         snprintf(msg, sizeof msg, "cut by shutdown: work %llu never reached a worker '%s'",
                  (unsigned long long)it->tok.work_id, w->name);
@@ -1467,7 +1186,7 @@ int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *re
             label(p, who, sizeof who);
             snprintf(msg, sizeof msg, "cut by shutdown: %s was still running work %llu after %s",
                      who, (unsigned long long)it->tok.work_id, secs);
-            id_add(&cut, it->tok.work_id);
+            rc_cut_list_add(&cut, it->tok.work_id);
             cut_running++;
         }
         proc_kill(p);
@@ -1478,28 +1197,15 @@ int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *re
     w->engaged = false;
     sweep(w);
 
-    if (cut.lost) {
-        free(cut.ids);
-        cut.ids = NULL;
-        cut.n = 0;
-        if (!result) result = RC_ENOMEM;
-    }
-    if (report) {
-        report->finished = in_flight > cut_running ? in_flight - cut_running : 0;
-        report->cut_queued = cut_queued;
-        report->cut_running = cut_running;
-        if (cut.n) qsort(cut.ids, cut.n, sizeof *cut.ids, cmp_id);
-        report->cut_ids = cut.ids;
-        report->n_cut_ids = cut.n;
-    } else {
-        free(cut.ids);
-    }
-    return result;
+    size_t finished = in_flight > cut_running ? in_flight - cut_running : 0;
+    int r_cut = rc_cut_list_report(&cut, finished, cut_queued, cut_running, report);
+    return result ? result : r_cut;
 }
 
 void rc_workers_free(rc_workers *w)
 {
     if (!w) return;
     if (!w->shut) rc_workers_shutdown(w, 0, NULL);
+    rc_defer_cancel(w->loop, &w->disengage);
     workers_destroy(w);
 }

@@ -1,0 +1,86 @@
+/*
+ * protocol.h -- the runqy worker protocol, one line at a time.
+ *
+ * Pure: no processes, no loop, no file descriptors.  A worker prints
+ * {"status": "ready"} once loaded (or {"status": "error", "error": ...} if
+ * loading failed), then answers each request line
+ * {"task_id": "...", "payload": ...} with one line
+ * {"task_id": "...", "result": ..., "error": null | ..., "retry": bool}.
+ *
+ * runqy_parse_line turns one line of a worker's stdout into a typed reply;
+ * runqy_format_request makes the request line for one attempt.  Private to
+ * the workers transport.
+ */
+#ifndef RUNQY_PROTOCOL_H
+#define RUNQY_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runcue.h"
+
+enum {
+    RUNQY_LINE_MAX = 1 << 20, /* a longer line is not a message */
+    RUNQY_TASK_ID_MAX = 63,   /* bytes of an answer's task_id kept */
+    RUNQY_QUOTE_MAX = 60,     /* bytes of a line quoted by runqy_quote */
+};
+
+/* What the worker is expected to say next. */
+typedef enum runqy_phase {
+    RUNQY_LOADING, /* before it is ready: a status line */
+    RUNQY_SERVING, /* ready: answers carrying a task_id */
+} runqy_phase;
+
+typedef enum runqy_kind {
+    RUNQY_BLANK,      /* only spaces, tabs or CRs: ignored */
+    RUNQY_GARBAGE,    /* not one JSON object, or not what the phase expects */
+    RUNQY_OVERLONG,   /* longer than RUNQY_LINE_MAX */
+    RUNQY_READY,      /* LOADING: {"status": "ready"} */
+    RUNQY_LOAD_ERROR, /* LOADING: {"status": "error", "error": ...} */
+    RUNQY_ANSWER,     /* SERVING: an object whose task_id is a string */
+} runqy_kind;
+
+/* One parsed line.  The reply owns error and result; runqy_reply_clear frees
+ * them.  Strings are cut at their first NUL (a "\u0000" escape). */
+typedef struct runqy_reply {
+    runqy_kind kind;
+    char task_id[RUNQY_TASK_ID_MAX + 1]; /* ANSWER: its first bytes, NUL-terminated */
+    size_t task_id_len;                  /* ANSWER: its whole length */
+    bool failed;   /* ANSWER: "error" is present and not null; LOAD_ERROR: true */
+    bool retry;    /* ANSWER, failed: "retry" is true */
+    char *error;   /* failed: a string as is, anything else as JSON; NULL if missing
+                    * (or out of memory) */
+    cJSON *result; /* ANSWER, not failed: "result"; NULL if missing or null */
+} runqy_reply;
+
+/* Parse the n bytes at s (one line, without its '\n'; need not be
+ * NUL-terminated) as the phase expects.  Leading and trailing spaces, tabs
+ * and CRs are ignored.  A line with a NUL byte is garbage, and so is one
+ * that cannot be parsed for want of memory.  Fills *out
+ * (which need not be initialised) and returns out->kind. */
+runqy_kind runqy_parse_line(const char *s, size_t n, runqy_phase phase, runqy_reply *out);
+
+/* Drop leading and trailing spaces, tabs and CRs from the n bytes at *s. */
+void runqy_trim(const char **s, size_t *n);
+
+/* Free what the reply owns and reset it to a blank one. */
+void runqy_reply_clear(runqy_reply *r);
+
+/* Whether an ANSWER carries exactly this task_id. */
+bool runqy_answers(const runqy_reply *r, const char *task_id);
+
+/* The task_id of an attempt, "<work_id>.<attempt>", into buf. */
+void runqy_task_id(char *buf, size_t len, rc_work_id work_id, unsigned attempt);
+
+/* {"task_id":"<task_id>","payload":<payload>}\n in a malloc'd buffer the
+ * caller frees; *len is its length.  NULL if out of memory or payload is
+ * NULL. */
+char *runqy_format_request(const char *task_id, const cJSON *payload, size_t *len);
+
+/* Up to RUNQY_QUOTE_MAX bytes of s for a message, into buf: printable ASCII
+ * as is, other bytes and backslashes as \xNN, "..." if cut.  buf needs
+ * 4 * RUNQY_QUOTE_MAX + 4 bytes to hold the whole quote. */
+void runqy_quote(char *buf, size_t len, const char *s, size_t n);
+
+#endif /* RUNQY_PROTOCOL_H */
