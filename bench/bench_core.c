@@ -82,9 +82,7 @@ static void meter_reset(heap_meter *m)
 
 static double wall_seconds(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return rc_to_seconds(rc_monotonic_now());
 }
 
 /* Reset the kernel's peak-RSS mark; false if this kernel does not allow it

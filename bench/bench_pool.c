@@ -27,9 +27,7 @@
 
 static double wall_seconds(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return rc_to_seconds(rc_monotonic_now());
 }
 
 static double cpu_seconds(void)

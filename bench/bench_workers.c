@@ -42,9 +42,7 @@ typedef struct run_result {
 
 static double mono_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return rc_to_seconds(rc_monotonic_now());
 }
 
 static void die(const char *what, int rc, rc_cue *cue)

@@ -265,6 +265,8 @@ static void sample(sim_pcg32 *rng, unsigned *scratch, unsigned n, unsigned *out,
     }
 }
 
+static void dynamic_model_free(void *p);
+
 static dynamic_model *dynamic_model_new(sim *s, size_t n_docs)
 {
     dynamic_model *m = calloc(1, sizeof *m);
@@ -283,12 +285,7 @@ static dynamic_model *dynamic_model_new(sim *s, size_t n_docs)
         !local_scratch || !m->initial) {
         free(api_scratch);
         free(local_scratch);
-        free(m->docs);
-        free(m->local_dep);
-        free(m->api_needed);
-        free(m->local_needed);
-        free(m->initial);
-        free(m);
+        dynamic_model_free(m);
         return NULL;
     }
     for (unsigned i = 0; i < m->n_api_pool; i++) api_scratch[i] = i;

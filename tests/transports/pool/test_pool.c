@@ -24,9 +24,7 @@ TestSuite(pool, .timeout = 10);
 
 static rc_time real_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (rc_time)ts.tv_sec * RC_NSEC_PER_SEC + ts.tv_nsec;
+    return rc_monotonic_now();
 }
 
 static void sleep_ms(long ms)

@@ -59,9 +59,7 @@ static recorder R;
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return rc_to_seconds(rc_monotonic_now());
 }
 
 static void sample_stats(void)
