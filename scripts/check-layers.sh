@@ -6,7 +6,9 @@
 #   tools, examples, bench -> viz, scenarios, libsim, harness, transports, core (public)
 #   viz        -> the harness reader (runcue_shm.h) and runcue.h only
 #   scenarios  -> libsim -> harness (writer) -> core, each through public headers
-#   transports -> runcue.h only;  harness -> runcue.h only
+#   transports (pool, workers/, redis/) -> runcue.h and their own public
+#              headers (runcue_transport.h, runcue_redis.h) only;
+#   harness -> runcue.h only
 #   scheduler/ -> nothing above it; inside it, each module only below itself:
 #       base (alloc, maps, run queue, rate ring, loop) < cue_types.h < observe
 #       < work < dispatch, diagnose < timeouts < cue.c
@@ -25,7 +27,8 @@ ROOT = os.getcwd()
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 # Public headers and the layer that owns them.
-PUBLIC = {"runcue.h": "core", "runcue_transport.h": "transports", "runcue_shm.h": "harness"}
+PUBLIC = {"runcue.h": "core", "runcue_transport.h": "transports", "runcue_redis.h": "transports",
+          "runcue_shm.h": "harness"}
 
 # Which layers' public headers (and, for the upper layers, which folders'
 # headers) each folder may include.  A folder may always include its own.

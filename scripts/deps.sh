@@ -14,6 +14,9 @@ packages=(
   libsdl2-gfx-dev     # the SDL view's shapes and 8x8 text
   libpng-dev          # the SDL view's --screenshot PNG files
   tmux                # drives the dashboard in its tests (send-keys, capture-pane)
+  redis-server        # the Redis transport's tests and benchmark start their own server
+  libhiredis-dev      # the Redis transport (hiredis 0.14 or 1.x, asynchronous API)
+  liblua5.1-0-dev     # the simulator runs the same functions library (runcue.lua) in Lua 5.1
 )
 
 missing=()

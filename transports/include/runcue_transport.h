@@ -174,6 +174,13 @@ typedef struct rc_workers_stats {
 } rc_workers_stats;
 void rc_workers_stats_get(const rc_workers *w, rc_workers_stats *out);
 
+/* Abort one work item of this transport: a queued one is taken off the
+ * queue, a running one's worker process is killed (and replaced); the
+ * attempt fails with `why`.  For a caller that lost the right to run it
+ * (an expired lease).  Errors: RC_EINVAL, RC_ENOENT (not queued or running
+ * here). */
+int rc_workers_abort(rc_workers *w, rc_work_id id, const char *why);
+
 /* Stop: queued work fails "cut by shutdown..."; workers still starting are
  * killed; the others get their stdin closed and the loop runs until they
  * exit or deadline_s passes (INFINITY allowed); then what is left is killed

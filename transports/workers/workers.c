@@ -1126,6 +1126,31 @@ void rc_workers_stats_get(const rc_workers *w, rc_workers_stats *out)
     }
 }
 
+int rc_workers_abort(rc_workers *w, rc_work_id id, const char *why)
+{
+    if (!w || !why) return RC_EINVAL;
+    for (wk_item **pp = &w->q_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+        wk_item *it = *pp;
+        if (it->tok.work_id != id) continue;
+        *pp = it->next;
+        if (w->q_tail == it) w->q_tail = prev;
+        w->q_len--;
+        finish_fail(w, it, why);
+        settle(w);
+        return 0;
+    }
+    for (wk_proc *p = w->procs; p; p = p->next) {
+        if (p->state == PS_DEAD || !p->item || p->item->tok.work_id != id) continue;
+        wk_item *it = p->item;
+        p->item = NULL;
+        proc_kill(p);
+        finish_fail(w, it, why);
+        settle(w);
+        return 0;
+    }
+    return RC_ENOENT;
+}
+
 int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *report)
 {
     if (report) memset(report, 0, sizeof *report);

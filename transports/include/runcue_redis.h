@@ -1,0 +1,174 @@
+/*
+ * runcue_redis.h -- limits shared by every scheduler and worker, through Redis.
+ *
+ * A namespace on a Redis 7 server holds services (their limits), queues of
+ * jobs and leases.  One Functions library (runcue.lua, compiled in and loaded
+ * with FUNCTION LOAD) makes every state change one atomic call on the
+ * server's clock, so the promise runcue makes in one process holds across
+ * all of them: never more than N starts in any window of W seconds, never
+ * more than C leased at once.
+ *
+ *   rc_redis        the scheduler side: binds tasks of a cue to remote
+ *                   queues.  The task's handler enqueues; the result comes
+ *                   back through the scheduler's results stream (a consumer
+ *                   group, acknowledged after it is applied) and finishes the
+ *                   rc_token.  Produced artifact keys announced by other
+ *                   schedulers reach rc_artifacts_changed.
+ *   rc_redis_agent  the worker side: claims jobs as its local cue has room,
+ *                   runs them through that cue's own handlers (subprocess
+ *                   workers, a thread pool), heartbeats each lease at a third
+ *                   of its length and aborts the local run when the lease is
+ *                   lost, then finishes with the fencing token.
+ *
+ * Both run hiredis's asynchronous API on the cue's loop (its fd watchers and
+ * timers; no thread of their own), so the loop must be on the monotonic
+ * clock.  Connections are re-established with backoff; commands lost with a
+ * connection are sent again (enqueue is idempotent through its dedupe key,
+ * finish through the fencing token).  All functions: loop thread only.
+ *
+ * Security: the password is read from a file or an environment variable,
+ * never taken on a command line or in a URL.
+ */
+#ifndef RUNCUE_REDIS_H
+#define RUNCUE_REDIS_H
+
+#include "runcue.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where the server is and who we are to it. */
+typedef struct rc_redis_conn {
+    /* "unix:/path/redis.sock", "unix:///path", "redis://host:port" or
+     * "host:port".  A URL with a password in it is refused. */
+    const char *url;
+    const char *user;          /* ACL user; NULL: the default user */
+    const char *password_file; /* its first line is the password; NULL: none */
+    const char *password_env;  /* an environment variable holding it; NULL: none */
+    const char *ns;            /* namespace: [A-Za-z0-9_.-]{1,64}; NULL: "default" */
+    double reconnect_max_s;    /* backoff cap; 0: 2 s */
+} rc_redis_conn;
+
+/* How a connection stands, for rc_redis_status / rc_redis_agent_status. */
+typedef enum rc_redis_state {
+    RC_REDIS_CONNECTING = 0, /* (re)connecting, authenticating, checking the library */
+    RC_REDIS_READY = 1,
+    RC_REDIS_FAILED = 2,     /* a fatal error (wrong password, library version); no retry */
+} rc_redis_state;
+
+/* The version of the functions library this build loads ("1"). */
+const char *rc_redis_library_version(void);
+/* The library's Lua text (starts "#!lua name=runcue"), for tools and tests. */
+const char *rc_redis_library_text(void);
+
+/* ------------------------------------------------------------------ */
+/* Scheduler side                                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct rc_redis rc_redis;
+
+typedef struct rc_redis_opts {
+    rc_redis_conn conn;
+    /* This scheduler's stable name: its results stream and consumer.  A
+     * scheduler restarted under the same name re-attaches to its work.
+     * [A-Za-z0-9_.-]{1,64}.  Required. */
+    const char *owner;
+} rc_redis_opts;
+
+/* Start connecting `cue`'s scheduler to the server.  Returns at once; the
+ * connection comes up on the loop (rc_redis_wait_ready waits for it).
+ * Errors: RC_EINVAL (bad options, with a message in rc_redis_errmsg of the
+ * NULL object: see rc_redis_last_error), RC_ESTATE (loop not monotonic),
+ * RC_ENOMEM, RC_ESYS (the password file cannot be read). */
+int rc_redis_new(rc_redis **out, rc_cue *cue, const rc_redis_opts *opts);
+/* The message of the last rc_redis_new / rc_redis_agent_new that failed on
+ * this thread ("" if none). */
+const char *rc_redis_last_error(void);
+
+/* Run the loop until the connection is ready or failed for good, or
+ * timeout_s passes.  0 when ready; RC_ESYS (failed, or timed out) with the
+ * reason in rc_redis_errmsg.  Not from a callback. */
+int rc_redis_wait_ready(rc_redis *r, double timeout_s);
+rc_redis_state rc_redis_status(const rc_redis *r);
+const char *rc_redis_errmsg(const rc_redis *r);
+
+/* Register a service in the namespace (also locally, unlimited: the limits
+ * are kept by the server).  lease_s: how long a claim holds a job without a
+ * heartbeat; max_deliveries: leases that may expire before the job is dead.
+ * The server refuses limits different from those stored.  Sent when the
+ * connection is ready; a refusal is reported by rc_redis_wait_ready and
+ * makes the connection FAILED.  Errors: RC_EINVAL, RC_EEXIST, RC_ENOMEM. */
+int rc_redis_service(rc_redis *r, const char *service, const char *rate, int concurrent,
+                     double lease_s, unsigned max_deliveries);
+
+/* Register `task` on `service` (rc_redis_service first) with a handler that
+ * enqueues each work: payload = the params, dedupe key = the task and a hash
+ * of the params (so a restarted scheduler re-attaches to live work, or takes
+ * the retained result of done work).  The work runs in the cue until its
+ * result comes back: "ok" completes it, "fail" fails it, "retry" and a dead
+ * letter (leases expired max_deliveries times) call rc_retry (retries stay
+ * the cue's policy).  Errors: those of rc_task, RC_EINVAL, RC_ENOMEM. */
+int rc_redis_task(rc_redis *r, const char *task, const char *service);
+
+typedef struct rc_redis_stats {
+    uint64_t enqueued, reattached, results, acked, redelivered, dead;
+    uint64_t artifacts_seen, reconnects, unknown_results;
+    size_t in_flight; /* work enqueued and not yet answered */
+} rc_redis_stats;
+void rc_redis_stats_get(const rc_redis *r, rc_redis_stats *out);
+
+/* Close the connections.  Work still in flight stays running in the cue:
+ * call before rc_cue_free, after the work is done or cancelled. */
+void rc_redis_free(rc_redis *r);
+
+/* ------------------------------------------------------------------ */
+/* Agent side                                                          */
+/* ------------------------------------------------------------------ */
+
+typedef struct rc_redis_agent rc_redis_agent;
+
+typedef struct rc_redis_agent_opts {
+    rc_redis_conn conn;
+    /* This agent's name in leases and status; NULL: "<host>.<pid>". */
+    const char *name;
+    /* The services it claims from, in order of preference. */
+    const char *const *services;
+    size_t n_services;
+    /* Jobs running at once (>= 1). */
+    unsigned slots;
+} rc_redis_agent_opts;
+
+/*
+ * Claim jobs into `cue` (the agent's own, local cue) whenever fewer than
+ * `slots` are running: each claimed job is rc_submit'ted to the cue's task
+ * of the same name with the payload as params, and its outcome finishes the
+ * lease (completed: "ok"; failed: "retry", the scheduler's retry policy
+ * decides).  Bind those tasks first (rc_workers_new, rc_pool_task).  The
+ * local tasks should have no retry policy of their own.  If a lease is lost
+ * (expired, cancelled) the local work is cancelled and `on_lost` is called
+ * so the caller can abort it (rc_workers_abort); its late finish is refused
+ * by the server.  Errors: RC_EINVAL, RC_ESTATE, RC_ENOMEM, RC_ESYS.
+ */
+typedef void (*rc_redis_lost_fn)(rc_redis_agent *a, rc_work_id local_id, void *ud);
+int rc_redis_agent_new(rc_redis_agent **out, rc_cue *cue, const rc_redis_agent_opts *opts,
+                       rc_redis_lost_fn on_lost, void *ud);
+int rc_redis_agent_wait_ready(rc_redis_agent *a, double timeout_s);
+rc_redis_state rc_redis_agent_status(const rc_redis_agent *a);
+const char *rc_redis_agent_errmsg(const rc_redis_agent *a);
+
+typedef struct rc_redis_agent_stats {
+    uint64_t claimed, finished, stale, lost, heartbeats, reconnects;
+    size_t running;
+} rc_redis_agent_stats;
+void rc_redis_agent_stats_get(const rc_redis_agent *a, rc_redis_agent_stats *out);
+
+/* Stop claiming; already running jobs still finish. */
+void rc_redis_agent_drain(rc_redis_agent *a);
+/* Close the connections.  Leases still held expire on the server. */
+void rc_redis_agent_free(rc_redis_agent *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RUNCUE_REDIS_H */

@@ -1,0 +1,473 @@
+/*
+ * agent.c -- rc_redis_agent: claims jobs into a local cue, heartbeats their
+ * leases, finishes them with the fencing token.
+ *
+ * Two connections: commands (claim, extend, finish) and a subscription to
+ * the namespace's wake channel, so an idle agent claims as soon as work is
+ * queued or a slot frees anywhere, not on a poll.  A claim that says "wait
+ * until t (rate)" arms a timer for t; "full" and "empty" wait for a wake
+ * message (or a one-second safety poll).
+ *
+ * A claimed job becomes local work (rc_submit, params = the payload) on the
+ * cue's task of the same name; an observer on the cue sees it complete or
+ * fail and sends the finish.  Each lease has its own heartbeat timer, every
+ * third of the lease.  Finishes lost with a connection are sent again once
+ * it is back (the token makes a repeat harmless).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "idmap64.h"
+#include "rconn.h"
+#include "runcue_redis.h"
+
+#define ERR_LEN 512
+#define POLL_S 1.0
+#define MAX_SLOTS 64
+
+typedef struct ag_lease {
+    struct rc_redis_agent *a;
+    struct ag_lease *next_fin; /* finishes waiting for a connection */
+    rc_work_id local;
+    char job[24], tok[24];
+    rc_time lease;             /* its length */
+    rc_timer beat;
+    /* the finish, once the local work is over */
+    bool done;
+    char status[8];
+    char *result, *error;
+} ag_lease;
+
+struct rc_redis_agent {
+    rc_cue *cue;
+    rc_loop *loop;
+    rconn *cmd, *sub;
+    char base[80], wake_key[100];
+    char name[65];
+    char **services;
+    size_t n_services;
+    unsigned slots;
+    rc_redis_lost_fn on_lost;
+    void *ud;
+    idmap64 leases; /* local work id -> ag_lease */
+    size_t running;
+    ag_lease *fin_head, *fin_tail;
+    bool claiming, draining, failed;
+    rc_timer claim_timer;
+    rc_observer obs;
+    rc_redis_agent_stats stats;
+    char err[ERR_LEN];
+};
+
+static void try_claim(rc_redis_agent *a);
+
+static void lease_free(rc_redis_agent *a, ag_lease *l)
+{
+    rc_timer_stop(a->loop, &l->beat);
+    free(l->result);
+    free(l->error);
+    free(l);
+}
+
+/* ---- finishing ---- */
+
+static void send_finishes(rc_redis_agent *a);
+
+/* Queue a finish to send (now, or when the connection is back). */
+static void fin_push(rc_redis_agent *a, ag_lease *l)
+{
+    l->next_fin = NULL;
+    if (a->fin_tail)
+        a->fin_tail->next_fin = l;
+    else
+        a->fin_head = l;
+    a->fin_tail = l;
+}
+
+static void on_finished(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac;
+    ag_lease *l = pd;
+    rc_redis_agent *a = l->a;
+    redisReply *rep = reply;
+    if (!rep) { /* lost with the connection: again when it is back */
+        fin_push(a, l);
+        return;
+    }
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
+        rep->element[0]->type == REDIS_REPLY_STRING && strcmp(rep->element[0]->str, "ok") == 0)
+        a->stats.finished++;
+    else
+        a->stats.stale++;
+    lease_free(a, l);
+    try_claim(a);
+}
+
+static void send_finishes(rc_redis_agent *a)
+{
+    while (a->fin_head && rconn_ready(a->cmd)) {
+        ag_lease *l = a->fin_head;
+        const char *res = l->result ? l->result : "", *er = l->error ? l->error : "";
+        const char *argv[] = {"FCALL", "runcue_finish", "1", a->base, a->name, "1", l->job, l->tok,
+                              l->status, res, er, "0"};
+        size_t lens[12];
+        for (int i = 0; i < 12; i++) lens[i] = strlen(argv[i]);
+        if (rconn_cmd(a->cmd, on_finished, l, 12, argv, lens)) break;
+        a->fin_head = l->next_fin;
+        if (!a->fin_head) a->fin_tail = NULL;
+    }
+}
+
+/* The local work of a lease is over: queue its finish. */
+static void local_over(rc_redis_agent *a, ag_lease *l, const char *status, const cJSON *result,
+                       const char *error)
+{
+    idmap64_del(&a->leases, l->local);
+    a->running--;
+    rc_timer_stop(a->loop, &l->beat);
+    snprintf(l->status, sizeof l->status, "%s", status);
+    l->result = result ? cJSON_PrintUnformatted(result) : NULL;
+    l->error = error ? strdup(error) : NULL;
+    fin_push(a, l);
+    send_finishes(a);
+}
+
+static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
+{
+    (void)cue;
+    rc_redis_agent *a = ud;
+    if (!ev->work) return;
+    if (ev->kind != RC_EV_COMPLETED && ev->kind != RC_EV_FAILED && ev->kind != RC_EV_SKIPPED &&
+        ev->kind != RC_EV_CANCELLED)
+        return;
+    ag_lease *l = idmap64_get(&a->leases, rc_work_get_id(ev->work));
+    if (!l) return;
+    if (ev->kind == RC_EV_FAILED)
+        local_over(a, l, "retry", NULL, rc_work_error(ev->work));
+    else if (ev->kind == RC_EV_CANCELLED)
+        local_over(a, l, "fail", NULL, "cancelled by the agent");
+    else
+        local_over(a, l, "ok", rc_work_result(ev->work), NULL);
+}
+
+/* ---- heartbeats ---- */
+
+static void on_extended(redisAsyncContext *ac, void *reply, void *pd);
+
+typedef struct ag_beat { /* one extend in flight: the lease may be over by its reply */
+    rc_redis_agent *a;
+    rc_work_id local;
+} ag_beat;
+
+
+static void beat_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop, (void)t;
+    ag_lease *l = arg;
+    rc_redis_agent *a = l->a;
+    rc_timer_start(a->loop, &l->beat, rc_loop_now(a->loop) + l->lease / 3);
+    if (!rconn_ready(a->cmd)) return;
+    const char *argv[] = {"FCALL", "runcue_extend", "1", a->base, a->name, l->job, l->tok};
+    size_t lens[7];
+    for (int i = 0; i < 7; i++) lens[i] = strlen(argv[i]);
+    /* The reply finds the lease again by its local id: it may be over. */
+    ag_beat *b = malloc(sizeof *b);
+    if (!b) return;
+    b->a = a;
+    b->local = l->local;
+    if (rconn_cmd(a->cmd, on_extended, b, 7, argv, lens) == 0)
+        a->stats.heartbeats++;
+    else
+        free(b);
+}
+
+static void on_extended(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac;
+    ag_beat *b = pd;
+    rc_redis_agent *a = b->a;
+    rc_work_id local = b->local;
+    free(b);
+    redisReply *rep = reply;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+        rep->element[0]->type != REDIS_REPLY_STRING || strcmp(rep->element[0]->str, "lost") != 0)
+        return;
+    ag_lease *l = idmap64_del(&a->leases, local);
+    if (!l) return;
+    /* Expired (this agent was too slow to renew it) or cancelled: the job
+     * belongs to someone else now.  Abort the local run; its finish would be
+     * refused anyway. */
+    a->stats.lost++;
+    a->running--;
+    lease_free(a, l);
+    if (a->on_lost) a->on_lost(a, local, a->ud);
+    try_claim(a);
+}
+
+/* ---- claiming ---- */
+
+static void claim_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop, (void)t;
+    try_claim(arg);
+}
+
+static void wait_claim(rc_redis_agent *a, double seconds)
+{
+    if (seconds > POLL_S) seconds = POLL_S;
+    rc_timer_start(a->loop, &a->claim_timer, rc_loop_now(a->loop) + rc_seconds(seconds));
+}
+
+static void start_job(rc_redis_agent *a, redisReply **f)
+{
+    for (int i = 0; i < 7; i++)
+        if (f[i]->type != REDIS_REPLY_STRING) return;
+    ag_lease *l = calloc(1, sizeof *l);
+    if (!l) return; /* the lease expires and the job is delivered again */
+    l->a = a;
+    snprintf(l->job, sizeof l->job, "%.20s", f[0]->str);
+    snprintf(l->tok, sizeof l->tok, "%.20s", f[1]->str);
+    l->lease = (rc_time)(strtod(f[5]->str, NULL) * 1000.0);
+    if (l->lease < rc_seconds(0.003)) l->lease = rc_seconds(0.003);
+    rc_timer_init(&l->beat, beat_fire, l);
+    a->stats.claimed++;
+    cJSON *params = cJSON_ParseWithLength(f[3]->str, f[3]->len);
+    rc_submit_opts so = {.params = params, .label = l->job};
+    rc_work_id id = 0;
+    int rc = params ? rc_submit(a->cue, f[2]->str, &so, &id) : RC_EINVAL;
+    if (rc) {
+        cJSON_Delete(params);
+        char msg[ERR_LEN];
+        if (!params)
+            snprintf(msg, sizeof msg, "agent %s: the payload is not JSON", a->name);
+        else
+            snprintf(msg, sizeof msg, "agent %s: cannot run task '%.100s': %s", a->name,
+                     f[2]->str, rc_cue_errmsg(a->cue));
+        a->running++;
+        l->local = 0;
+        local_over(a, l, "fail", NULL, msg);
+        return;
+    }
+    l->local = id;
+    if (idmap64_put(&a->leases, id, l)) {
+        lease_free(a, l);
+        return;
+    }
+    a->running++;
+    rc_timer_start(a->loop, &l->beat, rc_loop_now(a->loop) + l->lease / 3);
+}
+
+static void on_claimed(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac;
+    rc_redis_agent *a = pd;
+    redisReply *rep = reply;
+    a->claiming = false;
+    if (!rep) return; /* reconnecting: claims again when ready */
+    if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(a->err, sizeof a->err, "claim: %s", rep->str);
+        wait_claim(a, POLL_S);
+        return;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+        rep->element[0]->type != REDIS_REPLY_STRING) {
+        wait_claim(a, POLL_S);
+        return;
+    }
+    const char *kind = rep->element[0]->str;
+    if (strcmp(kind, "jobs") == 0) {
+        for (size_t i = 2; i + 7 <= rep->elements; i += 7) start_job(a, &rep->element[i]);
+        try_claim(a);
+    } else if (strcmp(kind, "wait") == 0 && rep->elements >= 4 &&
+               rep->element[2]->type == REDIS_REPLY_STRING &&
+               rep->element[3]->type == REDIS_REPLY_STRING) {
+        double delay = strtod(rep->element[3]->str, NULL) / 1e6;
+        /* rate: exactly when the ring admits; full: a wake when a slot frees */
+        wait_claim(a, strcmp(rep->element[2]->str, "rate") == 0 ? delay : POLL_S);
+    } else {
+        wait_claim(a, POLL_S);
+    }
+}
+
+static void try_claim(rc_redis_agent *a)
+{
+    if (a->claiming || a->draining || a->failed || !rconn_ready(a->cmd)) return;
+    if (a->running + (a->fin_head ? 1 : 0) >= a->slots) return;
+    rc_timer_stop(a->loop, &a->claim_timer);
+    char k[16];
+    snprintf(k, sizeof k, "%zu", a->slots - a->running);
+    size_t argc = 6 + a->n_services;
+    const char *argv[6 + MAX_SLOTS];
+    size_t lens[6 + MAX_SLOTS];
+    argv[0] = "FCALL", argv[1] = "runcue_claim", argv[2] = "1", argv[3] = a->base;
+    argv[4] = a->name, argv[5] = k;
+    for (size_t i = 0; i < a->n_services; i++) argv[6 + i] = a->services[i];
+    for (size_t i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+    if (rconn_cmd(a->cmd, on_claimed, a, (int)argc, argv, lens) == 0) a->claiming = true;
+}
+
+/* ---- connections ---- */
+
+static void on_cmd_ready(rconn *c, void *ud)
+{
+    (void)c;
+    rc_redis_agent *a = ud;
+    a->claiming = false;
+    send_finishes(a);
+    try_claim(a);
+}
+
+static void on_wake(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac;
+    rc_redis_agent *a = pd;
+    if (reply) try_claim(a);
+}
+
+static void on_sub_ready(rconn *c, void *ud)
+{
+    rc_redis_agent *a = ud;
+    const char *argv[] = {"SUBSCRIBE", a->wake_key};
+    size_t lens[] = {9, strlen(a->wake_key)};
+    rconn_cmd(c, on_wake, a, 2, argv, lens);
+}
+
+static void on_fatal(rconn *c, const char *why, void *ud)
+{
+    (void)c;
+    rc_redis_agent *a = ud;
+    snprintf(a->err, sizeof a->err, "%s", why);
+    a->failed = true;
+    rc_loop_stop(a->loop);
+}
+
+/* ---- public ---- */
+
+static void agent_destroy(rc_redis_agent *a)
+{
+    a->draining = true;
+    rconn_free(a->cmd);
+    rconn_free(a->sub);
+    a->cmd = a->sub = NULL;
+    rc_timer_stop(a->loop, &a->claim_timer);
+    if (a->obs.cue_) rc_cue_unobserve(a->cue, &a->obs);
+    for (size_t i = 0; i < a->leases.cap; i++)
+        if (a->leases.keys[i]) lease_free(a, a->leases.vals[i]);
+    idmap64_free(&a->leases);
+    while (a->fin_head) {
+        ag_lease *l = a->fin_head;
+        a->fin_head = l->next_fin;
+        lease_free(a, l);
+    }
+    for (size_t i = 0; i < a->n_services; i++) free(a->services[i]);
+    free(a->services);
+    free(a);
+}
+
+int rc_redis_agent_new(rc_redis_agent **out, rc_cue *cue, const rc_redis_agent_opts *opts,
+                       rc_redis_lost_fn on_lost, void *ud)
+{
+    const char *why = NULL;
+    if (!out || !cue || !opts)
+        why = "rc_redis_agent_new: NULL argument";
+    else if (opts->slots < 1 || opts->slots > MAX_SLOTS)
+        why = "rc_redis_agent_new: slots must be 1 to 64";
+    else if (opts->n_services < 1 || opts->n_services > MAX_SLOTS || !opts->services)
+        why = "rc_redis_agent_new: name 1 to 64 services";
+    else if (opts->name && !rconn_name_ok(opts->name))
+        why = "rc_redis_agent_new: the agent name must be 1 to 64 of A-Z a-z 0-9 _ . -";
+    else if (rc_loop_clock(rc_cue_loop(cue)) != RC_CLOCK_MONOTONIC)
+        why = "the Redis transport needs a loop on the monotonic clock";
+    for (size_t i = 0; !why && i < opts->n_services; i++)
+        if (!rconn_name_ok(opts->services[i])) why = "rc_redis_agent_new: bad service name";
+    if (why) return rc_redis_set_last_error(RC_EINVAL, why);
+    rc_redis_agent *a = calloc(1, sizeof *a);
+    if (!a) return rc_redis_set_last_error(RC_ENOMEM, "out of memory");
+    a->cue = cue;
+    a->loop = rc_cue_loop(cue);
+    a->slots = opts->slots;
+    a->on_lost = on_lost;
+    a->ud = ud;
+    rc_timer_init(&a->claim_timer, claim_fire, a);
+    const char *ns = opts->conn.ns ? opts->conn.ns : "default";
+    rconn_ns_key(a->base, sizeof a->base, ns);
+    if (!rconn_name_ok(ns)) {
+        free(a);
+        return rc_redis_set_last_error(RC_EINVAL, "bad namespace: use 1 to 64 of A-Z a-z 0-9 _ . -");
+    }
+    snprintf(a->wake_key, sizeof a->wake_key, "%s:wake", a->base);
+    if (opts->name) {
+        snprintf(a->name, sizeof a->name, "%s", opts->name);
+    } else {
+        char host[40] = "host";
+        gethostname(host, sizeof host - 1);
+        for (char *p = host; *p; p++)
+            if (!rconn_name_ok((char[]){*p, 0})) *p = '_';
+        snprintf(a->name, sizeof a->name, "%.40s.%ld", host, (long)getpid());
+    }
+    a->services = calloc(opts->n_services, sizeof *a->services);
+    int rc = a->services ? 0 : RC_ENOMEM;
+    for (size_t i = 0; !rc && i < opts->n_services; i++, a->n_services++)
+        if (!(a->services[i] = strdup(opts->services[i]))) rc = RC_ENOMEM;
+    a->obs.on_event = on_event;
+    a->obs.ud = a;
+    if (!rc) rc = rc_cue_observe(cue, &a->obs);
+    if (!rc) rc = rconn_open(&a->cmd, a->loop, &opts->conn, on_cmd_ready, on_fatal, a, a->err,
+                             sizeof a->err);
+    if (!rc) rc = rconn_open(&a->sub, a->loop, &opts->conn, on_sub_ready, on_fatal, a, a->err,
+                             sizeof a->err);
+    if (rc) {
+        rc_redis_set_last_error(rc, a->err[0] ? a->err : rc_strerror(rc));
+        agent_destroy(a);
+        return rc;
+    }
+    *out = a;
+    return 0;
+}
+
+static bool agent_ready(void *arg)
+{
+    rc_redis_agent *a = arg;
+    return rconn_ready(a->cmd) && rconn_ready(a->sub) && !a->failed;
+}
+
+int rc_redis_agent_wait_ready(rc_redis_agent *a, double timeout_s)
+{
+    bool waiting = false;
+    int rc = rc_redis_wait_until(a->loop, timeout_s, agent_ready, a, &a->failed, &waiting);
+    if (rc && !a->failed)
+        snprintf(a->err, sizeof a->err, "not connected after %gs: %s", timeout_s,
+                 rconn_error(a->cmd));
+    return a->failed ? RC_ESYS : rc;
+}
+
+rc_redis_state rc_redis_agent_status(const rc_redis_agent *a)
+{
+    if (a->failed) return RC_REDIS_FAILED;
+    return agent_ready((void *)a) ? RC_REDIS_READY : RC_REDIS_CONNECTING;
+}
+
+const char *rc_redis_agent_errmsg(const rc_redis_agent *a)
+{
+    return a->err;
+}
+
+void rc_redis_agent_stats_get(const rc_redis_agent *a, rc_redis_agent_stats *out)
+{
+    *out = a->stats;
+    out->running = a->running;
+    out->reconnects = rconn_reconnects(a->cmd);
+}
+
+void rc_redis_agent_drain(rc_redis_agent *a)
+{
+    a->draining = true;
+    rc_timer_stop(a->loop, &a->claim_timer);
+}
+
+void rc_redis_agent_free(rc_redis_agent *a)
+{
+    if (a) agent_destroy(a);
+}

@@ -1,0 +1,557 @@
+/*
+ * rconn.c -- a hiredis asynchronous connection on an rc_loop (see rconn.h).
+ */
+#include "rconn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_text.h"
+
+#define BACKOFF_MIN_S 0.05
+#define BACKOFF_DEFAULT_MAX_S 2.0
+#define PASSWORD_MAX 512
+#define ERR_LEN 512
+
+typedef enum { ST_IDLE, ST_CONNECTING, ST_AUTH, ST_VERSION, ST_LOAD, ST_READY, ST_FATAL } cstate;
+
+struct rconn {
+    rc_loop *loop;
+    rconn_cfg cfg;
+    redisAsyncContext *ac;
+    cstate st;
+    bool want_read, want_write, watched;
+    int fd;
+    bool closing;
+    bool engaged; /* watch the fd (keep the loop alive); else only remember */
+    bool loaded_once; /* FUNCTION LOAD already raced once */
+    double backoff_s;
+    rc_timer retry_timer;
+    uint64_t reconnects;
+    char err[ERR_LEN];
+};
+
+/* ---- options ---- */
+
+bool rconn_name_ok(const char *s)
+{
+    if (!s) return false;
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char ch = s[n];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+        if (!ok || n >= 64) return false;
+    }
+    return n > 0;
+}
+
+bool rconn_ns_key(char *buf, size_t len, const char *ns)
+{
+    if (!rconn_name_ok(ns)) return false;
+    int n = snprintf(buf, len, "rc:{%s}", ns);
+    return n > 0 && (size_t)n < len;
+}
+
+static int read_password(rconn_cfg *cfg, const rc_redis_conn *conn, char *err, size_t errlen)
+{
+    char buf[PASSWORD_MAX + 2];
+    if (conn->password_file) {
+        FILE *f = fopen(conn->password_file, "r");
+        if (!f) {
+            snprintf(err, errlen, "cannot read the password file '%s': %s", conn->password_file,
+                     strerror(errno));
+            return RC_ESYS;
+        }
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        buf[strcspn(buf, "\r\n")] = '\0';
+        if (strlen(buf) > PASSWORD_MAX) {
+            snprintf(err, errlen, "the password in '%s' is longer than %d bytes",
+                     conn->password_file, PASSWORD_MAX);
+            return RC_EINVAL;
+        }
+    } else if (conn->password_env) {
+        const char *v = getenv(conn->password_env);
+        if (!v) {
+            snprintf(err, errlen, "the environment variable '%s' (the password) is not set",
+                     conn->password_env);
+            return RC_EINVAL;
+        }
+        if (strlen(v) > PASSWORD_MAX) {
+            snprintf(err, errlen, "the password in $%s is longer than %d bytes",
+                     conn->password_env, PASSWORD_MAX);
+            return RC_EINVAL;
+        }
+        snprintf(buf, sizeof buf, "%s", v);
+    } else {
+        return 0;
+    }
+    cfg->password = strdup(buf);
+    memset(buf, 0, sizeof buf);
+    return cfg->password ? 0 : RC_ENOMEM;
+}
+
+static int parse_hostport(rconn_cfg *cfg, const char *s, char *err, size_t errlen)
+{
+    const char *colon = strrchr(s, ':');
+    size_t hlen = colon ? (size_t)(colon - s) : strlen(s);
+    if (hlen == 0 || hlen > 255) {
+        snprintf(err, errlen, "bad Redis address '%s': expected host:port", s);
+        return RC_EINVAL;
+    }
+    long port = 6379;
+    if (colon) {
+        char *end;
+        errno = 0;
+        port = strtol(colon + 1, &end, 10);
+        if (errno || *end || end == colon + 1 || port < 1 || port > 65535) {
+            snprintf(err, errlen, "bad port in Redis address '%s'", s);
+            return RC_EINVAL;
+        }
+    }
+    cfg->host = strndup(s, hlen);
+    cfg->port = (int)port;
+    return cfg->host ? 0 : RC_ENOMEM;
+}
+
+int rconn_cfg_parse(rconn_cfg *cfg, const rc_redis_conn *conn, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (!conn || !conn->url || !*conn->url) {
+        snprintf(err, errlen, "no Redis address (url)");
+        return RC_EINVAL;
+    }
+    const char *url = conn->url;
+    if (strlen(url) > 1024) {
+        snprintf(err, errlen, "the Redis address is longer than 1024 bytes");
+        return RC_EINVAL;
+    }
+    if (conn->ns && !rconn_name_ok(conn->ns)) {
+        snprintf(err, errlen, "bad namespace '%.80s': use 1 to 64 of A-Z a-z 0-9 _ . -",
+                 conn->ns);
+        return RC_EINVAL;
+    }
+    if (conn->reconnect_max_s < 0 || conn->reconnect_max_s > 3600) {
+        snprintf(err, errlen, "bad reconnect_max_s %g", conn->reconnect_max_s);
+        return RC_EINVAL;
+    }
+    int rc = 0;
+    if (strncmp(url, "unix:", 5) == 0) {
+        const char *p = url + 5;
+        if (strncmp(p, "//", 2) == 0) p += 2;
+        if (*p != '/') {
+            snprintf(err, errlen, "bad Redis address '%s': unix: needs an absolute path", url);
+            return RC_EINVAL;
+        }
+        cfg->unix_path = strdup(p);
+        if (!cfg->unix_path) return RC_ENOMEM;
+    } else {
+        const char *p = url;
+        if (strncmp(p, "redis://", 8) == 0) p += 8;
+        const char *at = strchr(p, '@');
+        if (at) {
+            if (memchr(p, ':', (size_t)(at - p))) {
+                snprintf(err, errlen, "a password in the Redis URL is refused: "
+                                      "put it in a file or an environment variable");
+                return RC_EINVAL;
+            }
+            if (!conn->user) {
+                cfg->user = strndup(p, (size_t)(at - p));
+                if (!cfg->user) return RC_ENOMEM;
+            }
+            p = at + 1;
+        }
+        char hp[300];
+        size_t n = strcspn(p, "/");
+        if (n >= sizeof hp) {
+            snprintf(err, errlen, "bad Redis address '%s'", url);
+            return RC_EINVAL;
+        }
+        memcpy(hp, p, n);
+        hp[n] = '\0';
+        if ((rc = parse_hostport(cfg, hp, err, errlen))) goto fail;
+    }
+    if (conn->user) {
+        free(cfg->user);
+        if (!(cfg->user = strdup(conn->user))) {
+            rc = RC_ENOMEM;
+            goto fail;
+        }
+    }
+    if ((rc = read_password(cfg, conn, err, errlen))) goto fail;
+    cfg->backoff_max_s = conn->reconnect_max_s > 0 ? conn->reconnect_max_s : BACKOFF_DEFAULT_MAX_S;
+    return 0;
+fail:
+    rconn_cfg_clear(cfg);
+    return rc;
+}
+
+void rconn_cfg_clear(rconn_cfg *cfg)
+{
+    free(cfg->unix_path);
+    free(cfg->host);
+    free(cfg->user);
+    if (cfg->password) {
+        memset(cfg->password, 0, strlen(cfg->password));
+        free(cfg->password);
+    }
+    memset(cfg, 0, sizeof *cfg);
+}
+
+/* ---- event hooks on the loop ---- */
+
+static void on_fd(rc_loop *loop, int fd, unsigned events, void *arg)
+{
+    (void)loop, (void)fd;
+    rconn *c = arg;
+    redisAsyncContext *ac = c->ac;
+    if (!ac) return;
+    if (events & (RC_READABLE | RC_HANGUP | RC_ERROR)) redisAsyncHandleRead(ac);
+    if (c->ac == ac && (events & RC_WRITABLE)) redisAsyncHandleWrite(ac);
+}
+
+static void update_watch(rconn *c)
+{
+    unsigned ev = (c->want_read ? RC_READABLE : 0) | (c->want_write ? RC_WRITABLE : 0);
+    if (ev && c->engaged) {
+        if (rc_loop_watch_fd(c->loop, c->fd, ev, on_fd, c) == 0) c->watched = true;
+    } else if (c->watched) {
+        rc_loop_unwatch_fd(c->loop, c->fd);
+        c->watched = false;
+    }
+}
+
+static void ev_add_read(void *pd)
+{
+    rconn *c = pd;
+    c->want_read = true;
+    update_watch(c);
+}
+static void ev_del_read(void *pd)
+{
+    rconn *c = pd;
+    c->want_read = false;
+    update_watch(c);
+}
+static void ev_add_write(void *pd)
+{
+    rconn *c = pd;
+    c->want_write = true;
+    update_watch(c);
+}
+static void ev_del_write(void *pd)
+{
+    rconn *c = pd;
+    c->want_write = false;
+    update_watch(c);
+}
+static void ev_cleanup(void *pd)
+{
+    rconn *c = pd;
+    c->want_read = c->want_write = false;
+    update_watch(c);
+}
+
+/* ---- states ---- */
+
+static void start_connect(rconn *c);
+
+static void schedule_retry(rconn *c)
+{
+    if (c->closing || c->st == ST_FATAL) return;
+    c->st = ST_IDLE;
+    double d = c->backoff_s;
+    c->backoff_s = c->backoff_s * 2 > c->cfg.backoff_max_s ? c->cfg.backoff_max_s : c->backoff_s * 2;
+    rc_timer_start(c->loop, &c->retry_timer, rc_loop_now(c->loop) + rc_seconds(d));
+}
+
+static void fatal(rconn *c, const char *fmt, const char *detail)
+{
+    snprintf(c->err, sizeof c->err, fmt, detail);
+    bool was = c->st == ST_FATAL;
+    c->st = ST_FATAL;
+    if (c->ac) redisAsyncDisconnect(c->ac);
+    if (!was && c->cfg.on_fatal) c->cfg.on_fatal(c, c->err, c->cfg.ud);
+}
+
+static void went_down(rconn *c, const char *why)
+{
+    bool was_ready = c->st == ST_READY;
+    if (c->st != ST_FATAL) {
+        snprintf(c->err, sizeof c->err, "%s", why);
+        schedule_retry(c);
+    }
+    if (was_ready && !c->closing && c->cfg.on_down) c->cfg.on_down(c, why, c->cfg.ud);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    rconn *c = ac->data;
+    if (!c || c->ac != ac) return;
+    if (status != REDIS_OK) {
+        char why[ERR_LEN];
+        snprintf(why, sizeof why, "cannot connect to Redis: %s", ac->errstr);
+        c->ac = NULL; /* hiredis frees it after this call */
+        went_down(c, why);
+    }
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    rconn *c = ac->data;
+    if (!c || c->ac != ac) return;
+    char why[ERR_LEN];
+    if (status == REDIS_OK)
+        snprintf(why, sizeof why, "disconnected from Redis");
+    else
+        snprintf(why, sizeof why, "lost the Redis connection: %s", ac->errstr);
+    c->ac = NULL;
+    went_down(c, why);
+}
+
+static int send_raw(rconn *c, redisCallbackFn *fn, int argc, const char **argv, const size_t *lens)
+{
+    if (!c->ac) return RC_ESTATE;
+    return redisAsyncCommandArgv(c->ac, fn, c, argc, argv, lens) == REDIS_OK ? 0 : RC_ESYS;
+}
+
+static void check_version(rconn *c);
+
+static void become_ready(rconn *c)
+{
+    c->st = ST_READY;
+    c->backoff_s = BACKOFF_MIN_S;
+    c->err[0] = '\0';
+    if (c->cfg.on_ready) c->cfg.on_ready(c, c->cfg.ud);
+}
+
+static void on_load(redisAsyncContext *ac, void *r, void *pd)
+{
+    rconn *c = pd;
+    redisReply *rep = r;
+    if (!rep || c->ac != ac) return;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        if (strstr(rep->str, "already exists") && !c->loaded_once) {
+            c->loaded_once = true; /* another process loaded it first: check its version */
+            check_version(c);
+            return;
+        }
+        fatal(c, "cannot load the runcue functions library: %s", rep->str);
+        return;
+    }
+    become_ready(c);
+}
+
+static void on_version(redisAsyncContext *ac, void *r, void *pd)
+{
+    rconn *c = pd;
+    redisReply *rep = r;
+    if (!rep || c->ac != ac) return;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        if (strstr(rep->str, "not found") || strstr(rep->str, "Function not")) {
+            c->st = ST_LOAD;
+            const char *argv[] = {"FUNCTION", "LOAD", rc_redis_lua_text};
+            size_t lens[] = {8, 4, strlen(rc_redis_lua_text)};
+            if (send_raw(c, on_load, 3, argv, lens)) rconn_reset(c, "cannot send FUNCTION LOAD");
+            return;
+        }
+        fatal(c, "cannot check the runcue functions library: %s", rep->str);
+        return;
+    }
+    if (rep->type != REDIS_REPLY_STRING || strcmp(rep->str, rc_redis_lua_version) != 0) {
+        char got[64];
+        snprintf(got, sizeof got, "%.40s",
+                 rep->type == REDIS_REPLY_STRING ? rep->str : "(not a string)");
+        char msg[ERR_LEN];
+        snprintf(msg, sizeof msg,
+                 "the server has version %s of the runcue functions library; this build needs "
+                 "version %s and does not replace it (FUNCTION DELETE runcue once nothing of "
+                 "version %s runs)",
+                 got, rc_redis_lua_version, got);
+        fatal(c, "%s", msg);
+        return;
+    }
+    become_ready(c);
+}
+
+static void check_version(rconn *c)
+{
+    c->st = ST_VERSION;
+    const char *argv[] = {"FCALL_RO", "runcue_version", "0"};
+    size_t lens[] = {8, 14, 1};
+    if (send_raw(c, on_version, 3, argv, lens)) rconn_reset(c, "cannot send FCALL");
+}
+
+static void on_auth(redisAsyncContext *ac, void *r, void *pd)
+{
+    rconn *c = pd;
+    redisReply *rep = r;
+    if (!rep || c->ac != ac) return;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        fatal(c, "Redis refused the login: %s", rep->str);
+        return;
+    }
+    check_version(c);
+}
+
+static void start_connect(rconn *c)
+{
+    if (c->closing || c->st == ST_FATAL) return;
+    redisAsyncContext *ac = c->cfg.unix_path ? redisAsyncConnectUnix(c->cfg.unix_path)
+                                             : redisAsyncConnect(c->cfg.host, c->cfg.port);
+    if (!ac) {
+        snprintf(c->err, sizeof c->err, "cannot connect to Redis: out of memory");
+        schedule_retry(c);
+        return;
+    }
+    if (ac->err) {
+        snprintf(c->err, sizeof c->err, "cannot connect to Redis: %s", ac->errstr);
+        redisAsyncFree(ac);
+        schedule_retry(c);
+        return;
+    }
+    c->reconnects++;
+    c->ac = ac;
+    c->st = ST_CONNECTING;
+    c->loaded_once = false;
+    c->fd = ac->c.fd;
+    c->want_read = c->want_write = c->watched = false;
+    ac->data = c;
+    ac->ev.data = c;
+    ac->ev.addRead = ev_add_read;
+    ac->ev.delRead = ev_del_read;
+    ac->ev.addWrite = ev_add_write;
+    ac->ev.delWrite = ev_del_write;
+    ac->ev.cleanup = ev_cleanup;
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    if (c->cfg.password) {
+        c->st = ST_AUTH;
+        const char *argv[3];
+        size_t lens[3];
+        int argc = 0;
+        argv[argc] = "AUTH", lens[argc++] = 4;
+        if (c->cfg.user) argv[argc] = c->cfg.user, lens[argc++] = strlen(c->cfg.user);
+        argv[argc] = c->cfg.password, lens[argc++] = strlen(c->cfg.password);
+        send_raw(c, on_auth, argc, argv, lens);
+    } else {
+        check_version(c);
+    }
+}
+
+static void retry_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop, (void)t;
+    start_connect(arg);
+}
+
+/* ---- public ---- */
+
+int rconn_new(rconn **out, rc_loop *loop, rconn_cfg *cfg)
+{
+    if (rc_loop_clock(loop) != RC_CLOCK_MONOTONIC) return RC_ESTATE;
+    rconn *c = calloc(1, sizeof *c);
+    if (!c) return RC_ENOMEM;
+    c->loop = loop;
+    c->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    c->backoff_s = BACKOFF_MIN_S;
+    c->fd = -1;
+    c->engaged = true;
+    rc_timer_init(&c->retry_timer, retry_fire, c);
+    c->reconnects = (uint64_t)-1; /* the first connect is not a reconnect */
+    start_connect(c);
+    *out = c;
+    return 0;
+}
+
+int rconn_open(rconn **out, rc_loop *loop, const rc_redis_conn *conn,
+               void (*on_ready)(rconn *, void *), void (*on_fatal)(rconn *, const char *, void *),
+               void *ud, char *err, size_t errlen)
+{
+    *out = NULL;
+    rconn_cfg cfg;
+    int rc = rconn_cfg_parse(&cfg, conn, err, errlen);
+    if (rc) return rc;
+    cfg.on_ready = on_ready;
+    cfg.on_fatal = on_fatal;
+    cfg.ud = ud;
+    rc = rconn_new(out, loop, &cfg);
+    if (rc) {
+        rconn_cfg_clear(&cfg);
+        snprintf(err, errlen, "%s",
+                 rc == RC_ESTATE ? "the Redis transport needs a loop on the monotonic clock"
+                                 : "out of memory");
+    }
+    return rc;
+}
+
+void rconn_free(rconn *c)
+{
+    if (!c) return;
+    c->closing = true;
+    rc_timer_stop(c->loop, &c->retry_timer);
+    if (c->ac) {
+        redisAsyncContext *ac = c->ac;
+        redisAsyncFree(ac);
+        c->ac = NULL;
+    }
+    rconn_cfg_clear(&c->cfg);
+    free(c);
+}
+
+bool rconn_ready(const rconn *c)
+{
+    return c->st == ST_READY && c->ac;
+}
+
+rc_redis_state rconn_state(const rconn *c)
+{
+    return c->st == ST_READY ? RC_REDIS_READY
+                             : (c->st == ST_FATAL ? RC_REDIS_FAILED : RC_REDIS_CONNECTING);
+}
+
+const char *rconn_error(const rconn *c)
+{
+    return c->err;
+}
+
+uint64_t rconn_reconnects(const rconn *c)
+{
+    return c->reconnects == (uint64_t)-1 ? 0 : c->reconnects;
+}
+
+int rconn_cmd(rconn *c, redisCallbackFn *fn, void *pd, int argc, const char **argv,
+              const size_t *lens)
+{
+    if (!rconn_ready(c)) return RC_ESTATE;
+    return redisAsyncCommandArgv(c->ac, fn, pd, argc, argv, lens) == REDIS_OK ? 0 : RC_ESYS;
+}
+
+void rconn_set_engaged(rconn *c, bool engaged)
+{
+    if (c->engaged == engaged) return;
+    c->engaged = engaged;
+    rc_timer_set_ref(&c->retry_timer, engaged);
+    if (c->ac && c->fd >= 0) update_watch(c);
+}
+
+void rconn_reset(rconn *c, const char *why)
+{
+    snprintf(c->err, sizeof c->err, "%s", why);
+    if (c->ac) redisAsyncDisconnect(c->ac);
+}
+
+const char *rc_redis_library_version(void)
+{
+    return rc_redis_lua_version;
+}
+
+const char *rc_redis_library_text(void)
+{
+    return rc_redis_lua_text;
+}

@@ -1,0 +1,810 @@
+/*
+ * scheduler.c -- rc_redis: a cue's tasks bound to remote queues.
+ *
+ * Three connections: commands (register, enqueue), results (XREADGROUP on
+ * this scheduler's stream, BLOCK) and artifacts (XREAD on the namespace's
+ * artifacts stream, BLOCK).  A work's handler puts an item on the send
+ * queue; its enqueue reply gives the job id, under which the item waits for
+ * its result.  Every item still waiting is enqueued again when the command
+ * connection comes back (the dedupe key makes that idempotent, and a server
+ * that lost the job gets it again).  The connections keep the loop alive only
+ * while something is in flight.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idmap64.h"
+#include "rconn.h"
+#include "runcue_redis.h"
+
+#define ERR_LEN 512
+#define READ_COUNT "512"
+#define STASH_MAX 4096
+#define STASH_KEEP_S 10.0
+#define GROUP "runcue"
+
+static _Thread_local char last_error[ERR_LEN];
+
+const char *rc_redis_last_error(void)
+{
+    return last_error;
+}
+
+int rc_redis_set_last_error(int rc, const char *msg)
+{
+    snprintf(last_error, sizeof last_error, "%s", msg);
+    return rc;
+}
+
+typedef struct rs_item {
+    struct rs_item *next;      /* send queue, or the chain of one job */
+    struct rs_binding *b;
+    rc_token tok;
+    uint64_t job;              /* 0 until the enqueue reply */
+    const char *svc, *task;    /* the binding's */
+    char *payload;
+    char *produces; /* the work's produced keys, one per line */
+    char dd[160];
+    bool sent;
+} rs_item;
+
+typedef struct rs_binding {
+    struct rs_binding *next;
+    struct rc_redis *r;
+    char *task, *svc;
+} rs_binding;
+
+typedef struct rs_service {
+    struct rs_service *next;
+    char *name;
+    unsigned rate_n;
+    double rate_w;
+    int conc;
+    double lease_s;
+    unsigned maxd;
+} rs_service;
+
+typedef struct rs_stash { /* a result that came before its enqueue reply */
+    struct rs_stash *next;
+    uint64_t job;
+    char stream_id[48];
+    char status[16];
+    char *result, *error;
+    unsigned dl;
+    rc_time at;
+} rs_stash;
+
+struct rc_redis {
+    rc_cue *cue;
+    rc_loop *loop;
+    rconn *cmd, *res, *art;
+    char base[80];
+    char owner[65];
+    char res_key[160], art_key[100];
+    char art_last[48];
+    rs_binding *bindings;
+    rs_service *services;
+    rs_item *sq_head, *sq_tail; /* to send */
+    idmap64 waiting;            /* job id -> rs_item chain */
+    size_t in_flight, unanswered_cmds;
+    rs_stash *stash;
+    size_t n_stash;
+    bool res_reading, art_reading, waiting_ready, failed, closing;
+    rc_redis_stats stats;
+    char err[ERR_LEN];
+};
+
+/* ---- engagement: keep the loop alive only while something is in flight ---- */
+
+static void engage_update(rc_redis *r)
+{
+    if (r->closing) return;
+    bool on = r->in_flight > 0 || r->unanswered_cmds > 0 || r->waiting_ready || r->n_stash > 0;
+    rconn_set_engaged(r->cmd, on);
+    rconn_set_engaged(r->res, on);
+    rconn_set_engaged(r->art, on);
+}
+
+static void set_failed(rc_redis *r, const char *why)
+{
+    snprintf(r->err, sizeof r->err, "%s", why);
+    r->failed = true;
+    rc_loop_stop(r->loop);
+}
+
+/* ---- sending enqueues ---- */
+
+static void flush(rc_redis *r);
+
+static void send_push(rc_redis *r, rs_item *it)
+{
+    it->next = NULL;
+    it->sent = false;
+    if (r->sq_tail)
+        r->sq_tail->next = it;
+    else
+        r->sq_head = it;
+    r->sq_tail = it;
+}
+
+static void item_free(rs_item *it)
+{
+    free(it->payload);
+    free(it->produces);
+    free(it);
+}
+
+static cJSON *parse_result(const char *s, size_t n)
+{
+    if (!s || !n) return NULL;
+    return cJSON_ParseWithLength(s, n);
+}
+
+/* Finish one item with a status from the server. */
+static void finish_item(rc_redis *r, rs_item *it, const char *status, const char *result,
+                        size_t rlen, const char *error)
+{
+    char msg[ERR_LEN];
+    if (strcmp(status, "ok") == 0 || strcmp(status, "done") == 0) {
+        rc_complete(r->cue, it->tok, parse_result(result, rlen));
+    } else if (strcmp(status, "fail") == 0) {
+        rc_fail(r->cue, it->tok, error && *error ? error : "failed remotely");
+    } else if (strcmp(status, "cancelled") == 0) {
+        rc_fail(r->cue, it->tok, "cancelled on the server");
+    } else {
+        snprintf(msg, sizeof msg, "%s%s", strcmp(status, "dead") == 0 ? "dead letter: " : "",
+                 error && *error ? error : "failed remotely");
+        rc_retry(r->cue, it->tok, msg);
+    }
+    r->in_flight--;
+    item_free(it);
+}
+
+static void finish_chain(rc_redis *r, uint64_t job, const char *status, const char *result,
+                         size_t rlen, const char *error)
+{
+    rs_item *it = idmap64_del(&r->waiting, job);
+    while (it) {
+        rs_item *next = it->next;
+        finish_item(r, it, status, result, rlen, error);
+        it = next;
+    }
+}
+
+static void ack(rc_redis *r, const char *stream_id);
+static bool stash_take(rc_redis *r, uint64_t job);
+
+static void on_enqueued(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac;
+    rs_item *it = pd;
+    redisReply *rep = reply;
+    rc_redis *r = it->b->r;
+    r->unanswered_cmds--;
+    if (!rep) { /* connection lost: send again when it is back */
+        send_push(r, it);
+        engage_update(r);
+        return;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        char msg[ERR_LEN];
+        snprintf(msg, sizeof msg, "enqueue refused: %s", rep->str);
+        r->in_flight--;
+        rc_fail(r->cue, it->tok, msg);
+        item_free(it);
+        engage_update(r);
+        return;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
+        rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_STRING) {
+        r->in_flight--;
+        rc_fail(r->cue, it->tok, "enqueue: unexpected reply from the server");
+        item_free(it);
+        engage_update(r);
+        return;
+    }
+    uint64_t job = strtoull(rep->element[0]->str, NULL, 10);
+    const char *state = rep->element[1]->str;
+    if (strcmp(state, "done") == 0) {
+        r->stats.reattached++;
+        const redisReply *res = rep->elements > 2 ? rep->element[2] : NULL;
+        bool str = res && res->type == REDIS_REPLY_STRING;
+        finish_item(r, it, "ok", str ? res->str : NULL, str ? res->len : 0, NULL);
+        engage_update(r);
+        return;
+    }
+    if (strcmp(state, "new") != 0) r->stats.reattached++;
+    r->stats.enqueued++;
+    it->job = job;
+    it->next = idmap64_get(&r->waiting, job);
+    if (idmap64_put(&r->waiting, job, it)) {
+        r->in_flight--;
+        rc_fail(r->cue, it->tok, "out of memory");
+        item_free(it);
+    } else {
+        stash_take(r, job);
+    }
+    engage_update(r);
+}
+
+static void flush(rc_redis *r)
+{
+    while (r->sq_head && rconn_ready(r->cmd)) {
+        rs_item *it = r->sq_head;
+        const char *argv[] = {"FCALL", "runcue_enqueue", "1", r->base, it->svc, r->owner, it->dd,
+                              "0.5", it->task, it->payload, it->produces};
+        size_t lens[11];
+        for (int i = 0; i < 11; i++) lens[i] = strlen(argv[i]);
+        if (rconn_cmd(r->cmd, on_enqueued, it, 11, argv, lens)) break;
+        r->sq_head = it->next;
+        if (!r->sq_head) r->sq_tail = NULL;
+        it->next = NULL;
+        it->sent = true;
+        r->unanswered_cmds++;
+    }
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+/* The produced keys joined by newlines (keys with a newline are left out). */
+static char *join_produces(const rc_work *work)
+{
+    const char *const *keys;
+    size_t n = rc_work_produces(work, &keys), len = 1;
+    for (size_t i = 0; i < n; i++) len += strlen(keys[i]) + 1;
+    char *out = malloc(len), *p = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(keys[i], '\n')) continue;
+        size_t k = strlen(keys[i]);
+        if (p != out) *p++ = '\n';
+        memcpy(p, keys[i], k);
+        p += k;
+    }
+    *p = '\0';
+    return out;
+}
+
+static void handler(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
+{
+    rs_binding *b = ud;
+    rc_redis *r = b->r;
+    rs_item *it = calloc(1, sizeof *it);
+    char *payload = it ? cJSON_PrintUnformatted(rc_work_params(work)) : NULL;
+    char *produces = it ? join_produces(work) : NULL;
+    if (!it || !payload || !produces) {
+        free(it);
+        free(payload);
+        free(produces);
+        rc_retry(cue, tok, "out of memory");
+        return;
+    }
+    it->tok = tok;
+    it->svc = b->svc;
+    it->task = b->task;
+    it->payload = payload;
+    it->produces = produces;
+    it->b = b;
+    uint64_t h = fnv1a(fnv1a(UINT64_C(14695981039346656037), b->task), payload);
+    snprintf(it->dd, sizeof it->dd, "%.100s:%016llx", b->task, (unsigned long long)h);
+    r->in_flight++;
+    send_push(r, it);
+    flush(r);
+    engage_update(r);
+}
+
+/* ---- results ---- */
+
+static void read_results(rc_redis *r, const char *from);
+
+static void on_ack(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac, (void)reply;
+    rc_redis *r = pd;
+    r->unanswered_cmds--;
+    engage_update(r);
+}
+
+static void ack(rc_redis *r, const char *stream_id)
+{
+    const char *a1[] = {"XACK", r->res_key, GROUP, stream_id};
+    size_t l1[] = {4, strlen(r->res_key), strlen(GROUP), strlen(stream_id)};
+    const char *a2[] = {"XDEL", r->res_key, stream_id};
+    size_t l2[] = {4, strlen(r->res_key), strlen(stream_id)};
+    if (rconn_cmd(r->res, on_ack, r, 4, a1, l1) == 0) r->unanswered_cmds++;
+    if (rconn_cmd(r->res, on_ack, r, 3, a2, l2) == 0) r->unanswered_cmds++;
+    r->stats.acked++;
+}
+
+static const redisReply *field(const redisReply *fields, const char *name)
+{
+    if (!fields || fields->type != REDIS_REPLY_ARRAY) return NULL;
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        const redisReply *k = fields->element[i];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0) {
+            const redisReply *v = fields->element[i + 1];
+            return v->type == REDIS_REPLY_STRING ? v : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Each entry of an XREAD/XREADGROUP reply: [[stream, [[id, fields]...]]...]. */
+static void for_each_entry(rc_redis *r, const redisReply *rep,
+                           void (*fn)(rc_redis *, const redisReply *))
+{
+    for (size_t s = 0; s < rep->elements; s++) {
+        const redisReply *stream = rep->element[s];
+        if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2) continue;
+        const redisReply *entries = stream->element[1];
+        if (entries->type != REDIS_REPLY_ARRAY) continue;
+        for (size_t e = 0; e < entries->elements; e++) fn(r, entries->element[e]);
+    }
+}
+
+static void stash_free(rs_stash *s)
+{
+    free(s->result);
+    free(s->error);
+    free(s);
+}
+
+/* A stashed result for job, if any: apply it now. */
+static bool stash_take(rc_redis *r, uint64_t job)
+{
+    for (rs_stash **pp = &r->stash; *pp; pp = &(*pp)->next) {
+        rs_stash *s = *pp;
+        if (s->job != job) continue;
+        *pp = s->next;
+        r->n_stash--;
+        finish_chain(r, job, s->status, s->result, strlen(s->result), s->error);
+        ack(r, s->stream_id);
+        stash_free(s);
+        return true;
+    }
+    return false;
+}
+
+/* Drop stashed results nobody claimed within STASH_KEEP_S. */
+static void stash_expire(rc_redis *r)
+{
+    rc_time now = rc_loop_now(r->loop);
+    for (rs_stash **pp = &r->stash; *pp;) {
+        rs_stash *s = *pp;
+        if (now - s->at < rc_seconds(STASH_KEEP_S) && r->n_stash <= STASH_MAX) {
+            pp = &s->next;
+            continue;
+        }
+        *pp = s->next;
+        r->n_stash--;
+        r->stats.unknown_results++;
+        ack(r, s->stream_id);
+        stash_free(s);
+    }
+}
+
+static void apply_entry(rc_redis *r, const redisReply *entry)
+{
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    const char *sid = entry->element[0]->str;
+    const redisReply *f = entry->element[1];
+    const redisReply *id = field(f, "id"), *st = field(f, "status"), *res = field(f, "result"),
+                     *er = field(f, "error"), *dl = field(f, "dl");
+    uint64_t job = id ? strtoull(id->str, NULL, 10) : 0;
+    if (!job || !st || strlen(sid) >= 48) {
+        r->stats.unknown_results++;
+        if (strlen(sid) < 48) ack(r, sid);
+        return;
+    }
+    r->stats.results++;
+    unsigned deliveries = dl ? (unsigned)strtoul(dl->str, NULL, 10) : 1;
+    if (deliveries > 1) r->stats.redelivered++;
+    if (strcmp(st->str, "dead") == 0) r->stats.dead++;
+    if (idmap64_get(&r->waiting, job)) {
+        finish_chain(r, job, st->str, res ? res->str : NULL, res ? res->len : 0,
+                     er ? er->str : NULL);
+        ack(r, sid);
+        return;
+    }
+    rs_stash *s = calloc(1, sizeof *s);
+    if (!s) return; /* stays pending in the group; read again after a reconnect */
+    s->job = job;
+    snprintf(s->stream_id, sizeof s->stream_id, "%s", sid);
+    snprintf(s->status, sizeof s->status, "%.15s", st->str);
+    s->result = strndup(res ? res->str : "", res ? res->len : 0);
+    s->error = strdup(er ? er->str : "");
+    s->dl = deliveries;
+    s->at = rc_loop_now(r->loop);
+    if (!s->result || !s->error) {
+        stash_free(s);
+        return;
+    }
+    s->next = r->stash;
+    r->stash = s;
+    r->n_stash++;
+}
+
+static void on_results(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac;
+    rc_redis *r = pd;
+    redisReply *rep = reply;
+    r->res_reading = false;
+    if (!rep) return; /* reconnecting: on_res_ready reads again */
+    if (rep->type == REDIS_REPLY_ARRAY) {
+        for_each_entry(r, rep, apply_entry);
+    } else if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(r->err, sizeof r->err, "reading results: %s", rep->str);
+        rconn_reset(r->res, r->err);
+        return;
+    }
+    stash_expire(r);
+    read_results(r, ">");
+    engage_update(r);
+}
+
+static void on_pending(redisAsyncContext *ac, void *reply, void *pd)
+{
+    /* The group's pending entries for this consumer (after a restart or a
+     * dropped connection): apply, then read new ones. */
+    on_results(ac, reply, pd);
+}
+
+static void read_results(rc_redis *r, const char *from)
+{
+    if (r->res_reading || !rconn_ready(r->res)) return;
+    bool block = strcmp(from, ">") == 0;
+    const char *argv[] = {"XREADGROUP", "GROUP", GROUP, r->owner, "COUNT", READ_COUNT,
+                          "BLOCK", "0", "STREAMS", r->res_key, from};
+    int argc = 11;
+    const char **a = argv;
+    const char *nb[] = {"XREADGROUP", "GROUP", GROUP, r->owner, "COUNT", READ_COUNT,
+                        "STREAMS", r->res_key, from};
+    if (!block) {
+        a = nb;
+        argc = 9;
+    }
+    size_t lens[11];
+    for (int i = 0; i < argc; i++) lens[i] = strlen(a[i]);
+    if (rconn_cmd(r->res, block ? on_results : on_pending, r, argc, a, lens) == 0)
+        r->res_reading = true;
+}
+
+static void on_group(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac;
+    rc_redis *r = pd;
+    redisReply *rep = reply;
+    if (!rep) return;
+    if (rep->type == REDIS_REPLY_ERROR && !strstr(rep->str, "BUSYGROUP")) {
+        char msg[ERR_LEN];
+        snprintf(msg, sizeof msg, "cannot create the results group: %s", rep->str);
+        set_failed(r, msg);
+        return;
+    }
+    read_results(r, "0");
+}
+
+static void on_res_ready(rconn *c, void *ud)
+{
+    (void)c;
+    rc_redis *r = ud;
+    r->res_reading = false;
+    const char *argv[] = {"XGROUP", "CREATE", r->res_key, GROUP, "0", "MKSTREAM"};
+    size_t lens[6];
+    for (int i = 0; i < 6; i++) lens[i] = strlen(argv[i]);
+    rconn_cmd(r->res, on_group, r, 6, argv, lens);
+}
+
+/* ---- artifacts announced by other schedulers ---- */
+
+static void read_artifacts(rc_redis *r);
+
+static void artifact_entry(rc_redis *r, const redisReply *en)
+{
+    if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
+        en->element[0]->type != REDIS_REPLY_STRING)
+        return;
+    snprintf(r->art_last, sizeof r->art_last, "%.40s", en->element[0]->str);
+    const redisReply *key = field(en->element[1], "key");
+    const redisReply *owner = field(en->element[1], "owner");
+    if (!key || (owner && strcmp(owner->str, r->owner) == 0)) return;
+    r->stats.artifacts_seen++;
+    rc_artifacts_changed(r->cue, key->str);
+}
+
+static void on_artifacts(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac;
+    rc_redis *r = pd;
+    redisReply *rep = reply;
+    r->art_reading = false;
+    if (!rep) return;
+    if (rep->type == REDIS_REPLY_ARRAY) {
+        for_each_entry(r, rep, artifact_entry);
+    } else if (rep->type == REDIS_REPLY_ERROR) {
+        rconn_reset(r->art, rep->str);
+        return;
+    }
+    read_artifacts(r);
+}
+
+static void read_artifacts(rc_redis *r)
+{
+    if (r->art_reading || !rconn_ready(r->art)) return;
+    const char *argv[] = {"XREAD", "COUNT", READ_COUNT, "BLOCK", "0", "STREAMS", r->art_key,
+                          r->art_last};
+    size_t lens[8];
+    for (int i = 0; i < 8; i++) lens[i] = strlen(argv[i]);
+    if (rconn_cmd(r->art, on_artifacts, r, 8, argv, lens) == 0) r->art_reading = true;
+}
+
+static void on_art_ready(rconn *c, void *ud)
+{
+    (void)c;
+    rc_redis *r = ud;
+    r->art_reading = false;
+    read_artifacts(r);
+}
+
+/* ---- the command connection ---- */
+
+static void on_registered(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac;
+    rc_redis *r = pd;
+    redisReply *rep = reply;
+    r->unanswered_cmds--;
+    if (rep && rep->type == REDIS_REPLY_ERROR) set_failed(r, rep->str);
+    engage_update(r);
+}
+
+static void on_cmd_ready(rconn *c, void *ud)
+{
+    (void)c;
+    rc_redis *r = ud;
+    for (rs_service *s = r->services; s; s = s->next) {
+        char rn[32], rw[32], conc[32], lease[32], maxd[32];
+        snprintf(rn, sizeof rn, "%u", s->rate_n);
+        snprintf(rw, sizeof rw, "%.0f", s->rate_w * 1e6);
+        snprintf(conc, sizeof conc, "%d", s->conc);
+        snprintf(lease, sizeof lease, "%.0f", s->lease_s * 1e6);
+        snprintf(maxd, sizeof maxd, "%u", s->maxd);
+        const char *argv[] = {"FCALL", "runcue_register", "1", r->base, s->name, rn, rw, conc,
+                              lease, maxd};
+        size_t lens[10];
+        for (int i = 0; i < 10; i++) lens[i] = strlen(argv[i]);
+        if (rconn_cmd(r->cmd, on_registered, r, 10, argv, lens) == 0) r->unanswered_cmds++;
+    }
+    /* Everything waiting for a result is enqueued again: idempotent through
+     * the dedupe key, and a server that lost a job gets it back. */
+    for (size_t i = 0; i < r->waiting.cap; i++) {
+        if (!r->waiting.keys[i]) continue;
+        rs_item *it = r->waiting.vals[i];
+        while (it) {
+            rs_item *next = it->next;
+            send_push(r, it);
+            it = next;
+        }
+    }
+    idmap64_free(&r->waiting);
+    flush(r);
+    engage_update(r);
+}
+
+static void on_fatal(rconn *c, const char *why, void *ud)
+{
+    (void)c;
+    set_failed(ud, why);
+}
+
+/* ---- public ---- */
+
+#define fail_new rc_redis_set_last_error
+
+int rc_redis_new(rc_redis **out, rc_cue *cue, const rc_redis_opts *opts)
+{
+    last_error[0] = '\0';
+    if (!out || !cue || !opts) return fail_new(RC_EINVAL, "rc_redis_new: NULL argument");
+    if (!rconn_name_ok(opts->owner))
+        return fail_new(RC_EINVAL, "rc_redis_new: owner must be 1 to 64 of A-Z a-z 0-9 _ . -");
+    rc_loop *loop = rc_cue_loop(cue);
+    if (rc_loop_clock(loop) != RC_CLOCK_MONOTONIC)
+        return fail_new(RC_ESTATE, "the Redis transport needs a loop on the monotonic clock");
+    rc_redis *r = calloc(1, sizeof *r);
+    if (!r) return fail_new(RC_ENOMEM, "out of memory");
+    r->cue = cue;
+    r->loop = loop;
+    const char *ns = opts->conn.ns ? opts->conn.ns : "default";
+    if (!rconn_ns_key(r->base, sizeof r->base, ns)) {
+        free(r);
+        return fail_new(RC_EINVAL, "bad namespace: use 1 to 64 of A-Z a-z 0-9 _ . -");
+    }
+    snprintf(r->owner, sizeof r->owner, "%s", opts->owner);
+    snprintf(r->res_key, sizeof r->res_key, "%s:res:%s", r->base, r->owner);
+    snprintf(r->art_key, sizeof r->art_key, "%s:art", r->base);
+    snprintf(r->art_last, sizeof r->art_last, "$");
+    int rc;
+    char err[ERR_LEN] = "";
+    if ((rc = rconn_open(&r->cmd, loop, &opts->conn, on_cmd_ready, on_fatal, r, err, sizeof err)) ||
+        (rc = rconn_open(&r->res, loop, &opts->conn, on_res_ready, on_fatal, r, err, sizeof err)) ||
+        (rc = rconn_open(&r->art, loop, &opts->conn, on_art_ready, on_fatal, r, err, sizeof err))) {
+        rconn_free(r->cmd);
+        rconn_free(r->res);
+        free(r);
+        return fail_new(rc, err);
+    }
+    engage_update(r);
+    *out = r;
+    return 0;
+}
+
+static void wait_timeout(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)t, (void)arg;
+    rc_loop_stop(loop);
+}
+
+int rc_redis_wait_until(rc_loop *loop, double timeout_s, bool (*ready)(void *), void *arg,
+                      bool *failed, bool *waiting)
+{
+    rc_timer t;
+    rc_timer_init(&t, wait_timeout, NULL);
+    rc_time deadline = rc_loop_now(loop) + rc_seconds(timeout_s);
+    rc_timer_start(loop, &t, deadline);
+    *waiting = true;
+    while (!ready(arg) && !*failed && rc_loop_now(loop) < deadline)
+        if (rc_loop_run(loop, RC_RUN_ONCE) < 0) break;
+    *waiting = false;
+    rc_timer_stop(loop, &t);
+    return ready(arg) ? 0 : RC_ESYS;
+}
+
+static bool sched_ready(void *arg)
+{
+    rc_redis *r = arg;
+    return rconn_ready(r->cmd) && rconn_ready(r->res) && rconn_ready(r->art) &&
+           r->unanswered_cmds == 0 && !r->failed;
+}
+
+int rc_redis_wait_ready(rc_redis *r, double timeout_s)
+{
+    r->waiting_ready = true;
+    engage_update(r);
+    int rc = rc_redis_wait_until(r->loop, timeout_s, sched_ready, r, &r->failed, &r->waiting_ready);
+    engage_update(r);
+    if (rc && !r->failed) {
+        snprintf(r->err, sizeof r->err, "not connected after %gs: %s", timeout_s,
+                 rconn_error(r->cmd)[0] ? rconn_error(r->cmd) : rconn_error(r->res));
+    }
+    return r->failed ? RC_ESYS : rc;
+}
+
+rc_redis_state rc_redis_status(const rc_redis *r)
+{
+    if (r->failed) return RC_REDIS_FAILED;
+    return sched_ready((void *)r) ? RC_REDIS_READY : RC_REDIS_CONNECTING;
+}
+
+const char *rc_redis_errmsg(const rc_redis *r)
+{
+    return r->err;
+}
+
+int rc_redis_service(rc_redis *r, const char *service, const char *rate, int concurrent,
+                     double lease_s, unsigned max_deliveries)
+{
+    if (!r || !rconn_name_ok(service)) return RC_EINVAL;
+    unsigned n = 0;
+    double w = 0;
+    char perr[128];
+    if (rate && rc_parse_rate(rate, &n, &w, perr, sizeof perr)) {
+        snprintf(r->err, sizeof r->err, "service '%s': %s", service, perr);
+        return RC_EINVAL;
+    }
+    if (concurrent < RC_NO_LIMIT || !(lease_s >= 0.001 && lease_s <= 1e6) ||
+        max_deliveries < 1 || max_deliveries > 1000000) {
+        snprintf(r->err, sizeof r->err, "service '%s': bad concurrency, lease or deliveries",
+                 service);
+        return RC_EINVAL;
+    }
+    int rc = rc_service(r->cue, service, NULL, RC_NO_LIMIT);
+    if (rc) return rc;
+    rs_service *s = calloc(1, sizeof *s);
+    if (!s || !(s->name = strdup(service))) {
+        free(s);
+        return RC_ENOMEM;
+    }
+    s->rate_n = n;
+    s->rate_w = w;
+    s->conc = concurrent;
+    s->lease_s = lease_s;
+    s->maxd = max_deliveries;
+    s->next = r->services;
+    r->services = s;
+    if (rconn_ready(r->cmd)) on_cmd_ready(r->cmd, r);
+    return 0;
+}
+
+int rc_redis_task(rc_redis *r, const char *task, const char *service)
+{
+    if (!r || !task || !service) return RC_EINVAL;
+    rs_binding *b = calloc(1, sizeof *b);
+    if (!b || !(b->task = strdup(task)) || !(b->svc = strdup(service))) {
+        if (b) free(b->task);
+        free(b);
+        return RC_ENOMEM;
+    }
+    b->r = r;
+    int rc = rc_task(r->cue, task, service, handler, b);
+    if (rc) {
+        free(b->task);
+        free(b->svc);
+        free(b);
+        return rc;
+    }
+    b->next = r->bindings;
+    r->bindings = b;
+    return 0;
+}
+
+void rc_redis_stats_get(const rc_redis *r, rc_redis_stats *out)
+{
+    *out = r->stats;
+    out->in_flight = r->in_flight;
+    uint64_t rc = rconn_reconnects(r->cmd);
+    out->reconnects = rc;
+}
+
+void rc_redis_free(rc_redis *r)
+{
+    if (!r) return;
+    r->closing = true;
+    rconn_free(r->cmd);
+    rconn_free(r->res);
+    rconn_free(r->art);
+    rs_item *it = r->sq_head;
+    while (it) {
+        rs_item *next = it->next;
+        item_free(it);
+        it = next;
+    }
+    for (size_t i = 0; i < r->waiting.cap; i++) {
+        for (it = r->waiting.keys[i] ? r->waiting.vals[i] : NULL; it;) {
+            rs_item *next = it->next;
+            item_free(it);
+            it = next;
+        }
+    }
+    idmap64_free(&r->waiting);
+    while (r->stash) {
+        rs_stash *s = r->stash;
+        r->stash = s->next;
+        stash_free(s);
+    }
+    while (r->services) {
+        rs_service *s = r->services;
+        r->services = s->next;
+        free(s->name);
+        free(s);
+    }
+    for (rs_binding *b = r->bindings; b;) {
+        rs_binding *next = b->next;
+        rc_task_set_handler(r->cue, b->task, NULL, NULL);
+        free(b->task);
+        free(b->svc);
+        free(b);
+        b = next;
+    }
+    free(r);
+}
