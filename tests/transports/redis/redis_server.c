@@ -36,7 +36,8 @@ static bool pings(const char *sock)
     bool ok = false;
     if (!c->err) {
         redisReply *r = redisCommand(c, "PING");
-        ok = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
+        ok = r && ((r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0) ||
+                   (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOAUTH", 6) == 0));
         if (r) freeReplyObject(r);
     }
     redisFree(c);

@@ -1,0 +1,219 @@
+/*
+ * test_redis_e2e.c -- a scheduler (rc_redis) and an agent (rc_redis_agent
+ * with a thread pool) on one loop, through a real redis-server: results come
+ * back in order of their work, the global limits hold at the functions, a
+ * wrong password and another library version are clear errors.
+ */
+#include <criterion/criterion.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redis_server.h"
+#include "runcue_redis.h"
+#include "runcue_transport.h"
+
+static redis_server srv;
+
+static void setup(void)
+{
+    if (!redis_server_available()) cr_skip_test("redis-server is not installed: skipped");
+    cr_assert(redis_server_start(&srv, false, NULL), "redis-server did not start");
+}
+
+static void teardown(void)
+{
+    redis_server_stop(&srv);
+}
+
+TestSuite(redis_e2e, .init = setup, .fini = teardown, .timeout = 60);
+
+/* What the functions saw: start times and how many ran at once. */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static int running, peak, calls;
+static rc_time starts[256];
+
+static rc_job_status echo(const rc_job *job, cJSON **result, char *err, size_t errlen, void *ud)
+{
+    (void)err, (void)errlen, (void)ud;
+    pthread_mutex_lock(&mu);
+    if (calls < 256) starts[calls] = rc_monotonic_now();
+    calls++;
+    if (++running > peak) peak = running;
+    pthread_mutex_unlock(&mu);
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&mu);
+    running--;
+    pthread_mutex_unlock(&mu);
+    *result = cJSON_Duplicate(job->params, 1);
+    return RC_JOB_OK;
+}
+
+static void stop_at(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)t;
+    *(bool *)arg = true;
+    rc_loop_stop(loop);
+}
+
+/* Run the loop until the cue has completed `n` or timeout_s passes. */
+static void run_until_completed(rc_loop *loop, rc_cue *cue, uint64_t n, double timeout_s)
+{
+    bool timed_out = false;
+    rc_timer t;
+    rc_timer_init(&t, stop_at, &timed_out);
+    rc_timer_start(loop, &t, rc_loop_now(loop) + rc_seconds(timeout_s));
+    rc_stats st;
+    for (;;) {
+        rc_cue_stats(cue, &st);
+        if (st.completed + st.failed >= n || timed_out) break;
+        rc_loop_run(loop, RC_RUN_ONCE);
+    }
+    rc_timer_stop(loop, &t);
+    cr_assert(!timed_out, "timed out: %llu of %llu finished",
+              (unsigned long long)(st.completed + st.failed), (unsigned long long)n);
+}
+
+Test(redis_e2e, scheduler_and_agent_limits_hold)
+{
+    rc_loop *loop;
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
+    rc_cue *sc, *ac;
+    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
+    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
+
+    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "e2e"}, .owner = "sched1"};
+    rc_redis *r;
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_service(r, "api", "10/0.2", 2, 2.0, 3), 0);
+    cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+
+    rc_pool *pool;
+    cr_assert_eq(rc_pool_new(&pool, ac, 4), 0);
+    cr_assert_eq(rc_pool_task(pool, "echo", NULL, echo, NULL), 0);
+    const char *svcs[] = {"api"};
+    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "e2e"}, .name = "agent1",
+                              .services = svcs, .n_services = 1, .slots = 4};
+    rc_redis_agent *ag;
+    cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0, "%s", rc_redis_agent_errmsg(ag));
+
+    enum { N = 30 };
+    rc_work_id ids[N];
+    for (int i = 0; i < N; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddNumberToObject(p, "i", i);
+        rc_submit_opts so = {.params = p};
+        cr_assert_eq(rc_submit(sc, "echo", &so, &ids[i]), 0);
+    }
+    run_until_completed(loop, sc, N, 20);
+    rc_stats st;
+    rc_cue_stats(sc, &st);
+    cr_assert_eq(st.completed, N);
+    for (int i = 0; i < N; i++) {
+        const rc_work *w = rc_get(sc, ids[i]);
+        const cJSON *res = rc_work_result(w);
+        cr_assert(res, "work %d has no result", i);
+        cr_assert_eq(cJSON_GetObjectItem(res, "i")->valueint, i);
+    }
+    cr_assert_eq(calls, N, "each work ran once");
+    cr_assert(peak <= 2, "at most 2 at once, saw %d", peak);
+    /* never more than 10 starts in any 0.2 s, from the functions' own clock
+     * (the server admits on its clock; the way from admission to a thread
+     * varies by a few milliseconds, hence the 30 ms allowance) */
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++)
+            if (starts[j] < starts[i]) {
+                rc_time t = starts[i];
+                starts[i] = starts[j];
+                starts[j] = t;
+            }
+    for (int i = 0; i + 10 < N; i++)
+        cr_assert(starts[i + 10] - starts[i] >= rc_seconds(0.17), "11 starts within %.3f s",
+                  rc_to_seconds(starts[i + 10] - starts[i]));
+    rc_redis_stats rs;
+    rc_redis_stats_get(r, &rs);
+    cr_assert_eq(rs.results, N);
+    cr_assert_eq(rs.in_flight, 0);
+    rc_redis_agent_stats as;
+    rc_redis_agent_stats_get(ag, &as);
+    cr_assert_eq(as.finished, N);
+    cr_assert_eq(as.stale, 0);
+
+    rc_redis_agent_free(ag);
+    rc_pool_free(pool);
+    rc_redis_free(r);
+    rc_cue_free(ac);
+    rc_cue_free(sc);
+    rc_loop_free(loop);
+}
+
+static void expect_failure(const char *url, const char *pw_env, const char *want)
+{
+    rc_loop *loop;
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
+    rc_cue *sc;
+    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
+    rc_redis_opts ro = {.conn = {.url = url, .ns = "e2e", .password_env = pw_env},
+                        .owner = "s"};
+    rc_redis *r;
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_wait_ready(r, 5), RC_ESYS);
+    cr_assert_eq(rc_redis_status(r), RC_REDIS_FAILED);
+    cr_assert(strstr(rc_redis_errmsg(r), want), "message: %s", rc_redis_errmsg(r));
+    rc_redis_free(r);
+    rc_cue_free(sc);
+    rc_loop_free(loop);
+}
+
+Test(redis_e2e, other_library_version_refused)
+{
+    redisContext *c = redisConnectUnix(srv.sock);
+    cr_assert(c && !c->err);
+    redisReply *rep = redisCommand(c, "FUNCTION LOAD %s",
+                                   "#!lua name=runcue\n"
+                                   "redis.register_function{function_name='runcue_version', "
+                                   "callback=function() return '0' end, flags={'no-writes'}}");
+    cr_assert(rep && rep->type == REDIS_REPLY_STRING, "%s", rep ? rep->str : "");
+    freeReplyObject(rep);
+    redisFree(c);
+    expect_failure(srv.url, NULL, "version 0 of the runcue functions library");
+    /* and it is still there: not replaced */
+    c = redisConnectUnix(srv.sock);
+    rep = redisCommand(c, "FCALL_RO runcue_version 0");
+    cr_assert_str_eq(rep->str, "0");
+    freeReplyObject(rep);
+    redisFree(c);
+}
+
+Test(redis_e2e, wrong_password_and_bad_options)
+{
+    redis_server_stop(&srv);
+    cr_assert(redis_server_start(&srv, false, "requirepass right-one"));
+    setenv("RC_TEST_PW", "wrong-one", 1);
+    expect_failure(srv.url, "RC_TEST_PW", "refused the login");
+
+    rc_loop *loop;
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
+    rc_cue *sc;
+    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
+    rc_redis *r;
+    rc_redis_opts ro = {.conn = {.url = "redis://u:secret@localhost:1"}, .owner = "s"};
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), RC_EINVAL);
+    cr_assert(strstr(rc_redis_last_error(), "password in the Redis URL is refused"));
+    ro.conn.url = srv.url;
+    ro.conn.ns = "bad ns";
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), RC_EINVAL);
+    ro.conn.ns = NULL;
+    ro.conn.password_file = "/nonexistent/pw";
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), RC_ESYS);
+    cr_assert(strstr(rc_redis_last_error(), "password file"));
+    rc_cue_free(sc);
+    rc_loop_free(loop);
+}
