@@ -1,0 +1,202 @@
+/* runcue-agent -- the worker side of the Redis transport.
+ *
+ *   runcue-agent --url unix:/run/redis.sock --service api --task thumb \
+ *                --slots 4 -- python3 worker.py
+ *
+ * Claims jobs of the named services as its slots free and runs each in a
+ * runqy-protocol worker process (the command after --), heartbeating its
+ * lease every third of the lease and killing the worker if the lease is
+ * lost.  Design: a local cue whose tasks (--task, one per task name the
+ * schedulers bind) are subprocess workers (rc_workers); rc_redis_agent maps
+ * each claim to rc_submit and each local outcome to a finish.  SIGINT or
+ * SIGTERM: stop claiming, let running jobs finish, exit. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runcue_redis.h"
+#include "runcue_shm.h"
+#include "runcue_transport.h"
+#include "shm_cleanup.h"
+
+#define MAX_LIST 64
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: runcue-agent [options] -- WORKER-COMMAND [ARGS...]\n"
+            "\n"
+            "Claim jobs from runcue's Redis queues and run them in runqy-protocol workers.\n"
+            "\n"
+            "  --url URL            unix:/path/redis.sock or redis://host:port   (required)\n"
+            "  --ns NAME            namespace                                     [default]\n"
+            "  --user NAME          Redis ACL user\n"
+            "  --password-file F    the password is the first line of F\n"
+            "  --password-env VAR   the password is in $VAR (never on the command line)\n"
+            "  --service NAME       claim from this service (repeat; at least one)\n"
+            "  --task NAME          a task name the workers run (repeat; at least one)\n"
+            "  --slots N            jobs at once, 1..64                           [1]\n"
+            "  --name NAME          this agent's name in leases      [<host>.<pid>]\n"
+            "  --one-shot           a worker process per job (default: a pool of N)\n"
+            "  --shm NAME           publish the local cue for runcue-top / runcue-viz\n"
+            "  -h, --help           show this help\n"
+            "\n"
+            "Exit status: 0 stopped by a signal, 1 a fatal Redis error, 2 bad usage.\n");
+}
+
+static volatile sig_atomic_t stop_requested;
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+typedef struct agent_ctx {
+    rc_workers *workers[MAX_LIST];
+    size_t n_workers;
+} agent_ctx;
+
+/* The lease is gone: kill the worker running it (its finish would be refused). */
+static void on_lost(rc_redis_agent *a, rc_work_id id, void *ud)
+{
+    (void)a;
+    agent_ctx *ctx = ud;
+    for (size_t i = 0; i < ctx->n_workers; i++)
+        if (rc_workers_abort(ctx->workers[i], id, "the lease was lost") == 0) return;
+}
+
+static void tick(rc_loop *loop, rc_timer *t, void *arg)
+{
+    if (stop_requested) {
+        rc_redis_agent *a = arg;
+        rc_redis_agent_drain(a);
+        rc_redis_agent_stats st;
+        rc_redis_agent_stats_get(a, &st);
+        if (st.running == 0) {
+            rc_loop_stop(loop);
+            return;
+        }
+    }
+    rc_timer_start(loop, t, rc_loop_now(loop) + rc_seconds(0.1));
+}
+
+static int bad(const char *msg, const char *arg)
+{
+    fprintf(stderr, "runcue-agent: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    rc_redis_agent_opts ao = {.slots = 1};
+    const char *services[MAX_LIST], *tasks[MAX_LIST], *shm = NULL;
+    size_t n_tasks = 0;
+    bool one_shot = false;
+    static const struct option longs[] = {
+        {"url", required_argument, 0, 'u'},  {"ns", required_argument, 0, 'n'},
+        {"user", required_argument, 0, 'U'}, {"password-file", required_argument, 0, 'p'},
+        {"password-env", required_argument, 0, 'e'}, {"service", required_argument, 0, 's'},
+        {"task", required_argument, 0, 't'}, {"slots", required_argument, 0, 'k'},
+        {"name", required_argument, 0, 'N'}, {"one-shot", no_argument, 0, 'o'},
+        {"shm", required_argument, 0, 'm'},  {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
+        char *end;
+        long v;
+        switch (c) {
+        case 'u': ao.conn.url = optarg; break;
+        case 'n': ao.conn.ns = optarg; break;
+        case 'U': ao.conn.user = optarg; break;
+        case 'p': ao.conn.password_file = optarg; break;
+        case 'e': ao.conn.password_env = optarg; break;
+        case 's':
+            if (ao.n_services >= MAX_LIST) return bad("at most 64 --service", NULL);
+            services[ao.n_services++] = optarg;
+            break;
+        case 't':
+            if (n_tasks >= MAX_LIST) return bad("at most 64 --task", NULL);
+            tasks[n_tasks++] = optarg;
+            break;
+        case 'k':
+            v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || v < 1 || v > 64) return bad("bad --slots", optarg);
+            ao.slots = (unsigned)v;
+            break;
+        case 'N': ao.name = optarg; break;
+        case 'o': one_shot = true; break;
+        case 'm': shm = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!ao.conn.url) return bad("--url is required", NULL);
+    if (!ao.n_services) return bad("name at least one --service", NULL);
+    if (!n_tasks) return bad("name at least one --task", NULL);
+    if (optind >= argc) return bad("no worker command (after --)", NULL);
+    ao.services = services;
+
+    rc_loop *loop;
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    rc_cue *cue;
+    if (rc_loop_new(&loop, &lo) || rc_cue_new(&cue, loop, NULL)) return 1;
+    agent_ctx ctx = {0};
+    rc_workers_opts wo = {.argv = (const char *const *)&argv[optind],
+                          .mode = one_shot ? RC_WORKERS_ONE_SHOT : RC_WORKERS_POOL,
+                          .processes = one_shot ? 0 : ao.slots};
+    for (size_t i = 0; i < n_tasks; i++) {
+        if (rc_workers_new(&ctx.workers[i], cue, tasks[i], NULL, &wo)) {
+            fprintf(stderr, "runcue-agent: task '%s': %s\n", tasks[i], rc_cue_errmsg(cue));
+            return 2;
+        }
+        ctx.n_workers++;
+    }
+    rc_shm_writer *writer = NULL;
+    if (shm) {
+        char err[256];
+        if (rc_shm_publish(&writer, cue, shm, "runcue-agent", err, sizeof err)) {
+            fprintf(stderr, "runcue-agent: --shm %s: %s\n", shm, err);
+            return 2;
+        }
+        shm_cleanup_on_signals(writer);
+    }
+    rc_redis_agent *a;
+    int rc = rc_redis_agent_new(&a, cue, &ao, on_lost, &ctx);
+    if (rc) {
+        fprintf(stderr, "runcue-agent: %s\n", rc_redis_last_error());
+        return rc == RC_EINVAL ? 2 : 1;
+    }
+    if (!shm) {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+    }
+    signal(SIGPIPE, SIG_IGN);
+    rc_timer t;
+    rc_timer_init(&t, tick, a);
+    rc_timer_start(loop, &t, rc_loop_now(loop));
+    while (rc_loop_run(loop, RC_RUN_DEFAULT) > 0) {
+        if (rc_redis_agent_status(a) == RC_REDIS_FAILED) break;
+        if (stop_requested) {
+            rc_redis_agent_stats st;
+            rc_redis_agent_stats_get(a, &st);
+            if (st.running == 0) break;
+        }
+    }
+    int status = 0;
+    if (rc_redis_agent_status(a) == RC_REDIS_FAILED) {
+        fprintf(stderr, "runcue-agent: %s\n", rc_redis_agent_errmsg(a));
+        status = 1;
+    }
+    rc_timer_stop(loop, &t);
+    rc_redis_agent_free(a);
+    for (size_t i = 0; i < ctx.n_workers; i++) {
+        rc_workers_shutdown(ctx.workers[i], 5, NULL);
+        rc_workers_free(ctx.workers[i]);
+    }
+    rc_cue_free(cue);
+    rc_loop_free(loop);
+    return status;
+}
