@@ -139,8 +139,13 @@ Test(redis_e2e, scheduler_and_agent_limits_hold)
     rc_redis_stats_get(r, &rs);
     cr_assert_eq(rs.results, N);
     cr_assert_eq(rs.in_flight, 0);
+    /* the agent hears its last finish confirmed after the scheduler has the
+     * result: give it the moment */
     rc_redis_agent_stats as;
-    rc_redis_agent_stats_get(ag, &as);
+    rc_time until = rc_loop_now(loop) + rc_seconds(5);
+    for (rc_redis_agent_stats_get(ag, &as); as.finished < N && rc_loop_now(loop) < until;
+         rc_redis_agent_stats_get(ag, &as))
+        rc_loop_run(loop, RC_RUN_ONCE);
     cr_assert_eq(as.finished, N);
     cr_assert_eq(as.stale, 0);
 
