@@ -30,8 +30,7 @@ static rc_svc *pop_runnable(rc_cue *cue)
 static void announce_produces(rc_cue *cue, const rc_work *w)
 {
     if (cue->opts.no_auto_notify) return;
-    for (size_t i = 0; i < w->n_produces; i++)
-        rc_artifacts_changed(cue, w->produces[i]);
+    for (size_t i = 0; i < w->n_produces; i++) rc_artifacts_changed(cue, w->produces[i]);
 }
 
 /* A completed or skipped work's result artifact: kept, and its consumers
@@ -310,8 +309,7 @@ static int cmp_work_id(const void *a, const void *b)
 
 static void wake_list(rc_cue *cue, rc_dlist *list)
 {
-    while (list->len)
-        rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(list), rc_work, link));
+    while (list->len) rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(list), rc_work, link));
 }
 
 int rc_artifacts_changed(rc_cue *cue, const char *key)
@@ -355,8 +353,7 @@ int rc_recheck_waiting(rc_cue *cue, const char *key)
         return RC_ENOMEM;
     }
     size_t k = 0;
-    for (rc_dnode *d = rc_dlist_first(&cue->waiting_any); d;
-         d = rc_dlist_next(&cue->waiting_any, d))
+    for (rc_dnode *d = rc_dlist_first(&cue->waiting_any); d; d = rc_dlist_next(&cue->waiting_any, d))
         all[k++] = RC_CONTAINER(d, rc_work, link);
     if (k < n) {
         /* Keyed waiters: walk the work list rather than the hash table. */
@@ -366,8 +363,7 @@ int rc_recheck_waiting(rc_cue *cue, const char *key)
         }
     }
     qsort(all, k, sizeof *all, cmp_work_id);
-    for (size_t i = 0; i < k; i++)
-        rc_make_dirty(cue, all[i]);
+    for (size_t i = 0; i < k; i++) rc_make_dirty(cue, all[i]);
     rc_free(&cue->alloc, all);
     rc_request_pass(cue);
     return 0;
@@ -392,8 +388,7 @@ static rc_time backoff(rc_taskdef *t, unsigned failed_attempt)
     const rc_retry_policy *p = &t->retry;
     double d = p->base_s;
     if (p->exponential)
-        for (unsigned i = 1; i < failed_attempt && d < 1e9; i++)
-            d *= 2;
+        for (unsigned i = 1; i < failed_attempt && d < 1e9; i++) d *= 2;
     if (p->max_s > 0 && d > p->max_s) d = p->max_s;
     if (p->jitter > 0) {
         double u = (double)(splitmix64(&t->rng) >> 11) / 9007199254740992.0; /* [0,1) */
@@ -419,7 +414,8 @@ static int finish(rc_cue *cue, rc_token tok, int how, cJSON *result, const char 
         cJSON_Delete(result);
         cue->stats.stale_finishes++;
         if (!w && (tok.work_id == 0 || tok.work_id >= cue->next_id)) {
-            rc_cue_set_error(cue, "finish: no work with id %llu", (unsigned long long)tok.work_id);
+            rc_cue_set_error(cue, "finish: no work with id %llu",
+                             (unsigned long long)tok.work_id);
             return RC_ENOENT;
         }
         rc_cue_set_error(cue, "finish: work %llu attempt %u is already over",
