@@ -36,6 +36,7 @@ typedef struct rc_job {
     unsigned attempt;
     const char *task;
     const cJSON *params; /* read-only; valid until the function returns */
+    void *pool_;         /* private: the pool's job, for rc_job_progress */
 } rc_job;
 
 /* The outcome a blocking function reports. */
@@ -56,6 +57,12 @@ typedef enum rc_job_status {
  */
 typedef rc_job_status (*rc_blocking_fn)(const rc_job *job, cJSON **result, char *err,
                                         size_t errlen, void *ud);
+
+/* From inside a blocking function (its pool thread), report the job's
+ * progress: rc_progress for its attempt (fraction 0..1, message copied).
+ * Returns what rc_progress returns, or RC_ESTALE once a shutdown cut the
+ * job (the cue may be gone then: nothing is sent). */
+int rc_job_progress(const rc_job *job, double fraction, const char *message);
 
 /* Start `threads` (1..4096) worker threads for `cue`.  Errors: RC_EINVAL;
  * RC_ESTATE if the cue's loop is not RC_CLOCK_MONOTONIC; RC_ENOMEM; RC_ESYS

@@ -605,6 +605,12 @@ static void handle_line(wk_proc *p, const char *s, size_t n)
         else
             wrong_id(p, &r);
         break;
+    case RUNQY_PROGRESS: /* runcue's extension: reported, the task goes on */
+        if (p->item && runqy_answers(&r, p->item->task_id))
+            rc_progress(p->w->cue, p->item->tok, r.progress, r.message);
+        else
+            wrong_id(p, &r);
+        break;
     }
     runqy_reply_clear(&r);
 }

@@ -45,6 +45,9 @@ typedef struct recorder {
     cJSON *result[MAX_WORK + 1];
     char retry_detail[16][MSG_LEN];
     int n_retry_detail;
+    int progress;         /* RC_EV_PROGRESS events */
+    double last_progress; /* and the last one's fraction and message */
+    char progress_msg[MSG_LEN];
 
     char log[MAX_LOG][256];
     int log_pid[MAX_LOG];
@@ -103,6 +106,12 @@ static void on_failure(rc_cue *cue, const rc_work *work, rc_fail_kind kind, cons
 
 static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
 {
+    if (ev->kind == RC_EV_PROGRESS) {
+        R.progress++;
+        R.last_progress = ev->progress;
+        snprintf(R.progress_msg, sizeof R.progress_msg, "%s", ev->detail);
+        return;
+    }
     if (ev->kind != RC_EV_RETRY) return;
     R.retries++;
     R.running--;
@@ -344,6 +353,21 @@ Test(transport, the_loop_goes_idle_once_a_pool_is_ready_with_nothing_to_do, .tim
     cr_assert_eq(st.ready, 2, "the loop ran until the workers were ready");
     cr_assert_eq(st.alive, 2);
     cr_assert_eq(st.busy, 0);
+    teardown();
+}
+
+Test(transport, progress_lines_become_progress_events_and_the_answer_still_counts, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .processes = 1});
+    rc_work_id id = submit("t", "{\"mode\": \"progress\", \"steps\": 4}");
+    run();
+    cr_assert_eq(R.completed, 1);
+    cr_assert_eq(R.failed, 0);
+    cr_assert_eq(R.progress, 3);
+    cr_assert_float_eq(R.last_progress, 0.75, 1e-12);
+    cr_assert_str_eq(R.progress_msg, "step 3/4");
+    cr_assert_not_null(R.result[id]);
     teardown();
 }
 
