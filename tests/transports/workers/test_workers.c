@@ -371,6 +371,47 @@ Test(transport, progress_lines_become_progress_events_and_the_answer_still_count
     teardown();
 }
 
+Test(transport, with_check_prefix_a_worker_writing_outside_its_prefix_fails, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL,
+                  (rc_workers_opts){.argv = py_argv(NULL), .processes = 1, .check_prefix = true});
+    rc_work_id ok = submit("t", "{\"mode\": \"outputs\", \"output_prefix\": \"out/a/\","
+                                " \"outputs\": [\"out/a/result.json\", \"out/a/x/1.txt\"]}");
+    rc_work_id bad = submit("t", "{\"mode\": \"outputs\", \"output_prefix\": \"out/a\","
+                                 " \"outputs\": [\"out/a/result.json\", \"out/b/1.txt\"]}");
+    rc_work_id up = submit("t", "{\"mode\": \"outputs\", \"output_prefix\": \"out/a\","
+                                " \"outputs\": [\"out/a/../b\"]}");
+    rc_work_id none = submit("t", "{\"mode\": \"outputs\", \"outputs\": [\"/etc/x\"]}");
+    run();
+    cr_assert_eq(R.completed, 2);
+    cr_assert_not_null(R.result[ok]);
+    cr_assert_not_null(R.result[none], "no prefix: nothing to check");
+    cr_assert(strstr(R.failure[bad], "wrote 'out/b/1.txt' outside its prefix 'out/a'"), "%s",
+              R.failure[bad]);
+    cr_assert(strstr(R.failure[up], "outside its prefix"), "%s", R.failure[up]);
+    teardown();
+}
+
+Test(transport, prefix_helpers)
+{
+    char buf[64];
+    cr_assert_eq(rc_prefix_child(buf, sizeof buf, "out/doc/", "part-1"), 0);
+    cr_assert_str_eq(buf, "out/doc/part-1");
+    cr_assert_eq(rc_prefix_child(buf, sizeof buf, "out", "a/b"), RC_EINVAL);
+    cr_assert_eq(rc_prefix_child(buf, sizeof buf, "out", ".."), RC_EINVAL);
+    cr_assert_eq(rc_prefix_child(buf, 6, "out", "long"), RC_EINVAL);
+    cr_assert(rc_prefix_contains("out/a", "out/a/b"));
+    cr_assert(!rc_prefix_contains("out/a", "out/ab"));
+    cr_assert(!rc_prefix_contains("out/a", "out/a"));
+    cr_assert(!rc_prefix_contains("out/a", "out/a/../../etc"));
+    cr_assert(rc_prefix_contains("/", "/x"));
+    char err[128];
+    cJSON *r = cJSON_Parse("{\"outputs\": \"out/a/x\"}");
+    cr_assert_eq(rc_prefix_check_outputs("out/a", r, err, sizeof err), RC_EINVAL);
+    cJSON_Delete(r);
+}
+
 Test(transport, the_worker_runs_in_the_directory_given_by_cwd, .timeout = 20)
 {
     setup();
