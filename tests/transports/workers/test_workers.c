@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "runcue.h"
+#include "runcue_canvas.h"
 #include "runcue_transport.h"
 
 #define MAX_WORK 64
@@ -390,6 +391,27 @@ Test(transport, with_check_prefix_a_worker_writing_outside_its_prefix_fails, .ti
     cr_assert(strstr(R.failure[bad], "wrote 'out/b/1.txt' outside its prefix 'out/a'"), "%s",
               R.failure[bad]);
     cr_assert(strstr(R.failure[up], "outside its prefix"), "%s", R.failure[up]);
+    teardown();
+}
+
+Test(transport, a_chain_over_workers_passes_each_result_on, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .processes = 2});
+    cJSON *p = cJSON_Parse("{\"n\": 1}");
+    rc_sig steps[] = {{"t", p, NULL}, {"t", NULL, NULL}};
+    rc_flow f;
+    cr_assert_eq(rc_chain(R.cue, "w", steps, 2, &f), 0);
+    cJSON_Delete(p);
+    run();
+    cr_assert_eq(R.completed, 2);
+    /* The second step's payload held the first's result (an echo of {"n": 1}). */
+    const cJSON *prev = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(R.result[f.ids[1]], "echo"), RC_CHAIN_PARAM);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(prev, "echo"), "n");
+    cr_assert(cJSON_IsNumber(n) && n->valueint == 1);
+    rc_flow_free(&f);
     teardown();
 }
 
