@@ -109,14 +109,14 @@ static void take_event(viewmodel *vm, const rc_shm_event *e)
         *b = (vm_bar){.work_id = e->work_id, .start = e->time, .end = 0,
                       .service = service_index(vm, e->service), .outcome = VM_RUNNING,
                       .progress = -1};
-        snprintf(b->task, sizeof b->task, "%s", e->task);
+        snprintf(b->task, sizeof b->task, "%.23s", e->task);
         break;
     }
     case RC_EV_PROGRESS: {
         vm_bar *b = open_bar(vm, e->work_id);
         if (b && e->progress >= 0 && e->progress <= 1) {
             b->progress = e->progress;
-            snprintf(b->message, sizeof b->message, "%s", e->detail);
+            snprintf(b->message, sizeof b->message, "%.39s", e->detail);
         }
         break;
     }
