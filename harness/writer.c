@@ -55,7 +55,7 @@ static const char *padded(rc_shm_writer *w, const char *name)
 }
 
 static void write_event(rc_shm_writer *w, uint32_t kind, rc_time t, const rc_work *work,
-                        const char *detail, double duration)
+                        const char *detail, double duration, double progress)
 {
     uint64_t seq = ++w->events;
     rc_shm_event *e = &w->seg->events[(seq - 1) % RC_SHM_RING];
@@ -64,6 +64,7 @@ static void write_event(rc_shm_writer *w, uint32_t kind, rc_time t, const rc_wor
     e->time = t;
     e->kind = kind;
     e->duration = duration;
+    e->progress = (float)progress;
     if (work) {
         e->work_id = rc_work_get_id(work);
         e->attempt = rc_work_attempt(work);
@@ -198,7 +199,8 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
     rc_shm_writer *w = ud;
     uint32_t kind = ev->kind == RC_EV_ARTIFACTS_CHANGED ? (uint32_t)RC_SHM_EV_ARTIFACTS_CHANGED
                                                         : (uint32_t)ev->kind;
-    write_event(w, kind, ev->time, ev->work, ev->detail, ev->duration);
+    write_event(w, kind, ev->time, ev->work, ev->detail, ev->duration,
+                ev->kind == RC_EV_PROGRESS ? ev->progress : -1);
     if (ev->kind == RC_EV_STALL_WARNING || ev->kind == RC_EV_STALLED) rc_shm_refresh_report(w);
 }
 
@@ -248,7 +250,7 @@ void rc_shm_mark(rc_shm_writer *w, const char *what, const char *detail)
     char buf[96];
     snprintf(buf, sizeof buf, "%s%s%s", what ? what : "", detail && *detail ? ": " : "",
              detail ? detail : "");
-    write_event(w, RC_SHM_EV_MARK, rc_loop_now(rc_cue_loop(w->cue)), NULL, buf, 0);
+    write_event(w, RC_SHM_EV_MARK, rc_loop_now(rc_cue_loop(w->cue)), NULL, buf, 0, -1);
     rc_defer_request(rc_cue_loop(w->cue), &w->update);
 }
 

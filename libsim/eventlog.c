@@ -229,6 +229,7 @@ static const char *event_symbol(const char *event, bool utf8)
         {"failed", "\xE2\x9C\x97", "x"},      /* ✗ */
         {"invalidated", "\xE2\x9F\xB3", "~"}, /* ⟳ */
         {"retry", "\xE2\x9F\xB3", "~"},       /* ⟳ */
+        {"progress", "\xE2\x80\xA6", "."},    /* … */
     };
     for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; i++)
         if (strcmp(event, symbols[i].event) == 0) return utf8 ? symbols[i].utf8 : symbols[i].ascii;

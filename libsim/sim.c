@@ -122,6 +122,11 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
                  s->finishing && s->finishing->outlier ? " [outlier]" : "");
         text = detail;
         break;
+    case RC_EV_PROGRESS:
+        snprintf(detail, sizeof detail, "%.0f%%%s%.120s", ev->progress * 100,
+                 ev->detail[0] ? " " : "", ev->detail);
+        text = detail;
+        break;
     default: break;
     }
     emit(s, rc_event_name(ev->kind), task, service, id, text);
@@ -235,6 +240,30 @@ static void flight_done(rc_loop *loop, void *arg)
     s->free_flights = fl;
 }
 
+/* The time of a flight's next progress report, or -1 if there is none
+ * strictly before it finishes (reports never outlive their flight). */
+static rc_time next_progress_at(const flight *fl, unsigned steps)
+{
+    unsigned k = fl->progress_step + 1;
+    if (k >= steps) return -1;
+    rc_time at = fl->start + rc_seconds(fl->latency_ms * k / steps / 1000.0);
+    rc_time end = fl->start + rc_seconds(fl->latency_ms / 1000.0);
+    return at < end ? at : -1;
+}
+
+static void progress_tick(rc_loop *loop, void *arg)
+{
+    flight *fl = arg;
+    sim *s = fl->s;
+    unsigned steps = s->cfg.progress_steps;
+    fl->progress_step++;
+    char msg[48];
+    snprintf(msg, sizeof msg, "step %u/%u", fl->progress_step, steps);
+    rc_progress(s->cue, fl->token, (double)fl->progress_step / steps, msg);
+    rc_time at = next_progress_at(fl, steps);
+    if (at >= 0) rc_loop_call_at(loop, at, progress_tick, fl);
+}
+
 static void fake_handler(rc_cue *cue, const rc_work *w, rc_token token, void *ud)
 {
     simtask *t = ud;
@@ -257,13 +286,20 @@ static void fake_handler(rc_cue *cue, const rc_work *w, rc_token token, void *ud
     fl->latency_ms = draw_latency(s, &t->profile, &fl->outlier);
     fl->ok = !(sim_pcg32_double(&s->rng[SIM_STREAM_ERRORS]) < t->profile.error_rate);
     (void)w;
-    rc_time at = rc_loop_now(s->loop) + rc_seconds(fl->latency_ms / 1000.0);
+    fl->start = rc_loop_now(s->loop);
+    fl->progress_step = 0;
+    rc_time at = fl->start + rc_seconds(fl->latency_ms / 1000.0);
     if (rc_loop_call_at(s->loop, at, flight_done, fl)) {
         fl->next_free = s->free_flights;
         s->free_flights = fl;
         if (t->svc) t->svc->in_flight--;
         rc_fail(cue, token, "simulator out of memory");
+        return;
     }
+    /* Progress reports come before the finish; a report that cannot be
+     * scheduled is only missing from the log. */
+    rc_time first = s->cfg.progress_steps ? next_progress_at(fl, s->cfg.progress_steps) : -1;
+    if (first >= 0) rc_loop_call_at(s->loop, first, progress_tick, fl);
 }
 
 /* ---- building ---- */

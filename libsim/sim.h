@@ -50,6 +50,8 @@ typedef struct sim_config {
     double stall_timeout_s; /* --timeout: fail pending work after this long without
                                progress; 0 = report the exact stall at once */
     uint64_t seed;
+    unsigned progress_steps; /* --progress-steps: a running work reports progress
+                                at 1/N, 2/N ... of its latency; 0 = none */
 } sim_config;
 
 /* The defaults of the original simulator. */

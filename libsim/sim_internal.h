@@ -42,6 +42,8 @@ typedef struct flight {
     rc_token token;
     double latency_ms;
     bool ok, outlier;
+    rc_time start;         /* when the fake service took it */
+    unsigned progress_step; /* progress reports made (--progress-steps) */
     struct flight *next_free;
     struct flight *next_all; /* every flight ever made, freed with the sim */
 } flight;

@@ -704,6 +704,98 @@ static int get_array(loader *L, const char *key, const cJSON *v, bool required,
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Canvases: "chain", "group" and "chord" work items                   */
+/* ------------------------------------------------------------------ */
+
+/* A canvas item expands into ordinary work items with generated keys, named
+ * as runcue_canvas.h names them: step i of the canvas NAME produces
+ * "NAME/i" and is labelled "NAME/i" unless it has a label; a chain's step
+ * needs the step before; a chord's callback comes last and needs every
+ * header step.  Steps hold task, label, needs and produces. */
+
+static bool is_canvas(const cJSON *obj)
+{
+    return cJSON_IsObject(obj) && (cJSON_GetObjectItemCaseSensitive(obj, "chain") ||
+                                   cJSON_GetObjectItemCaseSensitive(obj, "group") ||
+                                   cJSON_GetObjectItemCaseSensitive(obj, "chord"));
+}
+
+/* Append "NAME/i" to the array `key` of item (made if absent; left alone if
+ * it is not an array: the work item's check says so). */
+static bool add_canvas_key(cJSON *item, const char *key, const char *name, size_t i)
+{
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(item, key);
+    if (!arr && !(arr = cJSON_AddArrayToObject(item, key))) return false;
+    if (!cJSON_IsArray(arr)) return true;
+    char buf[NAME_MAX_BYTES + DIGITS_MAX + 2];
+    snprintf(buf, sizeof buf, "%s/%zu", name, i);
+    cJSON *k = cJSON_CreateString(buf);
+    return k && cJSON_AddItemToArray(arr, k);
+}
+
+/* Step i of canvas `name`, needing steps first .. first+n_in-1. */
+static int canvas_step(loader *L, const char *path, const cJSON *step, const char *name, size_t i,
+                       size_t first, size_t n_in, model *m)
+{
+    static const char *const keys[] = {"task", "label", "needs", "produces"};
+    const cJSON *v[4];
+    int rc = members(L, path, step, keys, 4, v);
+    if (rc) return rc;
+    cJSON *item = cJSON_Duplicate(step, true);
+    bool ok = item != NULL;
+    char label[NAME_MAX_BYTES + DIGITS_MAX + 2];
+    snprintf(label, sizeof label, "%s/%zu", name, i);
+    if (ok && !v[1]) ok = cJSON_AddStringToObject(item, "label", label) != NULL;
+    for (size_t j = first; ok && j < first + n_in; j++) ok = add_canvas_key(item, "needs", name, j);
+    if (ok) ok = add_canvas_key(item, "produces", name, i);
+    if (ok) rc = parse_work_item(L, path, item, m);
+    cJSON_Delete(item);
+    return ok ? rc : no_memory(L);
+}
+
+/* The steps of one array: a chain's each need the one before. */
+static int canvas_steps(loader *L, const char *path, const cJSON *arr, const char *name,
+                        bool chained, model *m, size_t *n)
+{
+    char g[GOT_LEN], p[PATH_LEN];
+    if (!cJSON_IsArray(arr) || !arr->child)
+        return bad(L, path, "must be a non-empty array of steps (got %s)", got(arr, g, sizeof g));
+    *n = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, (*n)++) {
+        int rc = canvas_step(L, index_of(p, path, *n), c, name, *n, *n ? *n - 1 : 0,
+                             chained && *n > 0, m);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int parse_canvas(loader *L, const char *path, const cJSON *obj, model *m)
+{
+    static const char *const keys[] = {"name", "chain", "group", "chord"};
+    enum { K_NAME, K_CHAIN, K_GROUP, K_CHORD, K_N };
+    const cJSON *v[K_N];
+    char p[PATH_LEN], q[PATH_LEN];
+    const char *name;
+    int rc = members(L, path, obj, keys, K_N, v);
+    if (!rc) rc = need_member(L, path, v[K_NAME], "name");
+    if (!rc) rc = get_string(L, join(p, path, "name"), v[K_NAME], true, &name);
+    if (rc) return rc;
+    if (!!v[K_CHAIN] + !!v[K_GROUP] + !!v[K_CHORD] != 1)
+        return bad(L, path, "holds more than one of 'chain', 'group' and 'chord'");
+    size_t n;
+    if (v[K_CHAIN]) return canvas_steps(L, join(p, path, "chain"), v[K_CHAIN], name, true, m, &n);
+    if (v[K_GROUP]) return canvas_steps(L, join(p, path, "group"), v[K_GROUP], name, false, m, &n);
+    static const char *const chord_keys[] = {"header", "callback"};
+    const cJSON *c[2];
+    const char *at = join(q, path, "chord");
+    if ((rc = members(L, at, v[K_CHORD], chord_keys, 2, c))) return rc;
+    if ((rc = need_member(L, at, c[0], "header")) || (rc = need_member(L, at, c[1], "callback")))
+        return rc;
+    if ((rc = canvas_steps(L, join(p, path, "chord.header"), c[0], name, false, m, &n))) return rc;
+    return canvas_step(L, join(p, path, "chord.callback"), c[1], name, n, 0, n, m);
+}
+
 static int check_document(loader *L, const sim_config *cfg, const cJSON *root, model *m)
 {
     static const char *const keys[] = {"name",  "description", "services",
@@ -768,8 +860,11 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
     for (size_t i = 0; i < m->n_tasks; i++, m->work->n_tasks++)
         if (!(m->work->tasks[i] = dup_str(m->tasks[i].name))) return no_memory(L);
     size_t i = 0;
-    for (const cJSON *c = v[K_WORK]->child; c; c = c->next, i++)
-        if ((rc = parse_work_item(L, index_of(p, "work", i), c, m))) return rc;
+    for (const cJSON *c = v[K_WORK]->child; c; c = c->next, i++) {
+        const char *at = index_of(p, "work", i);
+        if ((rc = is_canvas(c) ? parse_canvas(L, at, c, m) : parse_work_item(L, at, c, m)))
+            return rc;
+    }
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "results.h"
 #include "timeouts.h"
 #include "work.h"
 
@@ -115,6 +116,7 @@ void rc_cue_free(rc_cue *cue)
     }
     rc_free(&a, cue->services);
     rc_free(&a, cue->tasks);
+    rc_results_fini(cue);
     rc_strmap_each(&cue->waiting_by_key, free_bucket, &a);
     rc_strmap_free(&a, &cue->waiting_by_key);
     rc_strmap_free(&a, &cue->services_by_name);
@@ -364,6 +366,15 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
         return fail(cue, RC_EINVAL, "submit '%s': delay must be between 0 and 1e9 seconds", task);
     if (opts->not_before < 0)
         return fail(cue, RC_EINVAL, "submit '%s': not_before must not be negative", task);
+    if (opts->n_inputs && !opts->inputs)
+        return fail(cue, RC_EINVAL, "submit '%s': input count given without keys", task);
+    for (size_t i = 0; i < opts->n_inputs; i++)
+        if (!opts->inputs[i] || !*opts->inputs[i])
+            return fail(cue, RC_EINVAL, "submit '%s': inputs[%zu] is empty", task, i);
+    if (opts->result_key && !*opts->result_key)
+        return fail(cue, RC_EINVAL, "submit '%s': result_key is empty", task);
+    if (opts->n_inputs && opts->params && !cJSON_IsObject(opts->params))
+        return fail(cue, RC_EINVAL, "submit '%s': work with inputs needs object params", task);
     rc_time start_at = rc_loop_now(cue->loop) + rc_seconds(opts->delay_s);
     if (opts->not_before > start_at) start_at = opts->not_before;
     bool delayed = start_at > rc_loop_now(cue->loop);
@@ -378,11 +389,17 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     w->id = cue->next_id;
     if ((opts->label && !(w->label = rc_strdup(a, opts->label))) ||
         copy_keys(a, &w->needs, &w->n_needs, opts->needs, opts->n_needs) ||
-        copy_keys(a, &w->produces, &w->n_produces, opts->produces, opts->n_produces))
+        copy_keys(a, &w->produces, &w->n_produces, opts->produces, opts->n_produces) ||
+        copy_keys(a, &w->inputs, &w->n_inputs, opts->inputs, opts->n_inputs) ||
+        (opts->result_key && !(w->result_key = rc_strdup(a, opts->result_key))) ||
+        (opts->input_param && !(w->input_param = rc_strdup(a, opts->input_param))))
         goto oom;
+    w->input_list = opts->input_list;
+    w->progress = -1;
     if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom;
     rc_delay *delay = NULL;
-    if (delayed && !(delay = rc_calloc(a, 1, sizeof *delay))) {
+    if ((delayed && !(delay = rc_calloc(a, 1, sizeof *delay))) || rc_results_hold(cue, w)) {
+        rc_free(a, delay);
         rc_idtable_del(&cue->alloc, &cue->works, w->id);
         goto oom;
     }
@@ -445,10 +462,8 @@ int rc_cancel(rc_cue *cue, rc_work_id id)
                     rc_state_name(w->state));
     rc_leave_pending(cue, w);
     w->state = RC_CANCELLED;
-    w->where = RC_W_FINISHED;
-    w->finished = rc_loop_now(cue->loop);
     cue->stats.cancelled++;
-    rc_dlist_push_back(&cue->finished, &w->link);
+    rc_to_finished(cue, w);
     rc_stall_arm(cue);
     rc_request_pass(cue); /* forgets finished work beyond retain_finished */
     rc_emit(cue, RC_EV_CANCELLED, w, "", 0, 0);
@@ -531,4 +546,34 @@ size_t rc_work_produces(const rc_work *w, const char *const **keys)
 {
     if (keys) *keys = (const char *const *)w->produces;
     return w->n_produces;
+}
+
+void rc_work_get_info(const rc_work *w, rc_work_info *out)
+{
+    rc_status st = RC_ST_PENDING;
+    switch (w->state) {
+    case RC_PENDING: st = w->attempt > 1 ? RC_ST_RETRYING : RC_ST_PENDING; break;
+    case RC_RUNNING: st = RC_ST_STARTED; break;
+    case RC_COMPLETED: st = RC_ST_COMPLETED; break;
+    case RC_FAILED: st = RC_ST_FAILED; break;
+    case RC_CANCELLED: st = RC_ST_CANCELLED; break;
+    }
+    *out = (rc_work_info){
+        .status = st,
+        .ready = w->where == RC_W_FINISHED,
+        .attempts = w->attempt,
+        .created = w->created,
+        .started_at = w->started,
+        .finished_at = w->finished,
+        .progress = w->state == RC_RUNNING ? w->progress : -1,
+        .progress_message = w->state == RC_RUNNING && w->progress_msg ? w->progress_msg : "",
+        .last_error = w->error,
+        .result = w->result,
+    };
+}
+
+const cJSON *rc_result_artifact(const rc_cue *cue, const char *key)
+{
+    const rc_result_art *r = key ? rc_strmap_get(&cue->results, key) : NULL;
+    return r && r->has_value ? r->value : NULL;
 }

@@ -162,7 +162,27 @@ struct rc_work {
     char *detail;           /* from rc_check_detail, or NULL */
     cJSON *result;
     char *error;
+
+    /* result artifacts (results.c) */
+    char *result_key;   /* keep the result under this key; NULL: none */
+    char **inputs;      /* result keys it needs, filled into its params */
+    size_t n_inputs;
+    char *input_param;  /* NULL: "input" */
+    bool input_list;
+    bool inputs_held;   /* counted as a consumer of its inputs */
+
+    /* rc_progress: the running attempt's last report */
+    double progress; /* -1: none */
+    char *progress_msg;
 };
+
+/* A result artifact: the value a completed work left under its result_key,
+ * and how many unfinished works list the key in their inputs. */
+typedef struct rc_result_art {
+    cJSON *value;
+    bool has_value;
+    size_t consumers;
+} rc_result_art;
 
 struct rc_check {
     rc_cue *cue;
@@ -194,6 +214,7 @@ struct rc_cue {
     rc_dlist waiting_any; /* not ready, no key */
     rc_strmap waiting_by_key; /* key -> rc_waitbucket */
     rc_dlist finished;
+    rc_strmap results; /* result key -> rc_result_art (results.c) */
     rc_work_id next_id;
     uint64_t epoch;
 

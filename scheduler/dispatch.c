@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "results.h"
 #include "work.h"
 
 enum { CHECK_READY, CHECK_WAITING, CHECK_SKIPPED, CHECK_GONE };
@@ -30,6 +31,13 @@ static void announce_produces(rc_cue *cue, const rc_work *w)
 {
     if (cue->opts.no_auto_notify) return;
     for (size_t i = 0; i < w->n_produces; i++) rc_artifacts_changed(cue, w->produces[i]);
+}
+
+/* A completed or skipped work's result artifact: kept, and its consumers
+ * re-checked (whatever no_auto_notify says: the key is the cue's own). */
+static void store_result(rc_cue *cue, const rc_work *w, const cJSON *value)
+{
+    if (rc_results_store(cue, w, value)) rc_recheck_waiting(cue, w->result_key);
 }
 
 /* ---- checks ---- */
@@ -106,6 +114,7 @@ static void skip_work(rc_cue *cue, rc_work *w)
     cue->stats.skipped++;
     rc_to_finished(cue, w);
     rc_record_progress(cue);
+    store_result(cue, w, NULL);
     announce_produces(cue, w);
     if (cue->hooks.on_skip) cue->hooks.on_skip(cue, w, cue->hooks.ud);
     rc_emit(cue, RC_EV_SKIPPED, w, "output valid", 0, 0);
@@ -117,6 +126,14 @@ static int run_checks(rc_cue *cue, rc_work *w)
     rc_check chk = {.cue = cue};
     w->epoch = cue->epoch;
     cue->stats.checks++;
+    const char *missing = rc_results_missing(cue, w);
+    if (missing) {
+        /* Result inputs come before the application's own checks. */
+        rc_check_wait_on(&chk, missing);
+        rc_check_detail(&chk, "result '%s' not there yet", missing);
+        file_waiting(cue, w, &chk, 0);
+        return CHECK_WAITING;
+    }
     int ready = 1;
     if (cue->hooks.is_ready) {
         w->where = RC_W_NONE;
@@ -195,6 +212,11 @@ static void start_work(rc_cue *cue, rc_svc *s, rc_work *w)
     w->state = RC_RUNNING;
     w->where = RC_W_RUNNING;
     w->started = now;
+    w->progress = -1;
+    rc_free(&cue->alloc, w->progress_msg);
+    w->progress_msg = NULL;
+    /* Best effort: without memory the handler sees params without inputs. */
+    (void)rc_results_fill(cue, w);
     s->running++;
     if (s->running > s->peak_running) s->peak_running = s->running;
     s->started++;
@@ -351,7 +373,7 @@ int rc_recheck_waiting(rc_cue *cue, const char *key)
 
 /* ---- finishing ---- */
 
-enum { FIN_COMPLETE, FIN_FAIL, FIN_RETRY };
+enum { FIN_COMPLETE, FIN_FAIL, FIN_RETRY, FIN_PROGRESS };
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -436,6 +458,7 @@ static int finish(rc_cue *cue, rc_token tok, int how, cJSON *result, const char 
         s->completed++;
         cue->stats.completed++;
         rc_to_finished(cue, w);
+        store_result(cue, w, result);
         announce_produces(cue, w);
         if (cue->hooks.on_complete) cue->hooks.on_complete(cue, w, result, ran, cue->hooks.ud);
         rc_emit(cue, RC_EV_COMPLETED, w, "", ran, 0);
@@ -446,28 +469,65 @@ static int finish(rc_cue *cue, rc_token tok, int how, cJSON *result, const char 
     return 0;
 }
 
+/* ---- progress ---- */
+
+static int progress(rc_cue *cue, rc_token tok, double fraction, const char *message)
+{
+    rc_work *w = token_work(cue, tok);
+    if (!w) {
+        rc_cue_set_error(cue, "progress: no work with id %llu", (unsigned long long)tok.work_id);
+        return RC_ENOENT;
+    }
+    if (w->state != RC_RUNNING || w->attempt != tok.attempt) {
+        rc_cue_set_error(cue, "progress: work %llu attempt %u is not running",
+                         (unsigned long long)tok.work_id, tok.attempt);
+        return RC_ESTALE;
+    }
+    char msg[RC_PROGRESS_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", message ? message : "");
+    w->progress = fraction;
+    rc_free(&cue->alloc, w->progress_msg);
+    w->progress_msg = msg[0] ? rc_strdup(&cue->alloc, msg) : NULL;
+    rc_emit_progress(cue, w, fraction, msg);
+    return 0;
+}
+
+/* ---- from any thread ---- */
+
+/* A finish or a progress report from another thread, on its way to the
+ * loop.  `text` is the error or the progress message. */
 typedef struct posted_finish {
     rc_cue *cue;
     rc_token tok;
     int how;
     cJSON *result;
-    char error[];
+    double fraction;
+    char text[];
 } posted_finish;
+
+static int finish_or_progress(rc_cue *cue, rc_token tok, int how, cJSON *result, double fraction,
+                              const char *text)
+{
+    if (how == FIN_PROGRESS) return progress(cue, tok, fraction, text);
+    return finish(cue, tok, how, result, text);
+}
 
 static void posted_finish_run(rc_loop *loop, void *arg)
 {
     (void)loop;
     posted_finish *pf = arg;
     rc_cue *cue = pf->cue;
-    finish(cue, pf->tok, pf->how, pf->result, pf->error);
+    finish_or_progress(cue, pf->tok, pf->how, pf->result, pf->fraction, pf->text);
     rc_free(&cue->alloc, pf);
 }
 
-static int finish_any_thread(rc_cue *cue, rc_token tok, int how, cJSON *result,
-                             const char *error)
+static int finish_any_thread(rc_cue *cue, rc_token tok, int how, cJSON *result, double fraction,
+                             const char *text)
 {
-    if (rc_loop_on_thread(cue->loop)) return finish(cue, tok, how, result, error);
-    size_t n = error ? strlen(error) + 1 : 1;
+    if (rc_loop_on_thread(cue->loop))
+        return finish_or_progress(cue, tok, how, result, fraction, text);
+    size_t n = text ? strlen(text) + 1 : 1;
+    if (how == FIN_PROGRESS && n > RC_PROGRESS_MSG_MAX) n = RC_PROGRESS_MSG_MAX;
     posted_finish *pf = rc_malloc(&cue->alloc, sizeof *pf + n);
     if (!pf) {
         cJSON_Delete(result);
@@ -477,7 +537,9 @@ static int finish_any_thread(rc_cue *cue, rc_token tok, int how, cJSON *result,
     pf->tok = tok;
     pf->how = how;
     pf->result = result;
-    memcpy(pf->error, error ? error : "", n);
+    pf->fraction = fraction;
+    memcpy(pf->text, text ? text : "", n - 1);
+    pf->text[n - 1] = 0;
     int rc = rc_loop_post(cue->loop, posted_finish_run, pf);
     if (rc) {
         cJSON_Delete(result);
@@ -492,17 +554,28 @@ int rc_complete(rc_cue *cue, rc_token token, cJSON *result)
         cJSON_Delete(result);
         return RC_EINVAL;
     }
-    return finish_any_thread(cue, token, FIN_COMPLETE, result, NULL);
+    return finish_any_thread(cue, token, FIN_COMPLETE, result, 0, NULL);
 }
 
 int rc_fail(rc_cue *cue, rc_token token, const char *error)
 {
     if (!cue) return RC_EINVAL;
-    return finish_any_thread(cue, token, FIN_FAIL, NULL, error);
+    return finish_any_thread(cue, token, FIN_FAIL, NULL, 0, error);
 }
 
 int rc_retry(rc_cue *cue, rc_token token, const char *error)
 {
     if (!cue) return RC_EINVAL;
-    return finish_any_thread(cue, token, FIN_RETRY, NULL, error);
+    return finish_any_thread(cue, token, FIN_RETRY, NULL, 0, error);
+}
+
+int rc_progress(rc_cue *cue, rc_token token, double fraction, const char *message)
+{
+    if (!cue) return RC_EINVAL;
+    if (!(fraction >= 0 && fraction <= 1)) {
+        if (rc_loop_on_thread(cue->loop))
+            rc_cue_set_error(cue, "progress: fraction %g is not between 0 and 1", fraction);
+        return RC_EINVAL;
+    }
+    return finish_any_thread(cue, token, FIN_PROGRESS, NULL, fraction, message);
 }

@@ -24,6 +24,8 @@ const char *rc_strerror(int code)
     case RC_ESTALE: return "attempt already finished";
     case RC_ESYS: return "system call failed";
     case RC_ESTATE: return "not allowed in this state";
+    case RC_ETIMEDOUT: return "timed out";
+    case RC_EBLOCKED: return "blocked: the loop went idle first";
     default: return "unknown error";
     }
 }
@@ -48,13 +50,20 @@ const char *rc_state_name(rc_state s)
     return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown";
 }
 
+const char *rc_status_name(rc_status s)
+{
+    static const char *const names[] = {"pending",   "started", "retrying",
+                                        "completed", "failed",  "cancelled"};
+    return (unsigned)s < sizeof names / sizeof *names ? names[s] : "unknown";
+}
+
 const char *rc_event_name(rc_event_kind k)
 {
     static const char *const names[] = {
         "queued",          "started",       "completed", "failed",
         "skipped",         "cancelled",     "retry",     "pending_warning",
         "stall_warning",   "timeout",       "stale_finish",    "stalled",
-        "artifacts_changed",
+        "artifacts_changed", "progress",
     };
     _Static_assert(sizeof names / sizeof *names == RC_EV__COUNT, "event names");
     return (unsigned)k < RC_EV__COUNT ? names[k] : "unknown";

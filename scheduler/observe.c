@@ -82,7 +82,21 @@ void rc_emit(rc_cue *cue, rc_event_kind kind, const rc_work *w, const char *deta
              double duration, size_t pending)
 {
     if (!cue->hooks.on_event && !cue->observers) return;
-    rc_event ev = {kind, rc_loop_now(cue->loop), w, detail ? detail : "", duration, pending};
+    rc_event ev = {kind, rc_loop_now(cue->loop), w, detail ? detail : "", duration, pending, 0};
+    rc_emit_event(cue, &ev);
+}
+
+void rc_emit_progress(rc_cue *cue, const rc_work *w, double fraction, const char *message)
+{
+    if (!cue->hooks.on_event && !cue->observers) return;
+    rc_event ev = {RC_EV_PROGRESS, rc_loop_now(cue->loop), w, message ? message : "", 0, 0,
+                   fraction};
+    rc_emit_event(cue, &ev);
+}
+
+void rc_emit_event(rc_cue *cue, const rc_event *event)
+{
+    rc_event ev = *event;
     for (rc_observer *o = cue->observers, *next; o; o = next) {
         next = o->next_;
         if (o->on_event) o->on_event(cue, &ev, o->ud);

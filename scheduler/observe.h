@@ -14,6 +14,10 @@ void rc_observe_fini(rc_cue *cue);
 /* Send an event to the observers, then to hooks.on_event. */
 void rc_emit(rc_cue *cue, rc_event_kind kind, const rc_work *w, const char *detail,
              double duration, size_t pending);
+/* RC_EV_PROGRESS with its fraction; detail: the message. */
+void rc_emit_progress(rc_cue *cue, const rc_work *w, double fraction, const char *message);
+/* Send a filled event (rc_emit's second half). */
+void rc_emit_event(rc_cue *cue, const rc_event *event);
 /* Something observers may want to publish changed (a pass ran, the cue was
  * paused): have on_settled called at the end of this iteration. */
 void rc_observe_changed(rc_cue *cue);

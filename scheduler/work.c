@@ -7,6 +7,7 @@
  * these functions; this file calls only observe.c and the base. */
 #include <string.h>
 
+#include "results.h"
 #include "work.h"
 
 /* ---- work records ---- */
@@ -48,6 +49,12 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     rc_free(a, w->produces);
     rc_free(a, w->detail);
     rc_free(a, w->error);
+    rc_results_release(cue, w);
+    rc_free(a, w->result_key);
+    for (size_t i = 0; i < w->n_inputs; i++) rc_free(a, w->inputs[i]);
+    rc_free(a, w->inputs);
+    rc_free(a, w->input_param);
+    rc_free(a, w->progress_msg);
     if (w->delay) {
         rc_timer_stop(cue->loop, &w->delay->timer);
         rc_free(a, w->delay);
@@ -143,6 +150,7 @@ void rc_to_finished(rc_cue *cue, rc_work *w)
     w->where = RC_W_FINISHED;
     w->finished = rc_loop_now(cue->loop);
     rc_dlist_push_back(&cue->finished, &w->link);
+    rc_results_release(cue, w);
 }
 
 /* Forget the oldest finished work beyond opts.retain_finished. */

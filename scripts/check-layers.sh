@@ -11,7 +11,8 @@
 #   harness -> runcue.h only
 #   scheduler/ -> nothing above it; inside it, each module only below itself:
 #       base (alloc, maps, run queue, rate ring, loop) < cue_types.h < observe
-#       < work < dispatch, diagnose < timeouts < cue.c
+#       < results < work < dispatch, diagnose < timeouts < cue.c
+#       < wait, canvas (these two on the public API only)
 #   and the loop's insides (loop_internal.h) only in loop.c and the clocks.
 # A folder's private headers are its own: no other folder may include them
 # (tests/<layer>/ may include its layer's).
@@ -27,8 +28,8 @@ ROOT = os.getcwd()
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 # Public headers and the layer that owns them.
-PUBLIC = {"runcue.h": "core", "runcue_transport.h": "transports", "runcue_redis.h": "transports",
-          "runcue_shm.h": "harness"}
+PUBLIC = {"runcue.h": "core", "runcue_canvas.h": "core", "runcue_transport.h": "transports",
+          "runcue_redis.h": "transports", "runcue_shm.h": "harness"}
 
 # Which layers' public headers (and, for the upper layers, which folders'
 # headers) each folder may include.  A folder may always include its own.
@@ -55,7 +56,9 @@ CORE_RANK = {
     "ratelimit": 0, "error": 0, "explain": 0, "loop": 0, "loop_internal": 0,
     "clock_virtual": 0, "clock_mono": 0,
     "cue_types": 1, "observe": 2, "work": 3, "dispatch": 4, "diagnose": 4,
-    "timeouts": 5, "cue": 6,
+    "timeouts": 5, "cue": 6, "results": 2,
+    # Built on the public API only, above the cue: waiting and workflows.
+    "wait": 7, "canvas": 7, "runcue_canvas": 7,
 }
 LOOP_INSIDE = {"loop.c", "clock_virtual.c", "clock_mono.c"}
 

@@ -65,6 +65,8 @@ static void usage(FILE *out)
             "      --timeout S        stall timeout: fail pending work after S seconds\n"
             "                         without progress (default: report the exact stall)\n"
             "      --seed N           random seed (default: chosen and printed)\n"
+            "      --progress-steps N running work reports progress at 1/N, 2/N ... of\n"
+            "                         its latency (0..100)                    [0]\n"
             "\n"
             "Scenario:\n"
             "      --scenario NAME    single_queue, pipeline, fanout, dynamic [single_queue]\n"
@@ -153,6 +155,7 @@ enum {
     OPT_SDL,
     OPT_SCREENSHOT,
     OPT_EXIT_AT_END,
+    OPT_PROGRESS_STEPS,
 };
 
 static void list_scenarios(void)
@@ -192,6 +195,7 @@ static void parse(int argc, char **argv, options *o)
         {"sdl", no_argument, 0, OPT_SDL},
         {"screenshot", required_argument, 0, OPT_SCREENSHOT},
         {"exit-at-end", no_argument, 0, OPT_EXIT_AT_END},
+        {"progress-steps", required_argument, 0, OPT_PROGRESS_STEPS},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -241,6 +245,9 @@ static void parse(int argc, char **argv, options *o)
         case OPT_TIMEOUT:
             o->cfg.stall_timeout_s = parse_number("--timeout", optarg, 0, 1e9);
             if (o->cfg.stall_timeout_s <= 0) bad("--timeout", "must be more than 0 seconds");
+            break;
+        case OPT_PROGRESS_STEPS:
+            o->cfg.progress_steps = (unsigned)parse_count("--progress-steps", optarg, 0, 100);
             break;
         case OPT_LOG: o->log_path = optarg; break;
         case OPT_FORMAT:

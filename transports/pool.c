@@ -82,6 +82,7 @@ typedef struct pool_job {
     void *ud;
     struct pool_rate *rate; /* the service's rate gate, or NULL */
     rc_job view;            /* what fn sees; view.task points into name */
+    struct pool_core *core; /* for rc_job_progress */
     cJSON *params;          /* a deep copy the job owns */
     bool cut;               /* failed by the loop at a shutdown deadline */
     char name[];
@@ -472,8 +473,23 @@ static pool_job *job_new(const pool_task *t, const rc_work *work, rc_token token
         .attempt = token.attempt,
         .task = job->name,
         .params = job->params,
+        .pool_ = job,
     };
     return job;
+}
+
+/* ---- progress (a pool thread) ---- */
+
+int rc_job_progress(const rc_job *job, double fraction, const char *message)
+{
+    if (!job || !job->pool_) return RC_EINVAL;
+    pool_job *j = job->pool_;
+    pool_core *core = j->core;
+    /* Under the lock, like a finish: a job that is not cut has a cue. */
+    pthread_mutex_lock(&core->lock);
+    int rc = j->cut ? RC_ESTALE : rc_progress(core->cue, j->token, fraction, message);
+    pthread_mutex_unlock(&core->lock);
+    return rc;
 }
 
 static void pool_handler(rc_cue *cue, const rc_work *work, rc_token token, void *ud)
@@ -490,6 +506,7 @@ static void pool_handler(rc_cue *cue, const rc_work *work, rc_token token, void 
         return;
     }
     pool_core *core = pool->core;
+    job->core = core;
     pthread_mutex_lock(&core->lock);
     job_list_push(&core->queue, job);
     if (core->idle) pthread_cond_signal(&core->work_ready);

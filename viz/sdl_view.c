@@ -44,7 +44,8 @@ static const rgb C_BG = {24, 26, 32}, C_HEAD = {34, 37, 46}, C_TEXT = {220, 222,
                  C_LANE_B = {36, 39, 48}, C_RUN = {70, 130, 230}, C_OK = {60, 180, 90},
                  C_FAIL = {220, 60, 60}, C_RETRY = {240, 160, 40}, C_MARK = {240, 220, 60},
                  C_MARK_DIM = {110, 112, 120}, C_BLOCKED = {200, 80, 200},
-                 C_PENDING = {80, 200, 220}, C_PANEL = {44, 22, 26};
+                 C_PENDING = {80, 200, 220}, C_PANEL = {44, 22, 26},
+                 C_PROGRESS = {250, 250, 250};
 
 typedef struct view {
     viewmodel *vm;
@@ -107,6 +108,17 @@ static rgb outcome_colour(uint32_t outcome)
     case VM_RETRIED: return C_RETRY;
     default: return C_RUN;
     }
+}
+
+/* A running bar's progress: a strip along its bottom edge, as long as the
+ * fraction of the bar's width (at least a few pixels wide to be seen). */
+static void progress_strip(view *v, int xa, int xb, int yb, double frac)
+{
+    int w = xb - xa + 1;
+    if (w < 8) w = 8;
+    int fill = (int)(frac * w + 0.5);
+    if (fill < 1) return;
+    box(v, xa, yb - 1, xa + fill - 1, yb, C_PROGRESS);
 }
 
 static rgb status_colour(const char *status)
@@ -299,6 +311,8 @@ static void draw_lanes(view *v, int top, int bottom)
         int ya = top + (int)s * lane_h + 3 + row * row_h;
         int yb = ya + row_h - 1 - (row_h >= 4);
         box(v, ia, ya, ib, yb, outcome_colour(b->outcome));
+        if (b->outcome == VM_RUNNING && b->progress >= 0)
+            progress_strip(v, ia, ib, yb, b->progress);
     }
 
     /* Marks across the lanes. */

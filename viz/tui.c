@@ -155,6 +155,20 @@ static void draw(tui *t)
         y++;
     }
 
+    /* Running work that reports progress: a bar each. */
+    const vm_bar *running[8];
+    size_t n_running = vm_running_progress(vm, running, rows > 40 ? 8 : 4);
+    if (n_running) {
+        y = section(y + 1, "Progress");
+        for (size_t i = 0; i < n_running; i++, y++) {
+            const vm_bar *b = running[i];
+            mvprintw(y, 1, "#%-6llu %-12.12s", (unsigned long long)b->work_id, b->task);
+            bar(y, 22, 22, b->progress, C_BAR);
+            mvprintw(y, 46, "%3.0f%%  %.*s", b->progress * 100.0, cols > 54 ? cols - 54 : 0,
+                     b->message);
+        }
+    }
+
     /* Blocked, when stalled. */
     bool stalled = (s->state.flags & RC_SHM_STALLED) && c->pending && s->report.made;
     int blocked_rows = 0;

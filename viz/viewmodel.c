@@ -58,6 +58,24 @@ static vm_bar *open_bar(viewmodel *vm, uint64_t id)
     return NULL;
 }
 
+static int cmp_bar_id(const void *a, const void *b)
+{
+    uint64_t x = (*(const vm_bar *const *)a)->work_id, y = (*(const vm_bar *const *)b)->work_id;
+    return x < y ? -1 : x > y;
+}
+
+size_t vm_running_progress(const viewmodel *vm, const vm_bar **out, size_t max)
+{
+    size_t k = 0;
+    uint64_t n = vm->n_bars < VM_BARS ? vm->n_bars : VM_BARS;
+    for (uint64_t i = 0; i < n && i < 4096 && k < max; i++) {
+        const vm_bar *b = &vm->bars[(vm->n_bars - 1 - i) % VM_BARS];
+        if (b->outcome == VM_RUNNING && b->progress >= 0) out[k++] = b;
+    }
+    qsort(out, k, sizeof *out, cmp_bar_id);
+    return k;
+}
+
 static void add_line(viewmodel *vm, const rc_shm_event *e)
 {
     vm_line *l = &vm->lines[vm->n_lines++ % VM_LINES];
@@ -72,6 +90,8 @@ static void add_line(viewmodel *vm, const rc_shm_event *e)
     if ((e->kind == RC_EV_COMPLETED || e->kind == RC_EV_FAILED) && e->duration > 0 &&
         e->duration < 1e9)
         snprintf(ms, sizeof ms, " %.0fms", e->duration * 1000);
+    else if (e->kind == RC_EV_PROGRESS && e->progress >= 0 && e->progress <= 1)
+        snprintf(ms, sizeof ms, " %3.0f%%", e->progress * 100.0);
     char extra[160];
     snprintf(extra, sizeof extra, "%s%s%.120s", ms, e->detail[0] && (ms[0] || work[0]) ? "  " : "",
              e->detail);
@@ -87,7 +107,17 @@ static void take_event(viewmodel *vm, const rc_shm_event *e)
     case RC_EV_STARTED: {
         vm_bar *b = &vm->bars[vm->n_bars++ % VM_BARS];
         *b = (vm_bar){.work_id = e->work_id, .start = e->time, .end = 0,
-                      .service = service_index(vm, e->service), .outcome = VM_RUNNING};
+                      .service = service_index(vm, e->service), .outcome = VM_RUNNING,
+                      .progress = -1};
+        snprintf(b->task, sizeof b->task, "%.23s", e->task);
+        break;
+    }
+    case RC_EV_PROGRESS: {
+        vm_bar *b = open_bar(vm, e->work_id);
+        if (b && e->progress >= 0 && e->progress <= 1) {
+            b->progress = e->progress;
+            snprintf(b->message, sizeof b->message, "%.39s", e->detail);
+        }
         break;
     }
     case RC_EV_COMPLETED:

@@ -36,6 +36,9 @@ typedef struct vm_bar {
     int64_t start, end; /* rc_time; end 0 while running */
     uint32_t service;   /* index in the snapshot's services */
     uint32_t outcome;   /* vm_outcome */
+    float progress;     /* the last progress event of this run: 0..1; -1 none */
+    char task[24];
+    char message[40]; /* its message */
 } vm_bar;
 
 typedef struct vm_sample {
@@ -95,6 +98,10 @@ bool vm_update(viewmodel *vm);
 const vm_line *vm_line_at(const viewmodel *vm, uint64_t i);
 /* The i-th newest bar, or NULL. */
 const vm_bar *vm_bar_at(const viewmodel *vm, uint64_t i);
+
+/* Running work that reported progress, by work id: fills out with up to max
+ * bars (scanning back a bounded way) and returns how many. */
+size_t vm_running_progress(const viewmodel *vm, const vm_bar **out, size_t max);
 
 /* Work finished (completed + failed + skipped + cancelled) over submitted. */
 double vm_progress(const viewmodel *vm);

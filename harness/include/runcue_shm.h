@@ -87,7 +87,8 @@ typedef struct rc_shm_event { /* 256 bytes: four cache lines */
     char task[32];
     char service[32];
     char label[32];
-    char detail[120];
+    float progress; /* RC_EV_PROGRESS: 0..1; otherwise -1 */
+    char detail[116];
 } rc_shm_event;
 
 typedef struct rc_shm_blocked {

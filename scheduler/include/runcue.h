@@ -67,6 +67,9 @@ enum {
     RC_ESTALE = -7,    /* a token for an attempt that is over (double completion) */
     RC_ESYS = -8,      /* a system call failed; the message names it */
     RC_ESTATE = -9,    /* the call is not allowed in the object's current state */
+    RC_ETIMEDOUT = -10, /* rc_wait: the timeout passed first */
+    RC_EBLOCKED = -11,  /* rc_wait: the loop went idle with the work unfinished (a
+                           stall: rc_diagnose says why) */
 };
 
 /* A static, never-NULL name for an RC_E* code ("invalid argument"). */
@@ -363,6 +366,20 @@ int rc_complete(rc_cue *cue, rc_token token, cJSON *result);
 int rc_fail(rc_cue *cue, rc_token token, const char *error);
 int rc_retry(rc_cue *cue, rc_token token, const char *error);
 
+/*
+ * Report progress of a running attempt: fraction 0..1 and an optional
+ * message (copied; at most RC_PROGRESS_MSG_MAX-1 bytes are kept).  The work
+ * keeps the latest report (rc_work_get_info) until its next attempt starts,
+ * and an RC_EV_PROGRESS event carries it (event.progress, detail: the
+ * message).  Progress does not count as progress for the stall clock.
+ * Errors: RC_EINVAL (fraction NaN or outside 0..1), RC_ESTALE (the attempt
+ * is over), RC_ENOENT.  Any thread: from a thread other than the loop's, the
+ * report is posted to the loop and the call returns 0 at once (a stale
+ * report is then dropped).
+ */
+#define RC_PROGRESS_MSG_MAX 128
+int rc_progress(rc_cue *cue, rc_token token, double fraction, const char *message);
+
 /* ------------------------------------------------------------------ */
 /* Work                                                                */
 /* ------------------------------------------------------------------ */
@@ -393,6 +410,30 @@ typedef struct rc_submit_opts {
     rc_time not_before;
     /* A short name for logs and diagnosis (copied).  Optional. */
     const char *label;
+
+    /* Result artifacts (optional; what workflows are built from, see
+     * runcue_canvas.h).  result_key: when this work completes, the cue keeps
+     * a copy of its result under that key.  inputs: result keys this work
+     * needs; it is not ready (waiting on the key, before is_ready is asked)
+     * until each has a value, and when an attempt starts its params get
+     * params[input_param] = the single input's value, or, with input_list or
+     * several inputs, an array of the values in the order of `inputs`
+     * (input_param NULL: "input").  Keys are copied.
+     *
+     * Memory rule: a result artifact is kept while some unfinished work
+     * (pending or running) lists its key in `inputs`, and is freed when the
+     * last of them completes, fails, is skipped or is cancelled; if nothing
+     * lists it when its producer completes, it is not kept at all (the result
+     * stays readable through rc_get until the producer is forgotten, see
+     * retain_finished).  So submit consumers no later than their producers'
+     * completion -- workflows submit all their steps at once.  A consumer's
+     * params hold their own copy of its inputs for as long as the work is
+     * kept. */
+    const char *result_key;
+    const char *const *inputs;
+    size_t n_inputs;
+    const char *input_param;
+    bool input_list;
 } rc_submit_opts;
 
 /*
@@ -434,6 +475,65 @@ const cJSON *rc_work_result(const rc_work *w);
 const char *rc_work_error(const rc_work *w); /* NULL unless failed */
 size_t rc_work_needs(const rc_work *w, const char *const **keys);
 size_t rc_work_produces(const rc_work *w, const char *const **keys);
+
+/*
+ * Result states: what became of a work, in the words task queues use.
+ *
+ *   runcue             ouroboros   when
+ *   RC_ST_PENDING      PENDING     submitted, waiting to start (RECEIVED
+ *                                  has no separate state: the cue holds the
+ *                                  work from submission)
+ *   RC_ST_STARTED      STARTED     an attempt is running
+ *   RC_ST_RETRYING     RETRY       an attempt failed and another is due
+ *   RC_ST_COMPLETED    SUCCESS     completed (or skipped: its output was valid)
+ *   RC_ST_FAILED       FAILURE     failed for good (handler or timeout)
+ *   RC_ST_CANCELLED    REVOKED     cancelled before it started
+ */
+typedef enum rc_status {
+    RC_ST_PENDING = 0,
+    RC_ST_STARTED,
+    RC_ST_RETRYING,
+    RC_ST_COMPLETED,
+    RC_ST_FAILED,
+    RC_ST_CANCELLED,
+} rc_status;
+const char *rc_status_name(rc_status status); /* "pending", "started", ... */
+
+/* Everything rc_get knows about a work, at once.  Pointers are owned by the
+ * work and valid as long as rc_get's pointer is. */
+typedef struct rc_work_info {
+    rc_status status;
+    bool ready;          /* finished: completed, failed or cancelled */
+    unsigned attempts;   /* attempts started or due (1, 2, ...) */
+    rc_time created;
+    rc_time started_at;  /* of the last attempt; -1 if never started */
+    rc_time finished_at; /* -1 if not finished */
+    double progress;     /* the running attempt's last rc_progress; -1 if none */
+    const char *progress_message; /* "" if none */
+    const char *last_error; /* the last attempt's error (also while retrying); NULL if none */
+    const cJSON *result;    /* completed: the result (may be NULL) */
+} rc_work_info;
+void rc_work_get_info(const rc_work *w, rc_work_info *out);
+
+/* The value of a result artifact (see rc_submit_opts.result_key) while the
+ * cue keeps it, else NULL.  Owned by the cue. */
+const cJSON *rc_result_artifact(const rc_cue *cue, const char *key);
+
+/*
+ * Waiting, from the loop thread: drive the loop (rc_loop_run, one iteration
+ * at a time) until every listed work is finished (completed, failed, skipped
+ * or cancelled, or forgotten after finishing).  timeout_s on the loop's clock
+ * (virtual seconds on the virtual clock); negative: no timeout.
+ * Returns 0 when all are finished -- whatever their outcome: look at
+ * rc_work_get_info --, RC_ETIMEDOUT, RC_EBLOCKED (the loop went idle first:
+ * the work can never finish; rc_diagnose says why), RC_ENOENT (an id is
+ * unknown), RC_ESTATE (someone else stopped the loop), or a negative loop
+ * error.  Other cues on the loop run meanwhile.  Not from a
+ * callback or handler (the loop is already running there).
+ */
+int rc_wait(rc_cue *cue, rc_work_id id, double timeout_s);
+int rc_wait_all(rc_cue *cue, const rc_work_id *ids, size_t n, double timeout_s);
+
 
 /* ------------------------------------------------------------------ */
 /* Checks and callbacks                                                */
@@ -480,6 +580,7 @@ typedef enum rc_event_kind {
                               observer can call rc_debug_blocked/rc_diagnose */
     RC_EV_ARTIFACTS_CHANGED, /* rc_artifacts_changed (work NULL); detail: the key,
                                 or "all" */
+    RC_EV_PROGRESS,          /* rc_progress: event.progress, detail: the message */
     RC_EV__COUNT
 } rc_event_kind;
 const char *rc_event_name(rc_event_kind kind); /* "queued", ... */
@@ -491,6 +592,7 @@ typedef struct rc_event {
     const char *detail;  /* never NULL; "" if nothing to add */
     double duration;     /* COMPLETED/FAILED: run seconds; warnings: waited seconds */
     size_t pending;      /* STALL_WARNING: pending count */
+    double progress;     /* PROGRESS: 0..1; otherwise 0 */
 } rc_event;
 
 /*
@@ -562,6 +664,33 @@ struct rc_observer {
 int rc_cue_observe(rc_cue *cue, rc_observer *observer);
 /* Errors: RC_ENOENT (it does not observe this cue). */
 int rc_cue_unobserve(rc_cue *cue, rc_observer *observer);
+
+/*
+ * The callback form: done(cue, ud) is called once, on the loop thread, when
+ * every listed work is finished (as for rc_wait).  The caller owns the
+ * rc_waiter and the ids (distinct; they must stay valid while it waits),
+ * like rc_timer: nothing is allocated.  It observes the cue
+ * (rc_cue_observe) until done is called, rc_waiter_cancel, or the cue is
+ * freed.  If all are already finished, done is called from a deferred call
+ * at the end of the current loop iteration.  Errors: RC_EINVAL, RC_ENOENT
+ * (an id is unknown; nothing set up), RC_ESTATE (the waiter is in use).
+ */
+typedef struct rc_waiter rc_waiter;
+typedef void (*rc_waiter_fn)(rc_cue *cue, void *ud);
+struct rc_waiter {
+    rc_observer obs_;       /* private */
+    rc_defer defer_;        /* private */
+    rc_cue *cue_;           /* private: NULL when idle */
+    const rc_work_id *ids_; /* private */
+    size_t n_, left_;       /* private */
+    bool sorted_;           /* private */
+    rc_waiter_fn done_;     /* private */
+    void *ud_;              /* private */
+};
+int rc_waiter_start(rc_waiter *waiter, rc_cue *cue, const rc_work_id *ids, size_t n,
+                    rc_waiter_fn done, void *ud);
+/* Stop waiting; done is not called.  Safe on a waiter that finished. */
+void rc_waiter_cancel(rc_waiter *waiter);
 
 /*
  * Tell the cue artifacts changed: waiting work is re-checked in the next

@@ -42,11 +42,11 @@ static void check_round_trip(const cJSON *result)
 
 static void check_reply(const runqy_reply *r, runqy_phase phase)
 {
-    CHECK(r->kind >= RUNQY_BLANK && r->kind <= RUNQY_ANSWER);
-    if (phase == RUNQY_LOADING) CHECK(r->kind != RUNQY_ANSWER);
+    CHECK(r->kind >= RUNQY_BLANK && r->kind <= RUNQY_PROGRESS);
+    if (phase == RUNQY_LOADING) CHECK(r->kind != RUNQY_ANSWER && r->kind != RUNQY_PROGRESS);
     if (phase == RUNQY_SERVING) CHECK(r->kind != RUNQY_READY && r->kind != RUNQY_LOAD_ERROR);
     CHECK(memchr(r->task_id, '\0', sizeof r->task_id) != NULL);
-    if (r->kind == RUNQY_ANSWER) {
+    if (r->kind == RUNQY_ANSWER || r->kind == RUNQY_PROGRESS) {
         size_t kept = strlen(r->task_id);
         CHECK(kept <= RUNQY_TASK_ID_MAX && kept <= r->task_id_len);
         CHECK(kept == r->task_id_len || kept == RUNQY_TASK_ID_MAX);
@@ -58,6 +58,8 @@ static void check_reply(const runqy_reply *r, runqy_phase phase)
     if (r->failed) CHECK(r->kind == RUNQY_LOAD_ERROR || r->kind == RUNQY_ANSWER);
     if (!r->failed) CHECK(r->error == NULL && !r->retry);
     if (r->result) CHECK(r->kind == RUNQY_ANSWER && !r->failed);
+    if (r->kind == RUNQY_PROGRESS) CHECK(r->progress >= 0 && r->progress <= 1 && !r->failed);
+    if (r->message) CHECK(r->kind == RUNQY_PROGRESS && strlen(r->message) <= RUNQY_MESSAGE_MAX);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

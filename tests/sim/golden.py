@@ -100,8 +100,12 @@ def main():
     ap.add_argument("--regen", action="store_true")
     ap.add_argument("cases", nargs="*", help="only these cases")
     opts = ap.parse_args()
-    tool = simtool.find_tool(opts.tool)
-    manifest = os.path.join(opts.fixtures, "cases.txt")
+    tool = os.path.abspath(simtool.find_tool(opts.tool))
+    manifest = os.path.abspath(os.path.join(opts.fixtures, "cases.txt"))
+    opts.fixtures = os.path.dirname(manifest)
+    # Cases name scenario files relative to the source tree, and the report
+    # repeats the name as given: run from there.
+    os.chdir(simtool.SRC_ROOT)
     cases = read_manifest(manifest)
     if opts.cases:
         unknown = set(opts.cases) - {n for n, _ in cases}

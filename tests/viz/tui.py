@@ -46,9 +46,16 @@ def wait_for(session, pattern, timeout=20.0):
 
 
 def shell(session, width=120, height=40):
-    """A plain shell in a fresh tmux session."""
-    tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
-         "env PS1='$ ' TERM=xterm-256color bash --norc --noprofile")
+    """A plain shell in a fresh tmux session.  Killing the last session makes
+    the server exit; a new session right then can be refused: try again."""
+    for _ in range(50):
+        r = tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+                 "env PS1='$ ' TERM=xterm-256color bash --norc --noprofile", check=False)
+        if r.returncode == 0:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"tmux new-session {session}: {r.stderr.strip()}")
     wait_for(session, r"\$ $|\$\s*$")
 
 

@@ -36,6 +36,7 @@ typedef struct rc_job {
     unsigned attempt;
     const char *task;
     const cJSON *params; /* read-only; valid until the function returns */
+    void *pool_;         /* private: the pool's job, for rc_job_progress */
 } rc_job;
 
 /* The outcome a blocking function reports. */
@@ -56,6 +57,12 @@ typedef enum rc_job_status {
  */
 typedef rc_job_status (*rc_blocking_fn)(const rc_job *job, cJSON **result, char *err,
                                         size_t errlen, void *ud);
+
+/* From inside a blocking function (its pool thread), report the job's
+ * progress: rc_progress for its attempt (fraction 0..1, message copied).
+ * Returns what rc_progress returns, or RC_ESTALE once a shutdown cut the
+ * job (the cue may be gone then: nothing is sent). */
+int rc_job_progress(const rc_job *job, double fraction, const char *message);
 
 /* Start `threads` (1..4096) worker threads for `cue`.  Errors: RC_EINVAL;
  * RC_ESTATE if the cue's loop is not RC_CLOCK_MONOTONIC; RC_ENOMEM; RC_ESYS
@@ -137,6 +144,11 @@ typedef struct rc_workers_opts {
      * died while no work was on it, prefixed "runcue: ". */
     rc_worker_log_fn on_stderr;
     void *ud;
+    /* Output prefixes: a result of work whose params name an output_prefix
+     * must keep its "outputs" under it (rc_prefix_check_outputs); one that
+     * does not fails the work ("worker 'x' (pid N): wrote '...' outside its
+     * prefix '...'"). */
+    bool check_prefix;
 } rc_workers_opts;
 
 /*
@@ -192,6 +204,39 @@ int rc_workers_abort(rc_workers *w, rc_work_id id, const char *why);
  * rc_workers_shutdown(w, 0, NULL). */
 int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *report);
 void rc_workers_free(rc_workers *w);
+
+/* ------------------------------------------------------------------ */
+/* Output prefixes and idempotency                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The SQS worker SDK's model, over is_stale: a work names the directory it
+ * writes under in params["output_prefix"]; it is done (not stale) once a
+ * file named result.* exists there; fan-out children get sub-prefixes
+ * (rc_prefix_child); and it may write nowhere else: a result that lists
+ * what it wrote in "outputs" is checked (rc_prefix_check_outputs), which
+ * the subprocess workers do with rc_workers_opts.check_prefix.
+ */
+#define RC_PREFIX_PARAM "output_prefix"
+#define RC_PREFIX_OUTPUTS "outputs"
+
+/* The work's output prefix, or NULL if its params name none.  Owned by the
+ * work. */
+const char *rc_prefix_of(const rc_work *work);
+/* An is_stale hook (rc_hooks.is_stale): 1 (stale, run it) unless a result.*
+ * file exists under the work's prefix; work without a prefix is stale.
+ * Says why through the check.  Loop thread (it reads the directory). */
+int rc_prefix_is_stale(rc_cue *cue, const rc_work *work, rc_check *check, void *ud);
+/* "prefix/name" into out (len bytes).  name must be one path component (no
+ * '/', not "." or "..").  RC_EINVAL if not, or if it does not fit.  Any
+ * thread. */
+int rc_prefix_child(char *out, size_t len, const char *prefix, const char *name);
+/* Whether path lies strictly under prefix (a plain comparison of the
+ * strings: no ".." components allowed, no symlinks followed).  Any thread. */
+bool rc_prefix_contains(const char *prefix, const char *path);
+/* 0 if result["outputs"] is absent or an array of paths under prefix;
+ * RC_EINVAL with a sentence in err otherwise.  Any thread. */
+int rc_prefix_check_outputs(const char *prefix, const cJSON *result, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,20 @@ static runqy_kind parse_status(const cJSON *j, runqy_reply *out)
     return RUNQY_LOAD_ERROR;
 }
 
+/* SERVING, the progress extension: a number 0..1 and an optional message
+ * string; anything else is garbage. */
+static runqy_kind parse_progress(const cJSON *j, runqy_reply *out)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "progress");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+    if (!cJSON_IsNumber(p) || !(p->valuedouble >= 0 && p->valuedouble <= 1))
+        return RUNQY_GARBAGE;
+    if (m && !cJSON_IsString(m) && !cJSON_IsNull(m)) return RUNQY_GARBAGE;
+    out->progress = p->valuedouble;
+    if (cJSON_IsString(m)) out->message = strndup(m->valuestring, RUNQY_MESSAGE_MAX);
+    return RUNQY_PROGRESS;
+}
+
 /* SERVING: an answer if task_id is a string; takes "result" out of j. */
 static runqy_kind parse_answer(cJSON *j, runqy_reply *out)
 {
@@ -55,6 +69,10 @@ static runqy_kind parse_answer(cJSON *j, runqy_reply *out)
     size_t keep = out->task_id_len < RUNQY_TASK_ID_MAX ? out->task_id_len : RUNQY_TASK_ID_MAX;
     memcpy(out->task_id, tid->valuestring, keep);
     out->task_id[keep] = '\0';
+    if (cJSON_GetObjectItemCaseSensitive(j, "progress") &&
+        !cJSON_GetObjectItemCaseSensitive(j, "result") &&
+        !cJSON_GetObjectItemCaseSensitive(j, "error"))
+        return parse_progress(j, out);
 
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(j, "error");
     if (error && !cJSON_IsNull(error)) {
@@ -103,13 +121,14 @@ runqy_kind runqy_parse_line(const char *s, size_t n, runqy_phase phase, runqy_re
 void runqy_reply_clear(runqy_reply *r)
 {
     free(r->error);
+    free(r->message);
     cJSON_Delete(r->result);
     *r = (runqy_reply){.kind = RUNQY_BLANK};
 }
 
 bool runqy_answers(const runqy_reply *r, const char *task_id)
 {
-    return r->kind == RUNQY_ANSWER && r->task_id_len <= RUNQY_TASK_ID_MAX &&
+    return (r->kind == RUNQY_ANSWER || r->kind == RUNQY_PROGRESS) && r->task_id_len <= RUNQY_TASK_ID_MAX &&
            strcmp(r->task_id, task_id) == 0;
 }
 

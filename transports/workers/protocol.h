@@ -7,6 +7,12 @@
  * {"task_id": "...", "payload": ...} with one line
  * {"task_id": "...", "result": ..., "error": null | ..., "retry": bool}.
  *
+ * Extension (runcue's; stock runqy hosts do not send or expect it): while a
+ * task runs, the worker may print progress lines
+ * {"task_id": "...", "progress": 0.5, "message": "..."} -- progress a number
+ * from 0 to 1, message optional -- with neither "result" nor "error".  They
+ * never finish the task.
+ *
  * runqy_parse_line turns one line of a worker's stdout into a typed reply;
  * runqy_format_request makes the request line for one attempt.  Private to
  * the workers transport.
@@ -24,6 +30,7 @@ enum {
     RUNQY_LINE_MAX = 1 << 20, /* a longer line is not a message */
     RUNQY_TASK_ID_MAX = 63,   /* bytes of an answer's task_id kept */
     RUNQY_QUOTE_MAX = 60,     /* bytes of a line quoted by runqy_quote */
+    RUNQY_MESSAGE_MAX = 127,  /* bytes of a progress message kept */
 };
 
 /* What the worker is expected to say next. */
@@ -39,6 +46,8 @@ typedef enum runqy_kind {
     RUNQY_READY,      /* LOADING: {"status": "ready"} */
     RUNQY_LOAD_ERROR, /* LOADING: {"status": "error", "error": ...} */
     RUNQY_ANSWER,     /* SERVING: an object whose task_id is a string */
+    RUNQY_PROGRESS,   /* SERVING: an answer with "progress" and neither "result"
+                         nor "error" (the extension above) */
 } runqy_kind;
 
 /* One parsed line.  The reply owns error and result; runqy_reply_clear frees
@@ -52,6 +61,9 @@ typedef struct runqy_reply {
     char *error;   /* failed: a string as is, anything else as JSON; NULL if missing
                     * (or out of memory) */
     cJSON *result; /* ANSWER, not failed: "result"; NULL if missing or null */
+    double progress; /* PROGRESS: 0..1 */
+    char *message;   /* PROGRESS: "message" if a string, at most RUNQY_MESSAGE_MAX
+                      * bytes; NULL if none (or out of memory) */
 } runqy_reply;
 
 /* Parse the n bytes at s (one line, without its '\n'; need not be

@@ -78,6 +78,7 @@ typedef struct wk_item {
     char task_id[48]; /* "<work_id>.<attempt>" */
     char *line;       /* the request, '\n'-terminated; NULL once handed to a proc */
     size_t len;
+    char *prefix; /* check_prefix: the work's output prefix, or NULL */
 } wk_item;
 
 typedef enum proc_state {
@@ -117,6 +118,7 @@ struct rc_workers {
     rc_worker_mode mode;
     unsigned processes;
     double ready_timeout_s, task_timeout_s;
+    bool check_prefix;
     rc_worker_log_fn on_stderr;
     void *ud;
 
@@ -208,6 +210,7 @@ static void item_free(wk_item *it)
 {
     if (!it) return;
     free(it->line);
+    free(it->prefix);
     free(it);
 }
 
@@ -252,14 +255,20 @@ static wk_item *queue_pop(rc_workers *w)
 }
 
 /* The attempt and its request line; NULL if out of memory. */
-static wk_item *item_new(const rc_work *work, rc_token tok)
+static wk_item *item_new(const rc_work *work, rc_token tok, bool check_prefix)
 {
     wk_item *it = calloc(1, sizeof *it);
     if (!it) return NULL;
+    const char *prefix = check_prefix ? rc_prefix_of(work) : NULL;
+    if (prefix && !(it->prefix = strdup(prefix))) {
+        free(it);
+        return NULL;
+    }
     it->tok = tok;
     runqy_task_id(it->task_id, sizeof it->task_id, tok.work_id, tok.attempt);
     it->line = runqy_format_request(it->task_id, rc_work_params(work), &it->len);
     if (!it->line) {
+        free(it->prefix);
         free(it);
         return NULL;
     }
@@ -556,6 +565,12 @@ static void answer(wk_proc *p, runqy_reply *r)
     rc_timer_stop(w->loop, &p->task_timer);
     if (w->mode == RC_WORKERS_ONE_SHOT || w->shutting_down) retire(p);
 
+    char bad_output[512];
+    if (!r->failed && it->prefix &&
+        rc_prefix_check_outputs(it->prefix, r->result, bad_output, sizeof bad_output)) {
+        r->failed = true;
+        r->error = strdup(bad_output);
+    }
     if (!r->failed) {
         w->stats.completed++;
         rc_complete(w->cue, it->tok, r->result);
@@ -602,6 +617,12 @@ static void handle_line(wk_proc *p, const char *s, size_t n)
     case RUNQY_ANSWER:
         if (p->item && runqy_answers(&r, p->item->task_id))
             answer(p, &r);
+        else
+            wrong_id(p, &r);
+        break;
+    case RUNQY_PROGRESS: /* runcue's extension: reported, the task goes on */
+        if (p->item && runqy_answers(&r, p->item->task_id))
+            rc_progress(p->w->cue, p->item->tok, r.progress, r.message);
         else
             wrong_id(p, &r);
         break;
@@ -1022,7 +1043,7 @@ static void on_work(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
         rc_fail(cue, tok, msg);
         return;
     }
-    wk_item *it = item_new(work, tok);
+    wk_item *it = item_new(work, tok, w->check_prefix);
     if (!it) {
         char msg[MSG_LEN];
         snprintf(msg, sizeof msg, "workers '%s': out of memory preparing work %llu", w->name,
@@ -1093,6 +1114,7 @@ int rc_workers_new(rc_workers **out, rc_cue *cue, const char *task, const char *
     w->task = strdup(task);
     w->name = strdup(opts->name ? opts->name : opts->argv[0]);
     w->cwd = opts->cwd ? strdup(opts->cwd) : NULL;
+    w->check_prefix = opts->check_prefix;
     bool ok = w->argv && w->task && w->name && (!opts->cwd || w->cwd);
     for (size_t i = 0; ok && i < argc; i++)
         ok = (w->argv[i] = strdup(opts->argv[i])) != NULL;

@@ -64,7 +64,19 @@ typedef struct pool_fx {
     size_t n_completes, n_failures;
     const cJSON *start_params[MAX_WORK + 1]; /* rc_work_params at on_start */
     size_t hooks_off_loop;                   /* hook calls on another thread */
+    unsigned progress[MAX_WORK + 1];         /* RC_EV_PROGRESS events by work id */
+    double last_progress;
 } pool_fx;
+
+static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
+{
+    (void)cue;
+    pool_fx *fx = ud;
+    if (ev->kind != RC_EV_PROGRESS || !ev->work) return;
+    rc_work_id id = rc_work_get_id(ev->work);
+    if (id <= MAX_WORK) fx->progress[id]++;
+    fx->last_progress = ev->progress;
+}
 
 static bool on_loop_thread(const pool_fx *fx)
 {
@@ -143,6 +155,9 @@ static rc_job_status job_fn(const rc_job *job, cJSON **result, char *err, size_t
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(job->params, "hold"))) wait_at_gate(fx);
     const int sleep_for = param_int(job->params, "sleep_ms", 0);
     if (sleep_for > 0) sleep_ms(sleep_for);
+    const int steps = param_int(job->params, "progress_steps", 0);
+    for (int k = 1; k < steps; k++)
+        if (rc_job_progress(job, (double)k / steps, "working") != 0) break;
 
     rc_job_status status = RC_JOB_OK;
     const cJSON *fail = cJSON_GetObjectItemCaseSensitive(job->params, "fail");
@@ -175,6 +190,7 @@ static pool_fx *fx_new(unsigned threads)
     h.on_start = on_start;
     h.on_complete = on_complete;
     h.on_failure = on_failure;
+    h.on_event = on_event;
     h.ud = fx;
     rc_cue_set_hooks(fx->cue, &h);
     const int rc = rc_pool_new(&fx->pool, fx->cue, threads);
@@ -375,6 +391,23 @@ Test(pool, a_function_reads_its_own_copy_of_the_params)
                   "the thread was handed the cue's own params");
     const cJSON *result = rc_work_result(rc_get(fx->cue, id));
     cr_assert_eq(cJSON_GetObjectItemCaseSensitive(result, "n")->valueint, 42);
+    fx_free(fx);
+}
+
+Test(pool, a_function_reports_progress_through_its_job)
+{
+    pool_fx *fx = fx_new(2);
+    fx_task(fx, "t", NULL);
+    const rc_work_id a = tu_submit(fx->cue, "t", "{\"progress_steps\": 5}");
+    const rc_work_id b = tu_submit(fx->cue, "t", "{\"progress_steps\": 2}");
+
+    fx_run(fx);
+
+    cr_assert_eq(fx->progress[a], 4);
+    cr_assert_eq(fx->progress[b], 1);
+    cr_assert_eq(fx->completes[a], 1);
+    cr_assert_eq(fx->completes[b], 1);
+    cr_assert_eq(rc_job_progress(NULL, 0.5, NULL), RC_EINVAL);
     fx_free(fx);
 }
 

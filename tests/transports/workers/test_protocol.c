@@ -32,7 +32,8 @@ static char *result_text(const runqy_reply *r)
 
 static const char *kind_name(runqy_kind k)
 {
-    static const char *names[] = {"BLANK", "GARBAGE", "OVERLONG", "READY", "LOAD_ERROR", "ANSWER"};
+    static const char *names[] = {"BLANK",      "GARBAGE", "OVERLONG", "READY",
+                                  "LOAD_ERROR", "ANSWER",  "PROGRESS"};
     return (size_t)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
@@ -414,4 +415,78 @@ Test(protocol, quote_fits_a_small_buffer)
     cr_expect_eq(buf[8], '#', "nothing written past the length given");
     runqy_quote(buf, 8, "abcdefghijkl", 12);
     cr_expect_lt(strlen(buf), 8);
+}
+
+/* ------------------------------------------------------------------ */
+/* The progress extension                                              */
+/* ------------------------------------------------------------------ */
+
+static runqy_kind parse_serving(const char *line, runqy_reply *r)
+{
+    return runqy_parse_line(line, strlen(line), RUNQY_SERVING, r);
+}
+
+Test(protocol, a_progress_line_is_progress_for_its_task)
+{
+    runqy_reply r;
+    cr_assert_eq(parse_serving("{\"task_id\":\"3.1\",\"progress\":0.5,\"message\":\"half\"}", &r),
+                 RUNQY_PROGRESS);
+    cr_assert(runqy_answers(&r, "3.1"));
+    cr_assert_float_eq(r.progress, 0.5, 1e-12);
+    cr_assert_str_eq(r.message, "half");
+    cr_assert(!r.failed);
+    cr_assert_null(r.result);
+    runqy_reply_clear(&r);
+    cr_assert_null(r.message);
+    cr_assert_eq(parse_serving("{\"task_id\":\"3.1\",\"progress\":1}", &r), RUNQY_PROGRESS);
+    cr_assert_null(r.message);
+    runqy_reply_clear(&r);
+    cr_assert_eq(parse_serving("{\"task_id\":\"3.1\",\"progress\":0,\"message\":null}", &r),
+                 RUNQY_PROGRESS);
+    runqy_reply_clear(&r);
+}
+
+Test(protocol, a_bad_progress_line_is_garbage)
+{
+    static const char *const bad[] = {
+        "{\"task_id\":\"3.1\",\"progress\":1.5}",
+        "{\"task_id\":\"3.1\",\"progress\":-0.1}",
+        "{\"task_id\":\"3.1\",\"progress\":\"half\"}",
+        "{\"task_id\":\"3.1\",\"progress\":null}",
+        "{\"task_id\":\"3.1\",\"progress\":0.5,\"message\":7}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        runqy_reply r;
+        cr_expect_eq(parse_serving(bad[i], &r), RUNQY_GARBAGE, "%s", bad[i]);
+        runqy_reply_clear(&r);
+    }
+}
+
+Test(protocol, an_answer_with_progress_is_an_answer)
+{
+    runqy_reply r;
+    cr_assert_eq(parse_serving("{\"task_id\":\"3.1\",\"progress\":1,\"result\":2}", &r),
+                 RUNQY_ANSWER);
+    runqy_reply_clear(&r);
+    cr_assert_eq(parse_serving("{\"task_id\":\"3.1\",\"progress\":1,\"error\":\"x\"}", &r),
+                 RUNQY_ANSWER);
+    cr_assert(r.failed);
+    runqy_reply_clear(&r);
+    /* Before ready, a progress line is no status line. */
+    cr_assert_eq(runqy_parse_line(L("{\"task_id\":\"3.1\",\"progress\":1}"), RUNQY_LOADING, &r),
+                 RUNQY_GARBAGE);
+    runqy_reply_clear(&r);
+}
+
+Test(protocol, a_long_progress_message_is_cut)
+{
+    char line[600];
+    char msg[400];
+    memset(msg, 'm', sizeof msg - 1);
+    msg[sizeof msg - 1] = 0;
+    snprintf(line, sizeof line, "{\"task_id\":\"1.1\",\"progress\":0.1,\"message\":\"%s\"}", msg);
+    runqy_reply r;
+    cr_assert_eq(parse_serving(line, &r), RUNQY_PROGRESS);
+    cr_assert_eq(strlen(r.message), RUNQY_MESSAGE_MAX);
+    runqy_reply_clear(&r);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "runcue.h"
+#include "runcue_canvas.h"
 #include "runcue_transport.h"
 
 #define MAX_WORK 64
@@ -45,6 +46,9 @@ typedef struct recorder {
     cJSON *result[MAX_WORK + 1];
     char retry_detail[16][MSG_LEN];
     int n_retry_detail;
+    int progress;         /* RC_EV_PROGRESS events */
+    double last_progress; /* and the last one's fraction and message */
+    char progress_msg[MSG_LEN];
 
     char log[MAX_LOG][256];
     int log_pid[MAX_LOG];
@@ -103,6 +107,12 @@ static void on_failure(rc_cue *cue, const rc_work *work, rc_fail_kind kind, cons
 
 static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
 {
+    if (ev->kind == RC_EV_PROGRESS) {
+        R.progress++;
+        R.last_progress = ev->progress;
+        snprintf(R.progress_msg, sizeof R.progress_msg, "%s", ev->detail);
+        return;
+    }
     if (ev->kind != RC_EV_RETRY) return;
     R.retries++;
     R.running--;
@@ -345,6 +355,83 @@ Test(transport, the_loop_goes_idle_once_a_pool_is_ready_with_nothing_to_do, .tim
     cr_assert_eq(st.alive, 2);
     cr_assert_eq(st.busy, 0);
     teardown();
+}
+
+Test(transport, progress_lines_become_progress_events_and_the_answer_still_counts, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .processes = 1});
+    rc_work_id id = submit("t", "{\"mode\": \"progress\", \"steps\": 4}");
+    run();
+    cr_assert_eq(R.completed, 1);
+    cr_assert_eq(R.failed, 0);
+    cr_assert_eq(R.progress, 3);
+    cr_assert_float_eq(R.last_progress, 0.75, 1e-12);
+    cr_assert_str_eq(R.progress_msg, "step 3/4");
+    cr_assert_not_null(R.result[id]);
+    teardown();
+}
+
+Test(transport, with_check_prefix_a_worker_writing_outside_its_prefix_fails, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL,
+                  (rc_workers_opts){.argv = py_argv(NULL), .processes = 1, .check_prefix = true});
+    rc_work_id ok = submit("t", "{\"mode\": \"outputs\", \"output_prefix\": \"out/a/\","
+                                " \"outputs\": [\"out/a/result.json\", \"out/a/x/1.txt\"]}");
+    rc_work_id bad = submit("t", "{\"mode\": \"outputs\", \"output_prefix\": \"out/a\","
+                                 " \"outputs\": [\"out/a/result.json\", \"out/b/1.txt\"]}");
+    rc_work_id up = submit("t", "{\"mode\": \"outputs\", \"output_prefix\": \"out/a\","
+                                " \"outputs\": [\"out/a/../b\"]}");
+    rc_work_id none = submit("t", "{\"mode\": \"outputs\", \"outputs\": [\"/etc/x\"]}");
+    run();
+    cr_assert_eq(R.completed, 2);
+    cr_assert_not_null(R.result[ok]);
+    cr_assert_not_null(R.result[none], "no prefix: nothing to check");
+    cr_assert(strstr(R.failure[bad], "wrote 'out/b/1.txt' outside its prefix 'out/a'"), "%s",
+              R.failure[bad]);
+    cr_assert(strstr(R.failure[up], "outside its prefix"), "%s", R.failure[up]);
+    teardown();
+}
+
+Test(transport, a_chain_over_workers_passes_each_result_on, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .processes = 2});
+    cJSON *p = cJSON_Parse("{\"n\": 1}");
+    rc_sig steps[] = {{"t", p, NULL}, {"t", NULL, NULL}};
+    rc_flow f;
+    cr_assert_eq(rc_chain(R.cue, "w", steps, 2, &f), 0);
+    cJSON_Delete(p);
+    run();
+    cr_assert_eq(R.completed, 2);
+    /* The second step's payload held the first's result (an echo of {"n": 1}). */
+    const cJSON *prev = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(R.result[f.ids[1]], "echo"), RC_CHAIN_PARAM);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(prev, "echo"), "n");
+    cr_assert(cJSON_IsNumber(n) && n->valueint == 1);
+    rc_flow_free(&f);
+    teardown();
+}
+
+Test(transport, prefix_helpers)
+{
+    char buf[64];
+    cr_assert_eq(rc_prefix_child(buf, sizeof buf, "out/doc/", "part-1"), 0);
+    cr_assert_str_eq(buf, "out/doc/part-1");
+    cr_assert_eq(rc_prefix_child(buf, sizeof buf, "out", "a/b"), RC_EINVAL);
+    cr_assert_eq(rc_prefix_child(buf, sizeof buf, "out", ".."), RC_EINVAL);
+    cr_assert_eq(rc_prefix_child(buf, 6, "out", "long"), RC_EINVAL);
+    cr_assert(rc_prefix_contains("out/a", "out/a/b"));
+    cr_assert(!rc_prefix_contains("out/a", "out/ab"));
+    cr_assert(!rc_prefix_contains("out/a", "out/a"));
+    cr_assert(!rc_prefix_contains("out/a", "out/a/../../etc"));
+    cr_assert(rc_prefix_contains("/", "/x"));
+    char err[128];
+    cJSON *r = cJSON_Parse("{\"outputs\": \"out/a/x\"}");
+    cr_assert_eq(rc_prefix_check_outputs("out/a", r, err, sizeof err), RC_EINVAL);
+    cJSON_Delete(r);
 }
 
 Test(transport, the_worker_runs_in_the_directory_given_by_cwd, .timeout = 20)

@@ -5,7 +5,9 @@ The same behaviours as worker_c.c, for tests and examples:
 
 startup (argv): --never-ready, --garbage-before-ready, --load-error,
                 --exit-before-ready=N, --ready-delay-ms=N, --once
-per request (payload "mode"): echo (default), noop, sleep (ms), fail, retry,
+per request (payload "mode"): echo (default), noop, outputs (answers
+    {"outputs": payload's outputs}), progress (steps: progress
+    lines at 1/steps ... before the answer), sleep (ms), fail, retry,
     garbage, huge, wrong_id, twice, exit (code), abort, kill9, hang, cwd,
     close_stdin (ms)
 modifiers: "log": text printed to stderr first; "stderr_lines": N more lines
@@ -59,6 +61,13 @@ def handle(task_id, payload):
 
     if mode == "noop":
         reply(task_id)
+    elif mode == "outputs":
+        reply(task_id, {"outputs": payload.get("outputs", [])})
+    elif mode == "progress":
+        steps = int(payload.get("steps", 4))
+        for k in range(1, steps):
+            say({"task_id": task_id, "progress": k / steps, "message": "step %d/%d" % (k, steps)})
+        reply(task_id, echo_result(payload, attempt, t0))
     elif mode == "sleep":
         time.sleep(payload.get("ms", 10) / 1000.0)
         reply(task_id, echo_result(payload, attempt, t0))
