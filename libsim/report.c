@@ -179,6 +179,9 @@ void sim_print_summary(sim *s, FILE *out, bool utf8)
                 r->peak_in_flight, lim, (unsigned long long)r->violations);
     }
     if (s->cut) fprintf(out, "  stopped at --duration %.3fs with work unfinished\n", s->cfg.duration_s);
+    if (s->unfinished)
+        fprintf(out, "  NOT finished: the run ended at t=%.3fs with work pending or running\n",
+                rc_to_seconds(rc_loop_now(s->loop)));
     sim_print_stall(s, out, utf8);
 }
 

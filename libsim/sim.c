@@ -27,6 +27,11 @@ sim_profile sim_profile_from_config(const sim_config *cfg)
     return p;
 }
 
+double sim_profile_max_latency_ms(double latency_ms, double jitter, double outlier_mult)
+{
+    double outlier = latency_ms * outlier_mult * 1.5, spread = latency_ms * (1 + jitter);
+    return outlier > spread ? outlier : spread;
+}
 
 static int fail(sim *s, int code, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -178,9 +183,28 @@ int sim_provide(sim *s, const char *key)
 
 /* ---- the fake service ---- */
 
-static void fake_start(sim *s, fakesvc *f)
+/* Room in the start ring for one more start: it doubles up to rate_count
+ * while it fills.  False if out of memory. */
+static bool fake_room(fakesvc *f)
+{
+    if (f->starts_filled < f->starts_cap || f->starts_cap == f->rate_count) return true;
+    unsigned ncap = f->starts_cap >= f->rate_count / 2 ? f->rate_count
+                    : f->starts_cap ? f->starts_cap * 2
+                                    : 16;
+    if (ncap > f->rate_count) ncap = f->rate_count;
+    rc_time *grown = realloc(f->starts, (size_t)ncap * sizeof *grown);
+    if (!grown) return false;
+    f->starts = grown;
+    f->starts_cap = ncap;
+    return true;
+}
+
+/* The remote side sees a start: count what breaks the service's limits.
+ * False (nothing counted) if out of memory. */
+static bool fake_start(sim *s, fakesvc *f)
 {
     rc_time now = rc_loop_now(s->loop);
+    if (f->rate_count && !fake_room(f)) return false;
     f->in_flight++;
     if (f->in_flight > f->peak_in_flight) f->peak_in_flight = f->in_flight;
     if (f->concurrent != RC_NO_LIMIT && f->in_flight > (size_t)f->concurrent) f->violations++;
@@ -192,6 +216,7 @@ static void fake_start(sim *s, fakesvc *f)
         f->starts_next = (f->starts_next + 1) % f->rate_count;
         if (f->starts_filled < f->rate_count) f->starts_filled++;
     }
+    return true;
 }
 
 static double draw_latency(sim *s, const sim_profile *p, bool *outlier)
@@ -202,9 +227,19 @@ static double draw_latency(sim *s, const sim_profile *p, bool *outlier)
     double u_outlier = sim_pcg32_double(rng);
     double u_spread = sim_pcg32_double(rng);
     *outlier = p->outlier_chance > 0 && u_outlier < p->outlier_chance;
-    if (p->latency_ms <= 0) return 0;
-    if (*outlier) return p->latency_ms * p->outlier_mult * (0.8 + 0.7 * u_spread);
-    return p->latency_ms * (1 - p->jitter + 2 * p->jitter * u_spread);
+    if (!(p->latency_ms > 0)) return 0;
+    double ms = *outlier ? p->latency_ms * p->outlier_mult * (0.8 + 0.7 * u_spread)
+                         : p->latency_ms * (1 - p->jitter + 2 * p->jitter * u_spread);
+    /* Saturate: the loaders refuse profiles beyond this, a library caller
+     * gets the longest latency rather than an overflow. */
+    return ms < SIM_LATENCY_MAX_MS ? ms : SIM_LATENCY_MAX_MS;
+}
+
+/* now + ms, saturated short of RC_TIME_NEVER (a timer there never fires). */
+static rc_time time_after_ms(rc_time now, double ms)
+{
+    rc_time d = rc_seconds(ms / 1000.0);
+    return d >= RC_TIME_NEVER - 1 - now ? RC_TIME_NEVER - 1 : now + d;
 }
 
 static void flight_done(rc_loop *loop, void *arg)
@@ -246,8 +281,8 @@ static rc_time next_progress_at(const flight *fl, unsigned steps)
 {
     unsigned k = fl->progress_step + 1;
     if (k >= steps) return -1;
-    rc_time at = fl->start + rc_seconds(fl->latency_ms * k / steps / 1000.0);
-    rc_time end = fl->start + rc_seconds(fl->latency_ms / 1000.0);
+    rc_time at = time_after_ms(fl->start, fl->latency_ms * k / steps);
+    rc_time end = time_after_ms(fl->start, fl->latency_ms);
     return at < end ? at : -1;
 }
 
@@ -268,7 +303,10 @@ static void fake_handler(rc_cue *cue, const rc_work *w, rc_token token, void *ud
 {
     simtask *t = ud;
     sim *s = t->s;
-    if (t->svc) fake_start(s, t->svc);
+    if (t->svc && !fake_start(s, t->svc)) {
+        rc_fail(cue, token, "simulator out of memory");
+        return;
+    }
     flight *fl = s->free_flights;
     if (fl)
         s->free_flights = fl->next_free;
@@ -288,7 +326,7 @@ static void fake_handler(rc_cue *cue, const rc_work *w, rc_token token, void *ud
     (void)w;
     fl->start = rc_loop_now(s->loop);
     fl->progress_step = 0;
-    rc_time at = fl->start + rc_seconds(fl->latency_ms / 1000.0);
+    rc_time at = time_after_ms(fl->start, fl->latency_ms);
     if (rc_loop_call_at(s->loop, at, flight_done, fl)) {
         fl->next_free = s->free_flights;
         s->free_flights = fl;
@@ -405,8 +443,7 @@ int sim_add_service(sim *s, const char *name, int concurrent, unsigned rate_coun
     fakesvc *f = calloc(1, sizeof *f);
     fakesvc **grown = realloc(s->svcs, (s->n_svcs + 1) * sizeof *grown);
     if (grown) s->svcs = grown;
-    if (!f || !grown || !(f->name = strdup(name)) ||
-        (rate_count && !(f->starts = calloc(rate_count, sizeof *f->starts)))) {
+    if (!f || !grown || !(f->name = strdup(name))) {
         if (f) free(f->name);
         free(f);
         return fail(s, RC_ENOMEM, "service '%s': out of memory", name);
@@ -604,11 +641,14 @@ int sim_finish(sim *s)
                rc_loop_now(s->loop) >= rc_seconds(s->cfg.duration_s) &&
                (st.pending > 0 || st.running > 0 || !all_submitted)) {
         s->cut = true;
+    } else if (!s->stalled && (st.pending > 0 || st.running > 0 || !all_submitted)) {
+        /* Never "finished" with work left: say it was not. */
+        s->unfinished = true;
     }
     sim_build_summary(s);
     if (s->log) sim_eventlog_flush(s->log);
     rc_shm_set_flags(s->shm, RC_SHM_FINISHED | (s->stalled ? RC_SHM_STALLED : 0), 0);
-    return s->stalled ? SIM_STALLED : s->cut ? SIM_CUT : SIM_DONE;
+    return s->stalled ? SIM_STALLED : s->cut ? SIM_CUT : s->unfinished ? SIM_UNFINISHED : SIM_DONE;
 }
 
 int sim_run(sim *s)

@@ -70,6 +70,13 @@ typedef struct sim_profile {
  * outliers, errors), for scenarios to scale. */
 sim_profile sim_profile_from_config(const sim_config *cfg);
 
+/* The longest latency one run may draw: about 31.7 years, so times stay
+ * far inside rc_time (292 years) and every sum of them saturates. */
+#define SIM_LATENCY_MAX_MS 1e12
+/* The longest latency the profile can draw (an outlier: latency x mult x
+ * 1.5, or latency x (1 + jitter)); NaN-free for finite inputs. */
+double sim_profile_max_latency_ms(double latency_ms, double jitter, double outlier_mult);
+
 /* Random streams.  Each consumer draws only from its own. */
 typedef enum sim_stream {
     SIM_STREAM_LATENCY = 1,
@@ -149,9 +156,11 @@ void sim_set_observer(sim *s, sim_observer_fn fn, void *ud);
 /* ---- running ---- */
 
 typedef enum sim_outcome {
-    SIM_DONE = 0,    /* nothing pending at the end */
-    SIM_STALLED = 3, /* work pending that nothing could unblock */
-    SIM_CUT = 4,     /* --duration reached with work still going */
+    SIM_DONE = 0,       /* nothing pending at the end */
+    SIM_STALLED = 3,    /* work pending that nothing could unblock */
+    SIM_CUT = 4,        /* --duration reached with work still going */
+    SIM_UNFINISHED = 5, /* the loop ended with work pending or running that is
+                         * not a stall: virtual time ran out (a bug if seen) */
 } sim_outcome;
 
 /* Submit the initial work and run to the end.  Returns a sim_outcome, or a

@@ -13,8 +13,9 @@ typedef struct fakesvc {
     int concurrent;
     unsigned rate_count;
     rc_time rate_window;
-    rc_time *starts; /* ring of the last rate_count start times */
-    unsigned starts_filled, starts_next;
+    rc_time *starts; /* ring of the last rate_count start times; grows (while
+                      * not yet full, so still in order) with the starts made */
+    unsigned starts_cap, starts_filled, starts_next;
     size_t in_flight, peak_in_flight;
     uint64_t completed, failed, violations;
 } fakesvc;
@@ -88,6 +89,7 @@ struct sim {
     uint64_t invalidations;
     rc_time last_event; /* the run's virtual duration, unless cut short */
     bool started, stalled, cut;
+    bool unfinished; /* ended with work left that is not a stall (sim_finish) */
     char *stall_text;
     size_t stall_len;
     int setup_error;

@@ -225,14 +225,16 @@ static bool printable(const char *s)
     return true;
 }
 
-/* A string: non-empty, no control characters; names also at most 200 bytes. */
+/* A string: non-empty, no control characters; names at most 200 bytes,
+ * keys and labels at most SCENARIO_FILE_MAX_STRING. */
 static int get_string(loader *L, const char *path, const cJSON *v, bool is_name, const char **out)
 {
     char g[GOT_LEN];
     if (!cJSON_IsString(v) || !v->valuestring || !*v->valuestring)
         return bad(L, path, "must be a non-empty string (got %s)", got(v, g, sizeof g));
-    if (is_name && strlen(v->valuestring) > NAME_MAX_BYTES)
-        return bad(L, path, "must be at most %d bytes long (got %zu)", NAME_MAX_BYTES,
+    size_t max = is_name ? NAME_MAX_BYTES : SCENARIO_FILE_MAX_STRING;
+    if (strlen(v->valuestring) > max)
+        return bad(L, path, "must be at most %zu bytes long (got %zu)", max,
                    strlen(v->valuestring));
     if (!printable(v->valuestring)) return bad(L, path, "must not contain control characters");
     *out = v->valuestring;
@@ -353,7 +355,8 @@ typedef struct sf_work {
     sf_item *items;
     size_t n_items, items_cap;
     uint64_t total;
-    char *buf; /* scratch for one expanded item */
+    uint64_t total_bytes; /* labels and keys, every repetition counted */
+    char *buf;            /* scratch for one expanded item */
     size_t buf_size;
     const char **ptrs; /* scratch key pointers */
     size_t ptrs_size;
@@ -574,11 +577,18 @@ static int parse_task(loader *L, const sim_config *cfg, const char *path, const 
     if (!rc && v[K_ERRORS])
         rc = get_number(L, join(p, path, "error_rate"), v[K_ERRORS], 0, 1, "a number from 0 to 1",
                         &pr->error_rate);
+    if (!rc && sim_profile_max_latency_ms(pr->latency_ms, pr->jitter, pr->outlier_mult) >
+                   SIM_LATENCY_MAX_MS)
+        rc = bad(L, join(p, path, v[K_LATENCY] || !v[K_MULT] ? "latency_ms" : "outlier_mult"),
+                 "latency %g ms with outlier_mult %g can draw latencies beyond %g ms (latency x "
+                 "mult x 1.5), more than the simulator represents",
+                 pr->latency_ms, pr->outlier_mult, SIM_LATENCY_MAX_MS);
     return rc;
 }
 
-/* needs or produces: an array of keys, checked and counted. */
-static int check_keys(loader *L, const char *path, const cJSON *arr, size_t *n)
+/* needs, produces or inputs: an array of at most max keys, checked and
+ * counted. */
+static int check_keys(loader *L, const char *path, const cJSON *arr, size_t max, size_t *n)
 {
     char g[GOT_LEN], p[PATH_LEN];
     *n = 0;
@@ -586,6 +596,7 @@ static int check_keys(loader *L, const char *path, const cJSON *arr, size_t *n)
     if (!cJSON_IsArray(arr))
         return bad(L, path, "must be an array of strings (got %s)", got(arr, g, sizeof g));
     for (const cJSON *c = arr->child; c; c = c->next, (*n)++) {
+        if (*n == max) return bad(L, path, "holds more than %zu keys (the limit)", max);
         const char *key;
         int rc = get_string(L, index_of(p, path, *n), c, false, &key);
         if (rc) return rc;
@@ -625,8 +636,12 @@ static int parse_work_item(loader *L, const char *path, const cJSON *obj, model 
     }
     if (v[K_LABEL]) rc = get_string(L, join(p, path, "label"), v[K_LABEL], false, &label);
     size_t n_needs = 0, n_produces = 0;
-    if (!rc) rc = check_keys(L, join(p, path, "needs"), v[K_NEEDS], &n_needs);
-    if (!rc) rc = check_keys(L, join(p, path, "produces"), v[K_PRODUCES], &n_produces);
+    if (!rc)
+        rc = check_keys(L, join(p, path, "needs"), v[K_NEEDS], SCENARIO_FILE_MAX_KEYS_PER_ITEM,
+                        &n_needs);
+    if (!rc)
+        rc = check_keys(L, join(p, path, "produces"), v[K_PRODUCES],
+                        SCENARIO_FILE_MAX_KEYS_PER_ITEM, &n_produces);
     if (rc) return rc;
 
     uint64_t repeat = 1;
@@ -665,16 +680,23 @@ static int parse_work_item(loader *L, const char *path, const cJSON *obj, model 
         for (const cJSON *c = lists[l] ? lists[l]->child : NULL; c; c = c->next)
             if (!(it->keys[k++] = dup_str(c->valuestring))) return no_memory(L);
 
-    /* Room to expand it: each placeholder takes at most 20 digits. */
+    /* The bytes its strings take, each placeholder as 20 digits: within the
+     * budget for all the work, and room to expand it. */
+    size_t holes = it->label ? placeholders(it->label) : 0;
+    size_t size = it->label ? strlen(it->label) + 1 : 0;
+    for (k = 0; k < nk; k++) {
+        holes += placeholders(it->keys[k]);
+        size += strlen(it->keys[k]) + 1;
+    }
+    size += holes * DIGITS_MAX;
+    uint64_t bytes = (uint64_t)size * (v[K_REPEAT] ? repeat : 1);
+    if (bytes > SCENARIO_FILE_MAX_WORK_BYTES - w->total_bytes)
+        return bad(L, v[K_REPEAT] ? join(p, path, "repeat") : path,
+                   "the labels and keys of the work add up to more than %u MiB (the limit)",
+                   SCENARIO_FILE_MAX_WORK_BYTES >> 20);
+    w->total_bytes += bytes;
     if (v[K_REPEAT]) {
-        size_t holes = it->label ? placeholders(it->label) : 0;
-        size_t size = it->label ? strlen(it->label) + 1 : 0;
-        for (k = 0; k < nk; k++) {
-            holes += placeholders(it->keys[k]);
-            size += strlen(it->keys[k]) + 1;
-        }
         it->expand = holes > 0;
-        size += holes * DIGITS_MAX;
         if (it->expand && size > w->buf_size) {
             char *b = realloc(w->buf, size);
             if (!b) return no_memory(L);
@@ -816,6 +838,9 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
     /* services */
     if ((rc = get_array(L, "services", v[K_SERVICES], false, NULL))) return rc;
     size_t n = v[K_SERVICES] ? count_items(v[K_SERVICES]) : 0;
+    if (n > SCENARIO_FILE_MAX_SERVICES)
+        return bad(L, "services", "holds %zu services, more than %u (the limit)", n,
+                   SCENARIO_FILE_MAX_SERVICES);
     if (n) {
         m->svcs = calloc(n, sizeof *m->svcs);
         m->svc_names = calloc(n, sizeof *m->svc_names);
@@ -831,6 +856,9 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
     /* tasks */
     if ((rc = get_array(L, "tasks", v[K_TASKS], true, "task"))) return rc;
     n = count_items(v[K_TASKS]);
+    if (n > SCENARIO_FILE_MAX_TASKS)
+        return bad(L, "tasks", "holds %zu tasks, more than %u (the limit)", n,
+                   SCENARIO_FILE_MAX_TASKS);
     m->tasks = calloc(n, sizeof *m->tasks);
     m->task_names = calloc(n, sizeof *m->task_names);
     if (!m->tasks || !m->task_names) return no_memory(L);
@@ -842,7 +870,8 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
     if ((rc = unique_names(L, m->task_names, n, "tasks", "task"))) return rc;
 
     /* inputs */
-    if ((rc = check_keys(L, "inputs", v[K_INPUTS], &m->n_inputs))) return rc;
+    if ((rc = check_keys(L, "inputs", v[K_INPUTS], SCENARIO_FILE_MAX_INPUTS, &m->n_inputs)))
+        return rc;
     if (m->n_inputs) {
         m->inputs = calloc(m->n_inputs, sizeof *m->inputs);
         if (!m->inputs) return no_memory(L);

@@ -29,6 +29,17 @@
 
 /* At most this many work items in all, counting every repetition. */
 #define SCENARIO_FILE_MAX_WORK 10000000u
+/* At most this many services, and this many tasks. */
+#define SCENARIO_FILE_MAX_SERVICES 1000u
+#define SCENARIO_FILE_MAX_TASKS 1000u
+/* At most this many keys in inputs, and in one item's needs or produces. */
+#define SCENARIO_FILE_MAX_INPUTS 100000u
+#define SCENARIO_FILE_MAX_KEYS_PER_ITEM 100u
+/* Artifact keys and labels: at most this many bytes each. */
+#define SCENARIO_FILE_MAX_STRING 1000u
+/* The labels and keys of all work items, counting every repetition (with
+ * each {i} as 20 bytes), add up to at most this many bytes. */
+#define SCENARIO_FILE_MAX_WORK_BYTES (1024u * 1024u * 1024u)
 /* Files larger than this are refused. */
 #define SCENARIO_FILE_MAX_BYTES (64u * 1024u * 1024u)
 

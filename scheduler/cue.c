@@ -509,6 +509,11 @@ unsigned rc_work_attempt(const rc_work *w)
 {
     return w->attempt;
 }
+unsigned rc_work_max_attempts(const rc_work *w)
+{
+    if (!w) return 0;
+    return w->task->has_retry ? w->task->retry.max_attempts : 1;
+}
 rc_state rc_work_state(const rc_work *w)
 {
     return w->state;

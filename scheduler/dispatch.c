@@ -220,7 +220,7 @@ static void start_work(rc_cue *cue, rc_svc *s, rc_work *w)
     s->running++;
     if (s->running > s->peak_running) s->peak_running = s->running;
     s->started++;
-    rc_rate_record(&s->rate, now);
+    rc_rate_record(&cue->alloc, &s->rate, now);
     cue->stats.running++;
     if (cue->running_refs++ == 0) rc_loop_ref(cue->loop);
     rc_record_progress(cue);

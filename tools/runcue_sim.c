@@ -296,6 +296,12 @@ static void parse(int argc, char **argv, options *o)
         }
     }
     if (optind < argc) bad("argument", "unexpected '%s'", argv[optind]);
+    if (sim_profile_max_latency_ms(o->cfg.latency_ms, o->cfg.jitter, o->cfg.outlier_mult) >
+        SIM_LATENCY_MAX_MS)
+        bad("--latency",
+            "%g ms with --outlier-mult %g can draw latencies beyond %g ms (latency x mult x 1.5), "
+            "more than the simulator represents",
+            o->cfg.latency_ms, o->cfg.outlier_mult, SIM_LATENCY_MAX_MS);
     if (o->tui && o->no_tui) bad("--tui", "cannot be combined with --no-tui");
     if (o->tui && o->sdl) bad("--tui", "cannot be combined with --sdl");
     if (o->screenshot && !o->sdl) bad("--screenshot", "needs --sdl");
@@ -472,8 +478,10 @@ int main(int argc, char **argv)
             sim_free(s); /* removes the segment */
             return rc == 130 ? 130 : 1; /* 130: SIGINT/SIGTERM in the view */
         }
-        /* Quit early: the summary covers the run so far. */
+        /* Quit early: the summary covers the run so far (and says it is not
+         * finished); quitting is not an error. */
         outcome = pacer.over ? pacer.outcome : sim_finish(s);
+        if (!pacer.over && outcome == SIM_UNFINISHED) outcome = SIM_CUT;
     } else if (o.realtime) {
         rc = sim_start(s);
         outcome = rc ? rc : run_realtime(s, o.speed, !o.verbose && !o.report_json);
@@ -501,6 +509,9 @@ int main(int argc, char **argv)
         sim_free(s);
         return 1;
     }
+    if (outcome == SIM_UNFINISHED)
+        fprintf(stderr, "runcue-sim: the run ended with work pending or running (virtual time "
+                        "ran out)\n");
     sim_free(s);
-    return outcome == SIM_STALLED ? EXIT_STALLED : 0;
+    return outcome == SIM_STALLED ? EXIT_STALLED : outcome == SIM_UNFINISHED ? 1 : 0;
 }

@@ -466,6 +466,9 @@ const char *rc_work_service(const rc_work *w); /* NULL if the task has none */
 const char *rc_work_label(const rc_work *w);   /* NULL if none was given */
 const cJSON *rc_work_params(const rc_work *w);
 unsigned rc_work_attempt(const rc_work *w); /* 1, 2, ... */
+/* The most attempts its task allows (rc_task_retry's max_attempts; 1 without a
+ * policy).  0 if w is NULL. */
+unsigned rc_work_max_attempts(const rc_work *w);
 rc_state rc_work_state(const rc_work *w);
 bool rc_work_skipped(const rc_work *w);
 rc_time rc_work_created(const rc_work *w);

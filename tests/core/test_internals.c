@@ -2,6 +2,7 @@
  * rate ring.  They test the pieces the scheduler's guarantees rest on. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -180,16 +181,84 @@ Test(ratelimit, sliding_window_allows_n_then_waits_for_the_oldest)
     rc_rate r;
     cr_assert_eq(rc_rate_init(&a, &r, 3, 1000), 0);
     cr_assert_eq(rc_rate_next_allowed(&r), INT64_MIN);
-    rc_rate_record(&r, 100);
-    rc_rate_record(&r, 200);
+    rc_rate_record(&a, &r, 100);
+    rc_rate_record(&a, &r, 200);
     cr_assert_eq(rc_rate_next_allowed(&r), INT64_MIN);
-    rc_rate_record(&r, 300);
+    rc_rate_record(&a, &r, 300);
     cr_assert_eq(rc_rate_next_allowed(&r), 1100);
     cr_assert_eq(rc_rate_in_window(&r, 1099), 3);
     cr_assert_eq(rc_rate_in_window(&r, 1100), 2);
-    rc_rate_record(&r, 1100);
+    rc_rate_record(&a, &r, 1100);
     cr_assert_eq(rc_rate_next_allowed(&r), 1200);
     rc_rate_free(&a, &r);
+}
+
+/* The largest allocation asked for, to see what a rate costs. */
+static size_t biggest;
+static void *measuring_realloc(void *ud, void *p, size_t n)
+{
+    (void)ud;
+    if (n == 0) {
+        free(p);
+        return NULL;
+    }
+    if (n > biggest) biggest = n;
+    return realloc(p, n);
+}
+
+/* 10000000/1 once allocated 80 MB up front per service: now the ring holds
+ * only the starts made within the window. */
+Test(ratelimit, a_huge_count_costs_memory_only_for_the_starts_made)
+{
+    rc_allocator m = {measuring_realloc, NULL};
+    rc_alloc a = rc_alloc_from(&m);
+    rc_rate r;
+    biggest = 0;
+    cr_assert_eq(rc_rate_init(&a, &r, RC_RATE_MAX_COUNT, 1000000000), 0);
+    cr_assert_leq(biggest, 1024, "init asked for %zu bytes", biggest);
+    for (rc_time t = 0; t < 1000; t++)
+        rc_rate_record(&a, &r, t);
+    cr_assert_eq(rc_rate_next_allowed(&r), INT64_MIN);
+    cr_assert_eq(rc_rate_in_window(&r, 999), 1000);
+    cr_assert_leq(biggest, 2048 * sizeof(rc_time), "1000 starts took %zu bytes", biggest);
+    /* A window later, only what is still in it is kept. */
+    for (rc_time t = 2000000000; t < 2000000010; t++)
+        rc_rate_record(&a, &r, t);
+    cr_assert_eq(rc_rate_in_window(&r, 2000000009), 10);
+    rc_rate_free(&a, &r);
+}
+
+/* The same answers as the definition, over random start times: a start is
+ * allowed at t when fewer than count starts lie in (t - window, t]. */
+Test(ratelimit, agrees_with_the_definition_on_random_starts)
+{
+    rc_alloc a = A();
+    uint64_t x = 88172645463325252u;
+    for (int round = 0; round < 200; round++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        unsigned count = 1 + (unsigned)(x % 40);
+        rc_time window = 1 + (rc_time)((x >> 8) % 500);
+        rc_rate r;
+        cr_assert_eq(rc_rate_init(&a, &r, count, window), 0);
+        rc_time starts[400];
+        int n = 0;
+        rc_time t = 0;
+        while (n < 400) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            t += (rc_time)(x % 7);
+            unsigned in = 0;
+            for (int i = 0; i < n; i++)
+                in += starts[i] > t - window;
+            cr_assert_eq(rc_rate_in_window(&r, t), in);
+            bool allowed = in < count;
+            cr_assert_eq(rc_rate_next_allowed(&r) <= t, allowed, "count %u window %lld t %lld",
+                         count, (long long)window, (long long)t);
+            if (!allowed) continue;
+            rc_rate_record(&a, &r, t);
+            starts[n++] = t;
+        }
+        rc_rate_free(&a, &r);
+    }
 }
 
 Test(ratelimit, parse_accepts_units_and_plain_seconds)

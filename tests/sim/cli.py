@@ -28,6 +28,8 @@ BAD = [
     (["--jitter", "2"], "--jitter"),
     (["--outliers", "1.01"], "--outliers"),
     (["--outlier-mult", "-1"], "--outlier-mult"),
+    (["--latency", "1e9", "--outlier-mult", "1e6", "-n", "1"], "--latency"),
+    (["-l", "1e7", "--outlier-mult", "1e6", "-n", "1"], "--latency"),
     (["-c", "0"], "--concurrent"),
     (["--concurrent", "-3"], "--concurrent"),
     (["-r", "20/0"], "--rate-limit"),

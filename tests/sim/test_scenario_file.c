@@ -6,11 +6,13 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -832,6 +834,14 @@ static const error_case TASK_CASES[] = {
      "test.json: tasks[1]: unknown key 'latncy_ms' (did you mean 'latency_ms'?)", NULL},
     {"latency negative", TSK("{\"name\": \"f\", \"latency_ms\": -1}"),
      "tasks[1].latency_ms: must be a number of milliseconds from 0 to 1e9 (got -1)", NULL},
+    {"latency times outlier_mult beyond what time can hold",
+     TSK("{\"name\": \"f\", \"latency_ms\": 1e9, \"outlier_mult\": 1e6}"),
+     "test.json: tasks[1].latency_ms: latency 1e+09 ms with outlier_mult 1e+06 can draw latencies "
+     "beyond 1e+12 ms",
+     NULL},
+    {"outlier_mult beyond what time can hold",
+     TSK("{\"name\": \"f\", \"outlier_mult\": 1e6, \"latency_ms\": 1e7}"),
+     "tasks[1].latency_ms: latency 1e+07 ms with outlier_mult 1e+06", NULL},
     {"latency too large", TSK("{\"name\": \"f\", \"latency_ms\": 1e10}"),
      "tasks[1].latency_ms: must be a number", "(got 10000000000)"},
     {"latency infinite", TSK("{\"name\": \"f\", \"latency_ms\": 1e999}"),
@@ -1136,4 +1146,139 @@ Test(scenario_file, fuzz_wrong_types_everywhere)
     }
     /* Some replacements are fine (a label for a label), most are not. */
     cr_assert(loaded > 0 && loaded < tried, "%zu of %zu loaded", loaded, tried);
+}
+
+/* ---- hostile sizes ---- */
+
+/* A growing JSON text. */
+typedef struct text {
+    char *s;
+    size_t len, cap;
+} text;
+
+static void put(text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    cr_assert_geq(n, 0);
+    if (t->len + (size_t)n + 1 > t->cap) {
+        t->cap = (t->len + (size_t)n + 1) * 2;
+        t->s = realloc(t->s, t->cap);
+        cr_assert_not_null(t->s);
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* 1000 services limited to 10000000 starts per second, one work item each:
+ * every rate ring was once allocated (80 MB) and zeroed up front, and a
+ * file like this one took tens of GB.  Now it runs in a few MB (held to
+ * 1 GiB of address space, except under ASan, which reserves its shadow). */
+Test(scenario_file, a_thousand_huge_rates_cost_memory_only_for_their_starts)
+{
+#ifndef UNDER_ASAN
+    struct rlimit lim = {1u << 30, 1u << 30};
+    cr_assert_eq(setrlimit(RLIMIT_AS, &lim), 0);
+#endif
+    text t = {0};
+    put(&t, "{\"services\": [");
+    for (unsigned i = 0; i < SCENARIO_FILE_MAX_SERVICES; i++)
+        put(&t, "%s{\"name\": \"s%u\", \"rate\": \"10000000/1\"}", i ? "," : "", i);
+    put(&t, "], \"tasks\": [");
+    for (unsigned i = 0; i < SCENARIO_FILE_MAX_SERVICES; i++)
+        put(&t, "%s{\"name\": \"t%u\", \"service\": \"s%u\"}", i ? "," : "", i, i);
+    put(&t, "], \"work\": [");
+    for (unsigned i = 0; i < SCENARIO_FILE_MAX_SERVICES; i++)
+        put(&t, "%s{\"task\": \"t%u\", \"repeat\": 3}", i ? "," : "", i);
+    put(&t, "]}");
+    sim *s = new_sim();
+    load_ok(s, t.s);
+    free(t.s);
+    cr_assert_eq(sim_run(s), SIM_DONE);
+    const sim_summary *sum = sim_get_summary(s);
+    cr_assert_eq(sum->completed, 3 * SCENARIO_FILE_MAX_SERVICES);
+    cr_assert_eq(sum->violations, 0);
+    sim_free(s);
+}
+
+/* Past each documented limit: one line naming the key, never an attempt to
+ * allocate it. */
+Test(scenario_file, counts_and_lengths_beyond_the_limits_are_named)
+{
+    text t = {0};
+    put(&t, "{\"services\": [");
+    for (unsigned i = 0; i <= SCENARIO_FILE_MAX_SERVICES; i++)
+        put(&t, "%s{\"name\": \"s%u\"}", i ? "," : "", i);
+    put(&t, "], \"tasks\": [{\"name\": \"t\"}], \"work\": [{\"task\": \"t\"}]}");
+    check_error("too many services", t.s,
+                "test.json: services: holds 1001 services, more than 1000", NULL);
+    t.len = 0;
+
+    put(&t, "{\"tasks\": [");
+    for (unsigned i = 0; i <= SCENARIO_FILE_MAX_TASKS; i++)
+        put(&t, "%s{\"name\": \"t%u\"}", i ? "," : "", i);
+    put(&t, "], \"work\": [{\"task\": \"t0\"}]}");
+    check_error("too many tasks", t.s, "test.json: tasks: holds 1001 tasks, more than 1000", NULL);
+    t.len = 0;
+
+    put(&t, "{\"tasks\": [{\"name\": \"t\"}], \"work\": [{\"task\": \"t\", \"needs\": [");
+    for (unsigned i = 0; i <= SCENARIO_FILE_MAX_KEYS_PER_ITEM; i++)
+        put(&t, "%s\"k%u\"", i ? "," : "", i);
+    put(&t, "]}]}");
+    check_error("too many needs", t.s, "test.json: work[0].needs: holds more than 100 keys", NULL);
+    t.len = 0;
+
+    put(&t, "{\"tasks\": [{\"name\": \"t\"}], \"work\": [{\"task\": \"t\", \"label\": \"");
+    for (unsigned i = 0; i <= SCENARIO_FILE_MAX_STRING; i++)
+        put(&t, "x");
+    put(&t, "\"}]}");
+    check_error("a long label", t.s, "test.json: work[0].label: must be at most 1000 bytes long",
+                "(got 1001)");
+    t.len = 0;
+
+    /* 10 million items of 900-byte keys: 9 GB of strings. */
+    put(&t, "{\"tasks\": [{\"name\": \"t\"}], \"work\": [{\"task\": \"t\", \"repeat\": "
+            "10000000, \"produces\": [\"");
+    for (unsigned i = 0; i < 900; i++)
+        put(&t, "k");
+    put(&t, "{i}\"]}]}");
+    check_error("too many bytes of keys", t.s,
+                "test.json: work[0].repeat: the labels and keys of the work add up to more than "
+                "1024 MiB",
+                NULL);
+    free(t.s);
+}
+
+/* Latencies inside the documented ranges once overflowed rc_time: slow work
+ * "completed" at once, or the run ended "finished" with work running.  A
+ * library caller that skips the loaders' checks gets saturated latencies. */
+Test(scenario_file, extreme_latencies_saturate_and_the_run_really_finishes)
+{
+    sim *s = new_sim();
+    cr_assert_eq(sim_add_service(s, "api", 5, 0, 0), 0);
+    sim_profile slow = {
+        .latency_ms = 1e9, .jitter = 0, .outlier_chance = 1, .outlier_mult = 1e6, .error_rate = 0};
+    cr_assert_eq(sim_add_task(s, "t", "api", &slow, NULL, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        sim_work_spec w = {.task = "t"};
+        cr_assert_eq(sim_add_initial(s, &w), 0);
+    }
+    cr_assert_eq(sim_run(s), SIM_DONE);
+    const sim_summary *sum = sim_get_summary(s);
+    cr_assert_eq(sum->completed, 3);
+    cr_assert_eq(sum->pending + sum->running, 0);
+    cr_assert_geq(sum->duration_s, 1e8, "slow work takes its time (%g s)", sum->duration_s);
+    sim_free(s);
 }

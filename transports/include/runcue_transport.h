@@ -115,9 +115,15 @@ void rc_pool_free(rc_pool *pool);
 
 /*
  * A worker process: prints {"status": "ready"} once loaded; then for every
- * line {"task_id": "...", "payload": {...}} on stdin prints one line
- * {"task_id": "...", "result": ..., "error": null | "message",
- *  "retry": false | true} on stdout.  Its stderr is a log, never a result.
+ * request line on stdin, as runqy's worker host sends it,
+ *   {"task_id": "<work id>.<attempt>", "type": "<task>", "payload": <params>,
+ *    "retry_count": <attempt - 1>, "max_retry": <max_attempts - 1>,
+ *    "queue": "<service, or empty>"}
+ * it prints one line {"task_id": "...", "result": ..., "error": null |
+ * "message", "retry": false | true} on stdout.  Its stderr is a log, never a
+ * result.  Other stdout lines (a banner, print() output, a second ready line)
+ * go to the log as "stdout: <line>" and are skipped, as runqy's host does,
+ * unless `strict` is set.
  */
 typedef struct rc_workers rc_workers;
 
@@ -139,6 +145,23 @@ typedef struct rc_workers_opts {
     double ready_timeout_s;  /* 0: the default, 10 */
     double task_timeout_s;   /* 0: none */
     const char *cwd;         /* NULL: inherit */
+    /* A stdout line that is not a protocol message kills the worker as
+     * "printed garbage" (and retries its work), instead of being logged and
+     * skipped. */
+    bool strict;
+    /* The longest stdout line, in bytes, without its newline; a longer one
+     * kills the worker and retries its work.  0: the default, 10 MiB
+     * (runqy's host allows 10 MB); at most 1 GiB.  The pool buffers up to
+     * this much per worker. */
+    size_t line_limit;
+    /* Failed starts in a row before the pool stops replacing workers: a
+     * worker that could not be started, or that died or was killed before
+     * answering any request (it printed garbage, never became ready...).
+     * Starts back off 0.1 s doubling to 5 s; after the budget, queued work is
+     * retried with the last cause and only one probe worker is started at a
+     * time, when work waits.  An answer resets the count.  0: the default,
+     * 3; at most 1000. */
+    unsigned spawn_budget;
     /* Each stderr line of a worker; NULL: written to our stderr prefixed
      * with the worker's name and pid.  Also receives one line per worker that
      * died while no work was on it, prefixed "runcue: ". */
@@ -165,9 +188,19 @@ typedef struct rc_workers_opts {
  * workers' stderr is read when work next arrives).  A worker's {"error": ...}
  * fails the attempt ("worker 'x' (pid N): <error>") or retries it when
  * "retry" is true; crashes, garbage, wrong ids and timeouts retry it.  After
- * 3 failed starts in a row (backoff 0.1 s doubling to 2 s), queued work is
+ * spawn_budget failed starts in a row (see rc_workers_opts), queued work is
  * retried with the last cause and one probe process is started per new work.
- * {"status": "error", "error": ...} before ready is a failed start.
+ * {"status": "error", "error": ...} before ready is a failed start.  Work
+ * that waits a whole ready timeout while no worker carries any is retried
+ * ("no worker 'x' took work N within 10.0s: <last cause>"), so rc_loop_run
+ * returns even if no worker ever can.  An answer holding "\u0000" in a
+ * string fails its work, naming the worker (results cannot hold a NUL).
+ *
+ * A long-lived (RC_WORKERS_POOL) worker that exits with status 0 after
+ * answering, unasked, is a one-shot worker (runqy's run_once()): the pool
+ * logs that once, switches to RC_WORKERS_ONE_SHOT with `processes` as its
+ * cap, and hands the work it had sent that worker to the next process (not
+ * charged as an attempt).
  * Errors: RC_EINVAL, RC_ESTATE (loop not monotonic), RC_ENOMEM, those of
  * rc_task; a command that cannot start is reported to the work, not here.
  * The library installs no signal handlers; writes to a worker cannot raise

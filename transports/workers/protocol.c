@@ -34,13 +34,13 @@ static char *error_text(const cJSON *error)
     return text;
 }
 
-/* LOADING: "ready", "error" with its message, or garbage. */
+/* LOADING: "ready", "error" with its message, or noise (any other object). */
 static runqy_kind parse_status(const cJSON *j, runqy_reply *out)
 {
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
     const char *status = cJSON_IsString(st) ? st->valuestring : "";
     if (strcmp(status, "ready") == 0) return RUNQY_READY;
-    if (strcmp(status, "error") != 0) return RUNQY_GARBAGE;
+    if (strcmp(status, "error") != 0) return RUNQY_NOISE;
     out->failed = true;
     out->error = error_text(cJSON_GetObjectItemCaseSensitive(j, "error"));
     return RUNQY_LOAD_ERROR;
@@ -60,11 +60,12 @@ static runqy_kind parse_progress(const cJSON *j, runqy_reply *out)
     return RUNQY_PROGRESS;
 }
 
-/* SERVING: an answer if task_id is a string; takes "result" out of j. */
-static runqy_kind parse_answer(cJSON *j, runqy_reply *out)
+/* SERVING: an answer if task_id is a string (else noise); takes "result"
+ * out of j.  nul: the line holds a "\u0000" escape. */
+static runqy_kind parse_answer(cJSON *j, bool nul, runqy_reply *out)
 {
     const cJSON *tid = cJSON_GetObjectItemCaseSensitive(j, "task_id");
-    if (!cJSON_IsString(tid)) return RUNQY_GARBAGE;
+    if (!cJSON_IsString(tid)) return RUNQY_NOISE;
     out->task_id_len = strlen(tid->valuestring);
     size_t keep = out->task_id_len < RUNQY_TASK_ID_MAX ? out->task_id_len : RUNQY_TASK_ID_MAX;
     memcpy(out->task_id, tid->valuestring, keep);
@@ -74,6 +75,11 @@ static runqy_kind parse_answer(cJSON *j, runqy_reply *out)
         !cJSON_GetObjectItemCaseSensitive(j, "error"))
         return parse_progress(j, out);
 
+    if (nul) {
+        out->failed = out->nul = true;
+        out->error = strdup(RUNQY_NUL_ERROR);
+        return RUNQY_ANSWER;
+    }
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(j, "error");
     if (error && !cJSON_IsNull(error)) {
         out->failed = true;
@@ -90,10 +96,25 @@ static runqy_kind parse_answer(cJSON *j, runqy_reply *out)
     return RUNQY_ANSWER;
 }
 
-runqy_kind runqy_parse_line(const char *s, size_t n, runqy_phase phase, runqy_reply *out)
+bool runqy_has_nul_escape(const char *s, size_t n)
+{
+    /* Outside strings valid JSON has no backslash; inside, "\u0000" is a NUL
+     * when an odd run of backslashes ends right before "u0000". */
+    for (size_t i = 0; i + 5 <= n; i++) {
+        if (memcmp(s + i, "u0000", 5) != 0) continue;
+        size_t k = 0;
+        while (k < i && s[i - 1 - k] == '\\')
+            k++;
+        if (k % 2) return true;
+    }
+    return false;
+}
+
+runqy_kind runqy_parse_line_max(const char *s, size_t n, size_t max, runqy_phase phase,
+                                runqy_reply *out)
 {
     *out = (runqy_reply){.kind = RUNQY_BLANK};
-    if (n > RUNQY_LINE_MAX) return out->kind = RUNQY_OVERLONG;
+    if (n > max) return out->kind = RUNQY_OVERLONG;
     runqy_trim(&s, &n);
     if (!n) return RUNQY_BLANK;
     if (memchr(s, '\0', n)) return out->kind = RUNQY_GARBAGE;
@@ -113,9 +134,14 @@ runqy_kind runqy_parse_line(const char *s, size_t n, runqy_phase phase, runqy_re
     else if (phase == RUNQY_LOADING)
         out->kind = parse_status(j, out);
     else
-        out->kind = parse_answer(j, out);
+        out->kind = parse_answer(j, runqy_has_nul_escape(s, n), out);
     cJSON_Delete(j);
     return out->kind;
+}
+
+runqy_kind runqy_parse_line(const char *s, size_t n, runqy_phase phase, runqy_reply *out)
+{
+    return runqy_parse_line_max(s, n, RUNQY_LINE_MAX, phase, out);
 }
 
 void runqy_reply_clear(runqy_reply *r)
@@ -137,18 +163,45 @@ void runqy_task_id(char *buf, size_t len, rc_work_id work_id, unsigned attempt)
     snprintf(buf, len, "%llu.%u", (unsigned long long)work_id, attempt);
 }
 
+/* A JSON string for s (NULL: ""); NULL if out of memory.  Free with
+ * cJSON_free. */
+static char *json_string(const char *s)
+{
+    cJSON *str = cJSON_CreateString(s ? s : "");
+    char *printed = str ? cJSON_PrintUnformatted(str) : NULL;
+    cJSON_Delete(str);
+    return printed;
+}
+
+char *runqy_format_task(const runqy_request *req, size_t *len)
+{
+    *len = 0;
+    char *id = json_string(req->task_id), *type = json_string(req->type);
+    char *queue = json_string(req->queue);
+    char *payload = req->payload ? cJSON_PrintUnformatted(req->payload) : NULL;
+    char *line = NULL;
+    if (id && type && queue && (payload || !req->payload)) {
+        const char *p = payload ? payload : "null";
+        size_t n = strlen(id) + strlen(type) + strlen(p) + strlen(queue) + 96;
+        line = malloc(n);
+        if (line)
+            *len = (size_t)snprintf(line, n,
+                                    "{\"task_id\":%s,\"type\":%s,\"payload\":%s,"
+                                    "\"retry_count\":%u,\"max_retry\":%u,\"queue\":%s}\n",
+                                    id, type, p, req->retry_count, req->max_retry, queue);
+    }
+    cJSON_free(id);
+    cJSON_free(type);
+    cJSON_free(queue);
+    cJSON_free(payload);
+    return line;
+}
+
 char *runqy_format_request(const char *task_id, const cJSON *payload, size_t *len)
 {
     *len = 0;
     if (!payload) return NULL;
-    char *printed = cJSON_PrintUnformatted(payload);
-    if (!printed) return NULL;
-    size_t n = strlen(printed) + strlen(task_id) + 32;
-    char *line = malloc(n);
-    if (line)
-        *len = (size_t)snprintf(line, n, "{\"task_id\":\"%s\",\"payload\":%s}\n", task_id, printed);
-    cJSON_free(printed);
-    return line;
+    return runqy_format_task(&(runqy_request){.task_id = task_id, .payload = payload}, len);
 }
 
 void runqy_quote(char *buf, size_t len, const char *s, size_t n)

@@ -4,8 +4,11 @@
  * Pure: no processes, no loop, no file descriptors.  A worker prints
  * {"status": "ready"} once loaded (or {"status": "error", "error": ...} if
  * loading failed), then answers each request line
- * {"task_id": "...", "payload": ...} with one line
+ * {"task_id": "...", "type": "...", "payload": ..., "retry_count": N,
+ *  "max_retry": N, "queue": "..."} with one line
  * {"task_id": "...", "result": ..., "error": null | ..., "retry": bool}.
+ * Other lines (a banner, print() output, a second ready line) are NOISE: the
+ * caller logs and skips them, as runqy's own worker host does.
  *
  * Extension (runcue's; stock runqy hosts do not send or expect it): while a
  * task runs, the worker may print progress lines
@@ -27,10 +30,11 @@
 #include "runcue.h"
 
 enum {
-    RUNQY_LINE_MAX = 1 << 20, /* a longer line is not a message */
-    RUNQY_TASK_ID_MAX = 63,   /* bytes of an answer's task_id kept */
-    RUNQY_QUOTE_MAX = 60,     /* bytes of a line quoted by runqy_quote */
-    RUNQY_MESSAGE_MAX = 127,  /* bytes of a progress message kept */
+    RUNQY_LINE_MAX = 10 << 20,      /* the default line limit (runqy's host: 10 MB) */
+    RUNQY_LINE_LIMIT_MAX = 1 << 30, /* the most a line limit may be */
+    RUNQY_TASK_ID_MAX = 63,         /* bytes of an answer's task_id kept */
+    RUNQY_QUOTE_MAX = 60,           /* bytes of a line quoted by runqy_quote */
+    RUNQY_MESSAGE_MAX = 127,        /* bytes of a progress message kept */
 };
 
 /* What the worker is expected to say next. */
@@ -41,8 +45,9 @@ typedef enum runqy_phase {
 
 typedef enum runqy_kind {
     RUNQY_BLANK,      /* only spaces, tabs or CRs: ignored */
-    RUNQY_GARBAGE,    /* not one JSON object, or not what the phase expects */
-    RUNQY_OVERLONG,   /* longer than RUNQY_LINE_MAX */
+    RUNQY_GARBAGE,    /* not one JSON object (or a NUL byte in the line) */
+    RUNQY_NOISE,      /* a JSON object, but not what the phase expects */
+    RUNQY_OVERLONG,   /* longer than the line limit */
     RUNQY_READY,      /* LOADING: {"status": "ready"} */
     RUNQY_LOAD_ERROR, /* LOADING: {"status": "error", "error": ...} */
     RUNQY_ANSWER,     /* SERVING: an object whose task_id is a string */
@@ -51,7 +56,8 @@ typedef enum runqy_kind {
 } runqy_kind;
 
 /* One parsed line.  The reply owns error and result; runqy_reply_clear frees
- * them.  Strings are cut at their first NUL (a "\u0000" escape). */
+ * them.  An ANSWER with a "\u0000" escape in any string (which cJSON would cut
+ * there) is failed with RUNQY_NUL_ERROR instead, its result dropped. */
 typedef struct runqy_reply {
     runqy_kind kind;
     char task_id[RUNQY_TASK_ID_MAX + 1]; /* ANSWER: its first bytes, NUL-terminated */
@@ -64,14 +70,35 @@ typedef struct runqy_reply {
     double progress; /* PROGRESS: 0..1 */
     char *message;   /* PROGRESS: "message" if a string, at most RUNQY_MESSAGE_MAX
                       * bytes; NULL if none (or out of memory) */
+    bool nul;        /* ANSWER: a string held "\u0000"; failed, not retried */
 } runqy_reply;
+
+#define RUNQY_NUL_ERROR "its answer holds a NUL character (\\u0000) inside a string"
+
+/* One request: what runqy's host sends for one attempt. */
+typedef struct runqy_request {
+    const char *task_id;  /* "<work_id>.<attempt>" */
+    const char *type;     /* the task's name */
+    const cJSON *payload; /* NULL: null */
+    unsigned retry_count; /* attempts before this one */
+    unsigned max_retry;   /* retries the task allows after the first attempt */
+    const char *queue;    /* the service's name; NULL: "" */
+} runqy_request;
 
 /* Parse the n bytes at s (one line, without its '\n'; need not be
  * NUL-terminated) as the phase expects.  Leading and trailing spaces, tabs
- * and CRs are ignored.  A line with a NUL byte is garbage, and so is one
- * that cannot be parsed for want of memory.  Fills *out
- * (which need not be initialised) and returns out->kind. */
+ * and CRs are ignored.  A line longer than max bytes is OVERLONG; one with a
+ * NUL byte is garbage, and so is one that cannot be parsed for want of
+ * memory.  Fills *out (which need not be initialised) and returns
+ * out->kind. */
+runqy_kind runqy_parse_line_max(const char *s, size_t n, size_t max, runqy_phase phase,
+                                runqy_reply *out);
+/* runqy_parse_line_max with the default limit, RUNQY_LINE_MAX. */
 runqy_kind runqy_parse_line(const char *s, size_t n, runqy_phase phase, runqy_reply *out);
+
+/* Whether the n bytes at s hold a "\u0000" escape (an escaped backslash
+ * before "u0000" is not one). */
+bool runqy_has_nul_escape(const char *s, size_t n);
 
 /* Drop leading and trailing spaces, tabs and CRs from the n bytes at *s. */
 void runqy_trim(const char **s, size_t *n);
@@ -85,9 +112,11 @@ bool runqy_answers(const runqy_reply *r, const char *task_id);
 /* The task_id of an attempt, "<work_id>.<attempt>", into buf. */
 void runqy_task_id(char *buf, size_t len, rc_work_id work_id, unsigned attempt);
 
-/* {"task_id":"<task_id>","payload":<payload>}\n in a malloc'd buffer the
- * caller frees; *len is its length.  NULL if out of memory or payload is
- * NULL. */
+/* The request line for one attempt, '\n'-terminated, in a malloc'd buffer
+ * the caller frees; *len is its length.  NULL if out of memory. */
+char *runqy_format_task(const runqy_request *req, size_t *len);
+/* {"task_id":"<task_id>","payload":<payload>, ...}\n with the other fields
+ * empty; NULL if out of memory or payload is NULL. */
 char *runqy_format_request(const char *task_id, const cJSON *payload, size_t *len);
 
 /* Up to RUNQY_QUOTE_MAX bytes of s for a message, into buf: printable ASCII

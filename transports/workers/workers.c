@@ -54,18 +54,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum {
-    READ_ROOM = 4096,                    /* free bytes made before each read(2) */
-    READS_PER_EVENT = 16,                /* then let other fds have a turn */
-    MAX_START_FAILURES = 3,              /* failed starts in a row before queued work fails */
+    READ_ROOM = 64 * 1024,    /* free bytes made before each read(2) */
+    READS_PER_EVENT = 16,     /* then let other fds have a turn */
+    DEFAULT_SPAWN_BUDGET = 3, /* failed starts in a row before queued work fails */
+    SPAWN_BUDGET_MAX = 1000,
     QUOTE_LEN = 4 * RUNQY_QUOTE_MAX + 8, /* a line quoted by runqy_quote */
+    NOISE_LOG_MAX = 1024,                /* bytes of a skipped stdout line logged */
     MSG_LEN = 512,
 };
 
 #define RESTART_BACKOFF_S 0.1 /* after the first failed start; doubles */
-#define RESTART_BACKOFF_MAX_S 2.0
+#define RESTART_BACKOFF_MAX_S 5.0
 #define EXIT_GRACE_S 5.0 /* from stdout EOF or stdin closed to SIGKILL */
 #define DEFAULT_READY_TIMEOUT_S 10.0
 
@@ -97,6 +100,8 @@ typedef struct wk_proc {
     bool out_watched, err_watched, in_watched;
     proc_state state;
     bool was_ready;
+    uint64_t answered;      /* requests it answered */
+    bool pooled;            /* started as a long-lived (RC_WORKERS_POOL) worker */
     bool retiring;          /* its stdin is (or will be, once flushed) closed: no more work */
     const char *dying_note; /* why it is DYING, if we have to kill it */
     wk_linebuf out, err;
@@ -119,6 +124,9 @@ struct rc_workers {
     unsigned processes;
     double ready_timeout_s, task_timeout_s;
     bool check_prefix;
+    bool strict;
+    size_t line_limit;
+    unsigned spawn_budget;
     rc_worker_log_fn on_stderr;
     void *ud;
 
@@ -126,9 +134,11 @@ struct rc_workers {
     wk_item *q_head, *q_tail;
     size_t q_len;
 
-    unsigned start_failures; /* failed starts since a worker last became ready */
+    unsigned failures; /* failed starts in a row: since a worker last answered */
+    char last_failure[MSG_LEN];
     rc_time next_spawn_at;
-    rc_timer spawn_timer; /* unreferenced: respawn after a backoff */
+    rc_timer spawn_timer;   /* unreferenced: respawn after a backoff */
+    rc_timer handoff_timer; /* work waits and no worker carries any: give up then */
 
     bool engaged;       /* output pipes are watched */
     rc_defer disengage; /* the check at the end of this loop iteration */
@@ -149,6 +159,8 @@ static void read_stdout(wk_proc *p);
 static void read_stderr(wk_proc *p);
 static void start_dying(wk_proc *p, const char *note);
 static void give_up(wk_proc *p, const char *msg);
+/* Close its stdin (once what is buffered is written): it should exit. */
+static void retire(wk_proc *p);
 
 /* ---- small helpers ---- */
 
@@ -242,6 +254,16 @@ static void queue_push(rc_workers *w, wk_item *it)
     w->q_len++;
 }
 
+/* Put an attempt back at the head of the FIFO (it reached no worker that
+ * could run it); the FIFO owns it. */
+static void queue_push_front(rc_workers *w, wk_item *it)
+{
+    it->next = w->q_head;
+    w->q_head = it;
+    if (!w->q_tail) w->q_tail = it;
+    w->q_len++;
+}
+
 /* Take the oldest attempt off the FIFO; the caller owns it.  NULL if empty. */
 static wk_item *queue_pop(rc_workers *w)
 {
@@ -252,6 +274,21 @@ static wk_item *queue_pop(rc_workers *w)
     w->q_len--;
     it->next = NULL;
     return it;
+}
+
+/* Make the attempt's request line, with runqy's fields.  False if out of
+ * memory. */
+static bool item_format(wk_item *it, const rc_work *work)
+{
+    unsigned max_attempts = rc_work_max_attempts(work);
+    runqy_request req = {.task_id = it->task_id,
+                         .type = rc_work_task(work),
+                         .payload = rc_work_params(work),
+                         .retry_count = it->tok.attempt > 0 ? it->tok.attempt - 1 : 0,
+                         .max_retry = max_attempts > 0 ? max_attempts - 1 : 0,
+                         .queue = rc_work_service(work)};
+    it->line = runqy_format_task(&req, &it->len);
+    return it->line != NULL;
 }
 
 /* The attempt and its request line; NULL if out of memory. */
@@ -266,8 +303,7 @@ static wk_item *item_new(const rc_work *work, rc_token tok, bool check_prefix)
     }
     it->tok = tok;
     runqy_task_id(it->task_id, sizeof it->task_id, tok.work_id, tok.attempt);
-    it->line = runqy_format_request(it->task_id, rc_work_params(work), &it->len);
-    if (!it->line) {
+    if (!item_format(it, work)) {
         free(it->prefix);
         free(it);
         return NULL;
@@ -381,29 +417,38 @@ static void proc_kill(wk_proc *p)
     proc_bury(p);
 }
 
-/* A worker failed to start: back off before the next start, and after
- * MAX_START_FAILURES in a row retry the queued work with msg. */
+/* Retry every queued attempt with msg. */
+static void retry_queued(rc_workers *w, const char *msg)
+{
+    wk_item *it;
+    while ((it = queue_pop(w)))
+        finish_retry(w, it, msg);
+}
+
+/* A start failed: the worker could not be started, or it died or was killed
+ * before answering any request.  Back off before the next start (0.1 s
+ * doubling to RESTART_BACKOFF_MAX_S), and after spawn_budget failures in a
+ * row retry the queued work with msg. */
 static void start_failure(rc_workers *w, const char *msg)
 {
-    w->start_failures++;
+    w->failures++;
+    snprintf(w->last_failure, sizeof w->last_failure, "%s", msg);
     double backoff = RESTART_BACKOFF_S;
-    for (unsigned i = 1; i < w->start_failures && backoff < RESTART_BACKOFF_MAX_S; i++)
+    for (unsigned i = 1; i < w->failures && backoff < RESTART_BACKOFF_MAX_S; i++)
         backoff *= 2;
     if (backoff > RESTART_BACKOFF_MAX_S) backoff = RESTART_BACKOFF_MAX_S;
     w->next_spawn_at = after(w, backoff);
-    if (w->start_failures >= MAX_START_FAILURES && w->q_len) {
+    if (w->failures >= w->spawn_budget && w->q_len) {
         char buf[MSG_LEN + 64];
-        snprintf(buf, sizeof buf, "%s (%u failed starts in a row)", msg, w->start_failures);
-        wk_item *it;
-        while ((it = queue_pop(w)))
-            finish_retry(w, it, buf);
+        snprintf(buf, sizeof buf, "%s (%u failed starts in a row)", msg, w->failures);
+        retry_queued(w, buf);
     }
 }
 
 /*
  * We judge the worker bad (garbage, wrong id, timeout, never ready): kill it,
- * then finish its work with msg.  A worker that never became ready counts
- * toward the failed starts; one that had no work is only logged.
+ * then finish its work with msg.  A worker that never answered a request
+ * counts toward the failed starts; one that had no work is also logged.
  */
 static void give_up(wk_proc *p, const char *msg)
 {
@@ -411,18 +456,56 @@ static void give_up(wk_proc *p, const char *msg)
     if (p->state == PS_DEAD) return;
     wk_item *it = p->item;
     p->item = NULL;
-    bool was_ready = p->was_ready;
+    bool was_ready = p->was_ready, useful = p->answered > 0;
     pid_t pid = p->pid;
     proc_kill(p);
-    if (it) {
-        finish_retry(w, it, msg);
-    } else if (!was_ready && !w->shutting_down) {
-        start_failure(w, msg);
-    } else if (!w->shutting_down) {
+    if (it) finish_retry(w, it, msg);
+    if (w->shutting_down) return;
+    if (!it && was_ready) {
         char line[MSG_LEN + 16];
         snprintf(line, sizeof line, "runcue: %s", msg);
         log_line(w, pid, line);
     }
+    if (!useful) start_failure(w, msg);
+}
+
+/* A long-lived worker that exits with status 0 after answering, unasked:
+ * what a one-shot worker (runqy's run_once()) does. */
+static bool looks_one_shot(const wk_proc *p, int status, bool have_status)
+{
+    return p->pooled && p->answered > 0 && !p->retiring && !p->w->shutting_down && have_status &&
+           WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* A one-shot worker was started as a pool: say so once, give each work item
+ * a process of its own from now on (at most `processes` at once), and put
+ * the attempt it took but never read back at the head of the FIFO. */
+static void switch_to_one_shot(rc_workers *w, const char *who, pid_t pid, wk_item *it)
+{
+    char msg[MSG_LEN];
+    if (it) {
+        /* Its line went to the dead worker's buffer: make it again. */
+        free(it->line);
+        it->line = NULL;
+        const rc_work *work = rc_get(w->cue, it->tok.work_id);
+        if (work && item_format(it, work)) {
+            queue_push_front(w, it);
+        } else {
+            snprintf(msg, sizeof msg, "workers '%s': out of memory preparing work %llu again",
+                     w->name, (unsigned long long)it->tok.work_id);
+            finish_retry(w, it, msg);
+        }
+    }
+    if (w->mode == RC_WORKERS_ONE_SHOT) return; /* said already */
+    snprintf(msg, sizeof msg,
+             "runcue: %s exited with status 0 after answering: it is a one-shot worker "
+             "(like runqy's run_once()), not a long-lived one; running one process per work "
+             "item from now on",
+             who);
+    log_line(w, pid, msg);
+    w->mode = RC_WORKERS_ONE_SHOT;
+    for (wk_proc *p = w->procs; p; p = p->next)
+        if (p->state == PS_IDLE && p->answered) retire(p);
 }
 
 /* The process is gone and its status collected: say how, to its work. */
@@ -442,14 +525,20 @@ static void proc_exited(wk_proc *p, int status, bool have_status, const char *no
         snprintf(cause, sizeof cause, "%s", how);
     wk_item *it = p->item;
     p->item = NULL;
-    bool was_ready = p->was_ready, retiring = p->retiring;
+    bool was_ready = p->was_ready, retiring = p->retiring, useful = p->answered > 0;
+    bool one_shot = !note && looks_one_shot(p, status, have_status);
     pid_t pid = p->pid;
     proc_bury(p);
+    if (one_shot) {
+        switch_to_one_shot(w, who, pid, it);
+        return;
+    }
     if (it) {
         w->stats.crashed++;
         snprintf(msg, sizeof msg, "%s crashed: %s while running work %llu", who, cause,
                  (unsigned long long)it->tok.work_id);
         finish_retry(w, it, msg);
+        if (!useful && !w->shutting_down) start_failure(w, msg);
         return;
     }
     if (w->shutting_down) return; /* retired or killed at shutdown: expected */
@@ -469,6 +558,7 @@ static void proc_exited(wk_proc *p, int status, bool have_status, const char *no
     w->stats.crashed++;
     snprintf(msg, sizeof msg, "runcue: %s crashed while idle: %s", who, cause);
     log_line(w, pid, msg);
+    if (!useful) start_failure(w, msg + strlen("runcue: "));
 }
 
 /* Collect the exit status if it is there.  True if it was. */
@@ -543,7 +633,8 @@ static void wrong_id(wk_proc *p, const runqy_reply *r)
         give_up_said(p, " answered task_id '%s' while running nothing", q);
 }
 
-/* The ready line: the worker may take work, and starts count as healthy again. */
+/* The ready line: the worker may take work.  Starts count as healthy again
+ * only once it answers (a worker can die right after saying ready). */
 static void become_ready(wk_proc *p)
 {
     rc_workers *w = p->w;
@@ -551,7 +642,6 @@ static void become_ready(wk_proc *p)
     p->state = PS_IDLE;
     p->was_ready = true;
     w->stats.ready++;
-    w->start_failures = 0;
 }
 
 /* The answer to the work in flight: finish it as the worker says.  Takes
@@ -562,6 +652,8 @@ static void answer(wk_proc *p, runqy_reply *r)
     wk_item *it = p->item;
     p->item = NULL;
     p->state = PS_IDLE;
+    p->answered++;
+    w->failures = 0;
     rc_timer_stop(w->loop, &p->task_timer);
     if (w->mode == RC_WORKERS_ONE_SHOT || w->shutting_down) retire(p);
 
@@ -593,20 +685,57 @@ static void answer(wk_proc *p, runqy_reply *r)
     free(msg);
 }
 
-/* One line from stdout.  Blank lines are ignored. */
+/* "10 MiB", "1536 KiB" or "1000 bytes". */
+static void fmt_bytes(char *buf, size_t len, size_t n)
+{
+    if (n >= (1u << 20) && n % (1u << 20) == 0)
+        snprintf(buf, len, "%zu MiB", n >> 20);
+    else if (n >= 1024 && n % 1024 == 0)
+        snprintf(buf, len, "%zu KiB", n >> 10);
+    else
+        snprintf(buf, len, "%zu bytes", n);
+}
+
+/* A line longer than the limit: it is bad. */
+static void printed_overlong(wk_proc *p, const char *s, size_t n)
+{
+    char what[64], size[32];
+    fmt_bytes(size, sizeof size, p->w->line_limit);
+    snprintf(what, sizeof what, "a line longer than %s", size);
+    printed_garbage(p, s, n, what);
+}
+
+/* A stdout line that is not a protocol message (a banner, print() output, a
+ * second ready line): logged as "stdout: <line>" (its first NOISE_LOG_MAX
+ * bytes) and skipped, as runqy's worker host does. */
+static void log_noise(wk_proc *p, const char *s, size_t n)
+{
+    char buf[NOISE_LOG_MAX + 64];
+    size_t take = n > NOISE_LOG_MAX ? NOISE_LOG_MAX : n;
+    int k = snprintf(buf, sizeof buf, "stdout: %.*s", (int)take, s);
+    if (take < n && k > 0) snprintf(buf + k, sizeof buf - (size_t)k, "... (%zu bytes)", n);
+    log_line(p->w, p->pid, buf);
+}
+
+/* One line from stdout.  Blank lines are ignored; other lines that are not
+ * messages are logged and skipped, or (strict) kill the worker. */
 static void handle_line(wk_proc *p, const char *s, size_t n)
 {
     runqy_reply r;
     runqy_phase phase = p->state == PS_STARTING ? RUNQY_LOADING : RUNQY_SERVING;
     runqy_trim(&s, &n);
-    switch (runqy_parse_line(s, n, phase, &r)) {
+    switch (runqy_parse_line_max(s, n, p->w->line_limit, phase, &r)) {
     case RUNQY_BLANK:
         break;
     case RUNQY_GARBAGE:
-        printed_garbage(p, s, n, "garbage");
+    case RUNQY_NOISE:
+        if (p->w->strict)
+            printed_garbage(p, s, n, "garbage");
+        else
+            log_noise(p, s, n);
         break;
     case RUNQY_OVERLONG:
-        printed_garbage(p, s, n, "a line longer than 1 MiB");
+        printed_overlong(p, s, n);
         break;
     case RUNQY_READY:
         become_ready(p);
@@ -640,8 +769,8 @@ static bool process_stdout(wk_proc *p)
         if (p->state == PS_DEAD || p->out_fd < 0) return false;
     }
     wk_linebuf_compact(&p->out);
-    if (p->out.len > RUNQY_LINE_MAX) {
-        printed_garbage(p, p->out.buf, p->out.len, "a line longer than 1 MiB");
+    if (p->out.len > p->w->line_limit) {
+        printed_overlong(p, p->out.buf, p->out.len);
         return false;
     }
     return true;
@@ -689,7 +818,7 @@ static void read_stderr(wk_proc *p)
                 log_line(w, p->pid, line);
             }
             wk_linebuf_compact(b);
-            if (b->len > RUNQY_LINE_MAX) log_line(w, p->pid, wk_linebuf_take_tail(b));
+            if (b->len > w->line_limit) log_line(w, p->pid, wk_linebuf_take_tail(b));
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -733,6 +862,7 @@ static wk_proc *spawn_one(rc_workers *w, char *err, size_t errlen)
     p->out_fd = c.out_fd;
     p->err_fd = c.err_fd;
     p->state = PS_STARTING;
+    p->pooled = w->mode == RC_WORKERS_POOL;
     p->exit_deadline = RC_TIME_NEVER;
     rc_timer_init(&p->ready_timer, ready_timer_fire, p);
     rc_timer_set_ref(&p->ready_timer, false);
@@ -753,6 +883,8 @@ static wk_proc *spawn_one(rc_workers *w, char *err, size_t errlen)
 
 /* Entry point: the backoff after failed starts is over. */
 static void spawn_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
+/* Entry point: work waited a ready timeout with no worker carrying any. */
+static void handoff_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
 
 /* Start workers up to what the mode wants (a pool of `processes`; one per
  * queued work for one-shot), unless backing off after failed starts. */
@@ -775,10 +907,10 @@ static void spawn_as_needed(rc_workers *w)
             if (want > room) want = room;
         }
     }
-    /* After MAX_START_FAILURES failed starts in a row, start one worker at a
-     * time and only for work that waits: no restart loop for a command that
-     * cannot start. */
-    if (w->start_failures >= MAX_START_FAILURES) want = (w->q_len && !starting) ? 1 : 0;
+    /* After spawn_budget failed starts in a row, start one worker at a time
+     * and only for work that waits: no restart loop for a command that
+     * cannot start or a worker that dies before answering. */
+    if (w->failures >= w->spawn_budget) want = (w->q_len && !starting) ? 1 : 0;
     if (!want) return;
     if (now_of(w) < w->next_spawn_at) {
         if (!rc_timer_active(&w->spawn_timer) || w->spawn_timer.when != w->next_spawn_at)
@@ -916,6 +1048,19 @@ static void pump(rc_workers *w)
     w->pumping = false;
 }
 
+/* Work waits while no worker carries any: the handoff timer runs (and keeps
+ * the loop alive); else it stops. */
+static void watch_handoff(rc_workers *w)
+{
+    bool busy = false;
+    for (const wk_proc *p = w->procs; p && !busy; p = p->next)
+        busy = p->state == PS_BUSY;
+    if (!w->q_len || busy || w->shutting_down || w->shut)
+        rc_timer_stop(w->loop, &w->handoff_timer);
+    else if (!rc_timer_active(&w->handoff_timer))
+        rc_timer_start(w->loop, &w->handoff_timer, after(w, w->ready_timeout_s));
+}
+
 /* The end of every entry point: fill the pool and feed idle workers; watch
  * the pipes while anything is going on, stop once nothing is. */
 static void settle(rc_workers *w)
@@ -925,6 +1070,7 @@ static void settle(rc_workers *w)
         engage(w); /* e.g. a respawn after a backoff, while nobody watched */
         pump(w);
     }
+    watch_handoff(w);
     maybe_disengage(w);
 }
 
@@ -1030,6 +1176,25 @@ static void spawn_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
     settle(w);
 }
 
+/* Entry point: work waited a whole ready timeout while no worker carried
+ * any.  It is retried with the last cause rather than wait for workers that
+ * may never come. */
+static void handoff_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop, (void)t;
+    rc_workers *w = arg;
+    sweep(w);
+    if (w->q_len) {
+        char secs[32], msg[2 * MSG_LEN];
+        fmt_secs(secs, sizeof secs, w->ready_timeout_s);
+        snprintf(msg, sizeof msg, "no worker '%s' took work %llu within %s: %s", w->name,
+                 (unsigned long long)w->q_head->tok.work_id, secs,
+                 w->last_failure[0] ? w->last_failure : "none became ready");
+        retry_queued(w, msg);
+    }
+    settle(w);
+}
+
 /* Entry point: the task handler.  Queues the attempt (the transport owns it
  * until it finishes it) and feeds the workers. */
 static void on_work(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
@@ -1089,6 +1254,8 @@ int rc_workers_new(rc_workers **out, rc_cue *cue, const char *task, const char *
     if (isnan(opts->ready_timeout_s) || opts->ready_timeout_s < 0 || isnan(opts->task_timeout_s) ||
         opts->task_timeout_s < 0)
         return RC_EINVAL;
+    if (opts->line_limit > RUNQY_LINE_LIMIT_MAX || opts->spawn_budget > SPAWN_BUDGET_MAX)
+        return RC_EINVAL;
     rc_loop *loop = rc_cue_loop(cue);
     if (rc_loop_clock(loop) != RC_CLOCK_MONOTONIC) return RC_ESTATE;
 
@@ -1101,10 +1268,14 @@ int rc_workers_new(rc_workers **out, rc_cue *cue, const char *task, const char *
     w->ready_timeout_s =
         opts->ready_timeout_s > 0 ? opts->ready_timeout_s : DEFAULT_READY_TIMEOUT_S;
     w->task_timeout_s = opts->task_timeout_s;
+    w->strict = opts->strict;
+    w->line_limit = opts->line_limit ? opts->line_limit : RUNQY_LINE_MAX;
+    w->spawn_budget = opts->spawn_budget ? opts->spawn_budget : DEFAULT_SPAWN_BUDGET;
     w->on_stderr = opts->on_stderr;
     w->ud = opts->ud;
     rc_timer_init(&w->spawn_timer, spawn_timer_fire, w);
     rc_timer_set_ref(&w->spawn_timer, false);
+    rc_timer_init(&w->handoff_timer, handoff_timer_fire, w);
     rc_defer_init(&w->disengage, disengage_cb, w);
 
     size_t argc = 0;
@@ -1183,6 +1354,7 @@ int rc_workers_shutdown(rc_workers *w, double deadline_s, rc_shutdown_report *re
     w->shutting_down = true;
     rc_task_set_handler(w->cue, w->task, NULL, NULL);
     rc_timer_stop(w->loop, &w->spawn_timer);
+    rc_timer_stop(w->loop, &w->handoff_timer);
     rc_cut_list cut = {0};
     size_t cut_queued = 0, cut_running = 0, in_flight = 0;
     char msg[MSG_LEN];

@@ -245,6 +245,13 @@ static double num(const cJSON *o, const char *name)
     return v->valuedouble;
 }
 
+static const char *str(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    cr_assert(cJSON_IsString(v), "no string '%s'", name);
+    return v->valuestring;
+}
+
 static bool logged(const char *needle)
 {
     for (int i = 0; i < R.n_log; i++)
@@ -588,7 +595,9 @@ Test(transport, an_idle_worker_that_dies_is_replaced_without_charging_the_next_w
 Test(transport, garbage_output_fails_the_work_quoting_it_and_replaces_the_worker, .timeout = 20)
 {
     setup();
-    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .name = "wc", .processes = 1});
+    start_workers(
+        "t", NULL,
+        (rc_workers_opts){.argv = c_argv(NULL), .name = "wc", .processes = 1, .strict = true});
     rc_work_id bad = submit("t", "{\"mode\": \"garbage\"}");
     rc_work_id good = submit("t", "{}");
     run();
@@ -603,10 +612,11 @@ Test(transport, garbage_output_fails_the_work_quoting_it_and_replaces_the_worker
     teardown();
 }
 
-Test(transport, a_line_longer_than_1_MiB_is_garbage, .timeout = 20)
+Test(transport, a_line_longer_than_the_line_limit_is_garbage, .timeout = 20)
 {
     setup();
-    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .processes = 1});
+    start_workers("t", NULL,
+                  (rc_workers_opts){.argv = py_argv(NULL), .processes = 1, .line_limit = 1 << 20});
     rc_work_id id = submit("t", "{\"mode\": \"huge\"}");
     run();
     cr_assert_eq(R.failed, 1);
@@ -652,10 +662,153 @@ Test(transport, a_second_answer_to_the_same_work_never_completes_it_twice, .time
 }
 
 /* ------------------------------------------------------------------ */
+/* What runqy's own workers do                                         */
+/* ------------------------------------------------------------------ */
+
+/* A banner and a second ready line after ready are logged and skipped: each
+ * worker starts once and runs its share of the work. */
+Test(transport, a_banner_and_a_second_ready_line_are_logged_and_skipped, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv("--banner"), .processes = 2});
+    for (int i = 0; i < 6; i++)
+        submit("t", "{}");
+    run();
+    cr_assert_eq(R.completed, 6);
+    rc_workers_stats st = stats();
+    cr_assert_eq(st.spawned, 2, "no worker was replaced");
+    cr_assert_eq(st.garbage + st.crashed, 0);
+    cr_assert(logged("stdout: worker.py: model loaded, serving"));
+    cr_assert(logged("stdout: {\"status\": \"ready\"}"));
+    teardown();
+}
+
+/* Strict mode kills such a worker, but the replacements back off and stop
+ * at the spawn budget, the work fails with the cause, and the loop returns
+ * (once a storm of hundreds of processes that never ended). */
+Test(transport, a_strict_pool_of_bad_workers_stays_within_its_spawn_budget, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL,
+                  (rc_workers_opts){.argv = py_argv("--banner"),
+                                    .name = "noisy",
+                                    .processes = 2,
+                                    .strict = true,
+                                    .spawn_budget = 4,
+                                    .ready_timeout_s = 2});
+    double t0 = now_s();
+    for (int i = 0; i < 6; i++)
+        submit("t", "{}");
+    run();
+    double took = now_s() - t0;
+    cr_assert_eq(R.failed, 6);
+    for (int id = 1; id <= 6; id++) {
+        assert_contains(R.failure[id], "worker 'noisy' (pid ");
+        assert_contains(R.failure[id], "printed garbage");
+    }
+    rc_workers_stats st = stats();
+    cr_assert_leq(st.spawned, 2 + 4, "spawned %llu", (unsigned long long)st.spawned);
+    cr_assert_lt(took, 2.0 + 1.0, "the work failed within the ready timeout");
+    teardown();
+}
+
+Test(transport, print_inside_a_handler_is_logged_and_the_work_completes, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .processes = 1});
+    for (int i = 0; i < 3; i++)
+        submit("t", "{\"mode\": \"print\"}");
+    run();
+    cr_assert_eq(R.completed, 3);
+    cr_assert_eq(stats().spawned, 1);
+    cr_assert(logged("stdout: print() from the handler of 2.1"));
+    teardown();
+}
+
+/* 240,000 e-acutes, escaped as \u00e9 by Python's json: a 1.4 MB line. */
+Test(transport, a_result_line_over_1_MiB_fits_the_default_line_limit, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = py_argv(NULL), .processes = 1});
+    rc_work_id id = submit("t", "{\"mode\": \"accents\", \"n\": 240000}");
+    run();
+    cr_assert_eq(R.completed, 1, "%s", R.failure[id]);
+    const char *text = str(R.result[id], "text");
+    cr_assert_eq(strlen(text), 2 * 240000, "every character arrived");
+    cr_assert_eq(memcmp(text, "\xc3\xa9\xc3\xa9", 4), 0);
+    teardown();
+}
+
+Test(transport, a_NUL_inside_a_result_string_fails_the_work_naming_the_worker, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL,
+                  (rc_workers_opts){.argv = py_argv(NULL), .name = "py", .processes = 1});
+    rc_work_id bad = submit("t", "{\"mode\": \"nul\"}");
+    rc_work_id good = submit("t", "{}");
+    run();
+    cr_assert_eq(R.failed, 1);
+    cr_assert_null(R.result[bad], "no truncated result");
+    assert_contains(R.failure[bad], "worker 'py' (pid ");
+    assert_contains(R.failure[bad], "NUL character (\\u0000) inside a string");
+    cr_assert_not_null(R.result[good]);
+    cr_assert_eq(stats().spawned, 1, "the worker itself is healthy");
+    teardown();
+}
+
+Test(transport, requests_carry_runqys_fields, .timeout = 20)
+{
+    setup();
+    cr_assert_eq(rc_service(R.cue, "gpu", NULL, 1), RC_OK);
+    start_workers("infer", "gpu", (rc_workers_opts){.argv = py_argv(NULL), .processes = 1});
+    cr_assert_eq(
+        rc_task_retry(R.cue, "infer", &(rc_retry_policy){.max_attempts = 3, .base_s = 0.01}),
+        RC_OK);
+    rc_work_id id = submit("infer", "{\"mode\": \"request\", \"x\": 7}");
+    run();
+    cr_assert_eq(R.completed, 1);
+    const cJSON *req = R.result[id];
+    cr_assert_str_eq(str(req, "task_id"), "1.1");
+    cr_assert_str_eq(str(req, "type"), "infer");
+    cr_assert_str_eq(str(req, "queue"), "gpu");
+    cr_assert_eq((int)num(req, "retry_count"), 0);
+    cr_assert_eq((int)num(req, "max_retry"), 2);
+    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(req, "payload");
+    cr_assert_eq((int)num(payload, "x"), 7);
+    teardown();
+}
+
+/* A run_once() worker started as a long-lived pool: detected, said once,
+ * and no work is lost (none is even charged an attempt). */
+Test(transport, a_one_shot_worker_used_as_a_pool_is_detected_and_loses_no_work, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL,
+                  (rc_workers_opts){.argv = py_argv("--once"), .name = "once", .processes = 2});
+    enum { N = 6 };
+    for (int i = 0; i < N; i++)
+        submit("t", "{}");
+    run();
+    for (int id = 1; id <= N; id++)
+        cr_expect_eq(R.ends[id], 1, "work %d: %s", id, R.failure[id]);
+    cr_assert_eq(R.completed, N);
+    cr_assert_eq(R.failed + R.retries, 0);
+    for (int id = 1; id <= N; id++)
+        cr_assert_eq((int)num(R.result[id], "attempt"), 1);
+    int said = 0;
+    for (int i = 0; i < R.n_log; i++)
+        said += strstr(R.log[i], "it is a one-shot worker") != NULL;
+    cr_assert_eq(said, 1, "said once");
+    cr_assert(logged("worker 'once' (pid "));
+    cr_assert_eq(stats().crashed, 0);
+    teardown();
+}
+
+/* ------------------------------------------------------------------ */
 /* Readiness and timeouts                                              */
 /* ------------------------------------------------------------------ */
 
-Test(transport, a_worker_that_never_becomes_ready_fails_the_work_after_ready_timeouts,
+Test(transport, a_worker_that_never_becomes_ready_fails_the_work_within_the_ready_timeout,
      .timeout = 20)
 {
     setup();
@@ -669,13 +822,13 @@ Test(transport, a_worker_that_never_becomes_ready_fails_the_work_after_ready_tim
     run();
     double took = now_s() - t0;
     cr_assert_eq(R.failed, 1);
-    assert_contains(R.failure[id], "worker 'slow' (pid ");
-    assert_contains(R.failure[id], "never became ready within 0.2s (3 failed starts in a row)");
+    assert_contains(R.failure[id], "no worker 'slow' took work 1 within 0.2s: worker 'slow' (pid ");
+    assert_contains(R.failure[id], "never became ready within 0.2s");
     rc_workers_stats st = stats();
-    cr_assert_eq(st.ready_timeouts, 3);
-    cr_assert_eq(st.spawned, 3, "no restart loop after giving up");
-    cr_assert_geq(took, 0.6);
-    cr_assert_lt(took, 2.5);
+    cr_assert_eq(st.ready_timeouts, 1);
+    cr_assert_eq(st.spawned, 1, "an idle pool backing off does not keep the loop running");
+    cr_assert_geq(took, 0.2);
+    cr_assert_lt(took, 1.0);
     teardown();
 }
 
@@ -693,11 +846,12 @@ Test(transport, a_worker_exiting_before_ready_is_reported_with_its_status, .time
     teardown();
 }
 
-Test(transport, garbage_before_ready_counts_as_a_failed_start, .timeout = 20)
+Test(transport, strict_garbage_before_ready_counts_as_a_failed_start, .timeout = 20)
 {
     setup();
     start_workers("t", NULL,
-                  (rc_workers_opts){.argv = py_argv("--garbage-before-ready"), .processes = 1});
+                  (rc_workers_opts){
+                      .argv = py_argv("--garbage-before-ready"), .processes = 1, .strict = true});
     rc_work_id id = submit("t", "{}");
     run();
     cr_assert_eq(R.failed, 1);
@@ -788,7 +942,9 @@ Test(transport, writing_to_a_worker_that_closed_its_stdin_is_an_error_not_a_SIGP
     start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .name = "wc", .processes = 1});
     cr_assert_eq(rc_task_retry(R.cue, "t", &(rc_retry_policy){.max_attempts = 2, .base_s = 0.01}),
                  RC_OK);
-    rc_work_id first = submit("t", "{\"mode\": \"close_stdin\", \"ms\": 200}");
+    /* Status 1: a worker exiting 0 after its answer would be taken for a
+     * one-shot worker, and its next work handed on uncharged. */
+    rc_work_id first = submit("t", "{\"mode\": \"close_stdin\", \"ms\": 200, \"code\": 1}");
     rc_work_id second = submit("t", "{}");
     run(); /* the test process is still alive: no SIGPIPE killed it */
 
@@ -798,7 +954,7 @@ Test(transport, writing_to_a_worker_that_closed_its_stdin_is_an_error_not_a_SIGP
     cr_assert_eq(R.n_retry_detail, 1);
     assert_contains(R.retry_detail[0], "worker 'wc' (pid ");
     assert_contains(R.retry_detail[0], "crashed: stopped reading its stdin, then exited with "
-                                       "status 0 while running work 2");
+                                       "status 1 while running work 2");
     sigset_t pending;
     sigpending(&pending);
     cr_assert_not(sigismember(&pending, SIGPIPE), "no SIGPIPE is left pending");
@@ -886,7 +1042,11 @@ Test(transport, every_work_ends_exactly_once_whatever_the_workers_do, .timeout =
 {
     setup();
     start_workers("t", NULL,
-                  (rc_workers_opts){.argv = c_argv(NULL), .processes = 3, .task_timeout_s = 1.0});
+                  (rc_workers_opts){.argv = c_argv(NULL),
+                                    .processes = 3,
+                                    .task_timeout_s = 1.0,
+                                    .strict = true,
+                                    .spawn_budget = 40});
     cr_assert_eq(rc_task_retry(R.cue, "t", &(rc_retry_policy){.max_attempts = 2, .base_s = 0.01}),
                  RC_OK);
     static const char *const modes[] = {"echo",  "fail",     "retry", "garbage", "kill9",
@@ -983,6 +1143,10 @@ Test(transport, rc_workers_new_rejects_bad_arguments, .timeout = 20)
     rc_workers_opts no_procs = {.argv = argv};
     rc_workers_opts bad_mode = {.argv = argv, .processes = 1, .mode = (rc_worker_mode)7};
     rc_workers_opts bad_timeout = {.argv = argv, .processes = 1, .task_timeout_s = -1};
+    rc_workers_opts bad_limit = {.argv = argv, .processes = 1, .line_limit = (size_t)2 << 30};
+    rc_workers_opts bad_budget = {.argv = argv, .processes = 1, .spawn_budget = 1001};
+    cr_assert_eq(rc_workers_new(&w, R.cue, "t", NULL, &bad_limit), RC_EINVAL);
+    cr_assert_eq(rc_workers_new(&w, R.cue, "t", NULL, &bad_budget), RC_EINVAL);
     cr_assert_eq(rc_workers_new(&w, R.cue, "t", NULL, &no_argv), RC_EINVAL);
     cr_assert_eq(rc_workers_new(&w, R.cue, "t", NULL, &no_procs), RC_EINVAL);
     cr_assert_eq(rc_workers_new(&w, R.cue, "t", NULL, &bad_mode), RC_EINVAL);

@@ -4,12 +4,15 @@
 The same behaviours as worker_c.c, for tests and examples:
 
 startup (argv): --never-ready, --garbage-before-ready, --load-error,
-                --exit-before-ready=N, --ready-delay-ms=N, --once
+                --exit-before-ready=N, --ready-delay-ms=N, --once,
+                --banner (after ready: a banner line and a second ready line)
 per request (payload "mode"): echo (default), noop, outputs (answers
     {"outputs": payload's outputs}), progress (steps: progress
     lines at 1/steps ... before the answer), sleep (ms), fail, retry,
     garbage, huge, wrong_id, twice, exit (code), abort, kill9, hang, cwd,
-    close_stdin (ms)
+    close_stdin (ms, code), print (print() a line, then echo), accents (a
+    result of "n" characters e-acute, escaped as the runqy SDK does), nul (a
+    result string holding a NUL), request (the whole request as the result)
 modifiers: "log": text printed to stderr first; "stderr_lines": N more lines
     to stderr; "on_attempt": k applies the mode only on attempt k (other
     attempts echo).
@@ -39,7 +42,7 @@ def echo_result(payload, attempt, t0):
             "t0": t0, "t1": mono_ms()}
 
 
-def handle(task_id, payload):
+def handle(task_id, payload, req):
     t0 = mono_ms()
     try:
         attempt = int(task_id.rsplit(".", 1)[1])
@@ -99,7 +102,17 @@ def handle(task_id, payload):
         os.close(0)
         reply(task_id, echo_result(payload, attempt, t0))
         time.sleep(payload.get("ms", 300) / 1000.0)
-        os._exit(0)
+        os._exit(int(payload.get("code", 0)))
+    elif mode == "print":
+        print("print() from the handler of", task_id)
+        sys.stdout.flush()
+        reply(task_id, echo_result(payload, attempt, t0))
+    elif mode == "accents":
+        reply(task_id, {"text": "\u00e9" * int(payload.get("n", 1000))})
+    elif mode == "nul":
+        reply(task_id, {"text": "before\u0000after"})
+    elif mode == "request":
+        reply(task_id, req)
     elif mode == "cwd":
         reply(task_id, {"cwd": os.getcwd()})
     else:
@@ -108,6 +121,7 @@ def handle(task_id, payload):
 
 def main(argv):
     once = False
+    banner = False
     for arg in argv[1:]:
         if arg == "--never-ready":
             while True:
@@ -126,10 +140,15 @@ def main(argv):
             time.sleep(int(arg.split("=", 1)[1]) / 1000.0)
         elif arg == "--once":
             once = True
+        elif arg == "--banner":
+            banner = True
         else:
             sys.stderr.write("worker.py: unknown option %s\n" % arg)
             return 2
     say({"status": "ready"})
+    if banner:
+        sys.stdout.write("worker.py: model loaded, serving\n")
+        say({"status": "ready"})
     while True:
         line = sys.stdin.readline()
         if not line:
@@ -141,7 +160,7 @@ def main(argv):
             sys.stderr.write("worker.py: bad request: %s" % line)
             sys.stderr.flush()
             continue
-        handle(task_id, req.get("payload"))
+        handle(task_id, req.get("payload"), req)
         if once:
             break
     return 0

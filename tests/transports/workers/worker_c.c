@@ -23,7 +23,8 @@
  *   {"mode": "exit", "code": N} / "abort" / "kill9"   die without answering
  *   {"mode": "hang"}         never answer
  *   {"mode": "cwd"}          result {"cwd": getcwd()}
- *   {"mode": "close_stdin", "ms": N}  close stdin, answer, exit N ms later
+ *   {"mode": "close_stdin", "ms": N, "code": C}  close stdin, answer, exit with
+ *                            status C (default 0) N ms later
  * Modifiers: "log": "text" prints text to stderr first; "stderr_lines": N
  * prints N more lines there; "on_attempt": k applies the mode only on
  * attempt k (other attempts echo).
@@ -156,7 +157,7 @@ static void handle(const char *task_id, const cJSON *payload)
         close(0);
         reply(task_id, echo_result(payload, attempt, t0), NULL, false);
         sleep_ms((long)num_field(payload, "ms", 300));
-        exit(0);
+        exit((int)num_field(payload, "code", 0));
     } else if (strcmp(mode, "cwd") == 0) {
         char dir[PATH_MAX];
         cJSON *r = cJSON_CreateObject();
