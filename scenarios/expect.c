@@ -391,8 +391,8 @@ static int find_metric(const parser *P, const token *t, metric_id *out)
             return 0;
         }
     }
-    if (!t) return bad(P, "expected a figure at the end");
-    return bad(P, "unknown figure '%s'%s", clip(t->s, shown),
+    if (!t) return bad(P, "expected a metric at the end");
+    return bad(P, "unknown metric '%s'%s", clip(t->s, shown),
                sim_did_you_mean(t->s, names, M_N, hint, sizeof hint));
 }
 
@@ -894,11 +894,13 @@ static void check_order(expectation *e, const sim *s)
     char shown[SHOW_LEN + 8];
     const char *verb = e->when == W_STARTS ? "starts" : "completes";
     const char *rel = e->before ? "at or before" : "at or after";
+    char x_shown[SHOW_LEN + 8];
+    const char *x_name = clip(e->names[0], x_shown);
     if (e->vs_label)
-        snprintf(e->expected, sizeof e->expected, "%s %s '%s' %s", verb, rel,
+        snprintf(e->expected, sizeof e->expected, "'%s' %s %s '%s' %s", x_name, verb, rel,
                  clip(e->names[1], shown), e->when2 == W_STARTS ? "starts" : "completes");
     else
-        snprintf(e->expected, sizeof e->expected, "%s %s t=%.6gs", verb, rel, e->t);
+        snprintf(e->expected, sizeof e->expected, "'%s' %s %s t=%.6gs", x_name, verb, rel, e->t);
     e->held = false;
     double x, ref = e->t;
     if (!event_time(s, e->names[0], e->when, e->before, &x, e->actual, sizeof e->actual)) return;

@@ -8,6 +8,7 @@
  * by item when the sim submits it. */
 #include "scenario_file.h"
 
+#include "expect.h"
 #include "json_strict.h"
 #include "suggest.h"
 
@@ -46,6 +47,7 @@ typedef struct loader {
     const char *file; /* for messages */
     char *err;
     size_t errlen;
+    expect_set *expect; /* receives the "expect" section; NULL: checked, dropped */
 } loader;
 
 static int failv(loader *L, int code, const char *path, const char *fmt, va_list ap)
@@ -388,6 +390,7 @@ typedef struct model {
     const char **inputs;
     size_t n_inputs;
     sf_work *work;
+    expect_set *expect; /* the "expect" section, parsed */
 } model;
 
 static void free_model(model *m)
@@ -398,6 +401,7 @@ static void free_model(model *m)
     free(m->task_names);
     free(m->inputs);
     free_work(m->work);
+    expect_set_free(m->expect);
 }
 
 static size_t count_items(const cJSON *array)
@@ -646,9 +650,9 @@ static int get_array(loader *L, const char *key, const cJSON *v, bool required,
 
 static int check_document(loader *L, const sim_config *cfg, const cJSON *root, model *m)
 {
-    static const char *const keys[] = {"name",  "description", "services",
-                                       "tasks", "inputs",      "work"};
-    enum { K_NAME, K_DESC, K_SERVICES, K_TASKS, K_INPUTS, K_WORK, K_N };
+    static const char *const keys[] = {"name",  "description", "services", "tasks",
+                                       "inputs", "work",       "expect"};
+    enum { K_NAME, K_DESC, K_SERVICES, K_TASKS, K_INPUTS, K_WORK, K_EXPECT, K_N };
     const cJSON *v[K_N];
     char p[PATH_LEN], g[GOT_LEN];
     const char *str;
@@ -710,7 +714,13 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
     size_t i = 0;
     for (const cJSON *c = v[K_WORK]->child; c; c = c->next, i++)
         if ((rc = parse_work_item(L, index_of(p, "work", i), c, m))) return rc;
-    return 0;
+
+    /* expect (expect.c) */
+    if (v[K_EXPECT]) {
+        if (!(m->expect = expect_set_new())) return no_memory(L);
+        rc = expect_add_json(m->expect, v[K_EXPECT], L->file, L->err, L->errlen);
+    }
+    return rc;
 }
 
 /* What the sim refused, as this API's codes: RC_ENOMEM or RC_EINVAL. */
@@ -737,6 +747,13 @@ static int build(loader *L, sim *s, model *m)
         if ((rc = sim_provide(s, m->inputs[i])))
             return fail_code(L, as_load_error(rc), index_of(p, "inputs", i), "%s", sim_errmsg(s));
     sf_work *w = m->work;
+    /* The labels its work can carry, for expectations that name one. */
+    for (size_t i = 0; i < w->n_items; i++) {
+        const sf_item *it = &w->items[i];
+        uint64_t repeat = (i + 1 < w->n_items ? w->items[i + 1].first : w->total) - it->first;
+        if (it->label && (rc = sim_declare_labels(s, it->label, it->expand ? repeat : 0, 0)))
+            return no_memory(L);
+    }
     m->work = NULL;
     if ((rc = sim_own(s, w, free_work))) return no_memory(L); /* sim_own freed w */
     sim_set_workload(s, w->total, generate, w);
@@ -794,6 +811,7 @@ static int load_text(loader *L, sim *s, const char *text, size_t len)
     model m = {0};
     rc = check_document(L, sim_get_config(s), root, &m);
     if (!rc) rc = build(L, s, &m);
+    if (!rc && L->expect && m.expect && expect_merge(L->expect, m.expect)) rc = no_memory(L);
     free_model(&m);
     cJSON_Delete(root);
     return rc;
@@ -807,7 +825,7 @@ static int too_large(loader *L)
 int scenario_file_load_string(sim *s, const char *name_for_errors, const char *json, char *err,
                               size_t errlen)
 {
-    loader L = {name_for_errors ? name_for_errors : "<string>", err, errlen};
+    loader L = {name_for_errors ? name_for_errors : "<string>", err, errlen, NULL};
     if (err && errlen) *err = 0;
     if (!s || !json) return bad(&L, NULL, "no sim or no text given");
     size_t len = strlen(json);
@@ -818,7 +836,7 @@ int scenario_file_load_string(sim *s, const char *name_for_errors, const char *j
 int scenario_file_load_buffer(sim *s, const char *name_for_errors, const void *data, size_t len,
                               char *err, size_t errlen)
 {
-    loader L = {name_for_errors ? name_for_errors : "<buffer>", err, errlen};
+    loader L = {name_for_errors ? name_for_errors : "<buffer>", err, errlen, NULL};
     if (err && errlen) *err = 0;
     if (!s || (!data && len)) return bad(&L, NULL, "no sim or no text given");
     if (len > SCENARIO_FILE_MAX_BYTES) return too_large(&L);
@@ -833,7 +851,13 @@ int scenario_file_load_buffer(sim *s, const char *name_for_errors, const void *d
 
 int scenario_file_load(sim *s, const char *path, char *err, size_t errlen)
 {
-    loader L = {path ? path : "<null>", err, errlen};
+    return scenario_file_load_expect(s, path, NULL, err, errlen);
+}
+
+int scenario_file_load_expect(sim *s, const char *path, expect_set *expect, char *err,
+                              size_t errlen)
+{
+    loader L = {path ? path : "<null>", err, errlen, expect};
     if (err && errlen) *err = 0;
     if (!s || !path) return bad(&L, NULL, "no sim or no path given");
     FILE *f = fopen(path, "rb");
