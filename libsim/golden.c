@@ -64,7 +64,7 @@ static void kind_of(const line *l, char *out)
     const char *p = l->eof ? NULL : strstr(l->text, "\"event\":\"");
     if (!p) return;
     p += 9;
-    size_t n = strcspn(p, "\"\\");
+    size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
     if (n == 0 || n >= KIND_LEN || p[n] != '"') return;
     memcpy(out, p, n);
     out[n] = 0;

@@ -737,6 +737,7 @@ int main(int argc, char **argv)
     expect_set_free(expect);
     sim_free(s);
     if (status) return status;
+    if (golden_status && golden_status != EXIT_GOLDEN) return golden_status; /* 2 or 1 */
     if (broken) return EXIT_BROKEN;
     if (golden_status) return golden_status;
     /* With expectations, a stall is judged by them ("no stall" by default). */
