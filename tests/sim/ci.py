@@ -404,6 +404,19 @@ def check_junit(tool, t, tmp):
             "the JUnit validator rejects wrong counts and unknown elements")
 
 
+def per_file(stdout):
+    """--check's output: {file: [its line, the lines under it]}, in order."""
+    out = {}
+    current = None
+    for line in stdout.splitlines():
+        if re.match(r"^(PASS|FAIL|ERROR) ", line):
+            current = line.split()[1]
+            out[current] = [line]
+        elif current and line.startswith(" "):
+            out[current].append(line)
+    return out
+
+
 def tmp_path(tmp, name):
     return os.path.join(tmp, os.path.basename(name))
 
@@ -431,21 +444,7 @@ def check_batch(tool, t, tmp):
     # The same results whatever the order: files given in reverse, again.
     paths = [os.path.join(EXAMPLES, f) for f in files]
     r2 = run(tool, ["--check"] + paths[::-1] + ["--junit", xml2])
-    per_file2 = {}
-    current = None
-    for line in r2.stdout.splitlines():
-        if re.match(r"^(PASS|FAIL|ERROR) ", line):
-            current = line.split()[1]
-            per_file2[current] = [line]
-        elif current and line.startswith(" "):
-            per_file2[current].append(line)
-    per_file1 = {}
-    for line in r1.stdout.splitlines():
-        if re.match(r"^(PASS|FAIL|ERROR) ", line):
-            current = line.split()[1]
-            per_file1[current] = [line]
-        elif current and line.startswith(" "):
-            per_file1[current].append(line)
+    per_file1, per_file2 = per_file(r1.stdout), per_file(r2.stdout)
     r3 = run(tool, ["--check", EXAMPLES, "--junit", xml2])
     with open(xml2, "rb") as f:
         data3 = f.read()
