@@ -369,7 +369,7 @@ static int parse_order(const parser *P, expectation *e, const token *tok, size_t
     size_t i = 4;
     if (i + 2 < n + 1 && is_word(&tok[i], "t") && i + 1 < n && is_word(&tok[i + 1], "=")) i += 2;
     const token *t = i < n ? &tok[i] : NULL;
-    if (t && !t->quoted && ((*t->s >= '0' && *t->s <= '9') || *t->s == '.' || i > 4)) {
+    if (i > 4 || (t && !t->quoted && ((*t->s >= '0' && *t->s <= '9') || *t->s == '.'))) {
         if ((rc = number(P, t, U_TIME, "a time", &e->t))) return rc;
         return trailing(P, tok, n, i + 1);
     }
@@ -815,7 +815,7 @@ static void join_names(char *buf, size_t n, char *const *names, size_t count)
     char shown[SHOW_LEN + 8];
     size_t len = 0;
     *buf = 0;
-    for (size_t i = 0; i < count && names[i] && len < n; i++) {
+    for (size_t i = 0; names && i < count && names[i] && len < n; i++) {
         int w = snprintf(buf + len, n - len, "%s%s", i ? " " : "", clip(names[i], shown));
         if (w < 0) break;
         len += (size_t)w;

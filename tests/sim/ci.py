@@ -70,6 +70,7 @@ CASES = [
     (["--scenario-file", CYCLE, "--seed", "1"], "stall cycle A healthy_0", False),
     (["--scenario-file", MISSING, "--seed", "1"], "stall missing stats/summary", True),
     (["--scenario-file", MISSING, "--seed", "1"], "stall missing stats/other", False),
+    (["--scenario-file", MISSING, "--seed", "1"], "stall cycle healthy_0 report", False),
     (PIPE_ERR, "stall failed item_0004", True),
     (PIPE_ERR, "stall failed item_0001", False),
     # bounds, overall
