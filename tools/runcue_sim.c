@@ -684,6 +684,7 @@ int main(int argc, char **argv)
         if (rc) {
             fprintf(stderr, "runcue-sim: cannot start: %s\n", rc_strerror(rc));
             sim_free(s);
+            expect_set_free(expect);
             return 1;
         }
         sim_pacer_init(&pacer, s, o.speed);
@@ -693,6 +694,7 @@ int main(int argc, char **argv)
         rc = o.tui ? live_tui_run(&lo) : live_sdl_run(&lo);
         if (rc) {
             sim_free(s); /* removes the segment */
+            expect_set_free(expect);
             return rc == 130 ? 130 : 1; /* 130: SIGINT/SIGTERM in the view */
         }
         /* Quit early: the summary covers the run so far. */
@@ -707,6 +709,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "runcue-sim: run failed: %s\n",
                 *sim_errmsg(s) ? sim_errmsg(s) : rc_strerror(outcome));
         sim_free(s);
+        expect_set_free(expect);
         return 1;
     }
     if (o.report_json) {
