@@ -59,7 +59,7 @@ typedef struct svc_times {
 
 /* A declared label template (sim_declare_labels). */
 typedef struct label_tmpl {
-    char *text;
+    const char *text; /* borrowed */
     uint64_t count; /* 0: the text is the label */
     unsigned width;
 } label_tmpl;

@@ -102,7 +102,7 @@ int sim_declare_labels(sim *s, const char *tmpl, uint64_t count, unsigned width)
     if (!grown) return RC_ENOMEM;
     s->label_tmpls = grown;
     label_tmpl *t = &s->label_tmpls[s->n_label_tmpls];
-    if (!(t->text = dup_str(tmpl))) return RC_ENOMEM;
+    t->text = tmpl;
     t->count = count;
     t->width = width;
     s->n_label_tmpls++;
@@ -288,8 +288,6 @@ static void free_names(char **v)
 
 void sim_track_free(sim *s)
 {
-    for (size_t i = 0; i < s->n_label_tmpls; i++)
-        free(s->label_tmpls[i].text);
     free(s->label_tmpls);
     for (size_t i = 0; i < s->n_tracked; i++)
         free(s->tracked[i].name);

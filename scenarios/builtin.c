@@ -129,12 +129,10 @@ static int build_fanout(sim *s)
     if (!rc) rc = sim_add_task(s, "process", "processor", &process, NULL, NULL);
     if (!rc) rc = sim_add_task(s, "aggregate", "aggregator", &aggregate, NULL, NULL);
     /* Batches, and the processes of each ("batch_0003/4"). */
-    if (!rc) rc = sim_declare_labels(s, "batch_{i4}", c->count, 0);
-    for (int i = 0; !rc && i < FANOUT; i++) {
-        char tmpl[24];
-        snprintf(tmpl, sizeof tmpl, "batch_{i4}/%d", i);
-        rc = sim_declare_labels(s, tmpl, c->count, 0);
-    }
+    static const char *const labels[FANOUT + 1] = {"batch_{i4}",   "batch_{i4}/0", "batch_{i4}/1",
+                                                   "batch_{i4}/2", "batch_{i4}/3", "batch_{i4}/4"};
+    for (int i = 0; !rc && i <= FANOUT; i++)
+        rc = sim_declare_labels(s, labels[i], c->count, 0);
     if (!rc) sim_set_workload(s, c->count, fanout_work, NULL);
     return rc;
 }

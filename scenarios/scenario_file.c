@@ -747,15 +747,16 @@ static int build(loader *L, sim *s, model *m)
         if ((rc = sim_provide(s, m->inputs[i])))
             return fail_code(L, as_load_error(rc), index_of(p, "inputs", i), "%s", sim_errmsg(s));
     sf_work *w = m->work;
-    /* The labels its work can carry, for expectations that name one. */
+    m->work = NULL;
+    if ((rc = sim_own(s, w, free_work))) return no_memory(L); /* sim_own freed w */
+    /* The labels its work can carry, for expectations that name one (the
+     * sim borrows them from w, which it now owns). */
     for (size_t i = 0; i < w->n_items; i++) {
         const sf_item *it = &w->items[i];
         uint64_t repeat = (i + 1 < w->n_items ? w->items[i + 1].first : w->total) - it->first;
         if (it->label && (rc = sim_declare_labels(s, it->label, it->expand ? repeat : 0, 0)))
             return no_memory(L);
     }
-    m->work = NULL;
-    if ((rc = sim_own(s, w, free_work))) return no_memory(L); /* sim_own freed w */
     sim_set_workload(s, w->total, generate, w);
     return 0;
 }
