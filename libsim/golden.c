@@ -111,15 +111,15 @@ static void count(tally *t, const line *l, int side)
 
 static void summary(FILE *out, const tally *t, uint64_t at)
 {
-    fprintf(out, "  from line %llu on: %llu events expected, %llu found",
-            (unsigned long long)at, (unsigned long long)t->total[0],
-            (unsigned long long)t->total[1]);
+    fprintf(out, "  from line %llu on: %llu events expected, %llu found", (unsigned long long)at,
+            (unsigned long long)t->total[0], (unsigned long long)t->total[1]);
     bool any = false;
     for (size_t i = 0; i <= SIM_GOLDEN_KINDS; i++) {
         if (i >= t->n_kinds && i != SIM_GOLDEN_KINDS) continue;
         if (t->n[i][0] == t->n[i][1]) continue;
-        fprintf(out, "%s%s %llu -> %llu", any ? ", " : "; by kind (expected -> found): ",
-                t->kind[i], (unsigned long long)t->n[i][0], (unsigned long long)t->n[i][1]);
+        fprintf(out, "%s%s %llu -> %llu",
+                any ? ", " : "; by kind (expected -> found): ", t->kind[i],
+                (unsigned long long)t->n[i][0], (unsigned long long)t->n[i][1]);
         any = true;
     }
     if (!any) fputs("; the same number of each kind, in another order or with other details", out);
@@ -156,7 +156,8 @@ static int report(golden *g, FILE *files[2], const char *name, size_t n_before, 
         count(t, &g->after[side][0], side);
         shown[side] = 1;
         while (!g->after[side][shown[side] - 1].eof) {
-            line *l = shown[side] <= SIM_GOLDEN_CONTEXT ? &g->after[side][shown[side]] : &g->scratch;
+            line *l =
+                shown[side] <= SIM_GOLDEN_CONTEXT ? &g->after[side][shown[side]] : &g->scratch;
             if ((rc = read_line(files[side], l))) goto done;
             count(t, l, side);
             if (l->eof) break;

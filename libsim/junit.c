@@ -31,14 +31,30 @@ void sim_junit_escape(FILE *out, const char *s, int attr)
             continue;
         }
         switch (c) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&apos;", out); break;
-        case '\t': fputs(attr ? "&#9;" : "\t", out); break;
-        case '\n': fputs(attr ? "&#10;" : "\n", out); break;
-        case '\r': fputs("&#13;", out); break;
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&apos;", out);
+            break;
+        case '\t':
+            fputs(attr ? "&#9;" : "\t", out);
+            break;
+        case '\n':
+            fputs(attr ? "&#10;" : "\n", out);
+            break;
+        case '\r':
+            fputs("&#13;", out);
+            break;
         default:
             if (c < 0x20)
                 fputs(REPLACEMENT, out);

@@ -12,7 +12,7 @@
 #include "suggest.h"
 
 enum {
-    DIGITS_MAX = 20,        /* a uint64_t in decimal */
+    DIGITS_MAX = 20,         /* a uint64_t in decimal */
     SUGGEST_TMPLS_MAX = 4096 /* templates looked at for a suggestion */
 };
 
@@ -139,7 +139,8 @@ sim_label_lookup sim_label_known(const sim *s, const char *label, char *hint, si
         if (names[k]) k++;
     }
     sim_did_you_mean(label, (const char *const *)names, k, hint, hintlen);
-    for (size_t i = 0; i < k; i++) free(names[i]);
+    for (size_t i = 0; i < k; i++)
+        free(names[i]);
     free(names);
     return SIM_LABEL_UNKNOWN;
 }
@@ -187,7 +188,9 @@ static void track_label(sim *s, const rc_event *ev)
     sim_label_stats *st = &t->st;
     double now = rc_to_seconds(ev->time);
     switch (ev->kind) {
-    case RC_EV_QUEUED: st->queued++; break;
+    case RC_EV_QUEUED:
+        st->queued++;
+        break;
     case RC_EV_STARTED:
         if (!st->started++) st->first_start = now;
         st->last_start = now;
@@ -196,8 +199,11 @@ static void track_label(sim *s, const rc_event *ev)
         if (!st->completed++) st->first_complete = now;
         st->last_complete = now;
         break;
-    case RC_EV_FAILED: st->failed++; break;
-    default: break;
+    case RC_EV_FAILED:
+        st->failed++;
+        break;
+    default:
+        break;
     }
 }
 

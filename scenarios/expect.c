@@ -68,15 +68,24 @@ static const struct metric {
     int scopes;
     unit unit;
 } METRICS[M_N] = {
-    {"submitted", SCOPE_OVERALL, U_COUNT},      {"completed", SCOPE_BOTH, U_COUNT},
-    {"failed", SCOPE_BOTH, U_COUNT},            {"skipped", SCOPE_OVERALL, U_COUNT},
-    {"cancelled", SCOPE_OVERALL, U_COUNT},      {"pending", SCOPE_OVERALL, U_COUNT},
-    {"running", SCOPE_OVERALL, U_COUNT},        {"retries", SCOPE_OVERALL, U_COUNT},
-    {"invalidations", SCOPE_OVERALL, U_COUNT},  {"violations", SCOPE_BOTH, U_COUNT},
-    {"peak_in_flight", SCOPE_SERVICE, U_COUNT}, {"duration", SCOPE_OVERALL, U_TIME},
-    {"throughput", SCOPE_BOTH, U_RATE},         {"queue_wait.p50", SCOPE_BOTH, U_TIME},
-    {"queue_wait.p95", SCOPE_BOTH, U_TIME},     {"queue_wait.p99", SCOPE_BOTH, U_TIME},
-    {"run_time.p50", SCOPE_BOTH, U_TIME},       {"run_time.p95", SCOPE_BOTH, U_TIME},
+    {"submitted", SCOPE_OVERALL, U_COUNT},
+    {"completed", SCOPE_BOTH, U_COUNT},
+    {"failed", SCOPE_BOTH, U_COUNT},
+    {"skipped", SCOPE_OVERALL, U_COUNT},
+    {"cancelled", SCOPE_OVERALL, U_COUNT},
+    {"pending", SCOPE_OVERALL, U_COUNT},
+    {"running", SCOPE_OVERALL, U_COUNT},
+    {"retries", SCOPE_OVERALL, U_COUNT},
+    {"invalidations", SCOPE_OVERALL, U_COUNT},
+    {"violations", SCOPE_BOTH, U_COUNT},
+    {"peak_in_flight", SCOPE_SERVICE, U_COUNT},
+    {"duration", SCOPE_OVERALL, U_TIME},
+    {"throughput", SCOPE_BOTH, U_RATE},
+    {"queue_wait.p50", SCOPE_BOTH, U_TIME},
+    {"queue_wait.p95", SCOPE_BOTH, U_TIME},
+    {"queue_wait.p99", SCOPE_BOTH, U_TIME},
+    {"run_time.p50", SCOPE_BOTH, U_TIME},
+    {"run_time.p95", SCOPE_BOTH, U_TIME},
     {"run_time.p99", SCOPE_BOTH, U_TIME},
 };
 
@@ -185,8 +194,7 @@ static int bad(const parser *P, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (P->text)
-        snprintf(P->err, P->errlen, "%s: '%s': %s", P->origin, sim_clip(P->text, t, sizeof t),
-                 msg);
+        snprintf(P->err, P->errlen, "%s: '%s': %s", P->origin, sim_clip(P->text, t, sizeof t), msg);
     else
         snprintf(P->err, P->errlen, "%s: %s", P->origin, msg);
     sim_one_line(P->err);
@@ -273,10 +281,12 @@ static int number(const parser *P, const token *t, unit u, const char *what, dou
         return bad(P, "expected %s, got '%s'", what, clip(t->s, shown));
     if (u == U_TIME && strcmp(end, "ms") == 0)
         v /= 1000;
-    else if (*end && !((u == U_TIME && strcmp(end, "s") == 0) ||
-                       (u == U_RATE && strcmp(end, "/s") == 0)))
+    else if (*end &&
+             !((u == U_TIME && strcmp(end, "s") == 0) || (u == U_RATE && strcmp(end, "/s") == 0)))
         return bad(P, "'%s': unknown unit '%s' (%s)", clip(t->s, shown), end,
-                   u == U_TIME ? "use s or ms" : u == U_RATE ? "use /s" : "a count has none");
+                   u == U_TIME   ? "use s or ms"
+                   : u == U_RATE ? "use /s"
+                                 : "a count has none");
     if (u == U_COUNT && floor(v) != v)
         return bad(P, "'%s' must be a whole number", clip(t->s, shown));
     *out = v;
@@ -347,10 +357,14 @@ static int parse_stall(const parser *P, expectation *e, const token *tok, size_t
 static int parse_when(const parser *P, const token *t, when *out)
 {
     char shown[SHOW_LEN + 8];
-    if (is_word(t, "starts")) *out = W_STARTS;
-    else if (is_word(t, "completes")) *out = W_COMPLETES;
-    else if (!t) return bad(P, "expected 'starts' or 'completes' at the end");
-    else return bad(P, "expected 'starts' or 'completes', got '%s'", clip(t->s, shown));
+    if (is_word(t, "starts"))
+        *out = W_STARTS;
+    else if (is_word(t, "completes"))
+        *out = W_COMPLETES;
+    else if (!t)
+        return bad(P, "expected 'starts' or 'completes' at the end");
+    else
+        return bad(P, "expected 'starts' or 'completes', got '%s'", clip(t->s, shown));
     return 0;
 }
 
@@ -367,7 +381,7 @@ static int parse_order(const parser *P, expectation *e, const token *tok, size_t
         return bad(P, "expected 'before' or 'after', got '%s'", clip(tok[3].s, shown));
     e->before = is_word(&tok[3], "before");
     size_t i = 4;
-    if (i + 2 < n + 1 && is_word(&tok[i], "t") && i + 1 < n && is_word(&tok[i + 1], "=")) i += 2;
+    if (i + 1 < n && is_word(&tok[i], "t") && is_word(&tok[i + 1], "=")) i += 2; /* t = 5 */
     const token *t = i < n ? &tok[i] : NULL;
     if (i > 4 || (t && !t->quoted && ((*t->s >= '0' && *t->s <= '9') || *t->s == '.'))) {
         if ((rc = number(P, t, U_TIME, "a time", &e->t))) return rc;
@@ -415,7 +429,7 @@ static int parse_metric(const parser *P, expectation *e, const token *tok, size_
         return bad(P, "'%s' is a figure of a service: write 'service NAME %s ...'", m->name,
                    m->name);
     if ((rc = parse_op(P, i + 1 < n ? &tok[i + 1] : NULL, &e->op))) return rc;
-    const char *what = m->unit == U_TIME ? "a number of seconds"
+    const char *what = m->unit == U_TIME   ? "a number of seconds"
                        : m->unit == U_RATE ? "a number per second"
                                            : "a whole number";
     if ((rc = number(P, i + 2 < n ? &tok[i + 2] : NULL, m->unit, what, &e->value))) return rc;
@@ -473,8 +487,8 @@ static int add(expect_set *set, const char *text, const char *origin, bool impli
         rc = tokenize(&P, buf, tok, &n);
     }
     if (!rc) rc = parse_sentence(&P, e, tok, n);
-    if (!rc && (!(e->text = dup_str(text)) ||
-                !(e->origin = dup_str(implicit ? "default" : P.origin))))
+    if (!rc &&
+        (!(e->text = dup_str(text)) || !(e->origin = dup_str(implicit ? "default" : P.origin))))
         rc = RC_ENOMEM;
     free(buf);
     free(tok);
@@ -522,14 +536,12 @@ static int add_checks(expect_set *set, const cJSON *arr, const char *file, const
     return 0;
 }
 
-static int add_seeds(expect_set *set, const cJSON *arr, const char *file, char *err,
-                     size_t errlen)
+static int add_seeds(expect_set *set, const cJSON *arr, const char *file, char *err, size_t errlen)
 {
     char where[160];
     snprintf(where, sizeof where, "%s: expect.seeds", file);
     parser P = {where, NULL, err, errlen};
-    if (!cJSON_IsArray(arr) || !arr->child)
-        return bad(&P, "must be an array of at least one seed");
+    if (!cJSON_IsArray(arr) || !arr->child) return bad(&P, "must be an array of at least one seed");
     size_t i = 0;
     for (const cJSON *c = arr->child; c; c = c->next, i++) {
         /* 2^53: every whole number up to it is exact in JSON's doubles. */
@@ -554,14 +566,16 @@ int expect_add_json(expect_set *set, const cJSON *v, const char *file, char *err
     snprintf(where, sizeof where, "%s: expect", file);
     parser P = {where, NULL, err, errlen};
     if (!cJSON_IsObject(v))
-        return bad(&P, "must be an array of expectations or an object with \"checks\" "
-                       "and \"seeds\" (got %s)", got_json(v));
+        return bad(&P,
+                   "must be an array of expectations or an object with \"checks\" "
+                   "and \"seeds\" (got %s)",
+                   got_json(v));
     static const char *const keys[] = {"checks", "seeds"};
     const cJSON *checks = NULL, *seeds = NULL;
     for (const cJSON *c = v->child; c; c = c->next) {
         const char *k = c->string ? c->string : "";
         char shown[SHOW_LEN + 8];
-        const cJSON **slot = strcmp(k, "checks") == 0 ? &checks
+        const cJSON **slot = strcmp(k, "checks") == 0  ? &checks
                              : strcmp(k, "seeds") == 0 ? &seeds
                                                        : NULL;
         if (!slot)
@@ -658,7 +672,8 @@ static int prepare_one(expect_set *set, size_t i, sim *s, char *err, size_t errl
     case K_METRIC:
         if (e->service) rc = check_service(&P, s, e);
         break;
-    default: break;
+    default:
+        break;
     }
     if (rc == RC_ENOMEM) bad(&P, "out of memory");
     return rc;
@@ -671,8 +686,7 @@ int expect_prepare(expect_set *set, sim *s, bool defaults, char *err, size_t err
     for (size_t i = 0; i < set->n; i++) {
         const expectation *e = &set->v[i];
         if (e->kind != K_METRIC && e->kind != K_ORDER) says_stall = true;
-        if (e->kind == K_METRIC && e->metric == M_VIOLATIONS && !e->service)
-            says_violations = true;
+        if (e->kind == K_METRIC && e->metric == M_VIOLATIONS && !e->service) says_violations = true;
     }
     int rc = 0;
     if (defaults && !says_stall) rc = add(set, "no stall", NULL, true, err, errlen);
@@ -688,12 +702,18 @@ int expect_prepare(expect_set *set, sim *s, bool defaults, char *err, size_t err
 static bool compare(double a, op o, double b)
 {
     switch (o) {
-    case OP_LT: return a < b;
-    case OP_LE: return a <= b;
-    case OP_GT: return a > b;
-    case OP_GE: return a >= b;
-    case OP_EQ: return a == b;
-    case OP_NE: return a != b;
+    case OP_LT:
+        return a < b;
+    case OP_LE:
+        return a <= b;
+    case OP_GT:
+        return a > b;
+    case OP_GE:
+        return a >= b;
+    case OP_EQ:
+        return a == b;
+    case OP_NE:
+        return a != b;
     }
     return false;
 }
@@ -714,18 +734,30 @@ static double pick(const sim_percentiles *p, int which)
 static double figure(const sim_summary *sm, const sim_service_result *svc, metric_id m)
 {
     switch (m) {
-    case M_SUBMITTED: return (double)sm->submitted;
-    case M_COMPLETED: return (double)(svc ? svc->completed : sm->completed);
-    case M_FAILED: return (double)(svc ? svc->failed : sm->failed);
-    case M_SKIPPED: return (double)sm->skipped;
-    case M_CANCELLED: return (double)sm->cancelled;
-    case M_PENDING: return (double)sm->pending;
-    case M_RUNNING: return (double)sm->running;
-    case M_RETRIES: return (double)sm->retries;
-    case M_INVALIDATIONS: return (double)sm->invalidations;
-    case M_VIOLATIONS: return (double)(svc ? svc->violations : sm->violations);
-    case M_PEAK: return svc ? (double)svc->peak_in_flight : 0;
-    case M_DURATION: return sm->duration_s;
+    case M_SUBMITTED:
+        return (double)sm->submitted;
+    case M_COMPLETED:
+        return (double)(svc ? svc->completed : sm->completed);
+    case M_FAILED:
+        return (double)(svc ? svc->failed : sm->failed);
+    case M_SKIPPED:
+        return (double)sm->skipped;
+    case M_CANCELLED:
+        return (double)sm->cancelled;
+    case M_PENDING:
+        return (double)sm->pending;
+    case M_RUNNING:
+        return (double)sm->running;
+    case M_RETRIES:
+        return (double)sm->retries;
+    case M_INVALIDATIONS:
+        return (double)sm->invalidations;
+    case M_VIOLATIONS:
+        return (double)(svc ? svc->violations : sm->violations);
+    case M_PEAK:
+        return svc ? (double)svc->peak_in_flight : 0;
+    case M_DURATION:
+        return sm->duration_s;
     case M_THROUGHPUT:
         if (!svc) return sm->throughput_per_s;
         return sm->duration_s > 0 ? (double)svc->completed / sm->duration_s : 0;
@@ -737,7 +769,8 @@ static double figure(const sim_summary *sm, const sim_service_result *svc, metri
     case M_RUN_P95:
     case M_RUN_P99:
         return pick(svc ? &svc->run_time_s : &sm->run_time_s, (int)(m - M_RUN_P50));
-    case M_N: break;
+    case M_N:
+        break;
     }
     return 0;
 }
@@ -828,13 +861,21 @@ static void check_stall(expectation *e, const sim_summary *sm)
     char names[VERDICT_LEN - 32];
     join_names(names, sizeof names, e->names, e->n_names);
     switch (e->kind) {
-    case K_NO_STALL: snprintf(e->expected, sizeof e->expected, "no stall"); break;
-    case K_STALL: snprintf(e->expected, sizeof e->expected, "a stall"); break;
-    case K_STALL_CYCLE: snprintf(e->expected, sizeof e->expected, "a stall, cycle %s", names); break;
+    case K_NO_STALL:
+        snprintf(e->expected, sizeof e->expected, "no stall");
+        break;
+    case K_STALL:
+        snprintf(e->expected, sizeof e->expected, "a stall");
+        break;
+    case K_STALL_CYCLE:
+        snprintf(e->expected, sizeof e->expected, "a stall, cycle %s", names);
+        break;
     case K_STALL_MISSING:
         snprintf(e->expected, sizeof e->expected, "a stall, nothing producing '%s'", names);
         break;
-    default: snprintf(e->expected, sizeof e->expected, "a stall, failed %s", names); break;
+    default:
+        snprintf(e->expected, sizeof e->expected, "a stall, failed %s", names);
+        break;
     }
     if (!sm->stalled) {
         e->held = e->kind == K_NO_STALL;
@@ -851,15 +892,15 @@ static void check_stall(expectation *e, const sim_summary *sm)
     if (e->kind == K_STALL_FAILED && f) e->held = listed(f->failed, e->names[0]);
     if (e->held || !f || e->kind == K_NO_STALL || e->kind == K_STALL) return;
     /* Say what the stall's facts were instead. */
-    char *const *list = e->kind == K_STALL_MISSING ? f->missing
-                        : e->kind == K_STALL_FAILED ? f->failed
+    char *const *list = e->kind == K_STALL_MISSING    ? f->missing
+                        : e->kind == K_STALL_FAILED   ? f->failed
                         : (f->cycles && f->cycles[0]) ? f->cycles[0]
-                                                     : NULL;
+                                                      : NULL;
     char found[VERDICT_LEN - 40];
     join_names(found, sizeof found, list, 8);
-    const char *what = e->kind == K_STALL_MISSING ? "missing" : e->kind == K_STALL_FAILED
-                                                                   ? "failed"
-                                                                   : "cycle";
+    const char *what = e->kind == K_STALL_MISSING  ? "missing"
+                       : e->kind == K_STALL_FAILED ? "failed"
+                                                   : "cycle";
     snprintf(e->actual, sizeof e->actual, "a stall, %s: %s", what, *found ? found : "none");
 }
 

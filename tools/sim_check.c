@@ -59,8 +59,8 @@ int check_junit_cases(const expect_set *set, const char *classname, const char *
         *c = (sim_junit_case){.classname = classname};
         c->name = dup_printf("%s%s", r.text, suffix);
         if (!r.held)
-            c->failure = dup_printf("%s: %s: expected %s, got %s", r.origin, r.text, r.expected,
-                                    r.actual);
+            c->failure =
+                dup_printf("%s: %s: expected %s, got %s", r.origin, r.text, r.expected, r.actual);
         if (!c->name || (!r.held && !c->failure)) return RC_ENOMEM;
     }
     return 0;
@@ -239,9 +239,8 @@ static int collect(batch *b, const char *path)
     }
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        file_result *grown = b->n_files < FILES_MAX
-                                 ? realloc(b->files, (b->n_files + 1) * sizeof *grown)
-                                 : NULL;
+        file_result *grown =
+            b->n_files < FILES_MAX ? realloc(b->files, (b->n_files + 1) * sizeof *grown) : NULL;
         if (!grown) {
             free(names[i]);
             rc = -1;
@@ -304,7 +303,8 @@ static int junit(const batch *b, const char *path)
             sim_junit_case *grown = realloc(cases, (n + 1) * sizeof *grown);
             if (grown) {
                 cases = grown;
-                cases[n] = (sim_junit_case){.name = strdup("load and run"), .classname = f->path,
+                cases[n] = (sim_junit_case){.name = strdup("load and run"),
+                                            .classname = f->path,
                                             .error = strdup(f->error)};
                 n++;
             } else {
@@ -314,8 +314,10 @@ static int junit(const batch *b, const char *path)
         s->cases = cases;
         s->n_cases = n;
     }
-    if (!rc) rc = check_write_junit(path, suites, b->n_files);
-    else fprintf(stderr, "runcue-sim: --junit: out of memory\n");
+    if (!rc)
+        rc = check_write_junit(path, suites, b->n_files);
+    else
+        fprintf(stderr, "runcue-sim: --junit: out of memory\n");
     for (size_t i = 0; suites && i < b->n_files; i++)
         check_cases_free((sim_junit_case *)suites[i].cases, suites[i].n_cases);
     free(suites);
@@ -367,9 +369,12 @@ int check_main(const sim_config *base, bool seed_given, char *const *paths, size
     for (size_t i = 0; i < b.n_files; i++) {
         const file_result *f = &b.files[i];
         report(stdout, f);
-        if (f->error) errors++;
-        else if (f->broken) failed++;
-        else passed++;
+        if (f->error)
+            errors++;
+        else if (f->broken)
+            failed++;
+        else
+            passed++;
     }
     printf("%zu file%s: %zu passed, %zu failed, %zu could not run\n", b.n_files,
            b.n_files == 1 ? "" : "s", passed, failed, errors);

@@ -15,10 +15,10 @@
 
 /* Exit statuses of runcue-sim (README, "Regression-test your pipeline"). */
 enum {
-    EXIT_USAGE = 2,    /* bad input: options, scenario files, expectations */
-    EXIT_STALLED = 3,  /* a stall no expectation asked for */
-    EXIT_BROKEN = 4,   /* an expectation did not hold */
-    EXIT_GOLDEN = 5,   /* the event log differs from --golden FILE */
+    EXIT_USAGE = 2,   /* bad input: options, scenario files, expectations */
+    EXIT_STALLED = 3, /* a stall no expectation asked for */
+    EXIT_BROKEN = 4,  /* an expectation did not hold */
+    EXIT_GOLDEN = 5,  /* the event log differs from --golden FILE */
 };
 
 /* One line on out per broken expectation of a checked set:

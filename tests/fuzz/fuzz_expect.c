@@ -23,7 +23,8 @@ static const char SCENARIO[] =
     "{\"services\": [{\"name\": \"api\", \"concurrent\": 2}, {\"name\": \"my api\"}],"
     " \"tasks\": [{\"name\": \"fetch\", \"service\": \"api\", \"latency_ms\": 10},"
     "            {\"name\": \"join\", \"service\": \"my api\", \"latency_ms\": 5}],"
-    " \"work\": [{\"task\": \"fetch\", \"label\": \"f_{i}\", \"produces\": [\"k/{i}\"], \"repeat\": 3},"
+    " \"work\": [{\"task\": \"fetch\", \"label\": \"f_{i}\", \"produces\": [\"k/{i}\"], "
+    "\"repeat\": 3},"
     "           {\"task\": \"join\", \"label\": \"join\", \"needs\": [\"k/0\", \"k/2\", \"x\"]}]}";
 
 static void fail(const char *what, const char *msg)

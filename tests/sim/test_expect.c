@@ -25,10 +25,12 @@ static const char DIAMOND[] =
     "{\"services\": [{\"name\": \"api\", \"concurrent\": 2, \"rate\": \"1/1\"},"
     "                {\"name\": \"local\"}],"
     " \"tasks\": [{\"name\": \"fetch\", \"service\": \"api\", \"latency_ms\": 200, \"jitter\": 0},"
-    "           {\"name\": \"combine\", \"service\": \"local\", \"latency_ms\": 50, \"jitter\": 0}],"
+    "           {\"name\": \"combine\", \"service\": \"local\", \"latency_ms\": 50, \"jitter\": "
+    "0}],"
     " \"work\": [{\"task\": \"fetch\", \"label\": \"fetch_{i}\", \"produces\": [\"doc/{i}\"],"
     "            \"repeat\": 2},"
-    "           {\"task\": \"combine\", \"label\": \"combine\", \"needs\": [\"doc/0\", \"doc/1\"]}]}";
+    "           {\"task\": \"combine\", \"label\": \"combine\", \"needs\": [\"doc/0\", "
+    "\"doc/1\"]}]}";
 
 static sim *diamond(void)
 {
@@ -159,8 +161,8 @@ Test(expect_parse, refuses_with_one_line_naming_the_problem)
         char err[512] = "";
         cr_expect_eq(expect_add(set, bad[i].text, "--expect", err, sizeof err), RC_EINVAL, "'%s'",
                      bad[i].text);
-        cr_expect(strstr(err, bad[i].part) != NULL, "'%s': got '%s', wanted '%s'", bad[i].text,
-                  err, bad[i].part);
+        cr_expect(strstr(err, bad[i].part) != NULL, "'%s': got '%s', wanted '%s'", bad[i].text, err,
+                  bad[i].part);
         cr_expect(one_line(err), "'%s': not one line: %s", bad[i].text, err);
         cr_expect(strncmp(err, "--expect: ", 10) == 0, "%s", err);
     }
@@ -255,11 +257,12 @@ Test(expect_labels, templates_match_without_expanding)
         const char *label;
         bool known;
     } cases[] = {
-        {"x_0000", true},   {"x_0011", true},    {"x_0012", false},   {"x_011", false},
-        {"x_00011", false}, {"x_", false},       {"api_007", true},   {"api_7", false},
-        {"api_1499", true}, {"api_1500", false}, {"p3/q3", true},     {"p3/q4", false},
-        {"a121", true},     {"a1991", true},     {"a2001", false},    {"plain {i}", true},
-        {"plain 0", false}, {"x_99999999999999999999999", false},
+        {"x_0000", true},    {"x_0011", true},   {"x_0012", false},
+        {"x_011", false},    {"x_00011", false}, {"x_", false},
+        {"api_007", true},   {"api_7", false},   {"api_1499", true},
+        {"api_1500", false}, {"p3/q3", true},    {"p3/q4", false},
+        {"a121", true},      {"a1991", true},    {"a2001", false},
+        {"plain {i}", true}, {"plain 0", false}, {"x_99999999999999999999999", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         cr_expect_eq(sim_label_known(s, cases[i].label, hint, sizeof hint) == SIM_LABEL_KNOWN,
@@ -275,7 +278,8 @@ Test(expect_prepare, names_checked_against_the_scenario)
         const char *text, *msg;
     } bad[] = {
         {"label fetch_2 completes before 1", "unknown label 'fetch_2' (did you mean 'fetch_1'?)"},
-        {"label combine starts after combien completes", "unknown label 'combien' (did you mean 'combine'?)"},
+        {"label combine starts after combien completes",
+         "unknown label 'combien' (did you mean 'combine'?)"},
         {"stall cycle fetch_0 comb", "unknown label 'comb'"},
         {"stall failed fetchh_0", "unknown label 'fetchh_0' (did you mean 'fetch_0'?)"},
         {"service apii completed == 1", "unknown service 'apii' (did you mean 'api'?)"},
@@ -446,7 +450,8 @@ Test(junit, document_counts_and_structure)
         "time=\"2.250000\" skipped=\"0\">\n"
         "    <testcase name=\"ok\" classname=\"s&lt;1&gt;\" time=\"0.000000\"/>\n"
         "    <testcase name=\"bad &lt;one&gt;\" classname=\"c\" time=\"1.500000\">\n"
-        "      <failure message=\"expected 1, got 2\" type=\"failure\">expected 1, got 2</failure>\n"
+        "      <failure message=\"expected 1, got 2\" type=\"failure\">expected 1, got "
+        "2</failure>\n"
         "    </testcase>\n"
         "    <testcase name=\"broken\" classname=\"s&lt;1&gt;\" time=\"0.000000\">\n"
         "      <error message=\"cannot load \xEF\xBF\xBD\" type=\"error\">cannot load "
@@ -485,7 +490,9 @@ static int compare(const char *want, const char *got, char **report)
     return rc;
 }
 
-#define REC(t, ev) "{\"t\":" t ",\"event\":\"" ev "\",\"task\":\"w\",\"service\":null,\"work_id\":\"1\",\"detail\":null}\n"
+#define REC(t, ev)                                                                                 \
+    "{\"t\":" t ",\"event\":\"" ev                                                                 \
+    "\",\"task\":\"w\",\"service\":null,\"work_id\":\"1\",\"detail\":null}\n"
 
 Test(golden, same_and_different)
 {
@@ -497,10 +504,11 @@ Test(golden, same_and_different)
     cr_assert_eq(compare("", "", &report), 0);
     free(report);
 
-    const char *b = REC("0.1", "queued") REC("0.2", "started") REC("0.3", "failed")
-        REC("0.4", "stalled");
+    const char *b =
+        REC("0.1", "queued") REC("0.2", "started") REC("0.3", "failed") REC("0.4", "stalled");
     cr_assert_eq(compare(a, b, &report), 1);
-    cr_assert(strstr(report, "golden: g.jsonl: the run differs at line 3 (t=0.3):\n"), "%s", report);
+    cr_assert(strstr(report, "golden: g.jsonl: the run differs at line 3 (t=0.3):\n"), "%s",
+              report);
     cr_assert(strstr(report, "  expected: " REC("0.3", "completed")), "%s", report);
     cr_assert(strstr(report, "  found:    " REC("0.3", "failed")), "%s", report);
     cr_assert(strstr(report, "           1  " REC("0.1", "queued")), "%s", report);
