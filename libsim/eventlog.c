@@ -6,6 +6,7 @@
  * into a buffer and their decimal point is rewritten to '.', because printf
  * follows LC_NUMERIC and the bytes must not depend on the locale. */
 #include "eventlog.h"
+#include "utf8.h"
 
 
 #include <math.h>
@@ -97,35 +98,6 @@ static int lw_end_line(line_writer *w)
 /* UTF-8 and numbers                                                   */
 /* ------------------------------------------------------------------ */
 
-/* The length (1..4) of the well-formed UTF-8 sequence at s, or 0 if the byte
- * at s does not start one (Unicode Table 3-7: no overlongs, no surrogates,
- * nothing above U+10FFFF).  A NUL ends any sequence early, so reading never
- * passes the terminator. */
-static size_t utf8_seq_len(const unsigned char *s)
-{
-    const unsigned char c = s[0];
-    if (c < 0x80) return 1;
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return n;
-}
-
 /*
  * printf(fmt, v) for one finite double and a %f or %e format, with the
  * locale's decimal point (any run of bytes that is not a digit, sign or 'e')
@@ -174,7 +146,7 @@ enum {
  * a one-byte replacement ("?"). */
 static const char *text_char(const unsigned char *s, bool utf8, size_t *n)
 {
-    const size_t len = utf8_seq_len(s);
+    const size_t len = sim_utf8_seq_len(s);
     *n = len ? len : 1;
     if (len == 1) return (s[0] < 0x20 || s[0] == 0x7F) ? "?" : (const char *)s;
     if (len == 0 || !utf8) return "?";
@@ -305,7 +277,7 @@ static void json_string(line_writer *w, const char *s)
         const unsigned char *run = p;
         size_t n;
         while (*p && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7F &&
-               (n = utf8_seq_len(p)) != 0)
+               (n = sim_utf8_seq_len(p)) != 0)
             p += n;
         lw_bytes(w, (const char *)run, (size_t)(p - run));
         if (!*p) break;

@@ -37,6 +37,7 @@ void sim_capture_stall(sim *s)
     rc_blocked_free(s->cue, blocked);
     rc_diagnosis d;
     if (rc_diagnose(s->cue, &d) == 0) {
+        sim_stall_facts_capture(s, &d);
         rc_diagnosis_print(s->cue, &d, STALL_LIST_MAX, f);
         rc_diagnosis_free(s->cue, &d);
     }
@@ -82,7 +83,7 @@ static void select_kth(double *v, size_t n, size_t k)
     }
 }
 
-static sim_percentiles percentiles(dvec *d)
+sim_percentiles sim_dvec_percentiles(dvec *d)
 {
     sim_percentiles p = {0, 0, 0};
     if (!d->n) return p;
@@ -119,18 +120,29 @@ void sim_build_summary(sim *s)
     sm->duration_s = rc_to_seconds(s->cut ? rc_loop_now(s->loop) : s->last_event);
     sm->throughput_per_s = sm->duration_s > 0 ? (double)st.completed / sm->duration_s : 0;
     sm->stalled = s->stalled;
-    sm->queue_wait_s = percentiles(&s->waits);
-    sm->run_time_s = percentiles(&s->runs);
+    sm->queue_wait_s = sim_dvec_percentiles(&s->waits);
+    sm->run_time_s = sim_dvec_percentiles(&s->runs);
     free(s->svc_results);
     s->svc_results = calloc(s->n_svcs ? s->n_svcs : 1, sizeof *s->svc_results);
     sm->violations = 0;
     for (size_t i = 0; s->svc_results && i < s->n_svcs; i++) {
         const fakesvc *f = s->svcs[i];
-        s->svc_results[i] = (sim_service_result){
-            f->name,      f->concurrent,     f->rate_count,     rc_to_seconds(f->rate_window),
-            f->completed, f->failed,         f->peak_in_flight, f->violations};
+        s->svc_results[i] = (sim_service_result){.name = f->name,
+                                                 .concurrent = f->concurrent,
+                                                 .rate_count = f->rate_count,
+                                                 .rate_window_s = rc_to_seconds(f->rate_window),
+                                                 .completed = f->completed,
+                                                 .failed = f->failed,
+                                                 .peak_in_flight = f->peak_in_flight,
+                                                 .violations = f->violations,
+                                                 .times_tracked = f->times != NULL};
+        if (f->times) {
+            s->svc_results[i].queue_wait_s = sim_dvec_percentiles(&f->times->waits);
+            s->svc_results[i].run_time_s = sim_dvec_percentiles(&f->times->runs);
+        }
         sm->violations += f->violations;
     }
+    sm->stall = s->stalled ? &s->stall_facts : NULL;
     sm->services = s->svc_results;
     sm->n_services = s->svc_results ? s->n_svcs : 0;
 }

@@ -99,11 +99,9 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
     if (ev->kind == RC_EV_ARTIFACTS_CHANGED) return;
     const rc_work *w = ev->work;
     s->last_event = ev->time;
-    if (ev->kind == RC_EV_COMPLETED || (ev->kind == RC_EV_FAILED && w)) {
-        rc_time started = rc_work_started(w);
-        if (started >= 0) sim_dvec_push(&s->waits, rc_to_seconds(started - rc_work_created(w)));
-        sim_dvec_push(&s->runs, ev->duration);
-    }
+    if (ev->kind == RC_EV_COMPLETED || (ev->kind == RC_EV_FAILED && w))
+        sim_record_times(&s->waits, &s->runs, ev);
+    sim_track_event(s, ev);
     if (ev->kind == RC_EV_STALLED) {
         /* The stall timeout is about to fail everything still pending:
          * describe it while it is all still there. */
@@ -395,6 +393,7 @@ void sim_free(sim *s)
     rc_cue_free(s->cue);
     rc_loop_free(s->loop);
     sim_artstore_free(s->store);
+    sim_track_free(s);
     for (size_t i = 0; i < s->n_svcs; i++) {
         free(s->svcs[i]->name);
         free(s->svcs[i]->starts);

@@ -137,6 +137,50 @@ int sim_provide(sim *s, const char *key);
 /* Hand scenario data to the sim: free_fn(p) runs in sim_free. */
 int sim_own(sim *s, void *p, void (*free_fn)(void *p));
 
+/* ---- what expectations ask about (track.c) ----
+ *
+ * Kept only when asked for, so a run costs nothing more than it did unless
+ * an expectation needs the data: a declared label template costs its text, a
+ * tracked label a few counters, a tracked service's times 16 bytes per
+ * finished work of that service. */
+
+/* Declare the labels the scenario's work can carry, so a name can be checked
+ * before the run: tmpl itself when count is 0; else the count labels tmpl
+ * gives for index 0..count-1, where "{i}" is the index (zero-padded to width
+ * digits; width 0 or 1: not padded) and "{i4}" the index zero-padded to 4
+ * digits.  tmpl is borrowed, not copied (a scenario declares one per work
+ * template): it must live as long as s, e.g. a string literal or data handed
+ * to sim_own.  0 or RC_ENOMEM / RC_EINVAL. */
+int sim_declare_labels(sim *s, const char *tmpl, uint64_t count, unsigned width);
+
+typedef enum sim_label_lookup {
+    SIM_LABEL_KNOWN = 0,      /* some declared template gives it */
+    SIM_LABEL_UNKNOWN = 1,    /* templates were declared; none gives it */
+    SIM_LABEL_UNDECLARED = 2, /* the scenario declared no labels: cannot tell */
+} sim_label_lookup;
+
+/* Whether label is one the scenario can submit; when unknown, hint gets
+ * " (did you mean 'x'?)" for a close declared label, or "". */
+sim_label_lookup sim_label_known(const sim *s, const char *label, char *hint, size_t hintlen);
+
+/* What happened to the work carrying one label (every item with it). */
+typedef struct sim_label_stats {
+    uint64_t queued, started, completed, failed;
+    double first_start, last_start;       /* virtual seconds; valid if started */
+    double first_complete, last_complete; /* valid if completed */
+} sim_label_stats;
+
+/* Record the starts and finishes of work labelled label from now on (before
+ * sim_run).  Tracking a label twice is one tracking.  0 or RC_ENOMEM. */
+int sim_track_label(sim *s, const char *label);
+/* The figures of a tracked label; NULL if it is not tracked. */
+const sim_label_stats *sim_label_get(const sim *s, const char *label);
+
+/* Keep the queue wait and run time of every finished work of this service,
+ * so the summary gives its percentiles (sim_service_result.times).  0,
+ * RC_ENOENT (no such service) or RC_ENOMEM. */
+int sim_track_service_times(sim *s, const char *service);
+
 /* ---- output ---- */
 
 /* Publish the run as the live segment /dev/shm/runcue.NAME (runcue_shm.h):
@@ -176,6 +220,10 @@ int sim_finish(sim *s);
 
 /* ---- results ---- */
 
+typedef struct sim_percentiles {
+    double p50, p95, p99;
+} sim_percentiles;
+
 typedef struct sim_service_result {
     const char *name;
     int concurrent; /* RC_NO_LIMIT if none */
@@ -184,11 +232,24 @@ typedef struct sim_service_result {
     uint64_t completed, failed;
     size_t peak_in_flight;
     uint64_t violations; /* starts the fake service saw that broke the limits */
+    /* Its own percentiles, if sim_track_service_times asked for them. */
+    bool times_tracked;
+    sim_percentiles queue_wait_s, run_time_s;
 } sim_service_result;
 
-typedef struct sim_percentiles {
-    double p50, p95, p99;
-} sim_percentiles;
+/* Why the run stalled, as names: work is named by its label, or "task #id"
+ * without one.  Each list is NULL-terminated and keeps at most its first
+ * SIM_STALL_FACTS_MAX entries (in the diagnosis's order); the n_ counts say
+ * how many the diagnosis had. */
+#define SIM_STALL_FACTS_MAX 64
+typedef struct sim_stall_facts {
+    char **missing; /* keys waited on that nothing produces */
+    size_t n_missing;
+    char **failed; /* failed work that waiters depend on */
+    size_t n_failed;
+    char ***cycles; /* each cycle's members, NULL-terminated */
+    size_t n_cycles;
+} sim_stall_facts;
 
 typedef struct sim_summary {
     uint64_t submitted, completed, failed, skipped, cancelled, pending, running;
@@ -200,6 +261,7 @@ typedef struct sim_summary {
     sim_percentiles queue_wait_s, run_time_s;
     const sim_service_result *services;
     size_t n_services;
+    const sim_stall_facts *stall; /* NULL unless stalled */
 } sim_summary;
 
 const sim_summary *sim_get_summary(sim *s);

@@ -18,6 +18,7 @@ typedef struct fakesvc {
     unsigned starts_cap, starts_filled, starts_next;
     size_t in_flight, peak_in_flight;
     uint64_t completed, failed, violations;
+    struct svc_times *times; /* NULL unless sim_track_service_times */
 } fakesvc;
 
 typedef struct simtask {
@@ -53,6 +54,24 @@ typedef struct dvec {
     double *v;
     size_t n, cap;
 } dvec;
+
+/* The queue waits and run times of one service's finished work. */
+typedef struct svc_times {
+    dvec waits, runs;
+} svc_times;
+
+/* A declared label template (sim_declare_labels). */
+typedef struct label_tmpl {
+    const char *text; /* borrowed */
+    uint64_t count; /* 0: the text is the label */
+    unsigned width;
+} label_tmpl;
+
+/* A tracked label and its figures, kept sorted by name. */
+typedef struct tracked_label {
+    char *name;
+    sim_label_stats st;
+} tracked_label;
 
 struct sim {
     sim_config cfg;
@@ -96,6 +115,13 @@ struct sim {
 
     sim_summary summary;
     sim_service_result *svc_results;
+    sim_stall_facts stall_facts;
+
+    label_tmpl *label_tmpls;
+    size_t n_label_tmpls;
+    tracked_label *tracked;
+    size_t n_tracked;
+    bool track_times; /* some service's times are kept */
 
     struct owned {
         void *p;
@@ -111,5 +137,17 @@ void sim_dvec_push(dvec *d, double x);
  * the pending work is all still there. */
 void sim_capture_stall(sim *s);
 void sim_build_summary(sim *s);
+/* sim_percentiles of the samples in d (reorders them). */
+sim_percentiles sim_dvec_percentiles(dvec *d);
+
+/* track.c */
+/* Push ev's queue wait (if it started) and run time. */
+void sim_record_times(dvec *waits, dvec *runs, const rc_event *ev);
+/* Feed one event of the cue to the label and service trackers. */
+void sim_track_event(sim *s, const rc_event *ev);
+/* Free what the trackers and the label catalogue hold. */
+void sim_track_free(sim *s);
+/* Record the diagnosis's facts as names (sim_stall_facts). */
+void sim_stall_facts_capture(sim *s, const rc_diagnosis *d);
 
 #endif

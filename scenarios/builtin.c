@@ -43,6 +43,7 @@ static int build_single_queue(sim *s)
     sim_profile p = sim_profile_from_config(c);
     int rc = add_service(s, "api", c->concurrent, true);
     if (!rc) rc = sim_add_task(s, "work", "api", &p, NULL, NULL);
+    if (!rc) rc = sim_declare_labels(s, "item_{i4}", c->count, 0);
     if (!rc) sim_set_workload(s, c->count, single_queue_work, NULL);
     return rc;
 }
@@ -75,6 +76,7 @@ static int build_pipeline(sim *s)
     if (!rc) rc = sim_add_task(s, "extract", "local", &extract, NULL, NULL);
     if (!rc) rc = sim_add_task(s, "transform", "api", &transform, NULL, NULL);
     if (!rc) rc = sim_add_task(s, "load", "storage", &load, NULL, NULL);
+    if (!rc) rc = sim_declare_labels(s, "item_{i4}", c->count, 0);
     if (!rc) sim_set_workload(s, c->count, pipeline_work, NULL);
     return rc;
 }
@@ -126,6 +128,11 @@ static int build_fanout(sim *s)
     if (!rc) rc = sim_add_task(s, "split", "splitter", &split, split_done, NULL);
     if (!rc) rc = sim_add_task(s, "process", "processor", &process, NULL, NULL);
     if (!rc) rc = sim_add_task(s, "aggregate", "aggregator", &aggregate, NULL, NULL);
+    /* Batches, and the processes of each ("batch_0003/4"). */
+    static const char *const labels[FANOUT + 1] = {"batch_{i4}",   "batch_{i4}/0", "batch_{i4}/1",
+                                                   "batch_{i4}/2", "batch_{i4}/3", "batch_{i4}/4"};
+    for (int i = 0; !rc && i <= FANOUT; i++)
+        rc = sim_declare_labels(s, labels[i], c->count, 0);
     if (!rc) sim_set_workload(s, c->count, fanout_work, NULL);
     return rc;
 }
@@ -352,6 +359,9 @@ static int build_dynamic(sim *s)
     if (!rc) rc = sim_add_task(s, "local_process", "local", &local, NULL, NULL);
     if (!rc) rc = sim_add_task(s, "publish", "publisher", &publish, publish_done, m);
     if (!rc) rc = sim_add_task(s, "check", "checker", &check, check_done, m);
+    if (!rc) rc = sim_declare_labels(s, "api_{i}", m->n_api_pool, 3);
+    if (!rc) rc = sim_declare_labels(s, "local_{i}", m->n_local_pool, 3);
+    if (!rc) rc = sim_declare_labels(s, "doc_{i}", m->n_docs, 3);
     if (!rc) sim_set_workload(s, m->n_initial, dynamic_work, m);
     return rc;
 }

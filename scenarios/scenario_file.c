@@ -8,7 +8,9 @@
  * by item when the sim submits it. */
 #include "scenario_file.h"
 
+#include "expect.h"
 #include "json_strict.h"
+#include "suggest.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -45,14 +47,8 @@ typedef struct loader {
     const char *file; /* for messages */
     char *err;
     size_t errlen;
+    expect_set *expect; /* receives the "expect" section; NULL: checked, dropped */
 } loader;
-
-/* Keep the message on one line whatever the file holds. */
-static void one_line(char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
-}
 
 static int failv(loader *L, int code, const char *path, const char *fmt, va_list ap)
 {
@@ -63,7 +59,7 @@ static int failv(loader *L, int code, const char *path, const char *fmt, va_list
             snprintf(L->err, L->errlen, "%s: %s: %s", L->file, path, msg);
         else
             snprintf(L->err, L->errlen, "%s: %s", L->file, msg);
-        one_line(L->err);
+        sim_one_line(L->err);
     }
     return code;
 }
@@ -93,18 +89,6 @@ static int no_memory(loader *L)
     return fail_code(L, RC_ENOMEM, NULL, "out of memory");
 }
 
-/* At most max bytes of s (cut on a UTF-8 boundary), "..." if cut. */
-static const char *clip(const char *s, char *buf, size_t bufsize)
-{
-    size_t max = bufsize - 4, n = strlen(s);
-    if (n <= max) return s;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    memcpy(buf, s, max);
-    memcpy(buf + max, "...", 4);
-    return buf;
-}
-
 /* A short rendering of a value for "(got ...)". */
 static const char *got(const cJSON *v, char *buf, size_t n)
 {
@@ -112,7 +96,7 @@ static const char *got(const cJSON *v, char *buf, size_t n)
         snprintf(buf, n, "%.15g", v->valuedouble);
     } else if (cJSON_IsString(v) && v->valuestring) {
         char c[GOT_LEN - 8];
-        snprintf(buf, n, "'%s'", clip(v->valuestring, c, sizeof c));
+        snprintf(buf, n, "'%s'", sim_clip(v->valuestring, c, sizeof c));
     } else if (cJSON_IsTrue(v)) {
         snprintf(buf, n, "true");
     } else if (cJSON_IsFalse(v)) {
@@ -141,48 +125,6 @@ static const char *index_of(char *buf, const char *base, size_t i)
     return n < 0 ? "" : buf;
 }
 
-/* Levenshtein distance for short strings; SIZE_MAX when either is long. */
-static size_t distance(const char *a, const char *b)
-{
-    enum { MAXLEN = 64 };
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > MAXLEN || lb > MAXLEN) return SIZE_MAX;
-    size_t row[MAXLEN + 1];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-/* " (did you mean 'x'?)" for the closest of names, or "". */
-static const char *did_you_mean(const char *word, const char *const *names, size_t n, char *buf,
-                                size_t bufsize)
-{
-    const char *best = NULL;
-    size_t best_d = SIZE_MAX;
-    for (size_t i = 0; i < n; i++) {
-        size_t d = distance(word, names[i]);
-        if (d < best_d && d <= 2 && d < strlen(names[i])) {
-            best = names[i];
-            best_d = d;
-        }
-    }
-    *buf = 0;
-    if (best) snprintf(buf, bufsize, " (did you mean '%s'?)", best);
-    return buf;
-}
-
 /* ------------------------------------------------------------------ */
 /* Checking values                                                     */
 /* ------------------------------------------------------------------ */
@@ -204,8 +146,8 @@ static int members(loader *L, const char *path, const cJSON *obj, const char *co
             k++;
         char q[GOT_LEN], hint[96];
         if (k == n)
-            return bad(L, path, "unknown key '%s'%s", clip(name, q, sizeof q),
-                       did_you_mean(name, keys, n, hint, sizeof hint));
+            return bad(L, path, "unknown key '%s'%s", sim_clip(name, q, sizeof q),
+                       sim_did_you_mean(name, keys, n, hint, sizeof hint));
         if (out[k]) return bad(L, path, "key '%s' appears twice", keys[k]);
         out[k] = c;
     }
@@ -330,7 +272,7 @@ static int unique_names(loader *L, named *v, size_t n, const char *section, cons
     char p[PATH_LEN], q[GOT_LEN];
     snprintf(p, sizeof p, "%s[%zu].name", section, dup);
     return bad(L, p, "duplicate %s name '%s' (first declared at %s[%zu])", what,
-               clip(name, q, sizeof q), section, first);
+               sim_clip(name, q, sizeof q), section, first);
 }
 
 static const named *find_name(const named *v, size_t n, const char *name)
@@ -451,6 +393,7 @@ typedef struct model {
     const char **inputs;
     size_t n_inputs;
     sf_work *work;
+    expect_set *expect; /* the "expect" section, parsed */
 } model;
 
 static void free_model(model *m)
@@ -461,6 +404,7 @@ static void free_model(model *m)
     free(m->task_names);
     free(m->inputs);
     free_work(m->work);
+    expect_set_free(m->expect);
 }
 
 static size_t count_items(const cJSON *array)
@@ -551,10 +495,10 @@ static int parse_task(loader *L, const sim_config *cfg, const char *path, const 
                 if (!names) return no_memory(L);
                 for (size_t i = 0; i < m->n_svcs; i++)
                     names[i] = m->svcs[i].name;
-                did_you_mean(svc, names, m->n_svcs, hint, sizeof hint);
+                sim_did_you_mean(svc, names, m->n_svcs, hint, sizeof hint);
                 free(names);
             }
-            return bad(L, p, "unknown service '%s'%s", clip(svc, q, sizeof q), hint);
+            return bad(L, p, "unknown service '%s'%s", sim_clip(svc, q, sizeof q), hint);
         }
         out->service = svc;
     }
@@ -630,9 +574,9 @@ static int parse_work_item(loader *L, const char *path, const cJSON *obj, model 
         if (!names) return no_memory(L);
         for (size_t i = 0; i < m->n_tasks; i++)
             names[i] = m->tasks[i].name;
-        did_you_mean(task, names, m->n_tasks, hint, sizeof hint);
+        sim_did_you_mean(task, names, m->n_tasks, hint, sizeof hint);
         free(names);
-        return bad(L, p, "unknown task '%s'%s", clip(task, q, sizeof q), hint);
+        return bad(L, p, "unknown task '%s'%s", sim_clip(task, q, sizeof q), hint);
     }
     if (v[K_LABEL]) rc = get_string(L, join(p, path, "label"), v[K_LABEL], false, &label);
     size_t n_needs = 0, n_produces = 0;
@@ -820,9 +764,9 @@ static int parse_canvas(loader *L, const char *path, const cJSON *obj, model *m)
 
 static int check_document(loader *L, const sim_config *cfg, const cJSON *root, model *m)
 {
-    static const char *const keys[] = {"name",  "description", "services",
-                                       "tasks", "inputs",      "work"};
-    enum { K_NAME, K_DESC, K_SERVICES, K_TASKS, K_INPUTS, K_WORK, K_N };
+    static const char *const keys[] = {"name",  "description", "services", "tasks",
+                                       "inputs", "work",       "expect"};
+    enum { K_NAME, K_DESC, K_SERVICES, K_TASKS, K_INPUTS, K_WORK, K_EXPECT, K_N };
     const cJSON *v[K_N];
     char p[PATH_LEN], g[GOT_LEN];
     const char *str;
@@ -894,7 +838,13 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
         if ((rc = is_canvas(c) ? parse_canvas(L, at, c, m) : parse_work_item(L, at, c, m)))
             return rc;
     }
-    return 0;
+
+    /* expect (expect.c) */
+    if (v[K_EXPECT]) {
+        if (!(m->expect = expect_set_new())) return no_memory(L);
+        rc = expect_add_json(m->expect, v[K_EXPECT], L->file, L->err, L->errlen);
+    }
+    return rc;
 }
 
 /* What the sim refused, as this API's codes: RC_ENOMEM or RC_EINVAL. */
@@ -923,6 +873,14 @@ static int build(loader *L, sim *s, model *m)
     sf_work *w = m->work;
     m->work = NULL;
     if ((rc = sim_own(s, w, free_work))) return no_memory(L); /* sim_own freed w */
+    /* The labels its work can carry, for expectations that name one (the
+     * sim borrows them from w, which it now owns). */
+    for (size_t i = 0; i < w->n_items; i++) {
+        const sf_item *it = &w->items[i];
+        uint64_t repeat = (i + 1 < w->n_items ? w->items[i + 1].first : w->total) - it->first;
+        if (it->label && (rc = sim_declare_labels(s, it->label, it->expand ? repeat : 0, 0)))
+            return no_memory(L);
+    }
     sim_set_workload(s, w->total, generate, w);
     return 0;
 }
@@ -945,7 +903,7 @@ static int syntax_error(loader *L, const json_strict_error *e)
         else
             snprintf(L->err, L->errlen, "%s:%zu:%zu: JSON syntax error: %s", L->file, e->line,
                      e->col, e->why);
-        one_line(L->err);
+        sim_one_line(L->err);
     }
     return RC_EINVAL;
 }
@@ -978,6 +936,7 @@ static int load_text(loader *L, sim *s, const char *text, size_t len)
     model m = {0};
     rc = check_document(L, sim_get_config(s), root, &m);
     if (!rc) rc = build(L, s, &m);
+    if (!rc && L->expect && m.expect && expect_merge(L->expect, m.expect)) rc = no_memory(L);
     free_model(&m);
     cJSON_Delete(root);
     return rc;
@@ -991,7 +950,7 @@ static int too_large(loader *L)
 int scenario_file_load_string(sim *s, const char *name_for_errors, const char *json, char *err,
                               size_t errlen)
 {
-    loader L = {name_for_errors ? name_for_errors : "<string>", err, errlen};
+    loader L = {name_for_errors ? name_for_errors : "<string>", err, errlen, NULL};
     if (err && errlen) *err = 0;
     if (!s || !json) return bad(&L, NULL, "no sim or no text given");
     size_t len = strlen(json);
@@ -1002,7 +961,7 @@ int scenario_file_load_string(sim *s, const char *name_for_errors, const char *j
 int scenario_file_load_buffer(sim *s, const char *name_for_errors, const void *data, size_t len,
                               char *err, size_t errlen)
 {
-    loader L = {name_for_errors ? name_for_errors : "<buffer>", err, errlen};
+    loader L = {name_for_errors ? name_for_errors : "<buffer>", err, errlen, NULL};
     if (err && errlen) *err = 0;
     if (!s || (!data && len)) return bad(&L, NULL, "no sim or no text given");
     if (len > SCENARIO_FILE_MAX_BYTES) return too_large(&L);
@@ -1017,7 +976,13 @@ int scenario_file_load_buffer(sim *s, const char *name_for_errors, const void *d
 
 int scenario_file_load(sim *s, const char *path, char *err, size_t errlen)
 {
-    loader L = {path ? path : "<null>", err, errlen};
+    return scenario_file_load_expect(s, path, NULL, err, errlen);
+}
+
+int scenario_file_load_expect(sim *s, const char *path, expect_set *expect, char *err,
+                              size_t errlen)
+{
+    loader L = {path ? path : "<null>", err, errlen, expect};
     if (err && errlen) *err = 0;
     if (!s || !path) return bad(&L, NULL, "no sim or no path given");
     FILE *f = fopen(path, "rb");

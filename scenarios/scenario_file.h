@@ -53,6 +53,14 @@
  */
 int scenario_file_load(sim *s, const char *path, char *err, size_t errlen);
 
+/* The same, and the file's "expect" section (expectations and seeds; see
+ * expect.h) is added to expect when the whole file loads.  expect may be
+ * NULL: the section is still checked.  The labels of the file's work are
+ * declared to the sim (sim_declare_labels), so expectations can name them. */
+typedef struct expect_set expect_set;
+int scenario_file_load_expect(sim *s, const char *path, expect_set *expect, char *err,
+                              size_t errlen);
+
 /* The same from a NUL-terminated string; name_for_errors (NULL: "<string>")
  * stands for the file name in messages. */
 int scenario_file_load_string(sim *s, const char *name_for_errors, const char *json, char *err,

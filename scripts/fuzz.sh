@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 TARGETS=(
   "runqy_line | tests/fuzz/fuzz_runqy_line.c | transports/workers/protocol.c | scheduler/include transports/workers tests/fuzz | libcjson"
   "scenario_file | tests/fuzz/fuzz_scenario_file.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c | scheduler/include scheduler harness/include harness libsim scenarios tests/fuzz | libcjson"
+  "expect | tests/fuzz/fuzz_expect.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c | scheduler/include scheduler harness/include harness libsim scenarios tests/fuzz | libcjson"
 )
 
 field() { # line, index (1-based): the field, trimmed

@@ -7,9 +7,9 @@
 #   scripts/regen-fixtures.sh NAME...    only these cases (e.g. a new one)
 #
 # Builds first (BUILD=dir to use another plain build directory than ./build;
-# never a sanitizer build), reruns every case with --log FILE --format jsonl
-# --report json, writes NAME.jsonl, NAME.report.json and NAME.stall.txt, and
-# removes golden files no case owns.  Review `git diff fixtures/golden` before
+# never a sanitizer build), reruns every case with --golden NAME.jsonl
+# --update-golden (runcue-sim writes the log) and --report json, writes
+# NAME.report.json and NAME.stall.txt, and removes golden files no case owns.  Review `git diff fixtures/golden` before
 # committing: every changed line is a change in simulator behaviour.
 # `meson test -C build --suite sim` (test 'golden') compares against them.
 set -euo pipefail

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "eventlog.h"
+#include "expect.h"
+#include "golden.h"
 #include "live.h"
 #include "pace.h"
 #include "runcue_shm.h"
@@ -25,8 +27,7 @@
 #include "scenarios.h"
 #include "shm_cleanup.h"
 #include "sim.h"
-
-enum { EXIT_USAGE = 2, EXIT_STALLED = 3 };
+#include "sim_check.h"
 
 typedef struct options {
     sim_config cfg;
@@ -42,6 +43,14 @@ typedef struct options {
     double speed;
     bool seed_given;
     const char *shm_name;
+    /* Regression checks (sim_check.h). */
+    expect_set *expect; /* --expect, in order */
+    const char *golden;
+    bool update_golden;
+    const char *junit;
+    bool check;
+    char **check_paths;
+    size_t n_check_paths;
 } options;
 
 static void usage(FILE *out)
@@ -90,11 +99,24 @@ static void usage(FILE *out)
             "      --realtime         pace virtual time to the wall clock\n"
             "      --speed X          with --realtime, --tui or --sdl: X virtual seconds\n"
             "                         per wall second [1; 10 in the live views]\n"
+            "\n"
+            "Regression checks:\n"
+            "      --expect TEXT      an expectation checked at the end, e.g. 'no stall',\n"
+            "                         'completed == 40', 'service api queue_wait.p95 <= 2s',\n"
+            "                         'label publish completes before t=5' (repeatable;\n"
+            "                         adds to a scenario file's \"expect\" section)\n"
+            "      --golden FILE      compare the JSON Lines event log with FILE\n"
+            "      --update-golden    with --golden: write FILE from this run instead\n"
+            "      --junit FILE       write the expectations' results as JUnit XML\n"
+            "      --check PATH...    run every scenario file (a directory: its *.json)\n"
+            "                         with its expectations and seeds, in parallel\n"
             "  -h, --help             show this help\n"
             "  -V, --version          show the version\n"
             "\n"
-            "Exit status: 0 all work finished (or --duration reached), 2 bad usage,\n"
-            "3 stalled (work pending that nothing could unblock), 1 other errors.\n");
+            "Exit status: 0 all work finished (or --duration reached) and every\n"
+            "expectation held, 2 bad usage or input, 3 stalled (work pending that nothing\n"
+            "could unblock) without an expectation asking for it, 4 an expectation broken,\n"
+            "5 the event log differs from --golden, 1 other errors.\n");
 }
 
 static _Noreturn void bad(const char *opt, const char *fmt, ...)
@@ -156,7 +178,29 @@ enum {
     OPT_SCREENSHOT,
     OPT_EXIT_AT_END,
     OPT_PROGRESS_STEPS,
+    OPT_EXPECT,
+    OPT_GOLDEN,
+    OPT_UPDATE_GOLDEN,
+    OPT_JUNIT,
+    OPT_CHECK,
 };
+
+/* --check runs scenario files with their own expectations, quietly. */
+static void check_options(const options *o)
+{
+    const char *clash = o->scenario_file ? "--scenario-file"
+                        : o->expect      ? "--expect (put expectations in the files)"
+                        : o->golden      ? "--golden"
+                        : o->log_path    ? "--log"
+                        : o->verbose     ? "-v"
+                        : o->report_json ? "--report"
+                        : o->tui         ? "--tui"
+                        : o->sdl         ? "--sdl"
+                        : o->realtime    ? "--realtime"
+                        : o->shm_name    ? "--shm"
+                                         : NULL;
+    if (clash) bad("--check", "cannot be combined with %s", clash);
+}
 
 static void list_scenarios(void)
 {
@@ -196,6 +240,11 @@ static void parse(int argc, char **argv, options *o)
         {"screenshot", required_argument, 0, OPT_SCREENSHOT},
         {"exit-at-end", no_argument, 0, OPT_EXIT_AT_END},
         {"progress-steps", required_argument, 0, OPT_PROGRESS_STEPS},
+        {"expect", required_argument, 0, OPT_EXPECT},
+        {"golden", required_argument, 0, OPT_GOLDEN},
+        {"update-golden", no_argument, 0, OPT_UPDATE_GOLDEN},
+        {"junit", required_argument, 0, OPT_JUNIT},
+        {"check", no_argument, 0, OPT_CHECK},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -272,6 +321,19 @@ static void parse(int argc, char **argv, options *o)
         case OPT_SDL: o->sdl = true; break;
         case OPT_SCREENSHOT: o->screenshot = optarg; break;
         case OPT_EXIT_AT_END: o->exit_at_end = true; break;
+        case OPT_EXPECT: {
+            char err[512];
+            if (!o->expect && !(o->expect = expect_set_new())) bad("--expect", "out of memory");
+            if (expect_add(o->expect, optarg, "--expect", err, sizeof err)) {
+                fprintf(stderr, "runcue-sim: %s\n", err);
+                exit(EXIT_USAGE);
+            }
+            break;
+        }
+        case OPT_GOLDEN: o->golden = optarg; break;
+        case OPT_UPDATE_GOLDEN: o->update_golden = true; break;
+        case OPT_JUNIT: o->junit = optarg; break;
+        case OPT_CHECK: o->check = true; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("runcue-sim %s\n", RC_VERSION_STRING); exit(0);
         case ':': bad(argv[optind - 1], "needs a value");
@@ -295,6 +357,13 @@ static void parse(int argc, char **argv, options *o)
         }
         }
     }
+    if (o->check) {
+        check_options(o);
+        if (optind == argc) bad("--check", "needs scenario files or directories");
+        o->check_paths = argv + optind;
+        o->n_check_paths = (size_t)(argc - optind);
+        return;
+    }
     if (optind < argc) bad("argument", "unexpected '%s'", argv[optind]);
     if (sim_profile_max_latency_ms(o->cfg.latency_ms, o->cfg.jitter, o->cfg.outlier_mult) >
         SIM_LATENCY_MAX_MS)
@@ -302,6 +371,7 @@ static void parse(int argc, char **argv, options *o)
             "%g ms with --outlier-mult %g can draw latencies beyond %g ms (latency x mult x 1.5), "
             "more than the simulator represents",
             o->cfg.latency_ms, o->cfg.outlier_mult, SIM_LATENCY_MAX_MS);
+    if (o->update_golden && !o->golden) bad("--update-golden", "needs --golden FILE");
     if (o->tui && o->no_tui) bad("--tui", "cannot be combined with --no-tui");
     if (o->tui && o->sdl) bad("--tui", "cannot be combined with --sdl");
     if (o->screenshot && !o->sdl) bad("--screenshot", "needs --sdl");
@@ -312,7 +382,7 @@ static void parse(int argc, char **argv, options *o)
     /* The dashboard is the default on a terminal, unless output is asked
      * for in another form. */
     if (!o->tui && !o->no_tui && !o->sdl && live_have_tui && isatty(1) && isatty(0) &&
-        !o->verbose && !o->report_json && !o->realtime)
+        !o->verbose && !o->report_json && !o->realtime && !o->expect && !o->golden && !o->junit)
         o->tui = true;
     if ((o->tui || o->sdl) && (o->verbose || o->report_json || o->realtime)) {
         const char *view = o->tui ? "--tui" : "--sdl";
@@ -334,12 +404,6 @@ static uint64_t choose_seed(void)
     /* The one non-deterministic input: drawn once, printed, replayable. */
     if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) seed = (uint64_t)getpid();
     return seed % 1000000000u;
-}
-
-static void mirror_record(sim *s, const sim_event_record *rec, void *ud)
-{
-    (void)s;
-    sim_eventlog_write(ud, rec);
 }
 
 /* The views step the run through libsim's pacer. */
@@ -379,65 +443,230 @@ static int run_realtime(sim *s, double speed, bool progress)
     }
 }
 
+/* Build the scenario on a new sim: a built-in one, or a file whose
+ * expectations and seeds go to fx.  0 or an exit status (message printed). */
+static int build_scenario(const options *o, sim **out, expect_set *fx, const char **name)
+{
+    sim *s;
+    int rc = sim_new(&s, &o->cfg);
+    *out = NULL;
+    if (rc) {
+        fprintf(stderr, "runcue-sim: cannot start: %s\n", rc_strerror(rc));
+        return 1;
+    }
+    *name = o->scenario;
+    if (o->scenario_file) {
+        char err[512];
+        if (scenario_file_load_expect(s, o->scenario_file, fx, err, sizeof err)) {
+            fprintf(stderr, "runcue-sim: --scenario-file: %s\n", err);
+            sim_free(s);
+            return EXIT_USAGE;
+        }
+        *name = o->scenario_file;
+    } else if ((rc = scenario_find(o->scenario)->build(s))) {
+        fprintf(stderr, "runcue-sim: scenario %s: %s\n", o->scenario,
+                *sim_errmsg(s) ? sim_errmsg(s) : rc_strerror(rc));
+        sim_free(s);
+        return 1;
+    }
+    *out = s;
+    return 0;
+}
+
+/* Where the event records go: v[0] through the engine, the rest mirrored. */
+typedef struct sinks {
+    sim_eventlog *v[3];
+    size_t n;
+} sinks;
+
+static void mirror_records(sim *s, const sim_event_record *rec, void *ud)
+{
+    (void)s;
+    const sinks *k = ud;
+    for (size_t i = 1; i < k->n; i++) sim_eventlog_write(k->v[i], rec);
+}
+
+/* Copy the run's log to path through a temporary file renamed over it. */
+static int update_golden(const char *path, FILE *run_log)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid()) >= (int)sizeof tmp) {
+        fprintf(stderr, "runcue-sim: --golden: path too long\n");
+        return EXIT_USAGE;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "runcue-sim: --golden: cannot write '%s': %s\n", tmp, strerror(errno));
+        return EXIT_USAGE;
+    }
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, run_log)) > 0) fwrite(buf, 1, n, f);
+    if (ferror(run_log) | (fclose(f) != 0) || rename(tmp, path) != 0) {
+        fprintf(stderr, "runcue-sim: --golden: cannot write '%s': %s\n", path, strerror(errno));
+        remove(tmp);
+        return 1;
+    }
+    return 0;
+}
+
+/* --golden: compare the run's log with the recording (or rewrite it).  The
+ * report of a difference goes to *report (malloc'd).  0 or an exit status. */
+static int golden_finish(const options *o, FILE *run_log, char **report)
+{
+    *report = NULL;
+    if (fflush(run_log) != 0 || fseek(run_log, 0, SEEK_SET) != 0) {
+        fprintf(stderr, "runcue-sim: --golden: cannot read back the run's log\n");
+        return 1;
+    }
+    if (o->update_golden) return update_golden(o->golden, run_log);
+    FILE *g = fopen(o->golden, "r");
+    if (!g) {
+        fprintf(stderr, "runcue-sim: --golden: cannot read '%s': %s (record it with "
+                        "--update-golden)\n", o->golden, strerror(errno));
+        return EXIT_USAGE;
+    }
+    size_t len = 0;
+    FILE *mem = open_memstream(report, &len);
+    int rc = mem ? sim_golden_compare(g, run_log, o->golden, mem) : RC_ENOMEM;
+    fclose(g);
+    if (mem) fclose(mem);
+    if (rc < 0) {
+        fprintf(stderr, "runcue-sim: --golden: comparing with '%s' failed: %s\n", o->golden,
+                rc_strerror(rc));
+        return 1;
+    }
+    if (rc == 0) {
+        free(*report);
+        *report = NULL;
+        return 0;
+    }
+    fputs(*report, stderr);
+    return EXIT_GOLDEN;
+}
+
+/* --junit for one run: a case per expectation, and one for --golden. */
+static int junit_single(const options *o, const char *name, const expect_set *set,
+                        const char *golden_report, double duration_s)
+{
+    sim_junit_case *cases = NULL;
+    size_t n = 0;
+    char suite[256];
+    snprintf(suite, sizeof suite, "%s (seed %llu)", name, (unsigned long long)o->cfg.seed);
+    int rc = check_junit_cases(set, name, "", &cases, &n);
+    if (!rc && o->golden && !o->update_golden) {
+        sim_junit_case *grown = realloc(cases, (n + 1) * sizeof *grown);
+        if (grown) {
+            cases = grown;
+            cases[n++] = (sim_junit_case){
+                .name = strdup("golden event log"),
+                .classname = name,
+                .failure = golden_report ? strdup(golden_report) : NULL};
+        } else {
+            rc = RC_ENOMEM;
+        }
+    }
+    sim_junit_suite su = {suite, cases, n, duration_s};
+    if (!rc) rc = check_write_junit(o->junit, &su, 1);
+    else fprintf(stderr, "runcue-sim: --junit: out of memory\n");
+    check_cases_free(cases, n);
+    return rc ? 1 : 0;
+}
+
+/* Close the logs; 0 or an exit status. */
+static int close_logs(const options *o, sinks *k, FILE *log_file)
+{
+    for (size_t i = 0; i < k->n; i++) sim_eventlog_close(k->v[i]);
+    k->n = 0;
+    if (log_file && fclose(log_file) != 0) {
+        fprintf(stderr, "runcue-sim: --log: writing '%s' failed: %s\n", o->log_path,
+                strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setlocale(LC_CTYPE, ""); /* symbols only; numbers stay in the C locale */
     bool utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
     options o = {0};
     parse(argc, argv, &o);
-    if (!o.seed_given) {
-        o.cfg.seed = choose_seed();
-        if (!o.report_json) fprintf(stderr, "runcue-sim: seed %llu (replay with --seed %llu)\n",
-                                    (unsigned long long)o.cfg.seed,
-                                    (unsigned long long)o.cfg.seed);
-    }
+    if (o.check)
+        return check_main(&o.cfg, o.seed_given, o.check_paths, o.n_check_paths, o.junit);
+    bool chosen = !o.seed_given;
+    if (chosen) o.cfg.seed = choose_seed();
 
-    sim *s;
-    int rc = sim_new(&s, &o.cfg);
-    if (rc) {
-        fprintf(stderr, "runcue-sim: cannot start: %s\n", rc_strerror(rc));
-        return 1;
-    }
-    const char *name = o.scenario;
-    if (o.scenario_file) {
-        char err[512];
-        if (scenario_file_load(s, o.scenario_file, err, sizeof err)) {
-            fprintf(stderr, "runcue-sim: --scenario-file: %s\n", err);
-            sim_free(s);
-            return EXIT_USAGE;
-        }
-        name = o.scenario_file;
-    } else if ((rc = scenario_find(o.scenario)->build(s))) {
-        fprintf(stderr, "runcue-sim: scenario %s: %s\n", o.scenario,
-                *sim_errmsg(s) ? sim_errmsg(s) : rc_strerror(rc));
+    /* The file's expectations, then --expect's; a file's first seed
+     * replaces a drawn one. */
+    sim *s = NULL;
+    const char *name = NULL;
+    expect_set *expect = expect_set_new();
+    int status = expect ? build_scenario(&o, &s, expect, &name) : 1;
+    const uint64_t *seeds;
+    if (!status && chosen && expect_seeds(expect, &seeds)) {
+        o.cfg.seed = seeds[0];
+        chosen = false;
         sim_free(s);
-        return 1;
+        expect_set_free(expect);
+        expect = expect_set_new();
+        status = expect ? build_scenario(&o, &s, expect, &name) : 1;
     }
+    if (!status && o.expect && expect_merge(expect, o.expect)) status = 1;
+    bool checking = !status && (expect_count(expect) > 0 || o.junit);
+    char err[768];
+    if (checking && expect_prepare(expect, s, true, err, sizeof err)) {
+        fprintf(stderr, "runcue-sim: %s\n", err);
+        status = EXIT_USAGE;
+    }
+    expect_set_free(o.expect);
+    if (status) {
+        sim_free(s);
+        expect_set_free(expect);
+        return status;
+    }
+    if (chosen && !o.report_json)
+        fprintf(stderr, "runcue-sim: seed %llu (replay with --seed %llu)\n",
+                (unsigned long long)o.cfg.seed, (unsigned long long)o.cfg.seed);
 
-    FILE *log_file = NULL;
-    sim_eventlog *log = NULL, *vlog = NULL;
+    FILE *log_file = NULL, *golden_log = NULL;
+    sinks k = {{NULL}, 0};
+    sim_eventlog *lg;
     if (o.log_path) {
         log_file = fopen(o.log_path, "w");
         if (!log_file) {
             fprintf(stderr, "runcue-sim: --log: cannot open '%s': %s\n", o.log_path,
                     strerror(errno));
             sim_free(s);
+            expect_set_free(expect);
             return EXIT_USAGE;
         }
-        sim_eventlog_open(&log, log_file,
-                          &(sim_eventlog_opts){.format = o.log_format, .utf8 = utf8});
+        if (!sim_eventlog_open(&lg, log_file,
+                               &(sim_eventlog_opts){.format = o.log_format, .utf8 = utf8}))
+            k.v[k.n++] = lg;
     }
     if (o.verbose && !o.report_json) {
-        if (!o.log_path)
-            sim_eventlog_open(&vlog, stdout,
-                              &(sim_eventlog_opts){.format = o.log_format, .utf8 = utf8});
-        else
-            sim_eventlog_open(&vlog, stdout, &(sim_eventlog_opts){.utf8 = utf8});
+        sim_eventlog_format f = o.log_path ? SIM_EVENTLOG_TEXT : o.log_format;
+        if (!sim_eventlog_open(&lg, stdout, &(sim_eventlog_opts){.format = f, .utf8 = utf8}))
+            k.v[k.n++] = lg;
     }
-    /* The file log goes through the engine; -v mirrors every record to
-     * stdout through the observer. */
-    sim_set_log(s, log ? log : vlog);
-    if (log && vlog) sim_set_observer(s, mirror_record, vlog);
+    if (o.golden) {
+        golden_log = tmpfile();
+        if (!golden_log || sim_eventlog_open(&lg, golden_log,
+                                             &(sim_eventlog_opts){.format = SIM_EVENTLOG_JSONL})) {
+            fprintf(stderr, "runcue-sim: --golden: cannot make a temporary file: %s\n",
+                    strerror(errno));
+            if (golden_log) fclose(golden_log);
+            close_logs(&o, &k, log_file);
+            sim_free(s);
+            expect_set_free(expect);
+            return 1;
+        }
+        k.v[k.n++] = lg;
+    }
+    /* The first log goes through the engine; the others are mirrored. */
+    sim_set_log(s, k.n ? k.v[0] : NULL);
+    if (k.n > 1) sim_set_observer(s, mirror_records, &k);
 
     char auto_name[RC_SHM_NAME_MAX + 1];
     if ((o.tui || o.sdl) && !o.shm_name) {
@@ -445,16 +674,17 @@ int main(int argc, char **argv)
         snprintf(auto_name, sizeof auto_name, "sim-%d", (int)getpid());
         o.shm_name = auto_name;
     }
+    int rc;
     if (o.shm_name) {
         char title[128];
         snprintf(title, sizeof title, "runcue-sim --scenario %s -n %llu --seed %llu", name,
                  (unsigned long long)o.cfg.count, (unsigned long long)o.cfg.seed);
         if ((rc = sim_publish(s, o.shm_name, title))) {
             fprintf(stderr, "runcue-sim: --shm: %s\n", sim_errmsg(s));
-            if (vlog) sim_eventlog_close(vlog);
-            if (log) sim_eventlog_close(log);
-            if (log_file) fclose(log_file);
+            close_logs(&o, &k, log_file);
+            if (golden_log) fclose(golden_log);
             sim_free(s);
+            expect_set_free(expect);
             return rc == RC_EINVAL || rc == RC_EEXIST ? EXIT_USAGE : 1;
         }
         shm_cleanup_on_signals(sim_shm(s));
@@ -467,6 +697,7 @@ int main(int argc, char **argv)
         if (rc) {
             fprintf(stderr, "runcue-sim: cannot start: %s\n", rc_strerror(rc));
             sim_free(s);
+            expect_set_free(expect);
             return 1;
         }
         sim_pacer_init(&pacer, s, o.speed);
@@ -476,6 +707,7 @@ int main(int argc, char **argv)
         rc = o.tui ? live_tui_run(&lo) : live_sdl_run(&lo);
         if (rc) {
             sim_free(s); /* removes the segment */
+            expect_set_free(expect);
             return rc == 130 ? 130 : 1; /* 130: SIGINT/SIGTERM in the view */
         }
         /* Quit early: the summary covers the run so far (and says it is not
@@ -492,6 +724,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "runcue-sim: run failed: %s\n",
                 *sim_errmsg(s) ? sim_errmsg(s) : rc_strerror(outcome));
         sim_free(s);
+        expect_set_free(expect);
         return 1;
     }
     if (o.report_json) {
@@ -501,17 +734,34 @@ int main(int argc, char **argv)
         if (o.verbose) printf("--------------------------------------------------------------------------------\n");
         sim_print_summary(s, stdout, utf8);
     }
-    if (vlog) sim_eventlog_close(vlog);
-    if (log) sim_eventlog_close(log);
-    if (log_file && fclose(log_file) != 0) {
-        fprintf(stderr, "runcue-sim: --log: writing '%s' failed: %s\n", o.log_path,
-                strerror(errno));
-        sim_free(s);
-        return 1;
+    fflush(stdout);
+    status = close_logs(&o, &k, log_file);
+
+    /* The checks: the golden log, then the expectations. */
+    char *golden_report = NULL;
+    int golden_status = golden_log ? golden_finish(&o, golden_log, &golden_report) : 0;
+    if (golden_log) fclose(golden_log);
+    size_t broken = checking ? expect_check(expect, s) : 0;
+    if (checking) {
+        check_print_broken(stderr, expect, "runcue-sim: expectation broken: ");
+        if (!broken)
+            fprintf(stderr, "runcue-sim: %zu expectation%s held\n", expect_count(expect),
+                    expect_count(expect) == 1 ? "" : "s");
     }
     if (outcome == SIM_UNFINISHED)
         fprintf(stderr, "runcue-sim: the run ended with work pending or running (virtual time "
                         "ran out)\n");
+    if (o.junit &&
+        junit_single(&o, name, expect, golden_report, sim_get_summary(s)->duration_s))
+        status = status ? status : 1;
+    free(golden_report);
+    expect_set_free(expect);
     sim_free(s);
-    return outcome == SIM_STALLED ? EXIT_STALLED : outcome == SIM_UNFINISHED ? 1 : 0;
+    if (status) return status;
+    if (golden_status && golden_status != EXIT_GOLDEN) return golden_status; /* 2 or 1 */
+    if (outcome == SIM_UNFINISHED) return 1;
+    if (broken) return EXIT_BROKEN;
+    if (golden_status) return golden_status;
+    /* With expectations, a stall is judged by them ("no stall" by default). */
+    return outcome == SIM_STALLED && !checking ? EXIT_STALLED : 0;
 }

@@ -111,7 +111,8 @@ def main():
                                "--duration", "--timeout", "--seed", "--scenario",
                                "--scenario-file", "--list-scenarios", "--verbose", "--log",
                                "--format", "--report", "--help", "--version", "--tui",
-                               "--no-tui", "--sdl", "--screenshot", "--shm", "--exit-at-end")
+                               "--no-tui", "--sdl", "--screenshot", "--shm", "--exit-at-end",
+                               "--expect", "--golden", "--update-golden", "--junit", "--check")
                    if o not in r.stdout]
         t.check(r.status == 0 and r.stdout.startswith("usage: runcue-sim") and not missing
                 and not r.stderr,

@@ -8,12 +8,16 @@ A case is one line of the manifest:
 
 and owns these files next to the manifest:
 
-    name.jsonl         the event log   (--log FILE --format jsonl)
+    name.jsonl         the event log, compared by runcue-sim itself
+                       (--golden FILE: exit 5 and a report of the first
+                       difference; --update-golden rewrites it)
     name.report.json   stdout          (--report json)
     name.stall.txt     stderr, when the run stalled (the stall report); no
                        file means stderr must be empty
 
-The exit status must be 3 if the report says "stalled":true, else 0.
+The exit status must be 3 if the report says "stalled":true, else 0.  The
+same runs compare the log with --log too, so a broken --golden cannot hide
+a difference.
 
     golden.py [--tool PATH] [--fixtures DIR] [--regen] [CASE...]
 
@@ -51,7 +55,8 @@ def read_manifest(path):
                 sys.exit(f"{path}:{n}: case '{name}' listed twice")
             seen.add(name)
             argv = shlex.split(args)
-            for banned in ("--log", "--format", "--report", "-v", "--verbose", "--realtime"):
+            for banned in ("--log", "--format", "--report", "-v", "--verbose", "--realtime",
+                           "--golden", "--update-golden", "--expect", "--junit"):
                 if banned in argv:
                     sys.exit(f"{path}:{n}: '{banned}' is added by the runner; leave it out")
             if "--seed" not in argv:
@@ -68,8 +73,12 @@ def read_bytes(path):
         return None
 
 
-def run_case(tool, name, argv):
-    r = simtool.run(tool, argv, log=True, report=True)
+def run_case(tool, name, argv, golden, update=False):
+    """Run a case with --golden (and --update-golden); the log also comes
+    back through --log."""
+    extra = ["--golden", golden] + (["--update-golden"] if update else [])
+    r = simtool.run(tool, argv + extra, log=True, report=True)
+    r.argv = [a if a != golden else os.path.relpath(golden, simtool.SRC_ROOT) for a in r.argv]
     out = {
         ".jsonl": r.log if r.log is not None else b"",
         ".report.json": r.stdout.encode("utf-8"),
@@ -116,13 +125,18 @@ def main():
     tally = simtool.Tally("golden")
     if opts.regen:
         for name, argv in cases:
-            r, out = run_case(tool, name, argv)
+            r, out = run_case(tool, name, argv, os.path.join(opts.fixtures, name + ".jsonl"),
+                              update=True)
             problem = status_problem(r)
             if problem:
                 tally.fail(f"{name}: not regenerated", f"{problem}\nreplay: {r.command()}")
                 continue
             for suffix, data in out.items():
                 path = os.path.join(opts.fixtures, name + suffix)
+                if suffix == ".jsonl":
+                    if read_bytes(path) != data:
+                        tally.fail(f"{name}: --update-golden wrote another log than --log")
+                    continue
                 if data is None:
                     if os.path.exists(path):
                         os.remove(path)
@@ -142,12 +156,17 @@ def main():
     for name, argv in cases:
         replay = (f"replay: {shlex.join([tool] + argv)} --log LOG.jsonl --format jsonl "
                   f"--report json\nrecheck: {shlex.join([sys.executable, os.path.abspath(__file__), '--tool', tool, name])}")
-        r, out = run_case(tool, name, argv)
+        golden = os.path.join(opts.fixtures, name + ".jsonl")
+        r, out = run_case(tool, name, argv, golden)
         problems = []
-        problem = status_problem(r)
-        if problem:
-            problems.append(problem)
-        for suffix, got in out.items() if not r.sanitizer else ():
+        if r.status == 5 and not r.sanitizer:
+            # runcue-sim's own report of the first difference.
+            problems.append(r.stderr.rstrip("\n"))
+        else:
+            problem = status_problem(r)
+            if problem:
+                problems.append(problem)
+        for suffix, got in out.items() if not r.sanitizer and r.status != 5 else ():
             path = os.path.join(opts.fixtures, name + suffix)
             want = read_bytes(path)
             rel = os.path.relpath(path, simtool.SRC_ROOT)

@@ -45,17 +45,24 @@ def wait_for(session, pattern, timeout=20.0):
     raise AssertionError(f"timed out waiting for {pattern!r}; screen:\n{text}")
 
 
-def shell(session, width=120, height=40):
-    """A plain shell in a fresh tmux session.  Killing the last session makes
-    the server exit; a new session right then can be refused: try again."""
+def new_session(session, width, height, command):
+    """tmux new-session.  When the previous test killed the server's last
+    session, the server may still be exiting: tmux then says "server exited
+    unexpectedly"; start again (the server exits in milliseconds)."""
     for _ in range(50):
         r = tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
-                 "env PS1='$ ' TERM=xterm-256color bash --norc --noprofile", check=False)
+                 command, check=False)
         if r.returncode == 0:
+            return
+        if "server exited unexpectedly" not in r.stderr:
             break
-        time.sleep(0.1)
-    else:
-        raise AssertionError(f"tmux new-session {session}: {r.stderr.strip()}")
+        time.sleep(0.02)
+    raise AssertionError(f"tmux new-session {session}: {r.stderr.strip()}")
+
+
+def shell(session, width=120, height=40):
+    """A plain shell in a fresh tmux session."""
+    new_session(session, width, height, "env PS1='$ ' TERM=xterm-256color bash --norc --noprofile")
     wait_for(session, r"\$ $|\$\s*$")
 
 
@@ -157,33 +164,36 @@ def test_deadlock_and_resize():
 def test_sigint():
     s = "sigint"
     shell(s)
-    before = segments()
-    type_line(s, f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1; echo EXIT=$?")
+    # A segment name of this test's own: other processes on the machine
+    # come and go in /dev/shm meanwhile.
+    name = f"tui-test-{os.getpid()}-sigint"
+    type_line(s, f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1 --shm {name}; "
+                 "echo EXIT=$?")
     wait_for(s, r"running")
     during = segments()
     tmux("send-keys", "-t", s, "C-c")
     text = wait_for(s, r"EXIT=\d+")
     check("EXIT=130" in text, "SIGINT: exit 130", text)
-    check(len(during) == len(before) + 1 and segments() == before,
-          "SIGINT: the run's segment is removed", f"{before} {during} {segments()}")
+    check(f"runcue.{name}" in during and f"runcue.{name}" not in segments(),
+          "SIGINT: the run's segment is removed", f"{during} {segments()}")
     sane_terminal(s, "SIGINT")
     tmux("kill-session", "-t", s)
 
 
 def test_hangup():
     s = "hangup"
-    before = segments()
-    tmux("new-session", "-d", "-s", s, "-x", "100", "-y", "30",
-         f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1")
+    name = f"runcue.tui-test-{os.getpid()}-hangup"
+    new_session(s, 100, 30, f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1 "
+                            f"--shm {name[7:]}")
     wait_for(s, r"running")
     during = segments()
     tmux("kill-session", "-t", s)  # the terminal goes away: SIGHUP
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and segments() != before:
+    while time.monotonic() < deadline and name in segments():
         time.sleep(0.1)
-    check(len(during) == len(before) + 1 and segments() == before,
+    check(name in during and name not in segments(),
           "SIGHUP (the terminal closed): the run's segment is removed",
-          f"{before} {during} {segments()}")
+          f"{during} {segments()}")
 
 
 def test_attached():
