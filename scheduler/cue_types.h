@@ -160,14 +160,24 @@ struct rc_work {
 
     rc_block_reason reason; /* of the last check, for WAITING */
     char *detail;           /* from rc_check_detail, or NULL */
+    /* WAITING: the declared needs the last check named unmet (bit i: needs[i];
+     * unmet_big when there are more than 64 needs), for the diagnosis. */
+    bool has_unmet;
+    uint64_t unmet_small;
+    uint64_t *unmet_big;
     cJSON *result;
     char *error;
 };
 
 struct rc_check {
     rc_cue *cue;
+    const rc_work *work; /* whose needs the unmet bits index; NULL: none */
     bool keyed;
     char *key; /* cue scratch */
+    size_t cursor; /* where the next unmet need is looked for first */
+    bool any_unmet;
+    uint64_t unmet_small;
+    uint64_t *unmet_big; /* handed to the work when it is filed waiting */
     char detail[256];
     bool has_detail;
 };

@@ -47,6 +47,7 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     rc_free(a, w->needs);
     rc_free(a, w->produces);
     rc_free(a, w->detail);
+    rc_free(a, w->unmet_big);
     rc_free(a, w->error);
     if (w->delay) {
         rc_timer_stop(cue->loop, &w->delay->timer);
