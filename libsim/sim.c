@@ -75,8 +75,15 @@ static void emit_at(sim *s, rc_time t, const char *event, const char *task,
     s->last_event = t;
     if (!s->log && !s->observer) return;
     sim_event_record rec = {rc_to_seconds(t), event, task, service, work_id, detail};
-    if (s->log) sim_eventlog_write(s->log, &rec);
+    const char *diagnosis = strcmp(event, "diagnosis") == 0 ? s->stall_json : NULL;
+    if (s->log) sim_eventlog_write_diagnosis(s->log, &rec, diagnosis);
     if (s->observer) s->observer(s, &rec, s->observer_ud);
+}
+
+/* The "diagnosis" record after a stall: the captured diagnosis as JSON. */
+static void emit_diagnosis(sim *s, rc_time t)
+{
+    if (s->stall_json) emit_at(s, t, "diagnosis", NULL, NULL, NULL, s->stall_summary);
 }
 
 static void emit(sim *s, const char *event, const char *task, const char *service,
@@ -85,6 +92,8 @@ static void emit(sim *s, const char *event, const char *task, const char *servic
     emit_at(s, rc_loop_now(s->loop), event, task, service, work_id, detail);
 }
 
+
+static fakesvc *find_svc(sim *s, const char *name);
 
 static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
 {
@@ -102,7 +111,13 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
     if (ev->kind == RC_EV_STALLED) {
         /* The stall timeout is about to fail everything still pending:
          * describe it while it is all still there. */
-        sim_capture_stall(s);
+        sim_capture_stall(s, true);
+    }
+    if ((ev->kind == RC_EV_TIMEOUT || ev->kind == RC_EV_FAILED) && w && !s->finishing) {
+        /* Failed without its fake service failing it (a timeout): count it
+         * on its service too, so the services' failures add up. */
+        fakesvc *f = rc_work_service(w) ? find_svc(s, rc_work_service(w)) : NULL;
+        if (f) f->failed++;
     }
     if (!s->log && !s->observer) return;
     char idbuf[24], detail[160];
@@ -125,6 +140,7 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
     default: break;
     }
     emit(s, rc_event_name(ev->kind), task, service, id, text);
+    if (ev->kind == RC_EV_STALLED) emit_diagnosis(s, ev->time);
 }
 
 /* ---- artifacts and checks ---- */
@@ -140,15 +156,17 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
     (void)cue;
     sim *s = ud;
     const char *const *needs;
-    size_t n = rc_work_needs(w, &needs);
+    size_t n = rc_work_needs(w, &needs), unmet = 0;
+    /* Every unmet need, so the diagnosis follows each; the first one is the
+     * key the work is re-checked on.  Who would produce it the core says. */
     for (size_t i = 0; i < n; i++) {
         if (sim_artstore_is_valid(s->store, needs[i])) continue;
         rc_check_wait_on(chk, needs[i]);
-        rc_check_detail(chk, "waiting on '%s' (%s)", needs[i],
-                        sim_artstore_exists(s->store, needs[i]) ? "invalid" : "missing");
-        return 0;
+        if (!unmet++)
+            rc_check_detail(chk, "waiting on '%s'%s", needs[i],
+                            sim_artstore_exists(s->store, needs[i]) ? " (invalid)" : "");
     }
-    return 1;
+    return unmet == 0;
 }
 
 int sim_invalidate(sim *s, const char *key, const char *why)
@@ -343,6 +361,7 @@ void sim_free(sim *s)
     free(s->waits.v);
     free(s->runs.v);
     free(s->stall_text);
+    free(s->stall_json);
     free(s->svc_results);
     free(s);
 }
@@ -560,10 +579,11 @@ int sim_finish(sim *s)
         /* Work pending, nothing running, no timer that could change that:
          * on the virtual clock this is an exact stall.  It happened at the
          * last event, even if --duration then moved the clock on. */
-        sim_capture_stall(s);
+        sim_capture_stall(s, false);
         char detail[96];
         snprintf(detail, sizeof detail, "%zu pending, nothing can unblock them", st.pending);
         emit_at(s, s->last_event, "stalled", NULL, NULL, NULL, detail);
+        emit_diagnosis(s, s->last_event);
     } else if (s->cfg.duration_s > 0 &&
                rc_loop_now(s->loop) >= rc_seconds(s->cfg.duration_s) &&
                (st.pending > 0 || st.running > 0 || !all_submitted)) {

@@ -198,7 +198,11 @@ const sim_summary *sim_get_summary(sim *s);
 void sim_print_summary(sim *s, FILE *out, bool utf8);
 /* The blocked work and wait-for chains captured when the run stalled. */
 void sim_print_stall(sim *s, FILE *out, bool utf8);
-/* One JSON object (stable key order) with the final summary. */
+/* The stall's diagnosis as one JSON object (README: Machine-readable output),
+ * or NULL if the run did not stall.  Owned by the sim. */
+const char *sim_stall_json(const sim *s);
+/* One JSON object (stable key order) with the final summary and, when
+ * stalled, the diagnosis. */
 void sim_print_report_json(sim *s, FILE *out, const char *scenario);
 
 #endif

@@ -88,6 +88,8 @@ struct sim {
     bool started, stalled, cut;
     char *stall_text;
     size_t stall_len;
+    char *stall_json;        /* the diagnosis object (README: Machine-readable output) */
+    char stall_summary[160]; /* the "diagnosis" record's detail */
     int setup_error;
 
     sim_summary summary;
@@ -103,9 +105,10 @@ struct sim {
 
 /* report.c */
 void sim_dvec_push(dvec *d, double x);
-/* Describe the stall (blocked work and the wait-for diagnosis) once, while
- * the pending work is all still there. */
-void sim_capture_stall(sim *s);
+/* Describe the stall (blocked work and the wait-for diagnosis, as text and
+ * as JSON) once, while the pending work is all still there: at the exact
+ * stall, or when the stall timeout is about to fail it (by_timeout). */
+void sim_capture_stall(sim *s, bool by_timeout);
 void sim_build_summary(sim *s);
 
 #endif

@@ -149,7 +149,8 @@ struct rc_work {
     bool in_age;
     unsigned attempt;
     rc_time created, pending_since, started, finished, not_before;
-    uint64_t epoch; /* artifact epoch of the last check */
+    uint64_t epoch;      /* artifact epoch of the last check */
+    uint64_t done_epoch; /* artifact epoch when it finished */
 
     rc_qnode q;     /* QUEUED */
     rc_dnode link;  /* DIRTY, WAITING, ORPHAN, FINISHED */

@@ -170,7 +170,16 @@ static bool unmet_bit(const rc_work *w, size_t i)
     return bits && (bits[i / 64] >> (i % 64)) & 1;
 }
 
-static int each_unmet_need(const rc_work *w, need_fn fn, void *ud)
+/* A need the last check found unmet, other than the one the work is filed
+ * under, is re-checked only when that one changes: if its producer completed
+ * since the check, it may well be met now, so it is not followed. */
+static bool met_since_check(const rc_work *w, const rc_work *producer)
+{
+    return producer && producer->state == RC_COMPLETED && !producer->skipped &&
+           producer->done_epoch >= w->epoch;
+}
+
+static int each_unmet_need(const rc_work *w, const keyindex *producers, need_fn fn, void *ud)
 {
     const char *filed = w->bucket ? w->bucket->key : NULL;
     int rc = 0;
@@ -179,6 +188,7 @@ static int each_unmet_need(const rc_work *w, need_fn fn, void *ud)
     for (size_t i = 0; i < w->n_needs && !rc; i++) {
         if (w->has_unmet && !unmet_bit(w, i)) continue;
         if (filed && strcmp(w->needs[i], filed) == 0) continue;
+        if (filed && met_since_check(w, producer_of(producers, w->needs[i]))) continue;
         rc = fn(ud, w, w->needs[i]);
     }
     return rc;
@@ -209,7 +219,7 @@ static void describe(const rc_cue *cue, const rc_work *w, const keyindex *produc
     b->producer = p ? p->id : 0;
     b->producer_state = p ? p->state : RC_PENDING;
     b->producer_skipped = p && p->skipped;
-    each_unmet_need(w, count_need, &b->n_unmet);
+    each_unmet_need(w, producers, count_need, &b->n_unmet);
 }
 
 int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
@@ -341,7 +351,7 @@ static int collect_edges(graph *g)
         const rc_work *w = RC_CONTAINER(n, rc_work, all);
         if (w->where != RC_W_WAITING) continue;
         size_t before = g->d->n_edges;
-        int rc = each_unmet_need(w, add_edge, g);
+        int rc = each_unmet_need(w, &g->producers, add_edge, g);
         if (rc) return rc;
         if (g->d->n_edges == before) continue;
         if (rc_grow(&cue->alloc, (void **)&g->node, &g->node_cap, g->n + 1, sizeof *g->node) ||

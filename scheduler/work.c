@@ -143,6 +143,7 @@ void rc_to_finished(rc_cue *cue, rc_work *w)
 {
     w->where = RC_W_FINISHED;
     w->finished = rc_loop_now(cue->loop);
+    w->done_epoch = cue->epoch;
     rc_dlist_push_back(&cue->finished, &w->link);
 }
 

@@ -18,8 +18,10 @@ import tempfile
 
 SRC_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
-# Keys of every JSON Lines record, in this order (libsim/eventlog.h).
+# Keys of every JSON Lines record, in this order (libsim/eventlog.h); the
+# "diagnosis" record after a stall has one more, an object.
 LOG_KEYS = ["t", "event", "task", "service", "work_id", "detail"]
+DIAGNOSIS_KEYS = LOG_KEYS + ["diagnosis"]
 
 
 def find_tool(cli_value=None):
@@ -127,10 +129,13 @@ def check_log_shape(data):
     last_t = None
     for n, rec in enumerate(records, 1):
         keys = [k for k, _ in rec]
-        if keys != LOG_KEYS:
-            problems.append(f"line {n}: keys {keys}, expected {LOG_KEYS}")
-            continue
         d = dict(rec)
+        want = DIAGNOSIS_KEYS if d.get("event") == "diagnosis" else LOG_KEYS
+        if keys != want:
+            problems.append(f"line {n}: keys {keys}, expected {want}")
+            continue
+        if want is DIAGNOSIS_KEYS and not isinstance(d["diagnosis"], list):
+            problems.append(f"line {n}: diagnosis is {d['diagnosis']!r}, not an object")
         t = d["t"]
         if isinstance(t, bool) or not isinstance(t, (int, float)):
             problems.append(f"line {n}: t is {t!r}, not a number")

@@ -162,7 +162,8 @@ def check_fixture(t, tool, path, kind):
         t.check(ok, f"{rel}: a 'Cycle:' line naming both works", f"{why}\n{detail}")
         check_report_mode(t, tool, args, rel, r"Cycle: \S+ #\d+.* -> .* -> ")
     else:
-        missing = [re.match(r"Missing producer: nothing produces '(.*)'$", line) for line in lines]
+        missing = [re.match(r"Missing producer: nothing produces '([^']*)'; waited on by ", line)
+                   for line in lines]
         keys = [m.group(1) for m in missing if m]
         good = [k for k in keys if k in found["strings"] and k not in found["produced"]]
         if model and set(keys) != missing_keys(*model):
