@@ -246,7 +246,10 @@ static void flight_done(rc_loop *loop, void *arg)
     } else {
         char msg[200];
         snprintf(msg, sizeof msg, "%s error (simulated)", t->name);
-        rc_fail(s->cue, fl->token, msg);
+        if (t->retry)
+            rc_retry(s->cue, fl->token, msg);
+        else
+            rc_fail(s->cue, fl->token, msg);
     }
     s->finishing = NULL;
     fl->next_free = s->free_flights;
@@ -358,6 +361,11 @@ void sim_free(sim *s)
         free(f);
         f = next;
     }
+    for (sim_call *c = s->calls; c;) {
+        sim_call *next = c->next;
+        free(c);
+        c = next;
+    }
     free(s->waits.v);
     free(s->runs.v);
     free(s->stall_text);
@@ -463,15 +471,75 @@ void sim_set_workload(sim *s, uint64_t count, sim_workload_fn fn, void *ud)
     s->workload_ud = ud;
 }
 
-int sim_submit(sim *s, const sim_work_spec *spec, rc_work_id *out_id)
+int sim_submit_delayed(sim *s, const sim_work_spec *spec, double delay_s, double not_before_s,
+                       rc_work_id *out_id)
 {
     rc_submit_opts o = {.needs = spec->needs,
                         .n_needs = spec->n_needs,
                         .produces = spec->produces,
                         .n_produces = spec->n_produces,
-                        .label = spec->label};
+                        .label = spec->label,
+                        .delay_s = delay_s,
+                        .not_before = not_before_s > 0 ? rc_seconds(not_before_s) : 0};
     int rc = rc_submit(s->cue, spec->task, &o, out_id);
     return rc ? fail(s, rc, "%s", rc_cue_errmsg(s->cue)) : 0;
+}
+
+int sim_submit(sim *s, const sim_work_spec *spec, rc_work_id *out_id)
+{
+    return sim_submit_delayed(s, spec, 0, 0, out_id);
+}
+
+int sim_task_retry(sim *s, const char *task, const rc_retry_policy *policy)
+{
+    simtask *t = find_task(s, task);
+    if (!t) return fail(s, RC_ENOENT, "retry: unknown task '%s'", task);
+    int rc = rc_task_retry(s->cue, task, policy);
+    if (rc) return fail(s, rc, "%s", rc_cue_errmsg(s->cue));
+    t->retry = true;
+    return 0;
+}
+
+int sim_cancel_label(sim *s, const char *label)
+{
+    rc_stats st;
+    rc_cue_stats(s->cue, &st);
+    if (!st.pending) return 0;
+    const rc_work **list = malloc(st.pending * sizeof *list);
+    rc_work_id *ids = malloc(st.pending * sizeof *ids);
+    if (!list || !ids) {
+        free(list);
+        free(ids);
+        return fail(s, RC_ENOMEM, "cancel: out of memory");
+    }
+    /* The ids first: a cancel may call back into the sim. */
+    size_t n = rc_list(s->cue, RC_PENDING, NULL, list, st.pending), k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rc_work_label(list[i]) && strcmp(rc_work_label(list[i]), label) == 0)
+            ids[k++] = rc_work_get_id(list[i]);
+    int cancelled = 0;
+    for (size_t i = 0; i < k; i++)
+        if (rc_cancel(s->cue, ids[i]) == 0) cancelled++;
+    free(list);
+    free(ids);
+    return cancelled;
+}
+
+static void call_fire(rc_loop *loop, void *arg)
+{
+    (void)loop;
+    sim_call *c = arg;
+    c->fn(c->s, c->ud);
+}
+
+int sim_at(sim *s, double t_s, void (*fn)(sim *s, void *ud), void *ud)
+{
+    sim_call *c = calloc(1, sizeof *c);
+    if (!c) return fail(s, RC_ENOMEM, "out of memory");
+    *c = (sim_call){s, fn, ud, s->calls};
+    s->calls = c;
+    int rc = rc_loop_call_at(s->loop, rc_seconds(t_s), call_fire, c);
+    return rc ? fail(s, rc, "schedule at t=%gs: %s", t_s, rc_strerror(rc)) : 0;
 }
 
 int sim_publish(sim *s, const char *name, const char *title)

@@ -26,7 +26,16 @@ typedef struct simtask {
     sim_profile profile;
     sim_done_fn done;
     void *ud;
+    bool retry; /* failures are retryable (sim_task_retry) */
 } simtask;
+
+/* A call at a virtual time (sim_at), owned by the sim. */
+typedef struct sim_call {
+    sim *s;
+    void (*fn)(sim *s, void *ud);
+    void *ud;
+    struct sim_call *next;
+} sim_call;
 
 typedef struct initial_work {
     simtask *task;
@@ -94,6 +103,8 @@ struct sim {
 
     sim_summary summary;
     sim_service_result *svc_results;
+
+    sim_call *calls; /* every sim_at call, freed with the sim */
 
     struct owned {
         void *p;

@@ -69,7 +69,7 @@ def read_bytes(path):
 
 
 def run_case(tool, name, argv):
-    r = simtool.run(tool, argv, log=True, report=True)
+    r = simtool.run(tool, argv, log=True, report=True, cwd=simtool.SRC_ROOT)
     out = {
         ".jsonl": r.log if r.log is not None else b"",
         ".report.json": r.stdout.encode("utf-8"),
@@ -167,7 +167,7 @@ def main():
     if cases and not opts.cases:
         name, argv = cases[0]
         lang = "C.UTF-8"
-        r = simtool.run(tool, argv, log=True, report=True, lang=lang)
+        r = simtool.run(tool, argv, log=True, report=True, lang=lang, cwd=simtool.SRC_ROOT)
         want_log = read_bytes(os.path.join(opts.fixtures, name + ".jsonl"))
         want_rep = read_bytes(os.path.join(opts.fixtures, name + ".report.json"))
         tally.check(r.log == want_log and r.stdout.encode() == want_rep,

@@ -74,9 +74,10 @@ class Run:
         return shlex.join(self.argv)
 
 
-def run(tool, args, log=False, report=False, lang="C", timeout=120):
+def run(tool, args, log=False, report=False, lang="C", timeout=120, cwd=None):
     """Run the tool with args; log=True adds --log TMP --format jsonl (the log
-    bytes come back in Run.log), report=True adds --report json.  The temporary
+    bytes come back in Run.log), report=True adds --report json; cwd: where it
+    runs (None: here).  The temporary
     log path is left out of Run.argv's replay line (it is replaced by LOG)."""
     args = list(args)
     with tempfile.TemporaryDirectory(prefix="runcue-sim-test-") as tmp:
@@ -89,7 +90,8 @@ def run(tool, args, log=False, report=False, lang="C", timeout=120):
         argv = [tool] + args + extra
         try:
             p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=tool_env(lang), timeout=timeout)
+                               stderr=subprocess.PIPE, env=tool_env(lang), timeout=timeout,
+                               cwd=cwd)
         except subprocess.TimeoutExpired:
             raise SystemExit(f"TIMEOUT after {timeout}s: {shlex.join(argv)}")
         data = None
