@@ -11,9 +11,10 @@
  * Each case builds the stalled cue on the virtual clock, then times one
  * rc_diagnose (wall and CPU time) and, separately, rc_debug_blocked, and
  * checks what it found.  --quick uses N = 10^5; --check exits 1 if any
- * diagnosis takes 2 s or more, or finds the wrong thing.
+ * diagnosis takes 2 s or more, or finds the wrong thing; --case a..d runs
+ * one case.
  *
- *   bench_diagnose [--quick] [--check] [-n N]
+ *   bench_diagnose [--quick] [--check] [-n N] [--case X]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
 {
     size_t n = 1000000;
     bool check = false;
+    int only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             n = 100000;
@@ -184,8 +186,11 @@ int main(int argc, char **argv)
             check = true;
         else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
             n = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--case") == 0 && i + 1 < argc && argv[i + 1][0] >= 'a' &&
+                 argv[i + 1][0] <= 'd' && !argv[i + 1][1])
+            only = argv[++i][0];
         else {
-            fprintf(stderr, "usage: bench_diagnose [--quick] [--check] [-n N]\n");
+            fprintf(stderr, "usage: bench_diagnose [--quick] [--check] [-n N] [--case a|b|c|d]\n");
             return 2;
         }
     }
@@ -202,6 +207,7 @@ int main(int argc, char **argv)
     int status = 0;
     printf("rc_diagnose on stalled cues of N = %zu waiting items (virtual clock)\n", n);
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        if (only && only != (int)('a' + c)) continue;
         bench b;
         open_bench(&b);
         double t0 = wall_seconds();

@@ -266,6 +266,8 @@ typedef struct graph {
     rc_diagnosis *d;
     keyindex producers;
     size_t edges_cap;
+    const rc_work **prod; /* per edge: its producer, or NULL */
+    size_t prod_cap;
     /* Nodes: the waiting items with at least one edge, in id order. */
     const rc_work **node;
     size_t n, node_cap;
@@ -334,9 +336,11 @@ static int add_edge(void *ud, const rc_work *w, const char *key)
     graph *g = ud;
     rc_diagnosis *d = g->d;
     if (rc_grow(&g->cue->alloc, (void **)&d->edges, &g->edges_cap, d->n_edges + 1,
-                sizeof *d->edges))
+                sizeof *d->edges) ||
+        rc_grow(&g->cue->alloc, (void **)&g->prod, &g->prod_cap, d->n_edges + 1, sizeof *g->prod))
         return RC_ENOMEM;
     const rc_work *p = producer_of(&g->producers, key);
+    g->prod[d->n_edges] = p;
     d->edges[d->n_edges++] = (rc_wait_edge){w->id, key, p ? p->id : 0, p ? p->state : RC_PENDING,
                                             p && p->skipped};
     return 0;
@@ -384,13 +388,14 @@ static size_t node_of(const graph *g, rc_work_id id)
 static int classify_edges(graph *g)
 {
     rc_diagnosis *d = g->d;
-    size_t m = d->n_edges;
+    size_t m = d->n_edges, n_missing = 0;
+    for (size_t e = 0; e < m; e++) n_missing += !d->edges[e].producer;
     if (!ALLOC_N(g, g->kind, m) || !ALLOC_N(g, g->to, m) ||
-        keyindex_init(&g->cue->alloc, &g->miss_index, m))
+        keyindex_init(&g->cue->alloc, &g->miss_index, n_missing))
         return RC_ENOMEM;
     for (size_t e = 0; e < m; e++) {
         const rc_wait_edge *x = &d->edges[e];
-        const rc_work *p = x->producer ? rc_idtable_get(&g->cue->works, x->producer) : NULL;
+        const rc_work *p = g->prod[e];
         int kind = !x->producer                  ? TO_MISSING
                    : x->producer_state == RC_RUNNING ? TO_NOTHING
                    : x->producer_state != RC_PENDING ? TO_ROOT
@@ -584,9 +589,16 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int cmp_work_id(const void *a, const void *b)
+/* A cause's work and where it was found, sorted by id without touching
+ * the work (a million roots sort in cache). */
+typedef struct id_at {
+    rc_work_id id;
+    size_t at;
+} id_at;
+
+static int cmp_id_at(const void *a, const void *b)
 {
-    rc_work_id x = (*(const rc_work *const *)a)->id, y = (*(const rc_work *const *)b)->id;
+    rc_work_id x = ((const id_at *)a)->id, y = ((const id_at *)b)->id;
     return (x > y) - (x < y);
 }
 
@@ -676,20 +688,19 @@ static int fill_producers(graph *g, counter *k, size_t *mark, int kind)
     size_t *first = NULL, *src = NULL;
     int rc = waiters_of(g, kind, np, &first, &src);
     if (rc) return rc;
-    const rc_work **sorted = NULL;
+    id_at *sorted = NULL;
     rc = RC_ENOMEM;
     if (!ALLOC_N(g, sorted, np)) goto out;
-    memcpy(sorted, list, np * sizeof *sorted);
-    qsort(sorted, np, sizeof *sorted, cmp_work_id);
-    rc_idmap *index = kind == TO_ROOT ? &g->root_index : &g->held_index;
+    for (size_t i = 0; i < np; i++) sorted[i] = (id_at){list[i]->id, i};
+    qsort(sorted, np, sizeof *sorted, cmp_id_at);
     if (kind == TO_HELD) {
         if (!ALLOC_N(g, d->held, np)) goto out;
     } else if (!ALLOC_N(g, d->roots, np) || !ALLOC_N(g, d->failed_roots, np)) {
         goto out;
     }
     for (size_t i = 0; i < np; i++) {
-        const rc_work *p = sorted[i];
-        size_t c = (uintptr_t)rc_idmap_get(index, p->id) - 1;
+        size_t c = sorted[i].at;
+        const rc_work *p = list[c];
         size_t blocks = count_upstream(k, ++*mark, &src[first[c]], first[c + 1] - first[c]);
         if (kind == TO_HELD) {
             d->held[i].blocks = blocks;
@@ -757,7 +768,7 @@ static void free_graph(graph *g)
     rc_free(a, g->miss_index.slots);
     rc_idmap_free(a, &g->root_index);
     rc_idmap_free(a, &g->held_index);
-    void *arrays[] = {g->node, g->first, g->kind, g->to, g->miss, g->root, g->held, g->comp,
+    void *arrays[] = {g->node, g->first, g->prod, g->kind, g->to, g->miss, g->root, g->held, g->comp,
                       g->cyc_members, g->cyc_first, g->rfirst, g->rsrc};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) rc_free(a, arrays[i]);
 }
