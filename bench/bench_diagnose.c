@@ -43,7 +43,8 @@ static int nothing_ready(rc_cue *cue, const rc_work *w, rc_check *check, void *u
     (void)cue, (void)ud;
     const char *const *needs;
     size_t n = rc_work_needs(w, &needs);
-    for (size_t i = 0; i < n; i++) rc_check_wait_on(check, needs[i]);
+    for (size_t i = 0; i < n; i++)
+        rc_check_wait_on(check, needs[i]);
     return n == 0;
 }
 

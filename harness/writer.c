@@ -158,7 +158,8 @@ static void format_waitfor(rc_cue *cue, const rc_diagnosis *d, char *buf, size_t
     for (size_t i = 0; i < len && i + 1 < cap - TAIL; i++)
         if (text[i] == '\n') keep = i + 1;
     size_t more = 0;
-    for (size_t i = keep; i < len; i++) more += text[i] == '\n';
+    for (size_t i = keep; i < len; i++)
+        more += text[i] == '\n';
     memcpy(buf, text, keep);
     snprintf(buf + keep, cap - keep, "... +%zu more line%s\n", more, more == 1 ? "" : "s");
     free(text);

@@ -82,7 +82,8 @@ static void json_item(FILE *out, const rc_blocked *b, const size_t *blocks)
 
 static void json_ids(FILE *out, const rc_work_id *ids, size_t n)
 {
-    for (size_t i = 0; i < n; i++) fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)ids[i]);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)ids[i]);
 }
 
 /* The diagnosis object: one schema for --report json and the event log's
@@ -144,7 +145,8 @@ static void json_diagnosis(FILE *out, double at, const double *timeout_at, const
         json_str(out, r->task);
         fputs(",\"label\":", out);
         json_str_or_null(out, r->label);
-        fprintf(out, ",\"state\":\"%s\",\"error\":", r->skipped ? "skipped" : rc_state_name(r->state));
+        fprintf(out,
+                ",\"state\":\"%s\",\"error\":", r->skipped ? "skipped" : rc_state_name(r->state));
         json_str_or_null(out, r->error);
         fprintf(out, ",\"blocks\":%zu}", r->blocks);
     }

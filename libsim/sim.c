@@ -92,7 +92,6 @@ static void emit(sim *s, const char *event, const char *task, const char *servic
     emit_at(s, rc_loop_now(s->loop), event, task, service, work_id, detail);
 }
 
-
 static fakesvc *find_svc(sim *s, const char *name);
 
 static void on_event(rc_cue *cue, const rc_event *ev, void *ud)

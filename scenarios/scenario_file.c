@@ -612,10 +612,10 @@ static int check_index_exprs(loader *L, const char *path, const sf_item *it, siz
         index_expr e;
         for (const char *c = str; (c = strchr(c, '{')) != NULL; c++) {
             if (index_expr_parse(c, &e) >= 0) continue;
-            const char *where = k == nk               ? join(p, path, "label")
-                                : k < it->n_needs     ? index_of(q, join(p, path, "needs"), k)
-                                                      : index_of(q, join(p, path, "produces"),
-                                                                 k - it->n_needs);
+            const char *where = k == nk ? join(p, path, "label")
+                                : k < it->n_needs
+                                    ? index_of(q, join(p, path, "needs"), k)
+                                    : index_of(q, join(p, path, "produces"), k - it->n_needs);
             char w[PATH_LEN], c2[GOT_LEN];
             snprintf(w, sizeof w, "%s", where);
             return bad(L, w,
@@ -887,7 +887,8 @@ struct sf_action {
 
 static void free_actions(sf_work *w)
 {
-    for (size_t i = 0; i < w->n_actions; i++) free(w->actions[i].arg);
+    for (size_t i = 0; i < w->n_actions; i++)
+        free(w->actions[i].arg);
     free(w->actions);
 }
 
@@ -953,7 +954,8 @@ static void run_action(sim *s, void *ud)
     else if (a->kind == ACTION_INVALIDATE)
         sim_invalidate(s, a->arg, "action");
     else
-        for (uint64_t i = 0; i < a->count; i++) generate(s, a->first + i, a->w);
+        for (uint64_t i = 0; i < a->count; i++)
+            generate(s, a->first + i, a->w);
 }
 
 static int schedule_actions(loader *L, sim *s, sf_work *w)
@@ -961,15 +963,16 @@ static int schedule_actions(loader *L, sim *s, sf_work *w)
     char p[PATH_LEN];
     for (size_t i = 0; i < w->n_actions; i++) {
         int rc = sim_at(s, w->actions[i].at, run_action, &w->actions[i]);
-        if (rc) return fail_code(L, as_load_error(rc), index_of(p, "actions", i), "%s", sim_errmsg(s));
+        if (rc)
+            return fail_code(L, as_load_error(rc), index_of(p, "actions", i), "%s", sim_errmsg(s));
     }
     return 0;
 }
 
 static int check_document(loader *L, const sim_config *cfg, const cJSON *root, model *m)
 {
-    static const char *const keys[] = {"name",  "description", "services",
-                                       "tasks", "inputs",      "work", "actions"};
+    static const char *const keys[] = {"name",   "description", "services", "tasks",
+                                       "inputs", "work",        "actions"};
     enum { K_NAME, K_DESC, K_SERVICES, K_TASKS, K_INPUTS, K_WORK, K_ACTIONS, K_N };
     const cJSON *v[K_N];
     char p[PATH_LEN], g[GOT_LEN];

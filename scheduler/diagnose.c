@@ -203,8 +203,7 @@ static int count_need(void *ud, const rc_work *w, const char *key)
 
 /* ---- rc_debug_blocked ---- */
 
-static void describe(const rc_cue *cue, const rc_work *w, const keyindex *producers,
-                     rc_blocked *b)
+static void describe(const rc_cue *cue, const rc_work *w, const keyindex *producers, rc_blocked *b)
 {
     memset(b, 0, sizeof *b);
     b->id = w->id;
@@ -281,7 +280,7 @@ typedef struct graph {
     const char **miss;
     const rc_work **root, **held;
     size_t n_miss, n_root, n_held, miss_cap, root_cap, held_cap;
-    keyindex miss_index; /* key -> index + 1 */
+    keyindex miss_index;             /* key -> index + 1 */
     rc_idmap root_index, held_index; /* id -> index + 1 */
     /* Strongly connected components: comp[i] for node i; the cyclic ones. */
     size_t *comp;
@@ -292,7 +291,8 @@ typedef struct graph {
     size_t *rfirst, *rsrc;
 } graph;
 
-#define ALLOC_N(g, ptr, count) ((ptr) = rc_calloc(&(g)->cue->alloc, (count) ? (count) : 1, sizeof *(ptr)))
+#define ALLOC_N(g, ptr, count)                                                                     \
+    ((ptr) = rc_calloc(&(g)->cue->alloc, (count) ? (count) : 1, sizeof *(ptr)))
 
 static int push_cause(graph *g, const void ***arr, size_t *len, size_t *cap, const void *v)
 {
@@ -341,8 +341,8 @@ static int add_edge(void *ud, const rc_work *w, const char *key)
         return RC_ENOMEM;
     const rc_work *p = producer_of(&g->producers, key);
     g->prod[d->n_edges] = p;
-    d->edges[d->n_edges++] = (rc_wait_edge){w->id, key, p ? p->id : 0, p ? p->state : RC_PENDING,
-                                            p && p->skipped};
+    d->edges[d->n_edges++] =
+        (rc_wait_edge){w->id, key, p ? p->id : 0, p ? p->state : RC_PENDING, p && p->skipped};
     return 0;
 }
 
@@ -389,14 +389,15 @@ static int classify_edges(graph *g)
 {
     rc_diagnosis *d = g->d;
     size_t m = d->n_edges, n_missing = 0;
-    for (size_t e = 0; e < m; e++) n_missing += !d->edges[e].producer;
+    for (size_t e = 0; e < m; e++)
+        n_missing += !d->edges[e].producer;
     if (!ALLOC_N(g, g->kind, m) || !ALLOC_N(g, g->to, m) ||
         keyindex_init(&g->cue->alloc, &g->miss_index, n_missing))
         return RC_ENOMEM;
     for (size_t e = 0; e < m; e++) {
         const rc_wait_edge *x = &d->edges[e];
         const rc_work *p = g->prod[e];
-        int kind = !x->producer                  ? TO_MISSING
+        int kind = !x->producer                      ? TO_MISSING
                    : x->producer_state == RC_RUNNING ? TO_NOTHING
                    : x->producer_state != RC_PENDING ? TO_ROOT
                                                      : TO_HELD;
@@ -419,8 +420,8 @@ static int add_component(graph *g, const size_t *members, size_t len)
     if (rc_grow(&cue->alloc, (void **)&g->cyc_first, &g->cyc_cap, g->n_cyc + 2,
                 sizeof *g->cyc_first))
         return RC_ENOMEM;
-    if (!g->cyc_members && !(g->cyc_members = rc_malloc(&cue->alloc, (g->n ? g->n : 1) *
-                                                                          sizeof *g->cyc_members)))
+    if (!g->cyc_members &&
+        !(g->cyc_members = rc_malloc(&cue->alloc, (g->n ? g->n : 1) * sizeof *g->cyc_members)))
         return RC_ENOMEM;
     g->cyc_first[g->n_cyc] = g->cyc_members_len;
     memcpy(&g->cyc_members[g->cyc_members_len], members, len * sizeof *members);
@@ -452,7 +453,8 @@ static int find_cycles(graph *g)
         !ALLOC_N(g, stack, n) || !ALLOC_N(g, call, n) || !ALLOC_N(g, on, n) ||
         !ALLOC_N(g, g->comp, n))
         goto out;
-    for (size_t v = 0; v < n; v++) index[v] = NONE;
+    for (size_t v = 0; v < n; v++)
+        index[v] = NONE;
     rc = 0;
     for (size_t r = 0; r < n && !rc; r++) {
         if (index[r] != NONE) continue;
@@ -483,10 +485,12 @@ static int find_cycles(graph *g)
             if (depth && low[v] < low[call[depth - 1]]) low[call[depth - 1]] = low[v];
             if (low[v] != index[v]) continue;
             size_t from = sp;
-            do on[stack[--from]] = false;
+            do
+                on[stack[--from]] = false;
             while (stack[from] != v);
             size_t len = sp - from;
-            for (size_t k = from; k < sp; k++) g->comp[stack[k]] = g->n_cyc;
+            for (size_t k = from; k < sp; k++)
+                g->comp[stack[k]] = g->n_cyc;
             if (len > 1 || self_loop(g, v)) {
                 qsort(&stack[from], len, sizeof *stack, cmp_size);
                 rc = add_component(g, &stack[from], len);
@@ -536,7 +540,8 @@ static int reverse_edges(graph *g)
     if (!ALLOC_N(g, g->rfirst, n + 1) || !ALLOC_N(g, g->rsrc, m)) return RC_ENOMEM;
     for (size_t e = 0; e < m; e++)
         if (g->kind[e] == TO_NODE) g->rfirst[g->to[e] + 1]++;
-    for (size_t v = 0; v < n; v++) g->rfirst[v + 1] += g->rfirst[v];
+    for (size_t v = 0; v < n; v++)
+        g->rfirst[v + 1] += g->rfirst[v];
     size_t *fill = NULL;
     if (!ALLOC_N(g, fill, n)) return RC_ENOMEM;
     for (size_t v = 0; v < n; v++)
@@ -567,7 +572,8 @@ static size_t count_upstream(counter *k, size_t mark, const size_t *seeds, size_
     const graph *g = k->g;
     size_t count = 0;
     k->qlen = 0;
-    for (size_t i = 0; i < n_seeds; i++) reach(k, mark, seeds[i], &count);
+    for (size_t i = 0; i < n_seeds; i++)
+        reach(k, mark, seeds[i], &count);
     if (k->partial) return count;
     for (size_t h = 0; h < k->qlen; h++) {
         size_t v = k->queue[h];
@@ -577,7 +583,8 @@ static size_t count_upstream(counter *k, size_t mark, const size_t *seeds, size_
             break;
         }
         k->budget -= deg;
-        for (size_t r = g->rfirst[v]; r < g->rfirst[v + 1]; r++) reach(k, mark, g->rsrc[r], &count);
+        for (size_t r = g->rfirst[v]; r < g->rfirst[v + 1]; r++)
+            reach(k, mark, g->rsrc[r], &count);
     }
     return count;
 }
@@ -616,7 +623,8 @@ static int waiters_of(graph *g, int kind, size_t n_causes, size_t **first_out, s
         return RC_ENOMEM;
     }
     for (int pass = 0; pass < 2; pass++) {
-        for (size_t c = 0; c < n_causes; c++) seen[c] = NONE;
+        for (size_t c = 0; c < n_causes; c++)
+            seen[c] = NONE;
         for (size_t v = 0; v < g->n; v++)
             for (size_t e = g->first[v]; e < g->first[v + 1]; e++) {
                 size_t c = g->to[e];
@@ -650,8 +658,7 @@ static int fill_missing(graph *g, counter *k, size_t *mark)
     const char **keys = NULL;
     rc_work_id *flat = NULL;
     rc = RC_ENOMEM;
-    if (!ALLOC_N(g, keys, nm) || !ALLOC_N(g, d->missing_info, nm) ||
-        !ALLOC_N(g, flat, first[nm]))
+    if (!ALLOC_N(g, keys, nm) || !ALLOC_N(g, d->missing_info, nm) || !ALLOC_N(g, flat, first[nm]))
         goto out;
     memcpy(keys, g->miss, nm * sizeof *keys);
     qsort(keys, nm, sizeof *keys, cmp_str);
@@ -662,7 +669,8 @@ static int fill_missing(graph *g, counter *k, size_t *mark)
         mi->key = keys[i];
         mi->waiters = &flat[at];
         mi->n_waiters = first[c + 1] - first[c];
-        for (size_t j = first[c]; j < first[c + 1]; j++) flat[at++] = g->node[src[j]]->id;
+        for (size_t j = first[c]; j < first[c + 1]; j++)
+            flat[at++] = g->node[src[j]]->id;
         mi->blocks = count_upstream(k, ++*mark, &src[first[c]], mi->n_waiters);
     }
     d->missing = keys;
@@ -691,7 +699,8 @@ static int fill_producers(graph *g, counter *k, size_t *mark, int kind)
     id_at *sorted = NULL;
     rc = RC_ENOMEM;
     if (!ALLOC_N(g, sorted, np)) goto out;
-    for (size_t i = 0; i < np; i++) sorted[i] = (id_at){list[i]->id, i};
+    for (size_t i = 0; i < np; i++)
+        sorted[i] = (id_at){list[i]->id, i};
     qsort(sorted, np, sizeof *sorted, cmp_id_at);
     if (kind == TO_HELD) {
         if (!ALLOC_N(g, d->held, np)) goto out;
@@ -707,9 +716,10 @@ static int fill_producers(graph *g, counter *k, size_t *mark, int kind)
             describe(g->cue, p, &g->producers, &d->held[i].item);
             continue;
         }
-        d->roots[i] = (rc_diag_root){p->id,    p->task->name, p->label, p->state,
-                                     p->skipped, p->state == RC_FAILED ? p->error : NULL,
-                                     blocks};
+        d->roots[i] =
+            (rc_diag_root){p->id,    p->task->name, p->label,
+                           p->state, p->skipped,    p->state == RC_FAILED ? p->error : NULL,
+                           blocks};
         if (p->state == RC_FAILED) d->failed_roots[d->n_failed_roots++] = p->id;
     }
     if (kind == TO_HELD)
@@ -748,7 +758,8 @@ static int fill_cycles(graph *g, counter *k, size_t *mark)
         const size_t *seq = is_ring ? ring : m;
         rc_work_id *ids = rc_malloc(&g->cue->alloc, len * sizeof *ids);
         if (!ids) goto out;
-        for (size_t j = 0; j < len; j++) ids[j] = g->node[seq[j]]->id;
+        for (size_t j = 0; j < len; j++)
+            ids[j] = g->node[seq[j]]->id;
         d->cycles[i] = ids;
         d->cycle_len[i] = len;
         d->cycle_ring[i] = is_ring;
@@ -768,9 +779,10 @@ static void free_graph(graph *g)
     rc_free(a, g->miss_index.slots);
     rc_idmap_free(a, &g->root_index);
     rc_idmap_free(a, &g->held_index);
-    void *arrays[] = {g->node, g->first, g->prod, g->kind, g->to, g->miss, g->root, g->held, g->comp,
-                      g->cyc_members, g->cyc_first, g->rfirst, g->rsrc};
-    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) rc_free(a, arrays[i]);
+    void *arrays[] = {g->node, g->first, g->prod,        g->kind,      g->to,     g->miss, g->root,
+                      g->held, g->comp,  g->cyc_members, g->cyc_first, g->rfirst, g->rsrc};
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
+        rc_free(a, arrays[i]);
 }
 
 int rc_diagnose(rc_cue *cue, rc_diagnosis *out)
@@ -808,11 +820,12 @@ void rc_diagnosis_free(rc_cue *cue, rc_diagnosis *d)
 {
     if (!d) return;
     const rc_alloc *a = &cue->alloc;
-    for (size_t i = 0; i < d->n_cycles; i++) rc_free(a, d->cycles[i]);
+    for (size_t i = 0; i < d->n_cycles; i++)
+        rc_free(a, d->cycles[i]);
     if (d->missing_info && d->n_missing) rc_free(a, (void *)d->missing_info[0].waiters);
-    void *arrays[] = {d->cycles,       d->cycle_len, d->cycle_ring, d->cycle_blocks,
-                      d->edges,        d->missing,   d->missing_info, d->failed_roots,
-                      d->roots,        d->held};
-    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) rc_free(a, arrays[i]);
+    void *arrays[] = {d->cycles,  d->cycle_len,    d->cycle_ring,   d->cycle_blocks, d->edges,
+                      d->missing, d->missing_info, d->failed_roots, d->roots,        d->held};
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
+        rc_free(a, arrays[i]);
     memset(d, 0, sizeof *d);
 }

@@ -422,10 +422,11 @@ static void draw_blocked(view *v, int top, int bottom)
     int max_lines = (bottom - top - 40) / 11 - (int)(nb + nr) - 5;
     int nw = 0, len;
     const char *rest = wf;
-    for (const char *wl; nw < 8 && nw < max_lines && vm_next_line(&rest, &wl, &len);) nw++;
+    for (const char *wl; nw < 8 && nw < max_lines && vm_next_line(&rest, &wl, &len);)
+        nw++;
     int more_lines = vm_count_lines(rest);
-    int lines = 1 + (int)nr + more_roots + (int)nb + more_blocked +
-                (nw ? 1 + nw + (more_lines > 0) : 0);
+    int lines =
+        1 + (int)nr + more_roots + (int)nb + more_blocked + (nw ? 1 + nw + (more_lines > 0) : 0);
     int px = v->x1 - 10 - pw, py = top + 10;
     int ph = 12 + 11 * lines + 4;
     box(v, px, py, px + pw, py + ph, C_PANEL);

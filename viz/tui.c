@@ -198,7 +198,8 @@ static void draw(tui *t)
             attroff(COLOR_PAIR(C_BAD));
         }
         if (rep->roots_total > i && left > 0) {
-            mvprintw(by++, 1, "  +%llu more root causes", (unsigned long long)(rep->roots_total - i));
+            mvprintw(by++, 1, "  +%llu more root causes",
+                     (unsigned long long)(rep->roots_total - i));
             left--;
         }
         for (i = 0; i < rep->n_blocked && left > 1; i++, left--, by++)

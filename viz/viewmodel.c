@@ -192,7 +192,8 @@ int vm_count_lines(const char *p)
 {
     const char *line;
     int len, n = 0;
-    while (vm_next_line(&p, &line, &len)) n++;
+    while (vm_next_line(&p, &line, &len))
+        n++;
     return n;
 }
 
@@ -200,7 +201,6 @@ void vm_root_text(const rc_shm_root *r, char *buf, size_t n)
 {
     char label[40] = "";
     if (r->label[0]) snprintf(label, sizeof label, " [%.31s]", r->label);
-    snprintf(buf, n, "%.31s #%llu%s %.15s%s%.119s; blocks %llu", r->task,
-             (unsigned long long)r->id, label, r->state, r->error[0] ? ": " : "", r->error,
-             (unsigned long long)r->blocks);
+    snprintf(buf, n, "%.31s #%llu%s %.15s%s%.119s; blocks %llu", r->task, (unsigned long long)r->id,
+             label, r->state, r->error[0] ? ": " : "", r->error, (unsigned long long)r->blocks);
 }

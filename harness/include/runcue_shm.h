@@ -105,11 +105,11 @@ typedef struct rc_shm_blocked {
 /* A root cause of the stall: finished work that waiters depend on. */
 typedef struct rc_shm_root {
     uint64_t id;
-    uint64_t blocks;  /* waiting work whose chains reach it */
+    uint64_t blocks; /* waiting work whose chains reach it */
     char task[32];
     char label[32];
-    char state[16];   /* "failed", "cancelled", "skipped" or "completed" */
-    char error[120];  /* failed: its error; else "" */
+    char state[16];  /* "failed", "cancelled", "skipped" or "completed" */
+    char error[120]; /* failed: its error; else "" */
 } rc_shm_root;
 
 typedef struct rc_shm_report {
@@ -121,9 +121,9 @@ typedef struct rc_shm_report {
     rc_shm_blocked blocked[RC_SHM_MAX_BLOCKED];
     char waitfor[4096]; /* the wait-for diagnosis as text, one finding a line; cut to
                            fit, it ends in "... +N more lines" */
-    uint32_t n_roots;     /* entries of roots filled */
+    uint32_t n_roots;   /* entries of roots filled */
     uint32_t pad2;
-    uint64_t roots_total; /* roots in the diagnosis (may exceed the entries) */
+    uint64_t roots_total;                /* roots in the diagnosis (may exceed the entries) */
     rc_shm_root roots[RC_SHM_MAX_ROOTS]; /* by id */
 } rc_shm_report;
 

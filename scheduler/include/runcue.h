@@ -680,7 +680,7 @@ typedef struct rc_wait_edge {
     const char *key;
     rc_work_id producer;    /* 0: no producer */
     rc_state producer_state;
-    bool producer_skipped;  /* completed by being skipped */
+    bool producer_skipped; /* completed by being skipped */
 } rc_wait_edge;
 
 /* A key nothing produces. */
@@ -688,24 +688,24 @@ typedef struct rc_diag_missing {
     const char *key;
     const rc_work_id *waiters; /* the work waiting on it directly, by id */
     size_t n_waiters;
-    size_t blocks;             /* waiting work whose chains reach it */
+    size_t blocks; /* waiting work whose chains reach it */
 } rc_diag_missing;
 
 /* A finished producer that leaves waiters waiting forever. */
 typedef struct rc_diag_root {
     rc_work_id id;
     const char *task;
-    const char *label;  /* NULL if none */
-    rc_state state;     /* RC_FAILED, RC_CANCELLED or RC_COMPLETED */
-    bool skipped;       /* RC_COMPLETED by being skipped */
-    const char *error;  /* RC_FAILED: its error; else NULL */
-    size_t blocks;      /* waiting work whose chains reach it */
+    const char *label; /* NULL if none */
+    rc_state state;    /* RC_FAILED, RC_CANCELLED or RC_COMPLETED */
+    bool skipped;      /* RC_COMPLETED by being skipped */
+    const char *error; /* RC_FAILED: its error; else NULL */
+    size_t blocks;     /* waiting work whose chains reach it */
 } rc_diag_root;
 
 /* A pending producer held by something other than an artifact. */
 typedef struct rc_diag_held {
-    rc_blocked item;    /* as rc_debug_blocked describes it */
-    size_t blocks;      /* waiting work whose chains reach it */
+    rc_blocked item; /* as rc_debug_blocked describes it */
+    size_t blocks;   /* waiting work whose chains reach it */
 } rc_diag_held;
 
 typedef struct rc_diagnosis {
@@ -734,9 +734,9 @@ typedef struct rc_diagnosis {
     rc_diag_missing *missing_info; /* n_missing, parallel to missing */
     rc_diag_root *roots;           /* every root by id, failed ones included */
     size_t n_roots;
-    rc_diag_held *held;            /* by id */
+    rc_diag_held *held; /* by id */
     size_t n_held;
-    size_t n_waiting;              /* waiting items with at least one edge */
+    size_t n_waiting; /* waiting items with at least one edge */
     /* The blocks counts are exact unless this is set (a graph so entangled
      * that counting them exactly would cost more than a few passes over it;
      * then they are lower bounds). */

@@ -619,9 +619,11 @@ static rc_work_id submit_keys(const char *task, const char *const *needs, size_t
                               const char *produce)
 {
     const char *produces[] = {produce};
-    return tu_submit_opts(cue, task, &(rc_submit_opts){.needs = needs, .n_needs = n_needs,
-                                                      .produces = produces,
-                                                      .n_produces = produce ? 1 : 0});
+    return tu_submit_opts(cue, task,
+                          &(rc_submit_opts){.needs = needs,
+                                            .n_needs = n_needs,
+                                            .produces = produces,
+                                            .n_produces = produce ? 1 : 0});
 }
 
 Test(diagnose, an_item_in_a_cycle_that_also_needs_a_missing_key_shows_both_causes)
@@ -675,8 +677,8 @@ Test(diagnose, a_cancelled_producer_is_a_root_not_a_missing_key)
 {
     cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
     rc_work_id p = tu_submit_opts(
-        cue, "t", &(rc_submit_opts){.produces = (const char *[]){"k"}, .n_produces = 1,
-                                    .delay_s = 10});
+        cue, "t",
+        &(rc_submit_opts){.produces = (const char *[]){"k"}, .n_produces = 1, .delay_s = 10});
     rc_work_id c = submit_kp("t", "k", NULL);
     cr_assert_eq(rc_cancel(cue, p), RC_OK);
     tu_run(loop);
@@ -696,8 +698,8 @@ Test(diagnose, a_delayed_producer_is_held_with_its_reason)
 {
     cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
     rc_work_id p = tu_submit_opts(
-        cue, "t", &(rc_submit_opts){.produces = (const char *[]){"k"}, .n_produces = 1,
-                                    .delay_s = 10});
+        cue, "t",
+        &(rc_submit_opts){.produces = (const char *[]){"k"}, .n_produces = 1, .delay_s = 10});
     submit_kp("t", "k", "k2");
     submit_kp("t", "k2", NULL);
     rc_loop_run_until(loop, rc_seconds(1));

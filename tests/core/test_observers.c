@@ -408,7 +408,8 @@ static int all_needs_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *u
     (void)ud;
     const char *const *needs;
     size_t n = rc_work_needs(w, &needs);
-    for (size_t i = 0; i < n; i++) rc_check_wait_on(chk, needs[i]);
+    for (size_t i = 0; i < n; i++)
+        rc_check_wait_on(chk, needs[i]);
     if (n) rc_check_detail(chk, "waiting on '%s'", needs[0]);
     return n == 0;
 }
@@ -429,15 +430,16 @@ Test(explain, names_cancelled_producers_two_causes_and_held_work)
     rc_cue_set_hooks(cue, &(rc_hooks){.is_ready = all_needs_ready});
     const char *a[] = {"a"}, *b[] = {"b"}, *ab[] = {"a", "b"}, *c[] = {"c"}, *d[] = {"d"};
     rc_work_id cancelled = tu_submit_opts(
-        cue, "t", &(rc_submit_opts){.label = "maker", .produces = a, .n_produces = 1,
-                                    .delay_s = 100});
+        cue, "t",
+        &(rc_submit_opts){.label = "maker", .produces = a, .n_produces = 1, .delay_s = 100});
     tu_submit_opts(cue, "f", &(rc_submit_opts){.label = "broken", .produces = b, .n_produces = 1});
     /* Two causes: a cancelled producer and a failed one. */
-    tu_submit_opts(cue, "t", &(rc_submit_opts){.label = "both", .needs = ab, .n_needs = 2,
-                                               .produces = c, .n_produces = 1});
+    tu_submit_opts(cue, "t",
+                   &(rc_submit_opts){
+                       .label = "both", .needs = ab, .n_needs = 2, .produces = c, .n_produces = 1});
     tu_submit_opts(cue, "t", &(rc_submit_opts){.label = "after", .needs = c, .n_needs = 1});
-    tu_submit_opts(cue, "orphan", &(rc_submit_opts){.label = "nobody", .produces = d,
-                                                    .n_produces = 1});
+    tu_submit_opts(cue, "orphan",
+                   &(rc_submit_opts){.label = "nobody", .produces = d, .n_produces = 1});
     tu_submit_opts(cue, "t", &(rc_submit_opts){.label = "held", .needs = d, .n_needs = 1});
     cr_assert_eq(rc_cancel(cue, cancelled), 0);
     tu_run(loop);

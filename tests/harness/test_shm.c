@@ -612,7 +612,8 @@ static int needs_all(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
     (void)cue, (void)ud;
     const char *const *needs;
     size_t n = rc_work_needs(w, &needs);
-    for (size_t i = 0; i < n; i++) rc_check_wait_on(chk, needs[i]);
+    for (size_t i = 0; i < n; i++)
+        rc_check_wait_on(chk, needs[i]);
     return n == 0;
 }
 
@@ -660,7 +661,8 @@ Test(shm, the_report_names_its_roots_and_says_what_it_cut)
     /* Cut at a line's end, saying how many lines were left out. */
     const char *last = strrchr(s->report.waitfor, '\n');
     cr_assert_not_null(last);
-    while (last > s->report.waitfor && last[-1] != '\n') last--;
+    while (last > s->report.waitfor && last[-1] != '\n')
+        last--;
     cr_assert(strncmp(last, "... +", 5) == 0 && strstr(last, " more lines\n"), "%s", last);
     free(s);
     rc_shm_detach(r);

@@ -1169,9 +1169,10 @@ Test(scenario_file, delay_and_not_before_hold_an_item)
 Test(scenario_file, a_task_retry_retries_its_failures_then_gives_up)
 {
     sim *s = new_sim();
-    load_ok(s, "{\"tasks\": [{\"name\": \"t\", \"latency_ms\": 10, \"jitter\": 0, \"error_rate\": 1,"
-               "  \"retry\": {\"attempts\": 4, \"backoff_s\": 1, \"exponential\": true}}],"
-               " \"work\": [{\"task\": \"t\"}]}");
+    load_ok(s,
+            "{\"tasks\": [{\"name\": \"t\", \"latency_ms\": 10, \"jitter\": 0, \"error_rate\": 1,"
+            "  \"retry\": {\"attempts\": 4, \"backoff_s\": 1, \"exponential\": true}}],"
+            " \"work\": [{\"task\": \"t\"}]}");
     cr_assert_eq(sim_run(s), SIM_DONE);
     const sim_summary *sm = sim_get_summary(s);
     cr_assert_eq(sm->retries, 3);
@@ -1184,14 +1185,15 @@ Test(scenario_file, a_task_retry_retries_its_failures_then_gives_up)
 Test(scenario_file, actions_cancel_invalidate_and_submit_at_their_time)
 {
     sim *s = new_sim();
-    load_ok(s, "{\"tasks\": [{\"name\": \"t\", \"latency_ms\": 100, \"jitter\": 0}],"
-               " \"work\": [{\"task\": \"t\", \"label\": \"late\", \"delay_s\": 5},"
-               "            {\"task\": \"t\", \"produces\": [\"k\"]}],"
-               " \"actions\": [{\"at\": 1, \"cancel\": \"late\"},"
-               "             {\"at\": 2, \"invalidate\": \"k\"},"
-               "             {\"at\": 3, \"submit\": [{\"task\": \"t\", \"label\": \"more_{i}\","
-               "                                     \"needs\": [\"k\"], \"repeat\": 2}]},"
-               "             {\"at\": 4, \"submit\": [{\"task\": \"t\", \"produces\": [\"k\"]}]}]}");
+    load_ok(s,
+            "{\"tasks\": [{\"name\": \"t\", \"latency_ms\": 100, \"jitter\": 0}],"
+            " \"work\": [{\"task\": \"t\", \"label\": \"late\", \"delay_s\": 5},"
+            "            {\"task\": \"t\", \"produces\": [\"k\"]}],"
+            " \"actions\": [{\"at\": 1, \"cancel\": \"late\"},"
+            "             {\"at\": 2, \"invalidate\": \"k\"},"
+            "             {\"at\": 3, \"submit\": [{\"task\": \"t\", \"label\": \"more_{i}\","
+            "                                     \"needs\": [\"k\"], \"repeat\": 2}]},"
+            "             {\"at\": 4, \"submit\": [{\"task\": \"t\", \"produces\": [\"k\"]}]}]}");
     cr_assert_eq(sim_run(s), SIM_DONE);
     const sim_summary *sm = sim_get_summary(s);
     cr_assert_eq(sm->submitted, 5);

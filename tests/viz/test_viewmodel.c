@@ -127,7 +127,8 @@ Test(viewmodel, root_lines_and_line_counts)
     strcpy(r.error, "transform error (simulated)");
     char buf[256];
     vm_root_text(&r, buf, sizeof buf);
-    cr_assert_str_eq(buf, "transform #20 [item_0006] failed: transform error (simulated); blocks 3");
+    cr_assert_str_eq(buf,
+                     "transform #20 [item_0006] failed: transform error (simulated); blocks 3");
     rc_shm_root c = {.id = 7, .blocks = 1};
     strcpy(c.task, "fetch");
     strcpy(c.state, "cancelled");
