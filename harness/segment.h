@@ -17,7 +17,7 @@
 #include "runcue_shm.h"
 
 #define RC_SHM_MAGIC UINT64_C(0x48534555434e5552) /* "RUNCUESH" as little-endian bytes */
-#define RC_SHM_LAYOUT 2u /* 2: rc_shm_event.progress */
+#define RC_SHM_LAYOUT 3u /* 2: rc_shm_event.progress; 3: the report's roots */
 #define RC_SHM_SLOTS 4
 
 typedef struct rc_shm_segment {

@@ -137,28 +137,51 @@ static void publish(rc_shm_writer *w)
     STORE_REL(&seg->current, gen);
 }
 
-/* The wait-for diagnosis as text, cut to fit with a "..." line. */
-static void format_waitfor(rc_cue *cue, char *buf, size_t cap)
+/* The wait-for diagnosis as text; cut to fit at a line's end, with a last
+ * line that says how many lines were left out. */
+static void format_waitfor(rc_cue *cue, const rc_diagnosis *d, char *buf, size_t cap)
 {
     buf[0] = 0;
-    rc_diagnosis d;
-    if (rc_diagnose(cue, &d)) return;
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    if (f) {
-        rc_diagnosis_print(cue, &d, RC_SHM_MAX_BLOCKED, f);
-        fclose(f);
-    }
-    rc_diagnosis_free(cue, &d);
+    if (!f) return;
+    rc_diagnosis_print(cue, d, RC_SHM_MAX_BLOCKED, f);
+    fclose(f);
     if (!text) return;
     if (len < cap) {
         memcpy(buf, text, len + 1);
-    } else {
-        memcpy(buf, text, cap - 5);
-        memcpy(buf + cap - 5, "...\n", 5);
+        free(text);
+        return;
     }
+    enum { TAIL = 40 }; /* room for "... +N more lines\n" */
+    size_t keep = 0;
+    for (size_t i = 0; i < len && i + 1 < cap - TAIL; i++)
+        if (text[i] == '\n') keep = i + 1;
+    size_t more = 0;
+    for (size_t i = keep; i < len; i++)
+        more += text[i] == '\n';
+    memcpy(buf, text, keep);
+    snprintf(buf + keep, cap - keep, "... +%zu more line%s\n", more, more == 1 ? "" : "s");
     free(text);
+}
+
+/* The roots of the diagnosis, with task, label, state and error. */
+static void fill_roots(const rc_diagnosis *d, rc_shm_report *r)
+{
+    r->roots_total = d->n_roots;
+    r->n_roots = (uint32_t)(d->n_roots < RC_SHM_MAX_ROOTS ? d->n_roots : RC_SHM_MAX_ROOTS);
+    for (uint32_t i = 0; i < r->n_roots; i++) {
+        const rc_diag_root *x = &d->roots[i];
+        rc_shm_root *o = &r->roots[i];
+        o->id = x->id;
+        o->blocks = x->blocks;
+        rc_seg_copy_str(o->task, sizeof o->task, x->task);
+        rc_seg_copy_str(o->label, sizeof o->label, x->label);
+        rc_seg_copy_str(o->state, sizeof o->state,
+                        x->skipped ? "skipped" : rc_state_name(x->state));
+        rc_seg_copy_str(o->error, sizeof o->error, x->error);
+    }
 }
 
 int rc_shm_refresh_report(rc_shm_writer *w)
@@ -185,7 +208,16 @@ int rc_shm_refresh_report(rc_shm_writer *w)
         rc_seg_copy_str(b->label, sizeof b->label, list[i].label);
         rc_seg_copy_str(b->detail, sizeof b->detail, list[i].detail);
     }
-    format_waitfor(cue, r->waitfor, sizeof r->waitfor);
+    rc_diagnosis d;
+    bool diagnosed = rc_diagnose(cue, &d) == 0;
+    r->waitfor[0] = 0;
+    r->n_roots = 0;
+    r->roots_total = 0;
+    if (diagnosed) {
+        format_waitfor(cue, &d, r->waitfor, sizeof r->waitfor);
+        fill_roots(&d, r);
+        rc_diagnosis_free(cue, &d);
+    }
     rc_seg_write_end(&r->seq);
     rc_blocked_free(cue, list);
     return 0;

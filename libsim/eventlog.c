@@ -295,7 +295,7 @@ static void json_string(line_writer *w, const char *s)
     lw_char(w, '"');
 }
 
-static int json_record(line_writer *w, const sim_event_record *rec)
+static int json_record(line_writer *w, const sim_event_record *rec, const char *diagnosis)
 {
     char num[512];
     format_number(num, sizeof num, "%.6f", rec->t);
@@ -311,6 +311,10 @@ static int json_record(line_writer *w, const sim_event_record *rec)
     json_string(w, rec->work_id);
     lw_str(w, ",\"detail\":");
     json_string(w, rec->detail);
+    if (diagnosis) {
+        lw_str(w, ",\"diagnosis\":");
+        lw_str(w, diagnosis);
+    }
     lw_char(w, '}');
     return lw_end_line(w);
 }
@@ -342,14 +346,20 @@ int sim_eventlog_open(sim_eventlog **out, FILE *fp, const sim_eventlog_opts *opt
     return 0;
 }
 
-int sim_eventlog_write(sim_eventlog *log, const sim_event_record *rec)
+int sim_eventlog_write_diagnosis(sim_eventlog *log, const sim_event_record *rec,
+                                 const char *diagnosis)
 {
     if (!log || !rec || !rec->event || !isfinite(rec->t)) return RC_EINVAL;
     line_writer w = {.fp = log->fp};
-    const int rc =
-        log->format == SIM_EVENTLOG_JSONL ? json_record(&w, rec) : text_record(&w, rec, log->utf8);
+    const int rc = log->format == SIM_EVENTLOG_JSONL ? json_record(&w, rec, diagnosis)
+                                                     : text_record(&w, rec, log->utf8);
     if (rc == 0) log->count++;
     return rc;
+}
+
+int sim_eventlog_write(sim_eventlog *log, const sim_event_record *rec)
+{
+    return sim_eventlog_write_diagnosis(log, rec, NULL);
 }
 
 uint64_t sim_eventlog_count(const sim_eventlog *log)

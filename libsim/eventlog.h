@@ -40,6 +40,9 @@
  *   {"t":12.500000,"event":"queued","task":"api_fetch","service":"api",
  *    "work_id":"17","detail":null}
  *
+ *   A record written with sim_eventlog_write_diagnosis has one more key,
+ *   "diagnosis", after "detail".
+ *
  *   t is fixed-point with 6 decimals (never an exponent).  Absent (NULL)
  *   strings are null.  Strings escape '"' and '\' with a backslash, control
  *   characters (and DEL) as \u00XX, and pass valid UTF-8 through; a byte
@@ -105,6 +108,14 @@ int sim_eventlog_open(sim_eventlog **out, FILE *fp, const sim_eventlog_opts *opt
  * part of the line may have been written).  Does not flush.
  */
 int sim_eventlog_write(sim_eventlog *log, const sim_event_record *rec);
+
+/*
+ * The same, with a JSON object written as is as a last key "diagnosis" (JSON
+ * Lines only; the text format ignores it).  The caller makes diagnosis valid
+ * JSON on one line; NULL: as sim_eventlog_write.
+ */
+int sim_eventlog_write_diagnosis(sim_eventlog *log, const sim_event_record *rec,
+                                 const char *diagnosis);
 
 /* How many records sim_eventlog_write() has written successfully. */
 uint64_t sim_eventlog_count(const sim_eventlog *log);

@@ -21,27 +21,194 @@ void sim_dvec_push(dvec *d, double x)
 
 /* ---- the stall report ---- */
 
-enum { STALL_LIST_MAX = 20 };
+enum {
+    STALL_LIST_MAX = 20,  /* lines per list in the text */
+    JSON_LIST_MAX = 1000, /* entries per list in the JSON (with the total) */
+};
 
-void sim_capture_stall(sim *s)
+static void json_str(FILE *out, const char *str);
+
+static void json_str_or_null(FILE *out, const char *str)
+{
+    if (str)
+        json_str(out, str);
+    else
+        fputs("null", out);
+}
+
+/* ",\"KEY\":[" ... the first JSON_LIST_MAX entries ... "],\"n_KEY\":N" */
+static size_t json_list_open(FILE *out, const char *key, size_t n, bool *truncated)
+{
+    fprintf(out, ",\"%s\":[", key);
+    if (n > JSON_LIST_MAX) *truncated = true;
+    return n < JSON_LIST_MAX ? n : JSON_LIST_MAX;
+}
+
+static void json_list_close(FILE *out, const char *key, size_t n)
+{
+    fprintf(out, "],\"n_%s\":%zu", key, n);
+}
+
+static void json_producer(FILE *out, rc_work_id producer, rc_state state, bool skipped)
+{
+    if (!producer) {
+        fputs(",\"producer\":null,\"producer_state\":null", out);
+        return;
+    }
+    fprintf(out, ",\"producer\":%llu,\"producer_state\":\"%s\"", (unsigned long long)producer,
+            skipped ? "skipped" : rc_state_name(state));
+}
+
+/* One pending item, as rc_debug_blocked describes it (held producers: with
+ * the number of waiting items they block). */
+static void json_item(FILE *out, const rc_blocked *b, const size_t *blocks)
+{
+    fprintf(out, "{\"id\":%llu,\"task\":", (unsigned long long)b->id);
+    json_str(out, b->task);
+    fputs(",\"service\":", out);
+    json_str_or_null(out, b->service);
+    fputs(",\"label\":", out);
+    json_str_or_null(out, b->label);
+    fprintf(out, ",\"reason\":\"%s\",\"detail\":", rc_block_reason_name(b->reason));
+    json_str(out, b->detail);
+    fputs(",\"wait_key\":", out);
+    json_str_or_null(out, b->wait_key);
+    if (b->has_producer_info)
+        json_producer(out, b->producer, b->producer_state, b->producer_skipped);
+    fprintf(out, ",\"unmet\":%zu", b->n_unmet);
+    if (blocks) fprintf(out, ",\"blocks\":%zu", *blocks);
+    fputc('}', out);
+}
+
+static void json_ids(FILE *out, const rc_work_id *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)ids[i]);
+}
+
+/* The diagnosis object: one schema for --report json and the event log's
+ * "diagnosis" record (README: Machine-readable output). */
+static void json_diagnosis(FILE *out, double at, const double *timeout_at, const rc_blocked *list,
+                           size_t nb, const rc_diagnosis *d)
+{
+    bool cut = false;
+    fprintf(out, "{\"at\":%.6f,\"stall_timeout_at\":", at);
+    if (timeout_at)
+        fprintf(out, "%.6f", *timeout_at);
+    else
+        fputs("null", out);
+    static const char *const item_lists[2] = {"blocked", "failed_by_stall_timeout"};
+    for (int l = 0; l < 2; l++) {
+        size_t n = (l == 1) == (timeout_at != NULL) ? nb : 0;
+        size_t shown = json_list_open(out, item_lists[l], n, &cut);
+        for (size_t i = 0; i < shown; i++) {
+            if (i) fputc(',', out);
+            json_item(out, &list[i], NULL);
+        }
+        json_list_close(out, item_lists[l], n);
+    }
+    size_t shown = json_list_open(out, "chains", d->n_edges, &cut);
+    for (size_t i = 0; i < shown; i++) {
+        const rc_wait_edge *e = &d->edges[i];
+        fprintf(out, "%s{\"waiter\":%llu,\"key\":", i ? "," : "", (unsigned long long)e->waiter);
+        json_str(out, e->key);
+        json_producer(out, e->producer, e->producer_state, e->producer_skipped);
+        fputc('}', out);
+    }
+    json_list_close(out, "chains", d->n_edges);
+    shown = json_list_open(out, "cycles", d->n_cycles, &cut);
+    for (size_t i = 0; i < shown; i++) {
+        size_t len = d->cycle_len[i] < JSON_LIST_MAX ? d->cycle_len[i] : JSON_LIST_MAX;
+        if (len < d->cycle_len[i]) cut = true;
+        fprintf(out, "%s{\"members\":[", i ? "," : "");
+        json_ids(out, d->cycles[i], len);
+        fprintf(out, "],\"n_members\":%zu,\"ring\":%s,\"blocks\":%zu}", d->cycle_len[i],
+                d->cycle_ring[i] ? "true" : "false", d->cycle_blocks[i]);
+    }
+    json_list_close(out, "cycles", d->n_cycles);
+    shown = json_list_open(out, "missing", d->n_missing, &cut);
+    for (size_t i = 0; i < shown; i++) {
+        const rc_diag_missing *m = &d->missing_info[i];
+        size_t len = m->n_waiters < JSON_LIST_MAX ? m->n_waiters : JSON_LIST_MAX;
+        if (len < m->n_waiters) cut = true;
+        fprintf(out, "%s{\"key\":", i ? "," : "");
+        json_str(out, m->key);
+        fputs(",\"waiters\":[", out);
+        json_ids(out, m->waiters, len);
+        fprintf(out, "],\"n_waiters\":%zu,\"blocks\":%zu}", m->n_waiters, m->blocks);
+    }
+    json_list_close(out, "missing", d->n_missing);
+    shown = json_list_open(out, "roots", d->n_roots, &cut);
+    for (size_t i = 0; i < shown; i++) {
+        const rc_diag_root *r = &d->roots[i];
+        fprintf(out, "%s{\"id\":%llu,\"task\":", i ? "," : "", (unsigned long long)r->id);
+        json_str(out, r->task);
+        fputs(",\"label\":", out);
+        json_str_or_null(out, r->label);
+        fprintf(out,
+                ",\"state\":\"%s\",\"error\":", r->skipped ? "skipped" : rc_state_name(r->state));
+        json_str_or_null(out, r->error);
+        fprintf(out, ",\"blocks\":%zu}", r->blocks);
+    }
+    json_list_close(out, "roots", d->n_roots);
+    shown = json_list_open(out, "held", d->n_held, &cut);
+    for (size_t i = 0; i < shown; i++) {
+        fputs(i ? "," : "", out);
+        json_item(out, &d->held[i].item, &d->held[i].blocks);
+    }
+    json_list_close(out, "held", d->n_held);
+    fprintf(out, ",\"blocks_partial\":%s,\"truncated\":%s}", d->blocks_partial ? "true" : "false",
+            cut ? "true" : "false");
+}
+
+void sim_capture_stall(sim *s, bool by_timeout)
 {
     if (s->stalled) return;
     s->stalled = true;
-    FILE *f = open_memstream(&s->stall_text, &s->stall_len);
-    if (!f) return;
+    rc_stats st;
+    rc_cue_stats(s->cue, &st);
+    /* The stall began at the last progress; the stall timeout fires later. */
+    double at = rc_to_seconds(by_timeout ? st.last_progress : s->last_event);
+    double timeout_at = rc_to_seconds(s->last_event);
     rc_blocked *blocked = NULL;
     size_t nb = 0;
     rc_debug_blocked(s->cue, &blocked, &nb);
-    fprintf(f, "Stall at t=%.3fs: %zu work items blocked\n", rc_to_seconds(s->last_event), nb);
-    rc_blocked_print(s->cue, blocked, nb, STALL_LIST_MAX, f);
-    rc_blocked_free(s->cue, blocked);
     rc_diagnosis d;
-    if (rc_diagnose(s->cue, &d) == 0) {
+    bool diagnosed = rc_diagnose(s->cue, &d) == 0;
+    FILE *f = open_memstream(&s->stall_text, &s->stall_len);
+    if (f) {
+        const char *items = nb == 1 ? "work item" : "work items";
+        if (by_timeout)
+            fprintf(f,
+                    "Stall at t=%.3fs: %zu %s could not move; the stall timeout failed %s at "
+                    "t=%.3fs\n",
+                    at, nb, items, nb == 1 ? "it" : "them", timeout_at);
+        else
+            fprintf(f, "Stall at t=%.3fs: %zu %s blocked\n", at, nb, items);
+        rc_blocked_print(s->cue, blocked, nb, STALL_LIST_MAX, f);
+        if (diagnosed) rc_diagnosis_print(s->cue, &d, STALL_LIST_MAX, f);
+        fclose(f);
+    }
+    size_t json_len;
+    f = diagnosed ? open_memstream(&s->stall_json, &json_len) : NULL;
+    if (f) {
+        json_diagnosis(f, at, by_timeout ? &timeout_at : NULL, blocked, nb, &d);
+        fclose(f);
+    }
+    if (diagnosed) {
         sim_stall_facts_capture(s, &d);
-        rc_diagnosis_print(s->cue, &d, STALL_LIST_MAX, f);
+        snprintf(s->stall_summary, sizeof s->stall_summary,
+                 "%zu %s: %zu cycles, %zu missing keys, %zu roots, %zu held", nb,
+                 by_timeout ? "failed by the stall timeout" : "blocked", d.n_cycles, d.n_missing,
+                 d.n_roots, d.n_held);
         rc_diagnosis_free(s->cue, &d);
     }
-    fclose(f);
+    rc_blocked_free(s->cue, blocked);
+}
+
+const char *sim_stall_json(const sim *s)
+{
+    return s->stall_json;
 }
 
 void sim_print_stall(sim *s, FILE *out, bool utf8)
@@ -251,5 +418,5 @@ void sim_print_report_json(sim *s, FILE *out, const char *scenario)
             fprintf(out, ",\"rate\":null");
         fprintf(out, ",\"violations\":%llu}", (unsigned long long)r->violations);
     }
-    fprintf(out, "]}\n");
+    fprintf(out, "],\"diagnosis\":%s}\n", s->stall_json ? s->stall_json : "null");
 }

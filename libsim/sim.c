@@ -80,8 +80,15 @@ static void emit_at(sim *s, rc_time t, const char *event, const char *task,
     s->last_event = t;
     if (!s->log && !s->observer) return;
     sim_event_record rec = {rc_to_seconds(t), event, task, service, work_id, detail};
-    if (s->log) sim_eventlog_write(s->log, &rec);
+    const char *diagnosis = strcmp(event, "diagnosis") == 0 ? s->stall_json : NULL;
+    if (s->log) sim_eventlog_write_diagnosis(s->log, &rec, diagnosis);
     if (s->observer) s->observer(s, &rec, s->observer_ud);
+}
+
+/* The "diagnosis" record after a stall: the captured diagnosis as JSON. */
+static void emit_diagnosis(sim *s, rc_time t)
+{
+    if (s->stall_json) emit_at(s, t, "diagnosis", NULL, NULL, NULL, s->stall_summary);
 }
 
 static void emit(sim *s, const char *event, const char *task, const char *service,
@@ -90,6 +97,7 @@ static void emit(sim *s, const char *event, const char *task, const char *servic
     emit_at(s, rc_loop_now(s->loop), event, task, service, work_id, detail);
 }
 
+static fakesvc *find_svc(sim *s, const char *name);
 
 static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
 {
@@ -105,7 +113,13 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
     if (ev->kind == RC_EV_STALLED) {
         /* The stall timeout is about to fail everything still pending:
          * describe it while it is all still there. */
-        sim_capture_stall(s);
+        sim_capture_stall(s, true);
+    }
+    if ((ev->kind == RC_EV_TIMEOUT || ev->kind == RC_EV_FAILED) && w && !s->finishing) {
+        /* Failed without its fake service failing it (a timeout): count it
+         * on its service too, so the services' failures add up. */
+        fakesvc *f = rc_work_service(w) ? find_svc(s, rc_work_service(w)) : NULL;
+        if (f) f->failed++;
     }
     if (!s->log && !s->observer) return;
     char idbuf[24], detail[160];
@@ -133,6 +147,7 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
     default: break;
     }
     emit(s, rc_event_name(ev->kind), task, service, id, text);
+    if (ev->kind == RC_EV_STALLED) emit_diagnosis(s, ev->time);
 }
 
 /* ---- artifacts and checks ---- */
@@ -148,15 +163,17 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
     (void)cue;
     sim *s = ud;
     const char *const *needs;
-    size_t n = rc_work_needs(w, &needs);
+    size_t n = rc_work_needs(w, &needs), unmet = 0;
+    /* Every unmet need, so the diagnosis follows each; the first one is the
+     * key the work is re-checked on.  Who would produce it the core says. */
     for (size_t i = 0; i < n; i++) {
         if (sim_artstore_is_valid(s->store, needs[i])) continue;
         rc_check_wait_on(chk, needs[i]);
-        rc_check_detail(chk, "waiting on '%s' (%s)", needs[i],
-                        sim_artstore_exists(s->store, needs[i]) ? "invalid" : "missing");
-        return 0;
+        if (!unmet++)
+            rc_check_detail(chk, "waiting on '%s'%s", needs[i],
+                            sim_artstore_exists(s->store, needs[i]) ? " (invalid)" : "");
     }
-    return 1;
+    return unmet == 0;
 }
 
 int sim_invalidate(sim *s, const char *key, const char *why)
@@ -266,7 +283,10 @@ static void flight_done(rc_loop *loop, void *arg)
     } else {
         char msg[200];
         snprintf(msg, sizeof msg, "%s error (simulated)", t->name);
-        rc_fail(s->cue, fl->token, msg);
+        if (t->retry)
+            rc_retry(s->cue, fl->token, msg);
+        else
+            rc_fail(s->cue, fl->token, msg);
     }
     s->finishing = NULL;
     fl->next_free = s->free_flights;
@@ -413,9 +433,15 @@ void sim_free(sim *s)
         free(f);
         f = next;
     }
+    for (sim_call *c = s->calls; c;) {
+        sim_call *next = c->next;
+        free(c);
+        c = next;
+    }
     free(s->waits.v);
     free(s->runs.v);
     free(s->stall_text);
+    free(s->stall_json);
     free(s->svc_results);
     free(s);
 }
@@ -516,15 +542,75 @@ void sim_set_workload(sim *s, uint64_t count, sim_workload_fn fn, void *ud)
     s->workload_ud = ud;
 }
 
-int sim_submit(sim *s, const sim_work_spec *spec, rc_work_id *out_id)
+int sim_submit_delayed(sim *s, const sim_work_spec *spec, double delay_s, double not_before_s,
+                       rc_work_id *out_id)
 {
     rc_submit_opts o = {.needs = spec->needs,
                         .n_needs = spec->n_needs,
                         .produces = spec->produces,
                         .n_produces = spec->n_produces,
-                        .label = spec->label};
+                        .label = spec->label,
+                        .delay_s = delay_s,
+                        .not_before = not_before_s > 0 ? rc_seconds(not_before_s) : 0};
     int rc = rc_submit(s->cue, spec->task, &o, out_id);
     return rc ? fail(s, rc, "%s", rc_cue_errmsg(s->cue)) : 0;
+}
+
+int sim_submit(sim *s, const sim_work_spec *spec, rc_work_id *out_id)
+{
+    return sim_submit_delayed(s, spec, 0, 0, out_id);
+}
+
+int sim_task_retry(sim *s, const char *task, const rc_retry_policy *policy)
+{
+    simtask *t = find_task(s, task);
+    if (!t) return fail(s, RC_ENOENT, "retry: unknown task '%s'", task);
+    int rc = rc_task_retry(s->cue, task, policy);
+    if (rc) return fail(s, rc, "%s", rc_cue_errmsg(s->cue));
+    t->retry = true;
+    return 0;
+}
+
+int sim_cancel_label(sim *s, const char *label)
+{
+    rc_stats st;
+    rc_cue_stats(s->cue, &st);
+    if (!st.pending) return 0;
+    const rc_work **list = malloc(st.pending * sizeof *list);
+    rc_work_id *ids = malloc(st.pending * sizeof *ids);
+    if (!list || !ids) {
+        free(list);
+        free(ids);
+        return fail(s, RC_ENOMEM, "cancel: out of memory");
+    }
+    /* The ids first: a cancel may call back into the sim. */
+    size_t n = rc_list(s->cue, RC_PENDING, NULL, list, st.pending), k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rc_work_label(list[i]) && strcmp(rc_work_label(list[i]), label) == 0)
+            ids[k++] = rc_work_get_id(list[i]);
+    int cancelled = 0;
+    for (size_t i = 0; i < k; i++)
+        if (rc_cancel(s->cue, ids[i]) == 0) cancelled++;
+    free(list);
+    free(ids);
+    return cancelled;
+}
+
+static void call_fire(rc_loop *loop, void *arg)
+{
+    (void)loop;
+    sim_call *c = arg;
+    c->fn(c->s, c->ud);
+}
+
+int sim_at(sim *s, double t_s, void (*fn)(sim *s, void *ud), void *ud)
+{
+    sim_call *c = calloc(1, sizeof *c);
+    if (!c) return fail(s, RC_ENOMEM, "out of memory");
+    *c = (sim_call){s, fn, ud, s->calls};
+    s->calls = c;
+    int rc = rc_loop_call_at(s->loop, rc_seconds(t_s), call_fire, c);
+    return rc ? fail(s, rc, "schedule at t=%gs: %s", t_s, rc_strerror(rc)) : 0;
 }
 
 int sim_publish(sim *s, const char *name, const char *title)
@@ -632,10 +718,11 @@ int sim_finish(sim *s)
         /* Work pending, nothing running, no timer that could change that:
          * on the virtual clock this is an exact stall.  It happened at the
          * last event, even if --duration then moved the clock on. */
-        sim_capture_stall(s);
+        sim_capture_stall(s, false);
         char detail[96];
         snprintf(detail, sizeof detail, "%zu pending, nothing can unblock them", st.pending);
         emit_at(s, s->last_event, "stalled", NULL, NULL, NULL, detail);
+        emit_diagnosis(s, s->last_event);
     } else if (s->cfg.duration_s > 0 &&
                rc_loop_now(s->loop) >= rc_seconds(s->cfg.duration_s) &&
                (st.pending > 0 || st.running > 0 || !all_submitted)) {

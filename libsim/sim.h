@@ -129,6 +129,19 @@ typedef int (*sim_workload_fn)(sim *s, uint64_t index, void *ud);
 void sim_set_workload(sim *s, uint64_t count, sim_workload_fn fn, void *ud);
 /* Submit work now (from a done hook or a workload function). */
 int sim_submit(sim *s, const sim_work_spec *spec, rc_work_id *out_id);
+/* The same, not before delay_s from now and not before the virtual time
+ * not_before_s (0: none): the later of the two. */
+int sim_submit_delayed(sim *s, const sim_work_spec *spec, double delay_s, double not_before_s,
+                       rc_work_id *out_id);
+/* Retries for a task's failures: its fake service's errors become retryable
+ * (rc_retry) under this policy.  After sim_add_task. */
+int sim_task_retry(sim *s, const char *task, const rc_retry_policy *policy);
+/* Cancel every pending work item with this label; returns how many (or a
+ * negative RC_E* code). */
+int sim_cancel_label(sim *s, const char *label);
+/* Call fn(s, ud) at virtual time t_s (seconds from the start).  A pending
+ * call keeps the run going: a stall is only reported once none is left. */
+int sim_at(sim *s, double t_s, void (*fn)(sim *s, void *ud), void *ud);
 /* Make an artifact invalid (logged as "invalidated"); waiting work re-checks. */
 int sim_invalidate(sim *s, const char *key, const char *why);
 /* Mark an artifact valid without a producer (initial inputs). */
@@ -271,7 +284,11 @@ const sim_summary *sim_get_summary(sim *s);
 void sim_print_summary(sim *s, FILE *out, bool utf8);
 /* The blocked work and wait-for chains captured when the run stalled. */
 void sim_print_stall(sim *s, FILE *out, bool utf8);
-/* One JSON object (stable key order) with the final summary. */
+/* The stall's diagnosis as one JSON object (README: Machine-readable output),
+ * or NULL if the run did not stall.  Owned by the sim. */
+const char *sim_stall_json(const sim *s);
+/* One JSON object (stable key order) with the final summary and, when
+ * stalled, the diagnosis. */
 void sim_print_report_json(sim *s, FILE *out, const char *scenario);
 
 #endif

@@ -28,7 +28,16 @@ typedef struct simtask {
     sim_profile profile;
     sim_done_fn done;
     void *ud;
+    bool retry; /* failures are retryable (sim_task_retry) */
 } simtask;
+
+/* A call at a virtual time (sim_at), owned by the sim. */
+typedef struct sim_call {
+    sim *s;
+    void (*fn)(sim *s, void *ud);
+    void *ud;
+    struct sim_call *next;
+} sim_call;
 
 typedef struct initial_work {
     simtask *task;
@@ -111,6 +120,8 @@ struct sim {
     bool unfinished; /* ended with work left that is not a stall (sim_finish) */
     char *stall_text;
     size_t stall_len;
+    char *stall_json;        /* the diagnosis object (README: Machine-readable output) */
+    char stall_summary[160]; /* the "diagnosis" record's detail */
     int setup_error;
 
     sim_summary summary;
@@ -123,6 +134,8 @@ struct sim {
     size_t n_tracked;
     bool track_times; /* some service's times are kept */
 
+    sim_call *calls; /* every sim_at call, freed with the sim */
+
     struct owned {
         void *p;
         void (*free_fn)(void *p);
@@ -133,9 +146,10 @@ struct sim {
 
 /* report.c */
 void sim_dvec_push(dvec *d, double x);
-/* Describe the stall (blocked work and the wait-for diagnosis) once, while
- * the pending work is all still there. */
-void sim_capture_stall(sim *s);
+/* Describe the stall (blocked work and the wait-for diagnosis, as text and
+ * as JSON) once, while the pending work is all still there: at the exact
+ * stall, or when the stall timeout is about to fail it (by_timeout). */
+void sim_capture_stall(sim *s, bool by_timeout);
 void sim_build_summary(sim *s);
 /* sim_percentiles of the samples in d (reorders them). */
 sim_percentiles sim_dvec_percentiles(dvec *d);

@@ -220,6 +220,8 @@ typedef struct task_def {
     const char *name;
     const char *service; /* NULL: none */
     sim_profile profile;
+    bool has_retry;
+    rc_retry_policy retry;
 } task_def;
 
 /* Names sorted for lookups and duplicate checks. */
@@ -288,8 +290,11 @@ typedef struct sf_item {
     char **keys; /* needs, then produces */
     size_t n_needs, n_produces;
     uint64_t first; /* index of its first item in the workload */
-    bool expand;    /* "repeat" given and some string holds {i} or {i4} */
+    bool expand;    /* "repeat" given and some string holds an index expression */
+    double delay_s, not_before_s; /* "delay_s", "not_before"; 0: none */
 } sf_item;
+
+typedef struct sf_action sf_action;
 
 typedef struct sf_work {
     char **tasks;
@@ -302,7 +307,13 @@ typedef struct sf_work {
     size_t buf_size;
     const char **ptrs; /* scratch key pointers */
     size_t ptrs_size;
+    uint64_t initial; /* the items of "work"; "actions" submit the ones after */
+    sf_action *actions;
+    size_t n_actions;
 } sf_work;
+
+static void free_actions(sf_work *w);
+static int as_load_error(int rc);
 
 static void free_work(void *p)
 {
@@ -322,29 +333,97 @@ static void free_work(void *p)
     free(w->tasks);
     free(w->buf);
     free(w->ptrs);
+    free_actions(w);
     free(w);
+}
+
+/* ------------------------------------------------------------------ */
+/* Index expressions in repeated items                                 */
+/* ------------------------------------------------------------------ */
+
+/* "{i}", "{i4}" (zero-padded to 4 digits), "{i-1}", "{i+1}", "{i4+1}",
+ * "{i+1%N}" (modulo N: rings).  The value is i + offset, wrapped into 0..N-1
+ * with a modulus, and may be negative without one ("{i-1}" of item 0 is
+ * "-1"). */
+enum { INDEX_WIDTH_MAX = 20 };
+#define INDEX_ARG_MAX 1e12
+
+typedef struct index_expr {
+    int width;
+    int64_t offset;
+    int64_t mod; /* 0: none */
+} index_expr;
+
+/* Digits at *p (at most 13): their value, *p moved past them; -1 if none. */
+static int64_t index_number(const char **p)
+{
+    int64_t v = 0;
+    int n = 0;
+    for (; **p >= '0' && **p <= '9'; (*p)++)
+        if (++n <= 13) v = v * 10 + (**p - '0');
+    return n == 0 || n > 13 ? -1 : v;
+}
+
+/* The length of the index expression at p, 0 if p does not start one, or -1
+ * if it starts like one ("{i" then a digit, '+', '-' or '%') but is not. */
+static long index_expr_parse(const char *p, index_expr *e)
+{
+    if (strncmp(p, "{i", 2) != 0) return 0;
+    const char *q = p + 2;
+    if (*q == '}') {
+        *e = (index_expr){0, 0, 0};
+        return 3;
+    }
+    if (!*q || !strchr("0123456789+-%", *q)) return 0;
+    *e = (index_expr){0, 0, 0};
+    if (*q >= '0' && *q <= '9') {
+        int64_t w = index_number(&q);
+        if (w < 1 || w > INDEX_WIDTH_MAX) return -1;
+        e->width = (int)w;
+    }
+    if (*q == '+' || *q == '-') {
+        int sign = *q++ == '-' ? -1 : 1;
+        int64_t k = index_number(&q);
+        if (k < 0 || k > INDEX_ARG_MAX) return -1;
+        e->offset = sign * k;
+    }
+    if (*q == '%') {
+        q++;
+        e->mod = index_number(&q);
+        if (e->mod < 1 || e->mod > INDEX_ARG_MAX) return -1;
+    }
+    return *q == '}' ? (long)(q + 1 - p) : -1;
+}
+
+/* Write the expression's value for index i at o (at most 22 bytes with the
+ * NUL); returns its length. */
+static int index_expr_format(char *o, const index_expr *e, uint64_t i)
+{
+    int64_t v = (int64_t)i + e->offset; /* i < 10^7, offset <= 10^12 */
+    if (e->mod) v = ((v % e->mod) + e->mod) % e->mod;
+    return sprintf(o, "%0*" PRId64, e->width, v);
 }
 
 static size_t placeholders(const char *s)
 {
     size_t n = 0;
+    index_expr e;
     for (const char *p = s; (p = strchr(p, '{')) != NULL; p++)
-        if (strncmp(p, "{i}", 3) == 0 || strncmp(p, "{i4}", 4) == 0) n++;
+        if (index_expr_parse(p, &e) > 0) n++;
     return n;
 }
 
-/* Copy tmpl to *out with {i} and {i4} replaced; return the copy and advance
- * *out past its NUL. */
+/* Copy tmpl to *out with its index expressions replaced; return the copy
+ * and advance *out past its NUL. */
 static const char *expand(char **out, const char *tmpl, uint64_t index)
 {
     char *start = *out, *o = start;
+    index_expr e;
     for (const char *p = tmpl; *p;) {
-        if (strncmp(p, "{i}", 3) == 0) {
-            o += sprintf(o, "%" PRIu64, index);
-            p += 3;
-        } else if (strncmp(p, "{i4}", 4) == 0) {
-            o += sprintf(o, "%04" PRIu64, index);
-            p += 4;
+        long n = *p == '{' ? index_expr_parse(p, &e) : 0;
+        if (n > 0) {
+            o += index_expr_format(o, &e, index);
+            p += n;
         } else {
             *o++ = *p++;
         }
@@ -380,7 +459,7 @@ static int generate(sim *s, uint64_t index, void *ud)
     sim_work_spec spec = {
         w->tasks[it->task], label, keys, it->n_needs, keys ? keys + it->n_needs : NULL,
         it->n_produces};
-    return sim_submit(s, &spec, NULL);
+    return sim_submit_delayed(s, &spec, it->delay_s, it->not_before_s, NULL);
 }
 
 typedef struct model {
@@ -413,6 +492,86 @@ static size_t count_items(const cJSON *array)
     for (const cJSON *c = array->child; c; c = c->next)
         n++;
     return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Retries, timing and index checks                                    */
+/* ------------------------------------------------------------------ */
+
+enum { RETRY_ATTEMPTS_MAX = 100 };
+#define TIME_MAX_S 1e9 /* virtual seconds, as --duration */
+
+/* tasks[].retry: {"attempts": N, "backoff_s": S, "exponential": bool,
+ * "max_backoff_s": S}: the fake service's errors are retried. */
+static int parse_retry(loader *L, const char *path, const cJSON *obj, task_def *out)
+{
+    static const char *const keys[] = {"attempts", "backoff_s", "exponential", "max_backoff_s"};
+    enum { K_ATTEMPTS, K_BACKOFF, K_EXP, K_MAX, K_N };
+    const cJSON *v[K_N];
+    char p[PATH_LEN], g[GOT_LEN];
+    int rc = members(L, path, obj, keys, K_N, v);
+    if (!rc) rc = need_member(L, path, v[K_ATTEMPTS], "attempts");
+    if (rc) return rc;
+    if (!is_whole(v[K_ATTEMPTS], 1, RETRY_ATTEMPTS_MAX))
+        return bad(L, join(p, path, "attempts"), "must be a whole number from 1 to %d (got %s)",
+                   RETRY_ATTEMPTS_MAX, got(v[K_ATTEMPTS], g, sizeof g));
+    rc_retry_policy *r = &out->retry;
+    *r = (rc_retry_policy){.max_attempts = (unsigned)v[K_ATTEMPTS]->valuedouble};
+    if (v[K_BACKOFF])
+        rc = get_number(L, join(p, path, "backoff_s"), v[K_BACKOFF], 0, TIME_MAX_S,
+                        "a number of seconds from 0 to 1e9", &r->base_s);
+    if (!rc && v[K_MAX])
+        rc = get_number(L, join(p, path, "max_backoff_s"), v[K_MAX], 0, TIME_MAX_S,
+                        "a number of seconds from 0 to 1e9", &r->max_s);
+    if (!rc && v[K_EXP]) {
+        if (!cJSON_IsBool(v[K_EXP]))
+            return bad(L, join(p, path, "exponential"), "must be true or false (got %s)",
+                       got(v[K_EXP], g, sizeof g));
+        r->exponential = cJSON_IsTrue(v[K_EXP]);
+    }
+    out->has_retry = rc == 0;
+    return rc;
+}
+
+/* work[].delay_s and work[].not_before: when the item may start. */
+static int parse_item_timing(loader *L, const char *path, const cJSON *delay,
+                             const cJSON *not_before, sf_item *it)
+{
+    char p[PATH_LEN];
+    int rc = 0;
+    if (delay)
+        rc = get_number(L, join(p, path, "delay_s"), delay, 0, TIME_MAX_S,
+                        "a number of seconds from 0 to 1e9", &it->delay_s);
+    if (!rc && not_before)
+        rc = get_number(L, join(p, path, "not_before"), not_before, 0, TIME_MAX_S,
+                        "a virtual time in seconds from 0 to 1e9", &it->not_before_s);
+    return rc;
+}
+
+/* Every "{i..." in a repeated item's label and keys must be a whole index
+ * expression. */
+static int check_index_exprs(loader *L, const char *path, const sf_item *it, size_t nk)
+{
+    char p[PATH_LEN], q[GOT_LEN];
+    for (size_t k = 0; k <= nk; k++) {
+        const char *str = k < nk ? it->keys[k] : it->label;
+        if (!str) continue;
+        index_expr e;
+        for (const char *c = str; (c = strchr(c, '{')) != NULL; c++) {
+            if (index_expr_parse(c, &e) >= 0) continue;
+            const char *where = k == nk ? join(p, path, "label")
+                                : k < it->n_needs
+                                    ? index_of(q, join(p, path, "needs"), k)
+                                    : index_of(q, join(p, path, "produces"), k - it->n_needs);
+            char w[PATH_LEN], c2[GOT_LEN];
+            snprintf(w, sizeof w, "%s", where);
+            return bad(L, w,
+                       "bad index expression in '%s' (use {i}, {i4}, {i-1}, {i+1}, {i4+1} or "
+                       "{i+1%%N})",
+                       sim_clip(str, c2, sizeof c2));
+        }
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -472,8 +631,8 @@ static int parse_task(loader *L, const sim_config *cfg, const char *path, const 
                       const model *m, task_def *out)
 {
     static const char *const keys[] = {"name",     "service",      "latency_ms", "jitter",
-                                       "outliers", "outlier_mult", "error_rate"};
-    enum { K_NAME, K_SERVICE, K_LATENCY, K_JITTER, K_OUTLIERS, K_MULT, K_ERRORS, K_N };
+                                       "outliers", "outlier_mult", "error_rate", "retry"};
+    enum { K_NAME, K_SERVICE, K_LATENCY, K_JITTER, K_OUTLIERS, K_MULT, K_ERRORS, K_RETRY, K_N };
     const cJSON *v[K_N];
     char p[PATH_LEN];
     int rc = members(L, path, obj, keys, K_N, v);
@@ -527,6 +686,7 @@ static int parse_task(loader *L, const sim_config *cfg, const char *path, const 
                  "latency %g ms with outlier_mult %g can draw latencies beyond %g ms (latency x "
                  "mult x 1.5), more than the simulator represents",
                  pr->latency_ms, pr->outlier_mult, SIM_LATENCY_MAX_MS);
+    if (!rc && v[K_RETRY]) rc = parse_retry(L, join(p, path, "retry"), v[K_RETRY], out);
     return rc;
 }
 
@@ -558,8 +718,9 @@ static char *dup_str(const char *s)
 
 static int parse_work_item(loader *L, const char *path, const cJSON *obj, model *m)
 {
-    static const char *const keys[] = {"task", "label", "needs", "produces", "repeat"};
-    enum { K_TASK, K_LABEL, K_NEEDS, K_PRODUCES, K_REPEAT, K_N };
+    static const char *const keys[] = {"task",   "label",   "needs",     "produces",
+                                       "repeat", "delay_s", "not_before"};
+    enum { K_TASK, K_LABEL, K_NEEDS, K_PRODUCES, K_REPEAT, K_DELAY, K_NOT_BEFORE, K_N };
     const cJSON *v[K_N];
     char p[PATH_LEN], g[GOT_LEN];
     const char *task, *label = NULL;
@@ -618,21 +779,23 @@ static int parse_work_item(loader *L, const char *path, const cJSON *obj, model 
         return no_memory(L);
     it->n_needs = n_needs;
     it->n_produces = n_produces;
+    if ((rc = parse_item_timing(L, path, v[K_DELAY], v[K_NOT_BEFORE], it))) return rc;
     size_t k = 0;
     const cJSON *lists[2] = {v[K_NEEDS], v[K_PRODUCES]};
     for (int l = 0; l < 2; l++)
         for (const cJSON *c = lists[l] ? lists[l]->child : NULL; c; c = c->next)
             if (!(it->keys[k++] = dup_str(c->valuestring))) return no_memory(L);
 
-    /* The bytes its strings take, each placeholder as 20 digits: within the
-     * budget for all the work, and room to expand it. */
+    /* The bytes its strings take, each placeholder as 20 digits and a sign:
+     * within the budget for all the work, and room to expand it. */
+    if (v[K_REPEAT] && (rc = check_index_exprs(L, path, it, nk))) return rc;
     size_t holes = it->label ? placeholders(it->label) : 0;
     size_t size = it->label ? strlen(it->label) + 1 : 0;
     for (k = 0; k < nk; k++) {
         holes += placeholders(it->keys[k]);
         size += strlen(it->keys[k]) + 1;
     }
-    size += holes * DIGITS_MAX;
+    size += holes * (DIGITS_MAX + 1);
     uint64_t bytes = (uint64_t)size * (v[K_REPEAT] ? repeat : 1);
     if (bytes > SCENARIO_FILE_MAX_WORK_BYTES - w->total_bytes)
         return bad(L, v[K_REPEAT] ? join(p, path, "repeat") : path,
@@ -736,6 +899,108 @@ static int canvas_steps(loader *L, const char *path, const cJSON *arr, const cha
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Scheduled actions                                                   */
+/* ------------------------------------------------------------------ */
+
+/* actions[]: {"at": T, "cancel": "label"} cancels the pending work with that
+ * label; {"at": T, "invalidate": "key"} makes an artifact invalid;
+ * {"at": T, "submit": [work items]} submits more work.  Exactly one of the
+ * three. */
+enum { ACTION_CANCEL, ACTION_INVALIDATE, ACTION_SUBMIT };
+
+struct sf_action {
+    sf_work *w;
+    double at;
+    int kind;
+    char *arg;             /* the label or key */
+    uint64_t first, count; /* submit: the workload items to submit */
+};
+
+static void free_actions(sf_work *w)
+{
+    for (size_t i = 0; i < w->n_actions; i++)
+        free(w->actions[i].arg);
+    free(w->actions);
+}
+
+static int parse_action(loader *L, const char *path, const cJSON *obj, model *m, sf_action *a)
+{
+    static const char *const keys[] = {"at", "cancel", "invalidate", "submit"};
+    enum { K_AT, K_CANCEL, K_INVALIDATE, K_SUBMIT, K_N };
+    const cJSON *v[K_N];
+    char p[PATH_LEN], q[PATH_LEN];
+    int rc = members(L, path, obj, keys, K_N, v);
+    if (!rc) rc = need_member(L, path, v[K_AT], "at");
+    if (!rc)
+        rc = get_number(L, join(p, path, "at"), v[K_AT], 0, TIME_MAX_S,
+                        "a virtual time in seconds from 0 to 1e9", &a->at);
+    if (rc) return rc;
+    int given = !!v[K_CANCEL] + !!v[K_INVALIDATE] + !!v[K_SUBMIT];
+    if (given != 1)
+        return bad(L, path, "needs exactly one of 'cancel', 'invalidate' or 'submit' (got %d)",
+                   given);
+    a->w = m->work;
+    if (v[K_SUBMIT]) {
+        a->kind = ACTION_SUBMIT;
+        snprintf(p, sizeof p, "%.80s.submit", path); /* as join, cut sooner */
+        if ((rc = get_array(L, p, v[K_SUBMIT], true, "work item"))) return rc;
+        a->first = m->work->total;
+        size_t i = 0;
+        for (const cJSON *c = v[K_SUBMIT]->child; c; c = c->next, i++)
+            if ((rc = parse_work_item(L, index_of(q, p, i), c, m))) return rc;
+        a->count = m->work->total - a->first;
+        return 0;
+    }
+    const char *str;
+    a->kind = v[K_CANCEL] ? ACTION_CANCEL : ACTION_INVALIDATE;
+    rc = get_string(L, join(p, path, v[K_CANCEL] ? "cancel" : "invalidate"),
+                    v[K_CANCEL] ? v[K_CANCEL] : v[K_INVALIDATE], false, &str);
+    if (!rc && !(a->arg = dup_str(str))) rc = no_memory(L);
+    return rc;
+}
+
+static int parse_actions(loader *L, const cJSON *arr, model *m)
+{
+    char p[PATH_LEN];
+    int rc = get_array(L, "actions", arr, false, NULL);
+    size_t n = arr && !rc ? count_items(arr) : 0;
+    if (rc || !n) return rc;
+    sf_work *w = m->work;
+    if (!(w->actions = calloc(n, sizeof *w->actions))) return no_memory(L);
+    for (const cJSON *c = arr->child; c; c = c->next, w->n_actions++)
+        if ((rc = parse_action(L, index_of(p, "actions", w->n_actions), c, m,
+                               &w->actions[w->n_actions])))
+            return rc;
+    return 0;
+}
+
+/* At an action's time: do it.  What it changes the log shows (cancelled,
+ * invalidated, queued); an invalidation of a key that was never written does
+ * nothing. */
+static void run_action(sim *s, void *ud)
+{
+    const sf_action *a = ud;
+    if (a->kind == ACTION_CANCEL)
+        sim_cancel_label(s, a->arg);
+    else if (a->kind == ACTION_INVALIDATE)
+        sim_invalidate(s, a->arg, "action");
+    else
+        for (uint64_t i = 0; i < a->count; i++)
+            generate(s, a->first + i, a->w);
+}
+
+static int schedule_actions(loader *L, sim *s, sf_work *w)
+{
+    char p[PATH_LEN];
+    for (size_t i = 0; i < w->n_actions; i++) {
+        int rc = sim_at(s, w->actions[i].at, run_action, &w->actions[i]);
+        if (rc)
+            return fail_code(L, as_load_error(rc), index_of(p, "actions", i), "%s", sim_errmsg(s));
+    }
+    return 0;
+}
+
 static int parse_canvas(loader *L, const char *path, const cJSON *obj, model *m)
 {
     static const char *const keys[] = {"name", "chain", "group", "chord"};
@@ -764,9 +1029,9 @@ static int parse_canvas(loader *L, const char *path, const cJSON *obj, model *m)
 
 static int check_document(loader *L, const sim_config *cfg, const cJSON *root, model *m)
 {
-    static const char *const keys[] = {"name",  "description", "services", "tasks",
-                                       "inputs", "work",       "expect"};
-    enum { K_NAME, K_DESC, K_SERVICES, K_TASKS, K_INPUTS, K_WORK, K_EXPECT, K_N };
+    static const char *const keys[] = {"name",   "description", "services", "tasks",
+                                       "inputs", "work",        "actions",  "expect"};
+    enum { K_NAME, K_DESC, K_SERVICES, K_TASKS, K_INPUTS, K_WORK, K_ACTIONS, K_EXPECT, K_N };
     const cJSON *v[K_N];
     char p[PATH_LEN], g[GOT_LEN];
     const char *str;
@@ -838,6 +1103,8 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
         if ((rc = is_canvas(c) ? parse_canvas(L, at, c, m) : parse_work_item(L, at, c, m)))
             return rc;
     }
+    m->work->initial = m->work->total;
+    if ((rc = parse_actions(L, v[K_ACTIONS], m))) return rc;
 
     /* expect (expect.c) */
     if (v[K_EXPECT]) {
@@ -864,7 +1131,8 @@ static int build(loader *L, sim *s, model *m)
     }
     for (size_t i = 0; i < m->n_tasks; i++) {
         const task_def *d = &m->tasks[i];
-        if ((rc = sim_add_task(s, d->name, d->service, &d->profile, NULL, NULL)))
+        if ((rc = sim_add_task(s, d->name, d->service, &d->profile, NULL, NULL)) ||
+            (d->has_retry && (rc = sim_task_retry(s, d->name, &d->retry))))
             return fail_code(L, as_load_error(rc), index_of(p, "tasks", i), "%s", sim_errmsg(s));
     }
     for (size_t i = 0; i < m->n_inputs; i++)
@@ -881,8 +1149,8 @@ static int build(loader *L, sim *s, model *m)
         if (it->label && (rc = sim_declare_labels(s, it->label, it->expand ? repeat : 0, 0)))
             return no_memory(L);
     }
-    sim_set_workload(s, w->total, generate, w);
-    return 0;
+    sim_set_workload(s, w->initial, generate, w);
+    return schedule_actions(L, s, w);
 }
 
 /* ------------------------------------------------------------------ */

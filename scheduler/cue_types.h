@@ -149,7 +149,8 @@ struct rc_work {
     bool in_age;
     unsigned attempt;
     rc_time created, pending_since, started, finished, not_before;
-    uint64_t epoch; /* artifact epoch of the last check */
+    uint64_t epoch;      /* artifact epoch of the last check */
+    uint64_t done_epoch; /* artifact epoch when it finished */
 
     rc_qnode q;     /* QUEUED */
     rc_dnode link;  /* DIRTY, WAITING, ORPHAN, FINISHED */
@@ -160,6 +161,11 @@ struct rc_work {
 
     rc_block_reason reason; /* of the last check, for WAITING */
     char *detail;           /* from rc_check_detail, or NULL */
+    /* WAITING: the declared needs the last check named unmet (bit i: needs[i];
+     * unmet_big when there are more than 64 needs), for the diagnosis. */
+    bool has_unmet;
+    uint64_t unmet_small;
+    uint64_t *unmet_big;
     cJSON *result;
     char *error;
 
@@ -186,8 +192,13 @@ typedef struct rc_result_art {
 
 struct rc_check {
     rc_cue *cue;
+    const rc_work *work; /* whose needs the unmet bits index; NULL: none */
     bool keyed;
     char *key; /* cue scratch */
+    size_t cursor; /* where the next unmet need is looked for first */
+    bool any_unmet;
+    uint64_t unmet_small;
+    uint64_t *unmet_big; /* handed to the work when it is filed waiting */
     char detail[256];
     bool has_detail;
 };

@@ -42,9 +42,32 @@ static void store_result(rc_cue *cue, const rc_work *w, const cJSON *value)
 
 /* ---- checks ---- */
 
+/* Remember key as an unmet need if it is one of the work's declared needs.
+ * The search starts after the last one found, so a check that names its
+ * unmet needs in order costs one pass over them. */
+static void mark_unmet(rc_check *check, const char *key)
+{
+    const rc_work *w = check->work;
+    size_t n = w ? w->n_needs : 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (check->cursor + k) % n;
+        if (strcmp(w->needs[i], key) != 0) continue;
+        check->cursor = i + 1;
+        if (n > 64 && !check->unmet_big &&
+            !(check->unmet_big = rc_calloc(&check->cue->alloc, (n + 63) / 64, sizeof(uint64_t))))
+            return; /* out of memory: the diagnosis follows fewer needs */
+        uint64_t *bits = n > 64 ? check->unmet_big : &check->unmet_small;
+        bits[i / 64] |= UINT64_C(1) << (i % 64);
+        check->any_unmet = true;
+        return;
+    }
+}
+
 void rc_check_wait_on(rc_check *check, const char *key)
 {
     if (!check || !key || !*key) return;
+    mark_unmet(check, key);
+    if (check->keyed) return; /* the first key files the work */
     rc_cue *cue = check->cue;
     size_t n = strlen(key) + 1;
     if (rc_grow(&cue->alloc, (void **)&cue->scratch, &cue->scratch_cap, n, 1)) return;
@@ -69,7 +92,7 @@ static void keep_detail(rc_cue *cue, rc_work *w, const char *text)
     w->detail = text ? rc_strdup(&cue->alloc, text) : NULL;
 }
 
-static void file_waiting(rc_cue *cue, rc_work *w, const rc_check *chk, int answer)
+static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
 {
     char buf[64];
     if (chk->has_detail)
@@ -82,6 +105,10 @@ static void file_waiting(rc_cue *cue, rc_work *w, const rc_check *chk, int answe
     w->reason = RC_BLOCK_NOT_READY;
     w->where = RC_W_WAITING;
     w->bucket = NULL;
+    rc_free(&cue->alloc, w->unmet_big);
+    w->has_unmet = chk->any_unmet;
+    w->unmet_small = chk->unmet_small;
+    w->unmet_big = chk->unmet_big;
     cue->stats.waiting++;
     w->task->svc->waiting++;
     if (chk->keyed) {
@@ -123,7 +150,7 @@ static void skip_work(rc_cue *cue, rc_work *w)
 /* Ask is_ready and is_stale.  The work is in no list while this runs. */
 static int run_checks(rc_cue *cue, rc_work *w)
 {
-    rc_check chk = {.cue = cue};
+    rc_check chk = {.cue = cue, .work = w};
     w->epoch = cue->epoch;
     cue->stats.checks++;
     const char *missing = rc_results_missing(cue, w);
@@ -140,9 +167,11 @@ static int run_checks(rc_cue *cue, rc_work *w)
         w->reason = RC_BLOCK_UNCHECKED;
         ready = cue->hooks.is_ready(cue, w, &chk, cue->hooks.ud);
     }
-    if (w->state != RC_PENDING || w->where != RC_W_NONE) return CHECK_GONE;
+    bool gone = w->state != RC_PENDING || w->where != RC_W_NONE;
+    if (gone || ready > 0) rc_free(&cue->alloc, chk.unmet_big);
+    if (gone) return CHECK_GONE;
     if (ready <= 0) {
-        file_waiting(cue, w, &chk, ready);
+        file_waiting(cue, w, &chk, ready); /* takes chk.unmet_big */
         return CHECK_WAITING;
     }
     if (cue->hooks.is_stale) {

@@ -28,13 +28,43 @@ static const char *error_of(const rc_cue *cue, rc_work_id id)
     return w && rc_work_error(w) ? rc_work_error(w) : "?";
 }
 
+/* "N waiting items depend on it" (or "no other ..."), for a cause. */
+static void print_blocks(FILE *out, size_t blocks, bool partial, const char *other)
+{
+    if (!blocks)
+        fprintf(out, "; no %swaiting item depends on it\n", other);
+    else
+        fprintf(out, "; %s%zu %swaiting item%s depend%s on it\n", partial ? "at least " : "",
+                blocks, other, blocks == 1 ? "" : "s", blocks == 1 ? "s" : "");
+}
+
+/* Who would produce a waited-on key, as a phrase. */
+static void producer_phrase(FILE *out, rc_work_id producer, rc_state state, bool skipped)
+{
+    unsigned long long id = (unsigned long long)producer;
+    if (!producer)
+        fprintf(out, "no producer");
+    else if (state == RC_PENDING || state == RC_RUNNING)
+        fprintf(out, "not produced yet (producer #%llu %s)", id, rc_state_name(state));
+    else
+        fprintf(out, "producer #%llu %s", id, skipped ? "skipped" : rc_state_name(state));
+}
+
 void rc_blocked_print(const rc_cue *cue, const rc_blocked *list, size_t n, size_t max_items,
                       FILE *out)
 {
     for (size_t i = 0; i < n && i < max_items; i++) {
+        const rc_blocked *b = &list[i];
         fprintf(out, "    ");
-        describe_work(out, cue, list[i].id);
-        fprintf(out, ": %s - %s\n", rc_block_reason_name(list[i].reason), list[i].detail);
+        describe_work(out, cue, b->id);
+        fprintf(out, ": %s - %s", rc_block_reason_name(b->reason), b->detail);
+        if (b->has_producer_info) {
+            fprintf(out, ": ");
+            producer_phrase(out, b->producer, b->producer_state, b->producer_skipped);
+        }
+        if (b->n_unmet > 1)
+            fprintf(out, " (+%zu more unmet need%s)", b->n_unmet - 1, b->n_unmet == 2 ? "" : "s");
+        fprintf(out, "\n");
     }
     if (n > max_items) fprintf(out, "    ... and %zu more\n", n - max_items);
 }
@@ -55,34 +85,109 @@ static void print_edges(const rc_cue *cue, const rc_diagnosis *d, size_t max_ite
         describe_work(out, cue, e->producer);
         if (e->producer_state == RC_FAILED)
             fprintf(out, " FAILED: %s\n", error_of(cue, e->producer));
+        else if (e->producer_state == RC_CANCELLED)
+            fprintf(out, " CANCELLED\n");
+        else if (e->producer_state == RC_COMPLETED)
+            fprintf(out, e->producer_skipped ? " SKIPPED\n" : " COMPLETED, output not valid\n");
         else
             fprintf(out, " (%s)\n", rc_state_name(e->producer_state));
     }
     if (d->n_edges > shown) fprintf(out, "    ... and %zu more\n", d->n_edges - shown);
 }
 
+static void print_cycles(const rc_cue *cue, const rc_diagnosis *d, size_t max_items, FILE *out)
+{
+    for (size_t i = 0; i < d->n_cycles && i < max_items; i++) {
+        size_t len = d->cycle_len[i];
+        bool ring = !d->cycle_ring || d->cycle_ring[i];
+        if (ring)
+            fprintf(out, "  Cycle: ");
+        else
+            fprintf(out, "  Cycle of %zu work items waiting on each other: ", len);
+        for (size_t k = 0; k < len && k < max_items; k++) {
+            if (k) fprintf(out, ring ? " -> " : ", ");
+            describe_work(out, cue, d->cycles[i][k]);
+        }
+        if (len > max_items)
+            fprintf(out, ring ? " -> ... (%zu more)" : ", ... (%zu more)", len - max_items);
+        if (ring) {
+            fprintf(out, " -> ");
+            describe_work(out, cue, d->cycles[i][0]);
+        }
+        if (d->cycle_blocks && d->cycle_blocks[i])
+            print_blocks(out, d->cycle_blocks[i], d->blocks_partial, "more ");
+        else
+            fprintf(out, "\n");
+    }
+    if (d->n_cycles > max_items)
+        fprintf(out, "  ... and %zu more cycles\n", d->n_cycles - max_items);
+}
+
+static void print_missing(const rc_cue *cue, const rc_diagnosis *d, size_t max_items, FILE *out)
+{
+    for (size_t i = 0; i < d->n_missing && i < max_items; i++) {
+        fprintf(out, "  Missing producer: nothing produces '%s'", d->missing[i]);
+        if (!d->missing_info) {
+            fprintf(out, "\n");
+            continue;
+        }
+        const rc_diag_missing *m = &d->missing_info[i];
+        fprintf(out, "; waited on by ");
+        describe_work(out, cue, m->waiters[0]);
+        if (m->n_waiters > 1) fprintf(out, " and %zu more", m->n_waiters - 1);
+        if (m->blocks > m->n_waiters)
+            print_blocks(out, m->blocks - m->n_waiters, d->blocks_partial, "more ");
+        else
+            fprintf(out, "\n");
+    }
+    if (d->n_missing > max_items)
+        fprintf(out, "  ... and %zu more missing keys\n", d->n_missing - max_items);
+}
+
+static void print_roots(const rc_cue *cue, const rc_diagnosis *d, size_t max_items, FILE *out)
+{
+    /* A diagnosis made without the roots list: its failed roots by id. */
+    for (size_t i = 0; !d->roots && i < d->n_failed_roots && i < max_items; i++) {
+        fprintf(out, "  Root cause: ");
+        describe_work(out, cue, d->failed_roots[i]);
+        fprintf(out, " failed (%s)\n", error_of(cue, d->failed_roots[i]));
+    }
+    for (size_t i = 0; i < d->n_roots && i < max_items; i++) {
+        const rc_diag_root *r = &d->roots[i];
+        fprintf(out, "  Root cause: ");
+        describe_work(out, cue, r->id);
+        if (r->state == RC_FAILED)
+            fprintf(out, " failed (%s)", r->error ? r->error : "?");
+        else if (r->state == RC_CANCELLED)
+            fprintf(out, " was cancelled");
+        else if (r->skipped)
+            fprintf(out, " was skipped, but its output is not valid");
+        else
+            fprintf(out, " completed, but its output is not valid any more");
+        print_blocks(out, r->blocks, d->blocks_partial, "");
+    }
+    if (d->n_roots > max_items)
+        fprintf(out, "  ... and %zu more root causes\n", d->n_roots - max_items);
+}
+
+static void print_held(const rc_cue *cue, const rc_diagnosis *d, size_t max_items, FILE *out)
+{
+    for (size_t i = 0; i < d->n_held && i < max_items; i++) {
+        const rc_blocked *b = &d->held[i].item;
+        fprintf(out, "  Held: ");
+        describe_work(out, cue, b->id);
+        fprintf(out, ": %s - %s", rc_block_reason_name(b->reason), b->detail);
+        print_blocks(out, d->held[i].blocks, d->blocks_partial, "");
+    }
+    if (d->n_held > max_items)
+        fprintf(out, "  ... and %zu more held producers\n", d->n_held - max_items);
+}
+
 void rc_diagnosis_print(const rc_cue *cue, const rc_diagnosis *d, size_t max_items, FILE *out)
 {
     print_edges(cue, d, max_items, out);
-    for (size_t i = 0; i < d->n_cycles; i++) {
-        fprintf(out, "  Cycle: ");
-        for (size_t k = 0; k < d->cycle_len[i]; k++) {
-            describe_work(out, cue, d->cycles[i][k]);
-            fprintf(out, " -> ");
-        }
-        describe_work(out, cue, d->cycles[i][0]);
-        fprintf(out, "\n");
-    }
-    for (size_t i = 0; i < d->n_missing && i < max_items; i++)
-        fprintf(out, "  Missing producer: nothing produces '%s'\n", d->missing[i]);
-    if (d->n_missing > max_items)
-        fprintf(out, "  ... and %zu more missing keys\n", d->n_missing - max_items);
-    for (size_t i = 0; i < d->n_failed_roots && i < max_items; i++) {
-        fprintf(out, "  Root cause: ");
-        describe_work(out, cue, d->failed_roots[i]);
-        fprintf(out, " failed (%s); work that needs its output waits forever\n",
-                error_of(cue, d->failed_roots[i]));
-    }
-    if (d->n_failed_roots > max_items)
-        fprintf(out, "  ... and %zu more failed roots\n", d->n_failed_roots - max_items);
+    print_cycles(cue, d, max_items, out);
+    print_missing(cue, d, max_items, out);
+    print_roots(cue, d, max_items, out);
+    print_held(cue, d, max_items, out);
 }

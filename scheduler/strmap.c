@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-static uint64_t hash_str(const char *s)
+uint64_t rc_strmap_hash(const char *s)
 {
     /* FNV-1a, 64-bit. */
     uint64_t h = UINT64_C(14695981039346656037);
@@ -38,7 +38,7 @@ static size_t find(const rc_strmap *m, const char *key, uint64_t h)
 void *rc_strmap_get(const rc_strmap *m, const char *key)
 {
     if (!m->cap) return NULL;
-    size_t i = find(m, key, hash_str(key));
+    size_t i = find(m, key, rc_strmap_hash(key));
     return m->keys[i] ? m->vals[i] : NULL;
 }
 
@@ -74,7 +74,7 @@ static int resize(const rc_alloc *a, rc_strmap *m, size_t ncap)
 int rc_strmap_put(const rc_alloc *a, rc_strmap *m, const char *key, void *val,
                   const char **stored_key)
 {
-    uint64_t h = hash_str(key);
+    uint64_t h = rc_strmap_hash(key);
     if (m->cap) {
         size_t i = find(m, key, h);
         if (m->keys[i]) {
@@ -102,7 +102,7 @@ void *rc_strmap_del(const rc_alloc *a, rc_strmap *m, const char *key)
 {
     if (!m->cap) return NULL;
     size_t mask = m->cap - 1;
-    size_t i = find(m, key, hash_str(key));
+    size_t i = find(m, key, rc_strmap_hash(key));
     if (!m->keys[i]) return NULL;
     void *val = m->vals[i];
     rc_free(a, m->keys[i]);

@@ -17,6 +17,8 @@ typedef struct rc_strmap {
 } rc_strmap;
 
 void rc_strmap_free(const rc_alloc *a, rc_strmap *m);
+/* The map's string hash (never 0), for tables that borrow their keys. */
+uint64_t rc_strmap_hash(const char *s);
 void *rc_strmap_get(const rc_strmap *m, const char *key);
 /* Insert or replace.  On success *stored_key (if not NULL) is the map's copy
  * of the key, valid until the entry is removed.  0 or RC_ENOMEM. */

@@ -48,6 +48,7 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     rc_free(a, w->needs);
     rc_free(a, w->produces);
     rc_free(a, w->detail);
+    rc_free(a, w->unmet_big);
     rc_free(a, w->error);
     rc_results_release(cue, w);
     rc_free(a, w->result_key);
@@ -149,6 +150,7 @@ void rc_to_finished(rc_cue *cue, rc_work *w)
 {
     w->where = RC_W_FINISHED;
     w->finished = rc_loop_now(cue->loop);
+    w->done_epoch = cue->epoch;
     rc_dlist_push_back(&cue->finished, &w->link);
     rc_results_release(cue, w);
 }

@@ -481,9 +481,10 @@ typedef struct sinks {
 
 static void mirror_records(sim *s, const sim_event_record *rec, void *ud)
 {
-    (void)s;
     const sinks *k = ud;
-    for (size_t i = 1; i < k->n; i++) sim_eventlog_write(k->v[i], rec);
+    /* The diagnosis record carries the diagnosis itself, as in the first log. */
+    const char *diagnosis = strcmp(rec->event, "diagnosis") == 0 ? sim_stall_json(s) : NULL;
+    for (size_t i = 1; i < k->n; i++) sim_eventlog_write_diagnosis(k->v[i], rec, diagnosis);
 }
 
 /* Copy the run's log to path through a temporary file renamed over it. */

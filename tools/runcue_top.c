@@ -74,6 +74,17 @@ static int print_once(const char *name, double wait)
     if ((s->state.flags & RC_SHM_STALLED) && s->report.made && c->pending) {
         /* The writer says the run is stalled: why, briefly. */
         enum { MAX_LINES = 20 };
+        if (s->report.roots_total) {
+            printf("root causes (%llu):\n", (unsigned long long)s->report.roots_total);
+            for (uint32_t i = 0; i < s->report.n_roots; i++) {
+                char line[256];
+                vm_root_text(&s->report.roots[i], line, sizeof line);
+                printf("  %s\n", line);
+            }
+            if (s->report.roots_total > s->report.n_roots)
+                printf("  +%llu more\n",
+                       (unsigned long long)(s->report.roots_total - s->report.n_roots));
+        }
         printf("blocked (%llu):\n", (unsigned long long)s->report.blocked_total);
         uint32_t shown = s->report.n_blocked < MAX_LINES ? s->report.n_blocked : MAX_LINES;
         for (uint32_t i = 0; i < shown; i++)
@@ -85,7 +96,7 @@ static int print_once(const char *name, double wait)
         int len;
         for (int n = 0; n < MAX_LINES && vm_next_line(&p, &wl, &len); n++)
             printf("%s%.*s\n", n ? "  " : "wait-for:\n  ", len, wl);
-        if (*p) printf("  ...\n");
+        if (*p) printf("  +%d more lines\n", vm_count_lines(p));
     }
     free(s);
     rc_shm_detach(r);

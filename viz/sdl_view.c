@@ -425,18 +425,24 @@ static void draw_blocked(view *v, int top, int bottom)
     bool stalled = (s->state.flags & RC_SHM_STALLED) || !strcmp(v->vm->status, "stalled");
     if (!rep->n_blocked || !s->state.counters.pending || !stalled) return;
     uint32_t nb = rep->n_blocked < 10 ? rep->n_blocked : 10;
+    uint32_t nr = rep->n_roots < 4 ? rep->n_roots : 4;
+    bool more_roots = rep->roots_total > nr, more_blocked = rep->blocked_total > nb;
     int pw = v->x1 - v->x0 - 20 < 640 ? v->x1 - v->x0 - 20 : 640;
     int maxc = (pw - 16) / 8;
     if (maxc < 8) return;
     /* Count the wait-for lines that fit. */
     char wf[sizeof rep->waitfor];
     snprintf(wf, sizeof wf, "%.*s", (int)sizeof wf - 1, rep->waitfor);
-    int max_lines = (bottom - top - 40) / 11 - (int)nb - 3;
+    int max_lines = (bottom - top - 40) / 11 - (int)(nb + nr) - 5;
     int nw = 0, len;
-    for (const char *p = wf, *wl; nw < 8 && nw < max_lines && vm_next_line(&p, &wl, &len);)
+    const char *rest = wf;
+    for (const char *wl; nw < 8 && nw < max_lines && vm_next_line(&rest, &wl, &len);)
         nw++;
+    int more_lines = vm_count_lines(rest);
+    int lines =
+        1 + (int)nr + more_roots + (int)nb + more_blocked + (nw ? 1 + nw + (more_lines > 0) : 0);
     int px = v->x1 - 10 - pw, py = top + 10;
-    int ph = 12 + 11 * (1 + (int)nb + (rep->blocked_total > nb) + (nw ? 1 + nw : 0)) + 4;
+    int ph = 12 + 11 * lines + 4;
     box(v, px, py, px + pw, py + ph, C_PANEL);
     frame(v, px, py, px + pw, py + ph, C_FAIL);
     frame(v, px + 1, py + 1, px + pw - 1, py + ph - 1, C_FAIL);
@@ -444,11 +450,21 @@ static void draw_blocked(view *v, int top, int bottom)
     text(v, px + 8, y, maxc, C_FAIL, "STALLED: %llu pending work blocked",
          (unsigned long long)rep->blocked_total);
     y += 11;
+    char line[256];
+    for (uint32_t i = 0; i < nr; i++, y += 11) {
+        vm_root_text(&rep->roots[i], line, sizeof line);
+        text(v, px + 8, y, maxc, C_FAIL, "root: %s", line);
+    }
+    if (more_roots) {
+        text(v, px + 8, y, maxc, C_DIM, "+%llu more root causes",
+             (unsigned long long)(rep->roots_total - nr));
+        y += 11;
+    }
     for (uint32_t i = 0; i < nb; i++, y += 11)
         text(v, px + 8, y, maxc, C_TEXT, "#%llu %.31s: %.159s", (unsigned long long)rep->blocked[i].id,
              rep->blocked[i].task, rep->blocked[i].detail);
-    if (rep->blocked_total > nb) {
-        text(v, px + 8, y, maxc, C_DIM, "... and %llu more",
+    if (more_blocked) {
+        text(v, px + 8, y, maxc, C_DIM, "+%llu more blocked",
              (unsigned long long)(rep->blocked_total - nb));
         y += 11;
     }
@@ -458,6 +474,7 @@ static void draw_blocked(view *v, int top, int bottom)
         const char *p = wf, *wl;
         for (int i = 0; i < nw && vm_next_line(&p, &wl, &len); i++, y += 11)
             text(v, px + 16, y, maxc - 1, C_TEXT, "%.*s", len, wl);
+        if (more_lines) text(v, px + 16, y, maxc - 1, C_DIM, "+%d more lines", more_lines);
     }
 }
 

@@ -200,13 +200,35 @@ static void draw(tui *t)
                  (unsigned long long)s->report.blocked_total);
         attroff(COLOR_PAIR(C_BAD));
         int left = rows - 1 - by;
-        for (uint32_t i = 0; i < s->report.n_blocked && left > 0; i++, left--, by++)
-            mvprintw(by, 1, "#%-6llu %-12.12s %.*s", (unsigned long long)s->report.blocked[i].id,
-                     s->report.blocked[i].task, cols - 24, s->report.blocked[i].detail);
-        const char *p = s->report.waitfor, *wl;
+        /* Root causes first (what to fix), then the blocked work, then the
+         * wait-for lines; each list says how much it left out. */
+        const rc_shm_report *rep = &s->report;
+        uint32_t i = 0;
+        char line[256];
+        for (; i < rep->n_roots && left > 1; i++, left--, by++) {
+            vm_root_text(&rep->roots[i], line, sizeof line);
+            attron(COLOR_PAIR(C_BAD));
+            mvprintw(by, 1, "root: %.*s", cols - 8, line);
+            attroff(COLOR_PAIR(C_BAD));
+        }
+        if (rep->roots_total > i && left > 0) {
+            mvprintw(by++, 1, "  +%llu more root causes",
+                     (unsigned long long)(rep->roots_total - i));
+            left--;
+        }
+        for (i = 0; i < rep->n_blocked && left > 1; i++, left--, by++)
+            mvprintw(by, 1, "#%-6llu %-12.12s %.*s", (unsigned long long)rep->blocked[i].id,
+                     rep->blocked[i].task, cols - 24, rep->blocked[i].detail);
+        if (rep->blocked_total > i && left > 0) {
+            mvprintw(by++, 1, "  +%llu more blocked", (unsigned long long)(rep->blocked_total - i));
+            left--;
+        }
+        const char *p = rep->waitfor, *wl;
         int len;
-        for (; left > 0 && vm_next_line(&p, &wl, &len); left--)
+        for (; left > 1 && vm_next_line(&p, &wl, &len); left--)
             mvprintw(by++, 1, "  %.*s", len < cols - 4 ? len : cols - 4, wl);
+        int more = vm_count_lines(p);
+        if (more && left > 0) mvprintw(by, 1, "  +%d more lines", more);
     }
 
     /* Footer. */

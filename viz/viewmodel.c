@@ -217,3 +217,20 @@ bool vm_update(viewmodel *vm)
     rates(vm);
     return gen != vm->snap.state.gen || lines != vm->n_lines;
 }
+
+int vm_count_lines(const char *p)
+{
+    const char *line;
+    int len, n = 0;
+    while (vm_next_line(&p, &line, &len))
+        n++;
+    return n;
+}
+
+void vm_root_text(const rc_shm_root *r, char *buf, size_t n)
+{
+    char label[40] = "";
+    if (r->label[0]) snprintf(label, sizeof label, " [%.31s]", r->label);
+    snprintf(buf, n, "%.31s #%llu%s %.15s%s%.119s; blocks %llu", r->task, (unsigned long long)r->id,
+             label, r->state, r->error[0] ? ": " : "", r->error, (unsigned long long)r->blocks);
+}

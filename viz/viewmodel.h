@@ -119,6 +119,13 @@ static inline bool vm_next_line(const char **p, const char **line, int *len)
     return true;
 }
 
+/* The lines left in a text from p. */
+int vm_count_lines(const char *p);
+
+/* One root cause of the stall report as a line:
+ * "task #id [label] failed: error; blocks N". */
+void vm_root_text(const rc_shm_root *r, char *buf, size_t n);
+
 /* Seconds of an rc_time. */
 static inline double vm_s(int64_t t)
 {

@@ -31,6 +31,7 @@ extern "C" {
 #define RC_SHM_MAX_SERVICES 32
 #define RC_SHM_RING 4096 /* recent events kept */
 #define RC_SHM_MAX_BLOCKED 64
+#define RC_SHM_MAX_ROOTS 16
 #define RC_SHM_NAME_MAX 48
 
 /* Event kinds beyond rc_event_kind, written by the segment itself. */
@@ -102,6 +103,16 @@ typedef struct rc_shm_blocked {
     char detail[160];
 } rc_shm_blocked;
 
+/* A root cause of the stall: finished work that waiters depend on. */
+typedef struct rc_shm_root {
+    uint64_t id;
+    uint64_t blocks; /* waiting work whose chains reach it */
+    char task[32];
+    char label[32];
+    char state[16];  /* "failed", "cancelled", "skipped" or "completed" */
+    char error[120]; /* failed: its error; else "" */
+} rc_shm_root;
+
 typedef struct rc_shm_report {
     uint64_t seq;       /* a sequence lock of its own */
     int64_t taken;      /* rc_time when the report was made */
@@ -109,7 +120,12 @@ typedef struct rc_shm_report {
     uint32_t made;      /* reports made so far; 0: none yet */
     uint64_t blocked_total; /* pending work it describes (may exceed the entries) */
     rc_shm_blocked blocked[RC_SHM_MAX_BLOCKED];
-    char waitfor[4096]; /* the wait-for diagnosis as text, one finding a line */
+    char waitfor[4096]; /* the wait-for diagnosis as text, one finding a line; cut to
+                           fit, it ends in "... +N more lines" */
+    uint32_t n_roots;   /* entries of roots filled */
+    uint32_t pad2;
+    uint64_t roots_total;                /* roots in the diagnosis (may exceed the entries) */
+    rc_shm_root roots[RC_SHM_MAX_ROOTS]; /* by id */
 } rc_shm_report;
 
 

@@ -545,7 +545,10 @@ int rc_wait_all(rc_cue *cue, const rc_work_id *ids, size_t n, double timeout_s);
 /* Passed to is_ready / is_stale so they can say more than yes or no. */
 typedef struct rc_check rc_check;
 /* The artifact key the work waits on.  Keyed waits are re-checked only when
- * that key (or "all") is announced changed; unkeyed waits on any change. */
+ * that key (or "all") is announced changed; unkeyed waits on any change.
+ * Call it once per unmet key: the first one files the work (it is re-checked
+ * when that key changes); every one that is a declared need is remembered,
+ * so rc_diagnose follows all of an item's unmet needs, not just the first. */
 void rc_check_wait_on(rc_check *check, const char *key);
 /* A sentence for debug_blocked ("input pages/003.png missing"). */
 void rc_check_detail(rc_check *check, const char *fmt, ...)
@@ -764,31 +767,88 @@ typedef struct rc_blocked {
     const char *wait_key; /* not_ready: the key waited on, if known; else NULL */
     char detail[256];     /* a sentence a person can act on */
     rc_time since;        /* when it became pending */
+    /* not_ready on a key, for work that declared needs: who would produce
+     * wait_key (see rc_wait_edge; has_producer_info false: not known), and
+     * how many declared needs the last check found unmet (0: not known). */
+    bool has_producer_info;
+    rc_work_id producer; /* 0: no work produces it */
+    rc_state producer_state;
+    bool producer_skipped;
+    size_t n_unmet;
 } rc_blocked;
 
 /* Every pending item and why it waits, in submission order.  *out is an array
- * of *n items to release with rc_blocked_free (both set to NULL/0 if none). */
+ * of *n items to release with rc_blocked_free (both set to NULL/0 if none).
+ * Linear in the live work (the producers of waited-on keys are indexed once
+ * per call). */
 int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n);
 void rc_blocked_free(rc_cue *cue, rc_blocked *list);
 
 /*
  * The wait-for graph, for work that declared needs/produces.  For each pending
- * item that is not ready and waits on key K: the work that would produce K
- * (pending, running or failed; the most recent one), or none.  Cycles among
- * pending work are reported once each.
+ * item that is not ready, every unmet need is followed: the keys the last
+ * check named with rc_check_wait_on (all of them), or every declared need if
+ * the check named none.  Each need K leads to the work that would produce K:
+ * the newest pending or running producer; else the newest failed, cancelled
+ * or skipped one; else the newest completed one (its output is not valid any
+ * more); or none.  From there:
+ *
+ *   cycles     pending work that waits on itself through others: each
+ *              strongly connected component of the graph, exact members
+ *   missing    keys no work produces, with the work that waits on them
+ *   roots      finished producers that will not produce what is waited on:
+ *              failed, cancelled, skipped, or completed with an output that is
+ *              no longer valid; each reported once, with what it blocks
+ *   held       pending producers that wait on something other than an
+ *              artifact: a service's rate or concurrency, a delay, a missing
+ *              handler, a pause, or a check that named no key
+ *
+ * An item with several unmet needs has an edge for each, so every cause it
+ * waits on is found.  Iterative and near-linear: O((V + E) log V) for V
+ * waiting items and E edges, whatever the depth of the chains.
  */
 typedef struct rc_wait_edge {
     rc_work_id waiter;
     const char *key;
     rc_work_id producer;    /* 0: no producer */
     rc_state producer_state;
+    bool producer_skipped; /* completed by being skipped */
 } rc_wait_edge;
 
+/* A key nothing produces. */
+typedef struct rc_diag_missing {
+    const char *key;
+    const rc_work_id *waiters; /* the work waiting on it directly, by id */
+    size_t n_waiters;
+    size_t blocks; /* waiting work whose chains reach it */
+} rc_diag_missing;
+
+/* A finished producer that leaves waiters waiting forever. */
+typedef struct rc_diag_root {
+    rc_work_id id;
+    const char *task;
+    const char *label; /* NULL if none */
+    rc_state state;    /* RC_FAILED, RC_CANCELLED or RC_COMPLETED */
+    bool skipped;      /* RC_COMPLETED by being skipped */
+    const char *error; /* RC_FAILED: its error; else NULL */
+    size_t blocks;     /* waiting work whose chains reach it */
+} rc_diag_root;
+
+/* A pending producer held by something other than an artifact. */
+typedef struct rc_diag_held {
+    rc_blocked item; /* as rc_debug_blocked describes it */
+    size_t blocks;   /* waiting work whose chains reach it */
+} rc_diag_held;
+
 typedef struct rc_diagnosis {
+    /* Grouped by waiter, in id order; each waiter's unmet needs in the order
+     * its check named them. */
     rc_wait_edge *edges;
     size_t n_edges;
-    /* Each cycle: a run of work ids w0 -> w1 -> ... -> w0 (w0 not repeated).
-     * cycles[i] has cycle_len[i] ids. */
+    /* Each cycle: a strongly connected component of waiting work, w0 -> w1
+     * -> ... -> w0 (w0 not repeated) when it is a simple ring, else its
+     * members by id.  cycles[i] has cycle_len[i] ids; cycle_ring[i] says
+     * which, cycle_blocks[i] how much other waiting work waits on it. */
     rc_work_id **cycles;
     size_t *cycle_len;
     size_t n_cycles;
@@ -798,6 +858,21 @@ typedef struct rc_diagnosis {
     /* Failed work that blocked waiters depend on, deduplicated, by id. */
     rc_work_id *failed_roots;
     size_t n_failed_roots;
+
+    /* Added fields.  Strings point into the cue's work: valid until the next
+     * call into the cue that can finish or free work. */
+    bool *cycle_ring;
+    size_t *cycle_blocks;
+    rc_diag_missing *missing_info; /* n_missing, parallel to missing */
+    rc_diag_root *roots;           /* every root by id, failed ones included */
+    size_t n_roots;
+    rc_diag_held *held; /* by id */
+    size_t n_held;
+    size_t n_waiting; /* waiting items with at least one edge */
+    /* The blocks counts are exact unless this is set (a graph so entangled
+     * that counting them exactly would cost more than a few passes over it;
+     * then they are lower bounds). */
+    bool blocks_partial;
 } rc_diagnosis;
 int rc_diagnose(rc_cue *cue, rc_diagnosis *out);
 void rc_diagnosis_free(rc_cue *cue, rc_diagnosis *d);
@@ -808,14 +883,23 @@ void rc_diagnosis_free(rc_cue *cue, rc_diagnosis *d);
  * max_items lines with "... and N more".
  *
  * rc_blocked_print, a line per item:
- *     task #id [label]: reason - detail
+ *     task #id [label]: reason - detail[: producer phrase][ (+N more unmet needs)]
+ *   where the producer phrase is one of
+ *     no producer | not produced yet (producer #12 pending) |
+ *     not produced yet (producer #12 running) | producer #7 failed |
+ *     producer #7 cancelled | producer #7 skipped | producer #7 completed
  * rc_diagnosis_print, in this order:
  *   Wait-for chains:
- *     task #id [label] waits on 'key' <- task #id [label] (state)
- *                                        ... FAILED: its error | no producer
- *   Cycle: A #1 -> B #2 -> A #1
- *   Missing producer: nothing produces 'key'
- *   Root cause: task #id [label] failed (error); work that needs its output ...
+ *     task #id [label] waits on 'key' <- task #id [label] (pending|running)
+ *                                        ... FAILED: its error | CANCELLED |
+ *                                        SKIPPED | COMPLETED, output not valid |
+ *                                        no producer
+ *   Cycle: A #1 -> B #2 -> A #1[; N more waiting items depend on it]
+ *   Cycle of N work items waiting on each other: A #1, B #2, ...[; ...]
+ *   Missing producer: nothing produces 'key'; waited on by A #3 [l] (and N more)
+ *   Root cause: task #id [label] failed (error); N waiting items depend on it
+ *   Root cause: task #id [label] was cancelled; N waiting items depend on it
+ *   Held: task #id [label]: reason - detail; N waiting items depend on it
  */
 void rc_blocked_print(const rc_cue *cue, const rc_blocked *list, size_t n, size_t max_items,
                       FILE *out);

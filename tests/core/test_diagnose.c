@@ -24,25 +24,29 @@ static bool have(const char *key)
 /* Ready when every declared need exists; otherwise wait on the first
  * missing one, with a sentence naming it.  Tasks named "blind" wait without
  * saying on what. */
+/* Set by a test: name every unmet need, not only the first. */
+static bool name_all;
+
 static int needs_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
 {
     (void)c, (void)ud;
     if (strcmp(rc_work_task(w), "blind") == 0) return 0;
     const char *const *keys = NULL;
-    size_t n = rc_work_needs(w, &keys);
+    size_t n = rc_work_needs(w, &keys), unmet = 0;
     for (size_t i = 0; i < n; i++) {
         if (!have(keys[i])) {
             rc_check_wait_on(check, keys[i]);
-            rc_check_detail(check, "input %s missing", keys[i]);
-            return 0;
+            if (!unmet++) rc_check_detail(check, "input %s missing", keys[i]);
+            if (!name_all) return 0;
         }
     }
-    return 1;
+    return unmet == 0;
 }
 
 static void setup(void)
 {
     n_made = 0;
+    name_all = false;
     tu_open(&loop, &cue, NULL);
     x = tu_xrec_new(loop);
     tu_xrec_install(x, cue, needs_ready, NULL);
@@ -607,4 +611,187 @@ Test(diagnose, a_running_producer_is_named_with_its_state)
     tu_xrec_release_all(x, cue);
     tu_run(loop);
     cr_assert_eq(tu_stats(cue).completed, 2);
+}
+
+/* ---- every cause, any size ---- */
+
+static rc_work_id submit_keys(const char *task, const char *const *needs, size_t n_needs,
+                              const char *produce)
+{
+    const char *produces[] = {produce};
+    return tu_submit_opts(cue, task,
+                          &(rc_submit_opts){.needs = needs,
+                                            .n_needs = n_needs,
+                                            .produces = produces,
+                                            .n_produces = produce ? 1 : 0});
+}
+
+Test(diagnose, an_item_in_a_cycle_that_also_needs_a_missing_key_shows_both_causes)
+{
+    name_all = true;
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    const char *a_needs[] = {"y", "nowhere"};
+    const char *b_needs[] = {"x"};
+    rc_work_id a = submit_keys("t", a_needs, 2, "x");
+    rc_work_id b = submit_keys("t", b_needs, 1, "y");
+    tu_run(loop);
+
+    rc_diagnosis d;
+    diagnose(&d);
+    cr_assert_eq(d.n_edges, 3, "A has two edges, B one");
+    cr_assert_eq(d.n_cycles, 1);
+    cr_assert_eq(d.cycle_len[0], 2);
+    cr_assert(cycle_has(&d, 0, a) && cycle_has(&d, 0, b));
+    cr_assert_eq(d.n_missing, 1);
+    cr_assert_str_eq(d.missing[0], "nowhere");
+    cr_assert_eq(d.missing_info[0].n_waiters, 1);
+    cr_assert_eq(d.missing_info[0].waiters[0], a);
+    cr_assert_eq(d.missing_info[0].blocks, 2, "B waits on A, which waits on the key");
+    cr_assert_eq(d.n_waiting, 2);
+    rc_diagnosis_free(cue, &d);
+
+    /* The blocked list counts the second unmet need. */
+    blocked_list bl = blocked();
+    cr_assert_eq(bl.items[0].id, a);
+    cr_assert_eq(bl.items[0].n_unmet, 2);
+    cr_assert(bl.items[0].has_producer_info);
+    cr_assert_eq(bl.items[0].producer, b);
+    cr_assert_eq(bl.items[0].producer_state, RC_PENDING);
+    rc_blocked_free(cue, bl.items);
+}
+
+Test(diagnose, a_check_that_names_only_the_first_need_is_followed_on_it_alone)
+{
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    const char *needs[] = {"first", "second"};
+    submit_keys("t", needs, 2, NULL);
+    tu_run(loop);
+    rc_diagnosis d;
+    diagnose(&d);
+    cr_assert_eq(d.n_edges, 1);
+    cr_assert_str_eq(d.edges[0].key, "first");
+    rc_diagnosis_free(cue, &d);
+}
+
+Test(diagnose, a_cancelled_producer_is_a_root_not_a_missing_key)
+{
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id p = tu_submit_opts(
+        cue, "t",
+        &(rc_submit_opts){.produces = (const char *[]){"k"}, .n_produces = 1, .delay_s = 10});
+    rc_work_id c = submit_kp("t", "k", NULL);
+    cr_assert_eq(rc_cancel(cue, p), RC_OK);
+    tu_run(loop);
+    rc_diagnosis d;
+    diagnose(&d);
+    cr_assert_eq(d.n_missing, 0);
+    cr_assert_eq(d.n_failed_roots, 0);
+    cr_assert_eq(d.n_roots, 1);
+    cr_assert_eq(d.roots[0].id, p);
+    cr_assert_eq(d.roots[0].state, RC_CANCELLED);
+    cr_assert_eq(d.roots[0].blocks, 1);
+    cr_assert_eq(edge_of(&d, c)->producer_state, RC_CANCELLED);
+    rc_diagnosis_free(cue, &d);
+}
+
+Test(diagnose, a_delayed_producer_is_held_with_its_reason)
+{
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id p = tu_submit_opts(
+        cue, "t",
+        &(rc_submit_opts){.produces = (const char *[]){"k"}, .n_produces = 1, .delay_s = 10});
+    submit_kp("t", "k", "k2");
+    submit_kp("t", "k2", NULL);
+    rc_loop_run_until(loop, rc_seconds(1));
+    rc_diagnosis d;
+    diagnose(&d);
+    cr_assert_eq(d.n_held, 1);
+    cr_assert_eq(d.held[0].item.id, p);
+    cr_assert_eq(d.held[0].item.reason, RC_BLOCK_DELAYED);
+    cr_assert_eq(d.held[0].blocks, 2, "both waiters wait on it, one through the other");
+    cr_assert_eq(d.n_roots + d.n_missing + d.n_cycles, 0);
+    rc_diagnosis_free(cue, &d);
+}
+
+Test(diagnose, a_component_that_is_not_a_ring_lists_exactly_its_members)
+{
+    name_all = true;
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    /* A needs b and c; B needs a; C needs a: one component {A, B, C} that
+     * is no simple ring.  D waits on A from outside it. */
+    const char *a_needs[] = {"b", "c"}, *b_needs[] = {"a"}, *c_needs[] = {"a"};
+    rc_work_id a = submit_keys("t", a_needs, 2, "a");
+    rc_work_id b = submit_keys("t", b_needs, 1, "b");
+    rc_work_id c = submit_keys("t", c_needs, 1, "c");
+    submit_kp("t", "a", NULL);
+    /* And a self-loop. */
+    rc_work_id e = submit_kp("t", "self", "self");
+    tu_run(loop);
+    rc_diagnosis d;
+    diagnose(&d);
+    cr_assert_eq(d.n_cycles, 2);
+    cr_assert_eq(d.cycle_len[0], 3);
+    cr_assert_not(d.cycle_ring[0]);
+    cr_assert_eq(d.cycles[0][0], a);
+    cr_assert_eq(d.cycles[0][1], b);
+    cr_assert_eq(d.cycles[0][2], c);
+    cr_assert_eq(d.cycle_blocks[0], 1, "D waits on the component");
+    cr_assert_eq(d.cycle_len[1], 1);
+    cr_assert(d.cycle_ring[1]);
+    cr_assert_eq(d.cycles[1][0], e);
+    rc_diagnosis_free(cue, &d);
+}
+
+Test(diagnose, a_chain_of_a_hundred_thousand_listed_tail_first_is_diagnosed)
+{
+    enum { N = 100000 };
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    char need[32], produce[32];
+    for (size_t i = N; i-- > 0;) {
+        snprintf(need, sizeof need, i ? "c/%zu" : "root-key", i - 1);
+        snprintf(produce, sizeof produce, "c/%zu", i);
+        submit_kp("t", need, produce);
+    }
+    tu_run(loop);
+    rc_diagnosis d;
+    diagnose(&d);
+    cr_assert_eq(d.n_edges, N);
+    cr_assert_eq(d.n_cycles, 0);
+    cr_assert_eq(d.n_missing, 1);
+    cr_assert_eq(d.missing_info[0].blocks, N);
+    cr_assert_not(d.blocks_partial);
+    rc_diagnosis_free(cue, &d);
+}
+
+Test(diagnose, failed_roots_found_in_reverse_order_come_out_sorted_with_their_counts)
+{
+    enum { N = 2000 };
+    tu_task *failing = tu_task_new();
+    failing->fail = "boom";
+    cr_assert_eq(rc_task(cue, "produce", NULL, tu_handler, failing), RC_OK);
+    cr_assert_eq(rc_task(cue, "consume", NULL, tu_handler_hold, x), RC_OK);
+    char k[32];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(k, sizeof k, "out/%zu", i);
+        submit_kp("produce", NULL, k);
+    }
+    tu_run(loop);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(k, sizeof k, "out/%zu", N - 1 - i);
+        submit_kp("consume", k, NULL);
+    }
+    tu_run(loop);
+    rc_diagnosis d;
+    diagnose(&d);
+    cr_assert_eq(d.n_failed_roots, N);
+    cr_assert_eq(d.n_roots, N);
+    for (size_t i = 0; i < N; i++) {
+        cr_assert_eq(d.failed_roots[i], i + 1);
+        cr_assert_eq(d.roots[i].id, i + 1);
+        cr_assert_str_eq(d.roots[i].error, "boom");
+        cr_assert_str_eq(d.roots[i].task, "produce");
+        cr_assert_eq(d.roots[i].blocks, 1);
+    }
+    rc_diagnosis_free(cue, &d);
+    free(failing);
 }

@@ -377,23 +377,88 @@ Test(explain, names_cycles_missing_producers_and_failed_roots)
     tu_run(loop);
     char *text = print_all(cue, 20);
     cr_assert_str_eq(text,
-                     "    t #1 [A]: not_ready - waiting on 'x'\n"
-                     "    t #2 [B]: not_ready - waiting on 'y'\n"
-                     "    t #3: not_ready - waiting on 'q'\n"
-                     "    t #5 [user]: not_ready - waiting on 'z'\n"
+                     "    t #1 [A]: not_ready - waiting on 'x': not produced yet (producer #2 "
+                     "pending)\n"
+                     "    t #2 [B]: not_ready - waiting on 'y': not produced yet (producer #1 "
+                     "pending)\n"
+                     "    t #3: not_ready - waiting on 'q': no producer\n"
+                     "    t #5 [user]: not_ready - waiting on 'z': producer #4 failed\n"
                      "  Wait-for chains:\n"
                      "    t #1 [A] waits on 'x' <- t #2 [B] (pending)\n"
                      "    t #2 [B] waits on 'y' <- t #1 [A] (pending)\n"
                      "    t #3 waits on 'q' <- no producer\n"
                      "    t #5 [user] waits on 'z' <- f #4 [maker] FAILED: disk full\n"
                      "  Cycle: t #1 [A] -> t #2 [B] -> t #1 [A]\n"
-                     "  Missing producer: nothing produces 'q'\n"
-                     "  Root cause: f #4 [maker] failed (disk full); work that needs its output "
-                     "waits forever\n");
+                     "  Missing producer: nothing produces 'q'; waited on by t #3\n"
+                     "  Root cause: f #4 [maker] failed (disk full); 1 waiting item depends on "
+                     "it\n");
     free(text);
     /* Cut lists say how much they left out. */
     text = print_all(cue, 1);
     cr_assert(strstr(text, "    ... and 3 more\n"), "%s", text);
+    free(text);
+    rc_cue_free(cue);
+    rc_loop_free(loop);
+}
+
+/* Every unmet need is named, so the check here waits on all of them. */
+static int all_needs_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
+{
+    (void)cue;
+    (void)ud;
+    const char *const *needs;
+    size_t n = rc_work_needs(w, &needs);
+    for (size_t i = 0; i < n; i++)
+        rc_check_wait_on(chk, needs[i]);
+    if (n) rc_check_detail(chk, "waiting on '%s'", needs[0]);
+    return n == 0;
+}
+
+static void hold_forever(rc_cue *cue, const rc_work *w, rc_token token, void *ud)
+{
+    (void)cue, (void)w, (void)token, (void)ud;
+}
+
+Test(explain, names_cancelled_producers_two_causes_and_held_work)
+{
+    rc_loop *loop = tu_loop_new();
+    rc_cue *cue = tu_cue_new(loop, NULL);
+    static tu_task failing = {.fail = "disk full"};
+    cr_assert_eq(rc_task(cue, "t", NULL, hold_forever, NULL), 0);
+    cr_assert_eq(rc_task(cue, "f", NULL, tu_handler, &failing), 0);
+    cr_assert_eq(rc_task(cue, "orphan", NULL, NULL, NULL), 0);
+    rc_cue_set_hooks(cue, &(rc_hooks){.is_ready = all_needs_ready});
+    const char *a[] = {"a"}, *b[] = {"b"}, *ab[] = {"a", "b"}, *c[] = {"c"}, *d[] = {"d"};
+    rc_work_id cancelled = tu_submit_opts(
+        cue, "t",
+        &(rc_submit_opts){.label = "maker", .produces = a, .n_produces = 1, .delay_s = 100});
+    tu_submit_opts(cue, "f", &(rc_submit_opts){.label = "broken", .produces = b, .n_produces = 1});
+    /* Two causes: a cancelled producer and a failed one. */
+    tu_submit_opts(cue, "t",
+                   &(rc_submit_opts){
+                       .label = "both", .needs = ab, .n_needs = 2, .produces = c, .n_produces = 1});
+    tu_submit_opts(cue, "t", &(rc_submit_opts){.label = "after", .needs = c, .n_needs = 1});
+    tu_submit_opts(cue, "orphan",
+                   &(rc_submit_opts){.label = "nobody", .produces = d, .n_produces = 1});
+    tu_submit_opts(cue, "t", &(rc_submit_opts){.label = "held", .needs = d, .n_needs = 1});
+    cr_assert_eq(rc_cancel(cue, cancelled), 0);
+    tu_run(loop);
+    char *text = print_all(cue, 20);
+    cr_assert_str_eq(
+        text,
+        "    t #3 [both]: not_ready - waiting on 'a': producer #1 cancelled (+1 more unmet need)\n"
+        "    t #4 [after]: not_ready - waiting on 'c': not produced yet (producer #3 pending)\n"
+        "    orphan #5 [nobody]: unknown_task - task 'orphan' has no handler registered\n"
+        "    t #6 [held]: not_ready - waiting on 'd': not produced yet (producer #5 pending)\n"
+        "  Wait-for chains:\n"
+        "    t #3 [both] waits on 'a' <- t #1 [maker] CANCELLED\n"
+        "    t #3 [both] waits on 'b' <- f #2 [broken] FAILED: disk full\n"
+        "    t #4 [after] waits on 'c' <- t #3 [both] (pending)\n"
+        "    t #6 [held] waits on 'd' <- orphan #5 [nobody] (pending)\n"
+        "  Root cause: t #1 [maker] was cancelled; 2 waiting items depend on it\n"
+        "  Root cause: f #2 [broken] failed (disk full); 2 waiting items depend on it\n"
+        "  Held: orphan #5 [nobody]: unknown_task - task 'orphan' has no handler registered; 1 "
+        "waiting item depends on it\n");
     free(text);
     rc_cue_free(cue);
     rc_loop_free(loop);

@@ -606,3 +606,66 @@ Test(shm, a_real_clock_program, .timeout = 60)
     free(s);
     rc_shm_detach(r);
 }
+
+static int needs_all(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
+{
+    (void)cue, (void)ud;
+    const char *const *needs;
+    size_t n = rc_work_needs(w, &needs);
+    for (size_t i = 0; i < n; i++)
+        rc_check_wait_on(chk, needs[i]);
+    return n == 0;
+}
+
+Test(shm, the_report_names_its_roots_and_says_what_it_cut)
+{
+    char name[64];
+    shm_name(name, sizeof name, "roots");
+    rc_loop *loop = tu_loop_new();
+    rc_cue *cue = tu_cue_new(loop, NULL);
+    static tu_task failing = {.fail = "disk full"}, hold;
+    cr_assert_eq(rc_task(cue, "make", NULL, tu_handler, &failing), 0);
+    cr_assert_eq(rc_task(cue, "use", NULL, tu_handler, &hold), 0);
+    rc_cue_set_hooks(cue, &(rc_hooks){.is_ready = needs_all});
+    cr_assert_eq(publish(cue, name, NULL), 0);
+    /* 20 failed producers, each waited on by 10 consumers: 200 chains, more
+     * than the wait-for text holds. */
+    enum { ROOTS = 20, PER = 10 };
+    char key[32], label[32];
+    for (int i = 0; i < ROOTS; i++) {
+        snprintf(key, sizeof key, "out/%d", i);
+        snprintf(label, sizeof label, "maker-%d", i);
+        const char *produces[] = {key};
+        tu_submit_opts(cue, "make",
+                       &(rc_submit_opts){.produces = produces, .n_produces = 1, .label = label});
+    }
+    tu_run(loop);
+    for (int i = 0; i < ROOTS * PER; i++) {
+        snprintf(key, sizeof key, "out/%d", i % ROOTS);
+        const char *needs[] = {key};
+        tu_submit_opts(cue, "use", &(rc_submit_opts){.needs = needs, .n_needs = 1});
+    }
+    tu_run(loop);
+    rc_shm_reader *r;
+    cr_assert_eq(rc_shm_attach(&r, name, 0, NULL, 0), 0);
+    rc_shm_snapshot *s = malloc(sizeof *s);
+    cr_assert_eq(rc_shm_read(r, s), 0);
+    cr_assert_eq(s->report.roots_total, ROOTS);
+    cr_assert_eq(s->report.n_roots, RC_SHM_MAX_ROOTS);
+    cr_assert_eq(s->report.roots[0].id, 1);
+    cr_assert_str_eq(s->report.roots[0].task, "make");
+    cr_assert_str_eq(s->report.roots[0].label, "maker-0");
+    cr_assert_str_eq(s->report.roots[0].state, "failed");
+    cr_assert_str_eq(s->report.roots[0].error, "disk full");
+    cr_assert_eq(s->report.roots[0].blocks, PER);
+    /* Cut at a line's end, saying how many lines were left out. */
+    const char *last = strrchr(s->report.waitfor, '\n');
+    cr_assert_not_null(last);
+    while (last > s->report.waitfor && last[-1] != '\n')
+        last--;
+    cr_assert(strncmp(last, "... +", 5) == 0 && strstr(last, " more lines\n"), "%s", last);
+    free(s);
+    rc_shm_detach(r);
+    rc_cue_free(cue);
+    rc_loop_free(loop);
+}

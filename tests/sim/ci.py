@@ -343,8 +343,9 @@ def check_golden(tool, t, tmp):
           and re.search(r'  found:    \{"t":0\.191638,"event":"failed".*"work_id":"14"', err)
           and re.search(r"^          77  \{", err, re.M) and re.search(r"^  -       78  \{", err, re.M)
           and re.search(r"^  \+       78  \{", err, re.M)
-          and "from line 78 on: 13 events expected, 10 found; by kind (expected -> found): "
-              "completed 9 -> 5, started 4 -> 2, failed 0 -> 2, stalled 0 -> 1" in err)
+          and "from line 78 on: 13 events expected, 11 found; by kind (expected -> found): "
+              "completed 9 -> 5, started 4 -> 2, failed 0 -> 2, stalled 0 -> 1, diagnosis 0 -> 1"
+              in err)
     t.check(bool(ok), "--golden on a diverging run: exit 5, first difference with context, time "
             "and the divergence by kind", f"exit {r.status}\n{err[-2500:]}")
     # A recording that ends early, and one with hostile bytes.

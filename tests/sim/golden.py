@@ -77,7 +77,7 @@ def run_case(tool, name, argv, golden, update=False):
     """Run a case with --golden (and --update-golden); the log also comes
     back through --log."""
     extra = ["--golden", golden] + (["--update-golden"] if update else [])
-    r = simtool.run(tool, argv + extra, log=True, report=True)
+    r = simtool.run(tool, argv + extra, log=True, report=True, cwd=simtool.SRC_ROOT)
     r.argv = [a if a != golden else os.path.relpath(golden, simtool.SRC_ROOT) for a in r.argv]
     out = {
         ".jsonl": r.log if r.log is not None else b"",
@@ -190,7 +190,7 @@ def main():
     if cases and not opts.cases:
         name, argv = cases[0]
         lang = "C.UTF-8"
-        r = simtool.run(tool, argv, log=True, report=True, lang=lang)
+        r = simtool.run(tool, argv, log=True, report=True, lang=lang, cwd=simtool.SRC_ROOT)
         want_log = read_bytes(os.path.join(opts.fixtures, name + ".jsonl"))
         want_rep = read_bytes(os.path.join(opts.fixtures, name + ".report.json"))
         tally.check(r.log == want_log and r.stdout.encode() == want_rep,

@@ -18,8 +18,10 @@ import tempfile
 
 SRC_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
-# Keys of every JSON Lines record, in this order (libsim/eventlog.h).
+# Keys of every JSON Lines record, in this order (libsim/eventlog.h); the
+# "diagnosis" record after a stall has one more, an object.
 LOG_KEYS = ["t", "event", "task", "service", "work_id", "detail"]
+DIAGNOSIS_KEYS = LOG_KEYS + ["diagnosis"]
 
 
 def find_tool(cli_value=None):
@@ -72,9 +74,10 @@ class Run:
         return shlex.join(self.argv)
 
 
-def run(tool, args, log=False, report=False, lang="C", timeout=120):
+def run(tool, args, log=False, report=False, lang="C", timeout=120, cwd=None):
     """Run the tool with args; log=True adds --log TMP --format jsonl (the log
-    bytes come back in Run.log), report=True adds --report json.  The temporary
+    bytes come back in Run.log), report=True adds --report json; cwd: where it
+    runs (None: here).  The temporary
     log path is left out of Run.argv's replay line (it is replaced by LOG)."""
     args = list(args)
     with tempfile.TemporaryDirectory(prefix="runcue-sim-test-") as tmp:
@@ -87,7 +90,8 @@ def run(tool, args, log=False, report=False, lang="C", timeout=120):
         argv = [tool] + args + extra
         try:
             p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=tool_env(lang), timeout=timeout)
+                               stderr=subprocess.PIPE, env=tool_env(lang), timeout=timeout,
+                               cwd=cwd)
         except subprocess.TimeoutExpired:
             raise SystemExit(f"TIMEOUT after {timeout}s: {shlex.join(argv)}")
         data = None
@@ -127,10 +131,13 @@ def check_log_shape(data):
     last_t = None
     for n, rec in enumerate(records, 1):
         keys = [k for k, _ in rec]
-        if keys != LOG_KEYS:
-            problems.append(f"line {n}: keys {keys}, expected {LOG_KEYS}")
-            continue
         d = dict(rec)
+        want = DIAGNOSIS_KEYS if d.get("event") == "diagnosis" else LOG_KEYS
+        if keys != want:
+            problems.append(f"line {n}: keys {keys}, expected {want}")
+            continue
+        if want is DIAGNOSIS_KEYS and not isinstance(d["diagnosis"], list):
+            problems.append(f"line {n}: diagnosis is {d['diagnosis']!r}, not an object")
         t = d["t"]
         if isinstance(t, bool) or not isinstance(t, (int, float)):
             problems.append(f"line {n}: t is {t!r}, not a number")

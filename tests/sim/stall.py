@@ -6,7 +6,14 @@
   * fixtures/deadlock/missing_producer.json (work needing a key nothing
     produces): exit 3 and "Missing producer: nothing produces '<key>'";
   * pipeline -n 20 -e 0.1, with a seed that makes a transform fail: exit 3
-    and "Root cause:" naming that failed transform.
+    and "Root cause:" naming that failed transform;
+  * the newer classes, in text and in --report json's "diagnosis": an item
+    with two causes (a cycle and a missing key) shows both; a cancelled
+    producer is named as cancelled, not missing; a retry-exhausted producer
+    is a failed root after its retries; a chain 200,000 deep behind one
+    missing key is diagnosed (the key blocks all of it); with --timeout the
+    failed items are never listed as blocked and the services' failures add
+    up.
 
 The report is on stdout (the summary); with --report json it goes to stderr
 and must say the same.
@@ -18,6 +25,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True
 import simtool  # noqa: E402
@@ -162,7 +170,8 @@ def check_fixture(t, tool, path, kind):
         t.check(ok, f"{rel}: a 'Cycle:' line naming both works", f"{why}\n{detail}")
         check_report_mode(t, tool, args, rel, r"Cycle: \S+ #\d+.* -> .* -> ")
     else:
-        missing = [re.match(r"Missing producer: nothing produces '(.*)'$", line) for line in lines]
+        missing = [re.match(r"Missing producer: nothing produces '([^']*)'; waited on by ", line)
+                   for line in lines]
         keys = [m.group(1) for m in missing if m]
         good = [k for k in keys if k in found["strings"] and k not in found["produced"]]
         if model and set(keys) != missing_keys(*model):
@@ -211,6 +220,81 @@ def check_root_cause(t, tool):
     check_report_mode(t, tool, args, f"pipeline --seed {seed}", r"Root cause: transform #\d+")
 
 
+def run_json(tool, args):
+    r = simtool.run(tool, args, report=True, timeout=300)
+    try:
+        return r, json.loads(r.stdout)
+    except ValueError:
+        return r, {}
+
+
+def check_new_classes(t, tool, fixtures):
+    fx = lambda name: os.path.join(fixtures, name + ".json")  # noqa: E731
+    # Two causes on one item.
+    r, rep = run_json(tool, ["--scenario-file", fx("two_causes"), "--seed", "1"])
+    lines = stall_text(r.stderr)
+    d = rep.get("diagnosis") or {}
+    a_edges = [c for c in d.get("chains", []) if c["waiter"] == 1]
+    t.check(r.status == 3 and any(line.startswith("Cycle: A #1 [A] -> B #2 [B]") for line in lines)
+            and any(line.startswith("Missing producer: nothing produces 'config/db'; waited on "
+                                    "by A #1 [A]") for line in lines),
+            "two_causes: A's cycle and A's missing key both reported", r.stderr[:1500])
+    t.check(len(a_edges) == 2 and {c["key"] for c in a_edges} == {"y", "config/db"} and
+            [sorted(c["members"]) for c in d.get("cycles", [])] == [[1, 2]] and
+            [m["key"] for m in d.get("missing", [])] == ["config/db"],
+            "two_causes: the JSON has both of A's chains, the cycle and the key",
+            json.dumps(d)[:1500])
+    # A cancelled producer.
+    r, rep = run_json(tool, ["--scenario-file", fx("cancelled_producer"), "--seed", "1"])
+    d = rep.get("diagnosis") or {}
+    t.check(r.status == 3 and "Root cause: fetch #1 [model] was cancelled; 2 waiting items "
+            "depend on it" in r.stderr and "Missing producer" not in r.stderr and
+            "waiting on 'model.bin': producer #1 cancelled" in r.stderr,
+            "cancelled_producer: named as cancelled, not as missing", r.stderr[:1500])
+    t.check([(x["id"], x["state"], x["blocks"]) for x in d.get("roots", [])] ==
+            [(1, "cancelled", 2)] and d.get("n_missing") == 0,
+            "cancelled_producer: the JSON root is cancelled and blocks 2", json.dumps(d)[:800])
+    # A producer that exhausted its retries.
+    r, rep = run_json(tool, ["--scenario-file", fx("retry_exhausted"), "--seed", "1"])
+    d = rep.get("diagnosis") or {}
+    roots = d.get("roots", [])
+    t.check(r.status == 3 and rep.get("retries") == 2 and len(roots) == 1 and
+            roots[0]["state"] == "failed" and roots[0]["error"] == "download error (simulated)"
+            and roots[0]["task"] == "download" and roots[0]["label"] == "archive" and
+            roots[0]["blocks"] == 3,
+            "retry_exhausted: after 2 retries the download is the failed root of all 3",
+            f"{r.stdout[:600]}\n{r.stderr[:1000]}")
+    # A very deep chain.
+    with open(fx("deep_chain"), encoding="utf-8") as f:
+        doc = json.load(f)
+    depth = 200000
+    doc["work"][0]["repeat"] = depth
+    with tempfile.TemporaryDirectory(prefix="runcue-stall-") as tmp:
+        path = os.path.join(tmp, "deep.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(doc, f)
+        r, rep = run_json(tool, ["--scenario-file", path, "--seed", "1"])
+    d = rep.get("diagnosis") or {}
+    missing = d.get("missing", [])
+    t.check(r.status == 3 and rep.get("pending") == depth and len(missing) == 1 and
+            missing[0]["key"] == "step/-1" and missing[0]["blocks"] == depth and
+            d.get("n_chains") == depth and d.get("truncated") is True and
+            f"{depth - 1} more waiting items depend on it" in r.stderr,
+            f"a chain {depth} deep: one missing key blocks all of it",
+            f"exit {r.status}\n{r.stderr[-1500:]}")
+    # --timeout: failed items are not blocked; failures add up.
+    r, rep = run_json(tool, ["--seed", "3", "--scenario", "pipeline", "-n", "20", "-e", "0.1",
+                             "--timeout", "5"])
+    d = rep.get("diagnosis") or {}
+    services_failed = sum(x["failed"] for x in rep.get("services", []))
+    t.check(rep.get("pending") == 0 and d.get("n_blocked") == 0 and
+            d.get("n_failed_by_stall_timeout") == 3 and services_failed == rep.get("failed") and
+            "blocked" not in stall_text(r.stderr)[0] and
+            "the stall timeout failed them" in r.stderr,
+            "--timeout: nothing listed as blocked, the services' failures add up",
+            f"{r.stdout[:1500]}\n{r.stderr[:600]}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tool")
@@ -221,6 +305,7 @@ def main():
     check_root_cause(t, tool)
     check_fixture(t, tool, os.path.join(opts.fixtures, "cycle.json"), "cycle")
     check_fixture(t, tool, os.path.join(opts.fixtures, "missing_producer.json"), "missing")
+    check_new_classes(t, tool, opts.fixtures)
     return t.finish()
 
 

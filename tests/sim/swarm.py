@@ -177,6 +177,28 @@ def check_run(tool, args):
     if services and sum(s.get("completed", 0) for s in services) != rep.get("completed"):
         f.add(f"services completed {sum(s.get('completed', 0) for s in services)}, "
               f"report completed {rep.get('completed')}")
+    if services and sum(s.get("failed", 0) for s in services) != rep.get("failed"):
+        f.add(f"services failed {sum(s.get('failed', 0) for s in services)}, "
+              f"report failed {rep.get('failed')}")
+
+    # The diagnosis: there exactly when stalled; its items add up.
+    diag = rep.get("diagnosis")
+    if bool(stalled) != isinstance(diag, dict):
+        f.add(f"\"stalled\":{json.dumps(stalled)} but \"diagnosis\" is {json.dumps(diag)[:80]}")
+    elif diag:
+        timed = diag.get("stall_timeout_at") is not None
+        if timed != ("--timeout" in args):
+            f.add(f"stall_timeout_at {diag.get('stall_timeout_at')} with args {args}")
+        if not timed and diag.get("n_blocked") != rep.get("pending"):
+            f.add(f"diagnosis n_blocked {diag.get('n_blocked')}, pending {rep.get('pending')}")
+        if timed and (diag.get("n_blocked") != 0 or
+                      diag.get("n_failed_by_stall_timeout", 0) > rep.get("failed", 0)):
+            f.add("with --timeout, items listed as blocked or more timed out than failed")
+        # An exact stall has a cause; the stall timeout may also fire on work
+        # that is merely slow (queued behind a long run), which has none.
+        if not timed and not (diag.get("n_cycles") or diag.get("n_missing") or
+                              diag.get("n_roots") or diag.get("n_held")):
+            f.add("stalled, yet the diagnosis names no cause")
 
     # The log: its shape, and that it agrees with the report.
     records, shape = simtool.check_log_shape(a.log)

@@ -1282,3 +1282,135 @@ Test(scenario_file, extreme_latencies_saturate_and_the_run_really_finishes)
     cr_assert_geq(sum->duration_s, 1e8, "slow work takes its time (%g s)", sum->duration_s);
     sim_free(s);
 }
+
+/* ---- timing, retries, actions and index expressions ---- */
+
+Test(scenario_file, index_expressions_offset_pad_and_wrap)
+{
+    sim *s = new_sim();
+    load_ok(s, "{\"tasks\": [{\"name\": \"t\"}],"
+               " \"work\": [{\"task\": \"t\", \"label\": \"l{i3+1}\","
+               "  \"needs\": [\"c/{i-1}\", \"r/{i+1%3}\", \"p/{i4-2%3}\"],"
+               "  \"produces\": [\"c/{i}\", \"{i+10}{id}\"], \"repeat\": 3}]}");
+    cr_assert_eq(sim_start(s), 0);
+    assert_work(s, 1, "t|l001|c/-1,r/1,p/0001|c/0,10{id}");
+    assert_work(s, 2, "t|l002|c/0,r/2,p/0002|c/1,11{id}");
+    assert_work(s, 3, "t|l003|c/1,r/0,p/0000|c/2,12{id}");
+    sim_free(s);
+}
+
+Test(scenario_file, delay_and_not_before_hold_an_item)
+{
+    sim *s = new_sim();
+    load_ok(s, "{\"tasks\": [{\"name\": \"t\", \"latency_ms\": 0}],"
+               " \"work\": [{\"task\": \"t\", \"delay_s\": 2},"
+               "            {\"task\": \"t\", \"not_before\": 3.5}]}");
+    cr_assert_eq(sim_run(s), SIM_DONE);
+    cr_assert_float_eq(rc_to_seconds(rc_work_started(rc_get(sim_cue(s), 1))), 2.0, 1e-9);
+    cr_assert_float_eq(rc_to_seconds(rc_work_started(rc_get(sim_cue(s), 2))), 3.5, 1e-9);
+    sim_free(s);
+}
+
+Test(scenario_file, a_task_retry_retries_its_failures_then_gives_up)
+{
+    sim *s = new_sim();
+    load_ok(s,
+            "{\"tasks\": [{\"name\": \"t\", \"latency_ms\": 10, \"jitter\": 0, \"error_rate\": 1,"
+            "  \"retry\": {\"attempts\": 4, \"backoff_s\": 1, \"exponential\": true}}],"
+            " \"work\": [{\"task\": \"t\"}]}");
+    cr_assert_eq(sim_run(s), SIM_DONE);
+    const sim_summary *sm = sim_get_summary(s);
+    cr_assert_eq(sm->retries, 3);
+    cr_assert_eq(sm->failed, 1);
+    /* Backoffs 1 + 2 + 4 s, four runs of 10 ms. */
+    cr_assert_float_eq(sm->duration_s, 7.04, 1e-6);
+    sim_free(s);
+}
+
+Test(scenario_file, actions_cancel_invalidate_and_submit_at_their_time)
+{
+    sim *s = new_sim();
+    load_ok(s,
+            "{\"tasks\": [{\"name\": \"t\", \"latency_ms\": 100, \"jitter\": 0}],"
+            " \"work\": [{\"task\": \"t\", \"label\": \"late\", \"delay_s\": 5},"
+            "            {\"task\": \"t\", \"produces\": [\"k\"]}],"
+            " \"actions\": [{\"at\": 1, \"cancel\": \"late\"},"
+            "             {\"at\": 2, \"invalidate\": \"k\"},"
+            "             {\"at\": 3, \"submit\": [{\"task\": \"t\", \"label\": \"more_{i}\","
+            "                                     \"needs\": [\"k\"], \"repeat\": 2}]},"
+            "             {\"at\": 4, \"submit\": [{\"task\": \"t\", \"produces\": [\"k\"]}]}]}");
+    cr_assert_eq(sim_run(s), SIM_DONE);
+    const sim_summary *sm = sim_get_summary(s);
+    cr_assert_eq(sm->submitted, 5);
+    cr_assert_eq(sm->cancelled, 1);
+    cr_assert_eq(sm->completed, 4);
+    cr_assert_eq(sm->invalidations, 1);
+    char buf[128];
+    cr_assert_str_eq(describe(s, 3, buf, sizeof buf), "t|more_0|k|");
+    /* The two submitted at t=3 waited for the resubmitted producer (t=4). */
+    cr_assert_float_eq(rc_to_seconds(rc_work_started(rc_get(sim_cue(s), 3))), 4.1, 1e-9);
+    sim_free(s);
+}
+
+#define NEW(x) "{\"tasks\": [{\"name\": \"t\"}], \"work\": [{\"task\": \"t\"}]" x "}"
+static const struct error_case SCHEMA_GROWTH_CASES[] = {
+    {"bad index expression",
+     "{\"tasks\": [{\"name\": \"t\"}], \"work\": [{\"task\": \"t\", \"needs\": [\"a/{i-}\"], "
+     "\"repeat\": 2}]}",
+     "test.json: work[0].needs[0]: bad index expression in 'a/{i-}'", NULL},
+    {"index width too large",
+     "{\"tasks\": [{\"name\": \"t\"}], \"work\": [{\"task\": \"t\", \"label\": \"{i21}\", "
+     "\"repeat\": 2}]}",
+     "work[0].label: bad index expression", NULL},
+    {"modulus zero",
+     "{\"tasks\": [{\"name\": \"t\"}], \"work\": [{\"task\": \"t\", \"produces\": [\"{i%0}\"], "
+     "\"repeat\": 2}]}",
+     "work[0].produces[0]: bad index expression", NULL},
+    {"negative delay",
+     "{\"tasks\": [{\"name\": \"t\"}], \"work\": [{\"task\": \"t\", \"delay_s\": -1}]}",
+     "test.json: work[0].delay_s: must be a number of seconds from 0 to 1e9 (got -1)", NULL},
+    {"not_before a string",
+     "{\"tasks\": [{\"name\": \"t\"}], \"work\": [{\"task\": \"t\", \"not_before\": \"1\"}]}",
+     "work[0].not_before: must be a virtual time in seconds", "(got '1')"},
+    {"retry without attempts",
+     "{\"tasks\": [{\"name\": \"t\", \"retry\": {\"backoff_s\": 1}}], \"work\": [{\"task\": "
+     "\"t\"}]}",
+     "test.json: tasks[0].retry: missing required key 'attempts'", NULL},
+    {"retry attempts 0",
+     "{\"tasks\": [{\"name\": \"t\", \"retry\": {\"attempts\": 0}}], \"work\": [{\"task\": "
+     "\"t\"}]}",
+     "tasks[0].retry.attempts: must be a whole number from 1 to 100 (got 0)", NULL},
+    {"retry misspelt",
+     "{\"tasks\": [{\"name\": \"t\", \"retry\": {\"attempts\": 2, \"backof_s\": 1}}], "
+     "\"work\": [{\"task\": \"t\"}]}",
+     "tasks[0].retry: unknown key 'backof_s' (did you mean 'backoff_s'?)", NULL},
+    {"retry exponential a number",
+     "{\"tasks\": [{\"name\": \"t\", \"retry\": {\"attempts\": 2, \"exponential\": 1}}], "
+     "\"work\": [{\"task\": \"t\"}]}",
+     "tasks[0].retry.exponential: must be true or false (got 1)", NULL},
+    {"actions an object", NEW(", \"actions\": {}"), "test.json: actions: must be an array", NULL},
+    {"action without at", NEW(", \"actions\": [{\"cancel\": \"x\"}]"),
+     "test.json: actions[0]: missing required key 'at'", NULL},
+    {"action at negative", NEW(", \"actions\": [{\"at\": -2, \"cancel\": \"x\"}]"),
+     "actions[0].at: must be a virtual time in seconds from 0 to 1e9 (got -2)", NULL},
+    {"action with two kinds",
+     NEW(", \"actions\": [{\"at\": 1, \"cancel\": \"x\", \"invalidate\": \"k\"}]"),
+     "actions[0]: needs exactly one of 'cancel', 'invalidate' or 'submit' (got 2)", NULL},
+    {"action with none", NEW(", \"actions\": [{\"at\": 1}]"),
+     "actions[0]: needs exactly one of 'cancel', 'invalidate' or 'submit' (got 0)", NULL},
+    {"action misspelt", NEW(", \"actions\": [{\"at\": 1, \"cancle\": \"x\"}]"),
+     "actions[0]: unknown key 'cancle' (did you mean 'cancel'?)", NULL},
+    {"action cancel empty", NEW(", \"actions\": [{\"at\": 1, \"cancel\": \"\"}]"),
+     "actions[0].cancel: must be a non-empty string", NULL},
+    {"action submit empty", NEW(", \"actions\": [{\"at\": 1, \"submit\": []}]"),
+     "actions[0].submit: must list at least one work item", NULL},
+    {"action submit unknown task",
+     NEW(", \"actions\": [{\"at\": 1, \"submit\": [{\"task\": \"u\"}]}]"),
+     "test.json: actions[0].submit[0].task: unknown task 'u'", NULL},
+};
+#undef NEW
+
+Test(scenario_file, schema_growth)
+{
+    RUN_ERROR_CASES(SCHEMA_GROWTH_CASES);
+}

@@ -117,3 +117,24 @@ Test(viewmodel, a_dead_writer_shows_as_gone)
     cr_assert_eq(rc_shm_publish(&w, cue, name, NULL, NULL, 0), 0);
     tu_close(loop, cue);
 }
+
+Test(viewmodel, root_lines_and_line_counts)
+{
+    rc_shm_root r = {.id = 20, .blocks = 3};
+    strcpy(r.task, "transform");
+    strcpy(r.label, "item_0006");
+    strcpy(r.state, "failed");
+    strcpy(r.error, "transform error (simulated)");
+    char buf[256];
+    vm_root_text(&r, buf, sizeof buf);
+    cr_assert_str_eq(buf,
+                     "transform #20 [item_0006] failed: transform error (simulated); blocks 3");
+    rc_shm_root c = {.id = 7, .blocks = 1};
+    strcpy(c.task, "fetch");
+    strcpy(c.state, "cancelled");
+    vm_root_text(&c, buf, sizeof buf);
+    cr_assert_str_eq(buf, "fetch #7 cancelled; blocks 1");
+    cr_assert_eq(vm_count_lines(""), 0);
+    cr_assert_eq(vm_count_lines("a\nb\n"), 2);
+    cr_assert_eq(vm_count_lines("a\nb"), 2);
+}

@@ -161,6 +161,20 @@ def test_deadlock_and_resize():
     tmux("kill-session", "-t", s)
 
 
+def test_root_causes():
+    s = "roots"
+    shell(s)
+    fixture = os.path.join(FIXTURES, "deadlock", "cancelled_producer.json")
+    type_line(s, f"{SIM} --scenario-file {fixture} --seed 1 --tui --speed 50; echo EXIT=$?")
+    text = wait_for(s, r"root: ")
+    check("root: fetch #1 [model] cancelled; blocks 2" in text,
+          "deadlock: Blocked names the root cause with task, label and state", text)
+    tmux("send-keys", "-t", s, "q")
+    text = wait_for(s, r"EXIT=\d+")
+    check("EXIT=3" in text, "a run stalled on a cancelled producer exits 3 after q", text)
+    tmux("kill-session", "-t", s)
+
+
 def test_sigint():
     s = "sigint"
     shell(s)
@@ -237,7 +251,7 @@ def main():
         return 1
     try:
         for test in (test_counts_and_quit, test_pause_and_step, test_deadlock_and_resize,
-                     test_sigint, test_hangup, test_attached):
+                     test_root_causes, test_sigint, test_hangup, test_attached):
             try:
                 test()
             except AssertionError as e:
