@@ -35,7 +35,7 @@ int main(int argc, char **argv)
                                           {"wait", required_argument, 0, 'w'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
-    live_opts lo = {.attach_timeout = 5};
+    live_opts lo = {.prog = "runcue-viz", .attach_timeout = 5};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
