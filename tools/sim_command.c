@@ -1,6 +1,7 @@
 /* sim_command.c -- see sim_command.h. */
 #include "sim_command.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,14 @@ static void put(cmd *c, const char *s)
     c->len += n;
 }
 
-/* Shortest "%g" that reads back as v. */
+/* The shortest text that reads back as v: whole numbers without an
+ * exponent, the rest the shortest "%g". */
 static void number(char *out, size_t cap, double v)
 {
+    if (v == floor(v) && fabs(v) < 1e15) {
+        snprintf(out, cap, "%.0f", v);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(out, cap, "%.*g", prec, v);
         if (strtod(out, NULL) == v) return;
