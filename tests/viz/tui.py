@@ -310,6 +310,28 @@ def test_progress():
     tmux("kill-session", "-t", s)
 
 
+def test_main_sh():
+    """scripts/main.sh on a terminal: says what it builds, shows the build's
+    progress, runs plainly to the summary (no full-screen view waiting for
+    q), and says how to open the dashboard."""
+    build = os.environ.get("RUNCUE_BUILD_ROOT")
+    if not build:
+        return
+    src = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    s = "main"
+    shell(s, width=160)
+    type_line(s, f"RUNCUE_BUILD_DIR={build} bash {src}/scripts/main.sh; echo EXIT=$?")
+    text = wait_for(s, r"EXIT=\d", timeout=300)
+    check("main: building runcue-sim" in text and "ninja: Entering directory" in text,
+          "main.sh: says what it builds and shows ninja's progress", text)
+    check("EXIT=0" in text and "Summary (seed 1)" in text and "completed 350" in text,
+          "main.sh on a terminal: the run's summary, no view waiting for q", text)
+    check(re.search(r"main: to watch it in the dashboard: \S+runcue-sim --scenario fanout "
+                    r"-n 50 --seed 1 --tui \(q quits\)", text) is not None,
+          "main.sh: says how to open the dashboard", text)
+    tmux("kill-session", "-t", s)
+
+
 def main():
     if not shutil.which("tmux"):
         print("tmux is not installed", file=sys.stderr)
@@ -317,7 +339,7 @@ def main():
     try:
         for test in (test_counts_and_quit, test_pause_and_step, test_deadlock_and_resize,
                      test_sigint, test_hangup, test_attached, test_rates_mid_run,
-                     test_progress):
+                     test_progress, test_main_sh):
             try:
                 test()
             except AssertionError as e:
