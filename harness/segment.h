@@ -17,7 +17,7 @@
 #include "runcue_shm.h"
 
 #define RC_SHM_MAGIC UINT64_C(0x48534555434e5552) /* "RUNCUESH" as little-endian bytes */
-#define RC_SHM_LAYOUT 3u /* 2: rc_shm_event.progress; 3: the report's roots */
+#define RC_SHM_LAYOUT 4u /* 2: event progress; 3: the report's roots; 4: longer titles */
 #define RC_SHM_SLOTS 4
 
 typedef struct rc_shm_segment {
@@ -28,7 +28,7 @@ typedef struct rc_shm_segment {
     uint32_t clock; /* rc_clock_kind */
     int64_t published; /* the cue's clock (rc_time) when it was published */
     char name[RC_SHM_NAME_MAX + 1];
-    char title[127]; /* what the writer runs, e.g. "runcue-sim --scenario fanout" */
+    char title[RC_SHM_TITLE_MAX + 1]; /* what the writer runs, e.g. "runcue-sim --scenario fanout" */
     uint64_t current; /* the newest published state: states[current % RC_SHM_SLOTS] */
     rc_shm_state states[RC_SHM_SLOTS];
     rc_shm_report report;

@@ -28,6 +28,9 @@
 #include "shm_cleanup.h"
 #include "sim.h"
 #include "sim_check.h"
+#include "sim_command.h"
+#include "sim_progress.h"
+#include "suggest.h"
 
 typedef struct options {
     sim_config cfg;
@@ -51,6 +54,8 @@ typedef struct options {
     bool check;
     char **check_paths;
     size_t n_check_paths;
+    /* Given on the command line (for the conflicts check_conflicts names). */
+    bool scenario_given, count_given, format_given;
 } options;
 
 static void usage(FILE *out)
@@ -91,8 +96,8 @@ static void usage(FILE *out)
             "                         terminal): q quit, p pause, space step, arrows scroll\n"
             "      --no-tui           plain output even on a terminal\n"
             "      --sdl              live SDL2 view: swimlanes per service\n"
-            "      --screenshot FILE  with --sdl: write the final frame to FILE (PNG); runs\n"
-            "                         headless with SDL_VIDEODRIVER=offscreen\n"
+            "      --screenshot FILE  with --sdl: write the final frame to FILE (PNG) and\n"
+            "                         leave at the end; needs no display\n"
             "      --exit-at-end      with --tui/--sdl: leave when the run is over\n"
             "      --shm NAME         publish live state as shared memory NAME, for\n"
             "                         runcue-top NAME, runcue-viz NAME and the harness\n"
@@ -153,7 +158,9 @@ static uint64_t parse_count(const char *opt, const char *arg, uint64_t lo, uint6
     char *end;
     errno = 0;
     unsigned long long v = strtoull(p, &end, 10);
-    if (*end || errno) bad(opt, "'%s' is not a whole number", arg);
+    if (*end) bad(opt, "'%s' is not a whole number", arg);
+    if (errno == ERANGE) bad(opt, "%s is out of range (%" PRIu64 " to %" PRIu64 ")", arg, lo, hi);
+    if (errno) bad(opt, "'%s' is not a whole number", arg);
     if (v < lo || v > hi) bad(opt, "%s is out of range (%" PRIu64 " to %" PRIu64 ")", arg, lo, hi);
     return v;
 }
@@ -209,6 +216,35 @@ static void list_scenarios(void)
     for (size_t i = 0; i < n; i++) printf("%-14s %s\n", list[i].name, list[i].description);
 }
 
+static _Noreturn void unknown_scenario(const char *name)
+{
+    size_t n;
+    const scenario *list = scenario_list(&n);
+    const char *names[16];
+    if (n > 16) n = 16;
+    for (size_t i = 0; i < n; i++) names[i] = list[i].name;
+    char hint[96];
+    bad("--scenario", "unknown scenario '%s'%s; --list-scenarios lists them", name,
+        sim_did_you_mean(name, names, n, hint, sizeof hint));
+}
+
+/* Options that would be ignored, or that contradict each other, are errors:
+ * a user who gives them expects them to do something.  Checked before the
+ * views' defaults are applied, so the answer does not depend on whether
+ * stdout is a terminal. */
+static void check_conflicts(const options *o)
+{
+    if (o->scenario_file && o->scenario_given)
+        bad("--scenario-file", "cannot be combined with --scenario (one scenario a run)");
+    if (o->scenario_file && o->count_given)
+        bad("--scenario-file", "cannot be combined with --count (the file lists its own work)");
+    if (o->speed > 0 && !o->realtime && !o->tui && !o->sdl)
+        bad("--speed", "needs --realtime, --tui or --sdl (without them a run is not paced)");
+    if (o->verbose && o->report_json)
+        bad("--report", "cannot be combined with -v (the JSON report is all stdout holds)");
+    if (o->format_given && !o->log_path && !o->verbose) bad("--format", "needs --log FILE (or -v)");
+}
+
 static void parse(int argc, char **argv, options *o)
 {
     static const struct option longs[] = {
@@ -256,12 +292,15 @@ static void parse(int argc, char **argv, options *o)
     int c, idx;
     while ((c = getopt_long(argc, argv, ":n:l:j:e:d:c:r:s:vhV", longs, &idx)) != -1) {
         switch (c) {
-        case 'n': o->cfg.count = parse_count("--count", optarg, 0, 100000000); break;
+        case 'n':
+            o->cfg.count = parse_count("--count", optarg, 0, 100000000);
+            o->count_given = true;
+            break;
         case 'l': o->cfg.latency_ms = parse_number("--latency", optarg, 0, 1e9); break;
         case 'j': o->cfg.jitter = parse_number("--jitter", optarg, 0, 1); break;
         case OPT_OUTLIERS: o->cfg.outlier_chance = parse_number("--outliers", optarg, 0, 1); break;
         case OPT_OUTLIER_MULT:
-            o->cfg.outlier_mult = parse_number("--outlier-mult", optarg, 0, 1e6);
+            o->cfg.outlier_mult = parse_number("--outlier-mult", optarg, 1, 1e6);
             break;
         case 'e': o->cfg.error_rate = parse_number("--error-rate", optarg, 0, 1); break;
         case 'd':
@@ -281,7 +320,10 @@ static void parse(int argc, char **argv, options *o)
             o->cfg.submit_rate = parse_number("--submit-rate", optarg, 0, 1e9);
             if (o->cfg.submit_rate <= 0) bad("--submit-rate", "must be more than 0 per second");
             break;
-        case OPT_SCENARIO: o->scenario = optarg; break;
+        case OPT_SCENARIO:
+            o->scenario = optarg;
+            o->scenario_given = true;
+            break;
         case OPT_SCENARIO_FILE: o->scenario_file = optarg; break;
         case OPT_LIST: list_scenarios(); exit(0);
         case OPT_TUI: o->tui = true; break;
@@ -300,6 +342,7 @@ static void parse(int argc, char **argv, options *o)
             break;
         case OPT_LOG: o->log_path = optarg; break;
         case OPT_FORMAT:
+            o->format_given = true;
             if (strcmp(optarg, "text") == 0)
                 o->log_format = SIM_EVENTLOG_TEXT;
             else if (strcmp(optarg, "jsonl") == 0)
@@ -372,6 +415,7 @@ static void parse(int argc, char **argv, options *o)
             "more than the simulator represents",
             o->cfg.latency_ms, o->cfg.outlier_mult, SIM_LATENCY_MAX_MS);
     if (o->update_golden && !o->golden) bad("--update-golden", "needs --golden FILE");
+    check_conflicts(o);
     if (o->tui && o->no_tui) bad("--tui", "cannot be combined with --no-tui");
     if (o->tui && o->sdl) bad("--tui", "cannot be combined with --sdl");
     if (o->screenshot && !o->sdl) bad("--screenshot", "needs --sdl");
@@ -392,10 +436,7 @@ static void parse(int argc, char **argv, options *o)
     }
     if (o->exit_at_end && !o->tui && !o->sdl) bad("--exit-at-end", "needs --tui or --sdl");
     if (o->speed == 0) o->speed = o->tui || o->sdl ? 10 : 1;
-    if (!o->scenario_file && !scenario_find(o->scenario))
-        bad("--scenario", "unknown scenario '%s' (try --list-scenarios)", o->scenario);
-    if (o->log_format == SIM_EVENTLOG_JSONL && !o->log_path && !o->verbose)
-        bad("--format", "needs --log FILE (or -v)");
+    if (!o->scenario_file && !scenario_find(o->scenario)) unknown_scenario(o->scenario);
 }
 
 static uint64_t choose_seed(void)
@@ -418,12 +459,11 @@ static const live_driver_ops pacer_ops = {op_drive, op_step, op_pause, op_paused
                                           op_set_speed, op_speed, op_over};
 
 /* Step the virtual clock no faster than the wall clock allows, without a
- * view.  Returns the outcome or an RC_E* code. */
-static int run_realtime(sim *s, double speed, bool progress)
+ * view, redrawing the progress line (if any) as it waits.  Returns the outcome or an RC_E* code. */
+static int run_realtime(sim *s, double speed, sim_progress *progress)
 {
     sim_pacer p;
     sim_pacer_init(&p, s, speed);
-    double last_print = live_wall();
     for (;;) {
         int rc = sim_pacer_drive(&p);
         if (rc < 0) return rc;
@@ -432,14 +472,7 @@ static int run_realtime(sim *s, double speed, bool progress)
         if (nap > 0.1) nap = 0.1;
         struct timespec ts = {(time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9)};
         nanosleep(&ts, NULL);
-        if (progress && live_wall() - last_print >= 1.0) {
-            last_print = live_wall();
-            rc_stats st;
-            rc_cue_stats(sim_cue(s), &st);
-            fprintf(stderr, "t=%.1fs  completed %llu  failed %llu  running %zu  pending %zu\n",
-                    rc_to_seconds(rc_loop_now(sim_loop(s))), (unsigned long long)st.completed,
-                    (unsigned long long)st.failed, st.running, st.pending);
-        }
+        if (progress) sim_progress_tick(progress);
     }
 }
 
@@ -626,10 +659,6 @@ int main(int argc, char **argv)
         expect_set_free(expect);
         return status;
     }
-    if (chosen && !o.report_json)
-        fprintf(stderr, "runcue-sim: seed %llu (replay with --seed %llu)\n",
-                (unsigned long long)o.cfg.seed, (unsigned long long)o.cfg.seed);
-
     FILE *log_file = NULL, *golden_log = NULL;
     sinks k = {{NULL}, 0};
     sim_eventlog *lg;
@@ -677,9 +706,9 @@ int main(int argc, char **argv)
     }
     int rc;
     if (o.shm_name) {
-        char title[128];
-        snprintf(title, sizeof title, "runcue-sim --scenario %s -n %llu --seed %llu", name,
-                 (unsigned long long)o.cfg.count, (unsigned long long)o.cfg.seed);
+        /* The views' header: the command that reproduces this run. */
+        char title[RC_SHM_TITLE_MAX + 1];
+        sim_command_line(title, sizeof title, &o.cfg, o.scenario, o.scenario_file);
         if ((rc = sim_publish(s, o.shm_name, title))) {
             fprintf(stderr, "runcue-sim: --shm: %s\n", sim_errmsg(s));
             close_logs(&o, &k, log_file);
@@ -691,7 +720,17 @@ int main(int argc, char **argv)
         shm_cleanup_on_signals(sim_shm(s));
     }
 
+    /* Said once nothing can fail on usage, so an error stays one line. */
+    if (chosen && !o.report_json)
+        fprintf(stderr, "runcue-sim: seed %llu (replay with --seed %llu)\n",
+                (unsigned long long)o.cfg.seed, (unsigned long long)o.cfg.seed);
+
     int outcome;
+    /* A line of progress on stderr while the run goes on, if stderr is a
+     * terminal and nothing else shows the run is alive. */
+    sim_progress progress;
+    bool show_progress = !o.tui && !o.sdl && !o.verbose && isatty(2);
+    if (show_progress) sim_progress_start(&progress, s);
     if (o.tui || o.sdl) {
         sim_pacer pacer;
         rc = sim_start(s);
@@ -703,24 +742,34 @@ int main(int argc, char **argv)
         }
         sim_pacer_init(&pacer, s, o.speed);
         live_driver drv = {&pacer_ops, &pacer};
-        live_opts lo = {.shm_name = o.shm_name, .driver = &drv, .exit_at_end = o.exit_at_end,
+        live_opts lo = {.prog = "runcue-sim", .shm_name = o.shm_name, .driver = &drv,
+                        .exit_at_end = o.exit_at_end,
                         .screenshot = o.screenshot, .attach_timeout = 1};
         rc = o.tui ? live_tui_run(&lo) : live_sdl_run(&lo);
-        if (rc) {
+        if (rc && rc != 130) {
             sim_free(s); /* removes the segment */
             expect_set_free(expect);
-            return rc == 130 ? 130 : 1; /* 130: SIGINT/SIGTERM in the view */
+            return 1;
         }
-        /* Quit early: the summary covers the run so far (and says it is not
-         * finished); quitting is not an error. */
+        /* Quit early (q, or SIGINT/SIGTERM in the view: rc 130): the
+         * summary covers the run so far (and says it is not finished);
+         * quitting with q is not an error. */
         outcome = pacer.over ? pacer.outcome : sim_finish(s);
+        if (rc == 130) {
+            if (outcome >= 0) sim_print_summary(s, stdout, utf8);
+            fflush(stdout);
+            sim_free(s);
+            expect_set_free(expect);
+            return 130;
+        }
         if (!pacer.over && outcome == SIM_UNFINISHED) outcome = SIM_CUT;
     } else if (o.realtime) {
         rc = sim_start(s);
-        outcome = rc ? rc : run_realtime(s, o.speed, !o.verbose && !o.report_json);
+        outcome = rc ? rc : run_realtime(s, o.speed, show_progress ? &progress : NULL);
     } else {
         outcome = sim_run(s);
     }
+    if (show_progress) sim_progress_stop(&progress);
     if (outcome < 0) {
         fprintf(stderr, "runcue-sim: run failed: %s\n",
                 *sim_errmsg(s) ? sim_errmsg(s) : rc_strerror(outcome));

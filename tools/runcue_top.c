@@ -33,11 +33,8 @@ static void usage(FILE *out)
 static int print_once(const char *name, double wait)
 {
     rc_shm_reader *r;
-    char err[256];
-    if (rc_shm_attach(&r, name, wait, err, sizeof err)) {
-        fprintf(stderr, "runcue-top: %s\n", err);
-        return 1;
-    }
+    live_opts lo = {.prog = "runcue-top", .shm_name = name, .attach_timeout = wait};
+    if (live_attach(&lo, &r)) return 1;
     rc_shm_snapshot *s = malloc(sizeof *s);
     if (!s) {
         rc_shm_detach(r);
@@ -143,6 +140,6 @@ int main(int argc, char **argv)
                         "ncursesw); --once still works\n");
         return 1;
     }
-    live_opts lo = {.shm_name = name, .attach_timeout = wait};
+    live_opts lo = {.prog = "runcue-top", .shm_name = name, .attach_timeout = wait};
     return live_tui_run(&lo);
 }

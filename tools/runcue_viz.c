@@ -2,8 +2,8 @@
  * swimlanes per service, queue depth and throughput over time.
  *
  *   runcue-viz NAME
- *   runcue-viz --screenshot out.png --exit-at-end NAME   (headless with
- *                                      SDL_VIDEODRIVER=offscreen) */
+ *   runcue-viz --screenshot out.png NAME   (the last frame; needs no
+ *                                          display) */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,8 @@ static void usage(FILE *out)
             "\n"
             "Watch the live state a cue publishes as shared memory NAME in a window.\n"
             "\n"
-            "  --screenshot FILE   write the last frame to FILE (PNG) when leaving\n"
+            "  --screenshot FILE   write the last frame to FILE (PNG) when leaving, and\n"
+            "                      leave when the writer finishes; needs no display\n"
             "  --exit-at-end       leave when the writer finishes\n"
             "  --size WxH          window size                            [1280x720]\n"
             "  --wait S            wait up to S seconds for NAME to appear [5]\n"
@@ -35,7 +36,7 @@ int main(int argc, char **argv)
                                           {"wait", required_argument, 0, 'w'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
-    live_opts lo = {.attach_timeout = 5};
+    live_opts lo = {.prog = "runcue-viz", .attach_timeout = 5};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {

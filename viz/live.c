@@ -1,6 +1,8 @@
 /* live.c -- what the live views share: the wall clock and SIGINT, SIGTERM
  * and SIGHUP while a view runs.  See live.h. */
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,6 +11,33 @@
 double live_wall(void)
 {
     return rc_to_seconds(rc_monotonic_now());
+}
+
+void live_error(const live_opts *opts, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", opts->prog ? opts->prog : "runcue");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int live_attach(const live_opts *opts, rc_shm_reader **out)
+{
+    char err[256];
+    int rc = rc_shm_attach(out, opts->shm_name, 0, err, sizeof err);
+    if (rc == RC_ENOENT && opts->attach_timeout > 0) {
+        /* Not there yet: say what is waited for, then wait. */
+        live_error(opts, "no segment '%s' yet; waiting up to %gs for it (--wait S)",
+                   opts->shm_name, opts->attach_timeout);
+        rc = rc_shm_attach(out, opts->shm_name, opts->attach_timeout, err, sizeof err);
+    }
+    if (rc) {
+        live_error(opts, "%s", err);
+        return 1;
+    }
+    return 0;
 }
 
 volatile sig_atomic_t live_got_signal;

@@ -44,10 +44,12 @@ static inline void live_set_speed(const live_driver *d, double v) { d->ops->set_
 double live_wall(void);
 
 typedef struct live_opts {
+    const char *prog;       /* the program, for messages (NULL: "runcue") */
     const char *shm_name;   /* the segment to read */
     const live_driver *driver; /* in process: the run to step; NULL attached */
     bool exit_at_end;       /* return when the run is over without waiting for q */
-    const char *screenshot; /* SDL: write the final frame here (PNG) */
+    const char *screenshot; /* SDL: write the final frame here (PNG) and return
+                               when the run is over; needs no display */
     int width, height;      /* SDL: window size (0: 1280x720) */
     double attach_timeout;  /* attached: seconds to wait for the segment */
 } live_opts;
@@ -65,6 +67,18 @@ int live_sdl_run(const live_opts *opts);
 extern volatile sig_atomic_t live_got_signal;
 void live_signals_catch(void);
 int live_signals_release(const live_opts *opts);
+
+/* Attach to opts->shm_name, waiting up to opts->attach_timeout seconds; if
+ * the segment is not there at once, say so on stderr before waiting.  0, or
+ * 1 with the reason on stderr. */
+int live_attach(const struct live_opts *opts, rc_shm_reader **out);
+
+/* "PROG: message" on stderr, PROG from opts->prog. */
+void live_error(const struct live_opts *opts, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* Whether this build has them. */
 extern const bool live_have_tui, live_have_sdl;

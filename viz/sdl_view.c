@@ -49,6 +49,7 @@ static const rgb C_BG = {24, 26, 32}, C_HEAD = {34, 37, 46}, C_TEXT = {220, 222,
 
 typedef struct view {
     viewmodel *vm;
+    const live_opts *opts;
     const live_driver *drv; /* in process, else NULL */
     bool show_name;   /* not for the segment runcue-sim names after its pid */
     bool frozen;      /* attached: p freezes the picture */
@@ -183,7 +184,7 @@ static void draw_header(view *v)
     int x = 8;
     x += text(v, x, 6, 0, C_PENDING, "runcue");
     if (v->show_name) x += 16 + text(v, x + 16, 6, 40, C_TEXT, "%.48s", s->name);
-    text(v, x + 16, 6, (v->w - x - 24) / 8, C_DIM, "%.126s", s->title);
+    text(v, x + 16, 6, (v->w - x - 24) / 8, C_DIM, "%.255s", s->title);
 
     x = 8;
     x += text(v, x, 19, 0, C_TEXT, "t=%.3fs", vm_s(s->state.now - s->published)) + 16;
@@ -418,64 +419,127 @@ static void draw_charts(view *v, int top, int bottom)
     plot(v, ca[1], cb[1], rmax, s_throughput, n, C_OK);
 }
 
-static void draw_blocked(view *v, int top, int bottom)
+/* The blocked panel, when the run is stalled: a band between the lanes' time
+ * axis and the charts, the blocked work on the left and the wait-for
+ * diagnosis on the right.  What does not fit ends in "... and N more". */
+static bool blocked_shown(const view *v)
 {
     const rc_shm_snapshot *s = &v->vm->snap;
-    const rc_shm_report *rep = &s->report;
     bool stalled = (s->state.flags & RC_SHM_STALLED) || !strcmp(v->vm->status, "stalled");
-    if (!rep->n_blocked || !s->state.counters.pending || !stalled) return;
-    uint32_t nb = rep->n_blocked < 10 ? rep->n_blocked : 10;
-    uint32_t nr = rep->n_roots < 4 ? rep->n_roots : 4;
-    bool more_roots = rep->roots_total > nr, more_blocked = rep->blocked_total > nb;
-    int pw = v->x1 - v->x0 - 20 < 640 ? v->x1 - v->x0 - 20 : 640;
-    int maxc = (pw - 16) / 8;
-    if (maxc < 8) return;
-    /* Count the wait-for lines that fit. */
+    return s->report.n_blocked && s->state.counters.pending && stalled;
+}
+
+static uint32_t roots_shown(const rc_shm_report *rep)
+{
+    return rep->n_roots < RC_SHM_MAX_ROOTS ? rep->n_roots : RC_SHM_MAX_ROOTS;
+}
+
+static uint32_t waitfor_lines(const rc_shm_report *rep)
+{
+    uint32_t n = 0;
+    int len;
+    for (const char *p = rep->waitfor, *wl; n < 4096 && vm_next_line(&p, &wl, &len);) n++;
+    return n;
+}
+
+enum { PANEL_ROW = 11, PANEL_PAD = 20 };
+
+/* The panel's height for at most `room` pixels: 0 if there is none. */
+static int blocked_height(const view *v, int room)
+{
+    if (!blocked_shown(v)) return 0;
+    const rc_shm_report *rep = &v->vm->snap.report;
+    uint32_t left = roots_shown(rep) + rep->n_blocked + (rep->blocked_total > rep->n_blocked) +
+                    (rep->roots_total > rep->n_roots);
+    uint32_t right = waitfor_lines(rep);
+    uint32_t rows = 1 + (left > right ? left : right);
+    int h = PANEL_PAD + PANEL_ROW * (int)(rows > 200 ? 200 : rows);
+    if (h > room) h = room;
+    return h < PANEL_PAD + 3 * PANEL_ROW ? 0 : h;
+}
+
+/* One column: a title, then lines[i] for i < n, cut to `rows` rows; the
+ * last row says how many were left out. */
+typedef void (*panel_line)(view *v, int x, int y, int maxc, uint32_t i, void *ud);
+
+static void panel_column(view *v, int x, int y, int maxc, int rows, uint32_t n, uint64_t total,
+                         panel_line line_at, void *ud)
+{
+    uint32_t shown = (uint64_t)n <= (uint64_t)rows && total <= (uint64_t)rows ? n
+                     : rows > 1                                                ? (uint32_t)rows - 1
+                                                                               : 0;
+    if (shown > n) shown = n;
+    for (uint32_t i = 0; i < shown; i++, y += PANEL_ROW) line_at(v, x, y, maxc, i, ud);
+    if (total > shown)
+        text(v, x, y, maxc, C_DIM, "... and %llu more", (unsigned long long)(total - shown));
+}
+
+static int blocked_text(char *buf, size_t cap, const rc_shm_blocked *b)
+{
+    return snprintf(buf, cap, "#%llu %.31s: %.159s", (unsigned long long)b->id, b->task,
+                    b->detail);
+}
+
+/* The left column: the root causes first (what to fix), then the blocked
+ * work. */
+static void blocked_line(view *v, int x, int y, int maxc, uint32_t i, void *ud)
+{
+    const rc_shm_report *rep = ud;
+    char buf[240];
+    if (i < roots_shown(rep)) {
+        vm_root_text(&rep->roots[i], buf, sizeof buf);
+        text(v, x, y, maxc, C_FAIL, "root: %s", buf);
+        return;
+    }
+    blocked_text(buf, sizeof buf, &rep->blocked[i - roots_shown(rep)]);
+    text(v, x, y, maxc, C_TEXT, "%s", buf);
+}
+
+typedef struct waitfor_walk {
+    const char *p;
+} waitfor_walk;
+
+static void waitfor_line(view *v, int x, int y, int maxc, uint32_t i, void *ud)
+{
+    waitfor_walk *w = ud;
+    const char *wl;
+    int len;
+    if (vm_next_line(&w->p, &wl, &len)) text(v, x, y, maxc, C_TEXT, "%.*s", len, wl);
+}
+
+static void draw_blocked(view *v, int top, int height)
+{
+    const rc_shm_report *rep = &v->vm->snap.report;
+    int xa = 8, xb = v->w - 8;
+    box(v, xa, top, xb, top + height - 1, C_PANEL);
+    frame(v, xa, top, xb, top + height - 1, C_FAIL);
+    frame(v, xa + 1, top + 1, xb - 1, top + height - 2, C_FAIL);
+    int rows = (height - PANEL_PAD) / PANEL_ROW - 1; /* below the titles */
+    uint32_t nb = rep->n_blocked < RC_SHM_MAX_BLOCKED ? rep->n_blocked : RC_SHM_MAX_BLOCKED;
+    /* The blocked list as wide as its longest line (up to 2/5), the wait-for
+     * diagnosis in the rest. */
+    int widest = 34;
+    for (uint32_t i = 0; i < nb && (int)i < rows; i++) {
+        char buf[240];
+        int n = blocked_text(buf, sizeof buf, &rep->blocked[i]);
+        if (n > widest) widest = n;
+    }
+    int split = xa + 24 + 8 * widest;
+    if (split > xa + (xb - xa) * 2 / 5) split = xa + (xb - xa) * 2 / 5;
+    int y = top + 8;
+    int lmax = (split - xa - 16) / 8, rmax = (xb - split - 16) / 8;
+    text(v, xa + 8, y, lmax, C_FAIL, "STALLED: %llu pending work blocked",
+         (unsigned long long)rep->blocked_total);
+    panel_column(v, xa + 8, y + PANEL_ROW, lmax, rows, roots_shown(rep) + nb,
+                 rep->roots_total + rep->blocked_total, blocked_line, (void *)rep);
+    uint32_t nw = waitfor_lines(rep);
+    if (!nw) return;
+    line(v, split, top + 6, split, top + height - 7, C_FAIL);
+    text(v, split + 8, y, rmax, C_RETRY, "wait-for:");
     char wf[sizeof rep->waitfor];
     snprintf(wf, sizeof wf, "%.*s", (int)sizeof wf - 1, rep->waitfor);
-    int max_lines = (bottom - top - 40) / 11 - (int)(nb + nr) - 5;
-    int nw = 0, len;
-    const char *rest = wf;
-    for (const char *wl; nw < 8 && nw < max_lines && vm_next_line(&rest, &wl, &len);)
-        nw++;
-    int more_lines = vm_count_lines(rest);
-    int lines =
-        1 + (int)nr + more_roots + (int)nb + more_blocked + (nw ? 1 + nw + (more_lines > 0) : 0);
-    int px = v->x1 - 10 - pw, py = top + 10;
-    int ph = 12 + 11 * lines + 4;
-    box(v, px, py, px + pw, py + ph, C_PANEL);
-    frame(v, px, py, px + pw, py + ph, C_FAIL);
-    frame(v, px + 1, py + 1, px + pw - 1, py + ph - 1, C_FAIL);
-    int y = py + 8;
-    text(v, px + 8, y, maxc, C_FAIL, "STALLED: %llu pending work blocked",
-         (unsigned long long)rep->blocked_total);
-    y += 11;
-    char line[256];
-    for (uint32_t i = 0; i < nr; i++, y += 11) {
-        vm_root_text(&rep->roots[i], line, sizeof line);
-        text(v, px + 8, y, maxc, C_FAIL, "root: %s", line);
-    }
-    if (more_roots) {
-        text(v, px + 8, y, maxc, C_DIM, "+%llu more root causes",
-             (unsigned long long)(rep->roots_total - nr));
-        y += 11;
-    }
-    for (uint32_t i = 0; i < nb; i++, y += 11)
-        text(v, px + 8, y, maxc, C_TEXT, "#%llu %.31s: %.159s", (unsigned long long)rep->blocked[i].id,
-             rep->blocked[i].task, rep->blocked[i].detail);
-    if (more_blocked) {
-        text(v, px + 8, y, maxc, C_DIM, "+%llu more blocked",
-             (unsigned long long)(rep->blocked_total - nb));
-        y += 11;
-    }
-    if (nw) {
-        text(v, px + 8, y, maxc, C_RETRY, "wait-for:");
-        y += 11;
-        const char *p = wf, *wl;
-        for (int i = 0; i < nw && vm_next_line(&p, &wl, &len); i++, y += 11)
-            text(v, px + 16, y, maxc - 1, C_TEXT, "%.*s", len, wl);
-        if (more_lines) text(v, px + 16, y, maxc - 1, C_DIM, "+%d more lines", more_lines);
-    }
+    waitfor_walk walk = {wf};
+    panel_column(v, split + 8, y + PANEL_ROW, rmax, rows, nw, nw, waitfor_line, &walk);
 }
 
 static void draw(view *v)
@@ -485,11 +549,14 @@ static void draw(view *v)
     set_window(v);
     int chart_top = v->h - (v->h < 4 * CHART_H ? v->h / 4 : CHART_H);
     int lanes_bottom = chart_top - AXIS_H - 6;
+    /* The blocked panel takes at most two thirds of the lanes' room, below them. */
+    int panel_h = blocked_height(v, (lanes_bottom - LANES_TOP) * 2 / 3);
+    if (panel_h) lanes_bottom -= panel_h + 6;
     draw_header(v);
     draw_legend(v);
     draw_lanes(v, LANES_TOP, lanes_bottom);
     draw_charts(v, chart_top, v->h - 6);
-    draw_blocked(v, LANES_TOP, lanes_bottom);
+    if (panel_h) draw_blocked(v, lanes_bottom + AXIS_H + 4, panel_h);
     SDL_RenderPresent(v->ren); /* flushes the batched drawing into the surface */
 }
 
@@ -518,8 +585,7 @@ static bool make_canvas(view *v, int w, int h)
         v->ren = SDL_CreateSoftwareRenderer(v->surf);
     }
     if (!v->ren) {
-        fprintf(stderr, "live view: cannot make a %dx%d canvas: %s\n", v->w, v->h,
-                SDL_GetError());
+        live_error(v->opts, "cannot make a %dx%d canvas: %s", v->w, v->h, SDL_GetError());
         return false;
     }
     return true;
@@ -533,12 +599,11 @@ static void show(view *v, SDL_Window *win)
     SDL_UpdateWindowSurface(win);
 }
 
-static int write_png(SDL_Surface *surf, const char *path)
+static int write_png(const view *v, SDL_Surface *surf, const char *path)
 {
     SDL_Surface *rgb24 = SDL_ConvertSurfaceFormat(surf, SDL_PIXELFORMAT_RGB24, 0);
     if (!rgb24) {
-        fprintf(stderr, "live view: cannot write the screenshot '%s': %s\n", path,
-                SDL_GetError());
+        live_error(v->opts, "cannot write the screenshot '%s': %s", path, SDL_GetError());
         return 1;
     }
     png_image img;
@@ -549,7 +614,7 @@ static int write_png(SDL_Surface *surf, const char *path)
     img.format = PNG_FORMAT_RGB;
     int ok = png_image_write_to_file(&img, path, 0, rgb24->pixels, rgb24->pitch, NULL);
     if (!ok)
-        fprintf(stderr, "live view: cannot write the screenshot '%s': %s\n", path, img.message);
+        live_error(v->opts, "cannot write the screenshot '%s': %s", path, img.message);
     png_image_free(&img);
     SDL_FreeSurface(rgb24);
     return ok ? 0 : 1;
@@ -588,19 +653,16 @@ static int on_key(view *v, SDL_Keycode k, bool *quit)
 int live_sdl_run(const live_opts *opts)
 {
     rc_shm_reader *r;
-    char err[256];
-    if (rc_shm_attach(&r, opts->shm_name, opts->attach_timeout, err, sizeof err)) {
-        fprintf(stderr, "live view: %s\n", err);
-        return 1;
-    }
+    if (live_attach(opts, &r)) return 1;
     view *v = calloc(1, sizeof *v);
     if (v) v->vm = vm_new(r);
     if (!v || !v->vm) {
         free(v);
         rc_shm_detach(r);
-        fprintf(stderr, "live view: out of memory\n");
+        live_error(opts, "out of memory");
         return 1;
     }
+    v->opts = opts;
     v->drv = opts->driver;
     /* runcue-sim names its own segment after its pid: leave that out of the
      * picture, which is to be the same every run. */
@@ -618,8 +680,19 @@ int live_sdl_run(const live_opts *opts)
 
     int rc = 0, status = 0;
     SDL_Window *win = NULL;
+    if (!getenv("SDL_VIDEODRIVER") && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
+        /* No display to show a window on.  A screenshot needs none; a
+         * window would only wait, unseen, for a key nobody can press. */
+        if (!opts->screenshot) {
+            live_error(opts, "no display (DISPLAY and WAYLAND_DISPLAY are not set): use "
+                             "--screenshot FILE to draw without one, or set SDL_VIDEODRIVER");
+            status = 1;
+            goto out;
+        }
+        SDL_SetHint(SDL_HINT_VIDEODRIVER, "offscreen");
+    }
     if (SDL_Init(SDL_INIT_VIDEO) != 0) {
-        fprintf(stderr, "live view: cannot start SDL video: %s\n", SDL_GetError());
+        live_error(opts, "cannot start SDL video: %s", SDL_GetError());
         status = 1;
         goto out;
     }
@@ -629,7 +702,7 @@ int live_sdl_run(const live_opts *opts)
     win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, w, h,
                            SDL_WINDOW_RESIZABLE);
     if (!win) {
-        fprintf(stderr, "live view: cannot open a window: %s\n", SDL_GetError());
+        live_error(opts, "cannot open a window: %s", SDL_GetError());
         status = 1;
         goto out;
     }
@@ -641,7 +714,9 @@ int live_sdl_run(const live_opts *opts)
     /* Headless screenshot of a whole run: step from instant to instant, as
      * fast as it goes.  Unlike pacing by the wall clock, the samples come out
      * the same every run. */
-    bool fast = opts->screenshot && opts->exit_at_end && v->drv;
+    bool fast = opts->screenshot && v->drv;
+    /* A screenshot is of the last frame: leave when the run is over. */
+    bool exit_at_end = opts->exit_at_end || opts->screenshot;
     double last_shown = 0;
     bool quit = false;
     vm_update(v->vm); /* the first sample, before anything runs */
@@ -664,7 +739,7 @@ int live_sdl_run(const live_opts *opts)
         if (rc < 0) break;
         if (!v->frozen) vm_update(v->vm);
         bool over = v->drv ? live_over(v->drv) : !v->vm->live;
-        bool leave = over && opts->exit_at_end;
+        bool leave = over && exit_at_end;
         double now = live_wall();
         if (!fast || leave || now - last_shown >= 0.033) {
             draw(v);
@@ -675,11 +750,11 @@ int live_sdl_run(const live_opts *opts)
         if (!fast) SDL_Delay(33);
     }
     if (rc < 0) {
-        fprintf(stderr, "live view: the run failed: %s\n", rc_strerror(rc));
+        live_error(opts, "the run failed: %s", rc_strerror(rc));
         status = 1;
     } else if (opts->screenshot && !live_got_signal) {
         draw(v); /* the picture of the model as it is (the same if it was drawn) */
-        status = write_png(v->surf, opts->screenshot);
+        status = write_png(v, v->surf, opts->screenshot);
     }
 out:
     drop_canvas(v);

@@ -107,7 +107,10 @@ static void draw(tui *t)
     mvprintw(y, 1, "progress ");
     bar(y, 10, half - 20 > 10 ? half - 20 : 10, prog, C_OK);
     mvprintw(y++, half - 9, "%5.1f%%", prog * 100);
-    mvprintw(y++, 1, "throughput %.1f/s", vm->throughput);
+    if (vm->rate_span > 0)
+        mvprintw(y++, 1, "throughput %.1f/s (last %.0fs)", vm->throughput, vm->rate_span);
+    else
+        mvprintw(y++, 1, "throughput -");
 
     attron(COLOR_PAIR(C_HEAD) | A_BOLD);
     mvprintw(2, half, "Config");
@@ -137,20 +140,22 @@ static void draw(tui *t)
             frac = (double)v->running / (double)v->concurrent;
         }
         bar(y, 16, 14, frac, C_BAR);
-        mvprintw(y, 31, "%-8s processed %-8llu failed %-5llu %6.1f/s", lim,
+        char limit[24];
+        vm_rate_limit(v, limit, sizeof limit);
+        mvprintw(y, 31, "%-8s processed %-8llu failed %-5llu %6.1f/s  limit %-8s", lim,
                  (unsigned long long)(v->completed + v->failed), (unsigned long long)v->failed,
-                 vm->rate[i]);
+                 vm->rate[i], limit);
         const char *st = v->blocked   ? "blocked"
                          : v->running ? "busy"
                          : v->queued  ? "limited"
                                       : "idle";
         int col = v->blocked ? C_BAD : v->running ? C_OK : v->queued ? C_WARN : C_DIM;
-        if (cols > 90) {
+        if (cols > 105) {
             attron(COLOR_PAIR(col));
-            mvprintw(y, 83, "%s", st);
+            mvprintw(y, 97, "%s", st);
             attroff(COLOR_PAIR(col));
             if (v->blocked || v->queued)
-                mvprintw(y, 92, "%llu waiting", (unsigned long long)(v->blocked + v->queued));
+                mvprintw(y, 106, "%llu waiting", (unsigned long long)(v->blocked + v->queued));
         }
         y++;
     }
@@ -251,23 +256,18 @@ static void nap(double s)
 int live_tui_run(const live_opts *opts)
 {
     rc_shm_reader *r;
-    char err[256];
-    if (rc_shm_attach(&r, opts->shm_name, opts->attach_timeout, err, sizeof err)) {
-        fprintf(stderr, "live view: %s\n", err);
-        return 1;
-    }
+    if (live_attach(opts, &r)) return 1;
     tui t = {.vm = vm_new(r), .drv = opts->driver};
     if (!t.vm) {
         rc_shm_detach(r);
-        fprintf(stderr, "live view: out of memory\n");
+        live_error(opts, "out of memory");
         return 1;
     }
     setlocale(LC_CTYPE, "");
     live_signals_catch();
 
     if (!initscr()) {
-        fprintf(stderr, "live view: cannot start the terminal (TERM=%s)\n",
-                getenv("TERM") ? getenv("TERM") : "");
+        live_error(opts, "cannot start the terminal (TERM=%s)", getenv("TERM") ? getenv("TERM") : "");
         vm_free(t.vm);
         rc_shm_detach(r);
         return 1;
@@ -343,7 +343,7 @@ int live_tui_run(const live_opts *opts)
     rc_shm_detach(r);
     int sig = live_signals_release(opts);
     if (rc < 0) {
-        fprintf(stderr, "live view: the run failed: %s\n", rc_strerror(rc));
+        live_error(opts, "the run failed: %s", rc_strerror(rc));
         return 1;
     }
     return sig;

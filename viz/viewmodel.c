@@ -174,23 +174,64 @@ static void sample(viewmodel *vm)
                                                st->counters.completed, st->counters.failed};
 }
 
-static void rates(viewmodel *vm)
+static void take_point(viewmodel *vm, vm_rate_point *pt)
 {
     const rc_shm_state *st = &vm->snap.state;
-    /* Completions per second over windows of at least a second; the first
-     * window counts from time 0. */
-    int64_t dt = st->now - vm->rate_base_t;
-    if (!vm->rate_started || dt >= 1000 * 1000 * 1000) {
-        for (uint32_t i = 0; i < st->n_services; i++) {
-            uint64_t done = st->services[i].completed + st->services[i].failed;
-            vm->rate[i] = dt > 0 ? (double)(done - vm->rate_base[i]) / vm_s(dt) : 0;
-            vm->rate_base[i] = done;
+    pt->t = st->now;
+    pt->completed = st->counters.completed;
+    for (uint32_t i = 0; i < st->n_services && i < RC_SHM_MAX_SERVICES; i++)
+        pt->done[i] = st->services[i].completed + st->services[i].failed;
+}
+
+static const vm_rate_point *point_at(const viewmodel *vm, uint64_t i)
+{
+    return &vm->rate_points[i % VM_RATE_POINTS];
+}
+
+/* Rates over a sliding window: from the newest point at least the window
+ * old (or the oldest kept) to now. */
+static void rates(viewmodel *vm)
+{
+    const int64_t window = (int64_t)(VM_RATE_WINDOW_S * 1e9);
+    const int64_t every = window / (VM_RATE_POINTS / 2);
+    int64_t now = vm->snap.state.now;
+    if (vm->n_rate_points && point_at(vm, vm->n_rate_points - 1)->t > now)
+        vm->n_rate_points = 0; /* the clock went back: another writer */
+    if (!vm->n_rate_points || now >= point_at(vm, vm->n_rate_points - 1)->t + every)
+        take_point(vm, &vm->rate_points[vm->n_rate_points++ % VM_RATE_POINTS]);
+    uint64_t oldest = vm->n_rate_points > VM_RATE_POINTS ? vm->n_rate_points - VM_RATE_POINTS : 0;
+    const vm_rate_point *base = point_at(vm, oldest);
+    for (uint64_t i = vm->n_rate_points; i-- > oldest;)
+        if (point_at(vm, i)->t <= now - window) {
+            base = point_at(vm, i);
+            break;
         }
-        vm->rate_base_t = st->now;
-        vm->rate_started = true;
+    double span = vm_s(now - base->t);
+    uint32_t f = vm->snap.state.flags;
+    bool over = !(f & RC_SHM_LIVE) || (f & (RC_SHM_FINISHED | RC_SHM_STALLED));
+    if (span <= 0 || (span < 1.0 && !over)) return; /* too short to say yet */
+    vm_rate_point cur;
+    take_point(vm, &cur);
+    for (uint32_t i = 0; i < vm->snap.state.n_services && i < RC_SHM_MAX_SERVICES; i++)
+        vm->rate[i] = cur.done[i] >= base->done[i] ? (double)(cur.done[i] - base->done[i]) / span
+                                                   : 0;
+    vm->throughput =
+        cur.completed >= base->completed ? (double)(cur.completed - base->completed) / span : 0;
+    vm->rate_span = span;
+}
+
+void vm_rate_limit(const rc_shm_service *sv, char *buf, size_t cap)
+{
+    if (!sv->rate_count) {
+        snprintf(buf, cap, "none");
+        return;
     }
-    int64_t span = st->now - (vm->first_time > 0 ? vm->first_time : 0);
-    vm->throughput = span > 0 ? (double)st->counters.completed / vm_s(span) : 0;
+    double w = sv->rate_window_s;
+    const char *unit = w == 1 ? "s" : w == 60 ? "min" : w == 3600 ? "h" : NULL;
+    if (unit)
+        snprintf(buf, cap, "%u/%s", sv->rate_count, unit);
+    else
+        snprintf(buf, cap, "%u/%gs", sv->rate_count, w);
 }
 
 bool vm_update(viewmodel *vm)

@@ -23,6 +23,9 @@
 #define VM_BARS 8192
 #define VM_SAMPLES 1024
 #define VM_MARKS 256
+#define VM_RATE_POINTS 64
+/* Rates are taken over the last this many seconds of the writer's clock. */
+#define VM_RATE_WINDOW_S 10.0
 
 typedef enum vm_outcome {
     VM_RUNNING = 0,
@@ -52,6 +55,13 @@ typedef struct vm_mark {
     char what[40];
 } vm_mark;
 
+/* Counts at one instant, for rates over a sliding window. */
+typedef struct vm_rate_point {
+    int64_t t;
+    uint64_t completed;
+    uint64_t done[RC_SHM_MAX_SERVICES]; /* completed + failed */
+} vm_rate_point;
+
 typedef struct vm_line {
     uint64_t seq;
     int64_t t;
@@ -80,12 +90,15 @@ typedef struct viewmodel {
     uint64_t n_marks;
 
     int64_t first_time; /* time of the first event seen */
-    /* per service: completions in the last second of the writer's clock */
+    /* Counts this view saw, a few a second of the writer's clock: rates come
+     * from the newest and the one about VM_RATE_WINDOW_S older, so a view
+     * attached mid-run shows what happens now, not an average since t=0. */
+    vm_rate_point rate_points[VM_RATE_POINTS];
+    uint64_t n_rate_points;
+    /* per service: completed + failed per second over the window */
     double rate[RC_SHM_MAX_SERVICES];
-    uint64_t rate_base[RC_SHM_MAX_SERVICES];
-    int64_t rate_base_t;
-    bool rate_started;
-    double throughput; /* completed per second over the whole run */
+    double throughput; /* completed per second over the window */
+    double rate_span;  /* seconds the rates cover (0: not known yet) */
 } viewmodel;
 
 /* Allocates the model (it is large) and attaches it to `r` (not owned). */
@@ -102,6 +115,8 @@ const vm_bar *vm_bar_at(const viewmodel *vm, uint64_t i);
 /* Running work that reported progress, by work id: fills out with up to max
  * bars (scanning back a bounded way) and returns how many. */
 size_t vm_running_progress(const viewmodel *vm, const vm_bar **out, size_t max);
+/* A service's rate limit as text: "5/s", "60/min", "3/2.5s" or "none". */
+void vm_rate_limit(const rc_shm_service *sv, char *buf, size_t cap);
 
 /* Work finished (completed + failed + skipped + cancelled) over submitted. */
 double vm_progress(const viewmodel *vm);

@@ -113,6 +113,23 @@ static double since(const pipeline *p, rc_time now)
     return rc_to_seconds(now - p->t0);
 }
 
+/* The core says "attempt 1 failed: WHY; attempt 2 at t=ABS" on the loop's
+ * clock; say it on this program's clock, which counts from the start. */
+static void retry_line(const pipeline *p, const rc_event *ev, char *line, size_t cap)
+{
+    const char *at = strstr(ev->detail, "; attempt ");
+    const char *t = at ? strstr(at, " at t=") : NULL;
+    char *end;
+    double when = t ? strtod(t + 6, &end) : 0;
+    if (!t || end == t + 6) {
+        snprintf(line, cap, "retrying: %s", ev->detail);
+        return;
+    }
+    double in = when - rc_to_seconds(ev->time);
+    snprintf(line, cap, "retrying: %.*s; attempt %u at [%.3fs], in %.3fs", (int)(at - ev->detail),
+             ev->detail, rc_work_attempt(ev->work), when - rc_to_seconds(p->t0), in > 0 ? in : 0);
+}
+
 static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
 {
     pipeline *p = ud;
@@ -141,7 +158,7 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
         snprintf(line, sizeof line, "FAILED: %s", ev->detail);
         break;
     case RC_EV_RETRY:
-        snprintf(line, sizeof line, "retrying: %s", ev->detail);
+        retry_line(p, ev, line, sizeof line);
         break;
     default:
         return;
@@ -156,6 +173,17 @@ static void on_worker_log(rc_workers *w, int pid, const char *line, void *ud)
 }
 
 /* ---- setup ---- */
+
+static _Noreturn void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "runcue-example-files: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see --help)\n");
+    va_end(ap);
+    exit(2);
+}
 
 static void die(const char *fmt, ...)
 {
@@ -307,6 +335,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     int c;
+    opterr = 0; /* one line of our own instead */
     while ((c = getopt_long(argc, argv, "o:r:qh", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
@@ -334,14 +363,17 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         default:
-            usage(stderr);
-            return 2;
+            usage_error("unknown option or missing value '%s'", argv[optind - 1]);
         }
     }
-    if (optind != argc - 1) {
-        usage(stderr);
-        return 2;
-    }
+    if (optind >= argc) usage_error("which directory? give INPUT_DIR");
+    if (optind < argc - 1)
+        usage_error("one INPUT_DIR only ('%s' is one too many)", argv[optind + 1]);
+    char rate_err[200];
+    unsigned rate_n;
+    double rate_w;
+    if (rc_parse_rate(rate, &rate_n, &rate_w, rate_err, sizeof rate_err))
+        usage_error("--rate: %s", rate_err);
     const char *in_dir = argv[optind];
     char *default_out = path_join(in_dir, "out", "");
     if (!out_dir) out_dir = default_out;
@@ -410,8 +442,6 @@ int main(int argc, char **argv)
     }
     rc_stats cs;
     rc_cue_stats(cue, &cs);
-    printf("%.2fs; %s\n", took,
-           p.ran[0] + p.ran[1] ? "outputs are up to date" : "nothing to do: all outputs fresh");
     if (cs.pending) {
         rc_blocked *blocked;
         size_t nb;
@@ -424,6 +454,13 @@ int main(int argc, char **argv)
         }
     }
 
+    int ran = p.ran[0] + p.ran[1], failed = p.failed[0] + p.failed[1];
+    if (failed || cs.pending)
+        printf("%.2fs; %d failed, %zu could not run: those outputs are missing or out of date\n",
+               took, failed, cs.pending);
+    else
+        printf("%.2fs; %s\n", took,
+               ran ? "outputs are up to date" : "nothing to do: all outputs fresh");
     rc_workers_shutdown(upper, 2.0, NULL);
     rc_workers_shutdown(count, 2.0, NULL);
     rc_workers_free(upper);

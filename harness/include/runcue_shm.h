@@ -33,6 +33,7 @@ extern "C" {
 #define RC_SHM_MAX_BLOCKED 64
 #define RC_SHM_MAX_ROOTS 16
 #define RC_SHM_NAME_MAX 48
+#define RC_SHM_TITLE_MAX 255 /* longer titles are cut */
 
 /* Event kinds beyond rc_event_kind, written by the segment itself. */
 enum {
@@ -139,7 +140,7 @@ typedef struct rc_shm_writer rc_shm_writer;
  * of the cue goes into the segment, and its state is published once per loop
  * iteration.  A name held by a live writer is refused (RC_EEXIST, the
  * message names the pid); a stale one (its writer gone) is reclaimed.
- * `title` may be NULL.  On success *out is the writer; it belongs to the
+ * `title` (at most RC_SHM_TITLE_MAX bytes are kept) may be NULL.  On success *out is the writer; it belongs to the
  * cue: rc_cue_free unpublishes and frees it, or rc_shm_unpublish does first.
  * Errors: RC_EINVAL, RC_EEXIST, RC_ENOMEM, RC_ESYS; err (if not NULL)
  * receives a message of at most errlen bytes naming the problem.
@@ -177,7 +178,7 @@ typedef struct rc_shm_snapshot {
     uint32_t clock;
     int64_t published; /* the writer's clock at rc_shm_publish: the views count from it */
     char name[RC_SHM_NAME_MAX + 1];
-    char title[127];
+    char title[RC_SHM_TITLE_MAX + 1];
     bool writer_alive; /* the pid is there and RC_SHM_LIVE is set */
     rc_shm_state state;
     rc_shm_report report;

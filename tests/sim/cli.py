@@ -63,6 +63,30 @@ BAD = [
     (["stray"], "stray"),
     (["--log", "/nonexistent-dir/x/log.txt", "--seed", "1", "-n", "1"], "--log"),
     (["--scenario-file", "/nonexistent-dir/scenario.json", "--seed", "1"], "--scenario-file"),
+    # Without --seed the drawn seed is said only once nothing can fail, so
+    # an error is still one line.
+    (["--scenario-file", "/nonexistent-dir/scenario.json"], "--scenario-file"),
+    (["--log", "/nonexistent-dir/x/log.txt", "-n", "1"], "--log"),
+    (["--shm", "no/slash", "-n", "1"], "--shm"),
+    # Too large is out of range, not "not a whole number".
+    (["-n", "99999999999999999999"], "out of range"),
+    (["--seed", "99999999999999999999999"], "out of range"),
+    # Options that would be ignored, or contradict each other.
+    (["--speed", "3"], "--speed"),
+    (["--scenario", "fanout", "--scenario-file", "x.json"], "--scenario"),
+    (["-n", "5", "--scenario-file", "x.json"], "--count"),
+    (["--outlier-mult", "0.5"], "--outlier-mult"),
+    (["-v", "--report", "json"], "-v"),
+    (["--report", "json", "-v"], "--report"),
+    (["--format", "text"], "--format"),
+    (["--format", "jsonl", "--report", "json"], "--format"),
+]
+
+# An unknown scenario name gets a suggestion.
+SUGGEST = [
+    (["--scenario", "fanot"], "did you mean 'fanout'?"),
+    (["--scenario", "single-queue"], "did you mean 'single_queue'?"),
+    (["--scenario", "zzz"], "--list-scenarios"),
 ]
 
 # A flag given a value ("--list-scenarios=x") is named, with "does not take a
@@ -94,6 +118,12 @@ def main():
                   f"stderr: {r.stderr[:500]!r}")
         t.check(r.status == 2 and len(lines) == 1 and names in lines[0] and not r.stdout,
                 f"{' '.join(args)}: exit 2, one stderr line naming {names}", detail)
+
+    for args, words in SUGGEST:
+        r = simtool.run(tool, args, timeout=30)
+        lines = r.stderr.splitlines()
+        t.check(r.status == 2 and len(lines) == 1 and words in lines[0],
+                f"{' '.join(args)}: exit 2, one line saying {words}", r.stderr[:300])
 
     for args, names in FLAGS_WITH_VALUES:
         r = simtool.run(tool, args, timeout=30)
@@ -197,6 +227,20 @@ def main():
             and "completed 140" in paced.stdout,
             "--realtime --speed 50: the same summary as the plain run",
             f"plain {plain.stdout!r}\npaced {paced.stdout!r}\nstderr {paced.stderr[:300]!r}")
+
+    # Allowed together: --format with -v (the log on stdout in that format),
+    # --speed with --realtime.
+    for args in (["--format", "jsonl", "-v"], ["--speed", "100", "--realtime"]):
+        r = simtool.run(tool, ["-n", "3", "--seed", "1", *args], timeout=60)
+        t.check(r.status == 0 and not r.stderr, f"{' '.join(args)}: accepted",
+                f"exit {r.status}\n{r.stderr[:300]}")
+
+    # No progress display when stderr is not a terminal: a run long enough
+    # to draw one leaves stderr empty (the terminal case is in tests/viz).
+    r = simtool.run(tool, ["--scenario", "single_queue", "-n", "200000", "--seed", "1",
+                           "-c", "50"], timeout=120)
+    t.check(r.status == 0 and r.stderr == "" and "completed 200000" in r.stdout,
+            "stderr not a terminal: no progress line", f"stderr {r.stderr[:300]!r}")
 
     return t.finish()
 

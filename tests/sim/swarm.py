@@ -55,7 +55,7 @@ def draw_options(master, i):
     if rnd.random() < 0.5:
         args += ["--outliers", fmt(rnd.choice([0.05, 0.3, rnd.random() * 0.5]))]
         if rnd.random() < 0.5:
-            args += ["--outlier-mult", fmt(rnd.uniform(0, 20))]
+            args += ["--outlier-mult", fmt(rnd.uniform(1, 20))]
     if rnd.random() < 0.6:
         args += ["-e", fmt(rnd.choice([0.05, 0.1, rnd.random() * 0.4, 1]))]
     args += ["-c", str(rnd.randint(1, 8))]

@@ -30,6 +30,9 @@ ORANGE = (240, 160, 40)
 BLUE = (70, 130, 230)
 YELLOW = (240, 220, 60)
 BACKGROUND = (24, 26, 32)
+PANEL = (44, 22, 26)
+LANES = ((30, 33, 40), (36, 39, 48))
+DIM = (130, 134, 146)
 
 
 def read_png(path):
@@ -84,11 +87,95 @@ def count(rows, colour, box=None):
     return sum(1 for y in range(y0, y1) for x in range(x0, x1) if rows[y][x] == colour)
 
 
-def shoot(args, out, env_extra=None):
+def shoot(args, out, env_extra=None, exit_at_end=True, unset=()):
     env = dict(os.environ, SDL_VIDEODRIVER="offscreen")
     env.update(env_extra or {})
-    return subprocess.run([SIM, *args, "--sdl", "--exit-at-end", "--screenshot", out],
+    for k in unset:
+        env.pop(k, None)
+    return subprocess.run([SIM, *args, "--sdl", *(["--exit-at-end"] if exit_at_end else []),
+                           "--screenshot", out],
                           capture_output=True, text=True, env=env, timeout=120)
+
+
+def panel_box(rows):
+    """(x0, y0, x1, y1) around the blocked panel's colour, or None."""
+    ys = [y for y, row in enumerate(rows) if PANEL in row]
+    if not ys:
+        return None
+    xs = [x for y in ys for x, c in enumerate(rows[y]) if c == PANEL]
+    return min(xs), min(ys), max(xs) + 1, max(ys) + 1
+
+
+def test_headless():
+    """--screenshot needs neither --exit-at-end nor a display."""
+    tmp = tempfile.mkdtemp(prefix="runcue-sdl-headless-")
+    args = ["--scenario", "fanout", "-n", "5", "--seed", "1"]
+    ref = os.path.join(tmp, "ref.png")
+    shoot(args, ref)
+    no_display = ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY")
+    for out, unset, what in (("a.png", (), "without --exit-at-end: writes the same PNG, exits"),
+                             ("b.png", no_display,
+                              "with no display and no SDL_VIDEODRIVER: drawn offscreen")):
+        out = os.path.join(tmp, out)
+        try:
+            r = shoot(args, out, exit_at_end=False, unset=unset)
+            ok = r.returncode == 0 and os.path.exists(out)
+        except subprocess.TimeoutExpired:
+            ok, r = False, None
+        check(ok and open(out, "rb").read() == open(ref, "rb").read(), f"--screenshot {what}",
+              r.stderr if r else "timed out")
+    env = {k: v for k, v in os.environ.items() if k not in no_display}
+    try:
+        r = subprocess.run([SIM, *args, "--sdl"], capture_output=True, text=True, env=env,
+                           timeout=20)
+        lines = r.stderr.splitlines()
+        ok = r.returncode == 1 and len(lines) == 1 and lines[0].startswith("runcue-sim: no display")
+    except subprocess.TimeoutExpired:
+        ok, r = False, None
+    check(ok, "--sdl with no display: fails at once, one line saying so",
+          r.stderr if r else "timed out")
+    for f in os.listdir(tmp):
+        os.unlink(os.path.join(tmp, f))
+    os.rmdir(tmp)
+
+
+def test_blocked_panel(tmp):
+    """The stalled fanout of the README's picture: the blocked panel sits
+    below the lanes, covering none, and shows the whole diagnosis; in a
+    small window what does not fit ends in a dim '... and N more'."""
+    big = os.path.join(tmp, "stalled.png")
+    args = ["--scenario", "fanout", "-n", "40", "-e", "0.05", "--seed", "1"]
+    r = shoot(args, big)
+    _, _, rows = read_png(big)
+    box = panel_box(rows)
+    overlap = box and [y for y in range(box[1], box[3])
+                       if any(c in LANES for c in rows[y])]
+    check(r.returncode == 3 and box and not overlap,
+          "stalled: the blocked panel covers no lane", f"{box} rows {overlap[:5] if overlap else ''}")
+    lanes_green = [y for y in range(len(rows)) if GREEN in rows[y][160:]]
+    check(box and lanes_green and max(y for y in lanes_green if y < box[1]) < box[1],
+          "stalled: the lanes' bars are all above the panel", f"{box}")
+    dim = box and count(rows, DIM, box)
+    check(box and dim == 0, "stalled, 1280x720: everything fits, nothing left out", f"{dim}")
+
+    name = f"sdl-panel-{os.getpid()}"
+    small = os.path.join(tmp, "small.png")
+    writer = subprocess.Popen([SIM, *args, "--realtime", "--speed", "4", "--shm", name],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        env = dict(os.environ, SDL_VIDEODRIVER="offscreen")
+        v = subprocess.run([VIZ, "--screenshot", small, "--size", "800x400", "--wait", "10",
+                            name], capture_output=True, text=True, env=env, timeout=60)
+        writer.wait(timeout=60)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+    ok = v.returncode == 0 and os.path.exists(small)
+    srows = read_png(small)[2] if ok else []
+    sbox = panel_box(srows) if ok else None
+    check(ok and sbox and count(srows, DIM, sbox) > 20,
+          "runcue-viz 800x400 (--screenshot, no --exit-at-end): the panel says what it left out",
+          f"{v.stderr} {sbox}")
 
 
 def main():
@@ -175,8 +262,12 @@ def main():
             writer.kill()
     v = subprocess.run([VIZ, "--wait", "0.1", f"absent-{os.getpid()}"], capture_output=True,
                        text=True, env=dict(os.environ, SDL_VIDEODRIVER="offscreen"), timeout=30)
-    check(v.returncode == 1 and "no runcue segment named" in v.stderr,
-          "runcue-viz: a missing segment is named, exit 1", v.stderr)
+    check(v.returncode == 1 and "no runcue segment named" in v.stderr
+          and all(x.startswith("runcue-viz: ") for x in v.stderr.splitlines()),
+          "runcue-viz: a missing segment is named, exit 1, messages begin with its name",
+          v.stderr)
+    test_blocked_panel(tmp)
+    test_headless()
     v = subprocess.run([VIZ, "--size", "10x10", "x"], capture_output=True, text=True, timeout=30)
     check(v.returncode == 2 and "--size" in v.stderr, "runcue-viz: a bad --size exits 2", v.stderr)
 

@@ -86,6 +86,30 @@ def sane_terminal(session, what):
           text)
 
 
+def sim_segment(session):
+    """The segment of the runcue-sim running in the session's pane (it names
+    it after its pid): the pane's process or a child of it."""
+    pane = int(tmux("list-panes", "-t", session, "-F", "#{pane_pid}").stdout.split()[0])
+    pids = [pane]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pane:
+                pids.append(int(d))
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == "runcue-sim":
+                    return f"runcue.sim-{pid}"
+        except OSError:
+            pass
+    return None
+
+
 def segments():
     return sorted(n for n in os.listdir("/dev/shm") if n.startswith("runcue."))
 
@@ -107,6 +131,8 @@ def test_counts_and_quit():
     check("Recent events" in text and re.search(r"completed\s+#140 aggregate", text),
           "Recent events: the last completion is listed", text)
     check("t=2.136s" in text, "the clock stops at the last event (2.136 s for this seed)", text)
+    check("runcue-sim --scenario fanout -n 20 --seed 1 " in text.split("\n")[0],
+          "the header shows the command that reproduces the run", text.split("\n")[0])
     tmux("send-keys", "-t", s, "q")
     text = wait_for(s, r"EXIT=\d+")
     check("EXIT=0" in text and "Summary (seed 1)" in text and "completed 140" in text,
@@ -188,6 +214,7 @@ def test_sigint():
     tmux("send-keys", "-t", s, "C-c")
     text = wait_for(s, r"EXIT=\d+")
     check("EXIT=130" in text, "SIGINT: exit 130", text)
+    check("Summary (seed 1)" in text, "SIGINT: the summary of the run so far is printed", text)
     check(f"runcue.{name}" in during and f"runcue.{name}" not in segments(),
           "SIGINT: the run's segment is removed", f"{during} {segments()}")
     sane_terminal(s, "SIGINT")
@@ -239,10 +266,90 @@ def test_attached():
         text = wait_for(s, r"EXIT=\d+")
         check("EXIT=1" in text and "no runcue segment named" in text,
               "runcue-top: a missing segment is named, exit 1", text)
+        check("no segment 'no-such-segment" in text and "waiting up to 0.2s" in text,
+              "runcue-top: says it waits for a segment that is not there yet", text)
         tmux("kill-session", "-t", s)
     finally:
         if writer.poll() is None:
             writer.kill()
+
+
+def test_rates_mid_run():
+    """runcue-top attached mid-run: throughput and per-service rates over
+    the recent past (a steady 5/s), and the configured limit shown."""
+    s = "rates"
+    name = f"tui-rates-{os.getpid()}"
+    writer = subprocess.Popen([SIM, "--scenario", "single_queue", "-n", "200", "-c", "5",
+                               "-r", "5/1", "--seed", "1", "--realtime", "--speed", "8",
+                               "--shm", name],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)  # attach well after the start: about t=12s of 40
+        shell(s)
+        type_line(s, f"{TOP} {name}; echo EXIT=$?")
+        wait_for(s, r"running")
+        time.sleep(1.5)  # a window's worth of the writer's clock (10 s at speed 8)
+        samples = []
+        for _ in range(4):
+            text = screen(s)
+            if "finished" in text:
+                break
+            m = re.search(r"throughput ([\d.]+)/s \(last (\d+)s\)", text)
+            row = re.search(r"^\s*api\s.*?([\d.]+)/s  limit (\S+)", text, re.M)
+            samples.append((m and float(m.group(1)), row and float(row.group(1)),
+                            row and row.group(2)))
+            time.sleep(0.4)
+        check(len(samples) >= 2 and all(t is not None and 4.0 <= t <= 6.0 for t, _, _ in samples),
+              "attached mid-run: throughput is the recent rate (5/s), not an average since t=0",
+              f"{samples}\n{text}")
+        check(len(samples) >= 2 and all(r is not None and 4.0 <= r <= 6.0 for _, r, _ in samples),
+              "attached mid-run: the service's rate holds steady near 5/s", f"{samples}\n{text}")
+        check(samples and all(lim == "5/s" for _, _, lim in samples),
+              "the service's configured rate limit is shown", f"{samples}\n{text}")
+        tmux("send-keys", "-t", s, "q")
+        wait_for(s, r"EXIT=\d+")
+        tmux("kill-session", "-t", s)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+        writer.wait()
+
+
+def test_progress():
+    """A plain run on a terminal shows one line of progress on stderr while
+    it goes on, and erases it before the summary."""
+    s = "progress"
+    shell(s)
+    type_line(s, f"{SIM} --scenario single_queue -n 500000 -c 50 --seed 1 --no-tui; echo EXIT=$?")
+    text = wait_for(s, r"completed [\d.]+[kM]?/[\d.]+[kM]?  failed 0  running \d+  "
+                       r"t=[\d.]+s  [\d.]+[kM]?/s  elapsed [\d.]+s|EXIT=\d", timeout=120)
+    check("elapsed" in text, "on a terminal: a progress line while the run goes on", text)
+    text = wait_for(s, r"EXIT=\d+", timeout=120)
+    check("EXIT=0" in text and "Summary (seed 1)" in text and "elapsed" not in text,
+          "the progress line is erased; the summary follows", text)
+    tmux("kill-session", "-t", s)
+
+
+def test_main_sh():
+    """scripts/main.sh on a terminal: says what it builds, shows the build's
+    progress, runs plainly to the summary (no full-screen view waiting for
+    q), and says how to open the dashboard."""
+    build = os.environ.get("RUNCUE_BUILD_ROOT")
+    if not build:
+        return
+    src = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    s = "main"
+    shell(s, width=160)
+    type_line(s, f"RUNCUE_BUILD_DIR={build} bash {src}/scripts/main.sh; echo EXIT=$?")
+    text = wait_for(s, r"EXIT=\d", timeout=300)
+    check("main: building runcue-sim" in text and "ninja: Entering directory" in text,
+          "main.sh: says what it builds and shows ninja's progress", text)
+    check("EXIT=0" in text and "Summary (seed 1)" in text and "completed 350" in text,
+          "main.sh on a terminal: the run's summary, no view waiting for q", text)
+    check(re.search(r"main: to watch it in the dashboard: \S+runcue-sim --scenario fanout "
+                    r"-n 50 --seed 1 --tui \(q quits\)", text) is not None,
+          "main.sh: says how to open the dashboard", text)
+    tmux("kill-session", "-t", s)
 
 
 def main():
@@ -251,7 +358,8 @@ def main():
         return 1
     try:
         for test in (test_counts_and_quit, test_pause_and_step, test_deadlock_and_resize,
-                     test_root_causes, test_sigint, test_hangup, test_attached):
+                     test_root_causes, test_sigint, test_hangup, test_attached,
+                     test_rates_mid_run, test_progress, test_main_sh):
             try:
                 test()
             except AssertionError as e:
