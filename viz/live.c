@@ -1,6 +1,7 @@
-/* live.c -- what the live views share: the wall clock and SIGINT, SIGTERM
- * and SIGHUP while a view runs.  See live.h. */
+/* live.c -- what the live views share: attaching, the wall clock and
+ * SIGINT, SIGTERM and SIGHUP while a view runs.  See live.h. */
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -44,4 +45,16 @@ int live_signals_release(const live_opts *opts)
     signal(sig, SIG_DFL);
     raise(sig);
     return 130;
+}
+
+rc_shm_reader *live_attach(const live_opts *opts)
+{
+    rc_shm_reader *r;
+    char err[256];
+    rc_shm_attach_opts ao = {.timeout_s = opts->attach_timeout, .any_owner = opts->any_owner};
+    if (rc_shm_attach_with(&r, opts->shm_name, &ao, err, sizeof err)) {
+        fprintf(stderr, "live view: %s\n", err);
+        return NULL;
+    }
+    return r;
 }

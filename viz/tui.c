@@ -41,7 +41,7 @@ typedef struct tui {
 static void bar(int y, int x, int width, double frac, int color)
 {
     if (width < 3) return;
-    if (frac < 0) frac = 0;
+    if (!(frac >= 0)) frac = 0; /* NaN too */
     if (frac > 1) frac = 1;
     int fill = (int)(frac * (width - 2) + 0.5);
     mvaddch(y, x, '[');
@@ -87,7 +87,7 @@ static void draw(tui *t)
     mvprintw(0, 1, "runcue  %s  %.*s", s->name, cols > 70 ? cols - 50 : 20, s->title);
     const char *status = t->frozen ? "frozen" : vm->status;
     char right[64];
-    snprintf(right, sizeof right, "t=%.3fs  %s ", vm_s(s->state.now - s->published), status);
+    snprintf(right, sizeof right, "t=%.3fs  %s ", vm_s(vm_span(s->state.now, s->published)), status);
     mvprintw(0, cols - (int)strlen(right) - 1, "%s", right);
     attroff(A_REVERSE);
     attron(COLOR_PAIR(status_color(status)) | A_BOLD | A_REVERSE);
@@ -124,12 +124,13 @@ static void draw(tui *t)
 
     /* Services. */
     y = section(y + 1, "Services");
-    for (uint32_t i = 0; i < s->state.n_services && y < rows - 6; i++) {
+    uint32_t ns = vm_services(s);
+    for (uint32_t i = 0; i < ns && y < rows - 6; i++) {
         const rc_shm_service *v = &s->state.services[i];
         mvprintw(y, 1, "%-14.14s", v->name);
         char lim[24];
         double frac;
-        if (v->concurrent == RC_NO_LIMIT) {
+        if (v->concurrent <= 0) { /* RC_NO_LIMIT, or nonsense from the segment */
             snprintf(lim, sizeof lim, "%llu/-", (unsigned long long)v->running);
             frac = v->running ? 1 : 0;
         } else {
@@ -186,7 +187,9 @@ static void draw(tui *t)
                  (unsigned long long)s->report.blocked_total);
         attroff(COLOR_PAIR(C_BAD));
         int left = rows - 1 - by;
-        for (uint32_t i = 0; i < s->report.n_blocked && left > 0; i++, left--, by++)
+        uint32_t nb = s->report.n_blocked < RC_SHM_MAX_BLOCKED ? s->report.n_blocked
+                                                                : RC_SHM_MAX_BLOCKED;
+        for (uint32_t i = 0; i < nb && left > 0; i++, left--, by++)
             mvprintw(by, 1, "#%-6llu %-12.12s %.*s", (unsigned long long)s->report.blocked[i].id,
                      s->report.blocked[i].task, cols - 24, s->report.blocked[i].detail);
         const char *p = s->report.waitfor, *wl;
@@ -214,12 +217,8 @@ static void nap(double s)
 
 int live_tui_run(const live_opts *opts)
 {
-    rc_shm_reader *r;
-    char err[256];
-    if (rc_shm_attach(&r, opts->shm_name, opts->attach_timeout, err, sizeof err)) {
-        fprintf(stderr, "live view: %s\n", err);
-        return 1;
-    }
+    rc_shm_reader *r = live_attach(opts);
+    if (!r) return 1;
     tui t = {.vm = vm_new(r), .drv = opts->driver};
     if (!t.vm) {
         rc_shm_detach(r);

@@ -42,8 +42,11 @@ double vm_progress(const viewmodel *vm)
 
 static uint32_t service_index(const viewmodel *vm, const char *name)
 {
-    for (uint32_t i = 0; i < vm->snap.state.n_services; i++)
-        if (strcmp(vm->snap.state.services[i].name, name) == 0) return i;
+    uint32_t n = vm_services(&vm->snap);
+    for (uint32_t i = 0; i < n; i++)
+        if (strncmp(vm->snap.state.services[i].name, name, sizeof vm->snap.state.services[i].name) ==
+            0)
+            return i;
     return UINT32_MAX;
 }
 
@@ -75,7 +78,7 @@ static void add_line(viewmodel *vm, const rc_shm_event *e)
     char extra[160];
     snprintf(extra, sizeof extra, "%s%s%.120s", ms, e->detail[0] && (ms[0] || work[0]) ? "  " : "",
              e->detail);
-    snprintf(l->text, sizeof l->text, "%9.3fs  %-17.17s %.100s%.120s", vm_s(e->time - vm->snap.published),
+    snprintf(l->text, sizeof l->text, "%9.3fs  %-17.17s %.100s%.120s", vm_s(vm_span(e->time, vm->snap.published)),
              rc_shm_event_name(e->kind), work, extra);
 }
 
@@ -125,7 +128,7 @@ static void sample(viewmodel *vm)
 {
     const rc_shm_state *st = &vm->snap.state;
     int64_t t = st->now;
-    if (vm->n_samples && t < vm->samples[vm->n_samples - 1].t + vm->sample_every) {
+    if (vm->n_samples && vm_span(t, vm->samples[vm->n_samples - 1].t) < vm->sample_every) {
         /* Keep the newest figures in the last sample until the next is due. */
         if (vm->n_samples > 1) {
             vm_sample *last = &vm->samples[vm->n_samples - 1];
@@ -138,7 +141,7 @@ static void sample(viewmodel *vm)
         /* Full: keep every other sample and sample half as often. */
         for (size_t i = 0; i < VM_SAMPLES / 2; i++) vm->samples[i] = vm->samples[2 * i];
         vm->n_samples = VM_SAMPLES / 2;
-        vm->sample_every *= 2;
+        if (vm->sample_every < INT64_MAX / 2) vm->sample_every *= 2;
     }
     vm->samples[vm->n_samples++] = (vm_sample){t, st->counters.pending, st->counters.running,
                                                st->counters.completed, st->counters.failed};
@@ -149,9 +152,10 @@ static void rates(viewmodel *vm)
     const rc_shm_state *st = &vm->snap.state;
     /* Completions per second over windows of at least a second; the first
      * window counts from time 0. */
-    int64_t dt = st->now - vm->rate_base_t;
+    int64_t dt = vm_span(st->now, vm->rate_base_t);
     if (!vm->rate_started || dt >= 1000 * 1000 * 1000) {
-        for (uint32_t i = 0; i < st->n_services; i++) {
+        uint32_t n = vm_services(&vm->snap);
+        for (uint32_t i = 0; i < n; i++) {
             uint64_t done = st->services[i].completed + st->services[i].failed;
             vm->rate[i] = dt > 0 ? (double)(done - vm->rate_base[i]) / vm_s(dt) : 0;
             vm->rate_base[i] = done;
@@ -159,7 +163,7 @@ static void rates(viewmodel *vm)
         vm->rate_base_t = st->now;
         vm->rate_started = true;
     }
-    int64_t span = st->now - (vm->first_time > 0 ? vm->first_time : 0);
+    int64_t span = vm_span(st->now, vm->first_time > 0 ? vm->first_time : 0);
     vm->throughput = span > 0 ? (double)st->counters.completed / vm_s(span) : 0;
 }
 
@@ -173,7 +177,12 @@ bool vm_update(viewmodel *vm)
     while ((n = rc_shm_events(vm->reader, &vm->cursor, buf, 256, &vm->lost)) > 0)
         for (size_t i = 0; i < n; i++) take_event(vm, &buf[i]);
     uint32_t f = vm->snap.state.flags;
-    if (!vm->live && (f & RC_SHM_LIVE))
+    const char *why = vm->live ? "" : rc_shm_writer_status(vm->reader);
+    if (!strcmp(why, "died mid-update"))
+        vm->status = "writer died mid-update";
+    else if (!strcmp(why, "truncated") || !strcmp(why, "unreadable"))
+        vm->status = "segment truncated";
+    else if (!vm->live && (f & RC_SHM_LIVE))
         vm->status = "writer gone";
     else if (f & RC_SHM_STALLED)
         vm->status = "stalled";
