@@ -365,8 +365,12 @@ int rc_shm_publish(rc_shm_writer **out, rc_cue *cue, const char *name, const cha
         errlen = sizeof dummy;
     }
     err[0] = 0;
-    if (!out || !cue) return RC_EINVAL;
+    if (!out) return RC_EINVAL;
     *out = NULL;
+    if (!cue) {
+        snprintf(err, errlen, "rc_shm_publish: cue is NULL");
+        return RC_EINVAL;
+    }
     int rc = rc_seg_check_name(name, err, errlen);
     if (rc) return rc;
     rc_shm_writer *w = calloc(1, sizeof *w);

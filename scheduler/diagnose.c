@@ -72,7 +72,7 @@ static void describe(const rc_cue *cue, const rc_work *w, rc_blocked *b)
 
 int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
 {
-    if (!out || !n) return RC_EINVAL;
+    if (!cue || !out || !n) return RC_EINVAL;
     *out = NULL;
     *n = 0;
     size_t count = cue->stats.pending;
@@ -101,6 +101,7 @@ int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
 
 void rc_blocked_free(rc_cue *cue, rc_blocked *list)
 {
+    if (!cue) return;
     rc_free(&cue->alloc, list);
 }
 
@@ -264,7 +265,7 @@ static int cmp_str(const void *a, const void *b)
 
 int rc_diagnose(rc_cue *cue, rc_diagnosis *out)
 {
-    if (!out) return RC_EINVAL;
+    if (!cue || !out) return RC_EINVAL;
     memset(out, 0, sizeof *out);
     graph g = {.cue = cue, .d = out};
     rc_strmap producers = {0};
@@ -313,7 +314,7 @@ int rc_diagnose(rc_cue *cue, rc_diagnosis *out)
 
 void rc_diagnosis_free(rc_cue *cue, rc_diagnosis *d)
 {
-    if (!d) return;
+    if (!cue || !d) return;
     for (size_t i = 0; i < d->n_cycles; i++) rc_free(&cue->alloc, d->cycles[i]);
     rc_free(&cue->alloc, d->cycles);
     rc_free(&cue->alloc, d->cycle_len);

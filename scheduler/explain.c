@@ -31,6 +31,7 @@ static const char *error_of(const rc_cue *cue, rc_work_id id)
 void rc_blocked_print(const rc_cue *cue, const rc_blocked *list, size_t n, size_t max_items,
                       FILE *out)
 {
+    if (!cue || !out || (!list && n)) return;
     for (size_t i = 0; i < n && i < max_items; i++) {
         fprintf(out, "    ");
         describe_work(out, cue, list[i].id);
@@ -63,6 +64,7 @@ static void print_edges(const rc_cue *cue, const rc_diagnosis *d, size_t max_ite
 
 void rc_diagnosis_print(const rc_cue *cue, const rc_diagnosis *d, size_t max_items, FILE *out)
 {
+    if (!cue || !d || !out) return;
     print_edges(cue, d, max_items, out);
     for (size_t i = 0; i < d->n_cycles; i++) {
         fprintf(out, "  Cycle: ");
