@@ -296,7 +296,8 @@ Test(shm_hostile, a_crafted_event_ring, .timeout = 20)
                           cases[c].what, (unsigned long long)before,
                           (unsigned long long)cursor);
             for (size_t i = 0; i < n; i++)
-                cr_assert_eq(ev[i].seq, cursor - n + 1 + i, "%s", cases[c].what);
+                cr_assert(ev[i].seq > (i ? ev[i - 1].seq : before) && ev[i].seq <= cursor,
+                          "%s", cases[c].what);
         }
         if (c == 4) {
             cr_assert_eq(lost, RC_SHM_RING, "lapped once: %llu lost", (unsigned long long)lost);
