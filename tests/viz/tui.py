@@ -76,12 +76,23 @@ def segments():
     return sorted(n for n in os.listdir("/dev/shm") if n.startswith("runcue."))
 
 
-def run_removed(before, during):
-    """The one simulator segment that appeared between before and during is
-    gone now.  Only runcue-sim's own names count: other tests (and other
-    checkouts) create and remove segments of their own meanwhile."""
-    new = {n for n in during if n.startswith("runcue.sim-") and n not in before}
-    return len(new) == 1 and not new & set(segments())
+def our_sims():
+    """Segment names of the runcue-sim processes of this build (other
+    checkouts' tests share /dev/shm, so other names come and go)."""
+    exe = os.path.realpath(SIM)
+    names = set()
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and os.readlink(f"/proc/{pid}/exe") == exe:
+                names.add(f"runcue.sim-{pid}")
+        except OSError:
+            pass
+    return names
+
+
+def run_removed(during):
+    """Our simulator's segment was there while it ran and is gone now."""
+    return bool(during) and not during & set(segments())
 
 
 def test_counts_and_quit():
@@ -161,11 +172,11 @@ def test_sigint():
     before = segments()
     type_line(s, f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1; echo EXIT=$?")
     wait_for(s, r"running")
-    during = segments()
+    during = our_sims() & set(segments())
     tmux("send-keys", "-t", s, "C-c")
     text = wait_for(s, r"EXIT=\d+")
     check("EXIT=130" in text, "SIGINT: exit 130", text)
-    check(run_removed(before, during),
+    check(run_removed(during),
           "SIGINT: the run's segment is removed", f"{before} {during} {segments()}")
     sane_terminal(s, "SIGINT")
     tmux("kill-session", "-t", s)
@@ -177,12 +188,12 @@ def test_hangup():
     tmux("new-session", "-d", "-s", s, "-x", "100", "-y", "30",
          f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1")
     wait_for(s, r"running")
-    during = segments()
+    during = our_sims() & set(segments())
     tmux("kill-session", "-t", s)  # the terminal goes away: SIGHUP
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not run_removed(before, during):
+    while time.monotonic() < deadline and not run_removed(during):
         time.sleep(0.1)
-    check(run_removed(before, during),
+    check(run_removed(during),
           "SIGHUP (the terminal closed): the run's segment is removed",
           f"{before} {during} {segments()}")
 
