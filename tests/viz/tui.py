@@ -30,6 +30,19 @@ def tmux(*args, check=True):
                           check=check)
 
 
+def new_session(session, *args):
+    """tmux new-session, again while the server of the last session killed
+    is still going away (the new one cannot start on its socket yet)."""
+    deadline = time.monotonic() + 5
+    while True:
+        r = tmux("new-session", "-d", "-s", session, *args, check=False)
+        if r.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if r.returncode != 0:
+        raise AssertionError(f"tmux new-session {session}: {r.stderr.strip()}")
+
+
 def screen(session):
     return tmux("capture-pane", "-p", "-t", session).stdout
 
@@ -47,8 +60,8 @@ def wait_for(session, pattern, timeout=20.0):
 
 def shell(session, width=120, height=40):
     """A plain shell in a fresh tmux session."""
-    tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
-         "env PS1='$ ' TERM=xterm-256color bash --norc --noprofile")
+    new_session(session, "-x", str(width), "-y", str(height),
+                "env PS1='$ ' TERM=xterm-256color bash --norc --noprofile")
     wait_for(session, r"\$ $|\$\s*$")
 
 
@@ -185,8 +198,8 @@ def test_sigint():
 def test_hangup():
     s = "hangup"
     before = segments()
-    tmux("new-session", "-d", "-s", s, "-x", "100", "-y", "30",
-         f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1")
+    new_session(s, "-x", "100", "-y", "30",
+                f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1")
     wait_for(s, r"running")
     during = our_sims() & set(segments())
     tmux("kill-session", "-t", s)  # the terminal goes away: SIGHUP
