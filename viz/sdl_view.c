@@ -111,7 +111,10 @@ static rgb outcome_colour(uint32_t outcome)
 
 static rgb status_colour(const char *status)
 {
-    if (!strcmp(status, "stalled") || !strcmp(status, "writer gone")) return C_FAIL;
+    /* stalled, writer gone, writer died mid-update, segment truncated */
+    if (!strcmp(status, "stalled") || !strncmp(status, "writer ", 7) ||
+        !strncmp(status, "segment ", 8))
+        return C_FAIL;
     if (!strcmp(status, "paused")) return C_RETRY;
     if (!strcmp(status, "finished")) return C_OK;
     return C_RUN;

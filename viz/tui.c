@@ -61,7 +61,10 @@ static int section(int y, const char *title)
 
 static int status_color(const char *status)
 {
-    if (strcmp(status, "stalled") == 0 || strcmp(status, "writer gone") == 0) return C_BAD;
+    /* stalled, writer gone, writer died mid-update, segment truncated */
+    if (strcmp(status, "stalled") == 0 || strncmp(status, "writer ", 7) == 0 ||
+        strncmp(status, "segment ", 8) == 0)
+        return C_BAD;
     if (strcmp(status, "paused") == 0) return C_WARN;
     if (strcmp(status, "finished") == 0) return C_OK;
     return C_TITLE;
