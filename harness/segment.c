@@ -1,7 +1,6 @@
 /* segment.c -- what the writer and the reader share: sequence locks, names.
  * See segment.h. */
 #include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,19 +16,6 @@ void rc_seg_write_begin(uint64_t *seq)
 void rc_seg_write_end(uint64_t *seq)
 {
     STORE_REL(seq, LOAD_RLX(seq) + 1);
-}
-
-void rc_seg_read(void *dst, const void *src, size_t n, const uint64_t *seq)
-{
-    for (unsigned tries = 0;; tries++) {
-        uint64_t s1 = LOAD_ACQ(seq);
-        if (!(s1 & 1)) {
-            memcpy(dst, src, n);
-            __atomic_thread_fence(__ATOMIC_ACQUIRE);
-            if (LOAD_RLX(seq) == s1) return;
-        }
-        if (tries > 64) sched_yield();
-    }
 }
 
 void rc_seg_copy_str(char *dst, size_t cap, const char *src)

@@ -7,7 +7,9 @@
  * reader loads the sequence with acquire, copies, issues an acquire fence and
  * loads the sequence again; the copy stands if both were the same even
  * number.  That is the Linux seqlock, done with the GCC atomic builtins so
- * the layout stays plain structs. */
+ * the layout stays plain structs.  The reader (reader.c) does its loads with
+ * pread rather than through a mapping, and gives up on a sequence that
+ * stays odd. */
 #ifndef RC_SEGMENT_H
 #define RC_SEGMENT_H
 
@@ -47,9 +49,6 @@ _Static_assert(sizeof(rc_shm_event) == 256, "an event record is four cache lines
  * written, the next even number once it is done. */
 void rc_seg_write_begin(uint64_t *seq);
 void rc_seg_write_end(uint64_t *seq);
-/* The reader's side: copy n bytes from src, guarded by *seq, until a copy is
- * not torn. */
-void rc_seg_read(void *dst, const void *src, size_t n, const uint64_t *seq);
 
 /* Copy at most cap-1 bytes of src (NULL: "") and terminate. */
 void rc_seg_copy_str(char *dst, size_t cap, const char *src);

@@ -39,6 +39,7 @@ struct rc_shm_writer {
     bool stuck;      /* pending work, nothing running, no timer, at the last settle */
     bool live;       /* publishing; cleared for the last state, at unpublish */
     padded_name names[NAME_CACHE];
+    rc_shm_report staged; /* the next report, made before it is copied in */
 };
 
 static const char *padded(rc_shm_writer *w, const char *name)
@@ -184,18 +185,14 @@ static void fill_roots(const rc_diagnosis *d, rc_shm_report *r)
     }
 }
 
-int rc_shm_refresh_report(rc_shm_writer *w)
+/* Make the report in `staged`, outside the sequence lock, so the lock is
+ * held for one copy only. */
+static void stage_report(rc_shm_writer *w, const rc_blocked *list, size_t n, uint32_t made)
 {
-    if (!w) return RC_EINVAL;
     rc_cue *cue = w->cue;
-    rc_blocked *list = NULL;
-    size_t n = 0;
-    int rc = rc_debug_blocked(cue, &list, &n);
-    if (rc) return rc;
-    rc_shm_report *r = &w->seg->report;
-    rc_seg_write_begin(&r->seq);
+    rc_shm_report *r = &w->staged;
     r->taken = rc_loop_now(rc_cue_loop(cue));
-    r->made++;
+    r->made = made;
     r->blocked_total = n;
     r->n_blocked = (uint32_t)(n < RC_SHM_MAX_BLOCKED ? n : RC_SHM_MAX_BLOCKED);
     for (uint32_t i = 0; i < r->n_blocked; i++) {
@@ -209,17 +206,31 @@ int rc_shm_refresh_report(rc_shm_writer *w)
         rc_seg_copy_str(b->detail, sizeof b->detail, list[i].detail);
     }
     rc_diagnosis d;
-    bool diagnosed = rc_diagnose(cue, &d) == 0;
     r->waitfor[0] = 0;
     r->n_roots = 0;
     r->roots_total = 0;
-    if (diagnosed) {
+    if (rc_diagnose(cue, &d) == 0) {
         format_waitfor(cue, &d, r->waitfor, sizeof r->waitfor);
         fill_roots(&d, r);
         rc_diagnosis_free(cue, &d);
     }
-    rc_seg_write_end(&r->seq);
+}
+
+int rc_shm_refresh_report(rc_shm_writer *w)
+{
+    if (!w) return RC_EINVAL;
+    rc_cue *cue = w->cue;
+    rc_blocked *list = NULL;
+    size_t n = 0;
+    int rc = rc_debug_blocked(cue, &list, &n);
+    if (rc) return rc;
+    rc_shm_report *r = &w->seg->report;
+    stage_report(w, list, n, r->made + 1);
     rc_blocked_free(cue, list);
+    rc_seg_write_begin(&r->seq);
+    memcpy((char *)r + sizeof r->seq, (const char *)&w->staged + sizeof r->seq,
+           sizeof *r - sizeof r->seq);
+    rc_seg_write_end(&r->seq);
     return 0;
 }
 
@@ -312,22 +323,33 @@ void rc_shm_unpublish(rc_shm_writer *w)
     release(w);
 }
 
-/* The name is taken: by a live writer (its pid), or left over (0). */
-static int32_t live_holder(const char *path)
+static bool pread_all(int fd, void *dst, size_t n, size_t off)
 {
-    int fd = shm_open(path, O_RDONLY, 0);
+    return pread(fd, dst, n, (off_t)off) == (ssize_t)n;
+}
+
+/* Who holds the name now: a live writer (its pid), another user (*foreign
+ * set to its uid), or nobody alive (0).  Read with pread: the file is not
+ * ours and may shrink while we look. */
+static int32_t live_holder(const char *path, long *foreign)
+{
+    *foreign = -1;
+    int fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0) return 0;
     int32_t pid = 0;
     struct stat st;
-    if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(rc_shm_segment)) {
-        const rc_shm_segment *old = mmap(NULL, sizeof *old, PROT_READ, MAP_SHARED, fd, 0);
-        if (old != MAP_FAILED) {
-            uint64_t cur = LOAD_ACQ(&old->current);
-            bool live = LOAD_ACQ(&old->magic) == RC_SHM_MAGIC &&
-                        (LOAD_RLX(&old->states[cur % RC_SHM_SLOTS].flags) & RC_SHM_LIVE);
-            if (live) pid = old->writer_pid;
-            munmap((void *)old, sizeof *old);
-        }
+    uint64_t magic = 0, cur = 0;
+    uint32_t flags = 0;
+    if (fstat(fd, &st) == 0) {
+        if (st.st_uid != geteuid()) *foreign = (long)st.st_uid;
+        size_t flags_at = offsetof(rc_shm_segment, states) + offsetof(rc_shm_state, flags);
+        bool live = pread_all(fd, &magic, sizeof magic, 0) && magic == RC_SHM_MAGIC &&
+                    pread_all(fd, &cur, sizeof cur, offsetof(rc_shm_segment, current)) &&
+                    pread_all(fd, &flags, sizeof flags,
+                              flags_at + (size_t)(cur % RC_SHM_SLOTS) * sizeof(rc_shm_state)) &&
+                    (flags & RC_SHM_LIVE);
+        if (!live || !pread_all(fd, &pid, sizeof pid, offsetof(rc_shm_segment, writer_pid)))
+            pid = 0;
     }
     close(fd);
     return rc_seg_pid_alive(pid) ? pid : 0;
@@ -339,10 +361,19 @@ static int create_segment(const char *name, const char *path, int *rc, char *err
                           size_t errlen)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+        int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) return fd;
         if (errno != EEXIST) break;
-        int32_t pid = live_holder(path);
+        long foreign;
+        int32_t pid = live_holder(path, &foreign);
+        if (foreign >= 0) {
+            snprintf(err, errlen,
+                     "shared memory name '%s' is taken by another user (uid %ld); "
+                     "choose another name",
+                     name, foreign);
+            *rc = RC_EEXIST;
+            return -1;
+        }
         if (pid) {
             snprintf(err, errlen,
                      "shared memory name '%s' is in use by a live writer (pid %d); "
@@ -367,8 +398,12 @@ int rc_shm_publish(rc_shm_writer **out, rc_cue *cue, const char *name, const cha
         errlen = sizeof dummy;
     }
     err[0] = 0;
-    if (!out || !cue) return RC_EINVAL;
+    if (!out) return RC_EINVAL;
     *out = NULL;
+    if (!cue) {
+        snprintf(err, errlen, "rc_shm_publish: cue is NULL");
+        return RC_EINVAL;
+    }
     int rc = rc_seg_check_name(name, err, errlen);
     if (rc) return rc;
     rc_shm_writer *w = calloc(1, sizeof *w);

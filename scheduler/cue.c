@@ -41,8 +41,9 @@ static void svc_init_free(rc_cue *cue, rc_svc *s)
 
 int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts)
 {
-    if (!out || !loop) return RC_EINVAL;
+    if (!out) return RC_EINVAL;
     *out = NULL;
+    if (!loop) return RC_EINVAL;
     rc_cue_opts defaults = {0};
     if (!opts) opts = &defaults;
     rc_alloc a = rc_alloc_from(opts->alloc);
@@ -131,12 +132,12 @@ void rc_cue_free(rc_cue *cue)
 
 rc_loop *rc_cue_loop(const rc_cue *cue)
 {
-    return cue->loop;
+    return cue ? cue->loop : NULL;
 }
 
 void rc_cue_pause(rc_cue *cue, bool paused)
 {
-    if (cue->paused == paused) return;
+    if (!cue || cue->paused == paused) return;
     cue->paused = paused;
     if (!paused) {
         for (size_t i = 0; i < cue->n_services; i++) rc_mark_runnable(cue, cue->services[i]);
@@ -148,11 +149,12 @@ void rc_cue_pause(rc_cue *cue, bool paused)
 
 bool rc_cue_paused(const rc_cue *cue)
 {
-    return cue->paused;
+    return cue && cue->paused;
 }
 
 void rc_cue_set_hooks(rc_cue *cue, const rc_hooks *hooks)
 {
+    if (!cue) return;
     bool had_priority = cue->hooks.priority != NULL;
     if (hooks)
         cue->hooks = *hooks;
@@ -181,6 +183,7 @@ static int check_name(rc_cue *cue, const char *what, const char *name)
 int rc_service_limits(rc_cue *cue, const char *name, unsigned count, double window_s,
                       int concurrent)
 {
+    if (!cue) return RC_EINVAL;
     int rc = check_name(cue, "service", name);
     if (rc) return rc;
     if (concurrent != RC_NO_LIMIT && concurrent < 1)
@@ -221,6 +224,7 @@ oom:
 
 int rc_service(rc_cue *cue, const char *name, const char *rate, int concurrent)
 {
+    if (!cue) return RC_EINVAL;
     unsigned count = 0;
     double window = 0;
     if (rate) {
@@ -233,12 +237,13 @@ int rc_service(rc_cue *cue, const char *name, const char *rate, int concurrent)
 
 size_t rc_service_count(const rc_cue *cue)
 {
-    return cue->n_services;
+    return cue ? cue->n_services : 0;
 }
 
 int rc_service_get(const rc_cue *cue, size_t index, rc_service_info *out)
 {
-    if (index >= cue->n_services || !out) return RC_ENOENT;
+    if (!cue || !out) return RC_EINVAL;
+    if (index >= cue->n_services) return RC_ENOENT;
     const rc_svc *s = cue->services[index];
     rc_time now = rc_loop_now(cue->loop);
     out->name = s->name;
@@ -262,6 +267,7 @@ int rc_service_get(const rc_cue *cue, size_t index, rc_service_info *out)
 
 int rc_task(rc_cue *cue, const char *name, const char *service, rc_handler_fn handler, void *ud)
 {
+    if (!cue) return RC_EINVAL;
     int rc = check_name(cue, "task", name);
     if (rc) return rc;
     if (rc_strmap_get(&cue->tasks_by_name, name))
@@ -296,8 +302,10 @@ oom:
 
 int rc_task_set_handler(rc_cue *cue, const char *name, rc_handler_fn handler, void *ud)
 {
-    rc_taskdef *t = name ? rc_strmap_get(&cue->tasks_by_name, name) : NULL;
-    if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", name ? name : "(null)");
+    if (!cue) return RC_EINVAL;
+    if (!name) return fail(cue, RC_EINVAL, "set_handler: the task name is NULL");
+    rc_taskdef *t = rc_strmap_get(&cue->tasks_by_name, name);
+    if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", name);
     t->handler = handler;
     t->ud = ud;
     if (handler) {
@@ -311,8 +319,10 @@ int rc_task_set_handler(rc_cue *cue, const char *name, rc_handler_fn handler, vo
 
 int rc_task_retry(rc_cue *cue, const char *name, const rc_retry_policy *p)
 {
-    rc_taskdef *t = name ? rc_strmap_get(&cue->tasks_by_name, name) : NULL;
-    if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", name ? name : "(null)");
+    if (!cue) return RC_EINVAL;
+    if (!name) return fail(cue, RC_EINVAL, "task_retry: the task name is NULL");
+    rc_taskdef *t = rc_strmap_get(&cue->tasks_by_name, name);
+    if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", name);
     if (!p) {
         t->has_retry = false;
         return 0;
@@ -350,12 +360,18 @@ static int copy_keys(const rc_alloc *a, char ***dst, size_t *ndst, const char *c
 
 int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work_id *out_id)
 {
+    if (!cue) return RC_EINVAL;
     rc_submit_opts none = {0};
     if (!opts) opts = &none;
-    rc_taskdef *t = task ? rc_strmap_get(&cue->tasks_by_name, task) : NULL;
-    if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", task ? task : "(null)");
-    if ((opts->n_needs && !opts->needs) || (opts->n_produces && !opts->produces))
-        return fail(cue, RC_EINVAL, "submit '%s': key count given without keys", task);
+    if (!task) return fail(cue, RC_EINVAL, "submit: the task name is NULL");
+    rc_taskdef *t = rc_strmap_get(&cue->tasks_by_name, task);
+    if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", task);
+    if (opts->n_needs && !opts->needs)
+        return fail(cue, RC_EINVAL, "submit '%s': n_needs is %zu but needs is NULL", task,
+                    opts->n_needs);
+    if (opts->n_produces && !opts->produces)
+        return fail(cue, RC_EINVAL, "submit '%s': n_produces is %zu but produces is NULL", task,
+                    opts->n_produces);
     for (size_t i = 0; i < opts->n_needs; i++)
         if (!opts->needs[i] || !*opts->needs[i])
             return fail(cue, RC_EINVAL, "submit '%s': needs[%zu] is empty", task, i);
@@ -434,23 +450,27 @@ oom:
 
 const rc_work *rc_get(const rc_cue *cue, rc_work_id id)
 {
-    return rc_idtable_get(&cue->works, id);
+    return cue ? rc_idtable_get(&cue->works, id) : NULL;
 }
 
 size_t rc_list(const rc_cue *cue, int state, const char *task, const rc_work **out, size_t max)
 {
     size_t n = 0;
+    if (!cue) return 0;
+    if (!out) max = SIZE_MAX; /* only counting */
     for (rc_dnode *d = rc_dlist_first(&cue->all); d && n < max; d = rc_dlist_next(&cue->all, d)) {
         const rc_work *w = RC_CONTAINER(d, rc_work, all);
         if (state >= 0 && (int)w->state != state) continue;
         if (task && strcmp(w->task->name, task) != 0) continue;
-        out[n++] = w;
+        if (out) out[n] = w;
+        n++;
     }
     return n;
 }
 
 int rc_cancel(rc_cue *cue, rc_work_id id)
 {
+    if (!cue) return RC_EINVAL;
     rc_work *w = rc_idtable_get(&cue->works, id);
     if (!w) return fail(cue, RC_ENOENT, "no work with id %llu", (unsigned long long)id);
     if (w->state == RC_RUNNING)
@@ -473,6 +493,11 @@ int rc_cancel(rc_cue *cue, rc_work_id id)
 void rc_cue_stats(const rc_cue *cue, rc_stats *out)
 {
     /* Counters are kept as things happen; only the queue lengths are summed. */
+    if (!out) return;
+    if (!cue) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
     *out = cue->stats;
     out->queued = rc_runq_len(&cue->free_svc.q);
     for (size_t i = 0; i < cue->n_services; i++) out->queued += rc_runq_len(&cue->services[i]->q);
@@ -482,22 +507,23 @@ void rc_cue_stats(const rc_cue *cue, rc_stats *out)
 
 rc_work_id rc_work_get_id(const rc_work *w)
 {
-    return w->id;
+    return w ? w->id : 0;
 }
 const char *rc_work_task(const rc_work *w)
 {
-    return w->task->name;
+    return w ? w->task->name : NULL;
 }
 const char *rc_work_service(const rc_work *w)
 {
-    return w->task->svc->name;
+    return w ? w->task->svc->name : NULL;
 }
 const char *rc_work_label(const rc_work *w)
 {
-    return w->label;
+    return w ? w->label : NULL;
 }
 const cJSON *rc_work_params(const rc_work *w)
 {
+    if (!w) return NULL;
     if (w->params) return w->params;
     /* Work submitted without params shares one empty object per cue, made on
      * first use; if even that cannot be had, NULL. */
@@ -507,7 +533,7 @@ const cJSON *rc_work_params(const rc_work *w)
 }
 unsigned rc_work_attempt(const rc_work *w)
 {
-    return w->attempt;
+    return w ? w->attempt : 0;
 }
 unsigned rc_work_max_attempts(const rc_work *w)
 {
@@ -516,41 +542,41 @@ unsigned rc_work_max_attempts(const rc_work *w)
 }
 rc_state rc_work_state(const rc_work *w)
 {
-    return w->state;
+    return w ? w->state : RC_PENDING;
 }
 bool rc_work_skipped(const rc_work *w)
 {
-    return w->skipped;
+    return w && w->skipped;
 }
 rc_time rc_work_created(const rc_work *w)
 {
-    return w->created;
+    return w ? w->created : -1;
 }
 rc_time rc_work_started(const rc_work *w)
 {
-    return w->started;
+    return w ? w->started : -1;
 }
 rc_time rc_work_finished(const rc_work *w)
 {
-    return w->finished;
+    return w ? w->finished : -1;
 }
 const cJSON *rc_work_result(const rc_work *w)
 {
-    return w->result;
+    return w ? w->result : NULL;
 }
 const char *rc_work_error(const rc_work *w)
 {
-    return w->state == RC_FAILED ? w->error : NULL;
+    return w && w->state == RC_FAILED ? w->error : NULL;
 }
 size_t rc_work_needs(const rc_work *w, const char *const **keys)
 {
-    if (keys) *keys = (const char *const *)w->needs;
-    return w->n_needs;
+    if (keys) *keys = w ? (const char *const *)w->needs : NULL;
+    return w ? w->n_needs : 0;
 }
 size_t rc_work_produces(const rc_work *w, const char *const **keys)
 {
-    if (keys) *keys = (const char *const *)w->produces;
-    return w->n_produces;
+    if (keys) *keys = w ? (const char *const *)w->produces : NULL;
+    return w ? w->n_produces : 0;
 }
 
 void rc_work_get_info(const rc_work *w, rc_work_info *out)

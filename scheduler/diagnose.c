@@ -223,7 +223,7 @@ static void describe(const rc_cue *cue, const rc_work *w, const keyindex *produc
 
 int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
 {
-    if (!out || !n) return RC_EINVAL;
+    if (!cue || !out || !n) return RC_EINVAL;
     *out = NULL;
     *n = 0;
     size_t count = cue->stats.pending;
@@ -250,6 +250,7 @@ int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
 
 void rc_blocked_free(rc_cue *cue, rc_blocked *list)
 {
+    if (!cue) return;
     rc_free(&cue->alloc, list);
 }
 
@@ -787,7 +788,7 @@ static void free_graph(graph *g)
 
 int rc_diagnose(rc_cue *cue, rc_diagnosis *out)
 {
-    if (!out) return RC_EINVAL;
+    if (!cue || !out) return RC_EINVAL;
     memset(out, 0, sizeof *out);
     graph g = {.cue = cue, .d = out};
     counter k = {.g = &g};
@@ -818,7 +819,7 @@ int rc_diagnose(rc_cue *cue, rc_diagnosis *out)
 
 void rc_diagnosis_free(rc_cue *cue, rc_diagnosis *d)
 {
-    if (!d) return;
+    if (!cue || !d) return;
     const rc_alloc *a = &cue->alloc;
     for (size_t i = 0; i < d->n_cycles; i++)
         rc_free(a, d->cycles[i]);

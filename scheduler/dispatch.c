@@ -343,6 +343,7 @@ static void wake_list(rc_cue *cue, rc_dlist *list)
 
 int rc_artifacts_changed(rc_cue *cue, const char *key)
 {
+    if (!cue) return RC_EINVAL;
     rc_emit(cue, RC_EV_ARTIFACTS_CHANGED, NULL, key ? key : "all", 0, 0);
     return rc_recheck_waiting(cue, key);
 }

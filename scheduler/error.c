@@ -84,6 +84,10 @@ static void put_err(char *err, size_t errlen, const char *fmt, const char *rate,
 
 int rc_parse_rate(const char *rate, unsigned *count, double *window_s, char *err, size_t errlen)
 {
+    if (!count || !window_s) {
+        put_err(err, errlen, "rc_parse_rate: %s%s must not be NULL", !count ? "count" : "window_s", "");
+        return RC_EINVAL;
+    }
     if (!rate || !*rate) {
         put_err(err, errlen, "bad rate '%s'%s: expected N/unit, e.g. 60/min", rate ? rate : "",
                 "");

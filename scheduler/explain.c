@@ -53,6 +53,7 @@ static void producer_phrase(FILE *out, rc_work_id producer, rc_state state, bool
 void rc_blocked_print(const rc_cue *cue, const rc_blocked *list, size_t n, size_t max_items,
                       FILE *out)
 {
+    if (!cue || !out || (!list && n)) return;
     for (size_t i = 0; i < n && i < max_items; i++) {
         const rc_blocked *b = &list[i];
         fprintf(out, "    ");
@@ -185,6 +186,7 @@ static void print_held(const rc_cue *cue, const rc_diagnosis *d, size_t max_item
 
 void rc_diagnosis_print(const rc_cue *cue, const rc_diagnosis *d, size_t max_items, FILE *out)
 {
+    if (!cue || !d || !out) return;
     print_edges(cue, d, max_items, out);
     print_cycles(cue, d, max_items, out);
     print_missing(cue, d, max_items, out);

@@ -27,6 +27,7 @@ bool rc_loop_on_thread(const rc_loop *loop)
 {
     /* Other threads read owner while the loop thread may (re)write it at the
      * start of a run: atomics keep that well defined. */
+    if (!loop) return false;
     pthread_t owner;
     __atomic_load(&loop->owner, &owner, __ATOMIC_ACQUIRE);
     return pthread_equal(pthread_self(), owner) != 0;
@@ -119,36 +120,37 @@ void rc_loop_free(rc_loop *loop)
 
 rc_time rc_loop_now(const rc_loop *loop)
 {
-    return loop->now;
+    return loop ? loop->now : 0;
 }
 
 rc_time rc_loop_next_timer(const rc_loop *loop)
 {
-    return loop->heap_len ? loop->heap[0]->when : RC_TIME_NEVER;
+    return loop && loop->heap_len ? loop->heap[0]->when : RC_TIME_NEVER;
 }
 
 rc_clock_kind rc_loop_clock(const rc_loop *loop)
 {
-    return loop->clock;
+    return loop ? loop->clock : RC_CLOCK_VIRTUAL;
 }
 
 const char *rc_loop_errmsg(const rc_loop *loop)
 {
-    return loop->errmsg;
+    return loop ? loop->errmsg : "";
 }
 
 void rc_loop_ref(rc_loop *loop)
 {
-    loop->refs++;
+    if (loop) loop->refs++;
 }
 
 void rc_loop_unref(rc_loop *loop)
 {
-    loop->refs--;
+    if (loop && loop->refs > 0) loop->refs--;
 }
 
 void rc_loop_stop(rc_loop *loop)
 {
+    if (!loop) return;
     __atomic_store_n(&loop->stop, 1, __ATOMIC_RELEASE);
     loop->backend->wake(loop);
 }
@@ -197,6 +199,7 @@ static void heap_down(rc_loop *loop, size_t i)
 
 void rc_timer_init(rc_timer *timer, rc_timer_fn cb, void *arg)
 {
+    if (!timer) return;
     memset(timer, 0, sizeof *timer);
     timer->cb = cb;
     timer->arg = arg;
@@ -204,13 +207,14 @@ void rc_timer_init(rc_timer *timer, rc_timer_fn cb, void *arg)
 
 bool rc_timer_active(const rc_timer *timer)
 {
-    return (timer->flags & RC_TIMER_ACTIVE) != 0;
+    return timer && (timer->flags & RC_TIMER_ACTIVE) != 0;
 }
 
 void rc_timer_set_ref(rc_timer *timer, bool ref)
 {
     /* Changing the ref of an armed timer is not supported by the counter; the
      * flag is read when the timer is armed and disarmed. */
+    if (!timer) return;
     if (ref)
         timer->flags &= ~(unsigned)RC_TIMER_UNREF;
     else
@@ -219,7 +223,7 @@ void rc_timer_set_ref(rc_timer *timer, bool ref)
 
 void rc_timer_stop(rc_loop *loop, rc_timer *timer)
 {
-    if (!(timer->flags & RC_TIMER_ACTIVE)) return;
+    if (!loop || !rc_timer_active(timer)) return;
     size_t i = timer->heap_index;
     timer->flags &= ~(unsigned)RC_TIMER_ACTIVE;
     if (!(timer->flags & RC_TIMER_UNREF)) loop->refd_timers--;
@@ -233,7 +237,7 @@ void rc_timer_stop(rc_loop *loop, rc_timer *timer)
 
 int rc_timer_start(rc_loop *loop, rc_timer *timer, rc_time when)
 {
-    if (!timer->cb) return RC_EINVAL;
+    if (!loop || !timer || !timer->cb) return RC_EINVAL;
     bool was_active = rc_timer_active(timer);
     if (!was_active &&
         rc_grow(&loop->alloc, (void **)&loop->heap, &loop->heap_cap, loop->heap_len + 1,
@@ -251,7 +255,7 @@ int rc_timer_start(rc_loop *loop, rc_timer *timer, rc_time when)
 
 int rc_loop_call_at(rc_loop *loop, rc_time when, rc_call_fn fn, void *arg)
 {
-    if (!fn) return RC_EINVAL;
+    if (!loop || !fn) return RC_EINVAL;
     rc_call_timer *c = loop->free_calls;
     if (c)
         loop->free_calls = c->next_free;
@@ -272,6 +276,7 @@ int rc_loop_call_at(rc_loop *loop, rc_time when, rc_call_fn fn, void *arg)
 
 void rc_defer_init(rc_defer *d, rc_call_fn fn, void *arg)
 {
+    if (!d) return;
     d->prev = d->next = NULL;
     d->fn = fn;
     d->arg = arg;
@@ -279,7 +284,7 @@ void rc_defer_init(rc_defer *d, rc_call_fn fn, void *arg)
 
 bool rc_defer_pending(const rc_defer *d)
 {
-    return d->next != NULL;
+    return d && d->next != NULL;
 }
 
 static void defer_append(rc_defer *head, rc_defer *d)
@@ -299,7 +304,7 @@ static void defer_unlink(rc_defer *d)
 
 void rc_defer_request(rc_loop *loop, rc_defer *d)
 {
-    if (!rc_defer_pending(d)) defer_append(&loop->deferred, d);
+    if (loop && d && d->fn && !rc_defer_pending(d)) defer_append(&loop->deferred, d);
 }
 
 void rc_defer_cancel(rc_loop *loop, rc_defer *d)
@@ -320,7 +325,7 @@ static void call_defer_cb(rc_loop *loop, void *arg)
 
 int rc_loop_defer(rc_loop *loop, rc_call_fn fn, void *arg)
 {
-    if (!fn) return RC_EINVAL;
+    if (!loop || !fn) return RC_EINVAL;
     for (rc_defer *d = loop->deferred.next; d != &loop->deferred; d = d->next) {
         if (d->fn != call_defer_cb) continue;
         const rc_call_defer *c = d->arg;
@@ -340,7 +345,7 @@ int rc_loop_defer(rc_loop *loop, rc_call_fn fn, void *arg)
 
 int rc_loop_post(rc_loop *loop, rc_call_fn fn, void *arg)
 {
-    if (!fn) return RC_EINVAL;
+    if (!loop || !fn) return RC_EINVAL;
     rc_post *p = rc_malloc(&loop->alloc, sizeof *p);
     if (!p) return RC_ENOMEM;
     p->next = NULL;
@@ -416,7 +421,14 @@ static void run_deferred(rc_loop *loop)
 
 int rc_loop_watch_fd(rc_loop *loop, int fd, unsigned events, rc_fd_fn cb, void *arg)
 {
-    if (fd < 0 || !cb || !(events & (RC_READABLE | RC_WRITABLE))) return RC_EINVAL;
+    if (!loop) return RC_EINVAL;
+    if (fd < 0 || !cb || !(events & (RC_READABLE | RC_WRITABLE))) {
+        rc_loop_set_error(loop, "watch fd %d: %s", fd,
+                          fd < 0 ? "not a file descriptor"
+                          : !cb  ? "no callback"
+                                 : "no events (RC_READABLE and/or RC_WRITABLE)");
+        return RC_EINVAL;
+    }
     if (!loop->backend->watch) {
         rc_loop_set_error(loop, "file descriptors can only be watched on the monotonic clock");
         return RC_ESTATE;
@@ -440,6 +452,7 @@ int rc_loop_watch_fd(rc_loop *loop, int fd, unsigned events, rc_fd_fn cb, void *
 
 int rc_loop_unwatch_fd(rc_loop *loop, int fd)
 {
+    if (!loop) return RC_EINVAL;
     for (size_t i = 0; i < loop->nfds; i++) {
         if (loop->fds[i].fd != fd) continue;
         loop->backend->watch(loop, fd, 0, false);
@@ -512,10 +525,16 @@ static int run(rc_loop *loop, rc_run_mode mode, rc_time until)
 
 int rc_loop_run(rc_loop *loop, rc_run_mode mode)
 {
+    if (!loop) return RC_EINVAL;
+    if (mode != RC_RUN_DEFAULT && mode != RC_RUN_ONCE && mode != RC_RUN_NOWAIT) {
+        rc_loop_set_error(loop, "rc_loop_run: unknown mode %d", (int)mode);
+        return RC_EINVAL;
+    }
     return run(loop, mode, RC_TIME_NEVER);
 }
 
 int rc_loop_run_until(rc_loop *loop, rc_time until)
 {
+    if (!loop) return RC_EINVAL;
     return run(loop, RC_RUN_DEFAULT, until);
 }

@@ -61,7 +61,11 @@ int rc_cue_observe(rc_cue *cue, rc_observer *obs)
 
 int rc_cue_unobserve(rc_cue *cue, rc_observer *obs)
 {
-    if (!cue || !obs || obs->cue_ != cue) return RC_ENOENT;
+    if (!cue || !obs) return RC_EINVAL;
+    if (obs->cue_ != cue) {
+        rc_cue_set_error(cue, "unobserve: the observer does not observe this cue");
+        return RC_ENOENT;
+    }
     for (rc_observer **p = &cue->observers; *p; p = &(*p)->next_) {
         if (*p != obs) continue;
         *p = obs->next_;
@@ -115,5 +119,5 @@ void rc_cue_set_error(rc_cue *cue, const char *fmt, ...)
 
 const char *rc_cue_errmsg(const rc_cue *cue)
 {
-    return cue->errmsg;
+    return cue ? cue->errmsg : "";
 }

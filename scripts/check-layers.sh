@@ -47,8 +47,9 @@ ALLOWED = {
 }
 # tests/<layer> sees its layer's folder; every test sees tests/support.
 TEST_LAYER = {"core": "scheduler", "transports": "transports", "harness": "harness",
-              "sim": "libsim", "viz": "viz", "install": None, "support": None, "fuzz": None}
-TEST_EXTRA = {"sim": {"scenarios"}, "fuzz": {"scenarios", "libsim", "transports"}}
+              "sim": "libsim", "viz": "viz", "install": None, "support": None, "fuzz": None,
+              "tsan": None}
+TEST_EXTRA = {"sim": {"scenarios"}, "fuzz": {"scenarios", "libsim", "transports", "harness", "viz"}}
 
 # Inside scheduler/: the rank of each module; an include must not go up.
 CORE_RANK = {

@@ -4,9 +4,13 @@
 #
 #   scripts/fuzz.sh TARGET [SECONDS]     e.g. scripts/fuzz.sh runqy_line 60
 #   scripts/fuzz.sh --list
+#   scripts/fuzz.sh --available          exit 0 if clang -fsanitize=fuzzer works
 #
-# Seeds come from tests/fuzz/corpus/TARGET (read only); inputs the fuzzer
-# finds go to build-fuzz/TARGET.corpus, crashes to build-fuzz/TARGET-crash-*.
+# Seeds come from tests/fuzz/corpus/TARGET (read only) and the dictionary
+# from tests/fuzz/dict/TARGET.dict; inputs the fuzzer finds go to
+# build-fuzz/TARGET.corpus, crashes to build-fuzz/TARGET-crash-*.  The last
+# line says how many inputs ran ("fuzz TARGET: N executions in S s, no
+# finding"); a finding exits non-zero.
 # Replay a crash with the plain test binary:
 #   build/tests/fuzz/fuzz_TARGET build-fuzz/TARGET-crash-...
 # To have cJSON itself instrumented (coverage and sanitizers reach into the
@@ -21,12 +25,22 @@ TARGETS=(
   "runqy_line | tests/fuzz/fuzz_runqy_line.c | transports/workers/protocol.c | scheduler/include transports/workers tests/fuzz | libcjson"
   "scenario_file | tests/fuzz/fuzz_scenario_file.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c | scheduler/include scheduler harness/include harness libsim scenarios tests/fuzz | libcjson"
   "expect | tests/fuzz/fuzz_expect.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c | scheduler/include scheduler harness/include harness libsim scenarios tests/fuzz | libcjson"
+  "segment | tests/fuzz/fuzz_segment.c | harness/*.c scheduler/*.c viz/viewmodel.c viz/plain.c | scheduler/include scheduler harness/include harness viz tests/fuzz | libcjson"
+  "rate | tests/fuzz/fuzz_rate.c | scheduler/*.c | scheduler/include scheduler tests/fuzz | libcjson"
 )
 
 field() { # line, index (1-based): the field, trimmed
   echo "$1" | cut -d'|' -f"$2" | xargs
 }
 
+if [ "${1:-}" = "--available" ]; then
+  probe=$(mktemp -d)
+  trap 'rm -rf "$probe"' EXIT
+  printf '#include <stddef.h>\n#include <stdint.h>\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);\nint LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }\n' >"$probe/t.c"
+  clang -fsanitize=fuzzer,address,undefined "$probe/t.c" -o "$probe/t" >/dev/null 2>&1 &&
+    "$probe/t" -runs=1 >/dev/null 2>&1
+  exit
+fi
 if [ "${1:-}" = "--list" ]; then
   for t in "${TARGETS[@]}"; do field "$t" 1; done
   exit 0
@@ -63,11 +77,21 @@ echo "== building $bin"
 # shellcheck disable=SC2086
 clang -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  $incs $deps_cflags "$target" $sources $deps_libs -lm -lpthread -o "$bin"
+  $incs $deps_cflags "$target" $sources $deps_libs -lm -lpthread -lrt -o "$bin"
 
 echo "== fuzzing $name for ${seconds}s"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+dict=tests/fuzz/dict/$name.dict
+log="$out/$name.log"
+status=0
 "$bin" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
-  -artifact_prefix="$out/$name-" -print_final_stats=1 \
-  "$out/$name.corpus" "tests/fuzz/corpus/$name"
+  -dict="$dict" -artifact_prefix="$out/$name-" -print_final_stats=1 \
+  "$out/$name.corpus" "tests/fuzz/corpus/$name" >"$log" 2>&1 || status=$?
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+if [ "$status" -ne 0 ]; then
+  tail -n 60 "$log"
+  echo "fuzz $name: a finding after ${execs:-?} executions (see $log and $out/$name-*)" >&2
+  exit "$status"
+fi
+echo "fuzz $name: ${execs:-?} executions in ${seconds} s, no finding"

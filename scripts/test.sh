@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Build everything with warnings as errors and run the whole suite, then build
-# again with AddressSanitizer + UndefinedBehaviorSanitizer and run it again.
+# again with AddressSanitizer + UndefinedBehaviorSanitizer and run it again;
+# then a small ThreadSanitizer build of the pool and the cross-thread
+# completion paths (tests/tsan), and a short libFuzzer run of every fuzz
+# target (FUZZ_SECONDS each, 20 by default; 0 skips them) when clang can
+# build with -fsanitize=fuzzer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,8 +35,38 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suite build-asan -Dwerror=true -Dtui=enabled -Dsdl=enabled -Dredis=enabled -Db_sanitize=address,undefined -Db_lundef=false \
   -Dbuildtype=debug -Dc_args=-fno-sanitize-recover=all
 
-# One closing line for both runs, counted from Criterion's own summaries.
-python3 - build-ci build-asan <<'PY'
+echo "== ThreadSanitizer: the pool and the cross-thread completion paths"
+tsan_args=(-Dwerror=true -Dsim=disabled -Dtui=disabled -Dsdl=disabled -Db_sanitize=thread
+  -Db_lundef=false -Dbuildtype=debug -Dc_args=-Wno-tsan)
+if [ ! -f build-tsan/build.ninja ]; then
+  meson setup build-tsan "${tsan_args[@]}" >build-tsan.setup.out 2>&1 ||
+    { cat build-tsan.setup.out; rm -f build-tsan.setup.out; exit 1; }
+  rm -f build-tsan.setup.out
+else
+  meson configure build-tsan "${tsan_args[@]}" >/dev/null
+fi
+# Only what the suite needs: the rest of the tree is checked above.
+if ! ninja -C build-tsan tests/tsan/tsan_pool tests/tsan/tsan_realclock >build-tsan/ninja.out 2>&1; then
+  cat build-tsan/ninja.out
+  echo "build failed in build-tsan" >&2
+  exit 1
+fi
+meson test -C build-tsan --suite tsan --no-rebuild --print-errorlogs --num-processes 2
+
+fuzz_seconds=${FUZZ_SECONDS:-20}
+if [ "$fuzz_seconds" = 0 ]; then
+  echo "== libFuzzer: skipped (FUZZ_SECONDS=0)"
+elif bash scripts/fuzz.sh --available; then
+  echo "== libFuzzer: each target for ${fuzz_seconds} s"
+  for t in $(bash scripts/fuzz.sh --list); do
+    bash scripts/fuzz.sh "$t" "$fuzz_seconds"
+  done
+else
+  echo "== libFuzzer: skipped (clang cannot build with -fsanitize=fuzzer here)"
+fi
+
+# One closing line for the three runs, counted from the test summaries.
+python3 - build-ci build-asan build-tsan <<'PY'
 import re, sys
 passed = failed = 0
 for d in sys.argv[1:]:

@@ -22,6 +22,8 @@ static void usage(FILE *out)
             "  --exit-at-end       leave when the writer finishes\n"
             "  --size WxH          window size                            [1280x720]\n"
             "  --wait S            wait up to S seconds for NAME to appear [5]\n"
+            "  --any-owner         read NAME even if another user created it (refused by\n"
+            "                      default: its contents are whatever that user wrote)\n"
             "  -h, --help          show this help\n"
             "\n"
             "Keys: q quit, p pause the picture, + and - zoom time, 0 fit all.\n"
@@ -34,6 +36,7 @@ int main(int argc, char **argv)
                                           {"exit-at-end", no_argument, 0, 'e'},
                                           {"size", required_argument, 0, 'z'},
                                           {"wait", required_argument, 0, 'w'},
+                                          {"any-owner", no_argument, 0, 'a'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     live_opts lo = {.prog = "runcue-viz", .attach_timeout = 5};
@@ -54,12 +57,13 @@ int main(int argc, char **argv)
         case 'w': {
             char *end;
             lo.attach_timeout = strtod(optarg, &end);
-            if (*end || end == optarg || lo.attach_timeout < 0) {
+            if (*end || end == optarg || !(lo.attach_timeout >= 0) || lo.attach_timeout > 86400) {
                 fprintf(stderr, "runcue-viz: --wait: '%s' is not a number of seconds\n", optarg);
                 return 2;
             }
             break;
         }
+        case 'a': lo.any_owner = true; break;
         case 'h': usage(stdout); return 0;
         default:
             fprintf(stderr, "runcue-viz: unknown option '%s' (see --help)\n", argv[optind - 1]);

@@ -1,5 +1,5 @@
-/* live.c -- what the live views share: the wall clock and SIGINT, SIGTERM
- * and SIGHUP while a view runs.  See live.h. */
+/* live.c -- what the live views share: attaching, the wall clock and
+ * SIGINT, SIGTERM and SIGHUP while a view runs.  See live.h. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,12 +26,14 @@ void live_error(const live_opts *opts, const char *fmt, ...)
 int live_attach(const live_opts *opts, rc_shm_reader **out)
 {
     char err[256];
-    int rc = rc_shm_attach(out, opts->shm_name, 0, err, sizeof err);
+    rc_shm_attach_opts ao = {.timeout_s = 0, .any_owner = opts->any_owner};
+    int rc = rc_shm_attach_with(out, opts->shm_name, &ao, err, sizeof err);
     if (rc == RC_ENOENT && opts->attach_timeout > 0) {
         /* Not there yet: say what is waited for, then wait. */
         live_error(opts, "no segment '%s' yet; waiting up to %gs for it (--wait S)",
                    opts->shm_name, opts->attach_timeout);
-        rc = rc_shm_attach(out, opts->shm_name, opts->attach_timeout, err, sizeof err);
+        ao.timeout_s = opts->attach_timeout;
+        rc = rc_shm_attach_with(out, opts->shm_name, &ao, err, sizeof err);
     }
     if (rc) {
         live_error(opts, "%s", err);

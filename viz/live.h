@@ -11,6 +11,7 @@
 #define VIZ_LIVE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "runcue_shm.h"
 
@@ -52,7 +53,13 @@ typedef struct live_opts {
                                when the run is over; needs no display */
     int width, height;      /* SDL: window size (0: 1280x720) */
     double attach_timeout;  /* attached: seconds to wait for the segment */
+    bool any_owner;         /* attach to a segment owned by another user too */
 } live_opts;
+
+/* The plain-text picture of a snapshot (runcue-top --once): the header with
+ * `status`, counters, services and, when stalled, the blocked work and the
+ * wait-for chain.  Bounded by the layout whatever the snapshot holds. */
+void live_print(FILE *out, const rc_shm_snapshot *s, const char *status);
 
 /* ncurses dashboard (tui.c).  Returns 0, or 1 with a message on stderr.
  * Built without ncurses: says so and returns 1. */

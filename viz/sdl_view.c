@@ -67,7 +67,7 @@ typedef struct view {
 
 static Sint16 cl(double v)
 {
-    return v < -32000 ? -32000 : v > 32000 ? 32000 : (Sint16)floor(v);
+    return !(v >= -32000) ? -32000 : v > 32000 ? 32000 : (Sint16)floor(v); /* NaN too */
 }
 
 static void box(view *v, int xa, int ya, int xb, int yb, rgb c)
@@ -124,7 +124,10 @@ static void progress_strip(view *v, int xa, int xb, int yb, double frac)
 
 static rgb status_colour(const char *status)
 {
-    if (!strcmp(status, "stalled") || !strcmp(status, "writer gone")) return C_FAIL;
+    /* stalled, writer gone, writer died mid-update, segment truncated */
+    if (!strcmp(status, "stalled") || !strncmp(status, "writer ", 7) ||
+        !strncmp(status, "segment ", 8))
+        return C_FAIL;
     if (!strcmp(status, "paused")) return C_RETRY;
     if (!strcmp(status, "finished")) return C_OK;
     return C_RUN;
@@ -140,7 +143,7 @@ static int64_t fit_t0(const viewmodel *vm)
 static int64_t fit_t1(const viewmodel *vm)
 {
     int64_t t0 = fit_t0(vm), now = vm->snap.state.now;
-    return now > t0 + 1000000000 ? now : t0 + 1000000000;
+    return vm_span(now, t0) > 1000000000 ? now : vm_span(t0, -1000000000);
 }
 
 /* Fit: from the first event to now (at least a second).  Zoomed: the last
@@ -148,26 +151,27 @@ static int64_t fit_t1(const viewmodel *vm)
 static void set_window(view *v)
 {
     int64_t first = fit_t0(v->vm), now = v->vm->snap.state.now;
-    if (v->zoom > 0 && v->zoom < vm_s(now - first)) {
+    if (v->zoom > 0 && v->zoom < vm_s(vm_span(now, first))) {
         v->t1 = now;
-        v->t0 = now - (int64_t)(v->zoom * 1e9);
+        v->t0 = vm_span(now, (int64_t)(v->zoom * 1e9));
     } else {
         v->t0 = first;
         v->t1 = fit_t1(v->vm);
     }
-    if (v->t1 <= v->t0) v->t0 = v->t1 - 1;
+    if (v->t1 <= v->t0) v->t0 = vm_span(v->t1, 1);
     v->x0 = LABEL_W;
     v->x1 = v->w - MARGIN_R;
 }
 
 static double tx(const view *v, int64_t t)
 {
-    return v->x0 + (double)(t - v->t0) / (double)(v->t1 - v->t0) * (v->x1 - v->x0);
+    double span = (double)v->t1 - (double)v->t0;
+    return v->x0 + ((double)t - (double)v->t0) / (span > 0 ? span : 1) * (v->x1 - v->x0);
 }
 
 static void zoom_by(view *v, double factor)
 {
-    double full = vm_s(v->vm->snap.state.now - fit_t0(v->vm));
+    double full = vm_s(vm_span(v->vm->snap.state.now, fit_t0(v->vm)));
     double span = (v->zoom > 0 && v->zoom < full ? v->zoom : full) * factor;
     if (span < 1e-3) span = 1e-3;
     v->zoom = span >= full ? 0 : span;
@@ -187,7 +191,7 @@ static void draw_header(view *v)
     text(v, x + 16, 6, (v->w - x - 24) / 8, C_DIM, "%.255s", s->title);
 
     x = 8;
-    x += text(v, x, 19, 0, C_TEXT, "t=%.3fs", vm_s(s->state.now - s->published)) + 16;
+    x += text(v, x, 19, 0, C_TEXT, "t=%.3fs", vm_s(vm_span(s->state.now, s->published))) + 16;
     x += text(v, x, 19, 0, status_colour(vm->status), "%s%s", vm->status,
               v->frozen ? " (frozen)" : "") + 16;
     x += text(v, x, 19, 0, C_TEXT, "%3.0f%%", vm_progress(vm) * 100) + 16;
@@ -363,7 +367,7 @@ static double s_throughput(const viewmodel *vm, size_t i)
 {
     if (i == 0 || i >= vm->n_samples) return 0;
     const vm_sample *a = &vm->samples[i - 1], *b = &vm->samples[i];
-    double dt = vm_s(b->t - a->t);
+    double dt = vm_s(vm_span(b->t, a->t));
     if (dt <= 0 || b->completed < a->completed) return 0;
     return (double)(b->completed - a->completed) / dt;
 }
@@ -382,8 +386,10 @@ static void plot(view *v, int top, int bottom, double max, sample_value f, size_
         double fa = f(vm, i - 1), fb = f(vm, i);
         /* Clipped to the window. */
         int64_t ca = ta < v->t0 ? v->t0 : ta, cb = tb > v->t1 ? v->t1 : tb;
-        double ga = fa + (fb - fa) * (double)(ca - ta) / (double)(tb - ta);
-        double gb = fa + (fb - fa) * (double)(cb - ta) / (double)(tb - ta);
+        double dt = (double)tb - (double)ta;
+        if (!(dt > 0)) continue;
+        double ga = fa + (fb - fa) * ((double)ca - (double)ta) / dt;
+        double gb = fa + (fb - fa) * ((double)cb - (double)ta) / dt;
         line(v, tx(v, ca), bottom - ga / max * (bottom - top - 2), tx(v, cb),
              bottom - gb / max * (bottom - top - 2), c);
     }

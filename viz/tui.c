@@ -41,7 +41,7 @@ typedef struct tui {
 static void bar(int y, int x, int width, double frac, int color)
 {
     if (width < 3) return;
-    if (frac < 0) frac = 0;
+    if (!(frac >= 0)) frac = 0; /* NaN too */
     if (frac > 1) frac = 1;
     int fill = (int)(frac * (width - 2) + 0.5);
     mvaddch(y, x, '[');
@@ -61,7 +61,10 @@ static int section(int y, const char *title)
 
 static int status_color(const char *status)
 {
-    if (strcmp(status, "stalled") == 0 || strcmp(status, "writer gone") == 0) return C_BAD;
+    /* stalled, writer gone, writer died mid-update, segment truncated */
+    if (strcmp(status, "stalled") == 0 || strncmp(status, "writer ", 7) == 0 ||
+        strncmp(status, "segment ", 8) == 0)
+        return C_BAD;
     if (strcmp(status, "paused") == 0) return C_WARN;
     if (strcmp(status, "finished") == 0) return C_OK;
     return C_TITLE;
@@ -87,7 +90,7 @@ static void draw(tui *t)
     mvprintw(0, 1, "runcue  %s  %.*s", s->name, cols > 70 ? cols - 50 : 20, s->title);
     const char *status = t->frozen ? "frozen" : vm->status;
     char right[64];
-    snprintf(right, sizeof right, "t=%.3fs  %s ", vm_s(s->state.now - s->published), status);
+    snprintf(right, sizeof right, "t=%.3fs  %s ", vm_s(vm_span(s->state.now, s->published)), status);
     mvprintw(0, cols - (int)strlen(right) - 1, "%s", right);
     attroff(A_REVERSE);
     attron(COLOR_PAIR(status_color(status)) | A_BOLD | A_REVERSE);
@@ -127,12 +130,13 @@ static void draw(tui *t)
 
     /* Services. */
     y = section(y + 1, "Services");
-    for (uint32_t i = 0; i < s->state.n_services && y < rows - 6; i++) {
+    uint32_t ns = vm_services(s);
+    for (uint32_t i = 0; i < ns && y < rows - 6; i++) {
         const rc_shm_service *v = &s->state.services[i];
         mvprintw(y, 1, "%-14.14s", v->name);
         char lim[24];
         double frac;
-        if (v->concurrent == RC_NO_LIMIT) {
+        if (v->concurrent <= 0) { /* RC_NO_LIMIT, or nonsense from the segment */
             snprintf(lim, sizeof lim, "%llu/-", (unsigned long long)v->running);
             frac = v->running ? 1 : 0;
         } else {

@@ -42,8 +42,11 @@ double vm_progress(const viewmodel *vm)
 
 static uint32_t service_index(const viewmodel *vm, const char *name)
 {
-    for (uint32_t i = 0; i < vm->snap.state.n_services; i++)
-        if (strcmp(vm->snap.state.services[i].name, name) == 0) return i;
+    uint32_t n = vm_services(&vm->snap);
+    for (uint32_t i = 0; i < n; i++)
+        if (strncmp(vm->snap.state.services[i].name, name, sizeof vm->snap.state.services[i].name) ==
+            0)
+            return i;
     return UINT32_MAX;
 }
 
@@ -95,7 +98,7 @@ static void add_line(viewmodel *vm, const rc_shm_event *e)
     char extra[160];
     snprintf(extra, sizeof extra, "%s%s%.120s", ms, e->detail[0] && (ms[0] || work[0]) ? "  " : "",
              e->detail);
-    snprintf(l->text, sizeof l->text, "%9.3fs  %-17.17s %.100s%.120s", vm_s(e->time - vm->snap.published),
+    snprintf(l->text, sizeof l->text, "%9.3fs  %-17.17s %.100s%.120s", vm_s(vm_span(e->time, vm->snap.published)),
              rc_shm_event_name(e->kind), work, extra);
 }
 
@@ -155,7 +158,7 @@ static void sample(viewmodel *vm)
 {
     const rc_shm_state *st = &vm->snap.state;
     int64_t t = st->now;
-    if (vm->n_samples && t < vm->samples[vm->n_samples - 1].t + vm->sample_every) {
+    if (vm->n_samples && vm_span(t, vm->samples[vm->n_samples - 1].t) < vm->sample_every) {
         /* Keep the newest figures in the last sample until the next is due. */
         if (vm->n_samples > 1) {
             vm_sample *last = &vm->samples[vm->n_samples - 1];
@@ -168,7 +171,7 @@ static void sample(viewmodel *vm)
         /* Full: keep every other sample and sample half as often. */
         for (size_t i = 0; i < VM_SAMPLES / 2; i++) vm->samples[i] = vm->samples[2 * i];
         vm->n_samples = VM_SAMPLES / 2;
-        vm->sample_every *= 2;
+        if (vm->sample_every < INT64_MAX / 2) vm->sample_every *= 2;
     }
     vm->samples[vm->n_samples++] = (vm_sample){t, st->counters.pending, st->counters.running,
                                                st->counters.completed, st->counters.failed};
@@ -197,16 +200,16 @@ static void rates(viewmodel *vm)
     int64_t now = vm->snap.state.now;
     if (vm->n_rate_points && point_at(vm, vm->n_rate_points - 1)->t > now)
         vm->n_rate_points = 0; /* the clock went back: another writer */
-    if (!vm->n_rate_points || now >= point_at(vm, vm->n_rate_points - 1)->t + every)
+    if (!vm->n_rate_points || vm_span(now, point_at(vm, vm->n_rate_points - 1)->t) >= every)
         take_point(vm, &vm->rate_points[vm->n_rate_points++ % VM_RATE_POINTS]);
     uint64_t oldest = vm->n_rate_points > VM_RATE_POINTS ? vm->n_rate_points - VM_RATE_POINTS : 0;
     const vm_rate_point *base = point_at(vm, oldest);
     for (uint64_t i = vm->n_rate_points; i-- > oldest;)
-        if (point_at(vm, i)->t <= now - window) {
+        if (vm_span(now, point_at(vm, i)->t) >= window) {
             base = point_at(vm, i);
             break;
         }
-    double span = vm_s(now - base->t);
+    double span = vm_s(vm_span(now, base->t));
     uint32_t f = vm->snap.state.flags;
     bool over = !(f & RC_SHM_LIVE) || (f & (RC_SHM_FINISHED | RC_SHM_STALLED));
     if (span <= 0 || (span < 1.0 && !over)) return; /* too short to say yet */
@@ -244,7 +247,12 @@ bool vm_update(viewmodel *vm)
     while ((n = rc_shm_events(vm->reader, &vm->cursor, buf, 256, &vm->lost)) > 0)
         for (size_t i = 0; i < n; i++) take_event(vm, &buf[i]);
     uint32_t f = vm->snap.state.flags;
-    if (!vm->live && (f & RC_SHM_LIVE))
+    const char *why = vm->live ? "" : rc_shm_writer_status(vm->reader);
+    if (!strcmp(why, "died mid-update"))
+        vm->status = "writer died mid-update";
+    else if (!strcmp(why, "truncated") || !strcmp(why, "unreadable"))
+        vm->status = "segment truncated";
+    else if (!vm->live && (f & RC_SHM_LIVE))
         vm->status = "writer gone";
     else if (f & RC_SHM_STALLED)
         vm->status = "stalled";

@@ -73,7 +73,8 @@ typedef struct viewmodel {
     rc_shm_reader *reader;
     rc_shm_snapshot snap; /* the latest */
     bool live;            /* the writer is publishing */
-    const char *status;   /* "running", "stalled", "finished", "paused", "writer gone" */
+    const char *status;   /* "running", "stalled", "finished", "paused", "writer gone",
+                             "writer died mid-update", "segment truncated" */
 
     uint64_t cursor, lost;
     vm_line lines[VM_LINES];
@@ -140,6 +141,19 @@ int vm_count_lines(const char *p);
 /* One root cause of the stall report as a line:
  * "task #id [label] failed: error; blocks N". */
 void vm_root_text(const rc_shm_root *r, char *buf, size_t n);
+/* a - b, saturated: the segment's times are untrusted and may be anything. */
+static inline int64_t vm_span(int64_t a, int64_t b)
+{
+    int64_t d;
+    if (!__builtin_sub_overflow(a, b, &d)) return d;
+    return b < 0 ? INT64_MAX : INT64_MIN;
+}
+
+/* The snapshot's service count, never past the layout's table. */
+static inline uint32_t vm_services(const rc_shm_snapshot *s)
+{
+    return s->state.n_services < RC_SHM_MAX_SERVICES ? s->state.n_services : RC_SHM_MAX_SERVICES;
+}
 
 /* Seconds of an rc_time. */
 static inline double vm_s(int64_t t)

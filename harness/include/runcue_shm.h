@@ -13,9 +13,18 @@
  * each guarded by its own sequence number (odd while being written), so a
  * reader copying a slot has RC_SHM_SLOTS-1 publishes of grace before the
  * writer comes back to it.
- * Readers: map the segment read-only, copy a slot and retry if its sequence
- * changed, so every snapshot is consistent.  A reader notices a writer that
- * finished (it cleared RC_SHM_LIVE) or died (its pid is gone).
+ * Readers: copy a slot and retry if its sequence changed, so every snapshot
+ * is consistent.  A reader notices a writer that finished (it cleared
+ * RC_SHM_LIVE), died (its pid is gone), or died mid-update (a sequence that
+ * stays odd).
+ *
+ * The segment is created mode 0600.  Readers treat it as untrusted bytes
+ * (another user may have created the name first, or may hold it open): they
+ * refuse one owned by another user unless told (rc_shm_attach_opts
+ * any_owner); they never map it, but copy with pread, so a segment that
+ * shrinks is noticed ("truncated") instead of raising SIGBUS; every count is
+ * clamped to the layout's bounds and every string comes out NUL-terminated,
+ * with control characters replaced by '?'; every loop is bounded.
  *
  * The layout is versioned (RC_SHM_LAYOUT); readers refuse any other.
  */
@@ -34,6 +43,10 @@ extern "C" {
 #define RC_SHM_MAX_ROOTS 16
 #define RC_SHM_NAME_MAX 48
 #define RC_SHM_TITLE_MAX 255 /* longer titles are cut */
+/* How long a reader waits on a sequence lock that stays odd while the
+ * writer's process is there, before it reports "died mid-update" (seconds;
+ * if the process is gone it gives up at once). */
+#define RC_SHM_STUCK_AFTER_S 1.0
 
 /* Event kinds beyond rc_event_kind, written by the segment itself. */
 enum {
@@ -184,45 +197,69 @@ typedef struct rc_shm_snapshot {
     rc_shm_report report;
 } rc_shm_snapshot;
 
-/* Attach by name, waiting up to timeout_s for it to appear (0: try once).
- * Errors: RC_ENOENT (not there in time), RC_EINVAL (bad name, not a runcue
- * segment, another layout), RC_ENOMEM, RC_ESYS.  err (if not NULL) receives
- * a message naming the problem. */
+/* How to attach (all zero: the defaults). */
+typedef struct rc_shm_attach_opts {
+    double timeout_s;     /* wait this long for the name to appear (0: try once) */
+    bool any_owner;       /* read a segment owned by another user (refused by default) */
+    double stuck_after_s; /* give up on an odd sequence lock after this (0: RC_SHM_STUCK_AFTER_S) */
+} rc_shm_attach_opts;
+
+/* Attach by name.  opts may be NULL.  On success *out is the reader; the
+ * caller frees it with rc_shm_detach.  Errors: RC_ENOENT (not there in
+ * time), RC_EINVAL (out NULL, bad name, not a runcue segment, another
+ * layout, owned by another user without any_owner), RC_ENOMEM, RC_ESYS.
+ * err (if not NULL) receives a message naming the problem.  Any thread; a
+ * reader is used by one thread at a time. */
+int rc_shm_attach_with(rc_shm_reader **out, const char *name, const rc_shm_attach_opts *opts,
+                       char *err, size_t errlen);
+/* rc_shm_attach_with with only a timeout. */
 int rc_shm_attach(rc_shm_reader **out, const char *name, double timeout_s, char *err,
                   size_t errlen);
+/* Close the reader (NULL: nothing). */
 void rc_shm_detach(rc_shm_reader *r);
 
 /* Copy a consistent snapshot.  Returns 0 while the writer is live,
- * RC_ESTATE once it finished or died (the snapshot holds its last state). */
+ * RC_ESTATE once it finished or died, or the segment cannot be trusted any
+ * more (rc_shm_writer_status says which): the snapshot then holds the last
+ * consistent state and report.  Returns within a bounded time (about
+ * RC_SHM_STUCK_AFTER_S at most, then at once while it stays so).
+ * RC_EINVAL if r or out is NULL. */
 int rc_shm_read(rc_shm_reader *r, rc_shm_snapshot *out);
-/* The writer's process exists and has not unpublished. */
+/* The writer's process exists and has not unpublished (false for NULL). */
 bool rc_shm_writer_alive(rc_shm_reader *r);
-/* Why the writer is not live: "finished", "gone" (died), or "" if it is. */
+/* Why the writer is not live: "finished", "gone" (its process died),
+ * "died mid-update" (a sequence lock stayed odd: the writer was killed, or
+ * stopped, while it wrote), "truncated" (the segment shrank below its
+ * layout), "unreadable" (a read failed), or "" if it is live.  "no reader"
+ * for NULL. */
 const char *rc_shm_writer_status(rc_shm_reader *r);
 
 /* Events after *cursor (0 to start at the oldest kept), oldest first: copies
  * up to max into out, advances *cursor past them, and adds to *lost (if not
  * NULL) the events overwritten before this reader saw them.  Returns the
- * count copied. */
+ * count copied.  *cursor never moves backwards, and a ring with numbers that
+ * cannot be is read no further than where they start.  0 if r, cursor or
+ * out is NULL. */
 size_t rc_shm_events(rc_shm_reader *r, uint64_t *cursor, rc_shm_event *out, size_t max,
                      uint64_t *lost);
 
 /* Wait until pred(snapshot, ud) holds, polling every poll_s (0: 5 ms), for up
  * to timeout_s.  Returns 0 when it held, RC_ENOENT on timeout, RC_ESTATE if
- * the writer went away first without it holding.  *last (if not NULL)
- * receives the last snapshot seen. */
+ * the writer went away first without it holding, RC_EINVAL if r or pred is
+ * NULL.  *last (if not NULL) receives the last snapshot seen. */
 typedef bool (*rc_shm_pred)(const rc_shm_snapshot *snap, void *ud);
 int rc_shm_wait(rc_shm_reader *r, rc_shm_pred pred, void *ud, double timeout_s, double poll_s,
                 rc_shm_snapshot *last);
 
 /* A counter by name: submitted completed failed skipped cancelled retries
  * pending running waiting queued delayed stale_finishes.  RC_ENOENT if
- * there is none of that name. */
+ * there is none of that name, RC_EINVAL if snap or out is NULL. */
 int rc_shm_counter(const rc_shm_snapshot *snap, const char *name, uint64_t *out);
-/* Wait until the named counter is at least `at_least`. */
+/* Wait until the named counter is at least `at_least` (RC_EINVAL for a NULL
+ * reader or an unknown name). */
 int rc_shm_wait_counter(rc_shm_reader *r, const char *name, uint64_t at_least, double timeout_s,
                         rc_shm_snapshot *last);
-/* The service row of that name in a snapshot, or NULL. */
+/* The service row of that name in a snapshot, or NULL (also for NULL). */
 const rc_shm_service *rc_shm_find_service(const rc_shm_snapshot *snap, const char *name);
 /* "queued", ..., "artifacts_changed", "mark". */
 const char *rc_shm_event_name(uint32_t kind);

@@ -23,6 +23,11 @@
  * rc_strerror() names the code; rc_cue_errmsg() / rc_loop_errmsg() hold a
  * sentence about the last failure on that object ("service 'api': bad rate
  * '20/0': window must be positive").  A user mistake never aborts the process.
+ * A NULL where an object or an output is expected is such a mistake: a
+ * function returning int returns RC_EINVAL (with a message when there is an
+ * object to hold one), a getter returns its empty value (0, false, NULL, ""
+ * or -1 for times; RC_TIME_NEVER for rc_loop_next_timer), and a void
+ * function does nothing.
  *
  * Threads: every function must be called on the loop's thread (the thread
  * that runs rc_loop_run) unless its comment says otherwise.  Callbacks and
@@ -449,7 +454,8 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
 const rc_work *rc_get(const rc_cue *cue, rc_work_id id);
 
 /* Fill `out` with up to `max` items in submission order that match the
- * filters (state < 0: any; task NULL: any).  Returns how many were written. */
+ * filters (state < 0: any; task NULL: any).  Returns how many were written;
+ * with out NULL, how many match (max is then ignored). */
 size_t rc_list(const rc_cue *cue, int state, const char *task, const rc_work **out, size_t max);
 
 /*

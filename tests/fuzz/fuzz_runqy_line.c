@@ -15,14 +15,6 @@
 #include "fuzz.h"
 #include "protocol.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: broken: %s\n", __FILE__, __LINE__, #cond);                     \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
 /* A request carrying the result must be one line that reads back as ours. */
 static void check_round_trip(const cJSON *result)
 {

@@ -114,6 +114,25 @@ def segments():
     return sorted(n for n in os.listdir("/dev/shm") if n.startswith("runcue."))
 
 
+def our_sims():
+    """Segment names of the runcue-sim processes of this build (other
+    checkouts' tests share /dev/shm, so other names come and go)."""
+    exe = os.path.realpath(SIM)
+    names = set()
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and os.readlink(f"/proc/{pid}/exe") == exe:
+                names.add(f"runcue.sim-{pid}")
+        except OSError:
+            pass
+    return names
+
+
+def run_removed(during):
+    """Our simulator's segment was there while it ran and is gone now."""
+    return bool(during) and not during & set(segments())
+
+
 def test_counts_and_quit():
     s = "counts"
     shell(s)
@@ -210,7 +229,7 @@ def test_sigint():
     type_line(s, f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1 --shm {name}; "
                  "echo EXIT=$?")
     wait_for(s, r"running")
-    during = segments()
+    during = our_sims() & set(segments())
     tmux("send-keys", "-t", s, "C-c")
     text = wait_for(s, r"EXIT=\d+")
     check("EXIT=130" in text, "SIGINT: exit 130", text)
@@ -227,7 +246,7 @@ def test_hangup():
     new_session(s, 100, 30, f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1 "
                             f"--shm {name[7:]}")
     wait_for(s, r"running")
-    during = segments()
+    during = our_sims() & set(segments())
     tmux("kill-session", "-t", s)  # the terminal goes away: SIGHUP
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and name in segments():
