@@ -54,18 +54,38 @@ static rc_cue *api_cue(rc_loop *loop)
     return cue;
 }
 
-Test(shm_harness, wait_with_a_predicate_that_holds_returns_at_once_with_the_snapshot)
+/* A published in-process cue that has run `n` fetches, and a reader on it. */
+typedef struct ran {
+    rc_loop *loop;
+    rc_cue *cue;
+    rc_shm_writer *w;
+    rc_shm_reader *r;
+} ran;
+
+static ran run_fetches(const char *what, int n)
 {
     char name[64];
-    shm_name(name, sizeof name, "holds");
-    rc_loop *loop = tu_loop_new();
-    rc_cue *cue = api_cue(loop);
-    rc_shm_writer *w;
-    cr_assert_eq(rc_shm_publish(&w, cue, name, NULL, NULL, 0), 0);
-    for (int i = 0; i < 3; i++) tu_submit(cue, "fetch", NULL);
-    tu_run(loop);
-    rc_shm_reader *r;
-    cr_assert_eq(rc_shm_attach(&r, name, 1, NULL, 0), 0);
+    shm_name(name, sizeof name, what);
+    ran x;
+    x.loop = tu_loop_new();
+    x.cue = api_cue(x.loop);
+    cr_assert_eq(rc_shm_publish(&x.w, x.cue, name, NULL, NULL, 0), 0);
+    for (int i = 0; i < n; i++) tu_submit(x.cue, "fetch", NULL);
+    tu_run(x.loop);
+    cr_assert_eq(rc_shm_attach(&x.r, name, 1, NULL, 0), 0);
+    return x;
+}
+
+static void ran_free(ran *x)
+{
+    rc_shm_detach(x->r);
+    tu_close(x->loop, x->cue);
+}
+
+Test(shm_harness, wait_with_a_predicate_that_holds_returns_at_once_with_the_snapshot)
+{
+    ran x = run_fetches("holds", 3);
+    rc_shm_reader *r = x.r;
 
     done_pred p = {.service = "api", .n = 3};
     rc_shm_snapshot *last = malloc(sizeof *last);
@@ -77,22 +97,13 @@ Test(shm_harness, wait_with_a_predicate_that_holds_returns_at_once_with_the_snap
     cr_assert_eq(rc_shm_wait(r, service_done, &p, 10, 0, NULL), 0);
 
     free(last);
-    rc_shm_detach(r);
-    tu_close(loop, cue);
+    ran_free(&x);
 }
 
 Test(shm_harness, wait_times_out_when_the_predicate_never_holds)
 {
-    char name[64];
-    shm_name(name, sizeof name, "timeout");
-    rc_loop *loop = tu_loop_new();
-    rc_cue *cue = api_cue(loop);
-    rc_shm_writer *w;
-    cr_assert_eq(rc_shm_publish(&w, cue, name, NULL, NULL, 0), 0);
-    tu_submit(cue, "fetch", NULL);
-    tu_run(loop);
-    rc_shm_reader *r;
-    cr_assert_eq(rc_shm_attach(&r, name, 1, NULL, 0), 0);
+    ran x = run_fetches("timeout", 1);
+    rc_shm_reader *r = x.r;
 
     done_pred p = {.service = "api", .n = 2};
     rc_shm_snapshot *last = malloc(sizeof *last);
@@ -101,23 +112,14 @@ Test(shm_harness, wait_times_out_when_the_predicate_never_holds)
     cr_assert_eq(rc_shm_find_service(last, "api")->completed, 1, "*last holds what was seen");
 
     free(last);
-    rc_shm_detach(r);
-    tu_close(loop, cue);
+    ran_free(&x);
 }
 
 Test(shm_harness, wait_ends_when_the_writer_goes_away_unless_the_last_state_holds)
 {
-    char name[64];
-    shm_name(name, sizeof name, "gone");
-    rc_loop *loop = tu_loop_new();
-    rc_cue *cue = api_cue(loop);
-    rc_shm_writer *w;
-    cr_assert_eq(rc_shm_publish(&w, cue, name, NULL, NULL, 0), 0);
-    for (int i = 0; i < 2; i++) tu_submit(cue, "fetch", NULL);
-    tu_run(loop);
-    rc_shm_reader *r;
-    cr_assert_eq(rc_shm_attach(&r, name, 1, NULL, 0), 0);
-    rc_shm_unpublish(w);
+    ran x = run_fetches("gone", 2);
+    rc_shm_reader *r = x.r;
+    rc_shm_unpublish(x.w);
 
     done_pred never = {.service = "api", .n = 3};
     cr_assert_eq(rc_shm_wait(r, service_done, &never, 10, 0, NULL), RC_ESTATE);
@@ -125,9 +127,7 @@ Test(shm_harness, wait_ends_when_the_writer_goes_away_unless_the_last_state_hold
     done_pred held = {.service = "api", .n = 2};
     cr_assert_eq(rc_shm_wait(r, service_done, &held, 10, 0, NULL), 0,
                  "the final state is looked at first");
-
-    rc_shm_detach(r);
-    tu_close(loop, cue);
+    ran_free(&x);
 }
 
 /* The writer in a child: it publishes, waits for the word on `go`, runs its
