@@ -13,9 +13,13 @@
 #include "runcue_shm.h"
 #include "testutil.h"
 
+TestSuite(shm_harness, .fini = tu_shm_forget);
+
 static void shm_name(char *out, size_t cap, const char *what)
 {
-    snprintf(out, cap, "harness-%d-%s", (int)getpid(), what);
+    char tagged[48];
+    snprintf(tagged, sizeof tagged, "harness-%s", what);
+    tu_shm_name(out, cap, tagged);
 }
 
 static int never_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)

@@ -182,11 +182,12 @@ static double wall_s(void)
     return rc_to_seconds(rc_monotonic_now());
 }
 
-Test(shm_stress, readers_racing_a_writer_only_ever_see_consistent_snapshots, .timeout = 60)
+Test(shm_stress, readers_racing_a_writer_only_ever_see_consistent_snapshots, .timeout = 60,
+     .fini = tu_shm_forget)
 {
     char name_a[64], name_b[64];
-    snprintf(name_a, sizeof name_a, "stress-%d-busy", (int)getpid());
-    snprintf(name_b, sizeof name_b, "stress-%d-report", (int)getpid());
+    tu_shm_name(name_a, sizeof name_a, "stress-busy");
+    tu_shm_name(name_b, sizeof name_b, "stress-report");
 
     /* Cue A: 8 services, limits 1..8, half of them rate limited. */
     rc_loop *loop_a = tu_loop_new();

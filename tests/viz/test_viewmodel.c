@@ -134,8 +134,9 @@ typedef struct vm_fixture {
 static vm_fixture vm_open(const char *what, tu_task *task)
 {
     vm_fixture f;
-    char name[64];
-    snprintf(name, sizeof name, "vm-%s-%d", what, (int)getpid());
+    char name[64], tagged[48];
+    snprintf(tagged, sizeof tagged, "vm-%s", what);
+    tu_shm_name(name, sizeof name, tagged);
     f.loop = tu_loop_new();
     f.cue = tu_cue_new(f.loop, NULL);
     tu_serve(f.cue, "api", NULL, 50, "t", task);
@@ -153,7 +154,7 @@ static void vm_close(vm_fixture *f)
     tu_close(f->loop, f->cue);
 }
 
-Test(viewmodel, rings_past_capacity_keep_the_newest_in_order)
+Test(viewmodel, rings_past_capacity_keep_the_newest_in_order, .fini = tu_shm_forget)
 {
     vm_fixture f = vm_open("rings", &fast_task);
     enum { BATCH = 500, WORKS = VM_BARS + 808, MARKS = VM_MARKS + 44 };
@@ -203,7 +204,7 @@ Test(viewmodel, rings_past_capacity_keep_the_newest_in_order)
     vm_close(&f);
 }
 
-Test(viewmodel, events_overwritten_before_a_look_are_counted_lost)
+Test(viewmodel, events_overwritten_before_a_look_are_counted_lost, .fini = tu_shm_forget)
 {
     vm_fixture f = vm_open("lost", &fast_task);
     enum { WORKS = 2000 };
@@ -221,7 +222,7 @@ Test(viewmodel, events_overwritten_before_a_look_are_counted_lost)
     vm_close(&f);
 }
 
-Test(viewmodel, samples_past_capacity_thin_out_and_keep_the_whole_run)
+Test(viewmodel, samples_past_capacity_thin_out_and_keep_the_whole_run, .fini = tu_shm_forget)
 {
     tu_task slow = {.delay_s = 0.1};
     vm_fixture f = vm_open("samples", &slow);

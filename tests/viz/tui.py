@@ -5,6 +5,12 @@ blocked list and wait-for chain of a deadlock, survives a resize, and q or
 SIGINT leave a sane terminal; runcue-top NAME watches another process.
 
 Needs RUNCUE_SIM and RUNCUE_TOP (set by meson) and tmux on PATH.
+
+Nothing sleeps for a fixed time before reading the screen: every look polls
+until what is expected appears, with a deadline.  One tmux server (on a
+socket named after this process, without any user configuration) lives for
+the whole run, kept up by a session of its own, so closing a test's session
+never shuts the server down under the next test's new-session.
 """
 import os
 import re
@@ -26,23 +32,29 @@ SOCK = f"runcue-tui-{os.getpid()}"
 
 
 def tmux(*args, check=True):
-    return subprocess.run(["tmux", "-L", SOCK, *args], capture_output=True, text=True,
-                          check=check)
+    return subprocess.run(["tmux", "-f", "/dev/null", "-L", SOCK, *args], capture_output=True,
+                          text=True, check=check)
 
 
 def screen(session):
     return tmux("capture-pane", "-p", "-t", session).stdout
 
 
-def wait_for(session, pattern, timeout=20.0):
+def wait_until(session, holds, what, timeout=20.0):
+    """Poll the screen until holds(text); return the text, or raise with the
+    last screen after the deadline."""
     deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
+    while True:
         text = screen(session)
-        if re.search(pattern, text):
+        if holds(text):
             return text
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {pattern!r}; screen:\n{text}")
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
+        time.sleep(0.05)
+
+
+def wait_for(session, pattern, timeout=20.0):
+    return wait_until(session, lambda text: re.search(pattern, text), repr(pattern), timeout)
 
 
 def shell(session, width=120, height=40):
@@ -61,7 +73,7 @@ def sane_terminal(session, what):
     """After the view left: the shell echoes what is typed and the line
     discipline is cooked with echo on."""
     tmux("send-keys", "-t", session, "clear", "Enter")
-    time.sleep(0.2)
+    wait_until(session, lambda text: text.strip() == "$", "a cleared screen")
     type_line(session, "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo -e -icanon -e -echo;"
                        " echo SANE-$((40+2))")
     text = wait_for(session, r"SANE-42")
@@ -72,8 +84,29 @@ def sane_terminal(session, what):
           text)
 
 
-def segments():
-    return sorted(n for n in os.listdir("/dev/shm") if n.startswith("runcue."))
+def own_segments():
+    """The segments of runcue-sim processes of this build (other programs,
+    other checkouts' tests, may create and remove theirs meanwhile)."""
+    mine = os.path.realpath(SIM)
+    found = []
+    for n in os.listdir("/dev/shm"):
+        m = re.fullmatch(r"runcue\.sim-(\d+)", n)
+        try:
+            if m and os.path.realpath(os.readlink(f"/proc/{m.group(1)}/exe")) == mine:
+                found.append(n)
+        except OSError:
+            pass
+    return sorted(found)
+
+
+def gone(name, timeout=5.0):
+    """Wait until /dev/shm/NAME is removed; True if it was."""
+    deadline = time.monotonic() + timeout
+    while os.path.exists(f"/dev/shm/{name}"):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_counts_and_quit():
@@ -109,7 +142,7 @@ def test_pause_and_step():
     tmux("send-keys", "-t", s, "p")
     text = wait_for(s, r"paused")
     t1 = re.search(r"t=([\d.]+)s", text).group(1)
-    time.sleep(0.6)
+    time.sleep(0.6)  # a spell in which nothing may happen: not a wait for a condition
     t2 = re.search(r"t=([\d.]+)s", screen(s)).group(1)
     check(t1 == t2, "p: virtual time stands still while paused", f"{t1} then {t2}")
     tmux("send-keys", "-t", s, "Space")
@@ -136,11 +169,16 @@ def test_deadlock_and_resize():
           and "2 pending work cannot move" in text,
           "deadlock: Blocked lists the work, its reason and the wait-for cycle", text)
     tmux("resize-window", "-t", s, "-x", "80", "-y", "30")
-    time.sleep(0.5)
-    text = screen(s)
-    width = max(len(line.rstrip()) for line in text.split("\n"))
-    check("Services" in text and "Blocked" in text and width <= 80,
-          "resize to 80x30: redrawn to fit", text)
+
+    def redrawn(text):
+        width = max(len(line.rstrip()) for line in text.split("\n"))
+        return "Services" in text and "Blocked" in text and width <= 80
+
+    try:
+        text = wait_until(s, redrawn, "a redraw at 80 columns")
+    except AssertionError as e:
+        text = str(e)
+    check(redrawn(text), "resize to 80x30: redrawn to fit", text)
     tmux("send-keys", "-t", s, "q")
     text = wait_for(s, r"EXIT=\d+")
     check("EXIT=3" in text, "a stalled run exits 3 after q", text)
@@ -150,33 +188,30 @@ def test_deadlock_and_resize():
 def test_sigint():
     s = "sigint"
     shell(s)
-    before = segments()
+    before = own_segments()
     type_line(s, f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1; echo EXIT=$?")
     wait_for(s, r"running")
-    during = segments()
+    during = [n for n in own_segments() if n not in before]
     tmux("send-keys", "-t", s, "C-c")
     text = wait_for(s, r"EXIT=\d+")
     check("EXIT=130" in text, "SIGINT: exit 130", text)
-    check(len(during) == len(before) + 1 and segments() == before,
-          "SIGINT: the run's segment is removed", f"{before} {during} {segments()}")
+    check(len(during) == 1 and gone(during[0]),
+          "SIGINT: the run's segment is removed", f"{before} {during} {own_segments()}")
     sane_terminal(s, "SIGINT")
     tmux("kill-session", "-t", s)
 
 
 def test_hangup():
     s = "hangup"
-    before = segments()
+    before = own_segments()
     tmux("new-session", "-d", "-s", s, "-x", "100", "-y", "30",
          f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1")
     wait_for(s, r"running")
-    during = segments()
+    during = [n for n in own_segments() if n not in before]
     tmux("kill-session", "-t", s)  # the terminal goes away: SIGHUP
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and segments() != before:
-        time.sleep(0.1)
-    check(len(during) == len(before) + 1 and segments() == before,
+    check(len(during) == 1 and gone(during[0]),
           "SIGHUP (the terminal closed): the run's segment is removed",
-          f"{before} {during} {segments()}")
+          f"{before} {during} {own_segments()}")
 
 
 def test_attached():
@@ -218,6 +253,8 @@ def main():
     if not shutil.which("tmux"):
         print("tmux is not installed", file=sys.stderr)
         return 1
+    # The server's own session: the server outlives every test's session.
+    tmux("new-session", "-d", "-s", "keep", "-x", "80", "-y", "24", "cat")
     try:
         for test in (test_counts_and_quit, test_pause_and_step, test_deadlock_and_resize,
                      test_sigint, test_hangup, test_attached):
