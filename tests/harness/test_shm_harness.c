@@ -74,7 +74,8 @@ static ran run_fetches(const char *what, int n)
     x.loop = tu_loop_new();
     x.cue = api_cue(x.loop);
     cr_assert_eq(rc_shm_publish(&x.w, x.cue, name, NULL, NULL, 0), 0);
-    for (int i = 0; i < n; i++) tu_submit(x.cue, "fetch", NULL);
+    for (int i = 0; i < n; i++)
+        tu_submit(x.cue, "fetch", NULL);
     tu_run(x.loop);
     cr_assert_eq(rc_shm_attach(&x.r, name, 1, NULL, 0), 0);
     return x;
@@ -144,7 +145,8 @@ static void child_writer(const char *name, int go)
     if (rc_shm_publish(&w, cue, name, NULL, NULL, 0)) _exit(1);
     char c;
     if (read(go, &c, 1) != 1) _exit(2);
-    for (int i = 0; i < 5; i++) tu_submit(cue, "fetch", NULL);
+    for (int i = 0; i < 5; i++)
+        tu_submit(cue, "fetch", NULL);
     tu_run(loop);
     while (read(go, &c, 1) > 0) {
     }
@@ -171,8 +173,7 @@ Test(shm_harness, wait_sees_the_predicate_come_true_in_another_process, .timeout
     cr_assert_eq(rc_shm_attach(&r, name, 10, err, sizeof err), 0, "%s", err);
 
     done_pred p = {.service = "api", .n = 5};
-    cr_assert_eq(rc_shm_wait(r, service_done, &p, 0.02, 0.005, NULL), RC_ENOENT,
-                 "nothing ran yet");
+    cr_assert_eq(rc_shm_wait(r, service_done, &p, 0.02, 0.005, NULL), RC_ENOENT, "nothing ran yet");
     cr_assert_eq(write(go[1], "g", 1), 1);
     rc_shm_snapshot *last = malloc(sizeof *last);
     cr_assert_eq(rc_shm_wait(r, service_done, &p, 20, 0.001, last), 0);
@@ -231,8 +232,7 @@ Test(shm_harness, refresh_report_describes_the_pending_work_now)
         cr_assert_eq(rep->blocked[i].reason, RC_BLOCK_NOT_READY);
         cr_assert_str_eq(rep->blocked[i].task, "never");
     }
-    cr_assert(strstr(rep->waitfor, "never #3 waits on 'never' <- no producer"), "%s",
-              rep->waitfor);
+    cr_assert(strstr(rep->waitfor, "never #3 waits on 'never' <- no producer"), "%s", rep->waitfor);
     cr_assert_null(strstr(rep->waitfor, "never #1 "), "cancelled work is not described");
 
     free(s);

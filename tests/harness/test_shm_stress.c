@@ -29,8 +29,8 @@
 
 enum {
     N_SERVICES = 8,
-    WINDOW = 80,        /* pending work in cue B: more than the report keeps */
-    MAX_PENDING = 200,  /* cue A submits while fewer are pending */
+    WINDOW = 80,       /* pending work in cue B: more than the report keeps */
+    MAX_PENDING = 200, /* cue A submits while fewer are pending */
     MAX_READERS = 16,
 };
 #define STRESS_SECONDS 1.0
@@ -85,16 +85,16 @@ static void check_busy(reader_ctx *c, const rc_shm_snapshot *s)
     if (running != k->running || completed != k->completed || started != completed + running)
         failed(c, "gen %llu: services run %llu and completed %llu, counters say %llu and %llu",
                U(st->gen), U(running), U(completed), U(k->running), U(k->completed));
-    if (k->submitted != k->completed + k->failed + k->skipped + k->cancelled + k->pending +
-                            k->running)
+    if (k->submitted !=
+        k->completed + k->failed + k->skipped + k->cancelled + k->pending + k->running)
         failed(c, "gen %llu: submitted %llu does not add up", U(st->gen), U(k->submitted));
     if (k->pending < k->waiting + k->queued + k->delayed)
-        failed(c, "gen %llu: pending %llu < waiting + queued + delayed", U(st->gen),
-               U(k->pending));
+        failed(c, "gen %llu: pending %llu < waiting + queued + delayed", U(st->gen), U(k->pending));
     if (st->gen < c->gen || st->events_head < c->events_head || st->now < c->now ||
         k->completed < c->completed)
-        failed(c, "went back: gen %llu -> %llu, events %llu -> %llu, t %lld -> %lld, "
-                  "completed %llu -> %llu",
+        failed(c,
+               "went back: gen %llu -> %llu, events %llu -> %llu, t %lld -> %lld, "
+               "completed %llu -> %llu",
                U(c->gen), U(st->gen), U(c->events_head), U(st->events_head), (long long)c->now,
                (long long)st->now, U(c->completed), U(k->completed));
     c->gen = st->gen;
@@ -107,8 +107,8 @@ static void check_report(reader_ctx *c, const rc_shm_report *r)
 {
     if (r->made == 0) return;
     c->report_reads++;
-    if (r->taken < c->taken) failed(c, "report went back: t %lld -> %lld", (long long)c->taken,
-                                    (long long)r->taken);
+    if (r->taken < c->taken)
+        failed(c, "report went back: t %lld -> %lld", (long long)c->taken, (long long)r->taken);
     c->taken = r->taken;
     if (r->taken % rc_seconds(0.001 * STEP_MS) != 0) {
         failed(c, "report taken at %lld ns, not on a step", (long long)r->taken);
@@ -116,8 +116,8 @@ static void check_report(reader_ctx *c, const rc_shm_report *r)
     }
     uint64_t first = (uint64_t)(r->taken / rc_seconds(0.001 * STEP_MS)) + 1;
     if (r->blocked_total != WINDOW || r->n_blocked != RC_SHM_MAX_BLOCKED)
-        failed(c, "report at step %llu: %llu blocked, %u kept", U(first - 1),
-               U(r->blocked_total), r->n_blocked);
+        failed(c, "report at step %llu: %llu blocked, %u kept", U(first - 1), U(r->blocked_total),
+               r->n_blocked);
     for (uint32_t i = 0; i < r->n_blocked && i < RC_SHM_MAX_BLOCKED; i++) {
         const rc_shm_blocked *b = &r->blocked[i];
         char label[32];
@@ -133,8 +133,8 @@ static void check_report(reader_ctx *c, const rc_shm_report *r)
     snprintf(want, sizeof want, "never #%llu [w%llu] waits", U(first), U(first));
     const char *named = strstr(r->waitfor, "never #");
     if (!named || strncmp(named, want, strlen(want)) != 0)
-        failed(c, "report at step %llu: wait-for names '%.40s' first, expected '%s'",
-               U(first - 1), named ? named : r->waitfor, want);
+        failed(c, "report at step %llu: wait-for names '%.40s' first, expected '%s'", U(first - 1),
+               named ? named : r->waitfor, want);
 }
 
 static void *reader_main(void *arg)
@@ -213,7 +213,8 @@ Test(shm_stress, readers_racing_a_writer_only_ever_see_consistent_snapshots, .ti
     char err[256];
     cr_assert_eq(rc_shm_publish(&wa, a, name_a, "stress: busy", err, sizeof err), 0, "%s", err);
     cr_assert_eq(rc_shm_publish(&wb, b, name_b, "stress: report", err, sizeof err), 0, "%s", err);
-    for (rc_work_id id = 1; id <= WINDOW; id++) submit_never(b, id);
+    for (rc_work_id id = 1; id <= WINDOW; id++)
+        submit_never(b, id);
     cr_assert_geq(rc_loop_run(loop_b, RC_RUN_NOWAIT), 0);
     cr_assert_eq(rc_shm_refresh_report(wb), 0);
 
