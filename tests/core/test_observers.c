@@ -33,8 +33,7 @@ static void seen_event(rc_cue *cue, const rc_event *ev, void *ud)
     seen_append(s, rc_event_name(ev->kind));
     if (s->tag) {
         size_t n = strlen(shared_log);
-        snprintf(shared_log + n, sizeof shared_log - n, "%s:%s;", s->tag,
-                 rc_event_name(ev->kind));
+        snprintf(shared_log + n, sizeof shared_log - n, "%s:%s;", s->tag, rc_event_name(ev->kind));
     }
     if (s->leave_after_first) cr_assert_eq(rc_cue_unobserve(cue, &s->obs), 0);
 }

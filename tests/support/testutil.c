@@ -244,7 +244,8 @@ void tu_shm_name(char *out, size_t cap, const char *what)
 
 void tu_shm_forget(void)
 {
-    for (size_t i = 0; i < n_shm_names; i++) shm_unlink(shm_names[i]);
+    for (size_t i = 0; i < n_shm_names; i++)
+        shm_unlink(shm_names[i]);
     n_shm_names = 0;
 }
 

@@ -161,7 +161,8 @@ Test(viewmodel, rings_past_capacity_keep_the_newest_in_order, .fini = tu_shm_for
     /* In batches the segment's ring holds, with a look after each. */
     int marks = 0;
     for (int done = 0; done < WORKS; done += BATCH) {
-        for (int i = 0; i < BATCH && done + i < WORKS; i++) tu_submit(f.cue, "t", NULL);
+        for (int i = 0; i < BATCH && done + i < WORKS; i++)
+            tu_submit(f.cue, "t", NULL);
         for (int k = 0; k < 20 && marks < MARKS; k++) {
             char what[16];
             snprintf(what, sizeof what, "m%d", marks++);
@@ -208,7 +209,8 @@ Test(viewmodel, events_overwritten_before_a_look_are_counted_lost, .fini = tu_sh
 {
     vm_fixture f = vm_open("lost", &fast_task);
     enum { WORKS = 2000 };
-    for (int i = 0; i < WORKS; i++) tu_submit(f.cue, "t", NULL);
+    for (int i = 0; i < WORKS; i++)
+        tu_submit(f.cue, "t", NULL);
     tu_run(f.loop);
     vm_update(f.vm);
 
@@ -229,8 +231,10 @@ Test(viewmodel, samples_past_capacity_thin_out_and_keep_the_whole_run, .fini = t
     cr_assert_eq(rc_service(f.cue, "one", NULL, 1), 0);
     cr_assert_eq(rc_task(f.cue, "s", "one", tu_handler, &slow), 0);
     enum { WORKS = 3000 }; /* 300 s one at a time: 3000 samples at 0.1 s */
-    for (int i = 0; i < WORKS; i++) tu_submit(f.cue, "s", NULL);
-    while (rc_loop_run(f.loop, RC_RUN_ONCE) > 0) vm_update(f.vm);
+    for (int i = 0; i < WORKS; i++)
+        tu_submit(f.cue, "s", NULL);
+    while (rc_loop_run(f.loop, RC_RUN_ONCE) > 0)
+        vm_update(f.vm);
     vm_update(f.vm);
 
     const viewmodel *vm = f.vm;

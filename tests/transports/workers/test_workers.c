@@ -261,7 +261,8 @@ static int stdout_pending(int pid)
 static void wait_second_answer(int pid)
 {
     double until = now_s() + WATCHDOG_S;
-    while (stats().wrong_id == 0 && stdout_pending(pid) == 0 && now_s() < until) usleep(1000);
+    while (stats().wrong_id == 0 && stdout_pending(pid) == 0 && now_s() < until)
+        usleep(1000);
     cr_assert(stats().wrong_id == 1 || stdout_pending(pid) > 0,
               "the worker did not answer a second time within %.0fs", WATCHDOG_S);
 }
