@@ -275,6 +275,7 @@ Test(shm_stress, readers_racing_a_writer_only_ever_see_consistent_snapshots, .ti
     cr_assert_gt(steps, 100, "the writer took only %llu steps", U(steps));
     cr_assert_gt(tu_stats(a).completed, 100);
     free(ctx);
+    tu_run(loop_a); /* let what runs finish, so nothing is left in flight */
     tu_close(loop_a, a);
     tu_close(loop_b, b);
 }
