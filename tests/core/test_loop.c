@@ -576,3 +576,28 @@ Test(loop, seconds_convert_to_nanoseconds_rounded_and_saturated)
     cr_assert_eq(rc_seconds(1e30), RC_TIME_NEVER);
     cr_assert_float_eq(rc_to_seconds(INT64_C(2500000000)), 2.5, 1e-12);
 }
+
+/* ---- the next timer, for drivers that pace or step the clock ---- */
+
+Test(loop, next_timer_is_the_earliest_armed_timer_referenced_or_not)
+{
+    cr_assert_eq(rc_loop_next_timer(loop), RC_TIME_NEVER, "no timer: never");
+    rc_timer a, b, c;
+    arm(&a, 0, 5);
+    rc_timer_init(&b, on_timer, (void *)&ids[1]);
+    rc_timer_set_ref(&b, false);
+    cr_assert_eq(rc_timer_start(loop, &b, rc_seconds(2)), RC_OK);
+    arm(&c, 2, 9);
+    cr_assert_eq(rc_loop_next_timer(loop), rc_seconds(2), "an unreferenced timer counts too");
+
+    rc_timer_stop(loop, &b);
+    cr_assert_eq(rc_loop_next_timer(loop), rc_seconds(5), "a stopped timer does not");
+
+    cr_assert_eq(rc_loop_run_until(loop, rc_seconds(5)), 1);
+    cr_assert_eq(fired.n, 1);
+    cr_assert_eq(rc_loop_next_timer(loop), rc_seconds(9), "a fired timer does not");
+    cr_assert_eq(rc_loop_now(loop), rc_seconds(5), "asking does not move the clock");
+
+    cr_assert_eq(rc_loop_run(loop, RC_RUN_DEFAULT), 0);
+    cr_assert_eq(rc_loop_next_timer(loop), RC_TIME_NEVER);
+}

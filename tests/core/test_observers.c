@@ -15,7 +15,10 @@ typedef struct seen {
     int unchecked_at_settle; /* settles at which some pending work was unchecked */
     rc_observer obs;
     bool leave_after_first; /* unobserve itself from its first on_event */
+    const char *tag;        /* if set, events also go into shared_log as "tag:event;" */
 } seen;
+
+static char shared_log[2048];
 
 static void seen_append(seen *s, const char *word)
 {
@@ -28,6 +31,10 @@ static void seen_event(rc_cue *cue, const rc_event *ev, void *ud)
     seen *s = ud;
     s->events++;
     seen_append(s, rc_event_name(ev->kind));
+    if (s->tag) {
+        size_t n = strlen(shared_log);
+        snprintf(shared_log + n, sizeof shared_log - n, "%s:%s;", s->tag, rc_event_name(ev->kind));
+    }
     if (s->leave_after_first) cr_assert_eq(rc_cue_unobserve(cue, &s->obs), 0);
 }
 
@@ -77,6 +84,9 @@ Test(observers, see_every_event_in_the_order_added_before_the_hook)
     seen a, b;
     seen_init(&a);
     seen_init(&b);
+    a.tag = "a";
+    b.tag = "b";
+    shared_log[0] = 0;
     cr_assert_eq(rc_cue_observe(cue, &a.obs), 0);
     cr_assert_eq(rc_cue_observe(cue, &b.obs), 0);
     hook_log[0] = 0;
@@ -85,6 +95,8 @@ Test(observers, see_every_event_in_the_order_added_before_the_hook)
     tu_run(loop);
     cr_assert_str_eq(a.log, "queued;started;completed;");
     cr_assert_str_eq(b.log, a.log);
+    cr_assert_str_eq(shared_log, "a:queued;b:queued;a:started;b:started;a:completed;b:completed;",
+                     "a, added first, hears each event first");
     cr_assert_str_eq(hook_log, "hook:queued;hook:started;hook:completed;");
     rc_cue_free(cue);
     cr_assert_str_eq(a.log, "queued;started;completed;freed;");

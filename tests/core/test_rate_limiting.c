@@ -349,3 +349,23 @@ Test(rate_limiting, tasks_sharing_a_service_share_its_limits)
     cr_assert_eq(info.peak_running, 2, "two tasks, one limit");
     cr_assert_eq(info.started, 8);
 }
+
+Test(rate_limiting, starts_one_window_old_have_left_the_window)
+{
+    tu_task *t = tu_task_new();
+    tu_serve(cue, "api", "2/1", RC_NO_LIMIT, "call", t);
+    tu_submit(cue, "call", NULL);
+    tu_submit(cue, "call", NULL);
+    tu_keepalive(loop, 1.0);
+    tu_keepalive(loop, 0.5);
+    rc_service_info info;
+
+    tu_run_until(loop, 0.5);
+    cr_assert_eq(rc_service_get(cue, 0, &info), RC_OK);
+    cr_assert_eq(info.starts_in_window, 2, "both starts of t=0 are in the window at t=0.5");
+
+    tu_run_until(loop, 1.0);
+    cr_assert_eq(rc_service_get(cue, 0, &info), RC_OK);
+    cr_assert_eq(info.starts_in_window, 0, "the window is half-open: (t-1s, t]");
+    free(t);
+}

@@ -373,3 +373,53 @@ Test(stall_timeout, stall_timeout_off_leaves_stalled_work_pending)
     cr_assert_eq(tu_stats(cue).pending, 1);
     finish();
 }
+
+/* ---- cancels: the stall timer follows them ---- */
+
+Test(stall_timeout, cancelling_the_last_pending_item_disarms_the_stall_timer)
+{
+    start_with(&(rc_cue_opts){.stall_warn_after = 30, .stall_timeout = 60});
+    rc_work_id id = tu_submit(cue, "never", NULL);
+    cr_assert_geq(rc_loop_run(loop, RC_RUN_NOWAIT), 0);
+    cr_assert_eq(rc_loop_next_timer(loop), rc_seconds(30), "armed for the warning");
+
+    cr_assert_eq(rc_cancel(cue, id), RC_OK);
+
+    cr_assert_eq(rc_loop_next_timer(loop), RC_TIME_NEVER, "nothing pending: no stall timer");
+    cr_assert_eq(rc_loop_run(loop, RC_RUN_DEFAULT), 0);
+    cr_assert_eq(rc_loop_now(loop), 0, "the loop returned at once, without waiting out a timer");
+    cr_assert_eq(x->n_fail, 0);
+    finish();
+}
+
+Test(stall_timeout, the_stall_timer_follows_cancels)
+{
+    start_with(&(rc_cue_opts){.stall_timeout = 60});
+    rc_work_id a = tu_submit(cue, "never", NULL);
+    rc_work_id b = tu_submit(cue, "never", NULL);
+    tu_keepalive(loop, 10);
+    tu_run_until(loop, 10);
+    cr_assert_eq(rc_loop_next_timer(loop), rc_seconds(60));
+
+    /* One of two cancelled: still a stall for the other, from t=0. */
+    cr_assert_eq(rc_cancel(cue, a), RC_OK);
+    cr_assert_eq(rc_loop_next_timer(loop), rc_seconds(60));
+
+    /* The last one cancelled: disarmed, and the idle spell is no stall. */
+    cr_assert_eq(rc_cancel(cue, b), RC_OK);
+    cr_assert_eq(rc_loop_next_timer(loop), RC_TIME_NEVER);
+    tu_keepalive(loop, 40);
+    tu_run_until(loop, 40);
+
+    /* New work counts from its arrival, not from the work cancelled. */
+    rc_work_id c = tu_submit(cue, "never", NULL);
+    cr_assert_geq(rc_loop_run(loop, RC_RUN_NOWAIT), 0);
+    cr_assert_eq(rc_loop_next_timer(loop), rc_seconds(100));
+    tu_run(loop);
+    const tu_failure *f = tu_xrec_failure(x, c);
+    cr_assert_not_null(f);
+    cr_assert_eq(f->kind, RC_FAIL_STALL_TIMEOUT);
+    tu_assert_time_s(f->time, 100);
+    cr_assert_eq(x->n_fail, 1, "the cancelled work did not fail");
+    finish();
+}

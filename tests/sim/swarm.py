@@ -16,7 +16,12 @@ master seed, each checked against the simulator's invariants:
     "completed" per completed work;
   * the report names the scenario and the seed that were asked for;
   * a run with -d D that ends before D gives the same log and report as
-    without -d.
+    without -d;
+  * throughput: in runs where a rate limit is the only bottleneck (enough
+    work, short fixed latency, concurrency no lower than the rate's count),
+    the run takes as long as the limit demands and no longer -- N starts at
+    K per W seconds end at floor((N-1)/K)*W plus one latency, within
+    THROUGHPUT_TOLERANCE.  A limiter stricter than declared fails here.
 
 Checks that hit a bug listed in KNOWN_ISSUES are printed as known issues and
 do not fail the test.
@@ -25,7 +30,8 @@ Run i draws its options from random.Random("<master>:<i>"), so a run does not
 depend on how many others there are.  On a failure the run's number and the
 runcue-sim command line are printed:
 
-    swarm.py [--tool PATH] [--runs N] [--master-seed S] [--only I[,I...]]
+    swarm.py [--tool PATH] [--runs N] [--throughput-runs N] [--master-seed S]
+             [--only I[,I...]]
 """
 import argparse
 import json
@@ -74,6 +80,40 @@ def draw_options(master, i):
     return args
 
 
+THROUGHPUT_TOLERANCE = 0.02  # relative; virtual time is exact, this is slack
+
+
+def draw_throughput_options(master, i):
+    """The runcue-sim arguments of throughput run i: a rate limit of K per W
+    seconds is the only thing holding the work back."""
+    rnd = random.Random(f"{master}:throughput:{i}")
+    k = rnd.randint(1, 12)
+    window = rnd.choice(["1", "0.5", "2", "10"])
+    n = k * rnd.randint(4, 20) + rnd.randint(1, k)
+    latency = rnd.choice([0, 1, 5, 20])  # ms, well inside any window
+    return ["--scenario", "single_queue", "-n", str(n), "-l", str(latency), "-j", "0",
+            "-c", str(k + rnd.randint(0, 3)), "-r", f"{k}/{window}",
+            "--seed", str(rnd.randrange(2**32))]
+
+
+def check_throughput(args, rep):
+    """Problems with how fast a rate-limited run moved (list of strings)."""
+    n = int(opt(args, "-n"))
+    k, window = opt(args, "-r").split("/")
+    k, window = int(k), float(window)
+    latency = float(opt(args, "-l")) / 1000
+    ideal = (n - 1) // k * window + latency
+    took = rep.get("duration_s")
+    if rep.get("completed") != n or not isinstance(took, (int, float)):
+        return [f"completed {rep.get('completed')} of {n} (duration {took})"]
+    if took > ideal * (1 + THROUGHPUT_TOLERANCE) + 1e-6:
+        limit = k / window
+        got = (n - 1) / max(took - latency, 1e-9)
+        return [f"throughput: {n} starts at a limit of {k} per {window:g}s should end by "
+                f"t={ideal:.3f}s, took {took:.3f}s ({got:.3f} starts/s against {limit:.3f})"]
+    return []
+
+
 def opt(args, name):
     return args[args.index(name) + 1] if name in args else None
 
@@ -96,6 +136,7 @@ class Findings:
     def __init__(self):
         self.problems = []
         self.known = set()
+        self.report = None  # the run's JSON report, once parsed
 
     def add(self, msg, known=None):
         if known is not None and known in KNOWN_ISSUES:
@@ -128,6 +169,7 @@ def check_run(tool, args):
         f.add(f"stdout is not a JSON report (exit {a.status}):\n"
               f"{a.stdout[:500]}\nstderr:\n{a.stderr[:800]}")
         return f, "error"
+    f.report = rep
 
     # Exit status and outcome.
     stalled, cut = rep.get("stalled"), rep.get("cut")
@@ -244,6 +286,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tool")
     ap.add_argument("--runs", type=int, default=60)
+    ap.add_argument("--throughput-runs", type=int, default=20)
     ap.add_argument("--master-seed", type=int, default=MASTER_SEED)
     ap.add_argument("--only", help="comma-separated run numbers")
     opts = ap.parse_args()
@@ -272,6 +315,17 @@ def main():
                                    "--master-seed", str(opts.master_seed), "--only", str(i)]))
         else:
             tally.ok(f"run {i}: {shlex.join(args)}")
+    for i in range(0 if opts.only else opts.throughput_runs):
+        args = draw_throughput_options(opts.master_seed, i)
+        found, outcome = check_run(tool, args)
+        problems = found.problems
+        if not problems:
+            problems = check_throughput(args, found.report)
+        if problems:
+            tally.fail(f"throughput run {i} (master seed {opts.master_seed})",
+                       "\n".join(problems) + f"\ncommand: {shlex.join([tool] + args)}")
+        else:
+            tally.ok(f"throughput run {i}: {shlex.join(args)}")
     print(f"{len(runs)} runs (each twice) in {time.monotonic() - t0:.1f}s, "
           f"master seed {opts.master_seed}; outcomes: " +
           ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))

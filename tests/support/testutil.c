@@ -2,6 +2,8 @@
 #include "testutil.h"
 
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* ---- loop and cue ---- */
 
@@ -226,6 +228,26 @@ int tu_task_index(const tu_task *t, rc_work_id id)
 }
 
 /* ---- small assertions ---- */
+
+/* ---- shared-memory names ---- */
+
+enum { TU_MAX_SHM = 16 };
+static char shm_names[TU_MAX_SHM][64];
+static size_t n_shm_names;
+
+void tu_shm_name(char *out, size_t cap, const char *what)
+{
+    snprintf(out, cap, "%s-%d", what, (int)getpid());
+    if (n_shm_names < TU_MAX_SHM)
+        snprintf(shm_names[n_shm_names++], sizeof shm_names[0], "/runcue.%s", out);
+}
+
+void tu_shm_forget(void)
+{
+    for (size_t i = 0; i < n_shm_names; i++)
+        shm_unlink(shm_names[i]);
+    n_shm_names = 0;
+}
 
 bool tu_mentions_timeout(const char *s)
 {

@@ -134,6 +134,18 @@ tu_task *tu_task_new(void);
 int tu_task_index(const tu_task *t, rc_work_id id);
 
 /* ------------------------------------------------------------------ */
+/* Shared-memory names                                                 */
+/* ------------------------------------------------------------------ */
+
+/* A segment name unique to this process, "WHAT-PID", remembered so that
+ * tu_shm_forget (a test's .fini, which runs even after a failed assertion)
+ * can remove what a failed test left in /dev/shm. */
+void tu_shm_name(char *out, size_t cap, const char *what);
+/* Unlink every segment named by tu_shm_name in this process (those already
+ * gone are skipped) and forget them. */
+void tu_shm_forget(void);
+
+/* ------------------------------------------------------------------ */
 /* Small assertions                                                    */
 /* ------------------------------------------------------------------ */
 

@@ -138,3 +138,135 @@ Test(viewmodel, root_lines_and_line_counts)
     cr_assert_eq(vm_count_lines("a\nb\n"), 2);
     cr_assert_eq(vm_count_lines("a\nb"), 2);
 }
+
+/* ---- past the rings' capacity ---- */
+
+static tu_task fast_task = {.delay_s = 0.001};
+
+/* A published cue with a service "api" (50 at once) and the model on it. */
+typedef struct vm_fixture {
+    rc_loop *loop;
+    rc_cue *cue;
+    rc_shm_writer *w;
+    rc_shm_reader *r;
+    viewmodel *vm;
+} vm_fixture;
+
+static vm_fixture vm_open(const char *what, tu_task *task)
+{
+    vm_fixture f;
+    char name[64], tagged[48];
+    snprintf(tagged, sizeof tagged, "vm-%s", what);
+    tu_shm_name(name, sizeof name, tagged);
+    f.loop = tu_loop_new();
+    f.cue = tu_cue_new(f.loop, NULL);
+    tu_serve(f.cue, "api", NULL, 50, "t", task);
+    cr_assert_eq(rc_shm_publish(&f.w, f.cue, name, NULL, NULL, 0), 0);
+    cr_assert_eq(rc_shm_attach(&f.r, name, 1, NULL, 0), 0);
+    f.vm = vm_new(f.r);
+    cr_assert_not_null(f.vm);
+    return f;
+}
+
+static void vm_close(vm_fixture *f)
+{
+    vm_free(f->vm);
+    rc_shm_detach(f->r);
+    tu_close(f->loop, f->cue);
+}
+
+Test(viewmodel, rings_past_capacity_keep_the_newest_in_order, .fini = tu_shm_forget)
+{
+    vm_fixture f = vm_open("rings", &fast_task);
+    enum { BATCH = 500, WORKS = VM_BARS + 808, MARKS = VM_MARKS + 44 };
+    /* In batches the segment's ring holds, with a look after each. */
+    int marks = 0;
+    for (int done = 0; done < WORKS; done += BATCH) {
+        for (int i = 0; i < BATCH && done + i < WORKS; i++)
+            tu_submit(f.cue, "t", NULL);
+        for (int k = 0; k < 20 && marks < MARKS; k++) {
+            char what[16];
+            snprintf(what, sizeof what, "m%d", marks++);
+            rc_shm_mark(f.w, what, NULL);
+        }
+        tu_run(f.loop);
+        vm_update(f.vm);
+    }
+    const viewmodel *vm = f.vm;
+    cr_assert_eq(vm->lost, 0);
+    cr_assert_eq(marks, MARKS);
+
+    /* Bars: one per work; the newest VM_BARS kept, newest first. */
+    cr_assert_eq(vm->n_bars, WORKS);
+    for (uint64_t i = 0; i < VM_BARS; i++) {
+        const vm_bar *b = vm_bar_at(vm, i);
+        cr_assert_not_null(b, "bar %llu", (unsigned long long)i);
+        cr_assert_eq(b->work_id, WORKS - i, "bar %llu is work %llu", (unsigned long long)i,
+                     (unsigned long long)b->work_id);
+        cr_assert_eq(b->outcome, VM_OK);
+        cr_assert_eq(b->end - b->start, rc_seconds(0.001));
+    }
+    cr_assert_null(vm_bar_at(vm, VM_BARS), "nothing older than the ring");
+
+    /* Lines: one per event, the newest VM_LINES kept in sequence. */
+    uint64_t head = vm->snap.state.events_head;
+    cr_assert_eq(vm->n_lines, head);
+    cr_assert_eq(head, 3 * WORKS + MARKS, "queued, started and completed per work, and the marks");
+    for (uint64_t i = 0; i < VM_LINES; i++)
+        cr_assert_eq(vm_line_at(vm, i)->seq, head - i);
+    cr_assert_null(vm_line_at(vm, VM_LINES));
+
+    /* Marks: the newest VM_MARKS, oldest at the ring's next slot. */
+    cr_assert_eq(vm->n_marks, MARKS);
+    char want[16];
+    snprintf(want, sizeof want, "m%d", MARKS - 1);
+    cr_assert_str_eq(vm->marks[(vm->n_marks - 1) % VM_MARKS].what, want);
+    snprintf(want, sizeof want, "m%d", MARKS - VM_MARKS);
+    cr_assert_str_eq(vm->marks[vm->n_marks % VM_MARKS].what, want);
+    vm_close(&f);
+}
+
+Test(viewmodel, events_overwritten_before_a_look_are_counted_lost, .fini = tu_shm_forget)
+{
+    vm_fixture f = vm_open("lost", &fast_task);
+    enum { WORKS = 2000 };
+    for (int i = 0; i < WORKS; i++)
+        tu_submit(f.cue, "t", NULL);
+    tu_run(f.loop);
+    vm_update(f.vm);
+
+    const viewmodel *vm = f.vm;
+    uint64_t head = vm->snap.state.events_head;
+    cr_assert_eq(head, 3 * WORKS);
+    cr_assert_eq(vm->lost, head - RC_SHM_RING, "lost %llu", (unsigned long long)vm->lost);
+    cr_assert_eq(vm->n_lines, RC_SHM_RING, "every event still in the ring is taken");
+    cr_assert_eq(vm_line_at(vm, 0)->seq, head);
+    cr_assert_eq(vm_line_at(vm, VM_LINES - 1)->seq, head - VM_LINES + 1);
+    vm_close(&f);
+}
+
+Test(viewmodel, samples_past_capacity_thin_out_and_keep_the_whole_run, .fini = tu_shm_forget)
+{
+    tu_task slow = {.delay_s = 0.1};
+    vm_fixture f = vm_open("samples", &slow);
+    cr_assert_eq(rc_service(f.cue, "one", NULL, 1), 0);
+    cr_assert_eq(rc_task(f.cue, "s", "one", tu_handler, &slow), 0);
+    enum { WORKS = 3000 }; /* 300 s one at a time: 3000 samples at 0.1 s */
+    for (int i = 0; i < WORKS; i++)
+        tu_submit(f.cue, "s", NULL);
+    while (rc_loop_run(f.loop, RC_RUN_ONCE) > 0)
+        vm_update(f.vm);
+    vm_update(f.vm);
+
+    const viewmodel *vm = f.vm;
+    cr_assert_leq(vm->n_samples, VM_SAMPLES);
+    cr_assert_geq(vm->n_samples, VM_SAMPLES / 2);
+    cr_assert_geq(vm->sample_every, rc_seconds(0.2), "sampled less often once full");
+    for (size_t i = 1; i < vm->n_samples; i++)
+        cr_assert_gt(vm->samples[i].t, vm->samples[i - 1].t, "sample %zu", i);
+    cr_assert_lt(vm->samples[0].t, rc_seconds(1), "the start of the run is kept");
+    cr_assert_eq(vm->samples[vm->n_samples - 1].completed, WORKS);
+    cr_assert_geq(vm->samples[vm->n_samples - 1].t, rc_seconds(0.1 * WORKS) - vm->sample_every,
+                  "the end of the run is kept");
+    vm_close(&f);
+}

@@ -5,6 +5,12 @@ blocked list and wait-for chain of a deadlock, survives a resize, and q or
 SIGINT leave a sane terminal; runcue-top NAME watches another process.
 
 Needs RUNCUE_SIM and RUNCUE_TOP (set by meson) and tmux on PATH.
+
+Nothing sleeps for a fixed time before reading the screen: every look polls
+until what is expected appears, with a deadline.  One tmux server (on a
+socket named after this process, without any user configuration) lives for
+the whole run, kept up by a session of its own, so closing a test's session
+never shuts the server down under the next test's new-session.
 """
 import os
 import re
@@ -26,43 +32,35 @@ SOCK = f"runcue-tui-{os.getpid()}"
 
 
 def tmux(*args, check=True):
-    return subprocess.run(["tmux", "-L", SOCK, *args], capture_output=True, text=True,
-                          check=check)
+    return subprocess.run(["tmux", "-f", "/dev/null", "-L", SOCK, *args], capture_output=True,
+                          text=True, check=check)
 
 
 def screen(session):
     return tmux("capture-pane", "-p", "-t", session).stdout
 
 
-def wait_for(session, pattern, timeout=20.0):
+def wait_until(session, holds, what, timeout=20.0):
+    """Poll the screen until holds(text); return the text, or raise with the
+    last screen after the deadline."""
     deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
+    while True:
         text = screen(session)
-        if re.search(pattern, text):
+        if holds(text):
             return text
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {pattern!r}; screen:\n{text}")
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out waiting for {what}; screen:\n{text}")
+        time.sleep(0.05)
 
 
-def new_session(session, width, height, command):
-    """tmux new-session.  When the previous test killed the server's last
-    session, the server may still be exiting: tmux then says "server exited
-    unexpectedly"; start again (the server exits in milliseconds)."""
-    for _ in range(50):
-        r = tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
-                 command, check=False)
-        if r.returncode == 0:
-            return
-        if "server exited unexpectedly" not in r.stderr:
-            break
-        time.sleep(0.02)
-    raise AssertionError(f"tmux new-session {session}: {r.stderr.strip()}")
+def wait_for(session, pattern, timeout=20.0):
+    return wait_until(session, lambda text: re.search(pattern, text), repr(pattern), timeout)
 
 
 def shell(session, width=120, height=40):
     """A plain shell in a fresh tmux session."""
-    new_session(session, width, height, "env PS1='$ ' TERM=xterm-256color bash --norc --noprofile")
+    tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+         "env PS1='$ ' TERM=xterm-256color bash --norc --noprofile")
     wait_for(session, r"\$ $|\$\s*$")
 
 
@@ -75,7 +73,7 @@ def sane_terminal(session, what):
     """After the view left: the shell echoes what is typed and the line
     discipline is cooked with echo on."""
     tmux("send-keys", "-t", session, "clear", "Enter")
-    time.sleep(0.2)
+    wait_until(session, lambda text: text.strip() == "$", "a cleared screen")
     type_line(session, "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo -e -icanon -e -echo;"
                        " echo SANE-$((40+2))")
     text = wait_for(session, r"SANE-42")
@@ -86,51 +84,29 @@ def sane_terminal(session, what):
           text)
 
 
-def sim_segment(session):
-    """The segment of the runcue-sim running in the session's pane (it names
-    it after its pid): the pane's process or a child of it."""
-    pane = int(tmux("list-panes", "-t", session, "-F", "#{pane_pid}").stdout.split()[0])
-    pids = [pane]
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pane:
-                pids.append(int(d))
-    for pid in pids:
+def own_segments():
+    """The segments of runcue-sim processes of this build (other programs,
+    other checkouts' tests, may create and remove theirs meanwhile)."""
+    mine = os.path.realpath(SIM)
+    found = []
+    for n in os.listdir("/dev/shm"):
+        m = re.fullmatch(r"runcue\.sim-(\d+)", n)
         try:
-            with open(f"/proc/{pid}/comm") as f:
-                if f.read().strip() == "runcue-sim":
-                    return f"runcue.sim-{pid}"
+            if m and os.path.realpath(os.readlink(f"/proc/{m.group(1)}/exe")) == mine:
+                found.append(n)
         except OSError:
             pass
-    return None
+    return sorted(found)
 
 
-def segments():
-    return sorted(n for n in os.listdir("/dev/shm") if n.startswith("runcue."))
-
-
-def our_sims():
-    """Segment names of the runcue-sim processes of this build (other
-    checkouts' tests share /dev/shm, so other names come and go)."""
-    exe = os.path.realpath(SIM)
-    names = set()
-    for pid in os.listdir("/proc"):
-        try:
-            if pid.isdigit() and os.readlink(f"/proc/{pid}/exe") == exe:
-                names.add(f"runcue.sim-{pid}")
-        except OSError:
-            pass
-    return names
-
-
-def run_removed(during):
-    """Our simulator's segment was there while it ran and is gone now."""
-    return bool(during) and not during & set(segments())
+def gone(name, timeout=5.0):
+    """Wait until /dev/shm/NAME is removed; True if it was."""
+    deadline = time.monotonic() + timeout
+    while os.path.exists(f"/dev/shm/{name}"):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_counts_and_quit():
@@ -168,7 +144,7 @@ def test_pause_and_step():
     tmux("send-keys", "-t", s, "p")
     text = wait_for(s, r"paused")
     t1 = re.search(r"t=([\d.]+)s", text).group(1)
-    time.sleep(0.6)
+    time.sleep(0.6)  # a spell in which nothing may happen: not a wait for a condition
     t2 = re.search(r"t=([\d.]+)s", screen(s)).group(1)
     check(t1 == t2, "p: virtual time stands still while paused", f"{t1} then {t2}")
     tmux("send-keys", "-t", s, "Space")
@@ -195,65 +171,50 @@ def test_deadlock_and_resize():
           and "2 pending work cannot move" in text,
           "deadlock: Blocked lists the work, its reason and the wait-for cycle", text)
     tmux("resize-window", "-t", s, "-x", "80", "-y", "30")
-    time.sleep(0.5)
-    text = screen(s)
-    width = max(len(line.rstrip()) for line in text.split("\n"))
-    check("Services" in text and "Blocked" in text and width <= 80,
-          "resize to 80x30: redrawn to fit", text)
+
+    def redrawn(text):
+        width = max(len(line.rstrip()) for line in text.split("\n"))
+        return "Services" in text and "Blocked" in text and width <= 80
+
+    try:
+        text = wait_until(s, redrawn, "a redraw at 80 columns")
+    except AssertionError as e:
+        text = str(e)
+    check(redrawn(text), "resize to 80x30: redrawn to fit", text)
     tmux("send-keys", "-t", s, "q")
     text = wait_for(s, r"EXIT=\d+")
     check("EXIT=3" in text, "a stalled run exits 3 after q", text)
     tmux("kill-session", "-t", s)
 
 
-def test_root_causes():
-    s = "roots"
-    shell(s)
-    fixture = os.path.join(FIXTURES, "deadlock", "cancelled_producer.json")
-    type_line(s, f"{SIM} --scenario-file {fixture} --seed 1 --tui --speed 50; echo EXIT=$?")
-    text = wait_for(s, r"root: ")
-    check("root: fetch #1 [model] cancelled; blocks 2" in text,
-          "deadlock: Blocked names the root cause with task, label and state", text)
-    tmux("send-keys", "-t", s, "q")
-    text = wait_for(s, r"EXIT=\d+")
-    check("EXIT=3" in text, "a run stalled on a cancelled producer exits 3 after q", text)
-    tmux("kill-session", "-t", s)
-
-
 def test_sigint():
     s = "sigint"
     shell(s)
-    # A segment name of this test's own: other processes on the machine
-    # come and go in /dev/shm meanwhile.
-    name = f"tui-test-{os.getpid()}-sigint"
-    type_line(s, f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1 --shm {name}; "
-                 "echo EXIT=$?")
+    before = own_segments()
+    type_line(s, f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1; echo EXIT=$?")
     wait_for(s, r"running")
-    during = our_sims() & set(segments())
+    during = [n for n in own_segments() if n not in before]
     tmux("send-keys", "-t", s, "C-c")
     text = wait_for(s, r"EXIT=\d+")
     check("EXIT=130" in text, "SIGINT: exit 130", text)
     check("Summary (seed 1)" in text, "SIGINT: the summary of the run so far is printed", text)
-    check(f"runcue.{name}" in during and f"runcue.{name}" not in segments(),
-          "SIGINT: the run's segment is removed", f"{during} {segments()}")
+    check(len(during) == 1 and gone(during[0]),
+          "SIGINT: the run's segment is removed", f"{before} {during} {own_segments()}")
     sane_terminal(s, "SIGINT")
     tmux("kill-session", "-t", s)
 
 
 def test_hangup():
     s = "hangup"
-    name = f"runcue.tui-test-{os.getpid()}-hangup"
-    new_session(s, 100, 30, f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1 "
-                            f"--shm {name[7:]}")
+    before = own_segments()
+    tmux("new-session", "-d", "-s", s, "-x", "100", "-y", "30",
+         f"{SIM} --scenario fanout -n 500 --seed 1 --tui --speed 1")
     wait_for(s, r"running")
-    during = our_sims() & set(segments())
+    during = [n for n in own_segments() if n not in before]
     tmux("kill-session", "-t", s)  # the terminal goes away: SIGHUP
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and name in segments():
-        time.sleep(0.1)
-    check(name in during and name not in segments(),
+    check(len(during) == 1 and gone(during[0]),
           "SIGHUP (the terminal closed): the run's segment is removed",
-          f"{during} {segments()}")
+          f"{before} {during} {own_segments()}")
 
 
 def test_attached():
@@ -291,6 +252,21 @@ def test_attached():
     finally:
         if writer.poll() is None:
             writer.kill()
+
+
+def test_root_causes():
+    s = "roots"
+    shell(s)
+    fixture = os.path.join(FIXTURES, "deadlock", "cancelled_producer.json")
+    type_line(s, f"{SIM} --scenario-file {fixture} --seed 1 --tui --speed 50; echo EXIT=$?")
+    text = wait_for(s, r"root: ")
+    check("root: fetch #1 [model] cancelled; blocks 2" in text,
+          "deadlock: Blocked names the root cause with task, label and state", text)
+    tmux("send-keys", "-t", s, "q")
+    text = wait_for(s, r"EXIT=\d+")
+    check("EXIT=3" in text, "a run stalled on a cancelled producer exits 3 after q", text)
+    tmux("kill-session", "-t", s)
+
 
 
 def test_rates_mid_run():
@@ -334,12 +310,15 @@ def test_rates_mid_run():
         writer.wait()
 
 
+
 def test_progress():
     """A plain run on a terminal shows one line of progress on stderr while
     it goes on, and erases it before the summary."""
     s = "progress"
     shell(s)
-    type_line(s, f"{SIM} --scenario single_queue -n 500000 -c 50 --seed 1 --no-tui; echo EXIT=$?")
+    # Paced to the wall clock, so the run lasts long enough to be seen.
+    type_line(s, f"{SIM} --scenario single_queue -n 100 -l 100 -c 1 --seed 1 --realtime "
+                 "--speed 4 --no-tui; echo EXIT=$?")
     text = wait_for(s, r"completed [\d.]+[kM]?/[\d.]+[kM]?  failed 0  running \d+  "
                        r"t=[\d.]+s  [\d.]+[kM]?/s  elapsed [\d.]+s|EXIT=\d", timeout=120)
     check("elapsed" in text, "on a terminal: a progress line while the run goes on", text)
@@ -347,6 +326,7 @@ def test_progress():
     check("EXIT=0" in text and "Summary (seed 1)" in text and "elapsed" not in text,
           "the progress line is erased; the summary follows", text)
     tmux("kill-session", "-t", s)
+
 
 
 def test_main_sh():
@@ -371,10 +351,14 @@ def test_main_sh():
     tmux("kill-session", "-t", s)
 
 
+
+
 def main():
     if not shutil.which("tmux"):
         print("tmux is not installed", file=sys.stderr)
         return 1
+    # The server's own session: the server outlives every test's session.
+    tmux("new-session", "-d", "-s", "keep", "-x", "80", "-y", "24", "cat")
     try:
         for test in (test_counts_and_quit, test_pause_and_step, test_deadlock_and_resize,
                      test_root_causes, test_sigint, test_hangup, test_attached,

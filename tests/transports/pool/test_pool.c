@@ -18,6 +18,10 @@
 #include "runcue_transport.h"
 
 #define MS INT64_C(1000000)
+/* Upper bounds and waits for conditions are generous: a busy machine may be
+ * slow to schedule a thread, and what the bounds catch (waiting out a
+ * deadline, waiting for a held job) takes far longer or forever. */
+#define LATE (10000 * MS)
 #define MAX_WORK 512
 
 TestSuite(pool, .timeout = 10);
@@ -239,12 +243,12 @@ static void wake_up(rc_loop *loop, rc_timer *timer, void *arg)
     (void)loop, (void)timer, (void)arg;
 }
 
-/* Run the loop until the cue has counted `n` stale finishes, or 2 s. */
+/* Run the loop until the cue has counted `n` stale finishes, or LATE. */
 static void fx_run_until_stale(pool_fx *fx, uint64_t n)
 {
     rc_timer limit;
     rc_timer_init(&limit, wake_up, NULL);
-    const rc_time until = real_now() + 2000 * MS;
+    const rc_time until = real_now() + LATE;
     cr_assert_eq(rc_timer_start(fx->loop, &limit, until), RC_OK);
     rc_loop_ref(fx->loop);
     while (tu_stats(fx->cue).stale_finishes < n && real_now() < until)
@@ -256,7 +260,7 @@ static void fx_run_until_stale(pool_fx *fx, uint64_t n)
 /* Busy-wait (the loop is not needed) until `n` jobs wait at the gate. */
 static void fx_wait_held(pool_fx *fx, int n)
 {
-    const rc_time until = real_now() + 1000 * MS;
+    const rc_time until = real_now() + LATE;
     while (atomic_load(&fx->held) < n && real_now() < until)
         sleep_ms(1);
     cr_assert_eq(atomic_load(&fx->held), n, "only %d jobs reached the gate",
@@ -266,7 +270,7 @@ static void fx_wait_held(pool_fx *fx, int n)
 /* Busy-wait until `n` functions are running. */
 static void fx_wait_inside(pool_fx *fx, int n)
 {
-    const rc_time until = real_now() + 1000 * MS;
+    const rc_time until = real_now() + LATE;
     while (atomic_load(&fx->inside) < n && real_now() < until)
         sleep_ms(1);
     cr_assert_eq(atomic_load(&fx->inside), n, "only %d functions started",
@@ -536,7 +540,7 @@ Test(pool, a_service_rate_limit_holds_at_the_start_of_the_functions)
         cr_assert_geq(start[k + 10] - start[k], 100 * MS, "starts %zu and %zu only %.3f ms apart",
                       k, k + 10, (double)(start[k + 10] - start[k]) / MS);
     cr_assert_geq(elapsed, 200 * MS);
-    cr_assert_lt(elapsed, 900 * MS, "took %.1f ms", (double)elapsed / MS);
+    cr_assert_lt(elapsed, LATE, "took %.1f ms", (double)elapsed / MS);
     assert_each_work_ended_once(fx, 1, N);
     fx_free(fx);
 }
@@ -554,8 +558,8 @@ Test(pool, shutdown_with_nothing_running_returns_at_once_and_only_once)
     cr_assert_eq(rc_pool_shutdown(fx->pool, -1.0, &report), RC_EINVAL);
     cr_assert_eq(rc_pool_shutdown(fx->pool, NAN, &report), RC_EINVAL);
     const rc_time t0 = real_now();
-    cr_assert_eq(rc_pool_shutdown(fx->pool, 1.0, &report), RC_OK);
-    cr_assert_lt(real_now() - t0, 50 * MS);
+    cr_assert_eq(rc_pool_shutdown(fx->pool, 30.0, &report), RC_OK);
+    cr_assert_lt(real_now() - t0, LATE, "waited for a deadline with nothing running");
 
     cr_assert_eq(report.finished, 0);
     cr_assert_eq(report.cut_queued, 0);
@@ -590,7 +594,7 @@ Test(pool, shutdown_cuts_queued_jobs_and_jobs_still_running_at_the_deadline)
 
     cr_assert_eq(rc, RC_OK, "rc_pool_shutdown: %s", rc_strerror(rc));
     cr_assert_geq(took, 190 * MS, "returned after %.1f ms", (double)took / MS);
-    cr_assert_lt(took, 400 * MS, "returned after %.1f ms", (double)took / MS);
+    cr_assert_lt(took, LATE, "returned after %.1f ms", (double)took / MS);
     cr_assert_eq(report.finished, 1);
     cr_assert_eq(report.cut_queued, 3);
     cr_assert_eq(report.cut_running, 1);
@@ -658,10 +662,10 @@ Test(pool, shutdown_waits_for_running_jobs_that_finish_before_the_deadline)
 
     rc_shutdown_report report;
     const rc_time t0 = real_now();
-    cr_assert_eq(rc_pool_shutdown(fx->pool, 1.0, &report), RC_OK);
+    cr_assert_eq(rc_pool_shutdown(fx->pool, 30.0, &report), RC_OK);
     const rc_time took = real_now() - t0;
 
-    cr_assert_lt(took, 300 * MS, "waited %.1f ms for 30 ms jobs", (double)took / MS);
+    cr_assert_lt(took, LATE, "waited %.1f ms for 30 ms jobs", (double)took / MS);
     cr_assert_eq(report.finished, 2);
     cr_assert_eq(report.cut_queued + report.cut_running, 0);
     cr_assert_eq(report.n_cut_ids, 0);
@@ -700,9 +704,9 @@ Test(pool, free_does_not_wait_for_a_thread_still_running_after_the_deadline)
 {
     pool_fx *fx = fx_new(2);
     fx_task(fx, "t", NULL);
-    const rc_work_id id = tu_submit(fx->cue, "t", "{\"sleep_ms\": 300, \"n\": 1}");
+    const rc_work_id id = tu_submit(fx->cue, "t", "{\"hold\": true, \"n\": 1}");
     fx_dispatch(fx);
-    fx_wait_inside(fx, 1);
+    fx_wait_held(fx, 1);
 
     rc_shutdown_report report;
     cr_assert_eq(rc_pool_shutdown(fx->pool, 0.02, &report), RC_OK);
@@ -710,15 +714,16 @@ Test(pool, free_does_not_wait_for_a_thread_still_running_after_the_deadline)
     cr_assert_eq(report.cut_ids[0], id);
     rc_shutdown_report_free(&report);
 
-    const rc_time t0 = real_now();
+    /* The function holds at the gate until the test opens it: free
+     * returning at all shows it did not wait for the thread. */
     rc_pool_free(fx->pool);
-    cr_assert_lt(real_now() - t0, 50 * MS, "rc_pool_free waited for the busy thread");
-    cr_assert_eq(atomic_load(&fx->returned), 0);
+    cr_assert_eq(atomic_load(&fx->returned), 0, "rc_pool_free waited for the busy thread");
     rc_cue_free(fx->cue);
     rc_loop_free(fx->loop);
 
     /* Let the function return and its thread finish on its own. */
-    const rc_time until = real_now() + 1000 * MS;
+    fx_open_gate(fx);
+    const rc_time until = real_now() + LATE;
     while (atomic_load(&fx->returned) == 0 && real_now() < until)
         sleep_ms(5);
     cr_assert_eq(atomic_load(&fx->returned), 1);
@@ -741,7 +746,7 @@ Test(pool, free_without_shutdown_cuts_running_work_at_once)
     cr_assert_eq(rc_work_state(rc_get(fx->cue, id)), RC_FAILED);
     cr_assert_str_eq(work_error(fx, id), "cut by shutdown: still running after 0s");
     fx_open_gate(fx);
-    const rc_time until = real_now() + 1000 * MS;
+    const rc_time until = real_now() + LATE;
     while (atomic_load(&fx->returned) == 0 && real_now() < until)
         sleep_ms(1);
     sleep_ms(20);
