@@ -518,6 +518,10 @@ const cJSON *rc_work_result(const rc_work *w)
 {
     return w->result;
 }
+bool rc_work_retry_asked(const rc_work *w)
+{
+    return w->retry_asked;
+}
 const char *rc_work_error(const rc_work *w)
 {
     return w->state == RC_FAILED ? w->error : NULL;

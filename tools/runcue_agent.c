@@ -44,6 +44,8 @@ static void usage(FILE *out)
             "  --shm NAME           publish the local cue for runcue-top / runcue-viz\n"
             "  -h, --help           show this help\n"
             "\n"
+            "On exit it prints its counts (claimed, finished, refused as stale, leases\n"
+            "lost, heartbeats) on stderr.\n"
             "Exit status: 0 stopped by a signal, 1 a fatal Redis error, 2 bad usage.\n");
 }
 
@@ -75,7 +77,7 @@ static void tick(rc_loop *loop, rc_timer *t, void *arg)
         rc_redis_agent_drain(a);
         rc_redis_agent_stats st;
         rc_redis_agent_stats_get(a, &st);
-        if (st.running == 0) {
+        if (st.running == 0 && st.finishing == 0) {
             rc_loop_stop(loop);
             return;
         }
@@ -182,7 +184,7 @@ int main(int argc, char **argv)
         if (stop_requested) {
             rc_redis_agent_stats st;
             rc_redis_agent_stats_get(a, &st);
-            if (st.running == 0) break;
+            if (st.running == 0 && st.finishing == 0) break;
         }
     }
     int status = 0;
@@ -191,6 +193,14 @@ int main(int argc, char **argv)
         status = 1;
     }
     rc_timer_stop(loop, &t);
+    rc_redis_agent_stats st;
+    rc_redis_agent_stats_get(a, &st);
+    fprintf(stderr,
+            "runcue-agent: claimed %llu, finished %llu, refused as stale %llu, leases lost %llu, "
+            "heartbeats %llu\n",
+            (unsigned long long)st.claimed, (unsigned long long)st.finished,
+            (unsigned long long)st.stale, (unsigned long long)st.lost,
+            (unsigned long long)st.heartbeats);
     rc_redis_agent_free(a);
     for (size_t i = 0; i < ctx.n_workers; i++) {
         rc_workers_shutdown(ctx.workers[i], 5, NULL);
