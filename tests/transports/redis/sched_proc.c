@@ -97,8 +97,10 @@ int main(int argc, char **argv)
     if (rc_loop_new(&loop, &(rc_loop_opts){.clock = RC_CLOCK_MONOTONIC}) ||
         rc_cue_new(&cue, loop, NULL))
         return 1;
-    rc_cue_set_hooks(cue, &(rc_hooks){.is_stale = is_stale, .on_complete = on_complete,
-                                      .on_failure = on_failure, .on_skip = on_skip});
+    rc_cue_set_hooks(cue, &(rc_hooks){.is_stale = is_stale,
+                                      .on_complete = on_complete,
+                                      .on_failure = on_failure,
+                                      .on_skip = on_skip});
     rc_redis *r;
     if (rc_redis_new(&r, cue, &ro)) {
         fprintf(stderr, "sched_proc: %s\n", rc_redis_last_error());

@@ -30,7 +30,7 @@
 extern char **environ;
 
 static redis_server srv;
-static char wlog[400];   /* the workers' shared log */
+static char wlog[400]; /* the workers' shared log */
 static char donedir[400];
 
 #define MAX_LOG 4096
@@ -119,9 +119,23 @@ static pid_t start_agent(const char *name, const char *slots, const char *ns)
     char out[500], logarg[420];
     agent_out(out, sizeof out, name);
     snprintf(logarg, sizeof logarg, "--log=%s", wlog);
-    char *argv[] = {getenv("RUNCUE_AGENT"), "--url", srv.url, "--ns", (char *)ns, "--service",
-                    "api", "--task", "job", "--slots", (char *)slots, "--name", (char *)name,
-                    "--", getenv("WORKER_C"), logarg, NULL};
+    char *argv[] = {getenv("RUNCUE_AGENT"),
+                    "--url",
+                    srv.url,
+                    "--ns",
+                    (char *)ns,
+                    "--service",
+                    "api",
+                    "--task",
+                    "job",
+                    "--slots",
+                    (char *)slots,
+                    "--name",
+                    (char *)name,
+                    "--",
+                    getenv("WORKER_C"),
+                    logarg,
+                    NULL};
     return spawn(out, argv);
 }
 
@@ -167,8 +181,8 @@ static int read_log(run *out, int max)
     FILE *f = fopen(wlog, "r");
     if (!f) return 0;
     int n = 0;
-    while (n < max && fscanf(f, " %c %lf %d %ld", &out[n].kind, &out[n].t, &out[n].i,
-                             &out[n].pid) == 4)
+    while (n < max &&
+           fscanf(f, " %c %lf %d %ld", &out[n].kind, &out[n].t, &out[n].i, &out[n].pid) == 4)
         n++;
     fclose(f);
     return n;
@@ -177,7 +191,8 @@ static int read_log(run *out, int max)
 static int count_kind(const run *r, int n, char kind)
 {
     int c = 0;
-    for (int k = 0; k < n; k++) c += r[k].kind == kind;
+    for (int k = 0; k < n; k++)
+        c += r[k].kind == kind;
     return c;
 }
 
@@ -185,7 +200,8 @@ static int starts_of(int i)
 {
     static run r[MAX_LOG];
     int n = read_log(r, MAX_LOG), c = 0;
-    for (int k = 0; k < n; k++) c += r[k].kind == 's' && r[k].i == i;
+    for (int k = 0; k < n; k++)
+        c += r[k].kind == 's' && r[k].i == i;
     return c;
 }
 
@@ -281,7 +297,8 @@ Test(redis_procs, limits_hold_across_two_schedulers_and_four_agents)
         cr_assert(ns < 64);
         st[ns++] = r[k].t;
         bool known = false;
-        for (int p = 0; p < npids; p++) known |= pids[p] == r[k].pid;
+        for (int p = 0; p < npids; p++)
+            known |= pids[p] == r[k].pid;
         if (!known && npids < 64) pids[npids++] = r[k].pid;
     }
     cr_assert_eq(ns, 40, "each work ran once: %d starts", ns);
@@ -422,7 +439,8 @@ Test(redis_procs, scheduler_restarted_reattaches_or_skips)
     start_agent("a1", "2", "t");
     static int seen[10];
     double until = mono_ms() + 15000;
-    while (count_done("s1", (int[10]){0}, 10) < 3 && mono_ms() < until) nap_ms(5);
+    while (count_done("s1", (int[10]){0}, 10) < 3 && mono_ms() < until)
+        nap_ms(5);
     kill(s, SIGKILL);
     wait_exit(s, 5);
     int before = count_done("s1", seen, 10);
@@ -437,7 +455,8 @@ Test(redis_procs, scheduler_restarted_reattaches_or_skips)
     cr_assert_eq(wait_exit(s, 30), 0, "the restarted scheduler did not finish");
     char *text = slurp(path);
     int skipped = 0;
-    for (const char *p = text; (p = strstr(p, "skip ")); p++) skipped++;
+    for (const char *p = text; (p = strstr(p, "skip ")); p++)
+        skipped++;
     cr_assert(skipped >= before, "skipped %d of %d done", skipped, before);
     count_done("s1", seen, 10);
     for (int i = 0; i < 10; i++) {
@@ -457,9 +476,22 @@ static void expect_agent_fails(const char *pw_env, const char *want)
     agent_out(out, sizeof out, "bad");
     unlink(out);
     snprintf(logarg, sizeof logarg, "--log=%s", wlog);
-    char *argv[] = {getenv("RUNCUE_AGENT"), "--url", srv.url, "--ns", "t", "--service", "api",
-                    "--task", "job", "--name", "bad", "--password-env", (char *)pw_env, "--",
-                    getenv("WORKER_C"), NULL};
+    char *argv[] = {getenv("RUNCUE_AGENT"),
+                    "--url",
+                    srv.url,
+                    "--ns",
+                    "t",
+                    "--service",
+                    "api",
+                    "--task",
+                    "job",
+                    "--name",
+                    "bad",
+                    "--password-env",
+                    (char *)pw_env,
+                    "--",
+                    getenv("WORKER_C"),
+                    NULL};
     if (!pw_env) argv[11] = "--", argv[12] = getenv("WORKER_C"), argv[13] = NULL;
     pid_t a = spawn(out, argv);
     cr_assert_eq(wait_exit(a, 10), 1);
@@ -497,8 +529,8 @@ Test(redis_procs, library_deleted_garbage_jobs_and_killed_connections)
     cr_assert(wait_log_starts(4, 15));
     redisContext *c = rc_sync();
     /* garbage: a job whose payload is not JSON, and a ready id with no job */
-    redisReply *rep = redisCommand(c, "FCALL runcue_enqueue 1 rc:{t} api ghost g1 0.5 job %s",
-                                   "{not json");
+    redisReply *rep =
+        redisCommand(c, "FCALL runcue_enqueue 1 rc:{t} api ghost g1 0.5 job %s", "{not json");
     cr_assert(rep && rep->type == REDIS_REPLY_ARRAY, "%s", rep ? rep->str : "");
     freeReplyObject(rep);
     freeReplyObject(redisCommand(c, "ZADD rc:{t}:ready:api 0 999999"));
@@ -514,7 +546,8 @@ Test(redis_procs, library_deleted_garbage_jobs_and_killed_connections)
     cr_assert_eq(wait_exit(s, 40), 0, "the scheduler did not finish");
     static int seen[40];
     cr_assert_eq(count_done("s1", seen, 40), 40);
-    for (int i = 0; i < 40; i++) cr_assert_eq(seen[i], 1, "work %d applied %d times", i, seen[i]);
+    for (int i = 0; i < 40; i++)
+        cr_assert_eq(seen[i], 1, "work %d applied %d times", i, seen[i]);
 
     /* the garbage job failed with a reason, to its owner */
     rep = redisCommand(c, "XRANGE rc:{t}:res:ghost - +");
