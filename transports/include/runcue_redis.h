@@ -62,6 +62,24 @@ const char *rc_redis_library_version(void);
 /* The library's Lua text (starts "#!lua name=runcue"), for tools and tests. */
 const char *rc_redis_library_text(void);
 
+/*
+ * A namespace's state, read with one blocking call (its own connection; no
+ * loop needed): *out becomes a new JSON object the caller frees:
+ *   {"namespace", "server_time_s",
+ *    "services": [{"name", "rate_n", "rate_window_s", "concurrent",
+ *                  "lease_s", "max_deliveries", "queued", "leased",
+ *                  "starts_in_window", "next_start_in_s",
+ *                  "oldest_lease": {"job", "expires_in_s"} | null}],
+ *    "agents": [{"name", "last_seen_s_ago", "leases", "alive"}],
+ *    "stats": {"claims", "finishes", "stale", "redeliveries", "dead", ...},
+ *    "dead": {"count", "newest": [job ids]}}
+ * Errors: RC_EINVAL (bad options), RC_ESYS (cannot connect, login refused,
+ * library missing or of another version), with a sentence in err.  Any
+ * thread.
+ */
+int rc_redis_snapshot(const rc_redis_conn *conn, double timeout_s, cJSON **out, char *err,
+                      size_t errlen);
+
 /* ------------------------------------------------------------------ */
 /* Scheduler side                                                      */
 /* ------------------------------------------------------------------ */

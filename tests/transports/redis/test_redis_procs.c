@@ -11,6 +11,7 @@
  * password, another library version, the library deleted mid-run, garbage
  * in a job, connections killed mid-run; runcue-agent's usage errors.
  */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -627,4 +628,79 @@ Test(redis_procs, worker_retry_and_fail_reach_the_scheduler_as_such)
     char *text = slurp(path);
     cr_assert(strstr(text, "fail 0 ") && strstr(text, "failed on purpose"), "%s", text);
     free(text);
+}
+
+/* runcue-dist ARGS... with its output to `out`; its exit status. */
+static int run_dist(const char *out, const char *a1, const char *a2, const char *a3)
+{
+    unlink(out);
+    char *argv[] = {getenv("RUNCUE_DIST"),
+                    "status",
+                    "--url",
+                    srv.url,
+                    "--ns",
+                    "t",
+                    (char *)a1,
+                    (char *)a2,
+                    (char *)a3,
+                    NULL};
+    return wait_exit(spawn(out, argv), 10);
+}
+
+Test(redis_procs, dist_status_shows_services_agents_and_leases)
+{
+    char out[500];
+    snprintf(out, sizeof out, "%s/dist.out", srv.dir);
+    cr_assert_eq(run_dist(out, NULL, NULL, NULL), 1, "no library yet");
+    char *text = slurp(out);
+    cr_assert(strstr(text, "library is not loaded"), "%s", text);
+    free(text);
+
+    pid_t s = start_sched("s1", "rate=20/1 conc=2 lease=4 maxd=3", 0, 6, 1500);
+    start_agent("a1", "1", "t");
+    start_agent("a2", "1", "t");
+    cr_assert(wait_log_starts(2, 15));
+    cr_assert_eq(run_dist(out, "--json", NULL, NULL), 0);
+    text = slurp(out);
+    cJSON *root = cJSON_Parse(text);
+    cr_assert(root, "not JSON: %s", text);
+    cJSON *ns = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "namespaces"), 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ns, "namespace")), "t");
+    cJSON *svc = cJSON_GetArrayItem(cJSON_GetObjectItem(ns, "services"), 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(svc, "name")), "api");
+    cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(svc, "rate_n")), 20);
+    cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(svc, "rate_window_s")), 1);
+    cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(svc, "concurrent")), 2);
+    cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(svc, "lease_s")), 4);
+    cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(svc, "leased")), 2, "%s", text);
+    cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(svc, "queued")), 4, "%s", text);
+    cr_assert(cJSON_GetNumberValue(cJSON_GetObjectItem(svc, "starts_in_window")) >= 2);
+    cJSON *oldest = cJSON_GetObjectItem(svc, "oldest_lease");
+    cr_assert(cJSON_IsObject(oldest), "%s", text);
+    double exp = cJSON_GetNumberValue(cJSON_GetObjectItem(oldest, "expires_in_s"));
+    cr_assert(exp > 0 && exp <= 4, "expires in %g", exp);
+    int agents = 0, leases = 0;
+    cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(ns, "agents"))
+    {
+        agents++;
+        leases += (int)cJSON_GetNumberValue(cJSON_GetObjectItem(a, "leases"));
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(a, "alive")));
+    }
+    cr_assert_eq(agents, 2);
+    cr_assert_eq(leases, 2, "leased by agent");
+    cr_assert_eq(
+        cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(ns, "dead"), "count")), 0);
+    cJSON_Delete(root);
+    free(text);
+
+    cr_assert_eq(run_dist(out, NULL, NULL, NULL), 0);
+    text = slurp(out);
+    cr_assert(strstr(text, "service api: 20 per 1s, 2 at once, lease 4s"), "%s", text);
+    cr_assert(strstr(text, "agent a1: alive"), "%s", text);
+    cr_assert(strstr(text, "dead letters: 0"), "%s", text);
+    free(text);
+    cr_assert_eq(run_dist(out, "--timeout", "x", NULL), 2);
+    cr_assert_eq(run_dist(out, "--bogus", NULL, NULL), 2);
+    cr_assert_eq(wait_exit(s, 30), 0);
 }
