@@ -70,6 +70,17 @@ static void on_lost(rc_redis_agent *a, rc_work_id id, void *ud)
         if (rc_workers_abort(ctx->workers[i], id, "the lease was lost") == 0) return;
 }
 
+/* Stop the workers (running ones get 5 s), free the cue and the loop. */
+static void close_all(agent_ctx *ctx, rc_cue *cue, rc_loop *loop)
+{
+    for (size_t i = 0; i < ctx->n_workers; i++) {
+        rc_workers_shutdown(ctx->workers[i], 5, NULL);
+        rc_workers_free(ctx->workers[i]);
+    }
+    rc_cue_free(cue);
+    rc_loop_free(loop);
+}
+
 static void tick(rc_loop *loop, rc_timer *t, void *arg)
 {
     if (stop_requested) {
@@ -152,6 +163,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n_tasks; i++) {
         if (rc_workers_new(&ctx.workers[i], cue, tasks[i], NULL, &wo)) {
             fprintf(stderr, "runcue-agent: task '%s': %s\n", tasks[i], rc_cue_errmsg(cue));
+            close_all(&ctx, cue, loop);
             return 2;
         }
         ctx.n_workers++;
@@ -161,14 +173,16 @@ int main(int argc, char **argv)
         char err[256];
         if (rc_shm_publish(&writer, cue, shm, "runcue-agent", err, sizeof err)) {
             fprintf(stderr, "runcue-agent: --shm %s: %s\n", shm, err);
+            close_all(&ctx, cue, loop);
             return 2;
         }
         shm_cleanup_on_signals(writer);
     }
-    rc_redis_agent *a;
+    rc_redis_agent *a = NULL;
     int rc = rc_redis_agent_new(&a, cue, &ao, on_lost, &ctx);
     if (rc) {
         fprintf(stderr, "runcue-agent: %s\n", rc_redis_last_error());
+        close_all(&ctx, cue, loop);
         return rc == RC_EINVAL ? 2 : 1;
     }
     if (!shm) {
@@ -202,11 +216,6 @@ int main(int argc, char **argv)
             (unsigned long long)st.stale, (unsigned long long)st.lost,
             (unsigned long long)st.heartbeats);
     rc_redis_agent_free(a);
-    for (size_t i = 0; i < ctx.n_workers; i++) {
-        rc_workers_shutdown(ctx.workers[i], 5, NULL);
-        rc_workers_free(ctx.workers[i]);
-    }
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    close_all(&ctx, cue, loop);
     return status;
 }

@@ -56,6 +56,7 @@ struct rc_redis_agent {
     size_t running, finishing; /* local work running; finishes not yet answered */
     ag_lease *fin_head, *fin_tail;
     bool claiming, draining, failed;
+    bool woken; /* a wake came while a claim was in flight: claim again after it */
     rc_timer claim_timer;
     rc_observer obs;
     rc_redis_agent_stats stats;
@@ -292,6 +293,12 @@ static void on_claimed(redisAsyncContext *ac, void *reply, void *pd)
         return;
     }
     const char *kind = rep->element[0]->str;
+    bool woken = a->woken;
+    a->woken = false;
+    if (woken && strcmp(kind, "jobs") != 0) { /* work came while it was asked for */
+        try_claim(a);
+        return;
+    }
     if (strcmp(kind, "jobs") == 0) {
         for (size_t i = 2; i + 7 <= rep->elements; i += 7) start_job(a, &rep->element[i]);
         try_claim(a);
@@ -340,7 +347,9 @@ static void on_wake(redisAsyncContext *ac, void *reply, void *pd)
 {
     (void)ac;
     rc_redis_agent *a = pd;
-    if (reply) try_claim(a);
+    if (!reply) return;
+    if (a->claiming) a->woken = true; /* that claim may have missed the new work */
+    try_claim(a);
 }
 
 static void on_sub_ready(rconn *c, void *ud)
