@@ -564,6 +564,10 @@ const cJSON *rc_work_result(const rc_work *w)
 {
     return w ? w->result : NULL;
 }
+bool rc_work_retry_asked(const rc_work *w)
+{
+    return w->retry_asked;
+}
 const char *rc_work_error(const rc_work *w)
 {
     return w && w->state == RC_FAILED ? w->error : NULL;

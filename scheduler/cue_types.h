@@ -145,6 +145,7 @@ struct rc_work {
     rc_state state;
     uint8_t where;
     bool skipped;
+    bool retry_asked; /* the last attempt ended with rc_retry */
     bool warned;
     bool in_age;
     unsigned attempt;

@@ -463,6 +463,7 @@ static int finish(rc_cue *cue, rc_token tok, int how, cJSON *result, const char 
     rc_record_progress(cue);
 
     rc_taskdef *t = w->task;
+    w->retry_asked = how == FIN_RETRY;
     if (how == FIN_RETRY && t->has_retry && w->attempt < t->retry.max_attempts) {
         rc_time wait = backoff(t, w->attempt);
         char detail[320];

@@ -4,6 +4,7 @@
 # Reads every #include "..." of the C sources and fails on an arrow that runs
 # against the layers:
 #   tools, examples, bench -> viz, scenarios, libsim, harness, transports, core (public)
+#   (bench also -> the tests' helpers: a private redis-server)
 #   viz        -> the harness reader (runcue_shm.h) and runcue.h only
 #   scenarios  -> libsim -> harness (writer) -> core, each through public headers
 #   transports (pool, workers/, redis/) -> runcue.h and their own public
@@ -43,7 +44,9 @@ ALLOWED = {
     "tools":      {"public": {"core", "harness", "transports"},
                    "folders": {"viz", "scenarios", "libsim"}},
     "examples":   {"public": {"core", "harness", "transports"}, "folders": {"tools"}},
-    "bench":      {"public": {"core", "harness", "transports"}, "folders": {"scenarios", "libsim"}},
+    # bench_redis starts its server with the tests' private redis-server helper
+    "bench":      {"public": {"core", "harness", "transports"},
+                   "folders": {"scenarios", "libsim", "tests"}},
 }
 # tests/<layer> sees its layer's folder; every test sees tests/support.
 TEST_LAYER = {"core": "scheduler", "transports": "transports", "harness": "harness",

@@ -44,6 +44,8 @@ static void usage(FILE *out)
             "  --shm NAME           publish the local cue for runcue-top / runcue-viz\n"
             "  -h, --help           show this help\n"
             "\n"
+            "On exit it prints its counts (claimed, finished, refused as stale, leases\n"
+            "lost, heartbeats) on stderr.\n"
             "Exit status: 0 stopped by a signal, 1 a fatal Redis error, 2 bad usage.\n");
 }
 
@@ -68,6 +70,17 @@ static void on_lost(rc_redis_agent *a, rc_work_id id, void *ud)
         if (rc_workers_abort(ctx->workers[i], id, "the lease was lost") == 0) return;
 }
 
+/* Stop the workers (running ones get 5 s), free the cue and the loop. */
+static void close_all(agent_ctx *ctx, rc_cue *cue, rc_loop *loop)
+{
+    for (size_t i = 0; i < ctx->n_workers; i++) {
+        rc_workers_shutdown(ctx->workers[i], 5, NULL);
+        rc_workers_free(ctx->workers[i]);
+    }
+    rc_cue_free(cue);
+    rc_loop_free(loop);
+}
+
 static void tick(rc_loop *loop, rc_timer *t, void *arg)
 {
     if (stop_requested) {
@@ -75,7 +88,7 @@ static void tick(rc_loop *loop, rc_timer *t, void *arg)
         rc_redis_agent_drain(a);
         rc_redis_agent_stats st;
         rc_redis_agent_stats_get(a, &st);
-        if (st.running == 0) {
+        if (st.running == 0 && st.finishing == 0) {
             rc_loop_stop(loop);
             return;
         }
@@ -150,6 +163,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n_tasks; i++) {
         if (rc_workers_new(&ctx.workers[i], cue, tasks[i], NULL, &wo)) {
             fprintf(stderr, "runcue-agent: task '%s': %s\n", tasks[i], rc_cue_errmsg(cue));
+            close_all(&ctx, cue, loop);
             return 2;
         }
         ctx.n_workers++;
@@ -159,14 +173,16 @@ int main(int argc, char **argv)
         char err[256];
         if (rc_shm_publish(&writer, cue, shm, "runcue-agent", err, sizeof err)) {
             fprintf(stderr, "runcue-agent: --shm %s: %s\n", shm, err);
+            close_all(&ctx, cue, loop);
             return 2;
         }
         shm_cleanup_on_signals(writer);
     }
-    rc_redis_agent *a;
+    rc_redis_agent *a = NULL;
     int rc = rc_redis_agent_new(&a, cue, &ao, on_lost, &ctx);
     if (rc) {
         fprintf(stderr, "runcue-agent: %s\n", rc_redis_last_error());
+        close_all(&ctx, cue, loop);
         return rc == RC_EINVAL ? 2 : 1;
     }
     if (!shm) {
@@ -182,7 +198,7 @@ int main(int argc, char **argv)
         if (stop_requested) {
             rc_redis_agent_stats st;
             rc_redis_agent_stats_get(a, &st);
-            if (st.running == 0) break;
+            if (st.running == 0 && st.finishing == 0) break;
         }
     }
     int status = 0;
@@ -191,12 +207,15 @@ int main(int argc, char **argv)
         status = 1;
     }
     rc_timer_stop(loop, &t);
+    rc_redis_agent_stats st;
+    rc_redis_agent_stats_get(a, &st);
+    fprintf(stderr,
+            "runcue-agent: claimed %llu, finished %llu, refused as stale %llu, leases lost %llu, "
+            "heartbeats %llu\n",
+            (unsigned long long)st.claimed, (unsigned long long)st.finished,
+            (unsigned long long)st.stale, (unsigned long long)st.lost,
+            (unsigned long long)st.heartbeats);
     rc_redis_agent_free(a);
-    for (size_t i = 0; i < ctx.n_workers; i++) {
-        rc_workers_shutdown(ctx.workers[i], 5, NULL);
-        rc_workers_free(ctx.workers[i]);
-    }
-    rc_cue_free(cue);
-    rc_loop_free(loop);
+    close_all(&ctx, cue, loop);
     return status;
 }

@@ -482,6 +482,11 @@ rc_time rc_work_started(const rc_work *w);  /* of the last attempt; -1 if never 
 rc_time rc_work_finished(const rc_work *w); /* -1 if not finished */
 const cJSON *rc_work_result(const rc_work *w);
 const char *rc_work_error(const rc_work *w); /* NULL unless failed */
+/* Whether the last finished attempt ended with rc_retry (not rc_fail): a
+ * failed work whose handler asked for another attempt that its task's retry
+ * policy did not grant.  A transport that forwards the outcome elsewhere
+ * passes that on. */
+bool rc_work_retry_asked(const rc_work *w);
 size_t rc_work_needs(const rc_work *w, const char *const **keys);
 size_t rc_work_produces(const rc_work *w, const char *const **keys);
 

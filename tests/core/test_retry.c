@@ -172,6 +172,7 @@ Test(retry, rc_fail_is_final_even_with_a_retry_policy)
     cr_assert_str_eq(x->fail[0].error, "fatal");
     cr_assert_eq(tu_xrec_count_for(x, RC_EV_RETRY, id), 0);
     cr_assert_eq(tu_stats(cue).retries, 0);
+    cr_assert(!rc_work_retry_asked(rc_get(cue, id)), "rc_fail asked for no retry");
 }
 
 Test(retry, rc_retry_without_a_policy_is_a_plain_failure)
@@ -185,6 +186,8 @@ Test(retry, rc_retry_without_a_policy_is_a_plain_failure)
     cr_assert_eq(x->fail[0].kind, RC_FAIL_HANDLER);
     cr_assert_eq(tu_xrec_count_for(x, RC_EV_RETRY, id), 0);
     cr_assert_eq(rc_work_state(rc_get(cue, id)), RC_FAILED);
+    /* the handler's wish is kept: a transport forwarding the outcome passes it on */
+    cr_assert(rc_work_retry_asked(rc_get(cue, id)));
 }
 
 Test(retry, max_attempts_one_means_no_retries)

@@ -62,6 +62,24 @@ const char *rc_redis_library_version(void);
 /* The library's Lua text (starts "#!lua name=runcue"), for tools and tests. */
 const char *rc_redis_library_text(void);
 
+/*
+ * A namespace's state, read with one blocking call (its own connection; no
+ * loop needed): *out becomes a new JSON object the caller frees:
+ *   {"namespace", "server_time_s",
+ *    "services": [{"name", "rate_n", "rate_window_s", "concurrent",
+ *                  "lease_s", "max_deliveries", "queued", "leased",
+ *                  "starts_in_window", "next_start_in_s",
+ *                  "oldest_lease": {"job", "expires_in_s"} | null}],
+ *    "agents": [{"name", "last_seen_s_ago", "leases", "alive"}],
+ *    "stats": {"claims", "finishes", "stale", "redeliveries", "dead", ...},
+ *    "dead": {"count", "newest": [job ids]}}
+ * Errors: RC_EINVAL (bad options), RC_ESYS (cannot connect, login refused,
+ * library missing or of another version), with a sentence in err.  Any
+ * thread.
+ */
+int rc_redis_snapshot(const rc_redis_conn *conn, double timeout_s, cJSON **out, char *err,
+                      size_t errlen);
+
 /* ------------------------------------------------------------------ */
 /* Scheduler side                                                      */
 /* ------------------------------------------------------------------ */
@@ -143,8 +161,8 @@ typedef struct rc_redis_agent_opts {
  * Claim jobs into `cue` (the agent's own, local cue) whenever fewer than
  * `slots` are running: each claimed job is rc_submit'ted to the cue's task
  * of the same name with the payload as params, and its outcome finishes the
- * lease (completed: "ok"; failed: "retry", the scheduler's retry policy
- * decides).  Bind those tasks first (rc_workers_new, rc_pool_task).  The
+ * lease (completed: "ok"; failed: "retry" if the local handler asked for a
+ * retry with rc_retry, else "fail"; the scheduler's retry policy decides).  Bind those tasks first (rc_workers_new, rc_pool_task).  The
  * local tasks should have no retry policy of their own.  If a lease is lost
  * (expired, cancelled) the local work is cancelled and `on_lost` is called
  * so the caller can abort it (rc_workers_abort); its late finish is refused
@@ -159,7 +177,8 @@ const char *rc_redis_agent_errmsg(const rc_redis_agent *a);
 
 typedef struct rc_redis_agent_stats {
     uint64_t claimed, finished, stale, lost, heartbeats, reconnects;
-    size_t running;
+    size_t running;   /* jobs running in the local cue */
+    size_t finishing; /* finishes sent or waiting for a connection, not yet answered */
 } rc_redis_agent_stats;
 void rc_redis_agent_stats_get(const rc_redis_agent *a, rc_redis_agent_stats *out);
 

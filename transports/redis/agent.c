@@ -5,8 +5,9 @@
  * Two connections: commands (claim, extend, finish) and a subscription to
  * the namespace's wake channel, so an idle agent claims as soon as work is
  * queued or a slot frees anywhere, not on a poll.  A claim that says "wait
- * until t (rate)" arms a timer for t; "full" and "empty" wait for a wake
- * message (or a one-second safety poll).
+ * until t" (the rate ring admits at t, or a lease ends at t and its job may
+ * be delivered again) arms a timer for t; "empty" waits for a wake message.
+ * A one-second safety poll covers a lost wake.
  *
  * A claimed job becomes local work (rc_submit, params = the payload) on the
  * cue's task of the same name; an observer on the cue sees it complete or
@@ -52,9 +53,10 @@ struct rc_redis_agent {
     rc_redis_lost_fn on_lost;
     void *ud;
     idmap64 leases; /* local work id -> ag_lease */
-    size_t running;
+    size_t running, finishing; /* local work running; finishes not yet answered */
     ag_lease *fin_head, *fin_tail;
     bool claiming, draining, failed;
+    bool woken; /* a wake came while a claim was in flight: claim again after it */
     rc_timer claim_timer;
     rc_observer obs;
     rc_redis_agent_stats stats;
@@ -96,6 +98,12 @@ static void on_finished(redisAsyncContext *ac, void *reply, void *pd)
         fin_push(a, l);
         return;
     }
+    if (rconn_transient(rep)) { /* library removed, server loading: reconnect, send again */
+        fin_push(a, l);
+        rconn_reset(a->cmd, rep->str);
+        return;
+    }
+    a->finishing--;
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
         rep->element[0]->type == REDIS_REPLY_STRING && strcmp(rep->element[0]->str, "ok") == 0)
         a->stats.finished++;
@@ -130,6 +138,7 @@ static void local_over(rc_redis_agent *a, ag_lease *l, const char *status, const
     snprintf(l->status, sizeof l->status, "%s", status);
     l->result = result ? cJSON_PrintUnformatted(result) : NULL;
     l->error = error ? strdup(error) : NULL;
+    a->finishing++;
     fin_push(a, l);
     send_finishes(a);
 }
@@ -145,7 +154,8 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
     ag_lease *l = idmap64_get(&a->leases, rc_work_get_id(ev->work));
     if (!l) return;
     if (ev->kind == RC_EV_FAILED)
-        local_over(a, l, "retry", NULL, rc_work_error(ev->work));
+        local_over(a, l, rc_work_retry_asked(ev->work) ? "retry" : "fail", NULL,
+                   rc_work_error(ev->work));
     else if (ev->kind == RC_EV_CANCELLED)
         local_over(a, l, "fail", NULL, "cancelled by the agent");
     else
@@ -268,6 +278,12 @@ static void on_claimed(redisAsyncContext *ac, void *reply, void *pd)
     if (!rep) return; /* reconnecting: claims again when ready */
     if (rep->type == REDIS_REPLY_ERROR) {
         snprintf(a->err, sizeof a->err, "claim: %s", rep->str);
+        /* the library was removed (FUNCTION DELETE, FLUSH), or the server
+         * is loading: reconnecting loads it again, after a backoff */
+        if (rconn_transient(rep)) {
+            rconn_reset(a->cmd, a->err);
+            return;
+        }
         wait_claim(a, POLL_S);
         return;
     }
@@ -277,15 +293,23 @@ static void on_claimed(redisAsyncContext *ac, void *reply, void *pd)
         return;
     }
     const char *kind = rep->element[0]->str;
+    bool woken = a->woken;
+    a->woken = false;
+    if (woken && strcmp(kind, "jobs") != 0) { /* work came while it was asked for */
+        try_claim(a);
+        return;
+    }
     if (strcmp(kind, "jobs") == 0) {
         for (size_t i = 2; i + 7 <= rep->elements; i += 7) start_job(a, &rep->element[i]);
         try_claim(a);
     } else if (strcmp(kind, "wait") == 0 && rep->elements >= 4 &&
                rep->element[2]->type == REDIS_REPLY_STRING &&
                rep->element[3]->type == REDIS_REPLY_STRING) {
-        double delay = strtod(rep->element[3]->str, NULL) / 1e6;
-        /* rate: exactly when the ring admits; full: a wake when a slot frees */
-        wait_claim(a, strcmp(rep->element[2]->str, "rate") == 0 ? delay : POLL_S);
+        /* rate: exactly when the ring admits; full or lease: when the next
+         * lease ends (it may be delivered again), unless a wake comes first
+         * (a slot freed, work queued).  The claim that follows reclaims it. */
+        double delay = strtod(rep->element[3]->str, NULL) / 1e6 + 0.001;
+        wait_claim(a, delay);
     } else {
         wait_claim(a, POLL_S);
     }
@@ -323,7 +347,9 @@ static void on_wake(redisAsyncContext *ac, void *reply, void *pd)
 {
     (void)ac;
     rc_redis_agent *a = pd;
-    if (reply) try_claim(a);
+    if (!reply) return;
+    if (a->claiming) a->woken = true; /* that claim may have missed the new work */
+    try_claim(a);
 }
 
 static void on_sub_ready(rconn *c, void *ud)
@@ -352,7 +378,7 @@ static void agent_destroy(rc_redis_agent *a)
     rconn_free(a->sub);
     a->cmd = a->sub = NULL;
     rc_timer_stop(a->loop, &a->claim_timer);
-    if (a->obs.cue_) rc_cue_unobserve(a->cue, &a->obs);
+    rc_cue_unobserve(a->cue, &a->obs);
     for (size_t i = 0; i < a->leases.cap; i++)
         if (a->leases.keys[i]) lease_free(a, a->leases.vals[i]);
     idmap64_free(&a->leases);
@@ -458,6 +484,7 @@ void rc_redis_agent_stats_get(const rc_redis_agent *a, rc_redis_agent_stats *out
 {
     *out = a->stats;
     out->running = a->running;
+    out->finishing = a->finishing;
     out->reconnects = rconn_reconnects(a->cmd);
 }
 

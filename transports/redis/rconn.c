@@ -334,6 +334,10 @@ static void on_load(redisAsyncContext *ac, void *r, void *pd)
     rconn *c = pd;
     redisReply *rep = r;
     if (!rep || c->ac != ac) return;
+    if (rconn_transient(rep)) {
+        rconn_reset(c, rep->str);
+        return;
+    }
     if (rep->type == REDIS_REPLY_ERROR) {
         if (strstr(rep->str, "already exists") && !c->loaded_once) {
             c->loaded_once = true; /* another process loaded it first: check its version */
@@ -351,6 +355,10 @@ static void on_version(redisAsyncContext *ac, void *r, void *pd)
     rconn *c = pd;
     redisReply *rep = r;
     if (!rep || c->ac != ac) return;
+    if (rconn_transient(rep) && !strstr(rep->str, "Function not found")) {
+        rconn_reset(c, rep->str); /* loading its data: try again after a backoff */
+        return;
+    }
     if (rep->type == REDIS_REPLY_ERROR) {
         if (strstr(rep->str, "not found") || strstr(rep->str, "Function not")) {
             c->st = ST_LOAD;
@@ -391,6 +399,10 @@ static void on_auth(redisAsyncContext *ac, void *r, void *pd)
     rconn *c = pd;
     redisReply *rep = r;
     if (!rep || c->ac != ac) return;
+    if (rconn_transient(rep)) {
+        rconn_reset(c, rep->str);
+        return;
+    }
     if (rep->type == REDIS_REPLY_ERROR) {
         fatal(c, "Redis refused the login: %s", rep->str);
         return;
@@ -544,6 +556,15 @@ void rconn_reset(rconn *c, const char *why)
 {
     snprintf(c->err, sizeof c->err, "%s", why);
     if (c->ac) redisAsyncDisconnect(c->ac);
+}
+
+bool rconn_transient(const redisReply *reply)
+{
+    if (!reply || reply->type != REDIS_REPLY_ERROR || !reply->str) return false;
+    static const char *const prefixes[] = {"LOADING", "BUSY ", "MASTERDOWN", "TRYAGAIN"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(reply->str, prefixes[i], strlen(prefixes[i])) == 0) return true;
+    return strstr(reply->str, "Function not found") != NULL;
 }
 
 const char *rc_redis_library_version(void)

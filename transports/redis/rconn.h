@@ -65,6 +65,11 @@ int rconn_cmd(rconn *c, redisCallbackFn *fn, void *pd, int argc, const char **ar
 void rconn_set_engaged(rconn *c, bool engaged);
 /* Drop the connection and reconnect (after a protocol surprise). */
 void rconn_reset(rconn *c, const char *why);
+/* Whether reply is an error that a new connection cures: the library was
+ * removed since the connection checked it (reconnecting loads it again), or
+ * the server is loading its data or busy (reconnecting backs off).  The
+ * caller resets the connection and sends the command again. */
+bool rconn_transient(const redisReply *reply);
 
 /* A namespace's base key "rc:{ns}" into buf; false if ns is malformed. */
 bool rconn_ns_key(char *buf, size_t len, const char *ns);

@@ -269,8 +269,9 @@ end
 
 -- runcue_claim agent k svc [svc ...]
 --   -> {"jobs", n, then n times: id token task payload deliveries lease_us svc}
---    | {"wait", t, "rate"|"full", delay_us} | {"empty"}
---   (lease_us: the lease's length; heartbeat well within it)
+--    | {"wait", t, "rate"|"full"|"lease", delay_us} | {"empty"}
+--   (lease_us: the lease's length; heartbeat well within it.  "lease": nothing
+--   is ready, but a lease ends at t and its job may be delivered again then.)
 local function f_claim(keys, args)
     local base = base_of(keys)
     local agent = str_arg(args[1], 'agent', 128)
@@ -282,6 +283,7 @@ local function f_claim(keys, args)
     local out = {'jobs', 0}
     local n = 0
     local wait_t, wait_why = nil, nil
+    local lease_t = nil
     for i = 3, #args do
         local s = args[i]
         local svc = service(base, s)
@@ -331,6 +333,8 @@ local function f_claim(keys, args)
             end
         end
         if n >= k then break end
+        local e = next_expiry(base, s)
+        if e > 0 and (lease_t == nil or e < lease_t) then lease_t = e end
     end
     if n > 0 then
         stat(base, 'claims', n)
@@ -338,6 +342,7 @@ local function f_claim(keys, args)
         return out
     end
     if wait_t then return {'wait', fmt(wait_t), wait_why, fmt(math.max(wait_t - now, 0))} end
+    if lease_t then return {'wait', fmt(lease_t), 'lease', fmt(math.max(lease_t - now, 0))} end
     return {'empty'}
 end
 

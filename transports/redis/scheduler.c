@@ -91,6 +91,7 @@ struct rc_redis {
     rs_stash *stash;
     size_t n_stash;
     bool res_reading, art_reading, waiting_ready, failed, closing;
+    rc_observer obs; /* re-engages the artifacts reader when work waits on keys */
     rc_redis_stats stats;
     char err[ERR_LEN];
 };
@@ -103,7 +104,17 @@ static void engage_update(rc_redis *r)
     bool on = r->in_flight > 0 || r->unanswered_cmds > 0 || r->waiting_ready || r->n_stash > 0;
     rconn_set_engaged(r->cmd, on);
     rconn_set_engaged(r->res, on);
-    rconn_set_engaged(r->art, on);
+    /* Work that waits on keys may be woken by another scheduler's artifact:
+     * keep reading the artifacts stream while any waits. */
+    rc_stats st;
+    rc_cue_stats(r->cue, &st);
+    rconn_set_engaged(r->art, on || st.waiting > 0);
+}
+
+static void on_settled(rc_cue *cue, void *ud)
+{
+    (void)cue;
+    engage_update(ud);
 }
 
 static void set_failed(rc_redis *r, const char *why)
@@ -184,6 +195,12 @@ static void on_enqueued(redisAsyncContext *ac, void *reply, void *pd)
     r->unanswered_cmds--;
     if (!rep) { /* connection lost: send again when it is back */
         send_push(r, it);
+        engage_update(r);
+        return;
+    }
+    if (rconn_transient(rep)) { /* library removed, server loading: reconnect, send again */
+        send_push(r, it);
+        rconn_reset(r->cmd, rep->str);
         engage_update(r);
         return;
     }
@@ -486,6 +503,10 @@ static void on_group(redisAsyncContext *ac, void *reply, void *pd)
     rc_redis *r = pd;
     redisReply *rep = reply;
     if (!rep) return;
+    if (rconn_transient(rep)) {
+        rconn_reset(r->res, rep->str);
+        return;
+    }
     if (rep->type == REDIS_REPLY_ERROR && !strstr(rep->str, "BUSYGROUP")) {
         char msg[ERR_LEN];
         snprintf(msg, sizeof msg, "cannot create the results group: %s", rep->str);
@@ -565,7 +586,10 @@ static void on_registered(redisAsyncContext *ac, void *reply, void *pd)
     rc_redis *r = pd;
     redisReply *rep = reply;
     r->unanswered_cmds--;
-    if (rep && rep->type == REDIS_REPLY_ERROR) set_failed(r, rep->str);
+    if (rconn_transient(rep))
+        rconn_reset(r->cmd, rep->str); /* registered again once reloaded */
+    else if (rep && rep->type == REDIS_REPLY_ERROR)
+        set_failed(r, rep->str);
     engage_update(r);
 }
 
@@ -643,6 +667,15 @@ int rc_redis_new(rc_redis **out, rc_cue *cue, const rc_redis_opts *opts)
         rconn_free(r->res);
         free(r);
         return fail_new(rc, err);
+    }
+    r->obs.on_settled = on_settled;
+    r->obs.ud = r;
+    if ((rc = rc_cue_observe(cue, &r->obs))) {
+        rconn_free(r->cmd);
+        rconn_free(r->res);
+        rconn_free(r->art);
+        free(r);
+        return fail_new(rc, "out of memory");
     }
     engage_update(r);
     *out = r;
@@ -770,6 +803,7 @@ void rc_redis_free(rc_redis *r)
 {
     if (!r) return;
     r->closing = true;
+    rc_cue_unobserve(r->cue, &r->obs);
     rconn_free(r->cmd);
     rconn_free(r->res);
     rconn_free(r->art);

@@ -32,12 +32,16 @@ TestSuite(redis_e2e, .init = setup, .fini = teardown, .timeout = 60);
 /* What the functions saw: start times and how many ran at once. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int running, peak, calls;
+/* k1 exists once the producer's worker has run (the artifact is made by
+ * the work, before its finish is sent, as a real artifact would be) */
+static bool k1_made;
 static rc_time starts[256];
 
 static rc_job_status echo(const rc_job *job, cJSON **result, char *err, size_t errlen, void *ud)
 {
     (void)err, (void)errlen, (void)ud;
     pthread_mutex_lock(&mu);
+    if (cJSON_GetObjectItem(job->params, "makes_k1")) k1_made = true;
     if (calls < 256) starts[calls] = rc_monotonic_now();
     calls++;
     if (++running > peak) peak = running;
@@ -220,5 +224,84 @@ Test(redis_e2e, wrong_password_and_bad_options)
     cr_assert_eq(rc_redis_new(&r, sc, &ro), RC_ESYS);
     cr_assert(strstr(rc_redis_last_error(), "password file"));
     rc_cue_free(sc);
+    rc_loop_free(loop);
+}
+
+/* ---- artifacts announced by another scheduler ---- */
+
+
+static int needs_k1(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
+{
+    (void)cue, (void)w, (void)ud;
+    pthread_mutex_lock(&mu);
+    bool made = k1_made;
+    pthread_mutex_unlock(&mu);
+    if (made) return 1;
+    rc_check_wait_on(chk, "k1");
+    return 0;
+}
+
+Test(redis_e2e, another_schedulers_artifact_wakes_waiting_work)
+{
+    rc_loop *loop;
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
+    rc_cue *ca, *cb, *ac;
+    cr_assert_eq(rc_cue_new(&ca, loop, NULL), 0);
+    cr_assert_eq(rc_cue_new(&cb, loop, NULL), 0);
+    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
+    rc_cue_set_hooks(cb, &(rc_hooks){.is_ready = needs_k1});
+    rc_redis *ra, *rb;
+    rc_redis_opts oa = {.conn = {.url = srv.url, .ns = "art"}, .owner = "sa"};
+    rc_redis_opts ob = {.conn = {.url = srv.url, .ns = "art"}, .owner = "sb"};
+    cr_assert_eq(rc_redis_new(&ra, ca, &oa), 0);
+    cr_assert_eq(rc_redis_new(&rb, cb, &ob), 0);
+    cr_assert_eq(rc_redis_service(ra, "api", NULL, 2, 2.0, 3), 0);
+    cr_assert_eq(rc_redis_service(rb, "api", NULL, 2, 2.0, 3), 0);
+    cr_assert_eq(rc_redis_task(ra, "echo", "api"), 0);
+    cr_assert_eq(rc_redis_task(rb, "echo", "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(ra, 5), 0, "%s", rc_redis_errmsg(ra));
+    cr_assert_eq(rc_redis_wait_ready(rb, 5), 0, "%s", rc_redis_errmsg(rb));
+    rc_pool *pool;
+    cr_assert_eq(rc_pool_new(&pool, ac, 2), 0);
+    cr_assert_eq(rc_pool_task(pool, "echo", NULL, echo, NULL), 0);
+    const char *svcs[] = {"api"};
+    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "art"}, .name = "ag",
+                              .services = svcs, .n_services = 1, .slots = 2};
+    rc_redis_agent *ag;
+    cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0);
+    cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0);
+
+    /* B's work waits on k1 with nothing of B's in flight; A makes k1 */
+    cJSON *pb = cJSON_CreateObject();
+    cJSON_AddStringToObject(pb, "w", "consumer");
+    cr_assert_eq(rc_submit(cb, "echo", &(rc_submit_opts){.params = pb}, NULL), 0);
+    rc_loop_run(loop, RC_RUN_NOWAIT);
+    rc_stats st;
+    rc_cue_stats(cb, &st);
+    cr_assert_eq(st.waiting, 1);
+    const char *prod[] = {"k1"};
+    cJSON *pa = cJSON_CreateObject();
+    cJSON_AddStringToObject(pa, "w", "producer");
+    cJSON_AddTrueToObject(pa, "makes_k1");
+    cr_assert_eq(rc_submit(ca, "echo",
+                           &(rc_submit_opts){.params = pa, .produces = prod, .n_produces = 1},
+                           NULL),
+                 0);
+    run_until_completed(loop, ca, 1, 10);
+    run_until_completed(loop, cb, 1, 10);
+    rc_redis_stats sb;
+    rc_redis_stats_get(rb, &sb);
+    cr_assert(sb.artifacts_seen >= 1, "B heard of k1 through the artifacts stream");
+    rc_redis_stats_get(ra, &sb);
+    cr_assert_eq(sb.artifacts_seen, 0, "A does not hear its own artifacts back");
+
+    rc_redis_agent_free(ag);
+    rc_pool_free(pool);
+    rc_redis_free(ra);
+    rc_redis_free(rb);
+    rc_cue_free(ac);
+    rc_cue_free(ca);
+    rc_cue_free(cb);
     rc_loop_free(loop);
 }

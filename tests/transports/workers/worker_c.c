@@ -9,6 +9,10 @@
  *   --exit-before-ready=N    exit with status N before printing ready
  *   --ready-delay-ms=N       sleep N ms before printing ready
  *   --once                   exit after the first answer (like run_once())
+ *   --log=PATH               append "s T0 I PID" when a request starts and
+ *                            "e T1 I PID" when it is answered (T: CLOCK_MONOTONIC
+ *                            ms, I: the payload's "i" or -1), one write each,
+ *                            so several workers can share the file
  *
  * Per request, the payload picks the behaviour:
  *   {"mode": "echo"}         (default) result {"echo": payload, "pid", "attempt", "t0", "t1"}
@@ -30,6 +34,7 @@
  * attempt k (other attempts echo).
  */
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -91,6 +96,18 @@ static double num_field(const cJSON *o, const char *name, double dflt)
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
+static int log_fd = -1;
+
+static void log_line(char kind, double t, const cJSON *payload)
+{
+    if (log_fd < 0) return;
+    char buf[96];
+    int n = snprintf(buf, sizeof buf, "%c %.3f %.0f %ld\n", kind, t,
+                     num_field(payload, "i", -1), (long)getpid());
+    if (write(log_fd, buf, (size_t)n) != n) {
+    }
+}
+
 static cJSON *echo_result(const cJSON *payload, int attempt, double t0)
 {
     cJSON *r = cJSON_CreateObject();
@@ -114,6 +131,7 @@ static void handle(const char *task_id, const cJSON *payload)
         fprintf(stderr, "stderr line %d of %d\n", i, lines);
     fflush(stderr);
     const char *mode = str_field(payload, "mode", "echo");
+    log_line('s', t0, payload);
     double only = num_field(payload, "on_attempt", 0);
     if (only > 0 && (int)only != attempt) mode = "echo";
 
@@ -121,6 +139,7 @@ static void handle(const char *task_id, const cJSON *payload)
         reply(task_id, NULL, NULL, false);
     } else if (strcmp(mode, "sleep") == 0) {
         sleep_ms((long)num_field(payload, "ms", 10));
+        log_line('e', mono_ms(), payload);
         reply(task_id, echo_result(payload, attempt, t0), NULL, false);
     } else if (strcmp(mode, "fail") == 0) {
         reply(task_id, NULL, str_field(payload, "message", "failed on purpose"), false);
@@ -187,6 +206,12 @@ int main(int argc, char **argv)
             return atoi(a + 20);
         } else if (strncmp(a, "--ready-delay-ms=", 17) == 0) {
             sleep_ms(atol(a + 17));
+        } else if (strncmp(a, "--log=", 6) == 0) {
+            log_fd = open(a + 6, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+            if (log_fd < 0) {
+                perror("worker_c: --log");
+                return 2;
+            }
         } else if (strcmp(a, "--once") == 0) {
             once = true;
         } else {

@@ -1,0 +1,194 @@
+/* runcue-dist -- the state of runcue's Redis namespaces.
+ *
+ *   runcue-dist status --url unix:/run/redis.sock [--ns NAME ...] [--json]
+ *
+ * Per namespace: services and their limits, queued, leased, starts in the
+ * rate window and the next allowed start, agents with their last heartbeat
+ * and leases, the oldest lease, dead letters and counters.  One read-only
+ * call (rc_redis_snapshot) per namespace. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runcue_redis.h"
+
+#define MAX_NS 64
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: runcue-dist status [options]\n"
+                 "\n"
+                 "Show the state of runcue's Redis namespaces.\n"
+                 "\n"
+                 "  --url URL            unix:/path/redis.sock or redis://host:port   (required)\n"
+                 "  --ns NAME            a namespace (repeat)                          [default]\n"
+                 "  --user NAME          Redis ACL user\n"
+                 "  --password-file F    the password is the first line of F\n"
+                 "  --password-env VAR   the password is in $VAR (never on the command line)\n"
+                 "  --json               one JSON object: {\"namespaces\": [...]}\n"
+                 "  --timeout S          seconds to wait for the server               [5]\n"
+                 "  -h, --help           show this help\n"
+                 "\n"
+                 "Exit status: 0 shown, 1 the server could not be read, 2 bad usage.\n");
+}
+
+static int bad(const char *msg, const char *arg)
+{
+    fprintf(stderr, "runcue-dist: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    return 2;
+}
+
+static double num(const cJSON *o, const char *name)
+{
+    return cJSON_GetNumberValue(cJSON_GetObjectItem(o, name));
+}
+
+static const char *str(const cJSON *o, const char *name)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(o, name));
+    return s ? s : "";
+}
+
+static void print_text(const cJSON *snap)
+{
+    printf("namespace %s\n", str(snap, "namespace"));
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(snap, "services"))
+    {
+        printf("  service %s: ", str(s, "name"));
+        if (num(s, "rate_n") > 0)
+            printf("%.0f per %gs, ", num(s, "rate_n"), num(s, "rate_window_s"));
+        else
+            printf("no rate limit, ");
+        if (num(s, "concurrent") >= 0)
+            printf("%.0f at once", num(s, "concurrent"));
+        else
+            printf("no concurrency limit");
+        printf(", lease %gs, %.0f deliveries\n", num(s, "lease_s"), num(s, "max_deliveries"));
+        printf("    queued %.0f, leased %.0f", num(s, "queued"), num(s, "leased"));
+        if (num(s, "rate_n") > 0) {
+            printf(", rate window %.0f/%.0f used", num(s, "starts_in_window"), num(s, "rate_n"));
+            if (num(s, "next_start_in_s") > 0)
+                printf(", next start in %.3fs", num(s, "next_start_in_s"));
+            else
+                printf(", may start now");
+        }
+        printf("\n");
+        const cJSON *o = cJSON_GetObjectItem(s, "oldest_lease");
+        if (cJSON_IsObject(o))
+            printf("    oldest lease: job %s, expires in %.3fs\n", str(o, "job"),
+                   num(o, "expires_in_s"));
+    }
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItem(snap, "agents"))
+    {
+        printf("  agent %s: %s, last seen %.3fs ago, %.0f leased\n", str(a, "name"),
+               cJSON_IsTrue(cJSON_GetObjectItem(a, "alive")) ? "alive" : "silent",
+               num(a, "last_seen_s_ago"), num(a, "leases"));
+    }
+    const cJSON *dead = cJSON_GetObjectItem(snap, "dead");
+    printf("  dead letters: %.0f", num(dead, "count"));
+    const cJSON *id;
+    int k = 0;
+    cJSON_ArrayForEach(id, cJSON_GetObjectItem(dead, "newest"))
+    {
+        printf("%s%s", k++ ? ", " : " (newest: ", cJSON_GetStringValue(id));
+    }
+    printf("%s\n", k ? ")" : "");
+    const cJSON *st;
+    printf("  counters:");
+    cJSON_ArrayForEach(st, cJSON_GetObjectItem(snap, "stats"))
+    {
+        printf(" %s %.0f", st->string, st->valuedouble);
+    }
+    printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+    rc_redis_conn conn = {0};
+    const char *nss[MAX_NS];
+    size_t n_ns = 0;
+    bool json = false;
+    double timeout = 5;
+    static const struct option longs[] = {{"url", required_argument, 0, 'u'},
+                                          {"ns", required_argument, 0, 'n'},
+                                          {"user", required_argument, 0, 'U'},
+                                          {"password-file", required_argument, 0, 'p'},
+                                          {"password-env", required_argument, 0, 'e'},
+                                          {"json", no_argument, 0, 'j'},
+                                          {"timeout", required_argument, 0, 't'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc < 2 || strcmp(argv[1], "status") != 0) {
+        usage(stderr);
+        return bad(argc < 2 ? "no command" : "unknown command", argc < 2 ? NULL : argv[1]);
+    }
+    optind = 2;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'u':
+            conn.url = optarg;
+            break;
+        case 'n':
+            if (n_ns >= MAX_NS) return bad("at most 64 --ns", NULL);
+            nss[n_ns++] = optarg;
+            break;
+        case 'U':
+            conn.user = optarg;
+            break;
+        case 'p':
+            conn.password_file = optarg;
+            break;
+        case 'e':
+            conn.password_env = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 't':
+            timeout = strtod(optarg, &end);
+            if (*end || end == optarg || !(timeout > 0 && timeout <= 3600))
+                return bad("bad --timeout", optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) return bad("unexpected argument", argv[optind]);
+    if (!conn.url) return bad("--url is required", NULL);
+    if (!n_ns) nss[n_ns++] = "default";
+    cJSON *all = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(all, "namespaces");
+    for (size_t i = 0; i < n_ns; i++) {
+        conn.ns = nss[i];
+        cJSON *snap;
+        char err[512];
+        int rc = rc_redis_snapshot(&conn, timeout, &snap, err, sizeof err);
+        if (rc) {
+            fprintf(stderr, "runcue-dist: %s\n", err);
+            cJSON_Delete(all);
+            return rc == RC_EINVAL ? 2 : 1;
+        }
+        if (!json) print_text(snap);
+        cJSON_AddItemToArray(list, snap);
+    }
+    if (json) {
+        char *s = cJSON_Print(all);
+        puts(s);
+        cJSON_free(s);
+    }
+    cJSON_Delete(all);
+    return 0;
+}
