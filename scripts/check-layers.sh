@@ -52,7 +52,9 @@ ALLOWED = {
 TEST_LAYER = {"core": "scheduler", "transports": "transports", "harness": "harness",
               "sim": "libsim", "viz": "viz", "install": None, "support": None, "fuzz": None,
               "tsan": None}
-TEST_EXTRA = {"sim": {"scenarios"}, "fuzz": {"scenarios", "libsim", "transports", "harness", "viz"}}
+# (tests/fuzz also compiles a tool's own source, to reach its static parser.)
+TEST_EXTRA = {"sim": {"scenarios"},
+              "fuzz": {"scenarios", "libsim", "transports", "harness", "viz", "tools"}}
 
 # Inside scheduler/: the rank of each module; an include must not go up.
 CORE_RANK = {
@@ -103,6 +105,11 @@ def check(root):
             else:
                 owner_pub = None
             owners = idx.get(base, set())
+            if "/" in inc:
+                # A path: the file it names decides, wherever it is.
+                target = os.path.normpath(os.path.join(os.path.dirname(path), inc))
+                if os.path.exists(os.path.join(root, target)):
+                    owners = {target.split(os.sep)[0]}
             if top == "tests":
                 sub = parts[1] if len(parts) > 2 else ""
                 own = {"tests", TEST_LAYER.get(sub)} | TEST_EXTRA.get(sub, set())
