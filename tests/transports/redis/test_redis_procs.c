@@ -318,15 +318,18 @@ Test(redis_procs, limits_hold_across_two_schedulers_and_four_agents)
         if (at > peak) peak = at;
     }
     cr_assert(peak <= 3, "%d running at once", peak);
-    /* never 9 starts within 0.5 s.  The server admits on its own clock;
-     * from admission to the worker's first instruction is a claim reply, a
-     * pipe and a scheduler pass, which varies by a few milliseconds: 40 ms
-     * of allowance. */
+    /* never 9 starts within 0.5 s.  The server admits on its own clock
+     * (test_redis_lib checks that window exactly, from the server's start
+     * times); from admission to the worker's first instruction is a claim
+     * reply, a pipe and a scheduler pass, which takes a few milliseconds on
+     * a quiet machine and far more on a loaded one or under sanitizers:
+     * 150 ms of allowance still catches a limiter that lets twice the rate
+     * through (9 starts in about 250 ms). */
     qsort(st, (size_t)ns, sizeof st[0], cmp_double);
     double worst = 1e9;
     for (int k = 0; k + 8 < ns; k++)
         if (st[k + 8] - st[k] < worst) worst = st[k + 8] - st[k];
-    cr_assert(worst >= 460, "9 starts within %.1f ms", worst);
+    cr_assert(worst >= 350, "9 starts within %.1f ms", worst);
     cr_assert_eq(server_stat("claims"), 40);
     cr_assert_eq(server_stat("finishes"), 40);
 }
