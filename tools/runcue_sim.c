@@ -25,6 +25,7 @@
 #include "scenarios.h"
 #include "shm_cleanup.h"
 #include "sim.h"
+#include "sim_cluster.h"
 
 enum { EXIT_USAGE = 2, EXIT_STALLED = 3 };
 
@@ -42,6 +43,7 @@ typedef struct options {
     double speed;
     bool seed_given;
     const char *shm_name;
+    sim_cluster_opts cluster;
 } options;
 
 static void usage(FILE *out)
@@ -90,6 +92,17 @@ static void usage(FILE *out)
             "      --realtime         pace virtual time to the wall clock\n"
             "      --speed X          with --realtime, --tui or --sdl: X virtual seconds\n"
             "                         per wall second [1; 10 in the live views]\n"
+            "\n"
+            "Cluster (the Redis functions library on an emulated engine):\n"
+            "      --scenario cluster K schedulers and M agents on simulated links\n"
+            "      --cluster K:M      schedulers:agents (implies --scenario cluster) [2:4]\n"
+            "      --faults SPEC      e.g. crash:agent2@5s,pause:agent1@8s+4s,\n"
+            "                         partition:sched1@10s+3s,engine-restart@12s:loss=1s\n"
+            "      --slots N          work an agent runs at once (1..64)      [4]\n"
+            "      --lease S          lease length in seconds                 [2]\n"
+            "      --link-latency MS  one-way link latency (+/- 50%%)          [1]\n"
+            "      --record-engine F  record every engine call (differential test input)\n"
+            "\n"
             "  -h, --help             show this help\n"
             "  -V, --version          show the version\n"
             "\n"
@@ -156,6 +169,12 @@ enum {
     OPT_SCREENSHOT,
     OPT_EXIT_AT_END,
     OPT_PROGRESS_STEPS,
+    OPT_CLUSTER,
+    OPT_FAULTS,
+    OPT_SLOTS,
+    OPT_LEASE,
+    OPT_LINK_LATENCY,
+    OPT_RECORD_ENGINE,
 };
 
 static void list_scenarios(void)
@@ -163,6 +182,30 @@ static void list_scenarios(void)
     size_t n;
     const scenario *list = scenario_list(&n);
     for (size_t i = 0; i < n; i++) printf("%-14s %s\n", list[i].name, list[i].description);
+    if (sim_cluster_available)
+        printf("%-14s %s\n", "cluster", "schedulers and agents around the Redis functions");
+}
+
+/* The cluster options go with --scenario cluster (or --cluster) only. */
+static void parse_cluster(options *o)
+{
+    sim_cluster_opts *co = &o->cluster;
+    co->enabled = co->shape || (!o->scenario_file && strcmp(o->scenario, "cluster") == 0);
+    if (!co->enabled) {
+        const char *stray = co->faults ? "--faults" : co->slots ? "--slots"
+                          : co->lease_s > 0 ? "--lease" : co->link_ms >= 0 ? "--link-latency"
+                          : co->record ? "--record-engine" : NULL;
+        if (stray) bad(stray, "needs --cluster K:M or --scenario cluster");
+        return;
+    }
+    if (!sim_cluster_available)
+        bad("--cluster", "this build has no cluster simulation (configured without Lua 5.1)");
+    if (o->scenario_file) bad("--cluster", "cannot be combined with --scenario-file");
+    if (strcmp(o->scenario, "cluster") != 0 && strcmp(o->scenario, "single_queue") != 0)
+        bad("--cluster", "runs the cluster scenario, not '%s'", o->scenario);
+    if (o->tui || o->sdl || o->shm_name || o->realtime)
+        bad("--cluster", "has no live view yet (use --log and --report)");
+    o->scenario = "cluster";
 }
 
 static void parse(int argc, char **argv, options *o)
@@ -196,6 +239,12 @@ static void parse(int argc, char **argv, options *o)
         {"screenshot", required_argument, 0, OPT_SCREENSHOT},
         {"exit-at-end", no_argument, 0, OPT_EXIT_AT_END},
         {"progress-steps", required_argument, 0, OPT_PROGRESS_STEPS},
+        {"cluster", required_argument, 0, OPT_CLUSTER},
+        {"faults", required_argument, 0, OPT_FAULTS},
+        {"slots", required_argument, 0, OPT_SLOTS},
+        {"lease", required_argument, 0, OPT_LEASE},
+        {"link-latency", required_argument, 0, OPT_LINK_LATENCY},
+        {"record-engine", required_argument, 0, OPT_RECORD_ENGINE},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -203,6 +252,7 @@ static void parse(int argc, char **argv, options *o)
     sim_config_defaults(&o->cfg);
     o->scenario = "single_queue";
     o->speed = 0;
+    o->cluster.link_ms = -1;
     opterr = 0;
     int c, idx;
     while ((c = getopt_long(argc, argv, ":n:l:j:e:d:c:r:s:vhV", longs, &idx)) != -1) {
@@ -272,6 +322,17 @@ static void parse(int argc, char **argv, options *o)
         case OPT_SDL: o->sdl = true; break;
         case OPT_SCREENSHOT: o->screenshot = optarg; break;
         case OPT_EXIT_AT_END: o->exit_at_end = true; break;
+        /* cluster mode (sim_cluster.c) */
+        case OPT_CLUSTER: o->cluster.shape = optarg; break;
+        case OPT_FAULTS: o->cluster.faults = optarg; break;
+        case OPT_SLOTS: o->cluster.slots = (unsigned)parse_count("--slots", optarg, 1, 64); break;
+        case OPT_LEASE:
+            o->cluster.lease_s = parse_number("--lease", optarg, 0.01, 86400);
+            break;
+        case OPT_LINK_LATENCY:
+            o->cluster.link_ms = parse_number("--link-latency", optarg, 0, 60000);
+            break;
+        case OPT_RECORD_ENGINE: o->cluster.record = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("runcue-sim %s\n", RC_VERSION_STRING); exit(0);
         case ':': bad(argv[optind - 1], "needs a value");
@@ -316,7 +377,8 @@ static void parse(int argc, char **argv, options *o)
     }
     if (o->exit_at_end && !o->tui && !o->sdl) bad("--exit-at-end", "needs --tui or --sdl");
     if (o->speed == 0) o->speed = o->tui || o->sdl ? 10 : 1;
-    if (!o->scenario_file && !scenario_find(o->scenario))
+    parse_cluster(o);
+    if (!o->cluster.enabled && !o->scenario_file && !scenario_find(o->scenario))
         bad("--scenario", "unknown scenario '%s' (try --list-scenarios)", o->scenario);
     if (o->log_format == SIM_EVENTLOG_JSONL && !o->log_path && !o->verbose)
         bad("--format", "needs --log FILE (or -v)");
@@ -373,6 +435,24 @@ static int run_realtime(sim *s, double speed, bool progress)
     }
 }
 
+/* Cluster mode: the same log options, then sim_cluster.c. */
+static int run_cluster(const options *o, bool utf8)
+{
+    FILE *log_file = NULL;
+    sim_eventlog *log = NULL;
+    if (o->log_path && !(log_file = fopen(o->log_path, "w"))) {
+        fprintf(stderr, "runcue-sim: --log: cannot open '%s': %s\n", o->log_path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (log_file || (o->verbose && !o->report_json))
+        sim_eventlog_open(&log, log_file ? log_file : stdout,
+                          &(sim_eventlog_opts){.format = o->log_format, .utf8 = utf8});
+    int status = sim_cluster_main(&o->cluster, &o->cfg, log, o->report_json);
+    if (log) sim_eventlog_close(log);
+    if (log_file && fclose(log_file) != 0) status = 1;
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     setlocale(LC_CTYPE, ""); /* symbols only; numbers stay in the C locale */
@@ -385,6 +465,8 @@ int main(int argc, char **argv)
                                     (unsigned long long)o.cfg.seed,
                                     (unsigned long long)o.cfg.seed);
     }
+
+    if (o.cluster.enabled) return run_cluster(&o, utf8);
 
     sim *s;
     int rc = sim_new(&s, &o.cfg);
