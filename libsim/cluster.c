@@ -1242,10 +1242,9 @@ int cluster_run(cluster *c)
         const cluster_fault *cf = &cfg->faults[f];
         int64_t t = (int64_t)llround(cf->at_s * 1e6);
         if (cf->kind == CF_ENGINE_RESTART) {
+            /* Like AOF everysec: writes up to the last fsync survive, the
+             * last `loss` seconds do not. */
             int64_t snap = (int64_t)llround((cf->at_s - cf->loss_s) * 1e6);
-            /* AOF everysec: what was written up to the last whole second
-             * before the loss window survives. */
-            snap -= snap % 1000000;
             if (snap >= 0) at(c, snap, EV_SNAPSHOT, -1, NULL, 0);
         }
         at(c, t, EV_FAULT_BEGIN, -1, NULL, f);

@@ -1023,9 +1023,11 @@ static void c_xadd(engine_emu *e, int argc, const char *const *argv, const size_
     ARGS(5, 0);
     int a = 2;
     long long maxlen = -1;
+    bool approx = false;
     if (strcasecmp(argv[a], "MAXLEN") == 0) {
         a++;
-        if (a < argc && (strcmp(argv[a], "~") == 0 || strcmp(argv[a], "=") == 0)) a++;
+        approx = a < argc && strcmp(argv[a], "~") == 0;
+        if (a < argc && (approx || strcmp(argv[a], "=") == 0)) a++;
         if (a >= argc || !parse_ll(argv[a], &maxlen) || maxlen < 0) {
             s->ops->error(s, NOT_INT);
             return;
@@ -1076,11 +1078,17 @@ static void c_xadd(engine_emu *e, int argc, const char *const *argv, const size_
     o->last_seq = x->seq;
     o->n++;
     o->live++;
-    for (size_t i = 0; maxlen >= 0 && o->live > (size_t)maxlen && i < o->n; i++)
-        if (!o->x[i].deleted) {
-            o->x[i].deleted = true;
-            o->live--;
-        }
+    /* MAXLEN ~ trims whole nodes of the stream only, as Redis does (100
+     * entries a node by default); MAXLEN = trims exactly. */
+    size_t keep = maxlen < 0 ? SIZE_MAX : (size_t)maxlen, node = approx ? 100 : 1;
+    while (o->live > keep && o->live - keep >= node) {
+        for (size_t i = 0, cut = 0; cut < node && i < o->n; i++)
+            if (!o->x[i].deleted) {
+                o->x[i].deleted = true;
+                o->live--;
+                cut++;
+            }
+    }
     stream_compact(o);
     char buf[48];
     int n = snprintf(buf, sizeof buf, "%" PRIu64 "-%" PRIu64, o->last_ms, o->last_seq);

@@ -206,6 +206,30 @@ static int l_register(lua_State *L)
     return 0;
 }
 
+/* pcall as Redis 7 gives it to scripts: an error that is a table with an
+ * err field (redis.call's errors, error({err = ...})) is caught as that
+ * string. */
+static int l_script_pcall(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    int st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    if (st) {
+        if (lua_istable(L, -1)) {
+            lua_getfield(L, -1, "err");
+            if (lua_isstring(L, -1))
+                lua_replace(L, -2);
+            else
+                lua_pop(L, 1);
+        }
+        lua_pushboolean(L, 0);
+        lua_insert(L, -2);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    lua_insert(L, 1);
+    return lua_gettop(L);
+}
+
 static void set_fn(lua_State *L, engine_emu *e, const char *name, lua_CFunction fn)
 {
     lua_pushlightuserdata(L, e);
@@ -229,6 +253,8 @@ int emu_lua_open(engine_emu *e, const char *lua, size_t len, char *err, size_t e
         lua_pushnil(L);
         lua_setglobal(L, hidden[i]);
     }
+    lua_pushcfunction(L, l_script_pcall);
+    lua_setglobal(L, "pcall");
     lua_newtable(L);
     e->functions_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
@@ -342,18 +368,22 @@ ereply *emu_lua_fcall(engine_emu *e, int argc, const char *const *argv, const si
 {
     lua_State *L = e->L;
     if (argc < 3) return error_tree("ERR wrong number of arguments for 'fcall' command");
-    char *end;
-    long nkeys = strtol(argv[2], &end, 10);
-    if (*end || end == argv[2] || nkeys < 0)
-        return error_tree("ERR value is not an integer or out of range");
-    if (nkeys > argc - 3)
-        return error_tree("ERR Number of keys can't be greater than number of args");
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->functions_ref);
     lua_pushlstring(L, argv[1], lens[1]);
     lua_rawget(L, -2);
     if (!lua_isfunction(L, -1)) {
         lua_pop(L, 2);
         return error_tree("ERR Function not found");
+    }
+    char *end;
+    long nkeys = strtol(argv[2], &end, 10);
+    const char *bad = *end || end == argv[2] ? "ERR Bad number of keys provided"
+                      : nkeys > argc - 3 ? "ERR Number of keys can't be greater than number of args"
+                      : nkeys < 0        ? "ERR Number of keys can't be negative"
+                                         : NULL;
+    if (bad) {
+        lua_pop(L, 2);
+        return error_tree(bad);
     }
     lua_createtable(L, (int)nkeys, 0);
     for (long i = 0; i < nkeys; i++) {
