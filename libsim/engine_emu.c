@@ -277,19 +277,41 @@ static bool parse_score(const char *p, double *out, bool *excl)
     return true;
 }
 
+size_t emu_fmt_ll(char *buf, long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0) buf[len++] = '-';
+    while (n)
+        buf[len++] = tmp[--n];
+    buf[len] = '\0';
+    return len;
+}
+
+size_t emu_fmt_double(char *buf, size_t len, double d)
+{
+    if (d == (double)(long long)d && d > -1e17 && d < 1e17 && !(d == 0 && signbit(d)))
+        return emu_fmt_ll(buf, (long long)d); /* what %.17g writes for these */
+    if (isinf(d)) return (size_t)snprintf(buf, len, "%s", d > 0 ? "inf" : "-inf");
+    return (size_t)snprintf(buf, len, "%.17g", d);
+}
+
 static void bulk_double(emu_sink *s, double d)
 {
     char buf[64];
-    int n = snprintf(buf, sizeof buf, "%.17g", d);
-    if (isinf(d)) n = snprintf(buf, sizeof buf, "%s", d > 0 ? "inf" : "-inf");
-    s->ops->bulk(s, buf, (size_t)n);
+    s->ops->bulk(s, buf, emu_fmt_double(buf, sizeof buf, d));
 }
 
 static void bulk_ll(emu_sink *s, long long v)
 {
     char buf[32];
-    int n = snprintf(buf, sizeof buf, "%lld", v);
-    s->ops->bulk(s, buf, (size_t)n);
+    s->ops->bulk(s, buf, emu_fmt_ll(buf, v));
 }
 
 #define ARGS(lo, hi)                                                                               \
@@ -395,8 +417,7 @@ static void c_incr(engine_emu *e, int argc, const char *const *argv, const size_
     if (!o) o = typed(e, s, argv[1], lens[1], K_STRING, true, &bad);
     if (bad) return;
     char buf[32];
-    int n = snprintf(buf, sizeof buf, "%lld", v + 1);
-    if (!estr_set(&o->str, buf, (size_t)n)) {
+    if (!estr_set(&o->str, buf, emu_fmt_ll(buf, v + 1))) {
         s->ops->error(s, NOMEM);
         return;
     }
@@ -505,8 +526,7 @@ static void c_hincrby(engine_emu *e, int argc, const char *const *argv, const si
         return;
     }
     char buf[32];
-    int n = snprintf(buf, sizeof buf, "%lld", v + by);
-    if (hash_put(o, argv[2], lens[2], buf, (size_t)n) < 0) {
+    if (hash_put(o, argv[2], lens[2], buf, emu_fmt_ll(buf, v + by)) < 0) {
         drop_if_empty(e, argv[1], lens[1], o);
         s->ops->error(s, NOMEM);
         return;

@@ -55,6 +55,11 @@ struct engine_emu {
     bool in_fcall;
 };
 
+/* engine_emu.c: v in decimal into buf (at least 24 bytes); its length. */
+size_t emu_fmt_ll(char *buf, long long v);
+/* d as Redis writes a score or a Lua number ("%.17g"; integers fast). */
+size_t emu_fmt_double(char *buf, size_t len, double d);
+
 /* engine_emu.c: run a command other than FCALL into a sink. */
 void emu_exec(engine_emu *e, int argc, const char *const *argv, const size_t *lens, emu_sink *s);
 

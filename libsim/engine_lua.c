@@ -116,11 +116,7 @@ static int call_common(lua_State *L, bool raise)
         int t = lua_type(L, i + 1);
         if (t == LUA_TNUMBER) {
             char buf[64];
-            lua_Number v = lua_tonumber(L, i + 1);
-            if (v == (lua_Number)(long long)v && v > -1e17 && v < 1e17)
-                snprintf(buf, sizeof buf, "%lld", (long long)v);
-            else
-                snprintf(buf, sizeof buf, "%.17g", (double)v);
+            emu_fmt_double(buf, sizeof buf, (double)lua_tonumber(L, i + 1));
             lua_pushstring(L, buf);
             lua_replace(L, i + 1);
         } else if (t != LUA_TSTRING) {
