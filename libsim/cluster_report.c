@@ -83,6 +83,7 @@ void cluster_print_report_json(const cluster *c, FILE *out, const char *scenario
             "{\"scenario\":\"%s\",\"seed\":%" PRIu64 ",\"outcome\":\"%s\","
             "\"duration_s\":%.6f,",
             scenario, cfg->seed, outcome_name(c->outcome), cl_seconds(c->now));
+    fprintf(out, "\"completed\":%" PRIu64 ",", c->resolved - c->failed);
     fprintf(out, "\"schedulers\":%u,\"agents\":%u,\"slots\":%u,\"items\":%" PRIu64 ",",
             cfg->schedulers, cfg->agents, cfg->slots, cfg->count);
     fprintf(

@@ -205,6 +205,9 @@ static void parse_cluster(options *o)
         bad("--cluster", "runs the cluster scenario, not '%s'", o->scenario);
     if (o->tui || o->sdl || o->shm_name || o->realtime)
         bad("--cluster", "has no live view yet (use --log and --report)");
+    const char *opt;
+    char err[512];
+    if (sim_cluster_check(co, &opt, err, sizeof err)) bad(opt, "%s", err);
     o->scenario = "cluster";
 }
 

@@ -17,16 +17,30 @@ static int usage_error(const char *opt, const char *msg)
     return 2;
 }
 
+/* The shape and faults into cc; the failing option's name, or NULL. */
+static const char *shape_and_faults(const sim_cluster_opts *co, cluster_config *cc, char *err,
+                                    size_t errlen)
+{
+    cluster_config_defaults(cc);
+    if (co->shape && cluster_parse_shape(cc, co->shape, err, errlen)) return "--cluster";
+    if (co->faults && cluster_parse_faults(cc, co->faults, err, errlen)) return "--faults";
+    return NULL;
+}
+
+int sim_cluster_check(const sim_cluster_opts *co, const char **opt, char *err, size_t errlen)
+{
+    cluster_config cc;
+    *opt = shape_and_faults(co, &cc, err, errlen);
+    return *opt ? -1 : 0;
+}
+
 int sim_cluster_main(const sim_cluster_opts *co, const sim_config *cfg, sim_eventlog *log,
                      bool report_json)
 {
     cluster_config cc;
-    cluster_config_defaults(&cc);
     char err[512];
-    if (co->shape && cluster_parse_shape(&cc, co->shape, err, sizeof err))
-        return usage_error("--cluster", err);
-    if (co->faults && cluster_parse_faults(&cc, co->faults, err, sizeof err))
-        return usage_error("--faults", err);
+    const char *bad_opt = shape_and_faults(co, &cc, err, sizeof err);
+    if (bad_opt) return usage_error(bad_opt, err);
     if (co->slots) cc.slots = co->slots;
     if (co->link_ms >= 0) cc.link_latency_ms = co->link_ms;
     cc.count = cfg->count;
@@ -90,6 +104,13 @@ int sim_cluster_main(const sim_cluster_opts *co, const sim_config *cfg, sim_even
 }
 #else
 const bool sim_cluster_available = false;
+
+int sim_cluster_check(const sim_cluster_opts *co, const char **opt, char *err, size_t errlen)
+{
+    *opt = "--cluster";
+    snprintf(err, errlen, "this build has no cluster simulation");
+    return -1;
+}
 
 int sim_cluster_main(const sim_cluster_opts *co, const sim_config *cfg, sim_eventlog *log,
                      bool report_json)

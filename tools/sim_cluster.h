@@ -22,6 +22,11 @@ typedef struct sim_cluster_opts {
 /* Whether this build has the cluster simulation (Lua 5.1). */
 extern const bool sim_cluster_available;
 
+/* Check the shape and the fault list (while options are parsed, before
+ * anything runs).  0, or -1 with the option's name in *opt and a one-line
+ * message in err. */
+int sim_cluster_check(const sim_cluster_opts *co, const char **opt, char *err, size_t errlen);
+
 /*
  * Check the cluster options against the run's (one-line error on stderr and
  * exit 2 on bad input), run the cluster and print as the other scenarios do:
