@@ -27,12 +27,12 @@ run_suite() { # build-dir, meson setup args...
 }
 
 echo "== build (warnings are errors) and test"
-run_suite build-ci -Dwerror=true -Dtui=enabled -Dsdl=enabled -Dredis=enabled
+run_suite build-ci -Dwerror=true -Dtui=enabled -Dsdl=enabled -Dredis=enabled -Dcluster=enabled
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-run_suite build-asan -Dwerror=true -Dtui=enabled -Dsdl=enabled -Dredis=enabled -Db_sanitize=address,undefined -Db_lundef=false \
+run_suite build-asan -Dwerror=true -Dtui=enabled -Dsdl=enabled -Dredis=enabled -Dcluster=enabled -Db_sanitize=address,undefined -Db_lundef=false \
   -Dbuildtype=debug -Dc_args=-fno-sanitize-recover=all
 
 echo "== ThreadSanitizer: the pool and the cross-thread completion paths"

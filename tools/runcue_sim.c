@@ -28,6 +28,7 @@
 #include "shm_cleanup.h"
 #include "sim.h"
 #include "sim_check.h"
+#include "sim_cluster.h"
 #include "sim_command.h"
 #include "sim_progress.h"
 #include "suggest.h"
@@ -56,6 +57,7 @@ typedef struct options {
     size_t n_check_paths;
     /* Given on the command line (for the conflicts check_conflicts names). */
     bool scenario_given, count_given, format_given;
+    sim_cluster_opts cluster;
 } options;
 
 static void usage(FILE *out)
@@ -115,6 +117,20 @@ static void usage(FILE *out)
             "      --junit FILE       write the expectations' results as JUnit XML\n"
             "      --check PATH...    run every scenario file (a directory: its *.json)\n"
             "                         with its expectations and seeds, in parallel\n"
+            "\n");
+    /* In two parts: one string literal of it all is longer than C11 asks
+     * compilers to take. */
+    fprintf(out,
+            "Cluster (the Redis functions library on an emulated engine):\n"
+            "      --scenario cluster K schedulers and M agents on simulated links\n"
+            "      --cluster K:M      schedulers:agents (implies --scenario cluster) [2:4]\n"
+            "      --faults SPEC      e.g. crash:agent2@5s,pause:agent1@8s+4s,\n"
+            "                         partition:sched1@10s+3s,engine-restart@12s:loss=1s\n"
+            "      --slots N          work an agent runs at once (1..64)      [4]\n"
+            "      --lease S          lease length in seconds                 [2]\n"
+            "      --link-latency MS  one-way link latency (+/- 50%%)          [1]\n"
+            "      --record-engine F  record every engine call (differential test input)\n"
+            "\n"
             "  -h, --help             show this help\n"
             "  -V, --version          show the version\n"
             "\n"
@@ -190,6 +206,12 @@ enum {
     OPT_UPDATE_GOLDEN,
     OPT_JUNIT,
     OPT_CHECK,
+    OPT_CLUSTER,
+    OPT_FAULTS,
+    OPT_SLOTS,
+    OPT_LEASE,
+    OPT_LINK_LATENCY,
+    OPT_RECORD_ENGINE,
 };
 
 /* --check runs scenario files with their own expectations, quietly. */
@@ -214,6 +236,37 @@ static void list_scenarios(void)
     size_t n;
     const scenario *list = scenario_list(&n);
     for (size_t i = 0; i < n; i++) printf("%-14s %s\n", list[i].name, list[i].description);
+    if (sim_cluster_available)
+        printf("%-14s %s\n", "cluster", "schedulers and agents around the Redis functions");
+}
+
+/* The cluster options go with --scenario cluster (or --cluster) only. */
+static void parse_cluster(options *o)
+{
+    sim_cluster_opts *co = &o->cluster;
+    co->enabled = co->shape || (!o->scenario_file && strcmp(o->scenario, "cluster") == 0);
+    if (!co->enabled) {
+        const char *stray = co->faults ? "--faults" : co->slots ? "--slots"
+                          : co->lease_s > 0 ? "--lease" : co->link_ms >= 0 ? "--link-latency"
+                          : co->record ? "--record-engine" : NULL;
+        if (stray) bad(stray, "needs --cluster K:M or --scenario cluster");
+        return;
+    }
+    if (!sim_cluster_available)
+        bad("--cluster", "this build has no cluster simulation (configured without Lua 5.1)");
+    if (o->scenario_file) bad("--cluster", "cannot be combined with --scenario-file");
+    if (strcmp(o->scenario, "cluster") != 0 && strcmp(o->scenario, "single_queue") != 0)
+        bad("--cluster", "runs the cluster scenario, not '%s'", o->scenario);
+    if (o->tui || o->sdl || o->shm_name || o->realtime)
+        bad("--cluster", "has no live view yet (use --log and --report)");
+    if (o->expect || o->junit || o->check)
+        bad("--cluster", "takes no --expect, --junit or --check yet");
+    if (o->golden && o->log_path && o->log_format != SIM_EVENTLOG_JSONL)
+        bad("--golden", "compares JSON Lines: with --log, give --format jsonl");
+    const char *opt;
+    char err[512];
+    if (sim_cluster_check(co, &opt, err, sizeof err)) bad(opt, "%s", err);
+    o->scenario = "cluster";
 }
 
 static _Noreturn void unknown_scenario(const char *name)
@@ -281,6 +334,12 @@ static void parse(int argc, char **argv, options *o)
         {"update-golden", no_argument, 0, OPT_UPDATE_GOLDEN},
         {"junit", required_argument, 0, OPT_JUNIT},
         {"check", no_argument, 0, OPT_CHECK},
+        {"cluster", required_argument, 0, OPT_CLUSTER},
+        {"faults", required_argument, 0, OPT_FAULTS},
+        {"slots", required_argument, 0, OPT_SLOTS},
+        {"lease", required_argument, 0, OPT_LEASE},
+        {"link-latency", required_argument, 0, OPT_LINK_LATENCY},
+        {"record-engine", required_argument, 0, OPT_RECORD_ENGINE},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
@@ -288,6 +347,7 @@ static void parse(int argc, char **argv, options *o)
     sim_config_defaults(&o->cfg);
     o->scenario = "single_queue";
     o->speed = 0;
+    o->cluster.link_ms = -1;
     opterr = 0;
     int c, idx;
     while ((c = getopt_long(argc, argv, ":n:l:j:e:d:c:r:s:vhV", longs, &idx)) != -1) {
@@ -377,6 +437,17 @@ static void parse(int argc, char **argv, options *o)
         case OPT_UPDATE_GOLDEN: o->update_golden = true; break;
         case OPT_JUNIT: o->junit = optarg; break;
         case OPT_CHECK: o->check = true; break;
+        /* cluster mode (sim_cluster.c) */
+        case OPT_CLUSTER: o->cluster.shape = optarg; break;
+        case OPT_FAULTS: o->cluster.faults = optarg; break;
+        case OPT_SLOTS: o->cluster.slots = (unsigned)parse_count("--slots", optarg, 1, 64); break;
+        case OPT_LEASE:
+            o->cluster.lease_s = parse_number("--lease", optarg, 0.01, 86400);
+            break;
+        case OPT_LINK_LATENCY:
+            o->cluster.link_ms = parse_number("--link-latency", optarg, 0, 60000);
+            break;
+        case OPT_RECORD_ENGINE: o->cluster.record = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("runcue-sim %s\n", RC_VERSION_STRING); exit(0);
         case ':': bad(argv[optind - 1], "needs a value");
@@ -436,7 +507,9 @@ static void parse(int argc, char **argv, options *o)
     }
     if (o->exit_at_end && !o->tui && !o->sdl) bad("--exit-at-end", "needs --tui or --sdl");
     if (o->speed == 0) o->speed = o->tui || o->sdl ? 10 : 1;
-    if (!o->scenario_file && !scenario_find(o->scenario)) unknown_scenario(o->scenario);
+    parse_cluster(o);
+    if (!o->cluster.enabled && !o->scenario_file && !scenario_find(o->scenario))
+        unknown_scenario(o->scenario);
 }
 
 static uint64_t choose_seed(void)
@@ -620,6 +693,37 @@ static int close_logs(const options *o, sinks *k, FILE *log_file)
     return 0;
 }
 
+/* Cluster mode: the same log options, then sim_cluster.c. */
+static int run_cluster(const options *o, bool utf8)
+{
+    FILE *log_file = NULL;
+    sim_eventlog *log = NULL;
+    if (o->log_path && !(log_file = fopen(o->log_path, "w+"))) {
+        fprintf(stderr, "runcue-sim: --log: cannot open '%s': %s\n", o->log_path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    /* --golden compares the JSON Lines log: the --log file, or one of its own. */
+    if (o->golden && !log_file && !(log_file = tmpfile())) {
+        fprintf(stderr, "runcue-sim: --golden: cannot make a temporary file: %s\n",
+                strerror(errno));
+        return 1;
+    }
+    sim_eventlog_format format = o->log_path ? o->log_format : SIM_EVENTLOG_JSONL;
+    if (log_file || (o->verbose && !o->report_json))
+        sim_eventlog_open(&log, log_file ? log_file : stdout,
+                          &(sim_eventlog_opts){.format = format, .utf8 = utf8});
+    int status = sim_cluster_main(&o->cluster, &o->cfg, log, o->report_json);
+    if (log) sim_eventlog_close(log);
+    if (o->golden && status >= 0) {
+        char *report = NULL;
+        int golden = golden_finish(o, log_file, &report);
+        free(report);
+        if (golden && (!status || golden != EXIT_GOLDEN)) status = golden;
+    }
+    if (log_file && fclose(log_file) != 0) status = 1;
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     setlocale(LC_CTYPE, ""); /* symbols only; numbers stay in the C locale */
@@ -630,6 +734,13 @@ int main(int argc, char **argv)
         return check_main(&o.cfg, o.seed_given, o.check_paths, o.n_check_paths, o.junit);
     bool chosen = !o.seed_given;
     if (chosen) o.cfg.seed = choose_seed();
+
+    if (o.cluster.enabled) {
+        if (chosen && !o.report_json)
+            fprintf(stderr, "runcue-sim: seed %llu (replay with --seed %llu)\n",
+                    (unsigned long long)o.cfg.seed, (unsigned long long)o.cfg.seed);
+        return run_cluster(&o, utf8);
+    }
 
     /* The file's expectations, then --expect's; a file's first seed
      * replaces a drawn one. */

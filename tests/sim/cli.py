@@ -100,6 +100,26 @@ FLAGS_WITH_VALUES = [
 
 SCENARIOS = ["single_queue", "pipeline", "fanout", "dynamic"]
 
+# The cluster options (builds with the cluster simulation; listed as the
+# scenario "cluster").
+CLUSTER_BAD = [
+    (["--cluster", "0:1"], "--cluster"),
+    (["--cluster", "2"], "--cluster"),
+    (["--cluster", "2:99"], "--cluster"),
+    (["--cluster", "2:4", "--faults", "crash:agent9@1s"], "--faults"),
+    (["--cluster", "2:4", "--faults", "pause:sched1@1s+1s"], "--faults"),
+    (["--cluster", "2:4", "--faults", "pause:agent1@1s"], "--faults"),
+    (["--cluster", "2:4", "--faults", "melt:agent1@1s"], "--faults"),
+    (["--cluster", "2:4", "--faults", "crash:agent1@x"], "--faults"),
+    (["--cluster", "2:4", "--faults", "engine-restart@5s:loss=x"], "--faults"),
+    (["--cluster", "2:4", "--faults", "crash:agent1@1s,"], "--faults"),
+    (["--faults", "crash:agent1@1s"], "--faults"),
+    (["--slots", "2"], "--slots"),
+    (["--cluster", "2:4", "--slots", "0"], "--slots"),
+    (["--cluster", "2:4", "--tui"], "--cluster"),
+    (["--scenario", "pipeline", "--cluster", "2:4"], "--cluster"),
+]
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -162,7 +182,8 @@ def main():
     r = simtool.run(tool, ["--list-scenarios"])
     rows = [re.match(r"^(\S+)\s+(\S.*)$", line) for line in r.stdout.splitlines()]
     names = [m.group(1) for m in rows if m]
-    t.check(r.status == 0 and all(rows) and names == SCENARIOS and not r.stderr,
+    have_cluster = names == SCENARIOS + ["cluster"]
+    t.check(r.status == 0 and all(rows) and (names == SCENARIOS or have_cluster) and not r.stderr,
             "--list-scenarios: the four scenarios with descriptions",
             f"exit {r.status}; stdout:\n{r.stdout}")
     # ... and every one of them runs.
@@ -175,6 +196,13 @@ def main():
         t.check(r.status == 0 and rep.get("scenario") == name and rep.get("completed", 0) > 0,
                 f"--scenario {name} runs", f"command: {r.command()}\nexit {r.status}\n"
                 f"{r.stdout[:300]}{r.stderr[:300]}")
+
+    for args, name in CLUSTER_BAD if have_cluster else []:
+        r = simtool.run(tool, args, timeout=30)
+        lines = [x.replace("(see --help)", "") for x in r.stderr.splitlines()]
+        t.check(r.status == 2 and len(lines) == 1 and name in lines[0] and not r.stdout,
+                f"{' '.join(args)}: exit 2, one stderr line naming {name}",
+                f"command: {r.command()}\nexit {r.status}\nstderr: {r.stderr[:500]!r}")
 
     # Without --seed: the seed is printed on stderr, and the run replays
     # identically with it (summary, text log and JSON log).

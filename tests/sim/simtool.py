@@ -221,3 +221,14 @@ class Tally:
               f"Failing: {self.failed} | Crashing: 0")
         sys.stdout.flush()
         return 1 if self.failed or total == 0 else 0
+
+
+def swarm_fail(tally, script, tool, master, i, args, problems):
+    """Report a failed swarm run: its problems, the runcue-sim command line,
+    and the line that replays just this run."""
+    cmd = shlex.join([tool] + args + ["--log", "LOG.jsonl", "--format", "jsonl",
+                                      "--report", "json"])
+    tally.fail(f"run {i} (master seed {master})",
+               "\n".join(problems) + f"\ncommand: {cmd}\nreplay:  " +
+               shlex.join([sys.executable, script, "--tool", tool,
+                           "--master-seed", str(master), "--only", str(i)]))

@@ -1,0 +1,122 @@
+/* sim_cluster.c -- runcue-sim's cluster mode: the built-in `cluster`
+ * scenario on the simulated cluster (libsim/cluster.h). */
+#include "sim_cluster.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef RC_HAVE_CLUSTER
+#include "cluster.h"
+
+const bool sim_cluster_available = true;
+
+static int usage_error(const char *opt, const char *msg)
+{
+    fprintf(stderr, "runcue-sim: %s: %s (see --help)\n", opt, msg);
+    return 2;
+}
+
+/* The shape and faults into cc; the failing option's name, or NULL. */
+static const char *shape_and_faults(const sim_cluster_opts *co, cluster_config *cc, char *err,
+                                    size_t errlen)
+{
+    cluster_config_defaults(cc);
+    if (co->shape && cluster_parse_shape(cc, co->shape, err, errlen)) return "--cluster";
+    if (co->faults && cluster_parse_faults(cc, co->faults, err, errlen)) return "--faults";
+    return NULL;
+}
+
+int sim_cluster_check(const sim_cluster_opts *co, const char **opt, char *err, size_t errlen)
+{
+    cluster_config cc;
+    *opt = shape_and_faults(co, &cc, err, errlen);
+    return *opt ? -1 : 0;
+}
+
+int sim_cluster_main(const sim_cluster_opts *co, const sim_config *cfg, sim_eventlog *log,
+                     bool report_json)
+{
+    cluster_config cc;
+    char err[512];
+    const char *bad_opt = shape_and_faults(co, &cc, err, sizeof err);
+    if (bad_opt) return usage_error(bad_opt, err);
+    if (co->slots) cc.slots = co->slots;
+    if (co->link_ms >= 0) cc.link_latency_ms = co->link_ms;
+    cc.count = cfg->count;
+    cc.seed = cfg->seed;
+    cc.duration_s = cfg->duration_s;
+    /* The built-in cluster scenario: one service with the run's limits and
+     * latency profile. */
+    cluster_service *s = &cc.services[0];
+    snprintf(s->name, sizeof s->name, "api");
+    s->concurrent = cfg->concurrent;
+    s->rate_count = cfg->rate_count;
+    s->rate_window_s = cfg->rate_window_s;
+    s->lease_s = co->lease_s > 0 ? co->lease_s : 2;
+    s->max_deliveries = 10;
+    s->latency_ms = cfg->latency_ms;
+    s->jitter = cfg->jitter;
+    s->error_rate = cfg->error_rate;
+    cc.n_services = 1;
+
+    size_t len;
+    char *lua = cluster_load_functions(&len, err, sizeof err);
+    if (!lua) {
+        fprintf(stderr, "runcue-sim: %s\n", err);
+        return 1;
+    }
+    cluster *c;
+    int rc = cluster_new(&c, &cc, lua, len, err, sizeof err);
+    free(lua);
+    if (rc) {
+        fprintf(stderr, "runcue-sim: cluster: %s\n", err);
+        return 2;
+    }
+    FILE *rec = NULL;
+    if (co->record) {
+        rec = fopen(co->record, "w");
+        if (!rec) {
+            cluster_free(c);
+            return usage_error("--record-engine", "cannot open the file");
+        }
+        cluster_record(c, rec);
+    }
+    cluster_set_log(c, log);
+    int outcome = cluster_run(c);
+    int status = 0;
+    if (outcome == CLUSTER_ERROR) {
+        fprintf(stderr, "runcue-sim: cluster: %s\n", cluster_errmsg(c));
+        status = 1;
+    } else {
+        if (report_json)
+            cluster_print_report_json(c, stdout, "cluster");
+        else
+            cluster_print_summary(c, stdout);
+        if (cluster_check_invariants(c, stderr))
+            status = 1;
+        else if (outcome == CLUSTER_STALLED)
+            status = 3;
+    }
+    if (rec && fclose(rec) != 0) status = 1;
+    cluster_free(c);
+    return status;
+}
+#else
+const bool sim_cluster_available = false;
+
+int sim_cluster_check(const sim_cluster_opts *co, const char **opt, char *err, size_t errlen)
+{
+    *opt = "--cluster";
+    snprintf(err, errlen, "this build has no cluster simulation");
+    return -1;
+}
+
+int sim_cluster_main(const sim_cluster_opts *co, const sim_config *cfg, sim_eventlog *log,
+                     bool report_json)
+{
+    fprintf(stderr, "runcue-sim: --cluster: this build has no cluster simulation "
+                    "(configured without Lua 5.1)\n");
+    return 2;
+}
+#endif
