@@ -86,7 +86,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 dict=tests/fuzz/dict/$name.dict
 log="$out/$name.log"
 status=0
-"$bin" -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+# FUZZ_RUNS and FUZZ_SEED make a run repeatable (CI): that many inputs from
+# that seed, with SECONDS only as a cap.
+limits=(-max_total_time="$seconds")
+[ -n "${FUZZ_RUNS:-}" ] && limits+=(-runs="$FUZZ_RUNS")
+[ -n "${FUZZ_SEED:-}" ] && limits+=(-seed="$FUZZ_SEED")
+"$bin" "${limits[@]}" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
   -dict="$dict" -artifact_prefix="$out/$name-" -print_final_stats=1 \
   "$out/$name.corpus" "tests/fuzz/corpus/$name" >"$log" 2>&1 || status=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -95,4 +100,4 @@ if [ "$status" -ne 0 ]; then
   echo "fuzz $name: a finding after ${execs:-?} executions (see $log and $out/$name-*)" >&2
   exit "$status"
 fi
-echo "fuzz $name: ${execs:-?} executions in ${seconds} s, no finding"
+echo "fuzz $name: ${execs:-?} executions (at most ${seconds} s), no finding"

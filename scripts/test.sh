@@ -53,11 +53,15 @@ if ! ninja -C build-tsan tests/tsan/tsan_pool tests/tsan/tsan_realclock >build-t
 fi
 meson test -C build-tsan --suite tsan --no-rebuild --print-errorlogs --num-processes 2
 
-fuzz_seconds=${FUZZ_SECONDS:-20}
+# A repeatable campaign: the same inputs from the same seed on every run, so
+# CI's verdict does not depend on luck; longer and random runs are
+# scripts/fuzz.sh's (FUZZ_SECONDS=0 skips this).
+fuzz_seconds=${FUZZ_SECONDS:-60}
+export FUZZ_RUNS=${FUZZ_RUNS:-20000} FUZZ_SEED=${FUZZ_SEED:-1}
 if [ "$fuzz_seconds" = 0 ]; then
   echo "== libFuzzer: skipped (FUZZ_SECONDS=0)"
 elif bash scripts/fuzz.sh --available; then
-  echo "== libFuzzer: each target for ${fuzz_seconds} s"
+  echo "== libFuzzer: each target, ${FUZZ_RUNS} inputs from seed ${FUZZ_SEED} (at most ${fuzz_seconds} s)"
   for t in $(bash scripts/fuzz.sh --list); do
     bash scripts/fuzz.sh "$t" "$fuzz_seconds"
   done

@@ -47,14 +47,14 @@ static runqy_kind parse_status(const cJSON *j, runqy_reply *out)
 }
 
 /* SERVING, the progress extension: a number 0..1 and an optional message
- * string; anything else is garbage. */
+ * string; anything else is noise (logged and skipped). */
 static runqy_kind parse_progress(const cJSON *j, runqy_reply *out)
 {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "progress");
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
     if (!cJSON_IsNumber(p) || !(p->valuedouble >= 0 && p->valuedouble <= 1))
-        return RUNQY_GARBAGE;
-    if (m && !cJSON_IsString(m) && !cJSON_IsNull(m)) return RUNQY_GARBAGE;
+        return RUNQY_NOISE;
+    if (m && !cJSON_IsString(m) && !cJSON_IsNull(m)) return RUNQY_NOISE;
     out->progress = p->valuedouble;
     if (cJSON_IsString(m)) out->message = strndup(m->valuestring, RUNQY_MESSAGE_MAX);
     return RUNQY_PROGRESS;
@@ -72,8 +72,14 @@ static runqy_kind parse_answer(cJSON *j, bool nul, runqy_reply *out)
     out->task_id[keep] = '\0';
     if (cJSON_GetObjectItemCaseSensitive(j, "progress") &&
         !cJSON_GetObjectItemCaseSensitive(j, "result") &&
-        !cJSON_GetObjectItemCaseSensitive(j, "error"))
-        return parse_progress(j, out);
+        !cJSON_GetObjectItemCaseSensitive(j, "error")) {
+        runqy_kind k = parse_progress(j, out);
+        if (k != RUNQY_PROGRESS) { /* a reply that answers nothing names no task */
+            out->task_id_len = 0;
+            out->task_id[0] = '\0';
+        }
+        return k;
+    }
 
     if (nul) {
         out->failed = out->nul = true;
