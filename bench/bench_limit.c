@@ -79,7 +79,8 @@ static void percentiles(double *v, uint64_t n, double out[3])
 {
     qsort(v, n, sizeof *v, cmp_double);
     static const double q[3] = {0.50, 0.95, 0.99};
-    for (int i = 0; i < 3; i++) out[i] = n ? v[(uint64_t)(q[i] * (double)(n - 1))] : 0;
+    for (int i = 0; i < 3; i++)
+        out[i] = n ? v[(uint64_t)(q[i] * (double)(n - 1))] : 0;
 }
 
 int bench_limit_run(uint64_t count, double latency_ms, int concurrent, bench_limit_result *out)
@@ -96,7 +97,8 @@ int bench_limit_run(uint64_t count, double latency_ms, int concurrent, bench_lim
     }
     uint64_t rng = 42, head = 0, done = 0;
     int64_t now = 0;
-    for (uint64_t i = 0; i < count; i++) submitted[i] = 0;
+    for (uint64_t i = 0; i < count; i++)
+        submitted[i] = 0;
     while (done < count) {
         while (h.n < (size_t)concurrent && head < count) {
             uint64_t i = head++;

@@ -9,7 +9,7 @@
 typedef struct bench_limit_result {
     uint64_t completed;
     size_t peak_in_flight;
-    double duration_s; /* virtual */
+    double duration_s;          /* virtual */
     double wait_p[3], run_p[3]; /* p50, p95, p99, seconds */
 } bench_limit_result;
 

@@ -54,7 +54,8 @@ int main(int argc, char **argv)
     enum { MAX_RUNS = 1001 };
     static double t_true[MAX_RUNS], t_sim[MAX_RUNS];
     int runs = 51;
-    if (argc == 3 && strcmp(argv[1], "--runs") == 0) runs = atoi(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--runs") == 0)
+        runs = atoi(argv[2]);
     else if (argc != 1) {
         fprintf(stderr, "usage: bench_startup [--runs N]\n");
         return 2;
