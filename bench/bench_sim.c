@@ -13,11 +13,20 @@
  * Each case runs in a child process of its own, so "peak RSS" (VmHWM over
  * the case's runs) is that case's alone.
  *
- *   ./build/bench/bench_sim [--quick] [--reps N] [--check]
+ * Then the ratios (bench_limit.c is the bare single_queue loop): each
+ * scenario at -l 0 against the bare loop, runs interleaved (loop, scenario,
+ * loop, scenario ...), each in a fresh child process, medians shown: the
+ * time, the time per item, the ratio to the bare loop, the cost per item as
+ * a ratio to single_queue's, the bytes per item (peak RSS growth over the
+ * items submitted; single_queue submits all at t=0, so these are bytes per
+ * pending item), and the growth t(N)/t(N/100).
+ *
+ *   ./build/bench/bench_sim [--quick] [--reps N] [--check] [--ratios-only] [-n N]
  *
  * --quick  one run per case and the large cases at a tenth of their size
  * --reps   runs per case (default 5; 3 for the large ones)
  * --check  exit 1 if a figure misses its target (default: report only)
+ * --ratios-only  only the ratios; -n their size (default 1000000)
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -29,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_limit.h"
 #include "scenarios.h"
 #include "sim.h"
 
@@ -154,10 +164,131 @@ static int run_case(const bench_case *bc, bool quick, int reps)
     return ok ? 0 : 1;
 }
 
+/* ---- ratios to the bare loop ---- */
+
+typedef struct child_fig {
+    double seconds;
+    uint64_t items;
+    double bytes; /* peak RSS growth */
+} child_fig;
+
+static size_t rss_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256], fmt[32];
+    size_t kb = 0;
+    snprintf(fmt, sizeof fmt, "%s: %%zu kB", field);
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, fmt, &kb) == 1) break;
+    if (f) fclose(f);
+    return kb;
+}
+
+/* One run in a fresh child: the scenario, or the bare loop (NULL). */
+static int child_run(const char *name, uint64_t count, child_fig *out)
+{
+    int fd[2];
+    if (pipe(fd)) return -1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        close(fd[0]);
+        child_fig f = {0};
+        size_t base = rss_kb("VmRSS");
+        if (name) {
+            bench_case bc = {name, count, 0, 0, 0, false};
+            run_result r;
+            if (run_once(&bc, count, &r) || r.outcome != SIM_DONE) _exit(1);
+            f.seconds = r.seconds;
+            f.items = r.submitted;
+        } else {
+            bench_limit_result r;
+            double t0 = wall_seconds();
+            if (bench_limit_run(count, 0, 5, &r)) _exit(1);
+            f.seconds = wall_seconds() - t0;
+            f.items = r.completed;
+        }
+        f.bytes = ((double)rss_kb("VmHWM") - (double)base) * 1024.0;
+        _exit(write(fd[1], &f, sizeof f) == (ssize_t)sizeof f ? 0 : 1);
+    }
+    close(fd[1]);
+    ssize_t got = read(fd[0], out, sizeof *out);
+    close(fd[0]);
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) ||
+        got != (ssize_t)sizeof *out)
+        return -1;
+    return 0;
+}
+
+static double median_of(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+typedef struct ratio_fig {
+    double t, t_limit, per_item, bytes;
+    uint64_t items;
+} ratio_fig;
+
+/* Interleaved runs of the bare loop and the scenario; the medians. */
+static int measure(const char *name, uint64_t count, int reps, ratio_fig *out)
+{
+    enum { MAX = 101 };
+    double t[MAX], tl[MAX], b[MAX];
+    child_fig f;
+    for (int i = 0; i < reps; i++) {
+        if (child_run(NULL, count, &f)) return -1;
+        tl[i] = f.seconds;
+        if (child_run(name, count, &f)) return -1;
+        t[i] = f.seconds;
+        b[i] = f.bytes / (double)(f.items ? f.items : 1);
+        out->items = f.items;
+    }
+    out->t = median_of(t, reps);
+    out->t_limit = median_of(tl, reps);
+    out->bytes = median_of(b, reps);
+    out->per_item = out->t / (double)(out->items ? out->items : 1);
+    return 0;
+}
+
+static int print_ratios(uint64_t n, bool quick)
+{
+    static const char *const names[] = {"single_queue", "pipeline", "fanout", "dynamic"};
+    int reps = quick ? 1 : 3, small_reps = quick ? 3 : 15;
+    uint64_t small = n / 100 ? n / 100 : 1;
+    printf("\nratios, -l 0, -n %" PRIu64 ": medians of %d interleaved runs (bare loop: "
+           "bench_limit.c); growth: t(%" PRIu64 ")/t(%" PRIu64 "), %d runs at the small size\n",
+           n, reps, n, small, small_reps);
+    printf("%-13s %9s %10s %9s %10s %11s %11s %8s\n", "scenario", "items", "time", "ns/item",
+           "x bare", "x sq/item", "bytes/item", "growth");
+    printf("-----------------------------------------------------------------------------------"
+           "-----\n");
+    double sq_per_item = 0;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        ratio_fig big, little;
+        if (measure(names[i], n, reps, &big) || measure(names[i], small, small_reps, &little)) {
+            fprintf(stderr, "bench_sim: %s: a run failed\n", names[i]);
+            return 1;
+        }
+        if (i == 0) sq_per_item = big.per_item;
+        char tb[32];
+        fmt_time(tb, sizeof tb, big.t);
+        printf("%-13s %9" PRIu64 " %10s %9.0f %9.1fx %10.1fx %11.0f %8.0f\n", names[i], big.items,
+               tb, big.per_item * 1e9, big.t / big.t_limit, big.per_item / sq_per_item,
+               big.bytes, big.t / little.t);
+        fflush(stdout);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    bool quick = false, check = false;
+    bool quick = false, check = false, ratios_only = false;
     int reps = 0;
+    uint64_t ratio_n = 1000000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             quick = true;
@@ -165,8 +296,12 @@ int main(int argc, char **argv)
             check = true;
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--ratios-only") == 0)
+            ratios_only = true;
+        else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+            ratio_n = strtoull(argv[++i], NULL, 10);
         else {
-            fprintf(stderr, "usage: bench_sim [--quick] [--reps N] [--check]\n");
+            fprintf(stderr, "usage: bench_sim [--quick] [--reps N] [--check] [--ratios-only] [-n N]\n");
             return 2;
         }
     }
@@ -174,6 +309,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_sim: --reps: 1..1000\n");
         return 2;
     }
+    if (ratio_n < 100 || ratio_n > 100000000) {
+        fprintf(stderr, "bench_sim: -n: 100..1e8\n");
+        return 2;
+    }
+    if (quick && ratio_n == 1000000) ratio_n = 100000;
+    if (ratios_only) return print_ratios(ratio_n, quick);
 
     static const bench_case cases[] = {
         {"fanout", 1000, 0, 0.050, 0, false},
@@ -209,5 +350,6 @@ int main(int argc, char **argv)
         if (WEXITSTATUS(status) == 1) all_ok = false;
     }
     if (!all_ok) printf("some figures missed their targets\n");
+    if (print_ratios(ratio_n, quick)) return 1;
     return check && !all_ok ? 1 : 0;
 }

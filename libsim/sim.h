@@ -52,6 +52,10 @@ typedef struct sim_config {
     uint64_t seed;
     unsigned progress_steps; /* --progress-steps: a running work reports progress
                                 at 1/N, 2/N ... of its latency; 0 = none */
+    bool keep_finished;      /* keep every finished work for rc_get after the
+                                run; by default finished work that produces
+                                nothing is forgotten (the reports never need
+                                it), so memory follows what is pending */
 } sim_config;
 
 /* The defaults of the original simulator. */

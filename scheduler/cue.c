@@ -71,6 +71,7 @@ int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts)
     rc_dlist_init(&cue->dirty);
     rc_dlist_init(&cue->waiting_any);
     rc_dlist_init(&cue->finished);
+    rc_dlist_init(&cue->forgettable);
     cue->next_id = 1;
     cue->stall_idle = true;
     cue->stats.last_progress = rc_loop_now(loop);

@@ -226,6 +226,7 @@ struct rc_cue {
     rc_dlist waiting_any; /* not ready, no key */
     rc_strmap waiting_by_key; /* key -> rc_waitbucket */
     rc_dlist finished;
+    rc_dlist forgettable; /* finished, forgotten at the next safe point */
     rc_strmap results; /* result key -> rc_result_art (results.c) */
     rc_work_id next_id;
     uint64_t epoch;

@@ -151,22 +151,29 @@ void rc_to_finished(rc_cue *cue, rc_work *w)
     w->where = RC_W_FINISHED;
     w->finished = rc_loop_now(cue->loop);
     w->done_epoch = cue->epoch;
-    rc_dlist_push_back(&cue->finished, &w->link);
+    bool forget = cue->opts.forget_non_producers && !w->n_produces;
+    rc_dlist_push_back(forget ? &cue->forgettable : &cue->finished, &w->link);
     rc_results_release(cue, w);
 }
 
-/* Forget the oldest finished work beyond opts.retain_finished. */
+/* Forget the first finished work on `list`. */
+static void forget_first(rc_cue *cue, rc_dlist *list)
+{
+    rc_work *w = RC_CONTAINER(rc_dlist_first(list), rc_work, link);
+    rc_dlist_remove(list, &w->link);
+    rc_dlist_remove(&cue->all, &w->all);
+    rc_idtable_del(&cue->alloc, &cue->works, w->id);
+    rc_work_release(cue, w);
+}
+
+/* Forget finished non-producers (opts.forget_non_producers) and the oldest
+ * finished work beyond opts.retain_finished. */
 void rc_cue_forget_finished(rc_cue *cue)
 {
+    while (cue->forgettable.len) forget_first(cue, &cue->forgettable);
     size_t keep = cue->opts.retain_finished;
     if (!keep) return;
-    while (cue->finished.len > keep) {
-        rc_work *w = RC_CONTAINER(rc_dlist_first(&cue->finished), rc_work, link);
-        rc_dlist_remove(&cue->finished, &w->link);
-        rc_dlist_remove(&cue->all, &w->all);
-        rc_idtable_del(&cue->alloc, &cue->works, w->id);
-        rc_work_release(cue, w);
-    }
+    while (cue->finished.len > keep) forget_first(cue, &cue->finished);
 }
 
 /* ---- progress, pending age, and the timers they arm ---- */

@@ -24,7 +24,8 @@ void rc_make_dirty(rc_cue *cue, rc_work *w);
 /* Wait as DELAYED until not_before.  RC_ENOMEM: made dirty at once instead. */
 int rc_schedule_delay(rc_cue *cue, rc_work *w, rc_time not_before);
 void rc_to_finished(rc_cue *cue, rc_work *w);
-/* Forget the oldest finished work beyond opts.retain_finished.  Only at safe
+/* Forget finished non-producers (opts.forget_non_producers) and the oldest
+ * finished work beyond opts.retain_finished.  Only at safe
  * points of the dispatch pass: see dispatch.c. */
 void rc_cue_forget_finished(rc_cue *cue);
 

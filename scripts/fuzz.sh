@@ -23,11 +23,11 @@ cd "$(dirname "$0")/.."
 # dirs | pkg-config packages.  Add new targets here.
 TARGETS=(
   "runqy_line | tests/fuzz/fuzz_runqy_line.c | transports/workers/protocol.c | scheduler/include transports/workers tests/fuzz | libcjson"
-  "scenario_file | tests/fuzz/fuzz_scenario_file.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c | scheduler/include scheduler harness/include harness libsim scenarios tests/fuzz | libcjson"
-  "expect | tests/fuzz/fuzz_expect.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c | scheduler/include scheduler harness/include harness libsim scenarios tests/fuzz | libcjson"
+  "scenario_file | tests/fuzz/fuzz_scenario_file.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c | scheduler/include scheduler harness/include harness libsim scenarios tests/fuzz | libcjson lua5.1"
+  "expect | tests/fuzz/fuzz_expect.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c | scheduler/include scheduler harness/include harness libsim scenarios tests/fuzz | libcjson lua5.1"
   "segment | tests/fuzz/fuzz_segment.c | harness/*.c scheduler/*.c viz/viewmodel.c viz/plain.c | scheduler/include scheduler harness/include harness viz tests/fuzz | libcjson"
   "rate | tests/fuzz/fuzz_rate.c | scheduler/*.c | scheduler/include scheduler tests/fuzz | libcjson"
-  "sim_options | tests/fuzz/fuzz_sim_options.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c viz/live.c viz/viewmodel.c viz/plain.c viz/tui_none.c viz/sdl_none.c tools/sim_check.c tools/sim_command.c tools/sim_progress.c tools/sim_cluster.c tools/shm_cleanup.c | scheduler/include scheduler harness/include harness libsim scenarios viz tools tests/fuzz | libcjson"
+  "sim_options | tests/fuzz/fuzz_sim_options.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c viz/live.c viz/live_load.c viz/viewmodel.c viz/plain.c tools/sim_check.c tools/sim_command.c tools/sim_progress.c tools/sim_cluster.c tools/shm_cleanup.c | scheduler/include scheduler harness/include harness libsim scenarios viz tools tests/fuzz | libcjson lua5.1"
 )
 
 field() { # line, index (1-based): the field, trimmed
@@ -78,7 +78,7 @@ echo "== building $bin"
 # shellcheck disable=SC2086
 clang -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  $incs $deps_cflags "$target" $sources $deps_libs -lm -lpthread -lrt -o "$bin"
+  $incs $deps_cflags "$target" $sources $deps_libs -lm -lpthread -lrt -ldl -o "$bin"
 
 echo "== fuzzing $name for ${seconds}s"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

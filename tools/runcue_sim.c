@@ -21,6 +21,7 @@
 #include "expect.h"
 #include "golden.h"
 #include "live.h"
+#include "live_load.h"
 #include "pace.h"
 #include "runcue_shm.h"
 #include "scenario_file.h"
@@ -490,13 +491,13 @@ static void parse(int argc, char **argv, options *o)
     if (o->tui && o->no_tui) bad("--tui", "cannot be combined with --no-tui");
     if (o->tui && o->sdl) bad("--tui", "cannot be combined with --sdl");
     if (o->screenshot && !o->sdl) bad("--screenshot", "needs --sdl");
-    if (o->tui && !live_have_tui)
+    if (o->tui && !live_view_built(LIVE_VIEW_TUI))
         bad("--tui", "this build has no terminal view (configured without ncursesw)");
-    if (o->sdl && !live_have_sdl)
+    if (o->sdl && !live_view_built(LIVE_VIEW_SDL))
         bad("--sdl", "this build has no SDL view (configured without SDL2, SDL2_gfx or libpng)");
     /* The dashboard is the default on a terminal, unless output is asked
      * for in another form. */
-    if (!o->tui && !o->no_tui && !o->sdl && live_have_tui && isatty(1) && isatty(0) &&
+    if (!o->tui && !o->no_tui && !o->sdl && live_view_built(LIVE_VIEW_TUI) && isatty(1) && isatty(0) &&
         !o->verbose && !o->report_json && !o->realtime && !o->expect && !o->golden && !o->junit)
         o->tui = true;
     if ((o->tui || o->sdl) && (o->verbose || o->report_json || o->realtime)) {
@@ -856,7 +857,7 @@ int main(int argc, char **argv)
         live_opts lo = {.prog = "runcue-sim", .shm_name = o.shm_name, .driver = &drv,
                         .exit_at_end = o.exit_at_end,
                         .screenshot = o.screenshot, .attach_timeout = 1};
-        rc = o.tui ? live_tui_run(&lo) : live_sdl_run(&lo);
+        rc = live_view_run(o.tui ? LIVE_VIEW_TUI : LIVE_VIEW_SDL, &lo);
         if (rc && rc != 130) {
             sim_free(s); /* removes the segment */
             expect_set_free(expect);

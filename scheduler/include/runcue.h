@@ -267,6 +267,12 @@ typedef struct rc_cue_opts {
     /* Keep at most this many finished work items for rc_get/rc_list (the
      * oldest finished are forgotten first).  0: keep all. */
     size_t retain_finished;
+    /* Forget finished work that declared no `produces` keys at the next
+     * dispatch pass, whatever retain_finished says: memory then grows with
+     * what is pending and with the producers, not with everything ever
+     * submitted.  Finished producers stay (within retain_finished), since the
+     * wait-for diagnosis (rc_diagnose) names them as roots. */
+    bool forget_non_producers;
     /* Announce a work's declared `produces` keys as changed when it completes
      * or is skipped (see rc_artifacts_changed).  Default on; set
      * no_auto_notify to turn it off. */

@@ -338,6 +338,27 @@ Test(work_operations, retain_finished_forgets_the_oldest_finished_work)
     cr_assert_eq(tu_stats(cue).completed, 6, "counters still count forgotten work");
 }
 
+Test(work_operations, forget_non_producers_keeps_producers_and_pending_work)
+{
+    teardown();
+    install(&(rc_cue_opts){.forget_non_producers = true});
+    cr_assert_eq(rc_task(cue, "idle", NULL, NULL, NULL), RC_OK);
+    rc_work_id waiting = tu_submit(cue, "idle", NULL);
+    const char *keys[] = {"out"};
+    rc_work_id producer = 0, plain[4];
+    cr_assert_eq(rc_submit(cue, "t", &(rc_submit_opts){.produces = keys, .n_produces = 1}, &producer),
+                 RC_OK);
+    for (int i = 0; i < 4; i++)
+        plain[i] = tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    for (int i = 0; i < 4; i++)
+        cr_assert_null(rc_get(cue, plain[i]), "finished work %d produces nothing: forgotten", i);
+    cr_assert_not_null(rc_get(cue, producer), "a finished producer is kept for the diagnosis");
+    cr_assert_not_null(rc_get(cue, waiting), "pending work is never forgotten");
+    cr_assert_eq(rc_list(cue, -1, NULL, NULL, 0), 2);
+    cr_assert_eq(tu_stats(cue).completed, 5, "counters still count forgotten work");
+}
+
 Test(work_operations, state_names_are_stable)
 {
     cr_assert_str_eq(rc_state_name(RC_PENDING), "pending");

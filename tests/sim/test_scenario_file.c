@@ -28,7 +28,9 @@
 static sim *new_sim_with(const sim_config *cfg)
 {
     sim *s = NULL;
-    cr_assert_eq(sim_new(&s, cfg), 0);
+    sim_config keep = *cfg;
+    keep.keep_finished = true; /* the tests inspect finished work */
+    cr_assert_eq(sim_new(&s, &keep), 0);
     cr_assert_not_null(s);
     return s;
 }

@@ -1,0 +1,21 @@
+/* bench_limit.h -- the bare single_queue event loop (bench_limit.c), the
+ * yardstick the simulator benchmarks divide by. */
+#ifndef BENCH_LIMIT_H
+#define BENCH_LIMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bench_limit_result {
+    uint64_t completed;
+    size_t peak_in_flight;
+    double duration_s;          /* virtual */
+    double wait_p[3], run_p[3]; /* p50, p95, p99, seconds */
+} bench_limit_result;
+
+/* Run `count` items through the bare loop (at most `concurrent` in flight,
+ * latency_ms +/- 20% each).  Single-threaded; allocates and frees its own
+ * memory.  0, or -1 when out of memory. */
+int bench_limit_run(uint64_t count, double latency_ms, int concurrent, bench_limit_result *out);
+
+#endif
