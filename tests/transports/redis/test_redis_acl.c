@@ -125,9 +125,9 @@ Test(redis_acl, scheduler_and_agent_users_do_their_jobs)
     cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
     cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
     rc_redis *r = NULL;
-    rc_redis_opts ro = {.conn = {.url = srv.url, .user = "rc-sched-a",
-                                 .password_env = PASSWORD_ENV, .ns = "a"},
-                        .owner = "s"};
+    rc_redis_opts ro = {
+        .conn = {.url = srv.url, .user = "rc-sched-a", .password_env = PASSWORD_ENV, .ns = "a"},
+        .owner = "s"};
     cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
     cr_assert_eq(rc_redis_service(r, "api", "10/1", 2, 5, 3), 0);
     cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
@@ -137,9 +137,12 @@ Test(redis_acl, scheduler_and_agent_users_do_their_jobs)
     cr_assert_eq(rc_pool_new(&pool, ac, 1), 0);
     cr_assert_eq(rc_pool_task(pool, "echo", NULL, noop, NULL), 0);
     const char *svcs[] = {"api"};
-    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .user = "rc-agent-a",
-                                       .password_env = PASSWORD_ENV, .ns = "a"},
-                              .name = "agent1", .services = svcs, .n_services = 1, .slots = 1};
+    rc_redis_agent_opts ao = {
+        .conn = {.url = srv.url, .user = "rc-agent-a", .password_env = PASSWORD_ENV, .ns = "a"},
+        .name = "agent1",
+        .services = svcs,
+        .n_services = 1,
+        .slots = 1};
     rc_redis_agent *ag = NULL;
     cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0, "%s", rc_redis_last_error());
     cr_assert_eq(rc_redis_agent_wait_ready(ag, 10), 0, "agent user: %s", rc_redis_agent_errmsg(ag));
@@ -208,10 +211,12 @@ Test(redis_acl, agent_confined_to_its_namespace_and_functions)
     expect_noperm(ag, 4, (const char *[]){"FCALL_RO", "runcue_snapshot", "1", "rc:{b}"});
     expect_noperm(ag, 2, (const char *[]){"SUBSCRIBE", "rc:{b}:wake"});
     /* its own namespace: no enqueue, register, cancel, no loading or scripts */
-    expect_noperm(ag, 11, (const char *[]){"FCALL", "runcue_enqueue", "1", "rc:{a}", "api", "s",
-                                            "dd2", "0.5", "echo", "{}", ""});
-    expect_noperm(ag, 10, (const char *[]){"FCALL", "runcue_register", "1", "rc:{a}", "api", "0",
-                                            "0", "-1", "1", "3"});
+    expect_noperm(ag, 11,
+                  (const char *[]){"FCALL", "runcue_enqueue", "1", "rc:{a}", "api", "s", "dd2",
+                                   "0.5", "echo", "{}", ""});
+    expect_noperm(ag, 10,
+                  (const char *[]){"FCALL", "runcue_register", "1", "rc:{a}", "api", "0", "0", "-1",
+                                   "1", "3"});
     expect_noperm(ag, 3, (const char *[]){"FUNCTION", "LOAD", "#!lua name=x\n"});
     expect_noperm(ag, 3, (const char *[]){"EVAL", "return 1", "0"});
     expect_noperm(ag, 2, (const char *[]){"KEYS", "*"});
@@ -226,8 +231,9 @@ Test(redis_acl, agent_confined_to_its_namespace_and_functions)
     /* the scheduler user of a cannot touch b either */
     redisContext *sc = login("rc-sched-a");
     expect_noperm(sc, 2, (const char *[]){"HGETALL", "rc:{b}:job:1"});
-    expect_noperm(sc, 11, (const char *[]){"FCALL", "runcue_enqueue", "1", "rc:{b}", "api", "s",
-                                            "dd3", "0.5", "echo", "{}", ""});
+    expect_noperm(sc, 11,
+                  (const char *[]){"FCALL", "runcue_enqueue", "1", "rc:{b}", "api", "s", "dd3",
+                                   "0.5", "echo", "{}", ""});
     expect_noperm(sc, 7, (const char *[]){"FCALL", "runcue_claim", "1", "rc:{a}", "x", "1", "api"});
     redisFree(sc);
 }
