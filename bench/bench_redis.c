@@ -5,14 +5,18 @@
  *   1. claim -> finish throughput with 1, 2, 4, 8 agent processes (each a
  *      loop of one claim of up to 16 jobs and one finish of all of them),
  *      and the server's CPU per job (INFO cpu, enqueue + claim + finish);
- *   2. end-to-end latency, idle: rc_submit -> agent -> on_complete, one at
- *      a time, scheduler and agent on one loop (p50 / p99 / p999);
+ *   2. end to end through rc_redis and rc_redis_agent processes: works/s
+ *      with 1, 2, 4 agents, all submitted at once; latency, idle, one at a
+ *      time (p50 / p99 / p999); recovery after kill -9 of an agent that
+ *      holds a 2 s lease (the kill -> on_complete by another agent);
  *   3. limit accuracy: 4 claimers against 20 starts per 1 s for 3 s; the
  *      most starts seen in any 1 s window.
  *
  *   bench_redis [--quick]
  */
 #include <hiredis/hiredis.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,59 +167,190 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void latency(int n)
-{
+/* A scheduler on its own loop: namespace ns, service "api" (no rate,
+ * concurrency -1, lease_s), task "noop" bound to it. */
+typedef struct bench_sched {
     rc_loop *loop;
-    rc_loop_new(&loop, &(rc_loop_opts){.clock = RC_CLOCK_MONOTONIC});
-    rc_cue *sc, *ac;
-    rc_cue_new(&sc, loop, NULL);
-    rc_cue_new(&ac, loop, &(rc_cue_opts){.retain_finished = 16});
+    rc_cue *cue;
     rc_redis *r;
-    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "lat"}, .owner = "s"};
-    if (rc_redis_new(&r, sc, &ro) || rc_redis_service(r, "api", NULL, -1, 30, 3) ||
-        rc_redis_task(r, "noop", "api") || rc_redis_wait_ready(r, 5)) {
-        fprintf(stderr, "bench_redis: scheduler: %s\n", rc_redis_last_error());
+} bench_sched;
+
+static void sched_open(bench_sched *b, const char *ns, double lease_s)
+{
+    rc_loop_new(&b->loop, &(rc_loop_opts){.clock = RC_CLOCK_MONOTONIC});
+    rc_cue_new(&b->cue, b->loop, NULL);
+    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = ns}, .owner = "s"};
+    if (rc_redis_new(&b->r, b->cue, &ro) || rc_redis_service(b->r, "api", NULL, -1, lease_s, 3) ||
+        rc_redis_task(b->r, "noop", "api") || rc_redis_wait_ready(b->r, 5)) {
+        fprintf(stderr, "bench_redis: scheduler: %s\n",
+                b->r ? rc_redis_errmsg(b->r) : rc_redis_last_error());
         exit(1);
     }
+}
+
+static void sched_close(bench_sched *b)
+{
+    rc_redis_free(b->r);
+    rc_cue_free(b->cue);
+    rc_loop_free(b->loop);
+}
+
+static uint64_t completed(rc_cue *cue)
+{
+    rc_stats st;
+    rc_cue_stats(cue, &st);
+    return st.completed;
+}
+
+/* Submit work i (params {"i": i}). */
+static void submit_i(bench_sched *b, int i)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddNumberToObject(p, "i", i);
+    rc_submit(b->cue, "noop", &(rc_submit_opts){.params = p}, NULL);
+}
+
+/* Run b's loop until `want` works have completed. */
+static void run_until(bench_sched *b, uint64_t want)
+{
+    while (completed(b->cue) < want)
+        rc_loop_run(b->loop, RC_RUN_ONCE);
+}
+
+/* ---- agent processes: rc_redis_agent on a local cue, a pool of no-ops ---- */
+
+static int hang_fd = -1; /* the hanging handler writes a byte here when it starts */
+
+static rc_job_status hang(const rc_job *job, cJSON **result, char *err, size_t errlen, void *ud)
+{
+    (void)job, (void)result, (void)err, (void)errlen, (void)ud;
+    if (write(hang_fd, "x", 1) != 1) _exit(1);
+    sleep(60);
+    return RC_JOB_OK;
+}
+
+/* Fork an agent process on ns with `slots` slots running noop (or hang),
+ * until it is killed. */
+static pid_t agent_proc(const char *ns, unsigned slots, bool hanging)
+{
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    rc_loop *loop;
+    rc_cue *cue;
+    rc_loop_new(&loop, &(rc_loop_opts){.clock = RC_CLOCK_MONOTONIC});
+    rc_cue_new(&cue, loop, &(rc_cue_opts){.retain_finished = 16});
     rc_pool *pool;
-    rc_pool_new(&pool, ac, 1);
-    rc_pool_task(pool, "noop", NULL, noop, NULL);
+    rc_pool_new(&pool, cue, slots);
+    rc_pool_task(pool, "noop", NULL, hanging ? hang : noop, NULL);
     const char *svcs[] = {"api"};
-    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "lat"},
-                              .name = "lat",
+    char name[32];
+    snprintf(name, sizeof name, "a%ld", (long)getpid());
+    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = ns},
+                              .name = name,
                               .services = svcs,
                               .n_services = 1,
-                              .slots = 1};
+                              .slots = slots};
     rc_redis_agent *ag;
-    if (rc_redis_agent_new(&ag, ac, &ao, NULL, NULL) || rc_redis_agent_wait_ready(ag, 5)) exit(1);
+    if (rc_redis_agent_new(&ag, cue, &ao, NULL, NULL) || rc_redis_agent_wait_ready(ag, 5)) _exit(1);
+    for (;;)
+        rc_loop_run(loop, RC_RUN_ONCE);
+}
+
+static void kill_wait(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* ---- end to end: rc_submit -> agent process -> on_complete ---- */
+
+static void end_to_end(int n)
+{
+    printf("end to end, %d no-op works submitted at once, rc_submit -> runcue agent processes "
+           "(rc_redis_agent, a pool of 16 no-op threads each) -> on_complete\n",
+           n);
+    printf("  agents   works/s\n");
+    for (int agents = 1; agents <= 4; agents *= 2) {
+        char ns[16];
+        snprintf(ns, sizeof ns, "e2e%d", agents);
+        pid_t pids[4];
+        for (int a = 0; a < agents; a++)
+            pids[a] = agent_proc(ns, 16, false);
+        bench_sched b;
+        sched_open(&b, ns, 30);
+        double t0 = now_s();
+        for (int i = 0; i < n; i++)
+            submit_i(&b, i);
+        run_until(&b, (uint64_t)n);
+        double dt = now_s() - t0;
+        printf("  %6d  %8.0f\n", agents, n / dt);
+        fflush(stdout);
+        for (int a = 0; a < agents; a++)
+            kill_wait(pids[a]);
+        sched_close(&b);
+    }
+}
+
+static void latency(int n)
+{
+    pid_t ag = agent_proc("lat", 1, false);
+    bench_sched b;
+    sched_open(&b, "lat", 30);
     double *lat = calloc((size_t)n, sizeof *lat);
     for (int i = 0; i < n; i++) {
-        cJSON *p = cJSON_CreateObject();
-        cJSON_AddNumberToObject(p, "i", i);
-        rc_stats st;
-        rc_cue_stats(sc, &st);
-        uint64_t before = st.completed;
         double t0 = now_s();
-        rc_submit(sc, "noop", &(rc_submit_opts){.params = p}, NULL);
-        do {
-            rc_loop_run(loop, RC_RUN_ONCE);
-            rc_cue_stats(sc, &st);
-        } while (st.completed == before);
+        submit_i(&b, i);
+        run_until(&b, (uint64_t)i + 1);
         lat[i] = (now_s() - t0) * 1e3;
     }
     qsort(lat, (size_t)n, sizeof *lat, cmp_double);
-    printf("end to end, idle, %d works one at a time: p50 %.3f ms, p99 %.3f ms, p999 %.3f ms\n", n,
-           lat[n / 2], lat[n * 99 / 100], lat[n * 999 / 1000]);
+    printf("end to end, idle, %d works one at a time (agent process, 1 slot): p50 %.3f ms, "
+           "p99 %.3f ms, p999 %.3f ms\n",
+           n, lat[n / 2], lat[n * 99 / 100], lat[n * 999 / 1000]);
+    fflush(stdout);
     free(lat);
-    /* let the agent hear its last finish confirmed */
-    for (int k = 0; k < 100; k++)
-        rc_loop_run(loop, RC_RUN_NOWAIT);
-    rc_redis_agent_free(ag);
-    rc_pool_free(pool);
-    rc_redis_free(r);
-    rc_cue_free(ac);
-    rc_cue_free(sc);
-    rc_loop_free(loop);
+    kill_wait(ag);
+    sched_close(&b);
+}
+
+/* ---- recovery: kill -9 an agent holding a 2 s lease ---- */
+
+static void tick_cb(rc_loop *loop, rc_timer *timer, void *arg)
+{
+    (void)loop, (void)timer, (void)arg;
+}
+
+static void recovery(void)
+{
+    int fds[2];
+    if (pipe(fds)) exit(1);
+    hang_fd = fds[1];
+    pid_t a = agent_proc("rec", 1, true);
+    bench_sched b;
+    sched_open(&b, "rec", 2);
+    submit_i(&b, 0);
+    struct pollfd pf = {.fd = fds[0], .events = POLLIN};
+    rc_timer tick;
+    rc_timer_init(&tick, tick_cb, NULL);
+    while (poll(&pf, 1, 0) == 0) { /* run the loop in 1 ms steps until the job hangs */
+        rc_timer_start(b.loop, &tick, rc_loop_now(b.loop) + rc_seconds(0.001));
+        rc_loop_run(b.loop, RC_RUN_ONCE);
+    }
+    rc_timer_stop(b.loop, &tick);
+    double started = now_s();
+    pid_t spare = agent_proc("rec", 1, false); /* idle, waiting for the lease to end */
+    usleep(200000);
+    double t0 = now_s();
+    kill_wait(a);
+    run_until(&b, 1);
+    double t1 = now_s();
+    printf("kill -9 an agent 0.2 s into a job with a 2 s lease: completed by another agent "
+           "%.3f s after the kill, %.3f s after the lease began\n",
+           t1 - t0, t1 - started);
+    kill_wait(spare);
+    sched_close(&b);
+    close(fds[0]);
+    close(fds[1]);
 }
 
 /* ---- limit accuracy ---- */
@@ -282,7 +417,9 @@ int main(int argc, char **argv)
     load_library(c);
     redisFree(c);
     throughput(quick ? 4000 : 40000);
+    end_to_end(quick ? 4000 : 20000);
     latency(quick ? 200 : 5000);
+    recovery();
     accuracy(quick ? 1.5 : 3.0);
     redis_server_stop(&srv);
     return 0;

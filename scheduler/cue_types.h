@@ -181,6 +181,8 @@ struct rc_work {
     /* rc_progress: the running attempt's last report */
     double progress; /* -1: none */
     char *progress_msg;
+    /* rc_work_set_remote_status: why it waits in a remote queue, or NULL */
+    char *remote_status;
 };
 
 /* A result artifact: the value a completed work left under its result_key,

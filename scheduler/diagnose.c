@@ -1,7 +1,8 @@
 /* diagnose.c -- why pending work waits.
  *
  * rc_debug_blocked answers per item from what the scheduler already knows
- * (the last check's answer, the service's limits); it calls no user code.
+ * (the last check's answer, the service's limits, what a transport said of
+ * running work that waits remotely); it calls no user code.
  * rc_diagnose builds the wait-for graph from declared needs/produces: each
  * unmet need of each waiting item points at the work that would produce it,
  * which names missing producers, finished roots, held producers and cycles.
@@ -203,13 +204,19 @@ static int count_need(void *ud, const rc_work *w, const char *key)
 
 /* ---- rc_debug_blocked ---- */
 
-static void describe(const rc_cue *cue, const rc_work *w, const keyindex *producers, rc_blocked *b)
+/* Which work b is about. */
+static void name_work(const rc_work *w, rc_blocked *b)
 {
     memset(b, 0, sizeof *b);
     b->id = w->id;
     b->task = w->task->name;
     b->service = w->task->svc->name;
     b->label = w->label;
+}
+
+static void describe(const rc_cue *cue, const rc_work *w, const keyindex *producers, rc_blocked *b)
+{
+    name_work(w, b);
     b->since = w->pending_since;
     describe_reason(cue, w, b);
     if (w->where != RC_W_WAITING || !b->wait_key || !w->n_needs || !producers) return;
@@ -221,12 +228,45 @@ static void describe(const rc_cue *cue, const rc_work *w, const keyindex *produc
     each_unmet_need(w, producers, count_need, &b->n_unmet);
 }
 
+/* Running work that waits in a remote queue. */
+static void describe_remote(const rc_work *w, rc_blocked *b)
+{
+    name_work(w, b);
+    b->since = w->started;
+    b->reason = RC_BLOCK_REMOTE;
+    snprintf(b->detail, sizeof b->detail, "%s", w->remote_status);
+}
+
+int rc_work_set_remote_status(rc_cue *cue, rc_work_id id, const char *text)
+{
+    if (!cue) return RC_EINVAL;
+    rc_work *w = rc_idtable_get(&cue->works, id);
+    if (!w) {
+        rc_cue_set_error(cue, "remote status: no work with id %llu", (unsigned long long)id);
+        return RC_ENOENT;
+    }
+    if (w->state != RC_RUNNING) {
+        rc_cue_set_error(cue, "remote status: work %llu is not running", (unsigned long long)id);
+        return RC_ESTATE;
+    }
+    char buf[RC_REMOTE_STATUS_MAX];
+    snprintf(buf, sizeof buf, "%s", text ? text : "");
+    char *copy = NULL;
+    if (buf[0] && !(copy = rc_strdup(&cue->alloc, buf))) {
+        rc_cue_set_error(cue, "remote status: out of memory");
+        return RC_ENOMEM;
+    }
+    rc_free(&cue->alloc, w->remote_status);
+    w->remote_status = copy;
+    return 0;
+}
+
 int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
 {
     if (!cue || !out || !n) return RC_EINVAL;
     *out = NULL;
     *n = 0;
-    size_t count = cue->stats.pending;
+    size_t count = cue->stats.pending + cue->stats.running;
     if (!count) return 0;
     keyindex producers = {0};
     rc_blocked *list = rc_calloc(&cue->alloc, count, sizeof *list);
@@ -242,7 +282,15 @@ int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
         if (w->state != RC_PENDING) continue;
         describe(cue, w, producers.slots ? &producers : NULL, &list[k++]);
     }
+    for (rc_dnode *d = rc_dlist_first(&cue->all); d && k < count; d = rc_dlist_next(&cue->all, d)) {
+        const rc_work *w = RC_CONTAINER(d, rc_work, all);
+        if (w->state == RC_RUNNING && w->remote_status) describe_remote(w, &list[k++]);
+    }
     rc_free(&cue->alloc, producers.slots);
+    if (!k) {
+        rc_free(&cue->alloc, list);
+        list = NULL;
+    }
     *out = list;
     *n = k;
     return 0;

@@ -244,6 +244,8 @@ static void start_work(rc_cue *cue, rc_svc *s, rc_work *w)
     w->progress = -1;
     rc_free(&cue->alloc, w->progress_msg);
     w->progress_msg = NULL;
+    rc_free(&cue->alloc, w->remote_status);
+    w->remote_status = NULL;
     /* Best effort: without memory the handler sees params without inputs. */
     (void)rc_results_fill(cue, w);
     s->running++;

@@ -73,7 +73,7 @@ const char *rc_block_reason_name(rc_block_reason r)
 {
     static const char *const names[] = {"unchecked",    "not_ready",    "service_full",
                                         "rate_limited", "unknown_task", "delayed",
-                                        "paused"};
+                                        "paused",       "remote"};
     return (unsigned)r < sizeof names / sizeof *names ? names[r] : "unknown";
 }
 

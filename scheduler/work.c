@@ -56,6 +56,7 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     rc_free(a, w->inputs);
     rc_free(a, w->input_param);
     rc_free(a, w->progress_msg);
+    rc_free(a, w->remote_status);
     if (w->delay) {
         rc_timer_stop(cue->loop, &w->delay->timer);
         rc_free(a, w->delay);

@@ -18,6 +18,11 @@
  *   runcue-example-files docs            # run: 2 x N work items
  *   runcue-example-files docs            # again: everything skipped
  *   touch docs/03.txt && runcue-example-files docs   # one chain re-runs
+ *
+ * Built with RUNCUE_EXAMPLE_REDIS (examples/distributed) it is the scheduler
+ * of the same pipeline spread over machines: --redis URL binds both tasks
+ * to services in a Redis namespace (runcue_redis.h), where runcue-agent
+ * processes claim and run them with the same workers.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +36,9 @@
 
 #include "runcue.h"
 #include "runcue_transport.h"
+#ifdef RUNCUE_EXAMPLE_REDIS
+#include "runcue_redis.h"
+#endif
 
 #ifndef UPPER_WORKER
 #define UPPER_WORKER "runcue-example-upper-worker"
@@ -294,6 +302,67 @@ static void make_demo(const char *dir)
     printf("wrote %d sample files to %s/\n", N_DEMO, dir);
 }
 
+/* ---- the distributed variant: both stages run remotely (runcue_redis.h) ---- */
+
+#ifdef RUNCUE_EXAMPLE_REDIS
+typedef rc_redis remote;
+
+/* Connect cue to the namespace and bind both stages to its services (the
+ * same limits as the local run, kept by the server for every agent). */
+static remote *remote_new(rc_cue *cue, const char *url, const char *ns, const char *pwfile,
+                          const char *rate)
+{
+    rc_redis *r;
+    rc_redis_opts o = {.conn = {.url = url, .ns = ns, .password_file = pwfile},
+                       .owner = "files-scheduler"};
+    if (rc_redis_new(&r, cue, &o)) die("--redis: %s", rc_redis_last_error());
+    if (rc_redis_service(r, "cpu", NULL, 2, 30, 3) ||
+        rc_redis_service(r, "counter", rate, 2, 30, 3) || rc_redis_task(r, "upper", "cpu") ||
+        rc_redis_task(r, "count", "counter"))
+        die("--redis: %s", rc_redis_errmsg(r));
+    if (rc_redis_wait_ready(r, 10)) die("--redis %s: %s", url, rc_redis_errmsg(r));
+    return r;
+}
+
+/* Run until no work is running and all that is pending waits (on something
+ * that will not come), or the connection fails. */
+static void remote_run(remote *r, rc_cue *cue)
+{
+    rc_stats st;
+    for (rc_cue_stats(cue, &st); st.running > 0 || st.pending > st.waiting;
+         rc_cue_stats(cue, &st)) {
+        if (rc_redis_status(r) == RC_REDIS_FAILED) die("redis: %s", rc_redis_errmsg(r));
+        if (rc_loop_run(rc_cue_loop(cue), RC_RUN_ONCE) < 0) die("rc_loop_run failed");
+    }
+}
+
+static void remote_print_and_free(remote *r)
+{
+    rc_redis_stats st;
+    rc_redis_stats_get(r, &st);
+    printf("redis: %llu enqueued, %llu re-attached, %llu results, %llu redelivered\n",
+           (unsigned long long)st.enqueued, (unsigned long long)st.reattached,
+           (unsigned long long)st.results, (unsigned long long)st.redelivered);
+    rc_redis_free(r);
+}
+#else
+typedef struct remote remote;
+static remote *remote_new(rc_cue *cue, const char *url, const char *ns, const char *pwfile,
+                          const char *rate)
+{
+    (void)cue, (void)url, (void)ns, (void)pwfile, (void)rate;
+    return NULL;
+}
+static void remote_run(remote *r, rc_cue *cue)
+{
+    (void)r, (void)cue;
+}
+static void remote_print_and_free(remote *r)
+{
+    (void)r;
+}
+#endif
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -313,6 +382,12 @@ static void usage(FILE *f)
             "      --upper-worker P  the C worker (default %s)\n"
             "      --count-worker P  the Python worker (default %s)\n"
             "      --python P        the Python interpreter (default %s)\n"
+#ifdef RUNCUE_EXAMPLE_REDIS
+            "      --redis URL       run the stages on runcue-agent processes through Redis\n"
+            "                        (unix:/path/redis.sock or redis://host:port)\n"
+            "      --ns NAME         the Redis namespace (default files)\n"
+            "      --password-file F the Redis password is the first line of F\n"
+#endif
             "  -h, --help            this text\n",
             UPPER_WORKER, COUNT_WORKER, PYTHON);
 }
@@ -322,7 +397,8 @@ int main(int argc, char **argv)
     const char *out_dir = NULL, *rate = "10/sec";
     const char *upper_worker = UPPER_WORKER, *count_worker = COUNT_WORKER, *python = PYTHON;
     pipeline p = {0};
-    enum { OPT_DEMO = 256, OPT_UPPER, OPT_COUNT, OPT_PYTHON };
+    const char *redis_url = NULL, *redis_ns = "files", *redis_pwfile = NULL;
+    enum { OPT_DEMO = 256, OPT_UPPER, OPT_COUNT, OPT_PYTHON, OPT_REDIS, OPT_NS, OPT_PWFILE };
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},
         {"rate", required_argument, NULL, 'r'},
@@ -331,6 +407,11 @@ int main(int argc, char **argv)
         {"upper-worker", required_argument, NULL, OPT_UPPER},
         {"count-worker", required_argument, NULL, OPT_COUNT},
         {"python", required_argument, NULL, OPT_PYTHON},
+#ifdef RUNCUE_EXAMPLE_REDIS
+        {"redis", required_argument, NULL, OPT_REDIS},
+        {"ns", required_argument, NULL, OPT_NS},
+        {"password-file", required_argument, NULL, OPT_PWFILE},
+#endif
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -358,6 +439,15 @@ int main(int argc, char **argv)
             break;
         case OPT_PYTHON:
             python = optarg;
+            break;
+        case OPT_REDIS:
+            redis_url = optarg;
+            break;
+        case OPT_NS:
+            redis_ns = optarg;
+            break;
+        case OPT_PWFILE:
+            redis_pwfile = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -389,26 +479,29 @@ int main(int argc, char **argv)
     check_rc(rc_cue_new(&cue, loop, NULL), "rc_cue_new", NULL);
     rc_hooks hooks = {.is_ready = is_ready, .is_stale = is_stale, .on_event = on_event, .ud = &p};
     rc_cue_set_hooks(cue, &hooks);
-    check_rc(rc_service(cue, "cpu", NULL, 2), "rc_service cpu", cue);
-    check_rc(rc_service(cue, "counter", rate, 2), "rc_service counter", cue);
+    rc_workers *upper = NULL, *count = NULL;
+    remote *r = redis_url ? remote_new(cue, redis_url, redis_ns, redis_pwfile, rate) : NULL;
+    if (!r) {
+        check_rc(rc_service(cue, "cpu", NULL, 2), "rc_service cpu", cue);
+        check_rc(rc_service(cue, "counter", rate, 2), "rc_service counter", cue);
 
-    const char *upper_argv[] = {upper_worker, NULL};
-    /* -S: the worker needs only the standard library; skipping site-packages
-     * makes the interpreter start several times faster. */
-    const char *count_argv[] = {python, "-S", count_worker, NULL};
-    rc_workers *upper, *count;
-    rc_workers_opts uo = {.argv = upper_argv,
-                          .name = "upper",
-                          .processes = 2,
-                          .task_timeout_s = 10,
-                          .on_stderr = on_worker_log};
-    rc_workers_opts co = {.argv = count_argv,
-                          .name = "count",
-                          .processes = 2,
-                          .task_timeout_s = 10,
-                          .on_stderr = on_worker_log};
-    check_rc(rc_workers_new(&upper, cue, "upper", "cpu", &uo), "rc_workers_new upper", cue);
-    check_rc(rc_workers_new(&count, cue, "count", "counter", &co), "rc_workers_new count", cue);
+        const char *upper_argv[] = {upper_worker, NULL};
+        /* -S: the worker needs only the standard library; skipping site-packages
+         * makes the interpreter start several times faster. */
+        const char *count_argv[] = {python, "-S", count_worker, NULL};
+        rc_workers_opts uo = {.argv = upper_argv,
+                              .name = "upper",
+                              .processes = 2,
+                              .task_timeout_s = 10,
+                              .on_stderr = on_worker_log};
+        rc_workers_opts co = {.argv = count_argv,
+                              .name = "count",
+                              .processes = 2,
+                              .task_timeout_s = 10,
+                              .on_stderr = on_worker_log};
+        check_rc(rc_workers_new(&upper, cue, "upper", "cpu", &uo), "rc_workers_new upper", cue);
+        check_rc(rc_workers_new(&count, cue, "count", "counter", &co), "rc_workers_new count", cue);
+    }
     rc_retry_policy retry = {.max_attempts = 3, .base_s = 0.2, .exponential = true};
     check_rc(rc_task_retry(cue, "upper", &retry), "rc_task_retry", cue);
     check_rc(rc_task_retry(cue, "count", &retry), "rc_task_retry", cue);
@@ -426,14 +519,17 @@ int main(int argc, char **argv)
     }
     printf("%zu input files in %s, outputs in %s\n", n, in_dir, out_dir);
     /* Runs until nothing is left to do: idle workers do not keep it alive. */
-    if (rc_loop_run(loop, RC_RUN_DEFAULT) < 0) die("rc_loop_run: %s", rc_loop_errmsg(loop));
+    if (r)
+        remote_run(r, cue);
+    else if (rc_loop_run(loop, RC_RUN_DEFAULT) < 0)
+        die("rc_loop_run: %s", rc_loop_errmsg(loop));
     double took = rc_to_seconds(rc_loop_now(loop) - p.t0);
 
     printf("\n%-6s %6s %8s %7s\n", "stage", "ran", "skipped", "failed");
     for (int s = 0; s < N_STAGES; s++)
         printf("%-6s %6d %8d %7d\n", stage_task[s], p.ran[s], p.skipped[s], p.failed[s]);
     rc_workers *all[N_STAGES] = {upper, count};
-    for (int s = 0; s < N_STAGES; s++) {
+    for (int s = 0; s < N_STAGES && !r; s++) {
         rc_workers_stats st;
         rc_workers_stats_get(all[s], &st);
         printf("workers '%s': %llu started, %llu crashed, %llu timed out\n", stage_task[s],
@@ -461,10 +557,13 @@ int main(int argc, char **argv)
     else
         printf("%.2fs; %s\n", took,
                ran ? "outputs are up to date" : "nothing to do: all outputs fresh");
-    rc_workers_shutdown(upper, 2.0, NULL);
-    rc_workers_shutdown(count, 2.0, NULL);
-    rc_workers_free(upper);
-    rc_workers_free(count);
+    if (r) remote_print_and_free(r);
+    if (upper) {
+        rc_workers_shutdown(upper, 2.0, NULL);
+        rc_workers_shutdown(count, 2.0, NULL);
+        rc_workers_free(upper);
+        rc_workers_free(count);
+    }
     rc_cue_free(cue);
     rc_loop_free(loop);
     for (size_t i = 0; i < n; i++)

@@ -772,6 +772,7 @@ typedef enum rc_block_reason {
     RC_BLOCK_UNKNOWN_TASK,
     RC_BLOCK_DELAYED,
     RC_BLOCK_PAUSED,
+    RC_BLOCK_REMOTE, /* running here, waiting in a remote queue (rc_work_set_remote_status) */
 } rc_block_reason;
 const char *rc_block_reason_name(rc_block_reason r); /* "not_ready", ... */
 
@@ -794,7 +795,21 @@ typedef struct rc_blocked {
     size_t n_unmet;
 } rc_blocked;
 
-/* Every pending item and why it waits, in submission order.  *out is an array
+/*
+ * For transports that run work elsewhere: why running work `id` has not
+ * started there yet, as a sentence ("remote: 3 leased, 12 queued; global rate
+ * 60 per 60s reached, next start in 4.2s").  The text is copied (at most
+ * RC_REMOTE_STATUS_MAX - 1 bytes); NULL or "" clears it, and so does the
+ * work's next start.  While the work runs with a status set, rc_debug_blocked
+ * lists it too, with reason RC_BLOCK_REMOTE and the text as its detail.
+ * Errors: RC_EINVAL, RC_ENOENT (no such work), RC_ESTATE (not running).
+ * Loop thread.
+ */
+#define RC_REMOTE_STATUS_MAX 256
+int rc_work_set_remote_status(rc_cue *cue, rc_work_id id, const char *text);
+
+/* Every pending item and why it waits, in submission order, then running
+ * items waiting remotely (RC_BLOCK_REMOTE).  *out is an array
  * of *n items to release with rc_blocked_free (both set to NULL/0 if none).
  * Linear in the live work (the producers of waited-on keys are indexed once
  * per call). */

@@ -111,6 +111,7 @@ Test(diagnose, reason_names_are_stable_strings)
     cr_assert_str_eq(rc_block_reason_name(RC_BLOCK_UNKNOWN_TASK), "unknown_task");
     cr_assert_str_eq(rc_block_reason_name(RC_BLOCK_DELAYED), "delayed");
     cr_assert_str_eq(rc_block_reason_name(RC_BLOCK_PAUSED), "paused");
+    cr_assert_str_eq(rc_block_reason_name(RC_BLOCK_REMOTE), "remote");
 }
 
 Test(diagnose, not_ready_names_the_key_and_the_checks_sentence)
@@ -611,6 +612,62 @@ Test(diagnose, a_running_producer_is_named_with_its_state)
     tu_xrec_release_all(x, cue);
     tu_run(loop);
     cr_assert_eq(tu_stats(cue).completed, 2);
+}
+
+Test(diagnose, running_work_waiting_remotely_is_listed_with_the_transports_sentence)
+{
+    cr_assert_eq(rc_task(cue, "remote", NULL, tu_handler_hold, x), RC_OK);
+    rc_work_id a = tu_submit(cue, "remote", NULL);
+    rc_work_id b = tu_submit(cue, "remote", NULL);
+    rc_work_id pending = submit_kp("remote", "missing", NULL);
+    tu_run(loop);
+    cr_assert_eq(x->n_held, 2);
+
+    /* running without a status: not listed (only the pending one is) */
+    blocked_list l = blocked();
+    cr_assert_eq(l.n, 1);
+    cr_assert_eq(l.items[0].id, pending);
+    rc_blocked_free(cue, l.items);
+
+    cr_assert_eq(rc_work_set_remote_status(cue, b, "remote: 3 leased, 12 queued"), RC_OK);
+    char long_text[600];
+    memset(long_text, 'x', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    cr_assert_eq(rc_work_set_remote_status(cue, a, long_text), RC_OK);
+    l = blocked();
+    cr_assert_eq(l.n, 3, "the pending item, then both running ones");
+    cr_assert_eq(l.items[0].id, pending);
+    cr_assert_eq(l.items[1].id, a);
+    cr_assert_eq(l.items[1].reason, RC_BLOCK_REMOTE);
+    cr_assert_eq(strlen(l.items[1].detail), RC_REMOTE_STATUS_MAX - 1, "bounded");
+    cr_assert_eq(l.items[2].id, b);
+    cr_assert_str_eq(l.items[2].detail, "remote: 3 leased, 12 queued");
+    cr_assert_str_eq(l.items[2].task, "remote");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    rc_blocked_print(cue, l.items, l.n, 10, f);
+    fclose(f);
+    assert_contains(text, "remote - remote: 3 leased, 12 queued");
+    free(text);
+    rc_blocked_free(cue, l.items);
+
+    /* cleared by NULL; refused for work that is not running or unknown */
+    cr_assert_eq(rc_work_set_remote_status(cue, a, NULL), RC_OK);
+    l = blocked();
+    cr_assert_eq(l.n, 2);
+    rc_blocked_free(cue, l.items);
+    cr_assert_eq(rc_work_set_remote_status(cue, pending, "x"), RC_ESTATE);
+    cr_assert_eq(rc_work_set_remote_status(cue, 999999, "x"), RC_ENOENT);
+    cr_assert_eq(rc_work_set_remote_status(NULL, a, "x"), RC_EINVAL);
+
+    /* finished work is not listed any more */
+    tu_xrec_release_all(x, cue);
+    tu_run(loop);
+    l = blocked();
+    cr_assert_eq(l.n, 1);
+    cr_assert_eq(l.items[0].id, pending);
+    rc_blocked_free(cue, l.items);
 }
 
 /* ---- every cause, any size ---- */

@@ -13,7 +13,12 @@
  *                   back through the scheduler's results stream (a consumer
  *                   group, acknowledged after it is applied) and finishes the
  *                   rc_token.  Produced artifact keys announced by other
- *                   schedulers reach rc_artifacts_changed.
+ *                   schedulers reach rc_artifacts_changed.  While work is
+ *                   in flight, a snapshot every second gives each work the
+ *                   state of its service (rc_work_set_remote_status, shown by
+ *                   rc_debug_blocked): "remote: 1 leased, 2 queued; global
+ *                   rate 60 per 60s reached, next start at t=..." -- per
+ *                   service, cleared when nothing of it is queued.
  *   rc_redis_agent  the worker side: claims jobs as its local cue has room,
  *                   runs them through that cue's own handlers (subprocess
  *                   workers, a thread pool), heartbeats each lease at a third

@@ -8,7 +8,9 @@
  * its result.  Every item still waiting is enqueued again when the command
  * connection comes back (the dedupe key makes that idempotent, and a server
  * that lost the job gets it again).  The connections keep the loop alive only
- * while something is in flight.
+ * while something is in flight.  While work waits, a snapshot every second
+ * tells the cue why (rc_work_set_remote_status: queued and leased counts, the
+ * global rate and concurrency), for rc_debug_blocked.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #define STASH_MAX 4096
 #define STASH_KEEP_S 10.0
 #define GROUP "runcue"
+#define STATUS_EVERY_S 1.0
 
 static _Thread_local char last_error[ERR_LEN];
 
@@ -92,6 +95,8 @@ struct rc_redis {
     size_t n_stash;
     bool res_reading, art_reading, waiting_ready, failed, closing;
     rc_observer obs; /* re-engages the artifacts reader when work waits on keys */
+    rc_timer status_timer; /* the remote status of waiting work, every STATUS_EVERY_S */
+    bool status_asked;
     rc_redis_stats stats;
     char err[ERR_LEN];
 };
@@ -593,6 +598,76 @@ static void on_registered(redisAsyncContext *ac, void *reply, void *pd)
     engage_update(r);
 }
 
+/* ---- remote status: why work in flight has not started remotely ---- */
+
+/* Element i of a snapshot row as a number (integers and numeric strings). */
+static double row_num(const redisReply *row, size_t i)
+{
+    if (i >= row->elements) return 0;
+    const redisReply *e = row->element[i];
+    if (e->type == REDIS_REPLY_INTEGER) return (double)e->integer;
+    return e->type == REDIS_REPLY_STRING ? atof(e->str) : 0;
+}
+
+/* The sentence for service row `row` (see runcue_snapshot), or "" when
+ * nothing is queued (all the work in flight is leased: it runs). */
+static void status_text(const rc_redis *r, const redisReply *row, double now_us, char *out,
+                        size_t cap)
+{
+    double rate_n = row_num(row, 2), rate_w = row_num(row, 3), conc = row_num(row, 4);
+    double queued = row_num(row, 7), leased = row_num(row, 8), inwin = row_num(row, 9);
+    double next = row_num(row, 10);
+    out[0] = '\0';
+    if (queued <= 0) return;
+    int n = snprintf(out, cap, "remote: %.0f leased, %.0f queued", leased, queued);
+    if (n > 0 && (size_t)n < cap && rate_n > 0 && inwin >= rate_n) {
+        double at = rc_to_seconds(rc_loop_now(r->loop)) + (next - now_us) / 1e6;
+        n += snprintf(out + n, cap - (size_t)n,
+                      "; global rate %.0f per %gs reached, next start at t=%.3fs", rate_n,
+                      rate_w / 1e6, at);
+    }
+    if (n > 0 && (size_t)n < cap && conc >= 0 && leased >= conc)
+        snprintf(out + n, cap - (size_t)n, "; at most %.0f leased at once", conc);
+}
+
+static void on_status(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac;
+    rc_redis *r = pd;
+    const redisReply *rep = reply;
+    r->status_asked = false;
+    if (r->closing || !rep || rep->type != REDIS_REPLY_ARRAY) return;
+    double now_us = 0;
+    for (size_t i = 0; i < rep->elements; i++) {
+        const redisReply *row = rep->element[i];
+        if (row->type != REDIS_REPLY_ARRAY || row->elements < 2 ||
+            row->element[0]->type != REDIS_REPLY_STRING)
+            continue;
+        if (strcmp(row->element[0]->str, "now") == 0) now_us = row_num(row, 1);
+        if (strcmp(row->element[0]->str, "service") != 0 || row->elements < 11 ||
+            row->element[1]->type != REDIS_REPLY_STRING)
+            continue;
+        char text[RC_REMOTE_STATUS_MAX];
+        status_text(r, row, now_us, text, sizeof text);
+        for (size_t k = 0; k < r->waiting.cap; k++)
+            for (rs_item *it = r->waiting.keys[k] ? r->waiting.vals[k] : NULL; it; it = it->next)
+                if (strcmp(it->svc, row->element[1]->str) == 0)
+                    (void)rc_work_set_remote_status(r->cue, it->tok.work_id, text);
+    }
+}
+
+/* Ask for a snapshot while work is in flight; the timer keeps no loop alive. */
+static void status_tick(rc_loop *loop, rc_timer *t, void *arg)
+{
+    rc_redis *r = arg;
+    if (r->in_flight > 0 && !r->status_asked && rconn_ready(r->cmd)) {
+        const char *argv[] = {"FCALL_RO", "runcue_snapshot", "1", r->base};
+        size_t lens[] = {8, 15, 1, strlen(r->base)};
+        r->status_asked = rconn_cmd(r->cmd, on_status, r, 4, argv, lens) == 0;
+    }
+    rc_timer_start(loop, t, rc_loop_now(loop) + rc_seconds(STATUS_EVERY_S));
+}
+
 static void on_cmd_ready(rconn *c, void *ud)
 {
     (void)c;
@@ -677,6 +752,9 @@ int rc_redis_new(rc_redis **out, rc_cue *cue, const rc_redis_opts *opts)
         free(r);
         return fail_new(rc, "out of memory");
     }
+    rc_timer_init(&r->status_timer, status_tick, r);
+    rc_timer_set_ref(&r->status_timer, false);
+    rc_timer_start(loop, &r->status_timer, rc_loop_now(loop) + rc_seconds(STATUS_EVERY_S));
     engage_update(r);
     *out = r;
     return 0;
@@ -803,6 +881,7 @@ void rc_redis_free(rc_redis *r)
 {
     if (!r) return;
     r->closing = true;
+    rc_timer_stop(r->loop, &r->status_timer);
     rc_cue_unobserve(r->cue, &r->obs);
     rconn_free(r->cmd);
     rconn_free(r->res);

@@ -305,3 +305,75 @@ Test(redis_e2e, another_schedulers_artifact_wakes_waiting_work)
     rc_cue_free(cb);
     rc_loop_free(loop);
 }
+
+/* Run the loop in 50 ms steps until `want` items of the cue's blocked list
+ * wait remotely with `needle` in their sentence, or timeout_s passes; the
+ * list printed as rc_blocked_print writes it into out. */
+static bool wait_remote(rc_loop *loop, rc_cue *cue, const char *needle, size_t want,
+                        double timeout_s, char *out, size_t cap)
+{
+    bool timed_out = false;
+    rc_timer t;
+    rc_timer_init(&t, stop_at, &timed_out);
+    rc_timer_start(loop, &t, rc_loop_now(loop) + rc_seconds(timeout_s));
+    size_t hits = 0;
+    while (!timed_out) {
+        rc_blocked *list;
+        size_t n;
+        cr_assert_eq(rc_debug_blocked(cue, &list, &n), 0);
+        hits = 0;
+        for (size_t i = 0; i < n; i++)
+            hits += list[i].reason == RC_BLOCK_REMOTE && strstr(list[i].detail, needle);
+        FILE *f = fmemopen(out, cap, "w");
+        rc_blocked_print(cue, list, n, 10, f);
+        fclose(f);
+        rc_blocked_free(cue, list);
+        if (hits == want) break;
+        rc_timer tick;
+        rc_timer_init(&tick, stop_at, &(bool){false});
+        rc_timer_start(loop, &tick, rc_loop_now(loop) + rc_seconds(0.05));
+        rc_loop_run(loop, RC_RUN_DEFAULT);
+        rc_timer_stop(loop, &tick);
+    }
+    rc_timer_stop(loop, &t);
+    return hits == want;
+}
+
+Test(redis_e2e, remote_reasons_in_debug_blocked)
+{
+    rc_loop *loop;
+    cr_assert_eq(rc_loop_new(&loop, &(rc_loop_opts){.clock = RC_CLOCK_MONOTONIC}), 0);
+    rc_cue *sc;
+    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
+    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "why"}, .owner = "s"};
+    rc_redis *r;
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_service(r, "api", "1/60", -1, 30, 3), 0);
+    cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+    for (int i = 0; i < 3; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddNumberToObject(p, "i", i);
+        cr_assert_eq(rc_submit(sc, "echo", &(rc_submit_opts){.params = p}, NULL), 0);
+    }
+    /* no agent yet: all three wait in the remote queue */
+    char text[4096];
+    cr_assert(wait_remote(loop, sc, "remote: 0 leased, 3 queued", 3, 5, text, sizeof text),
+              "blocked list:\n%s", text);
+    cr_assert(strstr(text, ": remote - remote: 0 leased, 3 queued"), "%s", text);
+
+    /* an agent claims one: the rate of 1 per 60 s is used up */
+    redisContext *c = redisConnectUnix(srv.sock);
+    cr_assert(c && !c->err);
+    redisReply *rep = redisCommand(c, "FCALL runcue_claim 1 rc:{why} x 1 api");
+    cr_assert(rep && rep->type == REDIS_REPLY_ARRAY && !strcmp(rep->element[0]->str, "jobs"));
+    freeReplyObject(rep);
+    cr_assert(wait_remote(loop, sc, "remote: 1 leased, 2 queued; global rate 1 per 60s reached, "
+                                    "next start at t=",
+                          3, 5, text, sizeof text),
+              "blocked list:\n%s", text);
+    redisFree(c);
+    rc_redis_free(r);
+    rc_cue_free(sc);
+    rc_loop_free(loop);
+}
