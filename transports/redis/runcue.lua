@@ -180,7 +180,11 @@ local function protect(fn)
         local ok, res = pcall(fn, keys, args)
         if ok then return res end
         if type(res) == 'table' and res.err then return res end
-        return err(tostring(res))
+        -- Redis hands a raised {err = ...} table to pcall as its string:
+        -- ours already carries the prefix.
+        local text = tostring(res)
+        if string.sub(text, 1, 8) == 'runcue: ' then return redis.error_reply(text) end
+        return err(text)
     end
 end
 
