@@ -258,8 +258,12 @@ static void parse_cluster(options *o)
     if (o->scenario_file) bad("--cluster", "cannot be combined with --scenario-file");
     if (strcmp(o->scenario, "cluster") != 0 && strcmp(o->scenario, "single_queue") != 0)
         bad("--cluster", "runs the cluster scenario, not '%s'", o->scenario);
-    if (o->tui || o->sdl || o->shm_name || o->realtime)
-        bad("--cluster", "has no live view yet (use --log and --report)");
+    co->shm_name = o->shm_name;
+    co->view = o->tui ? SIM_CLUSTER_TUI : o->sdl ? SIM_CLUSTER_SDL : SIM_CLUSTER_NO_VIEW;
+    co->realtime = o->realtime;
+    co->speed = o->speed;
+    co->exit_at_end = o->exit_at_end;
+    co->screenshot = o->screenshot;
     if (o->expect || o->junit || o->check)
         bad("--cluster", "takes no --expect, --junit or --check yet");
     if (o->golden && o->log_path && o->log_format != SIM_EVENTLOG_JSONL)
@@ -713,7 +717,11 @@ static int run_cluster(const options *o, bool utf8)
     if (log_file || (o->verbose && !o->report_json))
         sim_eventlog_open(&log, log_file ? log_file : stdout,
                           &(sim_eventlog_opts){.format = format, .utf8 = utf8});
-    int status = sim_cluster_main(&o->cluster, &o->cfg, log, o->report_json);
+    char title[RC_SHM_TITLE_MAX + 1];
+    sim_command_line_cluster(title, sizeof title, &o->cfg, "cluster", NULL, &o->cluster);
+    sim_cluster_opts co = o->cluster;
+    co.title = title;
+    int status = sim_cluster_main(&co, &o->cfg, log, o->report_json);
     if (log) sim_eventlog_close(log);
     if (o->golden && status >= 0) {
         char *report = NULL;

@@ -7,7 +7,13 @@
 #include <string.h>
 
 #ifdef RC_HAVE_CLUSTER
+#include <time.h>
+#include <unistd.h>
+
 #include "cluster.h"
+#include "cluster_pace.h"
+#include "live_load.h"
+#include "shm_cleanup.h"
 
 const bool sim_cluster_available = true;
 
@@ -32,6 +38,91 @@ int sim_cluster_check(const sim_cluster_opts *co, const char **opt, char *err, s
     cluster_config cc;
     *opt = shape_and_faults(co, &cc, err, errlen);
     return *opt ? -1 : 0;
+}
+
+/* The views step the run through the cluster's pacer. */
+static int op_drive(void *p)
+{
+    return cluster_pacer_drive(p);
+}
+static int op_step(void *p)
+{
+    return cluster_pacer_step(p);
+}
+static void op_pause(void *p, bool paused)
+{
+    cluster_pacer_pause(p, paused);
+}
+static bool op_paused(void *p)
+{
+    return ((cluster_pacer *)p)->paused;
+}
+static void op_set_speed(void *p, double speed)
+{
+    cluster_pacer_set_speed(p, speed);
+}
+static double op_speed(void *p)
+{
+    return ((cluster_pacer *)p)->speed;
+}
+static bool op_over(void *p)
+{
+    return ((cluster_pacer *)p)->over;
+}
+static const live_driver_ops pacer_ops = {op_drive,     op_step,  op_pause, op_paused,
+                                          op_set_speed, op_speed, op_over};
+
+/* Publish (--shm, or a name of its own for a view).  0 or an exit status. */
+static int publish(const sim_cluster_opts *co, cluster *c)
+{
+    char auto_name[RC_SHM_NAME_MAX + 1], err[512];
+    const char *name = co->shm_name;
+    if (!name && co->view == SIM_CLUSTER_NO_VIEW) return 0;
+    if (!name) {
+        snprintf(auto_name, sizeof auto_name, "sim-%d", (int)getpid());
+        name = auto_name;
+    }
+    int rc = cluster_publish(c, name, co->title, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "runcue-sim: --shm: %s\n", err);
+        return rc == RC_EINVAL || rc == RC_EEXIST ? 2 : 1;
+    }
+    shm_cleanup_on_signals(cluster_shm(c));
+    return 0;
+}
+
+/* Run paced: in a view, or --realtime.  The outcome, CLUSTER_ERROR, or 130
+ * when the view was quit early. */
+static int run_live(const sim_cluster_opts *co, cluster *c)
+{
+    cluster_pacer p;
+    cluster_pacer_init(&p, c, co->speed);
+    if (co->view != SIM_CLUSTER_NO_VIEW) {
+        live_driver drv = {&pacer_ops, &p};
+        live_opts lo = {.prog = "runcue-sim",
+                        .shm_name = co->shm_name,
+                        .driver = &drv,
+                        .exit_at_end = co->exit_at_end,
+                        .screenshot = co->screenshot,
+                        .attach_timeout = 1};
+        char auto_name[RC_SHM_NAME_MAX + 1];
+        if (!lo.shm_name) {
+            snprintf(auto_name, sizeof auto_name, "sim-%d", (int)getpid());
+            lo.shm_name = auto_name;
+        }
+        int rc = live_view_run(co->view == SIM_CLUSTER_TUI ? LIVE_VIEW_TUI : LIVE_VIEW_SDL, &lo);
+        if (rc == 130) return 130;
+        if (rc) return CLUSTER_ERROR;
+        return p.over ? p.outcome : CLUSTER_CUT;
+    }
+    while (!p.over) {
+        if (cluster_pacer_drive(&p) < 0) break;
+        double nap = cluster_pacer_wait_s(&p);
+        if (nap > 0.1) nap = 0.1;
+        struct timespec ts = {(time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    return p.outcome;
 }
 
 int sim_cluster_main(const sim_cluster_opts *co, const sim_config *cfg, sim_eventlog *log,
@@ -83,8 +174,20 @@ int sim_cluster_main(const sim_cluster_opts *co, const sim_config *cfg, sim_even
         cluster_record(c, rec);
     }
     cluster_set_log(c, log);
-    int outcome = cluster_run(c);
-    int status = 0;
+    int status = publish(co, c);
+    if (status) {
+        if (rec) fclose(rec);
+        cluster_free(c);
+        return status;
+    }
+    bool live = co->view != SIM_CLUSTER_NO_VIEW || co->realtime;
+    int outcome = live ? run_live(co, c) : cluster_run(c);
+    if (outcome == 130) {
+        cluster_print_summary(c, stdout);
+        if (rec) fclose(rec);
+        cluster_free(c);
+        return 130;
+    }
     if (outcome == CLUSTER_ERROR) {
         fprintf(stderr, "runcue-sim: cluster: %s\n", cluster_errmsg(c));
         status = 1;

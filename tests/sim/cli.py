@@ -116,7 +116,7 @@ CLUSTER_BAD = [
     (["--faults", "crash:agent1@1s"], "--faults"),
     (["--slots", "2"], "--slots"),
     (["--cluster", "2:4", "--slots", "0"], "--slots"),
-    (["--cluster", "2:4", "--tui"], "--cluster"),
+    (["--cluster", "2:4", "--junit", "cluster-junit.xml"], "--cluster"),
     (["--scenario", "pipeline", "--cluster", "2:4"], "--cluster"),
 ]
 
