@@ -1,75 +1,38 @@
-/* cluster_pace.c -- a cluster run paced to the wall clock.  See
+/* cluster_pace.c -- a cluster run under libsim's pacer.  See
  * cluster_pace.h. */
 #include "cluster_pace.h"
 
-#include <math.h>
 #include <stdint.h>
 
-#include "runcue.h"
-
-static double wall_s(void)
+static rc_time to_rc(int64_t t_us)
 {
-    return rc_to_seconds(rc_monotonic_now());
+    return t_us >= INT64_MAX / 1000 ? RC_TIME_NEVER : t_us * 1000;
 }
 
-static void reanchor(cluster_pacer *p)
+static rc_time now_of(void *c)
 {
-    p->wall_anchor = wall_s();
-    p->virt_anchor = (double)cluster_now_us(p->c) / 1e6;
+    return to_rc(cluster_now_us(c));
 }
 
-void cluster_pacer_init(cluster_pacer *p, cluster *c, double speed)
+static rc_time next_of(void *c)
 {
-    *p = (cluster_pacer){.c = c, .speed = speed > 0 ? speed : 1};
+    return to_rc(cluster_next_us(c));
+}
+
+static int advance(void *c, rc_time limit, bool one, int *outcome)
+{
+    if (!cluster_advance(c, limit == RC_TIME_NEVER ? INT64_MAX : limit / 1000, one)) return 1;
+    *outcome = cluster_outcome_of(c);
+    return *outcome == CLUSTER_ERROR ? -1 : 0;
+}
+
+static rc_shm_writer *shm_of(void *c)
+{
+    return cluster_shm(c);
+}
+
+void cluster_pacer_init(sim_pacer *p, cluster *c, double speed)
+{
     cluster_start(c);
-    reanchor(p);
-}
-
-static int advance(cluster_pacer *p, int64_t until_us, bool one)
-{
-    if (cluster_advance(p->c, until_us, one)) {
-        p->over = true;
-        p->outcome = cluster_outcome_of(p->c);
-    }
-    return p->over && p->outcome == CLUSTER_ERROR ? -1 : 0;
-}
-
-int cluster_pacer_drive(cluster_pacer *p)
-{
-    if (p->over || p->paused) return 0;
-    double virt = p->virt_anchor + (wall_s() - p->wall_anchor) * p->speed;
-    return advance(p, virt >= 9e12 ? INT64_MAX : (int64_t)floor(virt * 1e6), false);
-}
-
-int cluster_pacer_step(cluster_pacer *p)
-{
-    if (p->over) return 0;
-    int rc = advance(p, INT64_MAX, true);
-    reanchor(p);
-    return rc;
-}
-
-double cluster_pacer_wait_s(const cluster_pacer *p)
-{
-    if (p->over || p->paused) return 0;
-    int64_t next = cluster_next_us(p->c);
-    if (next == INT64_MAX) return 0;
-    double due = p->wall_anchor + ((double)next / 1e6 - p->virt_anchor) / p->speed;
-    double left = due - wall_s();
-    return left > 0 ? left : 0;
-}
-
-void cluster_pacer_pause(cluster_pacer *p, bool paused)
-{
-    if (p->paused == paused) return;
-    p->paused = paused;
-    reanchor(p);
-    rc_shm_set_flags(cluster_shm(p->c), paused ? RC_SHM_PAUSED : 0, paused ? 0 : RC_SHM_PAUSED);
-}
-
-void cluster_pacer_set_speed(cluster_pacer *p, double speed)
-{
-    if (speed <= 0) return;
-    reanchor(p);
-    p->speed = speed;
+    sim_pacer_init_run(p, &(sim_pace_run){c, now_of, next_of, advance, shm_of}, speed);
 }

@@ -30,6 +30,7 @@
 #include "sim.h"
 #include "sim_check.h"
 #include "sim_cluster.h"
+#include "sim_live.h"
 #include "sim_command.h"
 #include "sim_progress.h"
 #include "suggest.h"
@@ -525,33 +526,10 @@ static uint64_t choose_seed(void)
     return seed % 1000000000u;
 }
 
-/* The views step the run through libsim's pacer. */
-static int op_drive(void *p) { return sim_pacer_drive(p); }
-static int op_step(void *p) { return sim_pacer_step(p); }
-static void op_pause(void *p, bool paused) { sim_pacer_pause(p, paused); }
-static bool op_paused(void *p) { return ((sim_pacer *)p)->paused; }
-static void op_set_speed(void *p, double speed) { sim_pacer_set_speed(p, speed); }
-static double op_speed(void *p) { return ((sim_pacer *)p)->speed; }
-static bool op_over(void *p) { return ((sim_pacer *)p)->over; }
-static const live_driver_ops pacer_ops = {op_drive, op_step, op_pause, op_paused,
-                                          op_set_speed, op_speed, op_over};
-
-/* Step the virtual clock no faster than the wall clock allows, without a
- * view, redrawing the progress line (if any) as it waits.  Returns the outcome or an RC_E* code. */
-static int run_realtime(sim *s, double speed, sim_progress *progress)
+/* --realtime's progress line. */
+static void tick_progress(void *progress)
 {
-    sim_pacer p;
-    sim_pacer_init(&p, s, speed);
-    for (;;) {
-        int rc = sim_pacer_drive(&p);
-        if (rc < 0) return rc;
-        if (p.over) return p.outcome;
-        double nap = sim_pacer_wait_s(&p);
-        if (nap > 0.1) nap = 0.1;
-        struct timespec ts = {(time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9)};
-        nanosleep(&ts, NULL);
-        if (progress) sim_progress_tick(progress);
-    }
+    if (progress) sim_progress_tick(progress);
 }
 
 /* Build the scenario on a new sim: a built-in one, or a file whose
@@ -861,7 +839,7 @@ int main(int argc, char **argv)
             return 1;
         }
         sim_pacer_init(&pacer, s, o.speed);
-        live_driver drv = {&pacer_ops, &pacer};
+        live_driver drv = {&sim_live_pacer_ops, &pacer};
         live_opts lo = {.prog = "runcue-sim", .shm_name = o.shm_name, .driver = &drv,
                         .exit_at_end = o.exit_at_end,
                         .screenshot = o.screenshot, .attach_timeout = 1};
@@ -885,7 +863,13 @@ int main(int argc, char **argv)
         if (!pacer.over && outcome == SIM_UNFINISHED) outcome = SIM_CUT;
     } else if (o.realtime) {
         rc = sim_start(s);
-        outcome = rc ? rc : run_realtime(s, o.speed, show_progress ? &progress : NULL);
+        if (!rc) {
+            sim_pacer pacer;
+            sim_pacer_init(&pacer, s, o.speed);
+            outcome = sim_live_realtime(&pacer, tick_progress, show_progress ? &progress : NULL);
+        } else {
+            outcome = rc;
+        }
     } else {
         outcome = sim_run(s);
     }

@@ -7,12 +7,12 @@
 #include <string.h>
 
 #ifdef RC_HAVE_CLUSTER
-#include <time.h>
 #include <unistd.h>
 
 #include "cluster.h"
 #include "cluster_pace.h"
 #include "live_load.h"
+#include "sim_live.h"
 #include "shm_cleanup.h"
 
 const bool sim_cluster_available = true;
@@ -40,38 +40,6 @@ int sim_cluster_check(const sim_cluster_opts *co, const char **opt, char *err, s
     return *opt ? -1 : 0;
 }
 
-/* The views step the run through the cluster's pacer. */
-static int op_drive(void *p)
-{
-    return cluster_pacer_drive(p);
-}
-static int op_step(void *p)
-{
-    return cluster_pacer_step(p);
-}
-static void op_pause(void *p, bool paused)
-{
-    cluster_pacer_pause(p, paused);
-}
-static bool op_paused(void *p)
-{
-    return ((cluster_pacer *)p)->paused;
-}
-static void op_set_speed(void *p, double speed)
-{
-    cluster_pacer_set_speed(p, speed);
-}
-static double op_speed(void *p)
-{
-    return ((cluster_pacer *)p)->speed;
-}
-static bool op_over(void *p)
-{
-    return ((cluster_pacer *)p)->over;
-}
-static const live_driver_ops pacer_ops = {op_drive,     op_step,  op_pause, op_paused,
-                                          op_set_speed, op_speed, op_over};
-
 /* Publish (--shm, or a name of its own for a view).  0 or an exit status. */
 static int publish(const sim_cluster_opts *co, cluster *c)
 {
@@ -95,10 +63,10 @@ static int publish(const sim_cluster_opts *co, cluster *c)
  * when the view was quit early. */
 static int run_live(const sim_cluster_opts *co, cluster *c)
 {
-    cluster_pacer p;
+    sim_pacer p;
     cluster_pacer_init(&p, c, co->speed);
     if (co->view != SIM_CLUSTER_NO_VIEW) {
-        live_driver drv = {&pacer_ops, &p};
+        live_driver drv = {&sim_live_pacer_ops, &p};
         live_opts lo = {.prog = "runcue-sim",
                         .shm_name = co->shm_name,
                         .driver = &drv,
@@ -115,14 +83,8 @@ static int run_live(const sim_cluster_opts *co, cluster *c)
         if (rc) return CLUSTER_ERROR;
         return p.over ? p.outcome : CLUSTER_CUT;
     }
-    while (!p.over) {
-        if (cluster_pacer_drive(&p) < 0) break;
-        double nap = cluster_pacer_wait_s(&p);
-        if (nap > 0.1) nap = 0.1;
-        struct timespec ts = {(time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9)};
-        nanosleep(&ts, NULL);
-    }
-    return p.outcome;
+    int rc = sim_live_realtime(&p, NULL, NULL);
+    return rc < 0 ? CLUSTER_ERROR : rc;
 }
 
 int sim_cluster_main(const sim_cluster_opts *co, const sim_config *cfg, sim_eventlog *log,

@@ -109,11 +109,11 @@ Test(cluster_view, paced_steps_give_the_same_run)
     cluster *a = make("pause:agent1@1s+3s", 40);
     cluster *b = make("pause:agent1@1s+3s", 40);
     cr_assert_eq(cluster_run(a), CLUSTER_DONE);
-    cluster_pacer p;
+    sim_pacer p;
     cluster_pacer_init(&p, b, 1);
     int64_t last = -1;
     for (int i = 0; i < 1000000 && !p.over; i++) {
-        cr_assert_eq(cluster_pacer_step(&p), 0);
+        cr_assert_eq(sim_pacer_step(&p), 0);
         cr_assert_geq(cluster_now_us(b), last);
         last = cluster_now_us(b);
     }
