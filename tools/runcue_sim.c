@@ -29,6 +29,7 @@
 #include "shm_cleanup.h"
 #include "sim.h"
 #include "sim_check.h"
+#include "cluster.h"
 #include "sim_cluster.h"
 #include "sim_live.h"
 #include "sim_command.h"
@@ -242,6 +243,23 @@ static void list_scenarios(void)
         printf("%-14s %s\n", "cluster", "schedulers and agents around the Redis functions");
 }
 
+/* Cluster mode's checks, and the live options it takes. */
+static void cluster_mode(options *o)
+{
+    sim_cluster_opts *co = &o->cluster;
+    co->enabled = true;
+    co->shm_name = o->shm_name;
+    co->view = o->tui ? SIM_CLUSTER_TUI : o->sdl ? SIM_CLUSTER_SDL : SIM_CLUSTER_NO_VIEW;
+    co->realtime = o->realtime;
+    co->speed = o->speed;
+    co->exit_at_end = o->exit_at_end;
+    co->screenshot = o->screenshot;
+    if (o->expect || o->junit || o->check)
+        bad("--cluster", "takes no --expect, --junit or --check yet");
+    if (o->golden && o->log_path && o->log_format != SIM_EVENTLOG_JSONL)
+        bad("--golden", "compares JSON Lines: with --log, give --format jsonl");
+}
+
 /* The cluster options go with --scenario cluster (or --cluster) only. */
 static void parse_cluster(options *o)
 {
@@ -259,20 +277,29 @@ static void parse_cluster(options *o)
     if (o->scenario_file) bad("--cluster", "cannot be combined with --scenario-file");
     if (strcmp(o->scenario, "cluster") != 0 && strcmp(o->scenario, "single_queue") != 0)
         bad("--cluster", "runs the cluster scenario, not '%s'", o->scenario);
-    co->shm_name = o->shm_name;
-    co->view = o->tui ? SIM_CLUSTER_TUI : o->sdl ? SIM_CLUSTER_SDL : SIM_CLUSTER_NO_VIEW;
-    co->realtime = o->realtime;
-    co->speed = o->speed;
-    co->exit_at_end = o->exit_at_end;
-    co->screenshot = o->screenshot;
-    if (o->expect || o->junit || o->check)
-        bad("--cluster", "takes no --expect, --junit or --check yet");
-    if (o->golden && o->log_path && o->log_format != SIM_EVENTLOG_JSONL)
-        bad("--golden", "compares JSON Lines: with --log, give --format jsonl");
+    cluster_mode(o);
     const char *opt;
     char err[512];
     if (sim_cluster_check(co, &opt, err, sizeof err)) bad(opt, "%s", err);
     o->scenario = "cluster";
+}
+
+/* A scenario file with a "cluster" section runs on the cluster: its
+ * configuration into *cc.  Exits 2 on a bad file. */
+static void cluster_file(options *o, cluster_config *cc)
+{
+    bool is_cluster;
+    char err[512];
+    int rc = scenario_file_load_cluster(o->scenario_file, &o->cfg, cc, &is_cluster, err,
+                                        sizeof err);
+    if (rc) {
+        fprintf(stderr, "runcue-sim: --scenario-file: %s\n", err);
+        exit(rc == RC_ENOMEM ? 1 : EXIT_USAGE);
+    }
+    if (!is_cluster) return;
+    cluster_mode(o);
+    o->cluster.preset = cc;
+    o->cluster.file = o->scenario_file;
 }
 
 static _Noreturn void unknown_scenario(const char *name)
@@ -696,7 +723,8 @@ static int run_cluster(const options *o, bool utf8)
         sim_eventlog_open(&log, log_file ? log_file : stdout,
                           &(sim_eventlog_opts){.format = format, .utf8 = utf8});
     char title[RC_SHM_TITLE_MAX + 1];
-    sim_command_line_cluster(title, sizeof title, &o->cfg, "cluster", NULL, &o->cluster);
+    sim_command_line_cluster(title, sizeof title, &o->cfg, "cluster", o->scenario_file,
+                             &o->cluster);
     sim_cluster_opts co = o->cluster;
     co.title = title;
     int status = sim_cluster_main(&co, &o->cfg, log, o->report_json);
@@ -722,6 +750,8 @@ int main(int argc, char **argv)
     bool chosen = !o.seed_given;
     if (chosen) o.cfg.seed = choose_seed();
 
+    cluster_config file_cc;
+    if (o.scenario_file) cluster_file(&o, &file_cc);
     if (o.cluster.enabled) {
         if (chosen && !o.report_json)
             fprintf(stderr, "runcue-sim: seed %llu (replay with --seed %llu)\n",

@@ -40,6 +40,26 @@ int sim_cluster_check(const sim_cluster_opts *co, const char **opt, char *err, s
     return *opt ? -1 : 0;
 }
 
+/* The built-in cluster scenario: one service with the run's limits and
+ * latency profile. */
+static void builtin_scenario(const sim_cluster_opts *co, const sim_config *cfg, cluster_config *cc)
+{
+    if (co->slots) cc->slots = co->slots;
+    if (co->link_ms >= 0) cc->link_latency_ms = co->link_ms;
+    cc->count = cfg->count;
+    cluster_service *s = &cc->services[0];
+    snprintf(s->name, sizeof s->name, "api");
+    s->concurrent = cfg->concurrent;
+    s->rate_count = cfg->rate_count;
+    s->rate_window_s = cfg->rate_window_s;
+    s->lease_s = co->lease_s > 0 ? co->lease_s : 2;
+    s->max_deliveries = 10;
+    s->latency_ms = cfg->latency_ms;
+    s->jitter = cfg->jitter;
+    s->error_rate = cfg->error_rate;
+    cc->n_services = 1;
+}
+
 /* Publish (--shm, or a name of its own for a view).  0 or an exit status. */
 static int publish(const sim_cluster_opts *co, cluster *c)
 {
@@ -92,26 +112,16 @@ int sim_cluster_main(const sim_cluster_opts *co, const sim_config *cfg, sim_even
 {
     cluster_config cc;
     char err[512];
-    const char *bad_opt = shape_and_faults(co, &cc, err, sizeof err);
-    if (bad_opt) return usage_error(bad_opt, err);
-    if (co->slots) cc.slots = co->slots;
-    if (co->link_ms >= 0) cc.link_latency_ms = co->link_ms;
-    cc.count = cfg->count;
+    if (co->preset) {
+        /* A scenario file's cluster: the run's seed and duration. */
+        cc = *co->preset;
+    } else {
+        const char *bad_opt = shape_and_faults(co, &cc, err, sizeof err);
+        if (bad_opt) return usage_error(bad_opt, err);
+        builtin_scenario(co, cfg, &cc);
+    }
     cc.seed = cfg->seed;
     cc.duration_s = cfg->duration_s;
-    /* The built-in cluster scenario: one service with the run's limits and
-     * latency profile. */
-    cluster_service *s = &cc.services[0];
-    snprintf(s->name, sizeof s->name, "api");
-    s->concurrent = cfg->concurrent;
-    s->rate_count = cfg->rate_count;
-    s->rate_window_s = cfg->rate_window_s;
-    s->lease_s = co->lease_s > 0 ? co->lease_s : 2;
-    s->max_deliveries = 10;
-    s->latency_ms = cfg->latency_ms;
-    s->jitter = cfg->jitter;
-    s->error_rate = cfg->error_rate;
-    cc.n_services = 1;
 
     size_t len;
     char *lua = cluster_load_functions(&len, err, sizeof err);
@@ -155,7 +165,7 @@ int sim_cluster_main(const sim_cluster_opts *co, const sim_config *cfg, sim_even
         status = 1;
     } else {
         if (report_json)
-            cluster_print_report_json(c, stdout, "cluster");
+            cluster_print_report_json(c, stdout, co->file ? co->file : "cluster");
         else
             cluster_print_summary(c, stdout);
         if (cluster_check_invariants(c, stderr))

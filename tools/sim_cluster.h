@@ -25,6 +25,10 @@ typedef struct sim_cluster_opts {
     double speed;
     const char *screenshot;
     const char *title; /* the views' header: the command that reproduces the run */
+    /* A scenario file's cluster (scenario_file_load_cluster), or NULL: the
+     * built-in scenario from the command line. */
+    const struct cluster_config *preset;
+    const char *file; /* its path: the report's scenario name */
 } sim_cluster_opts;
 
 /* Whether this build has the cluster simulation (Lua 5.1). */
