@@ -267,6 +267,17 @@ static bool parse_score(const char *p, double *out, bool *excl)
         if (*excl) p++;
     }
     if (!*p || *p == ' ') return false;
+    /* Whole numbers of up to 15 digits (the common case: times in
+     * microseconds) are exact doubles; strtod gives the same. */
+    const char *q = p + (*p == '-');
+    size_t nd = 0;
+    long long whole = 0;
+    while (nd < 16 && q[nd] >= '0' && q[nd] <= '9')
+        whole = whole * 10 + (q[nd++] - '0');
+    if (nd && nd <= 15 && !q[nd] && !(*p == '-' && whole == 0)) {
+        *out = *p == '-' ? -(double)whole : (double)whole;
+        return true;
+    }
     if (strcasecmp(p, "-inf") == 0) return *out = -INFINITY, true;
     if (strcasecmp(p, "+inf") == 0 || strcasecmp(p, "inf") == 0) return *out = INFINITY, true;
     char *end;
