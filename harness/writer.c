@@ -39,6 +39,7 @@ struct rc_shm_writer {
     bool stuck;      /* pending work, nothing running, no timer, at the last settle */
     bool live;       /* publishing; cleared for the last state, at unpublish */
     padded_name names[NAME_CACHE];
+    rc_shm_state fed;     /* a fed writer (no cue): the state as the caller gave it */
     rc_shm_report staged; /* the next report, made before it is copied in */
 };
 
@@ -126,6 +127,19 @@ static void fill_state(rc_shm_writer *w, rc_shm_state *st)
     }
 }
 
+/* A fed writer's state: the caller's counters and rows, the writer's own
+ * flags and event count. */
+static void fill_fed(rc_shm_writer *w, rc_shm_state *st)
+{
+    const rc_shm_state *f = &w->fed;
+    st->now = f->now;
+    st->flags = (w->live ? RC_SHM_LIVE : 0) | w->flags;
+    st->events_head = w->events;
+    st->counters = f->counters;
+    st->n_services = f->n_services < RC_SHM_MAX_SERVICES ? f->n_services : RC_SHM_MAX_SERVICES;
+    memcpy(st->services, f->services, st->n_services * sizeof st->services[0]);
+}
+
 static void publish(rc_shm_writer *w)
 {
     rc_shm_segment *seg = w->seg;
@@ -133,7 +147,10 @@ static void publish(rc_shm_writer *w)
     rc_shm_state *st = &seg->states[gen % RC_SHM_SLOTS];
     rc_seg_write_begin(&st->seq);
     st->gen = gen;
-    fill_state(w, st);
+    if (w->cue)
+        fill_state(w, st);
+    else
+        fill_fed(w, st);
     rc_seg_write_end(&st->seq);
     STORE_REL(&seg->current, gen);
 }
@@ -218,6 +235,7 @@ static void stage_report(rc_shm_writer *w, const rc_blocked *list, size_t n, uin
 
 int rc_shm_refresh_report(rc_shm_writer *w)
 {
+    if (w && !w->cue) return 0; /* a fed writer has no blocked report */
     if (!w) return RC_EINVAL;
     rc_cue *cue = w->cue;
     rc_blocked *list = NULL;
@@ -265,7 +283,7 @@ static void on_settled(rc_cue *cue, void *ud)
 
 static void release(rc_shm_writer *w)
 {
-    rc_defer_cancel(rc_cue_loop(w->cue), &w->update);
+    if (w->cue) rc_defer_cancel(rc_cue_loop(w->cue), &w->update);
     w->live = false;
     publish(w); /* the last state, without RC_SHM_LIVE */
     shm_unlink(w->path);
@@ -293,8 +311,39 @@ void rc_shm_mark(rc_shm_writer *w, const char *what, const char *detail)
     char buf[96];
     snprintf(buf, sizeof buf, "%s%s%s", what ? what : "", detail && *detail ? ": " : "",
              detail ? detail : "");
+    if (!w->cue) {
+        write_event(w, RC_SHM_EV_MARK, w->fed.now, NULL, buf, 0, -1);
+        return;
+    }
     write_event(w, RC_SHM_EV_MARK, rc_loop_now(rc_cue_loop(w->cue)), NULL, buf, 0, -1);
     rc_defer_request(rc_cue_loop(w->cue), &w->update);
+}
+
+void rc_shm_feed_event(rc_shm_writer *w, const rc_shm_event *ev)
+{
+    if (!w || w->cue || !ev) return;
+    uint64_t seq = ++w->events;
+    rc_shm_event *e = &w->seg->events[(seq - 1) % RC_SHM_RING];
+    STORE_RLX(&e->seq, 0);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    e->time = ev->time;
+    e->kind = ev->kind;
+    e->attempt = ev->attempt;
+    e->work_id = ev->work_id;
+    e->duration = ev->duration;
+    e->progress = ev->progress;
+    rc_seg_copy_str(e->task, sizeof e->task, ev->task);
+    rc_seg_copy_str(e->service, sizeof e->service, ev->service);
+    rc_seg_copy_str(e->label, sizeof e->label, ev->label);
+    rc_seg_copy_str(e->detail, sizeof e->detail, ev->detail);
+    STORE_REL(&e->seq, seq);
+}
+
+void rc_shm_feed_state(rc_shm_writer *w, const rc_shm_state *st)
+{
+    if (!w || w->cue || !st) return;
+    w->fed = *st;
+    publish(w);
 }
 
 void rc_shm_update(rc_shm_writer *w)
@@ -319,7 +368,7 @@ const char *rc_shm_writer_path(const rc_shm_writer *w)
 void rc_shm_unpublish(rc_shm_writer *w)
 {
     if (!w) return;
-    rc_cue_unobserve(w->cue, &w->obs);
+    if (w->cue) rc_cue_unobserve(w->cue, &w->obs);
     release(w);
 }
 
@@ -357,8 +406,7 @@ static int32_t live_holder(const char *path, long *foreign)
 
 /* Create the file exclusively, reclaiming a stale one.  Returns the fd, or
  * -1 with *rc and err set. */
-static int create_segment(const char *name, const char *path, int *rc, char *err,
-                          size_t errlen)
+static int create_segment(const char *name, const char *path, int *rc, char *err, size_t errlen)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -389,8 +437,56 @@ static int create_segment(const char *name, const char *path, int *rc, char *err
     return -1;
 }
 
-int rc_shm_publish(rc_shm_writer **out, rc_cue *cue, const char *name, const char *title,
-                   char *err, size_t errlen)
+/* Create and map the segment for name; the writer with its header filled,
+ * not yet live, or NULL with *rc and err set. */
+static rc_shm_writer *open_writer(const char *name, const char *title, rc_clock_kind clock,
+                                  rc_time now, int *rc, char *err, size_t errlen)
+{
+    *rc = rc_seg_check_name(name, err, errlen);
+    if (*rc) return NULL;
+    rc_shm_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        *rc = RC_ENOMEM;
+        return NULL;
+    }
+    rc_seg_path(w->path, sizeof w->path, name);
+    int fd = create_segment(name, w->path, rc, err, errlen);
+    if (fd < 0) {
+        free(w);
+        return NULL;
+    }
+    rc_shm_segment *seg = MAP_FAILED;
+    if (ftruncate(fd, (off_t)sizeof(rc_shm_segment)) == 0)
+        seg = mmap(NULL, sizeof *seg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    else
+        snprintf(err, errlen, "ftruncate %s: %s", w->path, strerror(errno));
+    if (seg == MAP_FAILED && !err[0])
+        snprintf(err, errlen, "mmap %s: %s", w->path, strerror(errno));
+    close(fd);
+    if (seg == MAP_FAILED) {
+        shm_unlink(w->path);
+        free(w);
+        *rc = RC_ESYS;
+        return NULL;
+    }
+    w->seg = seg;
+    /* The file is fresh from ftruncate: all zero. */
+    seg->layout = RC_SHM_LAYOUT;
+    seg->size = (uint32_t)sizeof *seg;
+    seg->writer_pid = (int32_t)getpid();
+    seg->clock = (uint32_t)clock;
+    seg->published = now;
+    rc_seg_copy_str(seg->name, sizeof seg->name, name);
+    rc_seg_copy_str(seg->title, sizeof seg->title, title);
+    return w;
+}
+
+/* rc_shm_publish (cue given) and rc_shm_publish_fed (fed: clock and now
+ * given). */
+static int start_writer(rc_shm_writer **out, rc_cue *cue, bool fed, const char *name,
+                        const char *title, rc_clock_kind clock, rc_time now, char *err,
+                        size_t errlen)
 {
     char dummy[1];
     if (!err || !errlen) {
@@ -400,52 +496,41 @@ int rc_shm_publish(rc_shm_writer **out, rc_cue *cue, const char *name, const cha
     err[0] = 0;
     if (!out) return RC_EINVAL;
     *out = NULL;
-    if (!cue) {
+    if (!cue && !fed) {
         snprintf(err, errlen, "rc_shm_publish: cue is NULL");
         return RC_EINVAL;
     }
-    int rc = rc_seg_check_name(name, err, errlen);
-    if (rc) return rc;
-    rc_shm_writer *w = calloc(1, sizeof *w);
-    if (!w) {
-        snprintf(err, errlen, "out of memory");
-        return RC_ENOMEM;
+    if (cue) {
+        clock = rc_loop_clock(rc_cue_loop(cue));
+        now = rc_loop_now(rc_cue_loop(cue));
     }
-    rc_seg_path(w->path, sizeof w->path, name);
-    int fd = create_segment(name, w->path, &rc, err, errlen);
-    if (fd < 0) {
-        free(w);
-        return rc;
+    int rc;
+    rc_shm_writer *w = open_writer(name, title, clock, now, &rc, err, errlen);
+    if (!w) return rc;
+    if (cue) {
+        w->cue = cue;
+        rc_defer_init(&w->update, deferred_update, w);
+        w->obs = (rc_observer){
+            .on_event = on_event, .on_settled = on_settled, .on_cue_free = on_cue_free, .ud = w};
+        rc_cue_observe(cue, &w->obs);
+    } else {
+        w->fed.now = now;
     }
-    rc_shm_segment *seg = MAP_FAILED;
-    if (ftruncate(fd, (off_t)sizeof(rc_shm_segment)) == 0)
-        seg = mmap(NULL, sizeof *seg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    else
-        snprintf(err, errlen, "ftruncate %s: %s", w->path, strerror(errno));
-    if (seg == MAP_FAILED && !err[0]) snprintf(err, errlen, "mmap %s: %s", w->path, strerror(errno));
-    close(fd);
-    if (seg == MAP_FAILED) {
-        shm_unlink(w->path);
-        free(w);
-        return RC_ESYS;
-    }
-    w->cue = cue;
-    w->seg = seg;
-    rc_defer_init(&w->update, deferred_update, w);
-    w->obs = (rc_observer){.on_event = on_event, .on_settled = on_settled,
-                           .on_cue_free = on_cue_free, .ud = w};
-    /* The file is fresh from ftruncate: all zero. */
-    seg->layout = RC_SHM_LAYOUT;
-    seg->size = (uint32_t)sizeof *seg;
-    seg->writer_pid = (int32_t)getpid();
-    seg->clock = (uint32_t)rc_loop_clock(rc_cue_loop(cue));
-    seg->published = rc_loop_now(rc_cue_loop(cue));
-    rc_seg_copy_str(seg->name, sizeof seg->name, name);
-    rc_seg_copy_str(seg->title, sizeof seg->title, title);
-    rc_cue_observe(cue, &w->obs);
     w->live = true;
     publish(w);
-    STORE_REL(&seg->magic, RC_SHM_MAGIC);
+    STORE_REL(&w->seg->magic, RC_SHM_MAGIC);
     *out = w;
     return 0;
+}
+
+int rc_shm_publish(rc_shm_writer **out, rc_cue *cue, const char *name, const char *title, char *err,
+                   size_t errlen)
+{
+    return start_writer(out, cue, false, name, title, RC_CLOCK_VIRTUAL, 0, err, errlen);
+}
+
+int rc_shm_publish_fed(rc_shm_writer **out, const char *name, const char *title,
+                       rc_clock_kind clock, rc_time now, char *err, size_t errlen)
+{
+    return start_writer(out, NULL, true, name, title, clock, now, err, errlen);
 }

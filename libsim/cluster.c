@@ -72,7 +72,7 @@ static void logf_(cluster *c, const char *event, const char *svc, uint64_t item,
 static void logf_(cluster *c, const char *event, const char *svc, uint64_t item, const char *fmt,
                   ...)
 {
-    if (!c->log) return;
+    if (!c->log && !c->shm) return;
     char detail[200], wid[32];
     va_list ap;
     va_start(ap, fmt);
@@ -85,7 +85,8 @@ static void logf_(cluster *c, const char *event, const char *svc, uint64_t item,
                           svc,
                           item != UINT64_MAX ? wid : NULL,
                           detail};
-    sim_eventlog_write(c->log, &r);
+    if (c->log) sim_eventlog_write(c->log, &r);
+    if (c->shm) cl_view_event(c, event, svc, item, detail);
 }
 
 /* ------------------------------------------------------------- the heap */
@@ -350,6 +351,7 @@ static void job_over(cluster *c, cl_job *j)
 {
     if (j->state == JOB_OVER) return;
     j->state = JOB_OVER;
+    if (c->shm && j->started && !j->finished_ok) cl_view_job_ended(c, j);
     cl_agent *ag = agent_of(c, j->agent);
     if (j->started && ag->busy) ag->busy--;
 }
@@ -400,6 +402,7 @@ static void start_job(cluster *c, int actor, cl_job *j, int64_t exec_t)
     j->started = true;
     j->local_deadline = c->now + j->lease_us - (c->now - exec_t);
     ag->busy++;
+    ag->started++;
     if (j->item < c->cfg.count && c->executions[j->item]++ > 0) c->executed_twice++;
     if (j->delivery > 1) c->redeliveries++;
     note_restart(c, j->item);
@@ -501,6 +504,8 @@ static void engine_effects(cluster *c, rpc *r)
         {
             if (strcmp(re->element[0]->str, "ok") == 0) {
                 c->svc[j->svc].completed++;
+                j->finished_ok = true;
+                c->agents[c->actors[j->agent].idx].completed++;
                 logf_(c, "completed", c->cfg.services[j->svc].name, j->item, "%s",
                       c->actors[j->agent].name);
             }
@@ -1219,6 +1224,7 @@ void cluster_free(cluster *c)
     free(c->applied);
     free(c->executions);
     free(c->attempts);
+    rc_shm_unpublish(c->shm);
     free(c);
 }
 
@@ -1235,9 +1241,11 @@ const char *cluster_errmsg(const cluster *c)
     return c->errmsg;
 }
 
-int cluster_run(cluster *c)
+void cluster_start(cluster *c)
 {
     const cluster_config *cfg = &c->cfg;
+    if (c->started) return;
+    c->started = true;
     for (size_t f = 0; f < cfg->n_faults; f++) {
         const cluster_fault *cf = &cfg->faults[f];
         int64_t t = (int64_t)llround(cf->at_s * 1e6);
@@ -1253,9 +1261,31 @@ int cluster_run(cluster *c)
         sched_start(c, k);
     for (size_t i = cfg->schedulers; i < c->n_actors; i++)
         schedule_claim(c, (int)i, 0);
-    int64_t end = cfg->duration_s > 0 ? (int64_t)llround(cfg->duration_s * 1e6) : INT64_MAX;
     c->outcome = CLUSTER_DONE;
+}
+
+/* Time for the live view's next state (every 50 ms of virtual time). */
+static void maybe_publish(cluster *c)
+{
+    if (c->shm && c->now >= c->view_next) {
+        cl_view_publish(c);
+        c->view_next = c->now + 50000;
+    }
+}
+
+bool cluster_advance(cluster *c, int64_t until_us, bool one)
+{
+    const cluster_config *cfg = &c->cfg;
+    if (c->over) return true;
+    cluster_start(c);
+    int64_t end = cfg->duration_s > 0 ? (int64_t)llround(cfg->duration_s * 1e6) : INT64_MAX;
+    int64_t instant = -1;
     while (c->resolved < cfg->count && c->n_heap) {
+        int64_t next = c->heap[0].t;
+        if ((next > until_us && until_us < end) || (one && instant >= 0 && next > instant)) {
+            if (c->shm) cl_view_publish(c);
+            return false;
+        }
         cl_event ev = pop_event(c);
         if (ev.t > end) {
             push_event(c, ev);
@@ -1263,14 +1293,38 @@ int cluster_run(cluster *c)
             c->outcome = CLUSTER_CUT;
             break;
         }
-        c->now = ev.t;
+        c->now = instant = ev.t;
         dispatch(c, &ev);
-        if (c->outcome == CLUSTER_ERROR) return CLUSTER_ERROR;
+        if (c->outcome == CLUSTER_ERROR) break;
         if (c->now - c->last_progress > STALL_AFTER) {
             c->outcome = CLUSTER_STALLED;
             break;
         }
+        maybe_publish(c);
     }
     if (c->resolved < cfg->count && c->outcome == CLUSTER_DONE) c->outcome = CLUSTER_STALLED;
+    c->over = true;
+    if (c->shm) cl_view_publish(c);
+    return true;
+}
+
+int64_t cluster_now_us(const cluster *c)
+{
+    return c->now;
+}
+
+int64_t cluster_next_us(const cluster *c)
+{
+    return c->over || !c->n_heap ? INT64_MAX : c->heap[0].t;
+}
+
+int cluster_outcome_of(const cluster *c)
+{
+    return c->outcome;
+}
+
+int cluster_run(cluster *c)
+{
+    cluster_advance(c, INT64_MAX, false);
     return c->outcome;
 }

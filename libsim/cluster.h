@@ -27,6 +27,7 @@
 #include <stdio.h>
 
 #include "eventlog.h"
+#include "runcue_shm.h"
 
 enum { CLUSTER_MAX_SERVICES = 8, CLUSTER_MAX_FAULTS = 64, CLUSTER_MAX_ACTORS = 64 };
 
@@ -105,7 +106,36 @@ typedef enum cluster_outcome {
     CLUSTER_ERROR = -1,  /* the engine failed (see cluster_errmsg) */
 } cluster_outcome;
 
+/* Run to the end; the outcome. */
 int cluster_run(cluster *c);
+
+/* Stepping, for a paced run (cluster_pace.c): schedule the start (done by
+ * the first cluster_advance), then run the events due at or before
+ * until_us (only those of the next instant if `one`).  True once the run is
+ * over (cluster_outcome_of says how).  The live view, if any, is published
+ * on return. */
+void cluster_start(cluster *c);
+bool cluster_advance(cluster *c, int64_t until_us, bool one);
+int64_t cluster_now_us(const cluster *c);
+/* The next event's virtual time (INT64_MAX: none, or over). */
+int64_t cluster_next_us(const cluster *c);
+int cluster_outcome_of(const cluster *c);
+
+/*
+ * Publish the run live as shared memory NAME (runcue_shm.h, a fed writer):
+ * a service row per agent (its slots as the limit, its running work, its
+ * starts and completions; "(down)", "(paused)" or "(cut)" while faulted),
+ * per scheduler (items in flight) and per service (the limits, the leases
+ * held across the cluster, the starts in the current rate window); every log
+ * event into the ring, with the agent as the service for started,
+ * completed, lease_lost and stale_finish; each fault and its end as a mark.
+ * The state is published every 50 ms of virtual time and when the run
+ * stops.  The cluster owns the writer (cluster_free unpublishes).  0 or an
+ * RC_E* code with a message in err.
+ */
+int cluster_publish(cluster *c, const char *name, const char *title, char *err, size_t errlen);
+/* The writer, or NULL. */
+rc_shm_writer *cluster_shm(const cluster *c);
 const char *cluster_errmsg(const cluster *c);
 
 /* The human summary, and one JSON object (stable key order). */

@@ -6,6 +6,7 @@
 #include "cluster.h"
 #include "engine_emu.h"
 #include "pcg32.h"
+#include "runcue_shm.h"
 
 /* The virtual clock's epoch on the engine: 2100-01-01, so a recorded run
  * replayed on a real server reads the recorded times (see
@@ -54,6 +55,7 @@ typedef struct cl_job {
     bool holding;             /* counted by the service as holding a lease */
     bool started;             /* the agent got it and runs it */
     bool child_done, ok;
+    bool finished_ok;         /* the engine took its finish */
     struct cl_job *next_all;
 } cl_job;
 
@@ -80,6 +82,7 @@ typedef struct cl_agent {
     unsigned busy; /* slots in use */
     bool claiming, wake_pending, claim_timer;
     sim_pcg32 latency, errors;
+    uint64_t started, completed; /* for the live view */
 } cl_agent;
 
 typedef struct cl_fault_state {
@@ -121,9 +124,22 @@ struct cluster {
     int64_t last_progress;
     bool lost_writes;
     int outcome;
+    bool started, over;
+
+    rc_shm_writer *shm; /* the live view (cluster_view.c), or NULL */
+    int64_t view_next;  /* virtual time of its next state */
 };
 
 /* cluster_report.c */
 double cl_seconds(int64_t t_us);
+
+/* cluster_view.c: an event as the log has it, into the live view; the
+ * state (rows per agent and per service) into the live view. */
+void cl_view_event(cluster *c, const char *event, const char *svc, uint64_t item,
+                   const char *detail);
+void cl_view_publish(cluster *c);
+/* An execution that ends without its finish taken (crash, lost lease,
+ * refused finish): its bar on the agent's lane ends as retried. */
+void cl_view_job_ended(cluster *c, const cl_job *j);
 
 #endif

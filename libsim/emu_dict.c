@@ -23,7 +23,6 @@ void emu_dict_clear(emu_dict *d)
         emu_dict_entry *e = d->buckets[b];
         while (e) {
             emu_dict_entry *next = e->next;
-            free(e->key);
             free(e);
             e = next;
         }
@@ -67,13 +66,11 @@ emu_dict_entry *emu_dict_upsert(emu_dict *d, const char *key, size_t len, bool *
     *created = false;
     if (e) return e;
     if (d->count >= d->n_buckets && !grow(d)) return NULL;
-    e = calloc(1, sizeof *e);
+    /* The key lives right after the entry: one allocation. */
+    e = malloc(sizeof *e + len + 1);
     if (!e) return NULL;
-    e->key = malloc(len + 1);
-    if (!e->key) {
-        free(e);
-        return NULL;
-    }
+    e->key = (char *)(e + 1);
+    e->value = NULL;
     memcpy(e->key, key, len);
     e->key[len] = '\0';
     e->len = len;
@@ -94,7 +91,6 @@ void *emu_dict_remove(emu_dict *d, const char *key, size_t len)
         if (e->hash == h && e->len == len && memcmp(e->key, key, len) == 0) {
             void *v = e->value;
             *p = e->next;
-            free(e->key);
             free(e);
             d->count--;
             return v;

@@ -33,6 +33,7 @@ typedef struct xent {
 enum { K_STRING, K_HASH, K_SET, K_ZSET, K_LIST, K_STREAM };
 
 typedef struct kobj {
+    emu_pool *pool; /* its engine's: the strings' */
     int type;
     int64_t expire_ms; /* 0: none */
     estr str;
@@ -49,16 +50,23 @@ typedef struct kobj {
     size_t live;
 } kobj;
 
-static bool estr_set(estr *s, const char *p, size_t len)
+/* s := a copy of p (a string of o's). */
+static bool estr_set(kobj *o, estr *s, const char *p, size_t len)
 {
-    char *c = malloc(len + 1);
+    char *c = emu_pool_alloc(o->pool, len + 1);
     if (!c) return false;
     memcpy(c, p, len);
     c[len] = '\0';
-    free(s->p);
+    if (s->p) emu_pool_free(o->pool, s->p, s->len + 1);
     s->p = c;
     s->len = len;
     return true;
+}
+
+static void estr_free(kobj *o, estr *s)
+{
+    if (s->p) emu_pool_free(o->pool, s->p, s->len + 1);
+    s->p = NULL;
 }
 
 static bool estr_eq(const estr *s, const char *p, size_t len)
@@ -87,18 +95,18 @@ static bool grow_arrays(kobj *o, size_t need, bool two)
 static void kobj_free(kobj *o)
 {
     if (!o) return;
-    free(o->str.p);
+    estr_free(o, &o->str);
     for (size_t i = 0; i < o->n; i++) {
-        if (o->a) free(o->a[i].p);
-        if (o->b) free(o->b[i].p);
+        if (o->a) estr_free(o, &o->a[i]);
+        if (o->b) estr_free(o, &o->b[i]);
         if (o->x) {
             for (size_t f = 0; f < o->x[i].nf; f++)
-                free(o->x[i].fv[f].p);
+                estr_free(o, &o->x[i].fv[f]);
             free(o->x[i].fv);
         }
     }
     for (size_t i = o->head; o->z && i < o->head + o->n; i++) {
-        free(o->z[i]->m.p);
+        estr_free(o, &o->z[i]->m);
         free(o->z[i]);
     }
     free(o->a);
@@ -109,10 +117,10 @@ static void kobj_free(kobj *o)
     free(o);
 }
 
-static bool copy_estr(estr *dst, const estr *src)
+static bool copy_estr(kobj *o, estr *dst, const estr *src)
 {
     dst->p = NULL;
-    return !src->p || estr_set(dst, src->p, src->len);
+    return !src->p || estr_set(o, dst, src->p, src->len);
 }
 
 /* A deep copy (a snapshot's). */
@@ -120,19 +128,20 @@ static kobj *kobj_copy(const kobj *o)
 {
     kobj *c = calloc(1, sizeof *c);
     if (!c) return NULL;
+    c->pool = o->pool;
     c->type = o->type;
     c->expire_ms = o->expire_ms;
     c->last_ms = o->last_ms;
     c->last_seq = o->last_seq;
     c->live = o->live;
     emu_dict_init(&c->idx);
-    bool ok = copy_estr(&c->str, &o->str);
+    bool ok = copy_estr(c, &c->str, &o->str);
     if (ok && o->type == K_ZSET) {
         c->z = calloc(o->n ? o->n : 1, sizeof *c->z);
         ok = c->z != NULL;
         for (size_t i = 0; ok && i < o->n; i++) {
             zent *z = calloc(1, sizeof *z);
-            if (!z || !copy_estr(&z->m, &o->z[o->head + i]->m)) {
+            if (!z || !copy_estr(c, &z->m, &o->z[o->head + i]->m)) {
                 free(z);
                 ok = false;
                 break;
@@ -163,7 +172,7 @@ static kobj *kobj_copy(const kobj *o)
                 break;
             }
             for (size_t f = 0; f < d->nf; f++)
-                if (!copy_estr(&d->fv[f], &o->x[i].fv[f])) ok = false;
+                if (!copy_estr(c, &d->fv[f], &o->x[i].fv[f])) ok = false;
         }
     } else if (ok && o->n) {
         bool two = o->b != NULL;
@@ -172,7 +181,7 @@ static kobj *kobj_copy(const kobj *o)
             c->a[i].p = NULL;
             if (two) c->b[i].p = NULL;
             c->n = i + 1;
-            if (!copy_estr(&c->a[i], &o->a[i]) || (two && !copy_estr(&c->b[i], &o->b[i])))
+            if (!copy_estr(c, &c->a[i], &o->a[i]) || (two && !copy_estr(c, &c->b[i], &o->b[i])))
                 ok = false;
         }
     }
@@ -234,6 +243,7 @@ static kobj *typed(engine_emu *e, emu_sink *s, const char *k, size_t len, int ty
         *bad = true;
         return NULL;
     }
+    o->pool = &e->pool;
     o->type = type;
     emu_dict_init(&o->idx);
     de->value = o;
@@ -267,6 +277,17 @@ static bool parse_score(const char *p, double *out, bool *excl)
         if (*excl) p++;
     }
     if (!*p || *p == ' ') return false;
+    /* Whole numbers of up to 15 digits (the common case: times in
+     * microseconds) are exact doubles; strtod gives the same. */
+    const char *q = p + (*p == '-');
+    size_t nd = 0;
+    long long whole = 0;
+    while (nd < 16 && q[nd] >= '0' && q[nd] <= '9')
+        whole = whole * 10 + (q[nd++] - '0');
+    if (nd && nd <= 15 && !q[nd] && !(*p == '-' && whole == 0)) {
+        *out = *p == '-' ? -(double)whole : (double)whole;
+        return true;
+    }
     if (strcasecmp(p, "-inf") == 0) return *out = -INFINITY, true;
     if (strcasecmp(p, "+inf") == 0 || strcasecmp(p, "inf") == 0) return *out = INFINITY, true;
     char *end;
@@ -373,7 +394,7 @@ static void c_set(engine_emu *e, int argc, const char *const *argv, const size_t
     bool bad;
     kobj *o = typed(e, s, argv[1], lens[1], K_STRING, true, &bad);
     if (bad) return;
-    if (!estr_set(&o->str, argv[2], lens[2])) {
+    if (!estr_set(o, &o->str, argv[2], lens[2])) {
         del_key(e, argv[1], lens[1]);
         s->ops->error(s, NOMEM);
         return;
@@ -417,7 +438,7 @@ static void c_incr(engine_emu *e, int argc, const char *const *argv, const size_
     if (!o) o = typed(e, s, argv[1], lens[1], K_STRING, true, &bad);
     if (bad) return;
     char buf[32];
-    if (!estr_set(&o->str, buf, emu_fmt_ll(buf, v + 1))) {
+    if (!estr_set(o, &o->str, buf, emu_fmt_ll(buf, v + 1))) {
         s->ops->error(s, NOMEM);
         return;
     }
@@ -468,12 +489,12 @@ static void c_hmget(engine_emu *e, int argc, const char *const *argv, const size
 static int hash_put(kobj *o, const char *f, size_t flen, const char *v, size_t vlen)
 {
     long i = hash_find(o, f, flen);
-    if (i >= 0) return estr_set(&o->b[i], v, vlen) ? 0 : -1;
+    if (i >= 0) return estr_set(o, &o->b[i], v, vlen) ? 0 : -1;
     if (!grow_arrays(o, o->n + 1, true)) return -1;
     o->a[o->n].p = o->b[o->n].p = NULL;
-    if (!estr_set(&o->a[o->n], f, flen) || !estr_set(&o->b[o->n], v, vlen)) {
-        free(o->a[o->n].p);
-        free(o->b[o->n].p);
+    if (!estr_set(o, &o->a[o->n], f, flen) || !estr_set(o, &o->b[o->n], v, vlen)) {
+        estr_free(o, &o->a[o->n]);
+        estr_free(o, &o->b[o->n]);
         return -1;
     }
     o->n++;
@@ -570,7 +591,7 @@ static void c_sadd(engine_emu *e, int argc, const char *const *argv, const size_
             return;
         }
         o->a[o->n].p = NULL;
-        if (!estr_set(&o->a[o->n], argv[a], lens[a])) {
+        if (!estr_set(o, &o->a[o->n], argv[a], lens[a])) {
             drop_if_empty(e, argv[1], lens[1], o);
             s->ops->error(s, NOMEM);
             return;
@@ -678,7 +699,7 @@ static void zremove(kobj *o, zent *z)
 {
     zunlink(o, zpos_of(o, z));
     emu_dict_remove(&o->idx, z->m.p, z->m.len);
-    free(z->m.p);
+    estr_free(o, &z->m);
     free(z);
 }
 
@@ -716,7 +737,7 @@ static void c_zadd(engine_emu *e, int argc, const char *const *argv, const size_
         }
         zent *z = calloc(1, sizeof *z);
         bool created;
-        if (!z || !estr_set(&z->m, m, ml)) {
+        if (!z || !estr_set(o, &z->m, m, ml)) {
             free(z);
             goto oom;
         }
@@ -724,7 +745,7 @@ static void c_zadd(engine_emu *e, int argc, const char *const *argv, const size_
         de = emu_dict_upsert(&o->idx, m, ml, &created);
         if (!de || !zinsert(o, z)) {
             if (de) emu_dict_remove(&o->idx, m, ml);
-            free(z->m.p);
+            estr_free(o, &z->m);
             free(z);
             goto oom;
         }
@@ -907,7 +928,7 @@ static void c_lpush(engine_emu *e, int argc, const char *const *argv, const size
     for (int a = 2; a < argc; a++) {
         if (!grow_arrays(o, o->n + 1, false)) goto oom;
         o->a[o->n].p = NULL;
-        if (!estr_set(&o->a[o->n], argv[a], lens[a])) goto oom;
+        if (!estr_set(o, &o->a[o->n], argv[a], lens[a])) goto oom;
         o->n++;
     }
     s->ops->integer(s, (long long)o->n);
@@ -935,9 +956,9 @@ static void c_ltrim(engine_emu *e, int argc, const char *const *argv, const size
         /* keep list indexes [from, from+count): array [n-from-count, n-from) */
         size_t lo = o->n - from - count, hi = o->n - from;
         for (size_t i = 0; i < lo; i++)
-            free(o->a[i].p);
+            estr_free(o, &o->a[i]);
         for (size_t i = hi; i < o->n; i++)
-            free(o->a[i].p);
+            estr_free(o, &o->a[i]);
         memmove(o->a, o->a + lo, count * sizeof *o->a);
         o->n = count;
         drop_if_empty(e, argv[1], lens[1], o);
@@ -1028,7 +1049,7 @@ static void stream_compact(kobj *o)
     for (size_t i = 0; i < o->n; i++) {
         if (o->x[i].deleted) {
             for (size_t f = 0; f < o->x[i].nf; f++)
-                free(o->x[i].fv[f].p);
+                estr_free(o, &o->x[i].fv[f]);
             free(o->x[i].fv);
             continue;
         }
@@ -1088,9 +1109,9 @@ static void c_xadd(engine_emu *e, int argc, const char *const *argv, const size_
     x->fv = calloc(x->nf, sizeof *x->fv);
     if (!x->fv) goto oom;
     for (size_t f = 0; f < x->nf; f++)
-        if (!estr_set(&x->fv[f], argv[a + (int)f], lens[a + (int)f])) {
+        if (!estr_set(o, &x->fv[f], argv[a + (int)f], lens[a + (int)f])) {
             for (size_t g = 0; g < f; g++)
-                free(x->fv[g].p);
+                estr_free(o, &x->fv[g]);
             free(x->fv);
             goto oom;
         }
@@ -1400,6 +1421,7 @@ int engine_emu_new(engine_emu **out, const char *lua, size_t len, char *err, siz
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    emu_pool_init(&e->pool);
     emu_dict_init(&e->keys);
     if (emu_lua_open(e, lua, len, err, errlen)) {
         engine_emu_free(e);
@@ -1426,8 +1448,10 @@ void engine_emu_free(engine_emu *e)
 {
     if (!e) return;
     emu_lua_close(e);
+    emu_pool_begin_destroy(&e->pool); /* the strings go with their slabs */
     free_keyspace(&e->keys);
     free_keyspace(e->snap);
+    emu_pool_destroy(&e->pool);
     free(e->snap);
     free(e);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "emu_dict.h"
+#include "emu_pool.h"
 #include "engine_emu.h"
 
 /* Where a command writes its reply: a tree (host calls) or the Lua stack
@@ -42,6 +43,7 @@ ereply *emu_tree_sink_take(emu_tree_sink *t);
 struct lua_State;
 
 struct engine_emu {
+    emu_pool pool;  /* the keyspace's strings (the snapshot's too) */
     emu_dict keys;  /* name -> kobj */
     emu_dict *snap; /* the kept snapshot, or NULL */
     int64_t now_us;

@@ -6,6 +6,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,72 @@ static void set_fn(lua_State *L, engine_emu *e, const char *name, lua_CFunction 
     lua_setfield(L, -2, name);
 }
 
+/* The wrapped function (the upvalue) on the same arguments. */
+static int call_original(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* The library's hot conversions, without the C library's floating-point
+ * code (fast_conversions installs both).
+ *
+ * string.format with a fast path for the functions library's fmt():
+ * "%.0f" of a whole number below 2^53 is that integer in decimal, the text
+ * the C library writes, without its floating-point formatting.  Anything
+ * else goes to Lua's own string.format (the upvalue). */
+static int l_format(lua_State *L)
+{
+    size_t fl;
+    if (lua_gettop(L) == 2 && lua_type(L, 1) == LUA_TSTRING && lua_type(L, 2) == LUA_TNUMBER) {
+        const char *f = lua_tolstring(L, 1, &fl);
+        double d = lua_tonumber(L, 2);
+        if (fl == 4 && memcmp(f, "%.0f", 4) == 0 && d == floor(d) && fabs(d) < 9007199254740992.0 &&
+            !(d == 0 && signbit(d))) {
+            char buf[32];
+            lua_pushlstring(L, buf, emu_fmt_ll(buf, (long long)d));
+            return 1;
+        }
+    }
+    return call_original(L);
+}
+
+/* tonumber with a fast path for a string of up to 15 decimal digits (the
+ * library reads times, counts and ids so): the same number strtod makes.
+ * Anything else goes to Lua's own tonumber (the upvalue). */
+static int l_tonumber(lua_State *L)
+{
+    if (lua_gettop(L) == 1 && lua_type(L, 1) == LUA_TSTRING) {
+        size_t len;
+        const char *p = lua_tolstring(L, 1, &len);
+        if (len && len <= 15) {
+            long long v = 0;
+            size_t i = 0;
+            while (i < len && p[i] >= '0' && p[i] <= '9')
+                v = v * 10 + (p[i++] - '0');
+            if (i == len) {
+                lua_pushnumber(L, (lua_Number)v);
+                return 1;
+            }
+        }
+    }
+    return call_original(L);
+}
+
+static void fast_conversions(lua_State *L)
+{
+    lua_getglobal(L, "tonumber");
+    lua_pushcclosure(L, l_tonumber, 1);
+    lua_setglobal(L, "tonumber");
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "format");
+    lua_pushcclosure(L, l_format, 1);
+    lua_setfield(L, -2, "format");
+    lua_pop(L, 1);
+}
+
 int emu_lua_open(engine_emu *e, const char *lua, size_t len, char *err, size_t errlen)
 {
     lua_State *L = luaL_newstate();
@@ -242,6 +309,7 @@ int emu_lua_open(engine_emu *e, const char *lua, size_t len, char *err, size_t e
     }
     e->L = L;
     luaL_openlibs(L);
+    fast_conversions(L);
     /* What a Redis function cannot reach. */
     static const char *const hidden[] = {"io",     "os",       "package", "require",
                                          "dofile", "loadfile", "module",  "debug"};

@@ -11,6 +11,9 @@
 #include "expect.h"
 #include "json_strict.h"
 #include "suggest.h"
+#ifdef RC_HAVE_CLUSTER
+#include "cluster.h"
+#endif
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -289,8 +292,8 @@ typedef struct sf_item {
     char *label; /* NULL: none */
     char **keys; /* needs, then produces */
     size_t n_needs, n_produces;
-    uint64_t first; /* index of its first item in the workload */
-    bool expand;    /* "repeat" given and some string holds an index expression */
+    uint64_t first;               /* index of its first item in the workload */
+    bool expand;                  /* "repeat" given and some string holds an index expression */
     double delay_s, not_before_s; /* "delay_s", "not_before"; 0: none */
 } sf_item;
 
@@ -578,20 +581,13 @@ static int check_index_exprs(loader *L, const char *path, const sf_item *it, siz
 /* Sections                                                            */
 /* ------------------------------------------------------------------ */
 
-static int parse_service(loader *L, const sim_config *cfg, const char *path, const cJSON *obj,
-                         svc_def *out)
+/* A service's limits: concurrent and rate (omitted or null: no limit;
+ * "cli": the command line's). */
+static int parse_limits(loader *L, const sim_config *cfg, const char *path, const cJSON *c,
+                        const cJSON *r, svc_def *out)
 {
-    static const char *const keys[] = {"name", "concurrent", "rate"};
-    const cJSON *v[3];
     char p[PATH_LEN], g[GOT_LEN];
-    int rc = members(L, path, obj, keys, 3, v);
-    if (!rc) rc = need_member(L, path, v[0], "name");
-    if (!rc) rc = get_string(L, join(p, path, "name"), v[0], true, &out->name);
-    if (rc) return rc;
-
-    /* Omitted or null: no limit. */
     out->concurrent = RC_NO_LIMIT;
-    const cJSON *c = v[1];
     if (is_cli(c)) {
         out->concurrent = cfg->concurrent >= 1 ? cfg->concurrent : RC_NO_LIMIT;
     } else if (c && !cJSON_IsNull(c)) {
@@ -608,7 +604,6 @@ static int parse_service(loader *L, const sim_config *cfg, const char *path, con
 
     out->rate_count = 0;
     out->rate_window_s = 0;
-    const cJSON *r = v[2];
     if (is_cli(r)) {
         if (cfg->rate_count) {
             out->rate_count = cfg->rate_count;
@@ -625,6 +620,19 @@ static int parse_service(loader *L, const sim_config *cfg, const char *path, con
             return bad(L, join(p, path, "rate"), "%s", msg);
     }
     return 0;
+}
+
+static int parse_service(loader *L, const sim_config *cfg, const char *path, const cJSON *obj,
+                         svc_def *out)
+{
+    static const char *const keys[] = {"name", "concurrent", "rate"};
+    const cJSON *v[3];
+    char p[PATH_LEN];
+    int rc = members(L, path, obj, keys, 3, v);
+    if (!rc) rc = need_member(L, path, v[0], "name");
+    if (!rc) rc = get_string(L, join(p, path, "name"), v[0], true, &out->name);
+    if (rc) return rc;
+    return parse_limits(L, cfg, path, v[1], v[2], out);
 }
 
 static int parse_task(loader *L, const sim_config *cfg, const char *path, const cJSON *obj,
@@ -876,7 +884,8 @@ static int canvas_step(loader *L, const char *path, const cJSON *step, const cha
     char label[NAME_MAX_BYTES + DIGITS_MAX + 2];
     snprintf(label, sizeof label, "%s/%zu", name, i);
     if (ok && !v[1]) ok = cJSON_AddStringToObject(item, "label", label) != NULL;
-    for (size_t j = first; ok && j < first + n_in; j++) ok = add_canvas_key(item, "needs", name, j);
+    for (size_t j = first; ok && j < first + n_in; j++)
+        ok = add_canvas_key(item, "needs", name, j);
     if (ok) ok = add_canvas_key(item, "produces", name, i);
     if (ok) rc = parse_work_item(L, path, item, m);
     cJSON_Delete(item);
@@ -1029,9 +1038,20 @@ static int parse_canvas(loader *L, const char *path, const cJSON *obj, model *m)
 
 static int check_document(loader *L, const sim_config *cfg, const cJSON *root, model *m)
 {
-    static const char *const keys[] = {"name",   "description", "services", "tasks",
-                                       "inputs", "work",        "actions",  "expect"};
-    enum { K_NAME, K_DESC, K_SERVICES, K_TASKS, K_INPUTS, K_WORK, K_ACTIONS, K_EXPECT, K_N };
+    static const char *const keys[] = {"name", "description", "services", "tasks",  "inputs",
+                                       "work", "actions",     "expect",   "cluster"};
+    enum {
+        K_NAME,
+        K_DESC,
+        K_SERVICES,
+        K_TASKS,
+        K_INPUTS,
+        K_WORK,
+        K_ACTIONS,
+        K_EXPECT,
+        K_CLUSTER,
+        K_N
+    };
     const cJSON *v[K_N];
     char p[PATH_LEN], g[GOT_LEN];
     const char *str;
@@ -1039,6 +1059,10 @@ static int check_document(loader *L, const sim_config *cfg, const cJSON *root, m
         return bad(L, NULL, "the top level must be an object (got %s)", got(root, g, sizeof g));
     int rc = members(L, "", root, keys, K_N, v);
     if (rc) return rc;
+    if (v[K_CLUSTER])
+        return bad(L, "cluster",
+                   "a cluster scenario runs on the simulated cluster "
+                   "(runcue-sim --scenario-file), not on one cue");
     for (int k = K_NAME; k <= K_DESC; k++)
         if (v[k] && !cJSON_IsString(v[k]))
             return bad(L, keys[k], "must be a string (got %s)", got(v[k], g, sizeof g));
@@ -1247,14 +1271,12 @@ int scenario_file_load(sim *s, const char *path, char *err, size_t errlen)
     return scenario_file_load_expect(s, path, NULL, err, errlen);
 }
 
-int scenario_file_load_expect(sim *s, const char *path, expect_set *expect, char *err,
-                              size_t errlen)
+/* The file's bytes, NUL-terminated, into *out (malloc'd); 0 or an error. */
+static int read_file(loader *L, const char *path, char **out, size_t *out_len)
 {
-    loader L = {path ? path : "<null>", err, errlen, expect};
-    if (err && errlen) *err = 0;
-    if (!s || !path) return bad(&L, NULL, "no sim or no path given");
+    *out = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f) return bad(&L, NULL, "cannot read: %s", strerror(errno));
+    if (!f) return bad(L, NULL, "cannot read: %s", strerror(errno));
     size_t len = 0, cap = 0;
     char *buf = NULL;
     int rc = 0;
@@ -1263,7 +1285,7 @@ int scenario_file_load_expect(sim *s, const char *path, expect_set *expect, char
             size_t ncap = cap ? cap * 2 : 8192;
             char *grown = realloc(buf, ncap);
             if (!grown) {
-                rc = no_memory(&L);
+                rc = no_memory(L);
                 break;
             }
             buf = grown;
@@ -1272,19 +1294,196 @@ int scenario_file_load_expect(sim *s, const char *path, expect_set *expect, char
         size_t got_n = fread(buf + len, 1, cap - len - 1, f);
         len += got_n;
         if (len > SCENARIO_FILE_MAX_BYTES) {
-            rc = too_large(&L);
+            rc = too_large(L);
             break;
         }
         if (got_n == 0) {
-            if (ferror(f)) rc = bad(&L, NULL, "cannot read: %s", strerror(errno));
+            if (ferror(f)) rc = bad(L, NULL, "cannot read: %s", strerror(errno));
             break;
         }
     }
     fclose(f);
-    if (!rc) {
-        buf[len] = 0;
-        rc = load_text(&L, s, buf, len);
+    if (rc) {
+        free(buf);
+        return rc;
     }
+    buf[len] = 0;
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+int scenario_file_load_expect(sim *s, const char *path, expect_set *expect, char *err,
+                              size_t errlen)
+{
+    loader L = {path ? path : "<null>", err, errlen, expect};
+    if (err && errlen) *err = 0;
+    if (!s || !path) return bad(&L, NULL, "no sim or no path given");
+    char *buf;
+    size_t len;
+    int rc = read_file(&L, path, &buf, &len);
+    if (!rc) rc = load_text(&L, s, buf, len);
     free(buf);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cluster scenarios                                                   */
+/* ------------------------------------------------------------------ */
+
+#ifdef RC_HAVE_CLUSTER
+/* A whole number in [lo, hi] (left out: *out unchanged). */
+static int get_count(loader *L, const char *path, const cJSON *v, double lo, double hi,
+                     uint64_t *out)
+{
+    if (!v) return 0;
+    char g[GOT_LEN];
+    if (!is_whole(v, lo, hi))
+        return bad(L, path, "must be a whole number from %.0f to %.0f (got %s)", lo, hi,
+                   got(v, g, sizeof g));
+    *out = (uint64_t)v->valuedouble;
+    return 0;
+}
+
+/* A number in [lo, hi] (left out: *out unchanged). */
+static int get_opt_number(loader *L, const char *path, const cJSON *v, double lo, double hi,
+                          double *out)
+{
+    char what[80];
+    snprintf(what, sizeof what, "a number from %g to %g", lo, hi);
+    return v ? get_number(L, path, v, lo, hi, what, out) : 0;
+}
+
+/* cluster.services[i]: a name, limits, a lease and a fake service's
+ * profile (left out: the command line's). */
+static int parse_cluster_service(loader *L, const sim_config *cfg, const char *path,
+                                 const cJSON *obj, cluster_service *out)
+{
+    static const char *const keys[] = {"name",           "concurrent", "rate",   "lease_s",
+                                       "max_deliveries", "latency_ms", "jitter", "error_rate"};
+    enum { S_NAME, S_CONC, S_RATE, S_LEASE, S_MAXDEL, S_LAT, S_JIT, S_ERR, S_N };
+    const cJSON *v[S_N];
+    char p[PATH_LEN];
+    const char *name;
+    int rc = members(L, path, obj, keys, S_N, v);
+    if (!rc) rc = need_member(L, path, v[S_NAME], "name");
+    if (!rc) rc = get_string(L, join(p, path, "name"), v[S_NAME], true, &name);
+    if (rc) return rc;
+    if (strlen(name) >= sizeof out->name)
+        return bad(L, join(p, path, "name"), "must be at most %zu bytes long in a cluster",
+                   sizeof out->name - 1);
+    svc_def lim;
+    if ((rc = parse_limits(L, cfg, path, v[S_CONC], v[S_RATE], &lim))) return rc;
+    snprintf(out->name, sizeof out->name, "%s", name);
+    out->concurrent = lim.concurrent == RC_NO_LIMIT ? -1 : lim.concurrent;
+    out->rate_count = lim.rate_count;
+    out->rate_window_s = lim.rate_window_s;
+    out->lease_s = 2;
+    uint64_t maxdel = 10;
+    out->latency_ms = cfg->latency_ms;
+    out->jitter = cfg->jitter;
+    out->error_rate = cfg->error_rate;
+    if ((rc =
+             get_opt_number(L, join(p, path, "lease_s"), v[S_LEASE], 0.01, 86400, &out->lease_s)) ||
+        (rc = get_count(L, join(p, path, "max_deliveries"), v[S_MAXDEL], 1, 1000, &maxdel)) ||
+        (rc = get_opt_number(L, join(p, path, "latency_ms"), v[S_LAT], 0, LATENCY_MAX_MS,
+                             &out->latency_ms)) ||
+        (rc = get_opt_number(L, join(p, path, "jitter"), v[S_JIT], 0, 1, &out->jitter)) ||
+        (rc = get_opt_number(L, join(p, path, "error_rate"), v[S_ERR], 0, 1, &out->error_rate)))
+        return rc;
+    out->max_deliveries = (unsigned)maxdel;
+    return 0;
+}
+
+/* The "cluster" section into cc (see SCENARIO_FILES.md). */
+static int parse_cluster(loader *L, const sim_config *cfg, const cJSON *obj, cluster_config *cc)
+{
+    static const char *const keys[] = {"schedulers",      "agents",      "slots",    "work",
+                                       "link_latency_ms", "link_jitter", "services", "faults"};
+    enum { C_SCHED, C_AGENTS, C_SLOTS, C_WORK, C_LINK, C_LJIT, C_SERVICES, C_FAULTS, C_N };
+    const cJSON *v[C_N];
+    char p[PATH_LEN], g[GOT_LEN];
+    int rc = members(L, "cluster", obj, keys, C_N, v);
+    if (rc) return rc;
+    cluster_config_defaults(cc);
+    cc->count = cfg->count;
+    uint64_t k = cc->schedulers, m = cc->agents, slots = cc->slots;
+    if ((rc = get_count(L, "cluster.schedulers", v[C_SCHED], 1, 16, &k)) ||
+        (rc = get_count(L, "cluster.agents", v[C_AGENTS], 1, 48, &m)) ||
+        (rc = get_count(L, "cluster.slots", v[C_SLOTS], 1, 64, &slots)) ||
+        (rc = get_count(L, "cluster.work", v[C_WORK], 1, SCENARIO_FILE_MAX_WORK, &cc->count)) ||
+        (rc = get_opt_number(L, "cluster.link_latency_ms", v[C_LINK], 0, 60000,
+                             &cc->link_latency_ms)) ||
+        (rc = get_opt_number(L, "cluster.link_jitter", v[C_LJIT], 0, 1, &cc->link_jitter)))
+        return rc;
+    cc->schedulers = (unsigned)k;
+    cc->agents = (unsigned)m;
+    cc->slots = (unsigned)slots;
+
+    if ((rc = get_array(L, "cluster.services", v[C_SERVICES], true, "service"))) return rc;
+    size_t n = count_items(v[C_SERVICES]);
+    if (n > CLUSTER_MAX_SERVICES)
+        return bad(L, "cluster.services", "holds %zu services, more than %d (the limit)", n,
+                   CLUSTER_MAX_SERVICES);
+    for (const cJSON *c = v[C_SERVICES]->child; c; c = c->next, cc->n_services++) {
+        cluster_service *cs = &cc->services[cc->n_services];
+        rc = parse_cluster_service(L, cfg, index_of(p, "cluster.services", cc->n_services), c, cs);
+        if (rc) return rc;
+        for (size_t i = 0; i < cc->n_services; i++)
+            if (strcmp(cc->services[i].name, cs->name) == 0)
+                return bad(L, index_of(p, "cluster.services", cc->n_services),
+                           "service '%s' is declared twice", cs->name);
+    }
+
+    const cJSON *f = v[C_FAULTS];
+    if (f && !cJSON_IsNull(f)) {
+        if (!cJSON_IsString(f) || !f->valuestring)
+            return bad(L, "cluster.faults",
+                       "must be a fault list such as \"crash:agent2@5s,pause:agent1@8s+4s\" "
+                       "(got %s)",
+                       got(f, g, sizeof g));
+        char msg[256];
+        if (*f->valuestring && cluster_parse_faults(cc, f->valuestring, msg, sizeof msg))
+            return bad(L, "cluster.faults", "%s", msg);
+    }
+    return 0;
+}
+#endif
+
+int scenario_file_load_cluster(const char *path, const sim_config *cfg, cluster_config *cc,
+                               bool *is_cluster, char *err, size_t errlen)
+{
+    loader L = {path ? path : "<null>", err, errlen, NULL};
+    if (err && errlen) *err = 0;
+    *is_cluster = false;
+    if (!path || !cfg || !cc) return bad(&L, NULL, "no path given");
+    char *buf;
+    size_t len;
+    cJSON *root = NULL;
+    int rc = read_file(&L, path, &buf, &len);
+    if (!rc) rc = parse_json(&L, buf, len, &root);
+    free(buf);
+    if (rc) return rc;
+    const cJSON *section =
+        cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "cluster") : NULL;
+    if (section) {
+        *is_cluster = true;
+#ifdef RC_HAVE_CLUSTER
+        static const char *const keys[] = {"name", "description", "cluster"};
+        const cJSON *v[3];
+        char g[GOT_LEN];
+        const char *str;
+        rc = members(&L, "", root, keys, 3, v);
+        for (int k = 0; !rc && k < 2; k++)
+            if (v[k] && !cJSON_IsString(v[k]))
+                rc = bad(&L, keys[k], "must be a string (got %s)", got(v[k], g, sizeof g));
+        if (!rc && v[0]) rc = get_string(&L, "name", v[0], false, &str);
+        if (!rc) rc = parse_cluster(&L, cfg, section, cc);
+#else
+        rc =
+            bad(&L, "cluster", "this build has no cluster simulation (configured without Lua 5.1)");
+#endif
+    }
+    cJSON_Delete(root);
     return rc;
 }

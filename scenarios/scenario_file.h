@@ -23,6 +23,7 @@
 #ifndef SCENARIO_FILE_H
 #define SCENARIO_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sim.h"
@@ -72,5 +73,20 @@ int scenario_file_load_string(sim *s, const char *name_for_errors, const char *j
  * works on its own copy. */
 int scenario_file_load_buffer(sim *s, const char *name_for_errors, const void *data, size_t len,
                               char *err, size_t errlen);
+
+/*
+ * A cluster scenario: a file whose top level has a "cluster" section (and
+ * at most "name" and "description" besides) describes a run on the
+ * simulated cluster (cluster.h): schedulers, agents, slots, the services
+ * with their limits, leases and profiles, the faults and the work count
+ * (SCENARIO_FILES.md).  *is_cluster says whether the file has the section;
+ * if so it is checked into cc, with defaults from cfg (the command line).
+ * Returns 0, RC_EINVAL for an unreadable file, bad JSON or a bad section
+ * (a one-line message in err), RC_ENOMEM.  Files without the section are
+ * left to scenario_file_load (which refuses the section).
+ */
+typedef struct cluster_config cluster_config;
+int scenario_file_load_cluster(const char *path, const sim_config *cfg, cluster_config *cc,
+                               bool *is_cluster, char *err, size_t errlen);
 
 #endif

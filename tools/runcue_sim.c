@@ -29,7 +29,9 @@
 #include "shm_cleanup.h"
 #include "sim.h"
 #include "sim_check.h"
+#include "cluster.h"
 #include "sim_cluster.h"
+#include "sim_live.h"
 #include "sim_command.h"
 #include "sim_progress.h"
 #include "suggest.h"
@@ -241,6 +243,23 @@ static void list_scenarios(void)
         printf("%-14s %s\n", "cluster", "schedulers and agents around the Redis functions");
 }
 
+/* Cluster mode's checks, and the live options it takes. */
+static void cluster_mode(options *o)
+{
+    sim_cluster_opts *co = &o->cluster;
+    co->enabled = true;
+    co->shm_name = o->shm_name;
+    co->view = o->tui ? SIM_CLUSTER_TUI : o->sdl ? SIM_CLUSTER_SDL : SIM_CLUSTER_NO_VIEW;
+    co->realtime = o->realtime;
+    co->speed = o->speed;
+    co->exit_at_end = o->exit_at_end;
+    co->screenshot = o->screenshot;
+    if (o->expect || o->junit || o->check)
+        bad("--cluster", "takes no --expect, --junit or --check yet");
+    if (o->golden && o->log_path && o->log_format != SIM_EVENTLOG_JSONL)
+        bad("--golden", "compares JSON Lines: with --log, give --format jsonl");
+}
+
 /* The cluster options go with --scenario cluster (or --cluster) only. */
 static void parse_cluster(options *o)
 {
@@ -258,16 +277,29 @@ static void parse_cluster(options *o)
     if (o->scenario_file) bad("--cluster", "cannot be combined with --scenario-file");
     if (strcmp(o->scenario, "cluster") != 0 && strcmp(o->scenario, "single_queue") != 0)
         bad("--cluster", "runs the cluster scenario, not '%s'", o->scenario);
-    if (o->tui || o->sdl || o->shm_name || o->realtime)
-        bad("--cluster", "has no live view yet (use --log and --report)");
-    if (o->expect || o->junit || o->check)
-        bad("--cluster", "takes no --expect, --junit or --check yet");
-    if (o->golden && o->log_path && o->log_format != SIM_EVENTLOG_JSONL)
-        bad("--golden", "compares JSON Lines: with --log, give --format jsonl");
+    cluster_mode(o);
     const char *opt;
     char err[512];
     if (sim_cluster_check(co, &opt, err, sizeof err)) bad(opt, "%s", err);
     o->scenario = "cluster";
+}
+
+/* A scenario file with a "cluster" section runs on the cluster: its
+ * configuration into *cc.  Exits 2 on a bad file. */
+static void cluster_file(options *o, cluster_config *cc)
+{
+    bool is_cluster;
+    char err[512];
+    int rc = scenario_file_load_cluster(o->scenario_file, &o->cfg, cc, &is_cluster, err,
+                                        sizeof err);
+    if (rc) {
+        fprintf(stderr, "runcue-sim: --scenario-file: %s\n", err);
+        exit(rc == RC_ENOMEM ? 1 : EXIT_USAGE);
+    }
+    if (!is_cluster) return;
+    cluster_mode(o);
+    o->cluster.preset = cc;
+    o->cluster.file = o->scenario_file;
 }
 
 static _Noreturn void unknown_scenario(const char *name)
@@ -521,33 +553,10 @@ static uint64_t choose_seed(void)
     return seed % 1000000000u;
 }
 
-/* The views step the run through libsim's pacer. */
-static int op_drive(void *p) { return sim_pacer_drive(p); }
-static int op_step(void *p) { return sim_pacer_step(p); }
-static void op_pause(void *p, bool paused) { sim_pacer_pause(p, paused); }
-static bool op_paused(void *p) { return ((sim_pacer *)p)->paused; }
-static void op_set_speed(void *p, double speed) { sim_pacer_set_speed(p, speed); }
-static double op_speed(void *p) { return ((sim_pacer *)p)->speed; }
-static bool op_over(void *p) { return ((sim_pacer *)p)->over; }
-static const live_driver_ops pacer_ops = {op_drive, op_step, op_pause, op_paused,
-                                          op_set_speed, op_speed, op_over};
-
-/* Step the virtual clock no faster than the wall clock allows, without a
- * view, redrawing the progress line (if any) as it waits.  Returns the outcome or an RC_E* code. */
-static int run_realtime(sim *s, double speed, sim_progress *progress)
+/* --realtime's progress line. */
+static void tick_progress(void *progress)
 {
-    sim_pacer p;
-    sim_pacer_init(&p, s, speed);
-    for (;;) {
-        int rc = sim_pacer_drive(&p);
-        if (rc < 0) return rc;
-        if (p.over) return p.outcome;
-        double nap = sim_pacer_wait_s(&p);
-        if (nap > 0.1) nap = 0.1;
-        struct timespec ts = {(time_t)nap, (long)((nap - (double)(time_t)nap) * 1e9)};
-        nanosleep(&ts, NULL);
-        if (progress) sim_progress_tick(progress);
-    }
+    if (progress) sim_progress_tick(progress);
 }
 
 /* Build the scenario on a new sim: a built-in one, or a file whose
@@ -713,7 +722,12 @@ static int run_cluster(const options *o, bool utf8)
     if (log_file || (o->verbose && !o->report_json))
         sim_eventlog_open(&log, log_file ? log_file : stdout,
                           &(sim_eventlog_opts){.format = format, .utf8 = utf8});
-    int status = sim_cluster_main(&o->cluster, &o->cfg, log, o->report_json);
+    char title[RC_SHM_TITLE_MAX + 1];
+    sim_command_line_cluster(title, sizeof title, &o->cfg, "cluster", o->scenario_file,
+                             &o->cluster);
+    sim_cluster_opts co = o->cluster;
+    co.title = title;
+    int status = sim_cluster_main(&co, &o->cfg, log, o->report_json);
     if (log) sim_eventlog_close(log);
     if (o->golden && status >= 0) {
         char *report = NULL;
@@ -736,6 +750,8 @@ int main(int argc, char **argv)
     bool chosen = !o.seed_given;
     if (chosen) o.cfg.seed = choose_seed();
 
+    cluster_config file_cc;
+    if (o.scenario_file) cluster_file(&o, &file_cc);
     if (o.cluster.enabled) {
         if (chosen && !o.report_json)
             fprintf(stderr, "runcue-sim: seed %llu (replay with --seed %llu)\n",
@@ -853,7 +869,7 @@ int main(int argc, char **argv)
             return 1;
         }
         sim_pacer_init(&pacer, s, o.speed);
-        live_driver drv = {&pacer_ops, &pacer};
+        live_driver drv = {&sim_live_pacer_ops, &pacer};
         live_opts lo = {.prog = "runcue-sim", .shm_name = o.shm_name, .driver = &drv,
                         .exit_at_end = o.exit_at_end,
                         .screenshot = o.screenshot, .attach_timeout = 1};
@@ -877,7 +893,13 @@ int main(int argc, char **argv)
         if (!pacer.over && outcome == SIM_UNFINISHED) outcome = SIM_CUT;
     } else if (o.realtime) {
         rc = sim_start(s);
-        outcome = rc ? rc : run_realtime(s, o.speed, show_progress ? &progress : NULL);
+        if (!rc) {
+            sim_pacer pacer;
+            sim_pacer_init(&pacer, s, o.speed);
+            outcome = sim_live_realtime(&pacer, tick_progress, show_progress ? &progress : NULL);
+        } else {
+            outcome = rc;
+        }
     } else {
         outcome = sim_run(s);
     }

@@ -17,6 +17,18 @@ typedef struct sim_cluster_opts {
     unsigned slots;     /* 0: default */
     double lease_s;     /* 0: default */
     double link_ms;     /* < 0: default */
+    /* Live: --shm NAME, --tui or --sdl (a segment of its own if no --shm),
+     * --realtime, --speed, --exit-at-end, --screenshot. */
+    const char *shm_name;
+    enum { SIM_CLUSTER_NO_VIEW, SIM_CLUSTER_TUI, SIM_CLUSTER_SDL } view;
+    bool realtime, exit_at_end;
+    double speed;
+    const char *screenshot;
+    const char *title; /* the views' header: the command that reproduces the run */
+    /* A scenario file's cluster (scenario_file_load_cluster), or NULL: the
+     * built-in scenario from the command line. */
+    const struct cluster_config *preset;
+    const char *file; /* its path: the report's scenario name */
 } sim_cluster_opts;
 
 /* Whether this build has the cluster simulation (Lua 5.1). */

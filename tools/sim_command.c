@@ -75,8 +75,25 @@ static void option_count(cmd *c, const char *opt, unsigned long long v)
     option(c, opt, num);
 }
 
+/* The cluster's options, if any, before --seed. */
+static void cluster_options(cmd *c, const sim_cluster_opts *co)
+{
+    if (!co) return;
+    if (co->shape) option(c, "--cluster", co->shape);
+    if (co->faults) option(c, "--faults", co->faults);
+    if (co->slots) option_count(c, "--slots", co->slots);
+    if (co->lease_s > 0) option_num(c, "--lease", co->lease_s);
+    if (co->link_ms >= 0) option_num(c, "--link-latency", co->link_ms);
+}
+
 bool sim_command_line(char *buf, size_t cap, const sim_config *cfg, const char *scenario,
                       const char *scenario_file)
+{
+    return sim_command_line_cluster(buf, cap, cfg, scenario, scenario_file, NULL);
+}
+
+bool sim_command_line_cluster(char *buf, size_t cap, const sim_config *cfg, const char *scenario,
+                              const char *scenario_file, const sim_cluster_opts *co)
 {
     if (!cap) return false;
     sim_config def;
@@ -106,6 +123,7 @@ bool sim_command_line(char *buf, size_t cap, const sim_config *cfg, const char *
     if (cfg->submit_rate > 0) option_num(&c, "-s", cfg->submit_rate);
     if (cfg->duration_s > 0) option_num(&c, "-d", cfg->duration_s);
     if (cfg->stall_timeout_s > 0) option_num(&c, "--timeout", cfg->stall_timeout_s);
+    cluster_options(&c, co);
     option_count(&c, "--seed", (unsigned long long)cfg->seed);
     if (c.cut) {
         /* Mark the command as incomplete rather than show a wrong one. */

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "sim.h"
+#include "sim_cluster.h"
 
 /* Write "runcue-sim --scenario NAME -n N ... --seed S" (or --scenario-file
  * FILE instead of --scenario and -n) for cfg into buf (cap bytes, always
@@ -21,5 +22,10 @@
  * false if the command did not fit: buf then ends in " ...". */
 bool sim_command_line(char *buf, size_t cap, const sim_config *cfg, const char *scenario,
                       const char *scenario_file);
+/* The same for a cluster run: the cluster's options given (--cluster,
+ * --faults, --slots, --lease, --link-latency) before --seed.  co NULL:
+ * sim_command_line. */
+bool sim_command_line_cluster(char *buf, size_t cap, const sim_config *cfg, const char *scenario,
+                              const char *scenario_file, const sim_cluster_opts *co);
 
 #endif

@@ -180,6 +180,26 @@ void rc_shm_mark(rc_shm_writer *w, const char *what, const char *detail);
  * Attached readers keep their mapping and see the final state. */
 void rc_shm_unpublish(rc_shm_writer *w);
 
+/*
+ * A segment fed by hand, for a writer that has no cue (the cluster
+ * simulation, whose actors are not cues): like rc_shm_publish, but the
+ * caller puts the events and the state in.  `clock` and `now` fill the
+ * header (the views count from `now`).  The writer belongs to the caller,
+ * who ends it with rc_shm_unpublish.  rc_shm_mark, rc_shm_update,
+ * rc_shm_set_flags work on it (a mark takes the time of the last state fed);
+ * it has no blocked report.  Errors as rc_shm_publish.  The caller's thread.
+ */
+int rc_shm_publish_fed(rc_shm_writer **out, const char *name, const char *title,
+                       rc_clock_kind clock, rc_time now, char *err, size_t errlen);
+/* Put an event into a fed writer's ring: its time, kind, work_id, attempt,
+ * duration, progress and strings are copied (strings cut to their fields);
+ * its seq is the writer's.  Ignored for a writer with a cue. */
+void rc_shm_feed_event(rc_shm_writer *w, const rc_shm_event *ev);
+/* Publish a fed writer's state: now, counters and the service rows
+ * (n_services clamped to RC_SHM_MAX_SERVICES) from st; seq, gen, flags and
+ * events_head are the writer's.  Ignored for a writer with a cue. */
+void rc_shm_feed_state(rc_shm_writer *w, const rc_shm_state *st);
+
 /* ---- reader: the harness ---- */
 
 typedef struct rc_shm_reader rc_shm_reader;

@@ -116,7 +116,7 @@ CLUSTER_BAD = [
     (["--faults", "crash:agent1@1s"], "--faults"),
     (["--slots", "2"], "--slots"),
     (["--cluster", "2:4", "--slots", "0"], "--slots"),
-    (["--cluster", "2:4", "--tui"], "--cluster"),
+    (["--cluster", "2:4", "--junit", "cluster-junit.xml"], "--cluster"),
     (["--scenario", "pipeline", "--cluster", "2:4"], "--cluster"),
 ]
 
@@ -203,6 +203,26 @@ def main():
         t.check(r.status == 2 and len(lines) == 1 and name in lines[0] and not r.stdout,
                 f"{' '.join(args)}: exit 2, one stderr line naming {name}",
                 f"command: {r.command()}\nexit {r.status}\nstderr: {r.stderr[:500]!r}")
+
+    # A scenario file with a "cluster" section runs on the cluster.
+    example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scenarios",
+                           "examples", "cluster.json")
+    if have_cluster:
+        r = simtool.run(tool, ["--scenario-file", example, "--seed", "2", "--report", "json"],
+                        timeout=60)
+        try:
+            rep = json.loads(r.stdout)
+        except ValueError:
+            rep = {}
+        t.check(r.status == 0 and rep.get("applied") == 240 and rep.get("agents") == 4
+                and rep.get("scenario") == example,
+                "--scenario-file examples/cluster.json runs on the cluster",
+                f"command: {r.command()}\nexit {r.status}\n{r.stdout[:300]}{r.stderr[:300]}")
+        r = simtool.run(tool, ["--scenario-file", example, "--faults", "crash:agent1@1s"],
+                        timeout=30)
+        t.check(r.status == 2 and "--faults" in r.stderr and len(r.stderr.splitlines()) == 1,
+                "a cluster file takes its faults from the file, not --faults",
+                f"exit {r.status}\nstderr: {r.stderr[:300]!r}")
 
     # Without --seed: the seed is printed on stderr, and the run replays
     # identically with it (summary, text log and JSON log).

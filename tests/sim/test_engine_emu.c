@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu_pool.h"
 #include "engine_emu.h"
 
 static char *read_lib(size_t *len)
@@ -142,4 +143,32 @@ Test(engine_emu, expiry_follows_the_clock)
     cr_assert_eq(r->type, EREPLY_NIL);
     ereply_free(r);
     engine_emu_free(e);
+}
+
+/* The string pool: a released string's room is reused for one of its size
+ * class, sizes above EMU_POOL_MAX come from malloc, and destroying the pool
+ * (after begin_destroy) releases everything at once. */
+Test(emu_pool, classes_reuse_and_destroy)
+{
+    emu_pool p;
+    emu_pool_init(&p);
+    char *a = emu_pool_alloc(&p, 10), *b = emu_pool_alloc(&p, 16), *c = emu_pool_alloc(&p, 17);
+    cr_assert(a && b && c);
+    cr_assert_eq(b - a, 16); /* one class: 1..16 bytes */
+    cr_assert_eq(c - b, 16);
+    memset(c, 'x', 17);
+    emu_pool_free(&p, a, 10);
+    cr_assert_eq(emu_pool_alloc(&p, 3), a); /* the same class again */
+    emu_pool_free(&p, c, 17);
+    cr_assert_eq(emu_pool_alloc(&p, 32), c);
+    char *big = emu_pool_alloc(&p, EMU_POOL_MAX + 1);
+    cr_assert(big);
+    memset(big, 'y', EMU_POOL_MAX + 1);
+    emu_pool_free(&p, big, EMU_POOL_MAX + 1);
+    for (int i = 0; i < 100000; i++) /* many slabs */
+        cr_assert(emu_pool_alloc(&p, 1 + (size_t)i % EMU_POOL_MAX));
+    emu_pool_begin_destroy(&p);
+    emu_pool_free(&p, b, 16); /* a no-op now */
+    emu_pool_destroy(&p);
+    cr_assert_null(p.slabs);
 }

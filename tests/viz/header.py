@@ -26,17 +26,46 @@ FIXTURES = os.environ["RUNCUE_FIXTURES"]
 SRC = os.path.dirname(FIXTURES)
 
 
+LAST_TOP = []
+
+
 def read_title(name, writer):
-    """The title line of runcue-top --once NAME, read while the writer runs."""
+    """The title line of runcue-top --once NAME, read while the writer runs
+    (the whole output is kept in LAST_TOP)."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and writer.poll() is None:
         r = subprocess.run([TOP, "--once", "--wait", "2", name], capture_output=True, text=True,
                            timeout=30)
         lines = r.stdout.splitlines()
         if r.returncode == 0 and len(lines) > 1:
+            LAST_TOP[:] = lines
             return lines[1]
         time.sleep(0.05)
     return None
+
+
+def cluster_available():
+    r = subprocess.run([SIM, "--list"], capture_output=True, text=True, timeout=30)
+    return any(line.split()[:1] == ["cluster"] for line in r.stdout.splitlines())
+
+
+def cluster_cases():
+    """A cluster run under runcue-top: a row per service, scheduler and
+    agent (its slots as the limit), and a header that replays it."""
+    title = case("cluster with faults",
+                 ["--cluster", "2:3", "-n", "120", "-c", "4", "-l", "200", "--slots", "2",
+                  "--faults", "crash:agent2@1s,partition:sched1@2s+1s", "--seed", "4"], 4)
+    T.check(title == "runcue-sim --scenario cluster -n 120 -l 200 -c 4 --cluster 2:3 "
+            "--faults crash:agent2@1s,partition:sched1@2s+1s --slots 2 --seed 4",
+            "cluster: the header names the shape, the faults and the slots", repr(title))
+    rows = {line.split()[1]: line for line in LAST_TOP if line.startswith("service ")}
+    T.check(set(rows) == {"api", "sched1", "sched2", "agent1", "agent2", "agent3"},
+            "cluster: runcue-top shows the service, the schedulers and the agents",
+            "\n".join(LAST_TOP))
+    T.check(all(f"/2 " in rows.get(a, "") for a in ("agent1", "agent2", "agent3"))
+            and "/4 " in rows.get("api", ""),
+            "cluster: an agent's limit is its slots, the service's its own",
+            "\n".join(LAST_TOP))
 
 
 def case(what, args, speed, report_json=False, cwd=None):
@@ -78,6 +107,8 @@ def main():
           "-c", "3", "-r", "60/min", "-s", "200", "-d", "50", "--timeout", "2"], 10)
     case("JSON report", ["--scenario", "dynamic", "-n", "12", "--seed", "3", "-r", "20/0.5"],
          4, report_json=True)
+    if cluster_available():
+        cluster_cases()
     tmp = tempfile.mkdtemp(prefix="runcue-header-")
     try:
         # A scenario file under a path with a space and a quote, run from
