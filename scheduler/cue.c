@@ -412,6 +412,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
         (opts->input_param && !(w->input_param = rc_strdup(a, opts->input_param))))
         goto oom;
     w->input_list = opts->input_list;
+    w->ud = opts->ud;
     w->progress = -1;
     if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom;
     rc_delay *delay = NULL;
@@ -577,6 +578,10 @@ size_t rc_work_needs(const rc_work *w, const char *const **keys)
 {
     if (keys) *keys = w ? (const char *const *)w->needs : NULL;
     return w ? w->n_needs : 0;
+}
+void *rc_work_ud(const rc_work *w)
+{
+    return w ? w->ud : NULL;
 }
 size_t rc_work_produces(const rc_work *w, const char *const **keys)
 {

@@ -141,6 +141,7 @@ struct rc_work {
     char *label;
     char **needs, **produces;
     size_t n_needs, n_produces;
+    void *ud; /* rc_submit_opts.ud */
 
     rc_state state;
     uint8_t where;
