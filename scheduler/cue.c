@@ -359,6 +359,31 @@ static int copy_keys(const rc_alloc *a, char ***dst, size_t *ndst, const char *c
     return 0;
 }
 
+/* The label in the work when it is short, else a copy.  0 or RC_ENOMEM. */
+static int copy_label(const rc_alloc *a, rc_work *w, const char *label)
+{
+    const size_t n = strlen(label) + 1;
+    w->label = n <= sizeof w->label_inline ? w->label_inline : rc_malloc(a, n);
+    if (!w->label) return RC_ENOMEM;
+    memcpy(w->label, label, n);
+    return 0;
+}
+
+/* The result-artifact fields, for work that has any.  0 or RC_ENOMEM; on
+ * error what was copied is w's to release. */
+static int copy_flow(const rc_alloc *a, rc_work *w, const rc_submit_opts *opts)
+{
+    if (!opts->n_inputs && !opts->result_key && !opts->input_param) return 0;
+    rc_work_flow *f = w->flow = rc_calloc(a, 1, sizeof *f);
+    if (!f) return RC_ENOMEM;
+    f->input_list = opts->input_list;
+    if (copy_keys(a, &f->inputs, &f->n_inputs, opts->inputs, opts->n_inputs) ||
+        (opts->result_key && !(f->result_key = rc_strdup(a, opts->result_key))) ||
+        (opts->input_param && !(f->input_param = rc_strdup(a, opts->input_param))))
+        return RC_ENOMEM;
+    return 0;
+}
+
 int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work_id *out_id)
 {
     if (!cue) return RC_EINVAL;
@@ -404,14 +429,11 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     w->state = RC_PENDING;
     w->started = w->finished = -1;
     w->id = cue->next_id;
-    if ((opts->label && !(w->label = rc_strdup(a, opts->label))) ||
+    if ((opts->label && copy_label(a, w, opts->label)) ||
         copy_keys(a, &w->needs, &w->n_needs, opts->needs, opts->n_needs) ||
         copy_keys(a, &w->produces, &w->n_produces, opts->produces, opts->n_produces) ||
-        copy_keys(a, &w->inputs, &w->n_inputs, opts->inputs, opts->n_inputs) ||
-        (opts->result_key && !(w->result_key = rc_strdup(a, opts->result_key))) ||
-        (opts->input_param && !(w->input_param = rc_strdup(a, opts->input_param))))
+        copy_flow(a, w, opts))
         goto oom;
-    w->input_list = opts->input_list;
     w->ud = opts->ud;
     w->progress = -1;
     if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom;

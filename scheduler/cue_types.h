@@ -134,22 +134,41 @@ typedef struct rc_delay {
     struct rc_work *work;
 } rc_delay;
 
+/* The result-artifact fields of a work (results.c), allocated only for work
+ * that declares a result_key, inputs or an input_param: most work has none. */
+typedef struct rc_work_flow {
+    char *result_key;  /* keep the result under this key; NULL: none */
+    char **inputs;     /* result keys it needs, filled into its params */
+    size_t n_inputs;
+    char *input_param; /* NULL: "input" */
+    bool input_list;
+    bool inputs_held; /* counted as a consumer of its inputs */
+} rc_work_flow;
+
+/* Labels up to this many bytes (with the terminator) live in the work. */
+enum { RC_LABEL_INLINE = 16 };
+
+/* A work item.  Field order packs it: every pending item holds one. */
 struct rc_work {
     rc_work_id id; /* 0 while on the free list */
     rc_taskdef *task;
     cJSON *params;
-    char *label;
+    char *label; /* label_inline, or allocated when longer */
     char **needs, **produces;
     size_t n_needs, n_produces;
     void *ud; /* rc_submit_opts.ud */
 
     rc_state state;
+    rc_block_reason reason; /* of the last check, for WAITING */
+    unsigned attempt;
     uint8_t where;
     bool skipped;
     bool retry_asked; /* the last attempt ended with rc_retry */
     bool warned;
     bool in_age;
-    unsigned attempt;
+    /* WAITING: the declared needs the last check named unmet (bit i: needs[i];
+     * unmet_big when there are more than 64 needs), for the diagnosis. */
+    bool has_unmet;
     rc_time created, pending_since, started, finished, not_before;
     uint64_t epoch;      /* artifact epoch of the last check */
     uint64_t done_epoch; /* artifact epoch when it finished */
@@ -161,27 +180,17 @@ struct rc_work {
     rc_waitbucket *bucket; /* WAITING on a key; NULL when unkeyed */
     rc_delay *delay;       /* DELAYED */
 
-    rc_block_reason reason; /* of the last check, for WAITING */
-    char *detail;           /* from rc_check_detail, or NULL */
-    /* WAITING: the declared needs the last check named unmet (bit i: needs[i];
-     * unmet_big when there are more than 64 needs), for the diagnosis. */
-    bool has_unmet;
+    char *detail; /* from rc_check_detail, or NULL */
     uint64_t unmet_small;
     uint64_t *unmet_big;
     cJSON *result;
     char *error;
-
-    /* result artifacts (results.c) */
-    char *result_key;   /* keep the result under this key; NULL: none */
-    char **inputs;      /* result keys it needs, filled into its params */
-    size_t n_inputs;
-    char *input_param;  /* NULL: "input" */
-    bool input_list;
-    bool inputs_held;   /* counted as a consumer of its inputs */
+    rc_work_flow *flow; /* NULL: no result artifacts */
 
     /* rc_progress: the running attempt's last report */
     double progress; /* -1: none */
     char *progress_msg;
+    char label_inline[RC_LABEL_INLINE];
 };
 
 /* A result artifact: the value a completed work left under its result_key,

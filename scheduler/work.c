@@ -42,7 +42,7 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     const rc_alloc *a = &cue->alloc;
     cJSON_Delete(w->params);
     cJSON_Delete(w->result);
-    rc_free(a, w->label);
+    if (w->label != w->label_inline) rc_free(a, w->label);
     for (size_t i = 0; i < w->n_needs; i++) rc_free(a, w->needs[i]);
     for (size_t i = 0; i < w->n_produces; i++) rc_free(a, w->produces[i]);
     rc_free(a, w->needs);
@@ -51,10 +51,13 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     rc_free(a, w->unmet_big);
     rc_free(a, w->error);
     rc_results_release(cue, w);
-    rc_free(a, w->result_key);
-    for (size_t i = 0; i < w->n_inputs; i++) rc_free(a, w->inputs[i]);
-    rc_free(a, w->inputs);
-    rc_free(a, w->input_param);
+    if (w->flow) {
+        rc_free(a, w->flow->result_key);
+        for (size_t i = 0; i < w->flow->n_inputs; i++) rc_free(a, w->flow->inputs[i]);
+        rc_free(a, w->flow->inputs);
+        rc_free(a, w->flow->input_param);
+        rc_free(a, w->flow);
+    }
     rc_free(a, w->progress_msg);
     if (w->delay) {
         rc_timer_stop(cue->loop, &w->delay->timer);
