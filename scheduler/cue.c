@@ -359,6 +359,16 @@ static int copy_keys(const rc_alloc *a, char ***dst, size_t *ndst, const char *c
     return 0;
 }
 
+/* copy_keys for the work's needs and produces, counted in 32 bits. */
+static int copy_keys32(const rc_alloc *a, char ***dst, uint32_t *ndst, const char *const *src,
+                       size_t n)
+{
+    size_t copied = 0;
+    int rc = copy_keys(a, dst, &copied, src, n);
+    *ndst = (uint32_t)copied;
+    return rc;
+}
+
 /* The label in the work when it is short, else a copy.  0 or RC_ENOMEM. */
 static int copy_label(const rc_alloc *a, rc_work *w, const char *label)
 {
@@ -398,6 +408,9 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     if (opts->n_produces && !opts->produces)
         return fail(cue, RC_EINVAL, "submit '%s': n_produces is %zu but produces is NULL", task,
                     opts->n_produces);
+    if (opts->n_needs > UINT32_MAX || opts->n_produces > UINT32_MAX)
+        return fail(cue, RC_EINVAL, "submit '%s': more than %u needs or produces", task,
+                    (unsigned)UINT32_MAX);
     for (size_t i = 0; i < opts->n_needs; i++)
         if (!opts->needs[i] || !*opts->needs[i])
             return fail(cue, RC_EINVAL, "submit '%s': needs[%zu] is empty", task, i);
@@ -430,8 +443,8 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     w->started = w->finished = -1;
     w->id = cue->next_id;
     if ((opts->label && copy_label(a, w, opts->label)) ||
-        copy_keys(a, &w->needs, &w->n_needs, opts->needs, opts->n_needs) ||
-        copy_keys(a, &w->produces, &w->n_produces, opts->produces, opts->n_produces) ||
+        copy_keys32(a, &w->needs, &w->n_needs, opts->needs, opts->n_needs) ||
+        copy_keys32(a, &w->produces, &w->n_produces, opts->produces, opts->n_produces) ||
         copy_flow(a, w, opts))
         goto oom;
     w->ud = opts->ud;

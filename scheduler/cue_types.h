@@ -132,6 +132,7 @@ typedef struct rc_waitbucket {
 typedef struct rc_delay {
     rc_timer timer;
     struct rc_work *work;
+    rc_time not_before; /* when the timer fires */
 } rc_delay;
 
 /* The result-artifact fields of a work (results.c), allocated only for work
@@ -155,8 +156,8 @@ struct rc_work {
     cJSON *params;
     char *label; /* label_inline, or allocated when longer */
     char **needs, **produces;
-    size_t n_needs, n_produces;
     void *ud; /* rc_submit_opts.ud */
+    uint32_t n_needs, n_produces; /* rc_submit refuses more */
 
     rc_state state;
     rc_block_reason reason; /* of the last check, for WAITING */
@@ -169,7 +170,7 @@ struct rc_work {
     /* WAITING: the declared needs the last check named unmet (bit i: needs[i];
      * unmet_big when there are more than 64 needs), for the diagnosis. */
     bool has_unmet;
-    rc_time created, pending_since, started, finished, not_before;
+    rc_time created, pending_since, started, finished;
     uint64_t epoch;      /* artifact epoch of the last check */
     uint64_t done_epoch; /* artifact epoch when it finished */
 

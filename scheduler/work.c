@@ -211,7 +211,7 @@ int rc_schedule_delay(rc_cue *cue, rc_work *w, rc_time not_before)
     rc_timer_init(&w->delay->timer, delay_fire, w->delay);
     w->delay->work = w;
     if (rc_timer_start(cue->loop, &w->delay->timer, not_before)) goto now;
-    w->not_before = not_before;
+    w->delay->not_before = not_before;
     w->where = RC_W_DELAYED;
     cue->stats.delayed++;
     return 0;
