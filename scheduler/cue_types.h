@@ -174,8 +174,12 @@ struct rc_work {
     uint64_t epoch;      /* artifact epoch of the last check */
     uint64_t done_epoch; /* artifact epoch when it finished */
 
-    rc_qnode q;     /* QUEUED */
-    rc_dnode link;  /* DIRTY, WAITING, ORPHAN, FINISHED */
+    /* Where the work is says which one is in use: the run queue reads and
+     * writes q only while the work is QUEUED. */
+    union {
+        rc_qnode q;    /* QUEUED */
+        rc_dnode link; /* DIRTY, WAITING, ORPHAN, FINISHED */
+    };
     rc_dnode age;   /* the pending-age list (pending timeouts) */
     rc_dnode all;   /* every live work, in id order */
     rc_waitbucket *bucket; /* WAITING on a key; NULL when unkeyed */
