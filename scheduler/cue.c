@@ -359,14 +359,31 @@ static int copy_keys(const rc_alloc *a, char ***dst, size_t *ndst, const char *c
     return 0;
 }
 
-/* copy_keys for the work's needs and produces, counted in 32 bits. */
-static int copy_keys32(const rc_alloc *a, char ***dst, uint32_t *ndst, const char *const *src,
-                       size_t n)
+/* The declared needs and produces in one block: the pointers of both, then
+ * the strings.  w->needs is the block (NULL when there are no keys) and
+ * w->produces points into it.  0 or RC_ENOMEM (nothing allocated). */
+static int copy_declared(const rc_alloc *a, rc_work *w, const rc_submit_opts *opts)
 {
-    size_t copied = 0;
-    int rc = copy_keys(a, dst, &copied, src, n);
-    *ndst = (uint32_t)copied;
-    return rc;
+    const size_t n = opts->n_needs + opts->n_produces;
+    if (!n) return 0;
+#define DECLARED(k) ((k) < opts->n_needs ? opts->needs[k] : opts->produces[(k)-opts->n_needs])
+    size_t bytes = n * sizeof(char *);
+    for (size_t k = 0; k < n; k++) bytes += strlen(DECLARED(k)) + 1;
+    char **keys = rc_malloc(a, bytes);
+    if (!keys) return RC_ENOMEM;
+    char *text = (char *)(keys + n);
+    for (size_t k = 0; k < n; k++) {
+        const size_t len = strlen(DECLARED(k)) + 1;
+        memcpy(text, DECLARED(k), len);
+        keys[k] = text;
+        text += len;
+    }
+#undef DECLARED
+    w->needs = keys;
+    w->produces = keys + opts->n_needs;
+    w->n_needs = (uint32_t)opts->n_needs;
+    w->n_produces = (uint32_t)opts->n_produces;
+    return 0;
 }
 
 /* The label in the work when it is short, else a copy.  0 or RC_ENOMEM. */
@@ -443,8 +460,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     w->started = w->finished = -1;
     w->id = cue->next_id;
     if ((opts->label && copy_label(a, w, opts->label)) ||
-        copy_keys32(a, &w->needs, &w->n_needs, opts->needs, opts->n_needs) ||
-        copy_keys32(a, &w->produces, &w->n_produces, opts->produces, opts->n_produces) ||
+        copy_declared(a, w, opts) ||
         copy_flow(a, w, opts))
         goto oom;
     w->ud = opts->ud;
@@ -611,7 +627,7 @@ const char *rc_work_error(const rc_work *w)
 }
 size_t rc_work_needs(const rc_work *w, const char *const **keys)
 {
-    if (keys) *keys = w ? (const char *const *)w->needs : NULL;
+    if (keys) *keys = w && w->n_needs ? (const char *const *)w->needs : NULL;
     return w ? w->n_needs : 0;
 }
 void *rc_work_ud(const rc_work *w)
@@ -620,7 +636,7 @@ void *rc_work_ud(const rc_work *w)
 }
 size_t rc_work_produces(const rc_work *w, const char *const **keys)
 {
-    if (keys) *keys = w ? (const char *const *)w->produces : NULL;
+    if (keys) *keys = w && w->n_produces ? (const char *const *)w->produces : NULL;
     return w ? w->n_produces : 0;
 }
 

@@ -155,7 +155,7 @@ struct rc_work {
     rc_taskdef *task;
     cJSON *params;
     char *label; /* label_inline, or allocated when longer */
-    char **needs, **produces;
+    char **needs, **produces; /* one block: needs, produces, then the strings */
     void *ud; /* rc_submit_opts.ud */
     uint32_t n_needs, n_produces; /* rc_submit refuses more */
 

@@ -43,10 +43,7 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     cJSON_Delete(w->params);
     cJSON_Delete(w->result);
     if (w->label != w->label_inline) rc_free(a, w->label);
-    for (size_t i = 0; i < w->n_needs; i++) rc_free(a, w->needs[i]);
-    for (size_t i = 0; i < w->n_produces; i++) rc_free(a, w->produces[i]);
-    rc_free(a, w->needs);
-    rc_free(a, w->produces);
+    rc_free(a, w->needs); /* the block of needs and produces */
     rc_free(a, w->detail);
     rc_free(a, w->unmet_big);
     rc_free(a, w->error);
