@@ -355,7 +355,6 @@ int sim_artstore_write(sim_artstore *store, const char *key, const char *produce
     return e ? sim_artstore_write_ref(store, e, producer) : RC_ENOMEM;
 }
 
-
 int sim_artstore_invalidate(sim_artstore *store, const char *key)
 {
     if (!store || !key) return RC_EINVAL;

@@ -459,8 +459,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     w->state = RC_PENDING;
     w->started = w->finished = -1;
     w->id = cue->next_id;
-    if ((opts->label && copy_label(a, w, opts->label)) ||
-        copy_declared(a, w, opts) ||
+    if ((opts->label && copy_label(a, w, opts->label)) || copy_declared(a, w, opts) ||
         copy_flow(a, w, opts))
         goto oom;
     w->ud = opts->ud;

@@ -138,8 +138,8 @@ typedef struct rc_delay {
 /* The result-artifact fields of a work (results.c), allocated only for work
  * that declares a result_key, inputs or an input_param: most work has none. */
 typedef struct rc_work_flow {
-    char *result_key;  /* keep the result under this key; NULL: none */
-    char **inputs;     /* result keys it needs, filled into its params */
+    char *result_key; /* keep the result under this key; NULL: none */
+    char **inputs;    /* result keys it needs, filled into its params */
     size_t n_inputs;
     char *input_param; /* NULL: "input" */
     bool input_list;
@@ -154,9 +154,9 @@ struct rc_work {
     rc_work_id id; /* 0 while on the free list */
     rc_taskdef *task;
     cJSON *params;
-    char *label; /* label_inline, or allocated when longer */
-    char **needs, **produces; /* one block: needs, produces, then the strings */
-    void *ud; /* rc_submit_opts.ud */
+    char *label;                  /* label_inline, or allocated when longer */
+    char **needs, **produces;     /* one block: needs, produces, then the strings */
+    void *ud;                     /* rc_submit_opts.ud */
     uint32_t n_needs, n_produces; /* rc_submit refuses more */
 
     rc_state state;
