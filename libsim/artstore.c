@@ -1,29 +1,60 @@
 /* artstore.c -- a fake artifact store: an open-addressing hash map for
  * lookups plus an array of the same entries kept in key order for every
  * enumeration.  Keys are never removed, so the map needs no tombstones and
- * an entry (with its key, allocated in the same block) never moves. */
+ * an entry (with its key, allocated in the same block) never moves.  Each
+ * slot keeps its entry's hash next to the pointer, so a probe that misses
+ * never loads the entry.  Entries and producer labels live in chunks freed
+ * with the store (nothing is freed one by one), and each distinct label is
+ * kept once. */
 #include "artstore.h"
 
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct entry {
+/* An entry is made by the first write, or earlier by sim_artstore_ref; until
+ * its first write it is only a place for a handle and counts nowhere. */
+struct sim_artref {
     uint64_t hash;
-    uint64_t version;
-    char *producer; /* NULL if none */
+    uint64_t version; /* 0: never written (does not exist) */
+    char *producer;   /* NULL if none */
     bool valid;
     char key[]; /* the store's copy */
-} entry;
+};
+typedef struct sim_artref entry;
+
+typedef struct slot {
+    uint64_t hash;
+    entry *e; /* NULL = empty */
+} slot;
+
+/* A chunk of entries and labels, bump-allocated. */
+typedef struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    _Alignas(uint64_t) char data[];
+} chunk;
+
+enum { CHUNK_BYTES = 64 * 1024 - 64 };
+
+/* A producer label, kept once: a set of strings in the chunks. */
+typedef struct label_slot {
+    uint64_t hash;
+    char *text; /* NULL = empty */
+} label_slot;
 
 struct sim_artstore {
     rc_allocator alloc;
-    entry **slots; /* cap slots, NULL = empty; cap is a power of two */
+    chunk *chunks; /* the newest first */
+    label_slot *labels;
+    size_t labels_cap, n_labels;
+    slot *slots; /* cap slots; cap is a power of two */
     size_t cap;
-    entry **sorted; /* count entries; [0, n_sorted) in key order, the rest new */
+    entry **sorted; /* the count written entries; [0, n_sorted) in key order */
     size_t sorted_cap;
     size_t n_sorted;
-    size_t count;
+    size_t count;   /* written entries */
+    size_t entries; /* in the map: written, and handles not written yet */
     size_t valid_count;
     sim_artstore_listener_fn listener;
     void *listener_ud;
@@ -43,12 +74,20 @@ static void mem_free(const sim_artstore *s, void *p)
     if (p) s->alloc.realloc(s->alloc.ud, p, 0);
 }
 
-static char *mem_strdup(const sim_artstore *s, const char *str)
+/* n bytes, aligned for the entry, from the chunks.  NULL: out of memory. */
+static void *chunk_alloc(sim_artstore *s, size_t n)
 {
-    const size_t n = strlen(str) + 1;
-    char *copy = mem_alloc(s, n);
-    if (copy) memcpy(copy, str, n);
-    return copy;
+    n = (n + 7) & ~(size_t)7;
+    chunk *c = s->chunks;
+    if (!c || c->cap - c->used < n) {
+        const size_t cap = n > CHUNK_BYTES ? n : CHUNK_BYTES;
+        if (!(c = mem_alloc(s, sizeof *c + cap))) return NULL;
+        *c = (chunk){s->chunks, 0, cap};
+        s->chunks = c;
+    }
+    void *p = c->data + c->used;
+    c->used += n;
+    return p;
 }
 
 /* ------------------------------------------------------------------ */
@@ -71,23 +110,31 @@ static uint64_t hash_key(const char *key)
 }
 
 /* The slot holding `key`, or the empty slot where it would go. */
-static entry **find_slot(entry **slots, size_t cap, const char *key, uint64_t hash)
+static slot *find_slot(slot *slots, size_t cap, const char *key, uint64_t hash)
 {
     size_t i = (size_t)hash & (cap - 1);
-    while (slots[i] && (slots[i]->hash != hash || strcmp(slots[i]->key, key) != 0))
+    while (slots[i].e && (slots[i].hash != hash || strcmp(slots[i].e->key, key) != 0))
         i = (i + 1) & (cap - 1);
     return &slots[i];
 }
 
-static entry *lookup(const sim_artstore *s, const char *key)
+/* The entry of `key`, written or not, or NULL. */
+static entry *lookup_any(const sim_artstore *s, const char *key)
 {
     if (!s || !key || s->cap == 0) return NULL;
-    return *find_slot(s->slots, s->cap, key, hash_key(key));
+    return find_slot(s->slots, s->cap, key, hash_key(key))->e;
 }
 
-/* Make room for one more entry in both the map (load <= 1/2) and the sorted
- * array, so that inserting it cannot fail.  0 or RC_ENOMEM. */
-static int reserve_one(sim_artstore *s)
+/* The entry of `key` if it was ever written, or NULL. */
+static entry *lookup(const sim_artstore *s, const char *key)
+{
+    entry *e = lookup_any(s, key);
+    return e && e->version ? e : NULL;
+}
+
+/* Make room for one more written entry in the sorted array, so that
+ * listing it cannot fail.  0 or RC_ENOMEM. */
+static int reserve_sorted(sim_artstore *s)
 {
     if (s->count + 1 > s->sorted_cap) {
         const size_t cap = s->sorted_cap ? s->sorted_cap * 2 : 16;
@@ -96,34 +143,47 @@ static int reserve_one(sim_artstore *s)
         s->sorted = sorted;
         s->sorted_cap = cap;
     }
-    if (2 * (s->count + 1) > s->cap) {
+    return 0;
+}
+
+/* Make room for one more entry in the map (load <= 1/2), so that inserting
+ * it cannot fail.  0 or RC_ENOMEM. */
+static int reserve_slot(sim_artstore *s)
+{
+    if (2 * (s->entries + 1) > s->cap) {
         const size_t cap = s->cap ? s->cap * 2 : 32;
-        entry **slots = mem_alloc(s, cap * sizeof *slots);
+        slot *slots = mem_alloc(s, cap * sizeof *slots);
         if (!slots) return RC_ENOMEM;
         memset(slots, 0, cap * sizeof *slots);
         for (size_t i = 0; i < s->cap; i++)
-            if (s->slots[i])
-                *find_slot(slots, cap, s->slots[i]->key, s->slots[i]->hash) = s->slots[i];
+            if (s->slots[i].e) {
+                /* Keys are unique: the first empty slot from home is its place. */
+                size_t j = (size_t)s->slots[i].hash & (cap - 1);
+                while (slots[j].e)
+                    j = (j + 1) & (cap - 1);
+                slots[j] = s->slots[i];
+            }
         mem_free(s, s->slots);
         s->slots = slots;
         s->cap = cap;
     }
     return 0;
 }
+/* A new, never written entry for `key` in the map.  0 or RC_ENOMEM. */
 
 static int insert(sim_artstore *s, const char *key, entry **out)
 {
-    if (reserve_one(s) != 0) return RC_ENOMEM;
+    if (reserve_slot(s) != 0) return RC_ENOMEM;
     const size_t len = strlen(key) + 1;
-    entry *e = mem_alloc(s, sizeof *e + len);
+    entry *e = chunk_alloc(s, sizeof *e + len);
     if (!e) return RC_ENOMEM;
     e->hash = hash_key(key);
     e->version = 0;
     e->producer = NULL;
     e->valid = false;
     memcpy(e->key, key, len);
-    *find_slot(s->slots, s->cap, key, e->hash) = e;
-    s->sorted[s->count++] = e;
+    *find_slot(s->slots, s->cap, key, e->hash) = (slot){e->hash, e};
+    s->entries++;
     *out = e;
     return 0;
 }
@@ -191,10 +251,12 @@ int sim_artstore_new(sim_artstore **out, const rc_allocator *alloc)
 void sim_artstore_free(sim_artstore *store)
 {
     if (!store) return;
-    for (size_t i = 0; i < store->count; i++) {
-        mem_free(store, store->sorted[i]->producer);
-        mem_free(store, store->sorted[i]);
+    for (chunk *c = store->chunks; c;) {
+        chunk *next = c->next;
+        mem_free(store, c);
+        c = next;
     }
+    mem_free(store, store->labels);
     mem_free(store, store->sorted);
     mem_free(store, store->slots);
     mem_free(store, store);
@@ -212,24 +274,85 @@ static void notify(const sim_artstore *s, const char *key)
     if (s->listener) s->listener(key, s->listener_ud);
 }
 
-int sim_artstore_write(sim_artstore *store, const char *key, const char *producer)
+/* The store's one copy of `text`.  NULL: out of memory. */
+static char *intern_label(sim_artstore *s, const char *text)
 {
-    if (!store || !key) return RC_EINVAL;
-    /* Copy the label first: once the entry exists, nothing may fail. */
-    char *label = NULL;
-    if (producer && !(label = mem_strdup(store, producer))) return RC_ENOMEM;
-    entry *e = lookup(store, key);
-    if (!e && insert(store, key, &e) != 0) {
-        mem_free(store, label);
-        return RC_ENOMEM;
+    const uint64_t h = hash_key(text);
+    if (s->labels_cap) {
+        size_t i = (size_t)h & (s->labels_cap - 1);
+        for (; s->labels[i].text; i = (i + 1) & (s->labels_cap - 1))
+            if (s->labels[i].hash == h && strcmp(s->labels[i].text, text) == 0)
+                return s->labels[i].text;
     }
-    mem_free(store, e->producer);
+    if (2 * (s->n_labels + 1) > s->labels_cap) {
+        const size_t cap = s->labels_cap ? s->labels_cap * 2 : 16;
+        label_slot *labels = mem_alloc(s, cap * sizeof *labels);
+        if (!labels) return NULL;
+        memset(labels, 0, cap * sizeof *labels);
+        for (size_t i = 0; i < s->labels_cap; i++)
+            if (s->labels[i].text) {
+                size_t j = (size_t)s->labels[i].hash & (cap - 1);
+                while (labels[j].text) j = (j + 1) & (cap - 1);
+                labels[j] = s->labels[i];
+            }
+        mem_free(s, s->labels);
+        s->labels = labels;
+        s->labels_cap = cap;
+    }
+    const size_t len = strlen(text) + 1;
+    char *copy = chunk_alloc(s, len);
+    if (!copy) return NULL;
+    memcpy(copy, text, len);
+    size_t i = (size_t)h & (s->labels_cap - 1);
+    while (s->labels[i].text) i = (i + 1) & (s->labels_cap - 1);
+    s->labels[i] = (label_slot){h, copy};
+    s->n_labels++;
+    return copy;
+}
+
+sim_artref *sim_artstore_ref(sim_artstore *store, const char *key)
+{
+    if (!store || !key) return NULL;
+    entry *e = lookup_any(store, key);
+    if (!e && insert(store, key, &e) != 0) return NULL;
+    return e;
+}
+
+const char *sim_artref_key(const sim_artref *ref)
+{
+    return ref->key;
+}
+
+bool sim_artref_exists(const sim_artref *ref)
+{
+    return ref->version > 0;
+}
+
+bool sim_artref_is_valid(const sim_artref *ref)
+{
+    return ref->valid;
+}
+
+int sim_artstore_write_ref(sim_artstore *store, sim_artref *e, const char *producer)
+{
+    if (!store || !e) return RC_EINVAL;
+    /* Everything that can fail comes first: then the write cannot. */
+    char *label = NULL;
+    if (producer && !(label = intern_label(store, producer))) return RC_ENOMEM;
+    if (!e->version && reserve_sorted(store) != 0) return RC_ENOMEM;
     e->producer = label;
+    if (!e->version) store->sorted[store->count++] = e;
     e->version++;
     if (!e->valid) store->valid_count++;
     e->valid = true;
     notify(store, e->key);
     return 0;
+}
+int sim_artstore_write(sim_artstore *store, const char *key, const char *producer)
+{
+    if (!store || !key) return RC_EINVAL;
+    sim_artref *e = sim_artstore_ref(store, key);
+    return e ? sim_artstore_write_ref(store, e, producer) : RC_ENOMEM;
 }
 
 int sim_artstore_invalidate(sim_artstore *store, const char *key)

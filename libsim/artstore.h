@@ -12,9 +12,9 @@
  * keys, never in hash or pointer order.  Keys are never removed.
  *
  * Ownership: the store copies keys and producer labels.  Strings it hands
- * out (sim_artifact.key, .producer, the listener's key) belong to the store:
- * a key is valid until sim_artstore_free(); a producer label until the next
- * write of that key.  Not thread-safe: one thread at a time per store.
+ * out (sim_artifact.key, .producer, the listener's key) belong to the store
+ * and are valid until sim_artstore_free() (each distinct producer label is
+ * kept once).  Not thread-safe: one thread at a time per store.
  *
  * Errors: 0 or a negative RC_E* code from runcue.h; on error nothing changed
  * and the listener was not called.
@@ -62,6 +62,22 @@ void sim_artstore_set_listener(sim_artstore *store, sim_artstore_listener_fn fn,
  * called with the key.  Errors: RC_EINVAL (store or key NULL), RC_ENOMEM.
  */
 int sim_artstore_write(sim_artstore *store, const char *key, const char *producer);
+
+/*
+ * Handles: a key resolved once, for callers that ask about the same keys
+ * again and again (the simulator resolves a work's needs and produces when
+ * it is submitted).  sim_artstore_ref returns the key's handle, making one
+ * if the key was never written -- such a key still does not exist for every
+ * other call until its first write.  A handle belongs to the store and stays
+ * valid until sim_artstore_free().  NULL: out of memory (or NULL argument).
+ * sim_artstore_write_ref is sim_artstore_write for a handle.
+ */
+typedef struct sim_artref sim_artref;
+sim_artref *sim_artstore_ref(sim_artstore *store, const char *key);
+int sim_artstore_write_ref(sim_artstore *store, sim_artref *ref, const char *producer);
+const char *sim_artref_key(const sim_artref *ref);
+bool sim_artref_exists(const sim_artref *ref);
+bool sim_artref_is_valid(const sim_artref *ref);
 
 /*
  * Mark `key` invalid.  Returns 1 if it was valid (the listener is called), 0

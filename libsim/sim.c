@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sim_internal.h"
+#include "textbuf.h"
 
 /* ---- configuration ---- */
 
@@ -125,7 +126,8 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
     char idbuf[24], detail[160];
     const char *id = NULL, *task = NULL, *service = NULL;
     if (w) {
-        snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)rc_work_get_id(w));
+        sim_textbuf t = sim_text_start(idbuf, sizeof idbuf);
+        sim_text_uint(&t, rc_work_get_id(w), 1);
         id = idbuf;
         task = rc_work_task(w);
         service = rc_work_service(w);
@@ -164,14 +166,16 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
     sim *s = ud;
     const char *const *needs;
     size_t n = rc_work_needs(w, &needs), unmet = 0;
+    sim_artref *const *refs = rc_work_ud(w); /* resolved at submit */
     /* Every unmet need, so the diagnosis follows each; the first one is the
      * key the work is re-checked on.  Who would produce it the core says. */
     for (size_t i = 0; i < n; i++) {
-        if (sim_artstore_is_valid(s->store, needs[i])) continue;
+        const sim_artref *r = refs ? refs[i] : sim_artstore_ref(s->store, needs[i]);
+        if (r && sim_artref_is_valid(r)) continue;
         rc_check_wait_on(chk, needs[i]);
         if (!unmet++)
             rc_check_detail(chk, "waiting on '%s'%s", needs[i],
-                            sim_artstore_exists(s->store, needs[i]) ? " (invalid)" : "");
+                            r && sim_artref_exists(r) ? " (invalid)" : "");
     }
     return unmet == 0;
 }
@@ -274,7 +278,13 @@ static void flight_done(rc_loop *loop, void *arg)
     if (fl->ok && w) {
         const char *const *produces;
         size_t n = rc_work_produces(w, &produces);
-        for (size_t i = 0; i < n; i++) sim_artstore_write(s->store, produces[i], t->name);
+        sim_artref *const *refs = rc_work_ud(w); /* needs, then produces */
+        for (size_t i = 0; i < n; i++) {
+            if (refs)
+                sim_artstore_write_ref(s->store, refs[rc_work_needs(w, NULL) + i], t->name);
+            else
+                sim_artstore_write(s->store, produces[i], t->name);
+        }
     }
     if (t->done && w) t->done(s, w, fl->ok, t->ud);
     s->finishing = fl;
@@ -439,6 +449,11 @@ void sim_free(sim *s)
         free(c);
         c = next;
     }
+    for (ref_chunk *c = s->refs; c;) {
+        ref_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
     free(s->waits.v);
     free(s->runs.v);
     free(s->stall_text);
@@ -543,10 +558,44 @@ void sim_set_workload(sim *s, uint64_t count, sim_workload_fn fn, void *ud)
     s->workload_ud = ud;
 }
 
+/* The work's needs then produces as store handles, kept until the sim is
+ * freed; NULL if it declares no keys.  Sets *oom if memory ran out. */
+static sim_artref **resolve_keys(sim *s, const sim_work_spec *spec, bool *oom)
+{
+    const size_t n = spec->n_needs + spec->n_produces;
+    *oom = false;
+    if (n == 0) return NULL;
+    ref_chunk *c = s->refs;
+    if (!c || c->cap - c->used < n) {
+        const size_t cap = n > 4096 ? n : 4096;
+        if (!(c = malloc(sizeof *c + cap * sizeof c->refs[0]))) {
+            *oom = true;
+            return NULL;
+        }
+        *c = (ref_chunk){s->refs, 0, cap};
+        s->refs = c;
+    }
+    sim_artref **refs = &c->refs[c->used];
+    for (size_t k = 0; k < n; k++) {
+        const char *key = k < spec->n_needs ? spec->needs[k] : spec->produces[k - spec->n_needs];
+        /* An empty or NULL key is for rc_submit to refuse. */
+        if (!key || !(refs[k] = sim_artstore_ref(s->store, key))) {
+            *oom = key != NULL;
+            return NULL;
+        }
+    }
+    c->used += n;
+    return refs;
+}
+
 int sim_submit_delayed(sim *s, const sim_work_spec *spec, double delay_s, double not_before_s,
                        rc_work_id *out_id)
 {
-    rc_submit_opts o = {.needs = spec->needs,
+    bool oom;
+    sim_artref **refs = resolve_keys(s, spec, &oom);
+    if (oom) return fail(s, RC_ENOMEM, "work: out of memory");
+    rc_submit_opts o = {.ud = refs,
+                        .needs = spec->needs,
                         .n_needs = spec->n_needs,
                         .produces = spec->produces,
                         .n_produces = spec->n_produces,

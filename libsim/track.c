@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sim_internal.h"
+#include "textbuf.h"
 #include "suggest.h"
 
 enum {
@@ -53,7 +54,9 @@ static char *expand(const label_tmpl *t, uint64_t index)
     for (const char *p = t->text; *p;) {
         size_t n = placeholder(p, t->width, &pad);
         if (n) {
-            o += sprintf(o, "%0*" PRIu64, (int)(pad ? pad : 1), index);
+            sim_textbuf tb = {o, o + DIGITS_MAX + 10};
+            sim_text_uint(&tb, index, pad ? pad : 1);
+            o = tb.at;
             p += n;
         } else {
             *o++ = *p++;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "scenarios.h"
+#include "textbuf.h"
 
 /* The rate limit from -r, or none. */
 static int add_service(sim *s, const char *name, int concurrent, bool rate_limited)
@@ -27,13 +28,31 @@ static int submit(sim *s, const char *task, const char *label, const char *const
     return sim_submit(s, &spec, NULL);
 }
 
+/* buf = prefix + zero-padded i (+ suffix), as "%s%0*llu%s" would. */
+static void name_of(char *buf, size_t size, const char *prefix, uint64_t i, unsigned width,
+                    const char *suffix)
+{
+    sim_textbuf t = sim_text_start(buf, size);
+    sim_text_str(&t, prefix);
+    sim_text_uint(&t, i, width);
+    sim_text_str(&t, suffix);
+}
+
+/* buf = a + b, as "%s%s" would. */
+static void join(char *buf, size_t size, const char *a, const char *b)
+{
+    sim_textbuf t = sim_text_start(buf, size);
+    sim_text_str(&t, a);
+    sim_text_str(&t, b);
+}
+
 /* ---- single_queue: independent work through one service ---- */
 
 static int single_queue_work(sim *s, uint64_t i, void *ud)
 {
     (void)ud;
     char label[32];
-    snprintf(label, sizeof label, "item_%04llu", (unsigned long long)i);
+    name_of(label, sizeof label, "item_", i, 4, "");
     return submit(s, "work", label, NULL, 0, NULL, 0);
 }
 
@@ -54,10 +73,10 @@ static int pipeline_work(sim *s, uint64_t i, void *ud)
 {
     (void)ud;
     char label[32], extracted[48], transformed[48], loaded[48];
-    snprintf(label, sizeof label, "item_%04llu", (unsigned long long)i);
-    snprintf(extracted, sizeof extracted, "extracted/%s", label);
-    snprintf(transformed, sizeof transformed, "transformed/%s", label);
-    snprintf(loaded, sizeof loaded, "loaded/%s", label);
+    name_of(label, sizeof label, "item_", i, 4, "");
+    join(extracted, sizeof extracted, "extracted/", label);
+    join(transformed, sizeof transformed, "transformed/", label);
+    join(loaded, sizeof loaded, "loaded/", label);
     const char *e[] = {extracted}, *t[] = {transformed}, *l[] = {loaded};
     int rc = submit(s, "extract", label, NULL, 0, e, 1);
     if (!rc) rc = submit(s, "transform", label, e, 1, t, 1);
@@ -85,22 +104,31 @@ static int build_pipeline(sim *s)
 
 enum { FANOUT = 5 };
 
+/* buf = prefix + batch + "/" + i, as "%s%s/%u" would. */
+static void part_of(char *buf, size_t size, const char *prefix, const char *batch, unsigned i)
+{
+    join(buf, size, prefix, batch);
+    sim_textbuf t = {buf + strlen(buf), buf + size - 1};
+    sim_text_str(&t, "/");
+    sim_text_uint(&t, i, 1);
+}
+
 static void split_done(sim *s, const rc_work *w, bool ok, void *ud)
 {
     (void)ud;
     if (!ok) return;
     const char *batch = rc_work_label(w);
     char split_key[48], parts[FANOUT][56], done_key[56], label[48];
-    snprintf(split_key, sizeof split_key, "split/%s", batch);
+    join(split_key, sizeof split_key, "split/", batch);
     const char *needs_split[] = {split_key};
     const char *part_keys[FANOUT];
     for (int i = 0; i < FANOUT; i++) {
-        snprintf(parts[i], sizeof parts[i], "part/%s/%d", batch, i);
+        part_of(parts[i], sizeof parts[i], "part/", batch, (unsigned)i);
         part_keys[i] = parts[i];
-        snprintf(label, sizeof label, "%s/%d", batch, i);
+        part_of(label, sizeof label, "", batch, (unsigned)i);
         submit(s, "process", label, needs_split, 1, &part_keys[i], 1);
     }
-    snprintf(done_key, sizeof done_key, "aggregate/%s", batch);
+    join(done_key, sizeof done_key, "aggregate/", batch);
     const char *out[] = {done_key};
     submit(s, "aggregate", batch, part_keys, FANOUT, out, 1);
 }
@@ -109,8 +137,8 @@ static int fanout_work(sim *s, uint64_t i, void *ud)
 {
     (void)ud;
     char label[32], key[48];
-    snprintf(label, sizeof label, "batch_%04llu", (unsigned long long)i);
-    snprintf(key, sizeof key, "split/%s", label);
+    name_of(label, sizeof label, "batch_", i, 4, "");
+    join(key, sizeof key, "split/", label);
     const char *out[] = {key};
     return submit(s, "split", label, NULL, 0, out, 1);
 }
@@ -159,19 +187,19 @@ enum { K_API = 0, K_LOCAL = 1, K_PUBLISH = 2 };
 
 static void api_key(char *buf, size_t n, unsigned i)
 {
-    snprintf(buf, n, "api/api_%03u", i);
+    name_of(buf, n, "api/api_", i, 3, "");
 }
 
 static void local_key(char *buf, size_t n, unsigned i)
 {
-    snprintf(buf, n, "local/local_%03u", i);
+    name_of(buf, n, "local/local_", i, 3, "");
 }
 
 static int submit_api(sim *s, unsigned i)
 {
     char key[40], label[24];
     api_key(key, sizeof key, i);
-    snprintf(label, sizeof label, "api_%03u", i);
+    name_of(label, sizeof label, "api_", i, 3, "");
     const char *out[] = {key};
     return submit(s, "api_fetch", label, NULL, 0, out, 1);
 }
@@ -189,8 +217,8 @@ static int submit_publish(sim *s, const dynamic_model *m, unsigned d)
         local_key(keys[n], sizeof keys[n], m->docs[d].local[k]);
         needs[n] = keys[n];
     }
-    snprintf(label, sizeof label, "doc_%03u", d);
-    snprintf(out_key, sizeof out_key, "published/doc_%03u", d);
+    name_of(label, sizeof label, "doc_", d, 3, "");
+    join(out_key, sizeof out_key, "published/", label);
     const char *out[] = {out_key};
     return submit(s, "publish", label, needs, n, out, 1);
 }
@@ -205,10 +233,10 @@ static void publish_done(sim *s, const rc_work *w, bool ok, void *ud)
     (void)ud;
     if (!ok) return;
     char key[40];
-    snprintf(key, sizeof key, "published/%s", rc_work_label(w));
+    join(key, sizeof key, "published/", rc_work_label(w));
     const char *needs[] = {key};
     char checked[40];
-    snprintf(checked, sizeof checked, "checked/%s", rc_work_label(w));
+    join(checked, sizeof checked, "checked/", rc_work_label(w));
     const char *out[] = {checked};
     submit(s, "check", rc_work_label(w), needs, 1, out, 1);
 }
@@ -228,7 +256,7 @@ static void check_done(sim *s, const rc_work *w, bool ok, void *ud)
     memcpy(pool, m->docs[d].api, sizeof pool);
     unsigned left = m->docs[d].n_api;
     char key[40], why[40];
-    snprintf(why, sizeof why, "check %s", rc_work_label(w));
+    join(why, sizeof why, "check ", rc_work_label(w));
     for (unsigned k = 0; k < how_many; k++) {
         unsigned pick = sim_pcg32_bounded(rng, left);
         unsigned a = pool[pick];
@@ -237,7 +265,7 @@ static void check_done(sim *s, const rc_work *w, bool ok, void *ud)
         sim_invalidate(s, key, why);
         submit_api(s, a);
     }
-    snprintf(key, sizeof key, "published/%s", rc_work_label(w));
+    join(key, sizeof key, "published/", rc_work_label(w));
     sim_invalidate(s, key, why);
     submit_publish(s, m, d);
 }
@@ -250,7 +278,7 @@ static int dynamic_work(sim *s, uint64_t i, void *ud)
     if (kind == K_PUBLISH) return submit_publish(s, m, idx);
     char key[40], label[24], dep[40];
     local_key(key, sizeof key, idx);
-    snprintf(label, sizeof label, "local_%03u", idx);
+    name_of(label, sizeof label, "local_", idx, 3, "");
     const char *out[] = {key};
     if (m->local_dep[idx] >= 0) {
         api_key(dep, sizeof dep, (unsigned)m->local_dep[idx]);

@@ -359,6 +359,58 @@ static int copy_keys(const rc_alloc *a, char ***dst, size_t *ndst, const char *c
     return 0;
 }
 
+/* The declared needs and produces in one block: the pointers of both, then
+ * the strings.  w->needs is the block (NULL when there are no keys) and
+ * w->produces points into it.  0 or RC_ENOMEM (nothing allocated). */
+static int copy_declared(const rc_alloc *a, rc_work *w, const rc_submit_opts *opts)
+{
+    const size_t n = opts->n_needs + opts->n_produces;
+    if (!n) return 0;
+#define DECLARED(k) ((k) < opts->n_needs ? opts->needs[k] : opts->produces[(k)-opts->n_needs])
+    size_t bytes = n * sizeof(char *);
+    for (size_t k = 0; k < n; k++) bytes += strlen(DECLARED(k)) + 1;
+    char **keys = rc_malloc(a, bytes);
+    if (!keys) return RC_ENOMEM;
+    char *text = (char *)(keys + n);
+    for (size_t k = 0; k < n; k++) {
+        const size_t len = strlen(DECLARED(k)) + 1;
+        memcpy(text, DECLARED(k), len);
+        keys[k] = text;
+        text += len;
+    }
+#undef DECLARED
+    w->needs = keys;
+    w->produces = keys + opts->n_needs;
+    w->n_needs = (uint32_t)opts->n_needs;
+    w->n_produces = (uint32_t)opts->n_produces;
+    return 0;
+}
+
+/* The label in the work when it is short, else a copy.  0 or RC_ENOMEM. */
+static int copy_label(const rc_alloc *a, rc_work *w, const char *label)
+{
+    const size_t n = strlen(label) + 1;
+    w->label = n <= sizeof w->label_inline ? w->label_inline : rc_malloc(a, n);
+    if (!w->label) return RC_ENOMEM;
+    memcpy(w->label, label, n);
+    return 0;
+}
+
+/* The result-artifact fields, for work that has any.  0 or RC_ENOMEM; on
+ * error what was copied is w's to release. */
+static int copy_flow(const rc_alloc *a, rc_work *w, const rc_submit_opts *opts)
+{
+    if (!opts->n_inputs && !opts->result_key && !opts->input_param) return 0;
+    rc_work_flow *f = w->flow = rc_calloc(a, 1, sizeof *f);
+    if (!f) return RC_ENOMEM;
+    f->input_list = opts->input_list;
+    if (copy_keys(a, &f->inputs, &f->n_inputs, opts->inputs, opts->n_inputs) ||
+        (opts->result_key && !(f->result_key = rc_strdup(a, opts->result_key))) ||
+        (opts->input_param && !(f->input_param = rc_strdup(a, opts->input_param))))
+        return RC_ENOMEM;
+    return 0;
+}
+
 int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work_id *out_id)
 {
     if (!cue) return RC_EINVAL;
@@ -373,6 +425,9 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     if (opts->n_produces && !opts->produces)
         return fail(cue, RC_EINVAL, "submit '%s': n_produces is %zu but produces is NULL", task,
                     opts->n_produces);
+    if (opts->n_needs > UINT32_MAX || opts->n_produces > UINT32_MAX)
+        return fail(cue, RC_EINVAL, "submit '%s': more than %u needs or produces", task,
+                    (unsigned)UINT32_MAX);
     for (size_t i = 0; i < opts->n_needs; i++)
         if (!opts->needs[i] || !*opts->needs[i])
             return fail(cue, RC_EINVAL, "submit '%s': needs[%zu] is empty", task, i);
@@ -404,14 +459,10 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     w->state = RC_PENDING;
     w->started = w->finished = -1;
     w->id = cue->next_id;
-    if ((opts->label && !(w->label = rc_strdup(a, opts->label))) ||
-        copy_keys(a, &w->needs, &w->n_needs, opts->needs, opts->n_needs) ||
-        copy_keys(a, &w->produces, &w->n_produces, opts->produces, opts->n_produces) ||
-        copy_keys(a, &w->inputs, &w->n_inputs, opts->inputs, opts->n_inputs) ||
-        (opts->result_key && !(w->result_key = rc_strdup(a, opts->result_key))) ||
-        (opts->input_param && !(w->input_param = rc_strdup(a, opts->input_param))))
+    if ((opts->label && copy_label(a, w, opts->label)) || copy_declared(a, w, opts) ||
+        copy_flow(a, w, opts))
         goto oom;
-    w->input_list = opts->input_list;
+    w->ud = opts->ud;
     w->progress = -1;
     if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom;
     rc_delay *delay = NULL;
@@ -575,12 +626,16 @@ const char *rc_work_error(const rc_work *w)
 }
 size_t rc_work_needs(const rc_work *w, const char *const **keys)
 {
-    if (keys) *keys = w ? (const char *const *)w->needs : NULL;
+    if (keys) *keys = w && w->n_needs ? (const char *const *)w->needs : NULL;
     return w ? w->n_needs : 0;
+}
+void *rc_work_ud(const rc_work *w)
+{
+    return w ? w->ud : NULL;
 }
 size_t rc_work_produces(const rc_work *w, const char *const **keys)
 {
-    if (keys) *keys = w ? (const char *const *)w->produces : NULL;
+    if (keys) *keys = w && w->n_produces ? (const char *const *)w->produces : NULL;
     return w ? w->n_produces : 0;
 }
 

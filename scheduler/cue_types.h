@@ -132,57 +132,72 @@ typedef struct rc_waitbucket {
 typedef struct rc_delay {
     rc_timer timer;
     struct rc_work *work;
+    rc_time not_before; /* when the timer fires */
 } rc_delay;
 
+/* The result-artifact fields of a work (results.c), allocated only for work
+ * that declares a result_key, inputs or an input_param: most work has none. */
+typedef struct rc_work_flow {
+    char *result_key; /* keep the result under this key; NULL: none */
+    char **inputs;    /* result keys it needs, filled into its params */
+    size_t n_inputs;
+    char *input_param; /* NULL: "input" */
+    bool input_list;
+    bool inputs_held; /* counted as a consumer of its inputs */
+} rc_work_flow;
+
+/* Labels up to this many bytes (with the terminator) live in the work. */
+enum { RC_LABEL_INLINE = 16 };
+
+/* A work item.  Field order packs it: every pending item holds one. */
 struct rc_work {
     rc_work_id id; /* 0 while on the free list */
     rc_taskdef *task;
     cJSON *params;
-    char *label;
-    char **needs, **produces;
-    size_t n_needs, n_produces;
+    char *label;                  /* label_inline, or allocated when longer */
+    char **needs, **produces;     /* one block: needs, produces, then the strings */
+    void *ud;                     /* rc_submit_opts.ud */
+    uint32_t n_needs, n_produces; /* rc_submit refuses more */
 
     rc_state state;
+    rc_block_reason reason; /* of the last check, for WAITING */
+    unsigned attempt;
     uint8_t where;
     bool skipped;
     bool retry_asked; /* the last attempt ended with rc_retry */
     bool warned;
     bool in_age;
-    unsigned attempt;
-    rc_time created, pending_since, started, finished, not_before;
+    /* WAITING: the declared needs the last check named unmet (bit i: needs[i];
+     * unmet_big when there are more than 64 needs), for the diagnosis. */
+    bool has_unmet;
+    rc_time created, pending_since, started, finished;
     uint64_t epoch;      /* artifact epoch of the last check */
     uint64_t done_epoch; /* artifact epoch when it finished */
 
-    rc_qnode q;     /* QUEUED */
-    rc_dnode link;  /* DIRTY, WAITING, ORPHAN, FINISHED */
+    /* Where the work is says which one is in use: the run queue reads and
+     * writes q only while the work is QUEUED. */
+    union {
+        rc_qnode q;    /* QUEUED */
+        rc_dnode link; /* DIRTY, WAITING, ORPHAN, FINISHED */
+    };
     rc_dnode age;   /* the pending-age list (pending timeouts) */
     rc_dnode all;   /* every live work, in id order */
     rc_waitbucket *bucket; /* WAITING on a key; NULL when unkeyed */
     rc_delay *delay;       /* DELAYED */
 
-    rc_block_reason reason; /* of the last check, for WAITING */
-    char *detail;           /* from rc_check_detail, or NULL */
-    /* WAITING: the declared needs the last check named unmet (bit i: needs[i];
-     * unmet_big when there are more than 64 needs), for the diagnosis. */
-    bool has_unmet;
+    char *detail; /* from rc_check_detail, or NULL */
     uint64_t unmet_small;
     uint64_t *unmet_big;
     cJSON *result;
     char *error;
-
-    /* result artifacts (results.c) */
-    char *result_key;   /* keep the result under this key; NULL: none */
-    char **inputs;      /* result keys it needs, filled into its params */
-    size_t n_inputs;
-    char *input_param;  /* NULL: "input" */
-    bool input_list;
-    bool inputs_held;   /* counted as a consumer of its inputs */
+    rc_work_flow *flow; /* NULL: no result artifacts */
 
     /* rc_progress: the running attempt's last report */
     double progress; /* -1: none */
     char *progress_msg;
     /* rc_work_set_remote_status: why it waits in a remote queue, or NULL */
     char *remote_status;
+    char label_inline[RC_LABEL_INLINE];
 };
 
 /* A result artifact: the value a completed work left under its result_key,

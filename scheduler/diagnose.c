@@ -45,7 +45,7 @@ static void describe_reason(const rc_cue *cue, const rc_work *w, rc_blocked *b)
     case RC_W_DELAYED:
         b->reason = RC_BLOCK_DELAYED;
         snprintf(b->detail, sizeof b->detail, "delayed until t=%.3fs",
-                 rc_ns_to_s(w->not_before));
+                 rc_ns_to_s(w->delay->not_before));
         break;
     case RC_W_QUEUED: {
         rc_time next = rc_rate_next_allowed(&s->rate);

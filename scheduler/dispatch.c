@@ -37,7 +37,7 @@ static void announce_produces(rc_cue *cue, const rc_work *w)
  * re-checked (whatever no_auto_notify says: the key is the cue's own). */
 static void store_result(rc_cue *cue, const rc_work *w, const cJSON *value)
 {
-    if (rc_results_store(cue, w, value)) rc_recheck_waiting(cue, w->result_key);
+    if (rc_results_store(cue, w, value)) rc_recheck_waiting(cue, w->flow->result_key);
 }
 
 /* ---- checks ---- */

@@ -21,35 +21,38 @@ static void unhold(rc_cue *cue, const char *key)
 
 int rc_results_hold(rc_cue *cue, rc_work *w)
 {
-    for (size_t i = 0; i < w->n_inputs; i++) {
-        rc_result_art *r = rc_strmap_get(&cue->results, w->inputs[i]);
+    rc_work_flow *f = w->flow;
+    if (!f) return 0;
+    for (size_t i = 0; i < f->n_inputs; i++) {
+        rc_result_art *r = rc_strmap_get(&cue->results, f->inputs[i]);
         if (!r) {
             r = rc_calloc(&cue->alloc, 1, sizeof *r);
-            if (!r || rc_strmap_put(&cue->alloc, &cue->results, w->inputs[i], r, NULL)) {
+            if (!r || rc_strmap_put(&cue->alloc, &cue->results, f->inputs[i], r, NULL)) {
                 rc_free(&cue->alloc, r);
                 while (i-- > 0)
-                    unhold(cue, w->inputs[i]);
+                    unhold(cue, f->inputs[i]);
                 return RC_ENOMEM;
             }
         }
         r->consumers++;
     }
-    w->inputs_held = true;
+    f->inputs_held = true;
     return 0;
 }
 
 void rc_results_release(rc_cue *cue, rc_work *w)
 {
-    if (!w->inputs_held) return;
-    w->inputs_held = false;
-    for (size_t i = 0; i < w->n_inputs; i++)
-        unhold(cue, w->inputs[i]);
+    rc_work_flow *f = w->flow;
+    if (!f || !f->inputs_held) return;
+    f->inputs_held = false;
+    for (size_t i = 0; i < f->n_inputs; i++)
+        unhold(cue, f->inputs[i]);
 }
 
 bool rc_results_store(rc_cue *cue, const rc_work *w, const cJSON *value)
 {
-    if (!w->result_key) return false;
-    rc_result_art *r = rc_strmap_get(&cue->results, w->result_key);
+    if (!w->flow || !w->flow->result_key) return false;
+    rc_result_art *r = rc_strmap_get(&cue->results, w->flow->result_key);
     if (!r) return false; /* nobody needs it: not kept */
     cJSON *copy = value ? cJSON_Duplicate(value, true) : cJSON_CreateNull();
     if (!copy) return false; /* its consumers wait; the diagnosis shows on what */
@@ -61,25 +64,28 @@ bool rc_results_store(rc_cue *cue, const rc_work *w, const cJSON *value)
 
 const char *rc_results_missing(const rc_cue *cue, const rc_work *w)
 {
-    for (size_t i = 0; i < w->n_inputs; i++) {
-        const rc_result_art *r = rc_strmap_get(&cue->results, w->inputs[i]);
-        if (!r || !r->has_value) return w->inputs[i];
+    const rc_work_flow *f = w->flow;
+    if (!f) return NULL;
+    for (size_t i = 0; i < f->n_inputs; i++) {
+        const rc_result_art *r = rc_strmap_get(&cue->results, f->inputs[i]);
+        if (!r || !r->has_value) return f->inputs[i];
     }
     return NULL;
 }
 
 int rc_results_fill(rc_cue *cue, rc_work *w)
 {
-    if (!w->n_inputs) return 0;
+    const rc_work_flow *f = w->flow;
+    if (!f || !f->n_inputs) return 0;
     if (!w->params && !(w->params = cJSON_CreateObject())) return RC_ENOMEM;
     cJSON *v;
-    if (w->n_inputs == 1 && !w->input_list) {
-        const rc_result_art *r = rc_strmap_get(&cue->results, w->inputs[0]);
+    if (f->n_inputs == 1 && !f->input_list) {
+        const rc_result_art *r = rc_strmap_get(&cue->results, f->inputs[0]);
         v = r && r->value ? cJSON_Duplicate(r->value, true) : cJSON_CreateNull();
     } else {
         v = cJSON_CreateArray();
-        for (size_t i = 0; v && i < w->n_inputs; i++) {
-            const rc_result_art *r = rc_strmap_get(&cue->results, w->inputs[i]);
+        for (size_t i = 0; v && i < f->n_inputs; i++) {
+            const rc_result_art *r = rc_strmap_get(&cue->results, f->inputs[i]);
             cJSON *e = r && r->value ? cJSON_Duplicate(r->value, true) : cJSON_CreateNull();
             if (!e || !cJSON_AddItemToArray(v, e)) {
                 cJSON_Delete(e);
@@ -89,7 +95,7 @@ int rc_results_fill(rc_cue *cue, rc_work *w)
         }
     }
     if (!v) return RC_ENOMEM;
-    const char *name = w->input_param ? w->input_param : "input";
+    const char *name = f->input_param ? f->input_param : "input";
     cJSON_DeleteItemFromObjectCaseSensitive(w->params, name);
     if (!cJSON_AddItemToObject(w->params, name, v)) {
         cJSON_Delete(v);

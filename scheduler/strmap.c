@@ -19,10 +19,9 @@ uint64_t rc_strmap_hash(const char *s)
 
 void rc_strmap_free(const rc_alloc *a, rc_strmap *m)
 {
-    for (size_t i = 0; i < m->cap; i++) rc_free(a, m->keys[i]);
-    rc_free(a, m->keys);
-    rc_free(a, m->hashes);
-    rc_free(a, m->vals);
+    for (size_t i = 0; i < m->cap; i++)
+        rc_free(a, m->slots[i].key);
+    rc_free(a, m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -30,8 +29,9 @@ static size_t find(const rc_strmap *m, const char *key, uint64_t h)
 {
     size_t mask = m->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        if (!m->keys[i]) return i;
-        if (m->hashes[i] == h && strcmp(m->keys[i], key) == 0) return i;
+        const rc_strslot *sl = &m->slots[i];
+        if (!sl->key) return i;
+        if (sl->hash == h && strcmp(sl->key, key) == 0) return i;
     }
 }
 
@@ -39,35 +39,25 @@ void *rc_strmap_get(const rc_strmap *m, const char *key)
 {
     if (!m->cap) return NULL;
     size_t i = find(m, key, rc_strmap_hash(key));
-    return m->keys[i] ? m->vals[i] : NULL;
+    return m->slots[i].key ? m->slots[i].val : NULL;
 }
 
 static int resize(const rc_alloc *a, rc_strmap *m, size_t ncap)
 {
-    char **nk = rc_calloc(a, ncap, sizeof *nk);
-    uint64_t *nh = rc_calloc(a, ncap, sizeof *nh);
-    void **nv = rc_calloc(a, ncap, sizeof *nv);
-    if (!nk || !nh || !nv) {
-        rc_free(a, nk);
-        rc_free(a, nh);
-        rc_free(a, nv);
-        return RC_ENOMEM;
-    }
+    rc_strslot *ns = rc_calloc(a, ncap, sizeof *ns);
+    if (!ns) return RC_ENOMEM;
     rc_strmap old = *m;
-    m->keys = nk;
-    m->hashes = nh;
-    m->vals = nv;
+    m->slots = ns;
     m->cap = ncap;
     for (size_t i = 0; i < old.cap; i++) {
-        if (!old.keys[i]) continue;
-        size_t j = find(m, old.keys[i], old.hashes[i]);
-        m->keys[j] = old.keys[i];
-        m->hashes[j] = old.hashes[i];
-        m->vals[j] = old.vals[i];
+        if (!old.slots[i].key) continue;
+        /* Keys are unique: the first empty slot from home is its place. */
+        size_t j = old.slots[i].hash & (ncap - 1);
+        while (ns[j].key)
+            j = (j + 1) & (ncap - 1);
+        ns[j] = old.slots[i];
     }
-    rc_free(a, old.keys);
-    rc_free(a, old.hashes);
-    rc_free(a, old.vals);
+    rc_free(a, old.slots);
     return 0;
 }
 
@@ -77,9 +67,9 @@ int rc_strmap_put(const rc_alloc *a, rc_strmap *m, const char *key, void *val,
     uint64_t h = rc_strmap_hash(key);
     if (m->cap) {
         size_t i = find(m, key, h);
-        if (m->keys[i]) {
-            m->vals[i] = val;
-            if (stored_key) *stored_key = m->keys[i];
+        if (m->slots[i].key) {
+            m->slots[i].val = val;
+            if (stored_key) *stored_key = m->slots[i].key;
             return 0;
         }
     }
@@ -90,9 +80,7 @@ int rc_strmap_put(const rc_alloc *a, rc_strmap *m, const char *key, void *val,
     char *copy = rc_strdup(a, key);
     if (!copy) return RC_ENOMEM;
     size_t i = find(m, key, h);
-    m->keys[i] = copy;
-    m->hashes[i] = h;
-    m->vals[i] = val;
+    m->slots[i] = (rc_strslot){h, copy, val};
     m->count++;
     if (stored_key) *stored_key = copy;
     return 0;
@@ -103,22 +91,18 @@ void *rc_strmap_del(const rc_alloc *a, rc_strmap *m, const char *key)
     if (!m->cap) return NULL;
     size_t mask = m->cap - 1;
     size_t i = find(m, key, rc_strmap_hash(key));
-    if (!m->keys[i]) return NULL;
-    void *val = m->vals[i];
-    rc_free(a, m->keys[i]);
+    if (!m->slots[i].key) return NULL;
+    void *val = m->slots[i].val;
+    rc_free(a, m->slots[i].key);
     size_t hole = i;
-    for (size_t j = (i + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-        size_t home = m->hashes[j] & mask;
+    for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
+        size_t home = m->slots[j].hash & mask;
         if (((j - home) & mask) >= ((j - hole) & mask)) {
-            m->keys[hole] = m->keys[j];
-            m->hashes[hole] = m->hashes[j];
-            m->vals[hole] = m->vals[j];
+            m->slots[hole] = m->slots[j];
             hole = j;
         }
     }
-    m->keys[hole] = NULL;
-    m->hashes[hole] = 0;
-    m->vals[hole] = NULL;
+    m->slots[hole] = (rc_strslot){0, NULL, NULL};
     m->count--;
     return val;
 }
@@ -127,5 +111,5 @@ void rc_strmap_each(const rc_strmap *m, void (*fn)(const char *key, void *val, v
                     void *ud)
 {
     for (size_t i = 0; i < m->cap; i++)
-        if (m->keys[i]) fn(m->keys[i], m->vals[i], ud);
+        if (m->slots[i].key) fn(m->slots[i].key, m->slots[i].val, ud);
 }

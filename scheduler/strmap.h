@@ -8,10 +8,16 @@
 
 #include "alloc.h"
 
+/* One slot: the hash sits next to the key, so a probe compares hashes in
+ * the slot array and follows a key pointer only when they are equal. */
+typedef struct rc_strslot {
+    uint64_t hash;
+    char *key; /* NULL = empty slot */
+    void *val;
+} rc_strslot;
+
 typedef struct rc_strmap {
-    char **keys; /* NULL = empty slot */
-    uint64_t *hashes;
-    void **vals;
+    rc_strslot *slots;
     size_t cap;
     size_t count;
 } rc_strmap;

@@ -42,19 +42,19 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     const rc_alloc *a = &cue->alloc;
     cJSON_Delete(w->params);
     cJSON_Delete(w->result);
-    rc_free(a, w->label);
-    for (size_t i = 0; i < w->n_needs; i++) rc_free(a, w->needs[i]);
-    for (size_t i = 0; i < w->n_produces; i++) rc_free(a, w->produces[i]);
-    rc_free(a, w->needs);
-    rc_free(a, w->produces);
+    if (w->label != w->label_inline) rc_free(a, w->label);
+    rc_free(a, w->needs); /* the block of needs and produces */
     rc_free(a, w->detail);
     rc_free(a, w->unmet_big);
     rc_free(a, w->error);
     rc_results_release(cue, w);
-    rc_free(a, w->result_key);
-    for (size_t i = 0; i < w->n_inputs; i++) rc_free(a, w->inputs[i]);
-    rc_free(a, w->inputs);
-    rc_free(a, w->input_param);
+    if (w->flow) {
+        rc_free(a, w->flow->result_key);
+        for (size_t i = 0; i < w->flow->n_inputs; i++) rc_free(a, w->flow->inputs[i]);
+        rc_free(a, w->flow->inputs);
+        rc_free(a, w->flow->input_param);
+        rc_free(a, w->flow);
+    }
     rc_free(a, w->progress_msg);
     rc_free(a, w->remote_status);
     if (w->delay) {
@@ -209,7 +209,7 @@ int rc_schedule_delay(rc_cue *cue, rc_work *w, rc_time not_before)
     rc_timer_init(&w->delay->timer, delay_fire, w->delay);
     w->delay->work = w;
     if (rc_timer_start(cue->loop, &w->delay->timer, not_before)) goto now;
-    w->not_before = not_before;
+    w->delay->not_before = not_before;
     w->where = RC_W_DELAYED;
     cue->stats.delayed++;
     return 0;

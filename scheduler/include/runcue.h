@@ -445,6 +445,11 @@ typedef struct rc_submit_opts {
     size_t n_inputs;
     const char *input_param;
     bool input_list;
+
+    /* The caller's pointer for this work, handed back by rc_work_ud().  The
+     * cue never reads or frees it; the caller keeps what it points to alive
+     * for as long as the work is kept. */
+    void *ud;
 } rc_submit_opts;
 
 /*
@@ -494,6 +499,9 @@ const char *rc_work_error(const rc_work *w); /* NULL unless failed */
  * passes that on. */
 bool rc_work_retry_asked(const rc_work *w);
 size_t rc_work_needs(const rc_work *w, const char *const **keys);
+/* rc_submit_opts.ud of the work (NULL if none, or w NULL).  Any thread that
+ * may read the work. */
+void *rc_work_ud(const rc_work *w);
 size_t rc_work_produces(const rc_work *w, const char *const **keys);
 
 /*

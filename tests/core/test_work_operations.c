@@ -367,3 +367,15 @@ Test(work_operations, state_names_are_stable)
     cr_assert_str_eq(rc_state_name(RC_FAILED), "failed");
     cr_assert_str_eq(rc_state_name(RC_CANCELLED), "cancelled");
 }
+
+Test(work_operations, the_callers_pointer_comes_back_untouched)
+{
+    int mine = 7;
+    rc_work_id a = 0, b = 0;
+    cr_assert_eq(rc_submit(cue, "t", &(rc_submit_opts){.ud = &mine}, &a), RC_OK);
+    cr_assert_eq(rc_submit(cue, "t", NULL, &b), RC_OK);
+    cr_assert_eq(rc_work_ud(rc_get(cue, a)), &mine);
+    cr_assert_null(rc_work_ud(rc_get(cue, b)));
+    cr_assert_null(rc_work_ud(NULL));
+    cr_assert_eq(mine, 7);
+}

@@ -360,3 +360,41 @@ Test(artstore, out_of_memory_changes_nothing_and_leaks_nothing)
     cr_assert_eq(sim_artstore_new(&s, &alloc), RC_ENOMEM);
     cr_assert_null(s);
 }
+
+Test(artstore, a_handle_names_a_key_that_exists_only_once_written)
+{
+    sim_artstore *s = new_store();
+    sim_artref *r = sim_artstore_ref(s, "b");
+    cr_assert_not_null(r);
+    cr_assert_eq(sim_artstore_ref(s, "b"), r, "one handle per key");
+    cr_assert_str_eq(sim_artref_key(r), "b");
+    cr_assert_not(sim_artref_exists(r));
+    cr_assert_not(sim_artref_is_valid(r));
+    cr_assert_not(sim_artstore_exists(s, "b"));
+    cr_assert_eq(sim_artstore_count(s), 0);
+    cr_assert_eq(sim_artstore_invalidate(s, "b"), RC_ENOENT);
+    sim_artifact a;
+    cr_assert_eq(sim_artstore_get(s, "b", &a), RC_ENOENT);
+    cr_assert_eq(sim_artstore_at(s, 0, &a), RC_ENOENT);
+
+    heard h = {0};
+    sim_artstore_set_listener(s, record_key, &h);
+    cr_assert_eq(sim_artstore_write(s, "c", "x"), 0);
+    cr_assert_eq(sim_artstore_write_ref(s, r, "p"), 0);
+    cr_assert_str_eq(h.keys, "c b");
+    cr_assert(sim_artref_exists(r) && sim_artref_is_valid(r));
+    cr_assert_eq(sim_artstore_version(s, "b"), 1);
+    cr_assert_str_eq(sim_artstore_producer(s, "b"), "p");
+    cr_assert_eq(sim_artstore_count(s), 2);
+    cr_assert_eq(sim_artstore_at(s, 0, &a), 0);
+    cr_assert_str_eq(a.key, "b");
+    /* The same label again, then none. */
+    cr_assert_eq(sim_artstore_write_ref(s, r, "p"), 0);
+    cr_assert_str_eq(sim_artstore_producer(s, "b"), "p");
+    cr_assert_eq(sim_artstore_write_ref(s, r, NULL), 0);
+    cr_assert_null(sim_artstore_producer(s, "b"));
+    cr_assert_eq(sim_artstore_version(s, "b"), 3);
+    cr_assert_eq(sim_artstore_invalidate(s, "b"), 1);
+    cr_assert_not(sim_artref_is_valid(r));
+    sim_artstore_free(s);
+}
