@@ -412,14 +412,15 @@ local function f_extend(keys, args)
 end
 
 -- runcue_finish agent n, then n times: id token status(ok|fail|retry) result error
---   [produced-key-count keys...]  -> one "ok" | "stale" per result
+--   [produced-key-count keys...]  -> one "ok" | "stale" per result; one wake per
+--   service
 local function f_finish(keys, args)
     local base = base_of(keys)
     local agent = str_arg(args[1], 'agent', 128)
     local n = num_arg(args[2], 'result count', 1, MAX_CLAIM)
     local now = now_us(base)
     redis.call('ZADD', base .. ':agents', fmt(now), agent)
-    local out = {}
+    local out, woken, order = {}, {}, {}
     local i = 3
     for r = 1, n do
         local id = str_arg(args[i], 'job id', 32)
@@ -429,6 +430,7 @@ local function f_finish(keys, args)
         local emsg = str_arg(args[i + 4], 'error', 64 * 1024)
         local np = num_arg(args[i + 5], 'produced count', 0, 4096)
         if status ~= 'ok' and status ~= 'fail' and status ~= 'retry' then
+            for _, w in ipairs(order) do wake(base, w) end
             return err("bad status '" .. tostring(status) .. "'")
         end
         local job = load_job(base, id)
@@ -454,11 +456,15 @@ local function f_finish(keys, args)
                 end
             end
             stat(base, 'finishes')
-            wake(base, job.svc)
+            if not woken[job.svc] then
+                woken[job.svc] = true
+                order[#order + 1] = job.svc
+            end
             out[r] = 'ok'
         end
         i = i + 6 + np
     end
+    for _, w in ipairs(order) do wake(base, w) end
     return out
 end
 
