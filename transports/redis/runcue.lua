@@ -31,7 +31,8 @@ Keys (base = rc:{ns}):
   base:dead          list  dead-lettered job ids, newest first (bounded)
   base:res:<owner>   stream a scheduler's results
   base:art           stream produced artifact keys (bounded)
-Channel base:wake    a message when work is queued or a slot frees.
+Channel base:wake    a message when work is queued or a slot of a service with
+                   a concurrency limit frees.
 
 The only server calls (the list an emulation must provide): TIME,
 DEL, GET, SET, PEXPIRE, INCR, HGET, HMGET, HSET, HINCRBY, HGETALL, SADD,
@@ -411,9 +412,18 @@ local function f_extend(keys, args)
     return {'ok', fmt(svc.lease)}
 end
 
+-- A slot of each service in `order` freed: wake the agents that wait for one
+-- (only a service with a concurrency limit makes them wait for a slot).
+local function wake_freed(base, order)
+    for _, s in ipairs(order) do
+        local conc = tonumber(redis.call('HGET', base .. ':svc:' .. s, 'conc') or '-1')
+        if conc >= 0 then wake(base, s) end
+    end
+end
+
 -- runcue_finish agent n, then n times: id token status(ok|fail|retry) result error
 --   [produced-key-count keys...]  -> one "ok" | "stale" per result; one wake per
---   service
+--   service with a concurrency limit
 local function f_finish(keys, args)
     local base = base_of(keys)
     local agent = str_arg(args[1], 'agent', 128)
@@ -430,7 +440,7 @@ local function f_finish(keys, args)
         local emsg = str_arg(args[i + 4], 'error', 64 * 1024)
         local np = num_arg(args[i + 5], 'produced count', 0, 4096)
         if status ~= 'ok' and status ~= 'fail' and status ~= 'retry' then
-            for _, w in ipairs(order) do wake(base, w) end
+            wake_freed(base, order)
             return err("bad status '" .. tostring(status) .. "'")
         end
         local job = load_job(base, id)
@@ -464,7 +474,7 @@ local function f_finish(keys, args)
         end
         i = i + 6 + np
     end
-    for _, w in ipairs(order) do wake(base, w) end
+    wake_freed(base, order)
     return out
 end
 
