@@ -103,16 +103,17 @@ end
 
 local function load_job(base, id)
     local v = redis.call('HMGET', base .. ':job:' .. id, 'svc', 'owner', 'dd', 'st', 'tok',
-                         'dl', 'score', 'ag')
+                         'dl', 'score', 'ag', 'prod')
     if not v[1] or not v[2] or not v[4] then return nil end
     return {svc = v[1], owner = v[2], dd = v[3] or '', st = v[4], tok = v[5] or '',
-            dl = v[6] or '0', score = v[7] or '0', ag = v[8] or ''}
+            dl = v[6] or '0', score = v[7] or '0', ag = v[8] or '', prod = v[9] or ''}
 end
 
 -- A finished job is kept RETAIN_US (for dedupe re-attach), then expires.
-local function retire(base, id, job, state, keep_dedupe)
+-- More field-value pairs to set with its state may follow.
+local function retire(base, id, job, state, keep_dedupe, ...)
     local key = base .. ':job:' .. id
-    redis.call('HSET', key, 'st', state)
+    redis.call('HSET', key, 'st', state, ...)
     redis.call('PEXPIRE', key, fmt(RETAIN_US / 1000))
     if job.dd ~= '' then
         local ddkey = base .. ':dd:' .. job.dd
@@ -450,12 +451,10 @@ local function f_finish(keys, args)
         else
             redis.call('ZREM', base .. ':leased:' .. job.svc, id)
             local state = status == 'ok' and 'done' or (status == 'fail' and 'failed' or 'retry')
-            redis.call('HSET', base .. ':job:' .. id, 'res', result, 'err', emsg, 'fin', fmt(now))
-            retire(base, id, job, state, status == 'ok')
+            retire(base, id, job, state, status == 'ok', 'res', result, 'err', emsg, 'fin', fmt(now))
             emit_result(base, id, job, status, result, emsg)
             if status == 'ok' then
-                local prod = redis.call('HGET', base .. ':job:' .. id, 'prod') or ''
-                for k in string.gmatch(prod, '[^\n]+') do
+                for k in string.gmatch(job.prod, '[^\n]+') do
                     redis.call('XADD', base .. ':art', 'MAXLEN', '~', ART_KEEP, '*',
                                'key', k, 'owner', job.owner)
                 end
