@@ -269,7 +269,8 @@ static void end_to_end(int n)
     printf("end to end, %d no-op works submitted at once, rc_submit -> runcue agent processes "
            "(rc_redis_agent, a pool of 16 no-op threads each) -> on_complete\n",
            n);
-    printf("  agents   works/s\n");
+    printf("  agents   works/s   server CPU per work\n");
+    redisContext *c = conn();
     for (int agents = 1; agents <= 4; agents *= 2) {
         char ns[16];
         snprintf(ns, sizeof ns, "e2e%d", agents);
@@ -278,17 +279,20 @@ static void end_to_end(int n)
             pids[a] = agent_proc(ns, 16, false);
         bench_sched b;
         sched_open(&b, ns, 30);
+        double cpu0 = server_cpu(c);
         double t0 = now_s();
         for (int i = 0; i < n; i++)
             submit_i(&b, i);
         run_until(&b, (uint64_t)n);
         double dt = now_s() - t0;
-        printf("  %6d  %8.0f\n", agents, n / dt);
+        double cpu = server_cpu(c) - cpu0;
+        printf("  %6d  %8.0f   %5.1f us\n", agents, n / dt, cpu / n * 1e6);
         fflush(stdout);
         for (int a = 0; a < agents; a++)
             kill_wait(pids[a]);
         sched_close(&b);
     }
+    redisFree(c);
 }
 
 static void latency(int n)

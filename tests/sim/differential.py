@@ -55,6 +55,9 @@ FCALL runcue_enqueue 1 {NS} api owner d1 0.5 work p1 a1
 FCALL runcue_enqueue 1 {NS} api owner d1 0.5 work p1
 FCALL runcue_enqueue 1 {NS} api owner2 d2 0 work p2
 FCALL runcue_enqueue 1 {NS} api owner3 "" 1 work p3
+FCALL runcue_enqueue_many 1 {NS} 0
+FCALL runcue_enqueue_many 1 {NS} 2 api owner d5 0.5 work p5 ""
+FCALL runcue_enqueue_many 1 {NS} 3 api owner d1 0.5 work p1 "" nosuch owner "" 0.5 work p "" api owner4 d6 0.5 work p6 k6
 @2000
 FCALL runcue_claim 1 {NS} ag1 0 api
 FCALL runcue_claim 1 {NS} ag1 2
@@ -107,10 +110,17 @@ def random_calls(rnd, n=300):
             lines.append(f"FCALL runcue_register 1 {NS} {s} {rn} {rnd.choice(['1000000', '500000', num()])} "
                          f"{rnd.choice(['-1', '1', '3', num()])} {rnd.choice(['2000000', '1000', num()])} "
                          f"{rnd.choice(['1', '3', num()])}")
-        elif op <= 3:
+        elif op <= 2:
             dd = rnd.choice(['""', f"d{rnd.randrange(8)}"])
             lines.append(f"FCALL runcue_enqueue 1 {NS} {s} o{rnd.randrange(2)} {dd} "
                          f"{rnd.choice(['0', '0.5', '1', num()])} work p{rnd.randrange(100)}")
+        elif op == 3:
+            items = []
+            for _ in range(rnd.randint(1, 3)):
+                dd = rnd.choice(['""', f"d{rnd.randrange(8)}"])
+                items.append(f"{rnd.choice(svcs)} o{rnd.randrange(2)} {dd} "
+                             f"{rnd.choice(['0', '0.5', num()])} work p{rnd.randrange(100)} \"\"")
+            lines.append(f"FCALL runcue_enqueue_many 1 {NS} {len(items)} " + " ".join(items))
         elif op <= 5:
             k = rnd.choice(["1", "2", "4", num()])
             names = " ".join(rnd.sample(svcs, rnd.randint(1, 3)))

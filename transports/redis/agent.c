@@ -11,7 +11,8 @@
  *
  * A claimed job becomes local work (rc_submit, params = the payload) on the
  * cue's task of the same name; an observer on the cue sees it complete or
- * fail and sends the finish.  Each lease has its own heartbeat timer, every
+ * fail and sends the finish, with the others of the same loop iteration
+ * (one runcue_finish).  Each lease has its own heartbeat timer, every
  * third of the lease.  Finishes lost with a connection are sent again once
  * it is back (the token makes a repeat harmless).
  */
@@ -58,6 +59,7 @@ struct rc_redis_agent {
     bool claiming, draining, failed;
     bool woken; /* a wake came while a claim was in flight: claim again after it */
     rc_timer claim_timer;
+    rc_defer fin_defer; /* sends the finishes of one loop iteration together */
     rc_observer obs;
     rc_redis_agent_stats stats;
     char err[ERR_LEN];
@@ -88,44 +90,82 @@ static void fin_push(rc_redis_agent *a, ag_lease *l)
     a->fin_tail = l;
 }
 
+typedef struct ag_fin_batch { /* the leases of one runcue_finish, in order */
+    rc_redis_agent *a;
+    size_t n;
+    ag_lease *leases[];
+} ag_fin_batch;
+
 static void on_finished(redisAsyncContext *ac, void *reply, void *pd)
 {
     (void)ac;
-    ag_lease *l = pd;
-    rc_redis_agent *a = l->a;
+    ag_fin_batch *bt = pd;
+    rc_redis_agent *a = bt->a;
     redisReply *rep = reply;
-    if (!rep) { /* lost with the connection: again when it is back */
-        fin_push(a, l);
-        return;
+    /* lost with the connection, library removed, server loading: again when
+     * the connection is back (the token makes a repeat harmless) */
+    bool again = !rep || rconn_transient(rep);
+    bool each = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == bt->n;
+    for (size_t i = 0; i < bt->n; i++) {
+        ag_lease *l = bt->leases[i];
+        if (again) {
+            fin_push(a, l);
+            continue;
+        }
+        a->finishing--;
+        const redisReply *e = each ? rep->element[i] : NULL;
+        if (e && e->type == REDIS_REPLY_STRING && strcmp(e->str, "ok") == 0)
+            a->stats.finished++;
+        else
+            a->stats.stale++;
+        lease_free(a, l);
     }
-    if (rconn_transient(rep)) { /* library removed, server loading: reconnect, send again */
-        fin_push(a, l);
+    free(bt);
+    if (rep && again) {
         rconn_reset(a->cmd, rep->str);
         return;
     }
-    a->finishing--;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
-        rep->element[0]->type == REDIS_REPLY_STRING && strcmp(rep->element[0]->str, "ok") == 0)
-        a->stats.finished++;
-    else
-        a->stats.stale++;
-    lease_free(a, l);
-    try_claim(a);
+    if (!again) try_claim(a);
 }
 
+/* Send the queued finishes, up to MAX_SLOTS results to one runcue_finish. */
 static void send_finishes(rc_redis_agent *a)
 {
+    enum { HEAD = 6, PER = 6 };
     while (a->fin_head && rconn_ready(a->cmd)) {
+        size_t n = 0;
+        for (ag_lease *l = a->fin_head; l && n < MAX_SLOTS; l = l->next_fin) n++;
+        ag_fin_batch *bt = malloc(sizeof *bt + n * sizeof bt->leases[0]);
+        if (!bt) break; /* sent by the next call */
+        const char *argv[HEAD + PER * MAX_SLOTS];
+        size_t lens[HEAD + PER * MAX_SLOTS];
+        char nbuf[16];
+        snprintf(nbuf, sizeof nbuf, "%zu", n);
+        const char *head[HEAD] = {"FCALL", "runcue_finish", "1", a->base, a->name, nbuf};
+        memcpy(argv, head, sizeof head);
         ag_lease *l = a->fin_head;
-        const char *res = l->result ? l->result : "", *er = l->error ? l->error : "";
-        const char *argv[] = {"FCALL", "runcue_finish", "1", a->base, a->name, "1", l->job, l->tok,
-                              l->status, res, er, "0"};
-        size_t lens[12];
-        for (int i = 0; i < 12; i++) lens[i] = strlen(argv[i]);
-        if (rconn_cmd(a->cmd, on_finished, l, 12, argv, lens)) break;
-        a->fin_head = l->next_fin;
+        for (size_t i = 0; i < n; i++, l = l->next_fin) {
+            const char **p = argv + HEAD + PER * i;
+            p[0] = l->job, p[1] = l->tok, p[2] = l->status;
+            p[3] = l->result ? l->result : "", p[4] = l->error ? l->error : "", p[5] = "0";
+            bt->leases[i] = l;
+        }
+        for (size_t i = 0; i < HEAD + PER * n; i++) lens[i] = strlen(argv[i]);
+        bt->a = a;
+        bt->n = n;
+        if (rconn_cmd(a->cmd, on_finished, bt, (int)(HEAD + PER * n), argv, lens)) {
+            free(bt);
+            break;
+        }
+        a->fin_head = l;
         if (!a->fin_head) a->fin_tail = NULL;
     }
+}
+
+static void finish_deferred(rc_loop *loop, void *arg)
+{
+    (void)loop;
+    send_finishes(arg);
 }
 
 /* The local work of a lease is over: queue its finish. */
@@ -140,7 +180,7 @@ static void local_over(rc_redis_agent *a, ag_lease *l, const char *status, const
     l->error = error ? strdup(error) : NULL;
     a->finishing++;
     fin_push(a, l);
-    send_finishes(a);
+    rc_defer_request(a->loop, &a->fin_defer); /* with the others over in this iteration */
 }
 
 static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
@@ -378,6 +418,7 @@ static void agent_destroy(rc_redis_agent *a)
     rconn_free(a->sub);
     a->cmd = a->sub = NULL;
     rc_timer_stop(a->loop, &a->claim_timer);
+    rc_defer_cancel(a->loop, &a->fin_defer);
     rc_cue_unobserve(a->cue, &a->obs);
     for (size_t i = 0; i < a->leases.cap; i++)
         if (a->leases.keys[i]) lease_free(a, a->leases.vals[i]);
@@ -417,6 +458,7 @@ int rc_redis_agent_new(rc_redis_agent **out, rc_cue *cue, const rc_redis_agent_o
     a->on_lost = on_lost;
     a->ud = ud;
     rc_timer_init(&a->claim_timer, claim_fire, a);
+    rc_defer_init(&a->fin_defer, finish_deferred, a);
     const char *ns = opts->conn.ns ? opts->conn.ns : "default";
     rconn_ns_key(a->base, sizeof a->base, ns);
     if (!rconn_name_ok(ns)) {

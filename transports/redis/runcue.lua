@@ -3,7 +3,7 @@
 runcue.lua -- the distributed side of runcue, as one Redis Functions library.
 
 Every state change of a namespace is one atomic call on the server's clock:
-register, enqueue, claim, extend, finish, reclaim, cancel, and a read-only
+register, enqueue (one or many), claim, extend, finish, reclaim, cancel, and a read-only
 snapshot.  The limits runcue keeps in one process hold across every scheduler
 and agent: never more than N starts in any window of W (the exact sliding
 window: a list of the last N start times), never more than C leased.
@@ -31,7 +31,8 @@ Keys (base = rc:{ns}):
   base:dead          list  dead-lettered job ids, newest first (bounded)
   base:res:<owner>   stream a scheduler's results
   base:art           stream produced artifact keys (bounded)
-Channel base:wake    a message when work is queued or a slot frees.
+Channel base:wake    a message when work is queued or a slot of a service with
+                   a concurrency limit frees.
 
 The only server calls (the list an emulation must provide): TIME,
 DEL, GET, SET, PEXPIRE, INCR, HGET, HMGET, HSET, HINCRBY, HGETALL, SADD,
@@ -42,9 +43,10 @@ redis.error_reply.  Plain Lua 5.1 otherwise (no cjson, no bit ops); a host
 that loads this file with luaL_loadbuffer strips the first line.
 ]]
 
-local VERSION = '1'
+local VERSION = '2'
 local RECLAIM_BATCH = 16  -- expired leases requeued per claim call
 local MAX_CLAIM = 64      -- jobs one claim may return
+local MAX_ENQUEUE = 256   -- items one enqueue_many may take
 local DEAD_KEEP = 1000    -- dead-letter list length
 local ART_KEEP = 10000    -- artifacts stream length (approximate)
 local RETAIN_US = 3600 * 1000000 -- finished jobs and their dedupe keys
@@ -101,16 +103,17 @@ end
 
 local function load_job(base, id)
     local v = redis.call('HMGET', base .. ':job:' .. id, 'svc', 'owner', 'dd', 'st', 'tok',
-                         'dl', 'score', 'ag')
+                         'dl', 'score', 'ag', 'prod')
     if not v[1] or not v[2] or not v[4] then return nil end
     return {svc = v[1], owner = v[2], dd = v[3] or '', st = v[4], tok = v[5] or '',
-            dl = v[6] or '0', score = v[7] or '0', ag = v[8] or ''}
+            dl = v[6] or '0', score = v[7] or '0', ag = v[8] or '', prod = v[9] or ''}
 end
 
 -- A finished job is kept RETAIN_US (for dedupe re-attach), then expires.
-local function retire(base, id, job, state, keep_dedupe)
+-- More field-value pairs to set with its state may follow.
+local function retire(base, id, job, state, keep_dedupe, ...)
     local key = base .. ':job:' .. id
-    redis.call('HSET', key, 'st', state)
+    redis.call('HSET', key, 'st', state, ...)
     redis.call('PEXPIRE', key, fmt(RETAIN_US / 1000))
     if job.dd ~= '' then
         local ddkey = base .. ':dd:' .. job.dd
@@ -231,20 +234,23 @@ local function f_register(keys, args)
     return 'created'
 end
 
--- runcue_enqueue svc owner dedupe priority task payload [produces]
---   (produces: artifact keys separated by newlines, announced on success)
---   -> {id, "new"} | {id, "queued"|"leased"} | {id, "done", result}
-local function f_enqueue(keys, args)
-    local base = base_of(keys)
-    local s = str_arg(args[1], 'service name', 128)
-    local owner = str_arg(args[2], 'owner', 128)
-    local dd = str_arg(args[3], 'dedupe key', 512)
-    local prio = num_arg(args[4], 'priority', 0, 1)
-    local task = str_arg(args[5], 'task', 256)
-    local payload = str_arg(args[6], 'payload', 64 * 1024 * 1024)
-    local prod = str_arg(args[7] or '', 'produces', 1024 * 1024)
-    if owner == '' then return err('an owner is needed') end
-    if not service(base, s) then return err("unknown service '" .. s .. "'") end
+-- One enqueue: args[i..i+6] are svc owner dedupe priority task payload
+-- produces.  ctx is the caller's: ctx.now (the server's time, read when first
+-- needed) and ctx.svcs (service name -> limits, a cache).
+-- Returns the reply of runcue_enqueue and whether a new job was queued;
+-- raises {err = ...} on bad input.
+local function enqueue_one(base, args, i, ctx)
+    local s = str_arg(args[i], 'service name', 128)
+    local owner = str_arg(args[i + 1], 'owner', 128)
+    local dd = str_arg(args[i + 2], 'dedupe key', 512)
+    local prio = num_arg(args[i + 3], 'priority', 0, 1)
+    local task = str_arg(args[i + 4], 'task', 256)
+    local payload = str_arg(args[i + 5], 'payload', 64 * 1024 * 1024)
+    local prod = str_arg(args[i + 6] or '', 'produces', 1024 * 1024)
+    if owner == '' then error({err = 'runcue: an owner is needed'}) end
+    local svcs = ctx.svcs
+    if svcs[s] == nil then svcs[s] = service(base, s) or false end
+    if not svcs[s] then error({err = "runcue: unknown service '" .. s .. "'"}) end
     if dd ~= '' then
         local id = redis.call('GET', base .. ':dd:' .. dd)
         if id then
@@ -252,13 +258,14 @@ local function f_enqueue(keys, args)
             local st = v[1]
             if st == 'queued' or st == 'leased' then
                 redis.call('HSET', base .. ':job:' .. id, 'owner', owner)
-                return {id, st}
+                return {id, st}, false
             elseif st == 'done' then
-                return {id, 'done', v[2] or ''}
+                return {id, 'done', v[2] or ''}, false
             end
         end
     end
-    local now = now_us(base)
+    if not ctx.now then ctx.now = now_us(base) end
+    local now = ctx.now
     local seq = redis.call('INCR', base .. ':seq')
     local id = tostring(seq)
     local score = fmt(math.floor((1 - prio) * 1000 + 0.5) * PRIO_SPAN + seq)
@@ -267,8 +274,43 @@ local function f_enqueue(keys, args)
                'eq', fmt(now), 'prod', prod)
     redis.call('ZADD', base .. ':ready:' .. s, score, id)
     if dd ~= '' then redis.call('SET', base .. ':dd:' .. dd, id) end
-    wake(base, s)
-    return {id, 'new'}
+    return {id, 'new'}, true
+end
+
+-- runcue_enqueue svc owner dedupe priority task payload [produces]
+--   (produces: artifact keys separated by newlines, announced on success)
+--   -> {id, "new"} | {id, "queued"|"leased"} | {id, "done", result}
+local function f_enqueue(keys, args)
+    local base = base_of(keys)
+    local rep, new = enqueue_one(base, args, 1, {svcs = {}})
+    if new then wake(base, args[1]) end
+    return rep
+end
+
+-- runcue_enqueue_many n, then n times: svc owner dedupe priority task payload
+--   produces  -> n replies, each as runcue_enqueue's, or {"", "error", message}
+--   for an item refused (the others are queued).  One wake per service.
+local function f_enqueue_many(keys, args)
+    local base = base_of(keys)
+    local n = num_arg(args[1], 'item count', 1, MAX_ENQUEUE)
+    if #args ~= 1 + 7 * n then return err('enqueue_many takes 7 arguments per item') end
+    local ctx, woken, order, out = {svcs = {}}, {}, {}, {}
+    for r = 1, n do
+        local i = 2 + 7 * (r - 1)
+        local ok, rep, new = pcall(enqueue_one, base, args, i, ctx)
+        if ok then
+            out[r] = rep
+            if new and not woken[args[i]] then
+                woken[args[i]] = true
+                order[#order + 1] = args[i]
+            end
+        else
+            local text = type(rep) == 'table' and rep.err or tostring(rep)
+            out[r] = {'', 'error', text}
+        end
+    end
+    for _, s in ipairs(order) do wake(base, s) end
+    return out
 end
 
 -- runcue_claim agent k svc [svc ...]
@@ -371,15 +413,25 @@ local function f_extend(keys, args)
     return {'ok', fmt(svc.lease)}
 end
 
+-- A slot of each service in `order` freed: wake the agents that wait for one
+-- (only a service with a concurrency limit makes them wait for a slot).
+local function wake_freed(base, order)
+    for _, s in ipairs(order) do
+        local conc = tonumber(redis.call('HGET', base .. ':svc:' .. s, 'conc') or '-1')
+        if conc >= 0 then wake(base, s) end
+    end
+end
+
 -- runcue_finish agent n, then n times: id token status(ok|fail|retry) result error
---   [produced-key-count keys...]  -> one "ok" | "stale" per result
+--   [produced-key-count keys...]  -> one "ok" | "stale" per result; one wake per
+--   service with a concurrency limit
 local function f_finish(keys, args)
     local base = base_of(keys)
     local agent = str_arg(args[1], 'agent', 128)
     local n = num_arg(args[2], 'result count', 1, MAX_CLAIM)
     local now = now_us(base)
     redis.call('ZADD', base .. ':agents', fmt(now), agent)
-    local out = {}
+    local out, woken, order = {}, {}, {}
     local i = 3
     for r = 1, n do
         local id = str_arg(args[i], 'job id', 32)
@@ -389,6 +441,7 @@ local function f_finish(keys, args)
         local emsg = str_arg(args[i + 4], 'error', 64 * 1024)
         local np = num_arg(args[i + 5], 'produced count', 0, 4096)
         if status ~= 'ok' and status ~= 'fail' and status ~= 'retry' then
+            wake_freed(base, order)
             return err("bad status '" .. tostring(status) .. "'")
         end
         local job = load_job(base, id)
@@ -398,12 +451,10 @@ local function f_finish(keys, args)
         else
             redis.call('ZREM', base .. ':leased:' .. job.svc, id)
             local state = status == 'ok' and 'done' or (status == 'fail' and 'failed' or 'retry')
-            redis.call('HSET', base .. ':job:' .. id, 'res', result, 'err', emsg, 'fin', fmt(now))
-            retire(base, id, job, state, status == 'ok')
+            retire(base, id, job, state, status == 'ok', 'res', result, 'err', emsg, 'fin', fmt(now))
             emit_result(base, id, job, status, result, emsg)
             if status == 'ok' then
-                local prod = redis.call('HGET', base .. ':job:' .. id, 'prod') or ''
-                for k in string.gmatch(prod, '[^\n]+') do
+                for k in string.gmatch(job.prod, '[^\n]+') do
                     redis.call('XADD', base .. ':art', 'MAXLEN', '~', ART_KEEP, '*',
                                'key', k, 'owner', job.owner)
                 end
@@ -414,11 +465,15 @@ local function f_finish(keys, args)
                 end
             end
             stat(base, 'finishes')
-            wake(base, job.svc)
+            if not woken[job.svc] then
+                woken[job.svc] = true
+                order[#order + 1] = job.svc
+            end
             out[r] = 'ok'
         end
         i = i + 6 + np
     end
+    wake_freed(base, order)
     return out
 end
 
@@ -501,6 +556,7 @@ local ro = {'no-writes'}
 redis.register_function{function_name = 'runcue_version', callback = f_version, flags = ro}
 redis.register_function('runcue_register', protect(f_register))
 redis.register_function('runcue_enqueue', protect(f_enqueue))
+redis.register_function('runcue_enqueue_many', protect(f_enqueue_many))
 redis.register_function('runcue_claim', protect(f_claim))
 redis.register_function('runcue_extend', protect(f_extend))
 redis.register_function('runcue_finish', protect(f_finish))

@@ -4,7 +4,8 @@
  * Three connections: commands (register, enqueue), results (XREADGROUP on
  * this scheduler's stream, BLOCK) and artifacts (XREAD on the namespace's
  * artifacts stream, BLOCK).  A work's handler puts an item on the send
- * queue; its enqueue reply gives the job id, under which the item waits for
+ * queue, sent at the end of the loop iteration with the others queued in it
+ * (one runcue_enqueue_many); its reply gives the job id, under which the item waits for
  * its result.  Every item still waiting is enqueued again when the command
  * connection comes back (the dedupe key makes that idempotent, and a server
  * that lost the job gets it again).  The connections keep the loop alive only
@@ -25,6 +26,9 @@
 #define STASH_MAX 4096
 #define STASH_KEEP_S 10.0
 #define GROUP "runcue"
+#define ENQUEUE_BATCH 256 /* items per runcue_enqueue_many (the library's MAX_ENQUEUE) */
+#define ACK_MAX 1024      /* stream ids acknowledged in one XACK and one XDEL */
+#define SID_LEN 48
 #define STATUS_EVERY_S 1.0
 
 static _Thread_local char last_error[ERR_LEN];
@@ -71,7 +75,7 @@ typedef struct rs_service {
 typedef struct rs_stash { /* a result that came before its enqueue reply */
     struct rs_stash *next;
     uint64_t job;
-    char stream_id[48];
+    char stream_id[SID_LEN];
     char status[16];
     char *result, *error;
     unsigned dl;
@@ -97,6 +101,9 @@ struct rc_redis {
     rc_observer obs; /* re-engages the artifacts reader when work waits on keys */
     rc_timer status_timer; /* the remote status of waiting work, every STATUS_EVERY_S */
     bool status_asked;
+    rc_defer flush_defer; /* sends the items queued in one loop iteration together */
+    size_t n_acks;
+    char acks[ACK_MAX][SID_LEN]; /* to acknowledge and delete, in one XACK and one XDEL */
     rc_redis_stats stats;
     char err[ERR_LEN];
 };
@@ -191,31 +198,24 @@ static void finish_chain(rc_redis *r, uint64_t job, const char *status, const ch
 static void ack(rc_redis *r, const char *stream_id);
 static bool stash_take(rc_redis *r, uint64_t job);
 
-static void on_enqueued(redisAsyncContext *ac, void *reply, void *pd)
+static void ack_flush(rc_redis *r);
+
+/* Fail an item the server refused. */
+static void refuse_item(rc_redis *r, rs_item *it, const char *why)
 {
-    (void)ac;
-    rs_item *it = pd;
-    redisReply *rep = reply;
-    rc_redis *r = it->b->r;
-    r->unanswered_cmds--;
-    if (!rep) { /* connection lost: send again when it is back */
-        send_push(r, it);
-        engage_update(r);
-        return;
-    }
-    if (rconn_transient(rep)) { /* library removed, server loading: reconnect, send again */
-        send_push(r, it);
-        rconn_reset(r->cmd, rep->str);
-        engage_update(r);
-        return;
-    }
+    char msg[ERR_LEN];
+    snprintf(msg, sizeof msg, "enqueue refused: %s", why);
+    r->in_flight--;
+    rc_fail(r->cue, it->tok, msg);
+    item_free(it);
+}
+
+/* One item's reply within runcue_enqueue_many's: {id, state[, result]} or
+ * {"", "error", message}. */
+static void enqueued_item(rc_redis *r, rs_item *it, const redisReply *rep)
+{
     if (rep->type == REDIS_REPLY_ERROR) {
-        char msg[ERR_LEN];
-        snprintf(msg, sizeof msg, "enqueue refused: %s", rep->str);
-        r->in_flight--;
-        rc_fail(r->cue, it->tok, msg);
-        item_free(it);
-        engage_update(r);
+        refuse_item(r, it, rep->str);
         return;
     }
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
@@ -223,17 +223,19 @@ static void on_enqueued(redisAsyncContext *ac, void *reply, void *pd)
         r->in_flight--;
         rc_fail(r->cue, it->tok, "enqueue: unexpected reply from the server");
         item_free(it);
-        engage_update(r);
+        return;
+    }
+    const char *state = rep->element[1]->str;
+    const redisReply *res = rep->elements > 2 ? rep->element[2] : NULL;
+    bool str = res && res->type == REDIS_REPLY_STRING;
+    if (strcmp(state, "error") == 0) {
+        refuse_item(r, it, str ? res->str : "unknown error");
         return;
     }
     uint64_t job = strtoull(rep->element[0]->str, NULL, 10);
-    const char *state = rep->element[1]->str;
     if (strcmp(state, "done") == 0) {
         r->stats.reattached++;
-        const redisReply *res = rep->elements > 2 ? rep->element[2] : NULL;
-        bool str = res && res->type == REDIS_REPLY_STRING;
         finish_item(r, it, "ok", str ? res->str : NULL, str ? res->len : 0, NULL);
-        engage_update(r);
         return;
     }
     if (strcmp(state, "new") != 0) r->stats.reattached++;
@@ -247,24 +249,95 @@ static void on_enqueued(redisAsyncContext *ac, void *reply, void *pd)
     } else {
         stash_take(r, job);
     }
+}
+
+typedef struct rs_batch { /* the items of one runcue_enqueue_many, in order */
+    rc_redis *r;
+    size_t n;
+    rs_item *items[];
+} rs_batch;
+
+static void on_enqueued(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac;
+    rs_batch *bt = pd;
+    redisReply *rep = reply;
+    rc_redis *r = bt->r;
+    r->unanswered_cmds--;
+    bool again = !rep || rconn_transient(rep); /* lost connection, library gone, loading */
+    bool whole = rep && !again && (rep->type != REDIS_REPLY_ARRAY || rep->elements != bt->n);
+    for (size_t i = 0; i < bt->n; i++) {
+        rs_item *it = bt->items[i];
+        if (again) {
+            send_push(r, it);
+        } else if (!whole) {
+            enqueued_item(r, it, rep->element[i]);
+        } else if (rep->type == REDIS_REPLY_ERROR) {
+            refuse_item(r, it, rep->str);
+        } else {
+            r->in_flight--;
+            rc_fail(r->cue, it->tok, "enqueue: unexpected reply from the server");
+            item_free(it);
+        }
+    }
+    free(bt);
+    if (rep && again) rconn_reset(r->cmd, rep->str);
+    ack_flush(r);
     engage_update(r);
 }
 
+/* Send the queued items, ENQUEUE_BATCH to one runcue_enqueue_many. */
 static void flush(rc_redis *r)
 {
+    enum { HEAD = 5, PER = 7 };
     while (r->sq_head && rconn_ready(r->cmd)) {
+        size_t n = 0;
+        for (rs_item *it = r->sq_head; it && n < ENQUEUE_BATCH; it = it->next) n++;
+        rs_batch *bt = malloc(sizeof *bt + n * sizeof bt->items[0]);
+        const char **argv = malloc((HEAD + PER * n) * sizeof *argv);
+        size_t *lens = malloc((HEAD + PER * n) * sizeof *lens);
+        if (!bt || !argv || !lens) {
+            free(bt), free(argv), free(lens);
+            break; /* sent by the next flush */
+        }
+        char nbuf[16];
+        snprintf(nbuf, sizeof nbuf, "%zu", n);
+        const char *head[HEAD] = {"FCALL", "runcue_enqueue_many", "1", r->base, nbuf};
+        memcpy(argv, head, sizeof head);
         rs_item *it = r->sq_head;
-        const char *argv[] = {"FCALL", "runcue_enqueue", "1", r->base, it->svc, r->owner, it->dd,
-                              "0.5", it->task, it->payload, it->produces};
-        size_t lens[11];
-        for (int i = 0; i < 11; i++) lens[i] = strlen(argv[i]);
-        if (rconn_cmd(r->cmd, on_enqueued, it, 11, argv, lens)) break;
-        r->sq_head = it->next;
+        for (size_t i = 0; i < n; i++, it = it->next) {
+            const char *a[PER] = {it->svc, it->dd, "0.5", it->task, it->payload, it->produces};
+            const char **p = argv + HEAD + PER * i;
+            p[0] = a[0], p[1] = r->owner, p[2] = a[1], p[3] = a[2], p[4] = a[3], p[5] = a[4];
+            p[6] = a[5];
+            bt->items[i] = it;
+        }
+        for (size_t i = 0; i < HEAD + PER * n; i++) lens[i] = strlen(argv[i]);
+        bt->r = r;
+        bt->n = n;
+        int rc = rconn_cmd(r->cmd, on_enqueued, bt, (int)(HEAD + PER * n), argv, lens);
+        free(argv);
+        free(lens);
+        if (rc) {
+            free(bt);
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            rs_item *sent = r->sq_head;
+            r->sq_head = sent->next;
+            sent->next = NULL;
+            sent->sent = true;
+        }
         if (!r->sq_head) r->sq_tail = NULL;
-        it->next = NULL;
-        it->sent = true;
         r->unanswered_cmds++;
     }
+}
+
+static void flush_deferred(rc_loop *loop, void *arg)
+{
+    (void)loop;
+    flush(arg);
+    engage_update(arg);
 }
 
 static uint64_t fnv1a(uint64_t h, const char *s)
@@ -319,8 +392,7 @@ static void handler(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
     snprintf(it->dd, sizeof it->dd, "%.100s:%016llx", b->task, (unsigned long long)h);
     r->in_flight++;
     send_push(r, it);
-    flush(r);
-    engage_update(r);
+    rc_defer_request(r->loop, &r->flush_defer);
 }
 
 /* ---- results ---- */
@@ -335,14 +407,28 @@ static void on_ack(redisAsyncContext *ac, void *reply, void *pd)
     engage_update(r);
 }
 
+/* Acknowledge and delete the stream ids gathered so far: one XACK, one XDEL.
+ * Unsent (no connection), they stay pending in the group and are read again. */
+static void ack_flush(rc_redis *r)
+{
+    if (!r->n_acks) return;
+    enum { HEAD = 3 };
+    const char *argv[HEAD + ACK_MAX];
+    size_t lens[HEAD + ACK_MAX];
+    argv[0] = "XACK", argv[1] = r->res_key, argv[2] = GROUP;
+    for (size_t i = 0; i < r->n_acks; i++) argv[HEAD + i] = r->acks[i];
+    for (size_t i = 0; i < HEAD + r->n_acks; i++) lens[i] = strlen(argv[i]);
+    int n = (int)(HEAD + r->n_acks);
+    if (rconn_cmd(r->res, on_ack, r, n, argv, lens) == 0) r->unanswered_cmds++;
+    argv[1] = "XDEL", argv[2] = r->res_key, lens[1] = 4, lens[2] = strlen(r->res_key);
+    if (rconn_cmd(r->res, on_ack, r, n - 1, argv + 1, lens + 1) == 0) r->unanswered_cmds++;
+    r->n_acks = 0;
+}
+
 static void ack(rc_redis *r, const char *stream_id)
 {
-    const char *a1[] = {"XACK", r->res_key, GROUP, stream_id};
-    size_t l1[] = {4, strlen(r->res_key), strlen(GROUP), strlen(stream_id)};
-    const char *a2[] = {"XDEL", r->res_key, stream_id};
-    size_t l2[] = {4, strlen(r->res_key), strlen(stream_id)};
-    if (rconn_cmd(r->res, on_ack, r, 4, a1, l1) == 0) r->unanswered_cmds++;
-    if (rconn_cmd(r->res, on_ack, r, 3, a2, l2) == 0) r->unanswered_cmds++;
+    if (r->n_acks == ACK_MAX) ack_flush(r);
+    snprintf(r->acks[r->n_acks++], SID_LEN, "%s", stream_id);
     r->stats.acked++;
 }
 
@@ -423,9 +509,9 @@ static void apply_entry(rc_redis *r, const redisReply *entry)
     const redisReply *id = field(f, "id"), *st = field(f, "status"), *res = field(f, "result"),
                      *er = field(f, "error"), *dl = field(f, "dl");
     uint64_t job = id ? strtoull(id->str, NULL, 10) : 0;
-    if (!job || !st || strlen(sid) >= 48) {
+    if (!job || !st || strlen(sid) >= SID_LEN) {
         r->stats.unknown_results++;
-        if (strlen(sid) < 48) ack(r, sid);
+        if (strlen(sid) < SID_LEN) ack(r, sid);
         return;
     }
     r->stats.results++;
@@ -471,6 +557,7 @@ static void on_results(redisAsyncContext *ac, void *reply, void *pd)
         return;
     }
     stash_expire(r);
+    ack_flush(r);
     read_results(r, ">");
     engage_update(r);
 }
@@ -724,6 +811,7 @@ int rc_redis_new(rc_redis **out, rc_cue *cue, const rc_redis_opts *opts)
     if (!r) return fail_new(RC_ENOMEM, "out of memory");
     r->cue = cue;
     r->loop = loop;
+    rc_defer_init(&r->flush_defer, flush_deferred, r);
     const char *ns = opts->conn.ns ? opts->conn.ns : "default";
     if (!rconn_ns_key(r->base, sizeof r->base, ns)) {
         free(r);
@@ -882,6 +970,7 @@ void rc_redis_free(rc_redis *r)
     if (!r) return;
     r->closing = true;
     rc_timer_stop(r->loop, &r->status_timer);
+    rc_defer_cancel(r->loop, &r->flush_defer);
     rc_cue_unobserve(r->cue, &r->obs);
     rconn_free(r->cmd);
     rconn_free(r->res);

@@ -313,3 +313,33 @@ Test(redis_lib, garbage_job_and_cancel)
     cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
     freeReplyObject(r);
 }
+
+Test(redis_lib, enqueue_many_answers_each_item)
+{
+    reg("api", "0", "0", "-1", "10000000", "3");
+    long long a = enq("api", "k1", "0.5");
+    /* a re-attach, a refused item (its neighbours still queued) and a new job */
+    redisReply *r = cmd(26, "FCALL", "runcue_enqueue_many", "1", NS, "3", "api", "s1", "k1", "0.5",
+                        "work", "{}", "", "nosuch", "s1", "", "0.5", "work", "{}", "", "api", "s1",
+                        "k2", "0", "work", "{}", "p1");
+    cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 3, "reply: %s", r->str);
+    cr_assert_eq(atoll(str_el(r->element[0], 0)), a);
+    cr_assert_str_eq(str_el(r->element[0], 1), "queued");
+    cr_assert_str_eq(str_el(r->element[1], 0), "");
+    cr_assert_str_eq(str_el(r->element[1], 1), "error");
+    cr_assert(strstr(str_el(r->element[1], 2), "unknown service 'nosuch'"), "%s",
+              str_el(r->element[1], 2));
+    long long b = atoll(str_el(r->element[2], 0));
+    cr_assert_str_eq(str_el(r->element[2], 1), "new");
+    cr_assert_gt(b, a);
+    freeReplyObject(r);
+    r = cmd(2, "ZCARD", NS ":ready:api");
+    cr_assert_eq(r->integer, 2);
+    freeReplyObject(r);
+    /* a wrong argument count refuses the whole call */
+    r = cmd(11, "FCALL", "runcue_enqueue_many", "1", NS, "2", "api", "s1", "k9", "0.5", "work",
+            "{}");
+    cr_assert(r->type == REDIS_REPLY_ERROR && strstr(r->str, "7 arguments per item"), "%s",
+              r->str);
+    freeReplyObject(r);
+}
