@@ -67,7 +67,6 @@ int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts)
     rc_defer_init(&cue->pass, rc_pass_cb, cue);
     rc_observe_init(cue);
     svc_init_free(cue, &cue->free_svc);
-    rc_dlist_init(&cue->all);
     rc_dlist_init(&cue->dirty);
     rc_dlist_init(&cue->waiting_any);
     rc_dlist_init(&cue->finished);
@@ -100,11 +99,8 @@ void rc_cue_free(rc_cue *cue)
     rc_alloc a = cue->alloc;
     rc_observe_fini(cue);
     rc_timeouts_fini(cue);
-    for (rc_dnode *n = rc_dlist_first(&cue->all); n;) {
-        rc_dnode *next = rc_dlist_next(&cue->all, n);
-        rc_work_release(cue, RC_CONTAINER(n, rc_work, all));
-        n = next;
-    }
+    rc_work *w;
+    RC_FOR_EACH_WORK(cue, w) rc_work_release(cue, w);
     if (cue->running_refs) rc_loop_unref(cue->loop);
     rc_defer_cancel(cue->loop, &cue->pass);
     for (size_t i = 0; i < cue->n_services; i++) {
@@ -477,7 +473,6 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     cue->next_id++;
     rc_time now = rc_loop_now(cue->loop);
     w->created = w->pending_since = now;
-    rc_dlist_push_back(&cue->all, &w->all);
     cue->stats.submitted++;
     cue->stats.pending++;
     if (out_id) *out_id = w->id;
@@ -510,8 +505,9 @@ size_t rc_list(const rc_cue *cue, int state, const char *task, const rc_work **o
     size_t n = 0;
     if (!cue) return 0;
     if (!out) max = SIZE_MAX; /* only counting */
-    for (rc_dnode *d = rc_dlist_first(&cue->all); d && n < max; d = rc_dlist_next(&cue->all, d)) {
-        const rc_work *w = RC_CONTAINER(d, rc_work, all);
+    const rc_work *w;
+    RC_FOR_EACH_WORK(cue, w) {
+        if (n >= max) break;
         if (state >= 0 && (int)w->state != state) continue;
         if (task && strcmp(w->task->name, task) != 0) continue;
         if (out) out[n] = w;

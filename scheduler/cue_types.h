@@ -181,7 +181,6 @@ struct rc_work {
         rc_dnode link; /* DIRTY, WAITING, ORPHAN, FINISHED */
     };
     rc_dnode age;   /* the pending-age list (pending timeouts) */
-    rc_dnode all;   /* every live work, in id order */
     rc_waitbucket *bucket; /* WAITING on a key; NULL when unkeyed */
     rc_delay *delay;       /* DELAYED */
 
@@ -221,6 +220,11 @@ struct rc_check {
     bool has_detail;
 };
 
+/* Every live work of `cue` in id order, as `w` (declared by the caller). */
+#define RC_FOR_EACH_WORK(cue, w)                                                       \
+    for (uint64_t rc_each_id_ = 0; ((w) = rc_idtable_next(&(cue)->works, &rc_each_id_)); \
+         rc_each_id_++)
+
 struct rc_cue {
     rc_alloc alloc;
     rc_loop *loop;
@@ -238,7 +242,6 @@ struct rc_cue {
     size_t n_tasks, tasks_cap;
 
     rc_idtable works; /* id -> rc_work */
-    rc_dlist all;    /* live works in id order */
     rc_dlist dirty;
     rc_dlist waiting_any; /* not ready, no key */
     rc_strmap waiting_by_key; /* key -> rc_waitbucket */

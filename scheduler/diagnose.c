@@ -138,11 +138,10 @@ static const void *keyindex_get(const keyindex *ki, const char *key)
 static int index_producers(rc_cue *cue, keyindex *idx)
 {
     size_t total = 0;
-    for (rc_dnode *n = rc_dlist_first(&cue->all); n; n = rc_dlist_next(&cue->all, n))
-        total += RC_CONTAINER(n, rc_work, all)->n_produces;
+    const rc_work *w;
+    RC_FOR_EACH_WORK(cue, w) total += w->n_produces;
     if (keyindex_init(&cue->alloc, idx, total)) return RC_ENOMEM;
-    for (rc_dnode *n = rc_dlist_first(&cue->all); n; n = rc_dlist_next(&cue->all, n)) {
-        const rc_work *w = RC_CONTAINER(n, rc_work, all);
+    RC_FOR_EACH_WORK(cue, w) {
         int rank = rank_of(w);
         for (size_t i = 0; i < w->n_produces; i++) {
             uint64_t h;
@@ -277,13 +276,14 @@ int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
         return RC_ENOMEM;
     }
     size_t k = 0;
-    for (rc_dnode *d = rc_dlist_first(&cue->all); d && k < count; d = rc_dlist_next(&cue->all, d)) {
-        const rc_work *w = RC_CONTAINER(d, rc_work, all);
+    const rc_work *w;
+    RC_FOR_EACH_WORK(cue, w) {
+        if (k >= count) break;
         if (w->state != RC_PENDING) continue;
         describe(cue, w, producers.slots ? &producers : NULL, &list[k++]);
     }
-    for (rc_dnode *d = rc_dlist_first(&cue->all); d && k < count; d = rc_dlist_next(&cue->all, d)) {
-        const rc_work *w = RC_CONTAINER(d, rc_work, all);
+    RC_FOR_EACH_WORK(cue, w) {
+        if (k >= count) break;
         if (w->state == RC_RUNNING && w->remote_status) describe_remote(w, &list[k++]);
     }
     rc_free(&cue->alloc, producers.slots);
@@ -400,8 +400,8 @@ static int add_edge(void *ud, const rc_work *w, const char *key)
 static int collect_edges(graph *g)
 {
     rc_cue *cue = g->cue;
-    for (rc_dnode *n = rc_dlist_first(&cue->all); n; n = rc_dlist_next(&cue->all, n)) {
-        const rc_work *w = RC_CONTAINER(n, rc_work, all);
+    const rc_work *w;
+    RC_FOR_EACH_WORK(cue, w) {
         if (w->where != RC_W_WAITING) continue;
         size_t before = g->d->n_edges;
         int rc = each_unmet_need(w, &g->producers, add_edge, g);

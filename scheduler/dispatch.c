@@ -375,11 +375,9 @@ int rc_recheck_waiting(rc_cue *cue, const char *key)
     rc_work **all = rc_malloc(&cue->alloc, n * sizeof *all);
     if (!all) {
         /* Without memory to sort, wake in list order: still deterministic. */
-        for (rc_dnode *d = rc_dlist_first(&cue->all); d;) {
-            rc_dnode *next = rc_dlist_next(&cue->all, d);
-            rc_work *w = RC_CONTAINER(d, rc_work, all);
+        rc_work *w;
+        RC_FOR_EACH_WORK(cue, w) {
             if (w->where == RC_W_WAITING) rc_make_dirty(cue, w);
-            d = next;
         }
         rc_request_pass(cue);
         return RC_ENOMEM;
@@ -389,8 +387,8 @@ int rc_recheck_waiting(rc_cue *cue, const char *key)
         all[k++] = RC_CONTAINER(d, rc_work, link);
     if (k < n) {
         /* Keyed waiters: walk the work list rather than the hash table. */
-        for (rc_dnode *d = rc_dlist_first(&cue->all); d; d = rc_dlist_next(&cue->all, d)) {
-            rc_work *w = RC_CONTAINER(d, rc_work, all);
+        rc_work *w;
+        RC_FOR_EACH_WORK(cue, w) {
             if (w->where == RC_W_WAITING && w->bucket && k < n) all[k++] = w;
         }
     }

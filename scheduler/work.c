@@ -162,7 +162,6 @@ static void forget_first(rc_cue *cue, rc_dlist *list)
 {
     rc_work *w = RC_CONTAINER(rc_dlist_first(list), rc_work, link);
     rc_dlist_remove(list, &w->link);
-    rc_dlist_remove(&cue->all, &w->all);
     rc_idtable_del(&cue->alloc, &cue->works, w->id);
     rc_work_release(cue, w);
 }
