@@ -171,8 +171,9 @@ struct rc_work {
      * unmet_big when there are more than 64 needs), for the diagnosis. */
     bool has_unmet;
     rc_time created, pending_since, started, finished;
-    uint64_t epoch;      /* artifact epoch of the last check */
-    uint64_t done_epoch; /* artifact epoch when it finished */
+    /* Artifact epoch: of the last check while pending; when it finished once
+     * finished (finished work never becomes pending again). */
+    uint64_t epoch;
 
     /* Where the work is says which one is in use: the run queue reads and
      * writes q only while the work is QUEUED. */
@@ -180,7 +181,6 @@ struct rc_work {
         rc_qnode q;    /* QUEUED */
         rc_dnode link; /* DIRTY, WAITING, ORPHAN, FINISHED */
     };
-    rc_dnode age;   /* the pending-age list (pending timeouts) */
     rc_waitbucket *bucket; /* WAITING on a key; NULL when unkeyed */
     rc_delay *delay;       /* DELAYED */
 
@@ -197,6 +197,9 @@ struct rc_work {
     /* rc_work_set_remote_status: why it waits in a remote queue, or NULL */
     char *remote_status;
     char label_inline[RC_LABEL_INLINE];
+    /* The node on the pending-age list: there only in cues with pending
+     * warnings or timeouts, whose records rc_work_alloc makes longer. */
+    rc_dnode age[];
 };
 
 /* A result artifact: the value a completed work left under its result_key,

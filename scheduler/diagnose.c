@@ -176,7 +176,7 @@ static bool unmet_bit(const rc_work *w, size_t i)
 static bool met_since_check(const rc_work *w, const rc_work *producer)
 {
     return producer && producer->state == RC_COMPLETED && !producer->skipped &&
-           producer->done_epoch >= w->epoch;
+           producer->epoch >= w->epoch;
 }
 
 static int each_unmet_need(const rc_work *w, const keyindex *producers, need_fn fn, void *ud)
