@@ -459,7 +459,6 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
         copy_flow(a, w, opts))
         goto oom;
     w->ud = opts->ud;
-    w->progress = -1;
     if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom;
     rc_delay *delay = NULL;
     if ((delayed && !(delay = rc_calloc(a, 1, sizeof *delay))) || rc_results_hold(cue, w)) {

@@ -113,6 +113,13 @@ typedef struct rc_taskdef {
     rc_dlist orphans; /* pending work waiting for a handler */
 } rc_taskdef;
 
+/* Which half of a work's phase union holds something. */
+enum rc_phase {
+    RC_PHASE_NONE = 0,
+    RC_PHASE_CHECKED, /* filed waiting by a check; kept until it starts */
+    RC_PHASE_RUNNING, /* started; kept until it is checked again or released */
+};
+
 enum rc_where {
     RC_W_NONE = 0,
     RC_W_DIRTY,
@@ -170,6 +177,7 @@ struct rc_work {
     /* WAITING: the declared needs the last check named unmet (bit i: needs[i];
      * unmet_big when there are more than 64 needs), for the diagnosis. */
     bool has_unmet;
+    uint8_t phase; /* enum rc_phase: which half of the phase union is in use */
     rc_time created, pending_since, started, finished;
     /* Artifact epoch: of the last check while pending; when it finished once
      * finished (finished work never becomes pending again). */
@@ -181,21 +189,27 @@ struct rc_work {
         rc_qnode q;    /* QUEUED */
         rc_dnode link; /* DIRTY, WAITING, ORPHAN, FINISHED */
     };
-    rc_waitbucket *bucket; /* WAITING on a key; NULL when unkeyed */
-    rc_delay *delay;       /* DELAYED */
+    rc_delay *delay; /* DELAYED */
 
-    char *detail; /* from rc_check_detail, or NULL */
-    uint64_t unmet_small;
-    uint64_t *unmet_big;
+    /* What the last check left, or what the running attempt reported: never
+     * both, so they share room; phase says which (rc_work_phase). */
+    union {
+        struct {                   /* RC_PHASE_CHECKED */
+            rc_waitbucket *bucket; /* WAITING on a key; NULL when unkeyed */
+            char *detail;          /* from rc_check_detail, or NULL */
+            uint64_t unmet_small;
+            uint64_t *unmet_big;
+        };
+        struct {             /* RC_PHASE_RUNNING */
+            double progress; /* rc_progress: the last report; -1: none */
+            char *progress_msg;
+            /* rc_work_set_remote_status: why it waits in a remote queue */
+            char *remote_status;
+        };
+    };
     cJSON *result;
     char *error;
     rc_work_flow *flow; /* NULL: no result artifacts */
-
-    /* rc_progress: the running attempt's last report */
-    double progress; /* -1: none */
-    char *progress_msg;
-    /* rc_work_set_remote_status: why it waits in a remote queue, or NULL */
-    char *remote_status;
     char label_inline[RC_LABEL_INLINE];
     /* The node on the pending-age list: there only in cues with pending
      * warnings or timeouts, whose records rc_work_alloc makes longer. */

@@ -51,7 +51,8 @@ static void mark_unmet(rc_check *check, const char *key)
     size_t n = w ? w->n_needs : 0;
     for (size_t k = 0; k < n; k++) {
         size_t i = (check->cursor + k) % n;
-        if (strcmp(w->needs[i], key) != 0) continue;
+        /* Checks usually name the work's own strings (rc_work_needs). */
+        if (w->needs[i] != key && strcmp(w->needs[i], key) != 0) continue;
         check->cursor = i + 1;
         if (n > 64 && !check->unmet_big &&
             !(check->unmet_big = rc_calloc(&check->cue->alloc, (n + 63) / 64, sizeof(uint64_t))))
@@ -95,6 +96,7 @@ static void keep_detail(rc_cue *cue, rc_work *w, const char *text)
 static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
 {
     char buf[64];
+    rc_work_phase(cue, w, RC_PHASE_CHECKED);
     if (chk->has_detail)
         keep_detail(cue, w, chk->detail);
     else if (answer < 0) {
@@ -104,8 +106,6 @@ static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
         keep_detail(cue, w, NULL);
     w->reason = RC_BLOCK_NOT_READY;
     w->where = RC_W_WAITING;
-    w->bucket = NULL;
-    rc_free(&cue->alloc, w->unmet_big);
     w->has_unmet = chk->any_unmet;
     w->unmet_small = chk->unmet_small;
     w->unmet_big = chk->unmet_big;
@@ -241,11 +241,7 @@ static void start_work(rc_cue *cue, rc_svc *s, rc_work *w)
     w->state = RC_RUNNING;
     w->where = RC_W_RUNNING;
     w->started = now;
-    w->progress = -1;
-    rc_free(&cue->alloc, w->progress_msg);
-    w->progress_msg = NULL;
-    rc_free(&cue->alloc, w->remote_status);
-    w->remote_status = NULL;
+    rc_work_phase(cue, w, RC_PHASE_RUNNING);
     /* Best effort: without memory the handler sees params without inputs. */
     (void)rc_results_fill(cue, w);
     s->running++;

@@ -45,6 +45,23 @@ rc_work *rc_work_alloc(rc_cue *cue)
     return w;
 }
 
+void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase)
+{
+    if (w->phase == RC_PHASE_CHECKED) {
+        rc_free(&cue->alloc, w->detail);
+        rc_free(&cue->alloc, w->unmet_big);
+    } else if (w->phase == RC_PHASE_RUNNING) {
+        rc_free(&cue->alloc, w->progress_msg);
+        rc_free(&cue->alloc, w->remote_status);
+    }
+    w->bucket = NULL;
+    w->detail = NULL;
+    w->unmet_small = 0;
+    w->unmet_big = NULL;
+    w->phase = (uint8_t)phase;
+    if (phase == RC_PHASE_RUNNING) w->progress = -1;
+}
+
 void rc_work_release(rc_cue *cue, rc_work *w)
 {
     const rc_alloc *a = &cue->alloc;
@@ -52,8 +69,7 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     cJSON_Delete(w->result);
     if (w->label != w->label_inline) rc_free(a, w->label);
     rc_free(a, w->needs); /* the block of needs and produces */
-    rc_free(a, w->detail);
-    rc_free(a, w->unmet_big);
+    rc_work_phase(cue, w, RC_PHASE_NONE);
     rc_free(a, w->error);
     rc_results_release(cue, w);
     if (w->flow) {
@@ -63,8 +79,6 @@ void rc_work_release(rc_cue *cue, rc_work *w)
         rc_free(a, w->flow->input_param);
         rc_free(a, w->flow);
     }
-    rc_free(a, w->progress_msg);
-    rc_free(a, w->remote_status);
     if (w->delay) {
         rc_timer_stop(cue->loop, &w->delay->timer);
         rc_free(a, w->delay);
