@@ -356,8 +356,9 @@ static int copy_keys(const rc_alloc *a, char ***dst, size_t *ndst, const char *c
 }
 
 /* The declared needs and produces in one block: the pointers of both, then
- * the strings.  w->needs is the block (NULL when there are no keys) and
- * w->produces points into it.  0 or RC_ENOMEM (nothing allocated). */
+ * the strings.  w->needs is the block (NULL when there are no keys) and the
+ * produces follow the needs (rc_declared_produces).  0 or RC_ENOMEM
+ * (nothing allocated). */
 static int copy_declared(const rc_alloc *a, rc_work *w, const rc_submit_opts *opts)
 {
     const size_t n = opts->n_needs + opts->n_produces;
@@ -376,7 +377,6 @@ static int copy_declared(const rc_alloc *a, rc_work *w, const rc_submit_opts *op
     }
 #undef DECLARED
     w->needs = keys;
-    w->produces = keys + opts->n_needs;
     w->n_needs = (uint32_t)opts->n_needs;
     w->n_produces = (uint32_t)opts->n_produces;
     return 0;
@@ -630,7 +630,7 @@ void *rc_work_ud(const rc_work *w)
 }
 size_t rc_work_produces(const rc_work *w, const char *const **keys)
 {
-    if (keys) *keys = w && w->n_produces ? (const char *const *)w->produces : NULL;
+    if (keys) *keys = w && w->n_produces ? (const char *const *)rc_declared_produces(w) : NULL;
     return w ? w->n_produces : 0;
 }
 

@@ -162,13 +162,12 @@ struct rc_work {
     rc_taskdef *task;
     cJSON *params;
     char *label;                  /* label_inline, or allocated when longer */
-    char **needs, **produces;     /* one block: needs, produces, then the strings */
+    char **needs;                 /* one block: needs, produces, then the strings */
     void *ud;                     /* rc_submit_opts.ud */
     uint32_t n_needs, n_produces; /* rc_submit refuses more */
 
-    rc_state state;
-    rc_block_reason reason; /* of the last check, for WAITING */
     unsigned attempt;
+    uint8_t state; /* rc_state */
     uint8_t where;
     bool skipped;
     bool retry_asked; /* the last attempt ended with rc_retry */
@@ -215,6 +214,13 @@ struct rc_work {
      * warnings or timeouts, whose records rc_work_alloc makes longer. */
     rc_dnode age[];
 };
+
+/* The declared produces: they follow the needs in one block.  Only for work
+ * with n_produces > 0. */
+static inline char **rc_declared_produces(const rc_work *w)
+{
+    return w->needs + w->n_needs;
+}
 
 /* A result artifact: the value a completed work left under its result_key,
  * and how many unfinished works list the key in their inputs. */

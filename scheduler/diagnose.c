@@ -145,9 +145,10 @@ static int index_producers(rc_cue *cue, keyindex *idx)
         int rank = rank_of(w);
         for (size_t i = 0; i < w->n_produces; i++) {
             uint64_t h;
-            keyslot *s = keyindex_slot(idx, w->produces[i], &h);
+            const char *key = rc_declared_produces(w)[i];
+            keyslot *s = keyindex_slot(idx, key, &h);
             if (s->hash && rank_of(s->val) > rank) continue;
-            *s = (keyslot){h, w->produces[i], w};
+            *s = (keyslot){h, key, w};
         }
     }
     return 0;

@@ -30,7 +30,8 @@ static rc_svc *pop_runnable(rc_cue *cue)
 static void announce_produces(rc_cue *cue, const rc_work *w)
 {
     if (cue->opts.no_auto_notify) return;
-    for (size_t i = 0; i < w->n_produces; i++) rc_artifacts_changed(cue, w->produces[i]);
+    for (size_t i = 0; i < w->n_produces; i++)
+        rc_artifacts_changed(cue, rc_declared_produces(w)[i]);
 }
 
 /* A completed or skipped work's result artifact: kept, and its consumers
@@ -104,7 +105,6 @@ static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
         keep_detail(cue, w, buf);
     } else
         keep_detail(cue, w, NULL);
-    w->reason = RC_BLOCK_NOT_READY;
     w->where = RC_W_WAITING;
     w->has_unmet = chk->any_unmet;
     w->unmet_small = chk->unmet_small;
@@ -164,7 +164,6 @@ static int run_checks(rc_cue *cue, rc_work *w)
     int ready = 1;
     if (cue->hooks.is_ready) {
         w->where = RC_W_NONE;
-        w->reason = RC_BLOCK_UNCHECKED;
         ready = cue->hooks.is_ready(cue, w, &chk, cue->hooks.ud);
     }
     bool gone = w->state != RC_PENDING || w->where != RC_W_NONE;
@@ -201,7 +200,6 @@ static double priority_of(rc_cue *cue, rc_work *w)
 static void orphan(rc_cue *cue, rc_work *w)
 {
     w->where = RC_W_ORPHAN;
-    w->reason = RC_BLOCK_UNKNOWN_TASK;
     rc_dlist_push_back(&w->task->orphans, &w->link);
     cue->stats.waiting++;
     w->task->svc->waiting++;
