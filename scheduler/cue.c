@@ -386,9 +386,15 @@ static int copy_declared(const rc_alloc *a, rc_work *w, const rc_submit_opts *op
 static int copy_label(const rc_alloc *a, rc_work *w, const char *label)
 {
     const size_t n = strlen(label) + 1;
-    w->label = n <= sizeof w->label_inline ? w->label_inline : rc_malloc(a, n);
-    if (!w->label) return RC_ENOMEM;
-    memcpy(w->label, label, n);
+    char *copy = n <= sizeof w->label_inline ? w->label_inline : rc_malloc(a, n);
+    if (!copy) return RC_ENOMEM;
+    memcpy(copy, label, n);
+    if (copy == w->label_inline) {
+        w->label_kind = RC_LABEL_IN_WORK;
+    } else {
+        w->label_heap = copy;
+        w->label_kind = RC_LABEL_ALLOCATED;
+    }
     return 0;
 }
 
@@ -566,7 +572,7 @@ const char *rc_work_service(const rc_work *w)
 }
 const char *rc_work_label(const rc_work *w)
 {
-    return w ? w->label : NULL;
+    return w ? rc_work_label_text(w) : NULL;
 }
 const cJSON *rc_work_params(const rc_work *w)
 {

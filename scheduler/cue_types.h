@@ -155,13 +155,13 @@ typedef struct rc_work_flow {
 
 /* Labels up to this many bytes (with the terminator) live in the work. */
 enum { RC_LABEL_INLINE = 16 };
+enum rc_label_kind { RC_LABEL_NONE = 0, RC_LABEL_IN_WORK, RC_LABEL_ALLOCATED };
 
 /* A work item.  Field order packs it: every pending item holds one. */
 struct rc_work {
     rc_work_id id; /* 0 while on the free list */
     rc_taskdef *task;
     cJSON *params;
-    char *label;                  /* label_inline, or allocated when longer */
     char **needs;                 /* one block: needs, produces, then the strings */
     void *ud;                     /* rc_submit_opts.ud */
     uint32_t n_needs, n_produces; /* rc_submit refuses more */
@@ -177,6 +177,7 @@ struct rc_work {
      * unmet_big when there are more than 64 needs), for the diagnosis. */
     bool has_unmet;
     uint8_t phase; /* enum rc_phase: which half of the phase union is in use */
+    uint8_t label_kind; /* enum rc_label_kind */
     rc_time created, pending_since, started, finished;
     /* Artifact epoch: of the last check while pending; when it finished once
      * finished (finished work never becomes pending again). */
@@ -209,7 +210,10 @@ struct rc_work {
     cJSON *result;
     char *error;
     rc_work_flow *flow; /* NULL: no result artifacts */
-    char label_inline[RC_LABEL_INLINE];
+    union {             /* label_kind says which (rc_work_label_text) */
+        char label_inline[RC_LABEL_INLINE];
+        char *label_heap; /* allocated when longer */
+    };
     /* The node on the pending-age list: there only in cues with pending
      * warnings or timeouts, whose records rc_work_alloc makes longer. */
     rc_dnode age[];
@@ -220,6 +224,14 @@ struct rc_work {
 static inline char **rc_declared_produces(const rc_work *w)
 {
     return w->needs + w->n_needs;
+}
+
+/* The work's label, or NULL when it has none. */
+static inline const char *rc_work_label_text(const rc_work *w)
+{
+    return w->label_kind == RC_LABEL_IN_WORK     ? w->label_inline
+           : w->label_kind == RC_LABEL_ALLOCATED ? w->label_heap
+                                                 : NULL;
 }
 
 /* A result artifact: the value a completed work left under its result_key,

@@ -211,7 +211,7 @@ static void name_work(const rc_work *w, rc_blocked *b)
     b->id = w->id;
     b->task = w->task->name;
     b->service = w->task->svc->name;
-    b->label = w->label;
+    b->label = rc_work_label_text(w);
 }
 
 static void describe(const rc_cue *cue, const rc_work *w, const keyindex *producers, rc_blocked *b)
@@ -767,7 +767,7 @@ static int fill_producers(graph *g, counter *k, size_t *mark, int kind)
             continue;
         }
         d->roots[i] =
-            (rc_diag_root){p->id,    p->task->name, p->label,
+            (rc_diag_root){p->id,    p->task->name, rc_work_label_text(p),
                            p->state, p->skipped,    p->state == RC_FAILED ? p->error : NULL,
                            blocks};
         if (p->state == RC_FAILED) d->failed_roots[d->n_failed_roots++] = p->id;

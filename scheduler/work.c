@@ -67,7 +67,7 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     const rc_alloc *a = &cue->alloc;
     cJSON_Delete(w->params);
     cJSON_Delete(w->result);
-    if (w->label != w->label_inline) rc_free(a, w->label);
+    if (w->label_kind == RC_LABEL_ALLOCATED) rc_free(a, w->label_heap);
     rc_free(a, w->needs); /* the block of needs and produces */
     rc_work_phase(cue, w, RC_PHASE_NONE);
     rc_free(a, w->error);
