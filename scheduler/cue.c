@@ -67,7 +67,6 @@ int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts)
     rc_defer_init(&cue->pass, rc_pass_cb, cue);
     rc_observe_init(cue);
     svc_init_free(cue, &cue->free_svc);
-    rc_dlist_init(&cue->all);
     rc_dlist_init(&cue->dirty);
     rc_dlist_init(&cue->waiting_any);
     rc_dlist_init(&cue->finished);
@@ -100,11 +99,8 @@ void rc_cue_free(rc_cue *cue)
     rc_alloc a = cue->alloc;
     rc_observe_fini(cue);
     rc_timeouts_fini(cue);
-    for (rc_dnode *n = rc_dlist_first(&cue->all); n;) {
-        rc_dnode *next = rc_dlist_next(&cue->all, n);
-        rc_work_release(cue, RC_CONTAINER(n, rc_work, all));
-        n = next;
-    }
+    rc_work *w;
+    RC_FOR_EACH_WORK(cue, w) rc_work_release(cue, w);
     if (cue->running_refs) rc_loop_unref(cue->loop);
     rc_defer_cancel(cue->loop, &cue->pass);
     for (size_t i = 0; i < cue->n_services; i++) {
@@ -360,8 +356,9 @@ static int copy_keys(const rc_alloc *a, char ***dst, size_t *ndst, const char *c
 }
 
 /* The declared needs and produces in one block: the pointers of both, then
- * the strings.  w->needs is the block (NULL when there are no keys) and
- * w->produces points into it.  0 or RC_ENOMEM (nothing allocated). */
+ * the strings.  w->needs is the block (NULL when there are no keys) and the
+ * produces follow the needs (rc_declared_produces).  0 or RC_ENOMEM
+ * (nothing allocated). */
 static int copy_declared(const rc_alloc *a, rc_work *w, const rc_submit_opts *opts)
 {
     const size_t n = opts->n_needs + opts->n_produces;
@@ -380,7 +377,6 @@ static int copy_declared(const rc_alloc *a, rc_work *w, const rc_submit_opts *op
     }
 #undef DECLARED
     w->needs = keys;
-    w->produces = keys + opts->n_needs;
     w->n_needs = (uint32_t)opts->n_needs;
     w->n_produces = (uint32_t)opts->n_produces;
     return 0;
@@ -390,9 +386,15 @@ static int copy_declared(const rc_alloc *a, rc_work *w, const rc_submit_opts *op
 static int copy_label(const rc_alloc *a, rc_work *w, const char *label)
 {
     const size_t n = strlen(label) + 1;
-    w->label = n <= sizeof w->label_inline ? w->label_inline : rc_malloc(a, n);
-    if (!w->label) return RC_ENOMEM;
-    memcpy(w->label, label, n);
+    char *copy = n <= sizeof w->label_inline ? w->label_inline : rc_malloc(a, n);
+    if (!copy) return RC_ENOMEM;
+    memcpy(copy, label, n);
+    if (copy == w->label_inline) {
+        w->label_kind = RC_LABEL_IN_WORK;
+    } else {
+        w->label_heap = copy;
+        w->label_kind = RC_LABEL_ALLOCATED;
+    }
     return 0;
 }
 
@@ -463,7 +465,6 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
         copy_flow(a, w, opts))
         goto oom;
     w->ud = opts->ud;
-    w->progress = -1;
     if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom;
     rc_delay *delay = NULL;
     if ((delayed && !(delay = rc_calloc(a, 1, sizeof *delay))) || rc_results_hold(cue, w)) {
@@ -477,7 +478,6 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     cue->next_id++;
     rc_time now = rc_loop_now(cue->loop);
     w->created = w->pending_since = now;
-    rc_dlist_push_back(&cue->all, &w->all);
     cue->stats.submitted++;
     cue->stats.pending++;
     if (out_id) *out_id = w->id;
@@ -510,8 +510,9 @@ size_t rc_list(const rc_cue *cue, int state, const char *task, const rc_work **o
     size_t n = 0;
     if (!cue) return 0;
     if (!out) max = SIZE_MAX; /* only counting */
-    for (rc_dnode *d = rc_dlist_first(&cue->all); d && n < max; d = rc_dlist_next(&cue->all, d)) {
-        const rc_work *w = RC_CONTAINER(d, rc_work, all);
+    const rc_work *w;
+    RC_FOR_EACH_WORK(cue, w) {
+        if (n >= max) break;
         if (state >= 0 && (int)w->state != state) continue;
         if (task && strcmp(w->task->name, task) != 0) continue;
         if (out) out[n] = w;
@@ -571,7 +572,7 @@ const char *rc_work_service(const rc_work *w)
 }
 const char *rc_work_label(const rc_work *w)
 {
-    return w ? w->label : NULL;
+    return w ? rc_work_label_text(w) : NULL;
 }
 const cJSON *rc_work_params(const rc_work *w)
 {
@@ -635,7 +636,7 @@ void *rc_work_ud(const rc_work *w)
 }
 size_t rc_work_produces(const rc_work *w, const char *const **keys)
 {
-    if (keys) *keys = w && w->n_produces ? (const char *const *)w->produces : NULL;
+    if (keys) *keys = w && w->n_produces ? (const char *const *)rc_declared_produces(w) : NULL;
     return w ? w->n_produces : 0;
 }
 

@@ -113,6 +113,13 @@ typedef struct rc_taskdef {
     rc_dlist orphans; /* pending work waiting for a handler */
 } rc_taskdef;
 
+/* Which half of a work's phase union holds something. */
+enum rc_phase {
+    RC_PHASE_NONE = 0,
+    RC_PHASE_CHECKED, /* filed waiting by a check; kept until it starts */
+    RC_PHASE_RUNNING, /* started; kept until it is checked again or released */
+};
+
 enum rc_where {
     RC_W_NONE = 0,
     RC_W_DIRTY,
@@ -148,20 +155,19 @@ typedef struct rc_work_flow {
 
 /* Labels up to this many bytes (with the terminator) live in the work. */
 enum { RC_LABEL_INLINE = 16 };
+enum rc_label_kind { RC_LABEL_NONE = 0, RC_LABEL_IN_WORK, RC_LABEL_ALLOCATED };
 
 /* A work item.  Field order packs it: every pending item holds one. */
 struct rc_work {
     rc_work_id id; /* 0 while on the free list */
     rc_taskdef *task;
     cJSON *params;
-    char *label;                  /* label_inline, or allocated when longer */
-    char **needs, **produces;     /* one block: needs, produces, then the strings */
+    char **needs;                 /* one block: needs, produces, then the strings */
     void *ud;                     /* rc_submit_opts.ud */
     uint32_t n_needs, n_produces; /* rc_submit refuses more */
 
-    rc_state state;
-    rc_block_reason reason; /* of the last check, for WAITING */
     unsigned attempt;
+    uint8_t state; /* rc_state */
     uint8_t where;
     bool skipped;
     bool retry_asked; /* the last attempt ended with rc_retry */
@@ -170,9 +176,12 @@ struct rc_work {
     /* WAITING: the declared needs the last check named unmet (bit i: needs[i];
      * unmet_big when there are more than 64 needs), for the diagnosis. */
     bool has_unmet;
+    uint8_t phase; /* enum rc_phase: which half of the phase union is in use */
+    uint8_t label_kind; /* enum rc_label_kind */
     rc_time created, pending_since, started, finished;
-    uint64_t epoch;      /* artifact epoch of the last check */
-    uint64_t done_epoch; /* artifact epoch when it finished */
+    /* Artifact epoch: of the last check while pending; when it finished once
+     * finished (finished work never becomes pending again). */
+    uint64_t epoch;
 
     /* Where the work is says which one is in use: the run queue reads and
      * writes q only while the work is QUEUED. */
@@ -180,25 +189,50 @@ struct rc_work {
         rc_qnode q;    /* QUEUED */
         rc_dnode link; /* DIRTY, WAITING, ORPHAN, FINISHED */
     };
-    rc_dnode age;   /* the pending-age list (pending timeouts) */
-    rc_dnode all;   /* every live work, in id order */
-    rc_waitbucket *bucket; /* WAITING on a key; NULL when unkeyed */
-    rc_delay *delay;       /* DELAYED */
+    rc_delay *delay; /* DELAYED */
 
-    char *detail; /* from rc_check_detail, or NULL */
-    uint64_t unmet_small;
-    uint64_t *unmet_big;
+    /* What the last check left, or what the running attempt reported: never
+     * both, so they share room; phase says which (rc_work_phase). */
+    union {
+        struct {                   /* RC_PHASE_CHECKED */
+            rc_waitbucket *bucket; /* WAITING on a key; NULL when unkeyed */
+            char *detail;          /* from rc_check_detail, or NULL */
+            uint64_t unmet_small;
+            uint64_t *unmet_big;
+        };
+        struct {             /* RC_PHASE_RUNNING */
+            double progress; /* rc_progress: the last report; -1: none */
+            char *progress_msg;
+            /* rc_work_set_remote_status: why it waits in a remote queue */
+            char *remote_status;
+        };
+    };
     cJSON *result;
     char *error;
     rc_work_flow *flow; /* NULL: no result artifacts */
-
-    /* rc_progress: the running attempt's last report */
-    double progress; /* -1: none */
-    char *progress_msg;
-    /* rc_work_set_remote_status: why it waits in a remote queue, or NULL */
-    char *remote_status;
-    char label_inline[RC_LABEL_INLINE];
+    union {             /* label_kind says which (rc_work_label_text) */
+        char label_inline[RC_LABEL_INLINE];
+        char *label_heap; /* allocated when longer */
+    };
+    /* The node on the pending-age list: there only in cues with pending
+     * warnings or timeouts, whose records rc_work_alloc makes longer. */
+    rc_dnode age[];
 };
+
+/* The declared produces: they follow the needs in one block.  Only for work
+ * with n_produces > 0. */
+static inline char **rc_declared_produces(const rc_work *w)
+{
+    return w->needs + w->n_needs;
+}
+
+/* The work's label, or NULL when it has none. */
+static inline const char *rc_work_label_text(const rc_work *w)
+{
+    return w->label_kind == RC_LABEL_IN_WORK     ? w->label_inline
+           : w->label_kind == RC_LABEL_ALLOCATED ? w->label_heap
+                                                 : NULL;
+}
 
 /* A result artifact: the value a completed work left under its result_key,
  * and how many unfinished works list the key in their inputs. */
@@ -221,6 +255,11 @@ struct rc_check {
     bool has_detail;
 };
 
+/* Every live work of `cue` in id order, as `w` (declared by the caller). */
+#define RC_FOR_EACH_WORK(cue, w)                                                       \
+    for (uint64_t rc_each_id_ = 0; ((w) = rc_idtable_next(&(cue)->works, &rc_each_id_)); \
+         rc_each_id_++)
+
 struct rc_cue {
     rc_alloc alloc;
     rc_loop *loop;
@@ -238,7 +277,6 @@ struct rc_cue {
     size_t n_tasks, tasks_cap;
 
     rc_idtable works; /* id -> rc_work */
-    rc_dlist all;    /* live works in id order */
     rc_dlist dirty;
     rc_dlist waiting_any; /* not ready, no key */
     rc_strmap waiting_by_key; /* key -> rc_waitbucket */

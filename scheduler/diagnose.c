@@ -138,17 +138,17 @@ static const void *keyindex_get(const keyindex *ki, const char *key)
 static int index_producers(rc_cue *cue, keyindex *idx)
 {
     size_t total = 0;
-    for (rc_dnode *n = rc_dlist_first(&cue->all); n; n = rc_dlist_next(&cue->all, n))
-        total += RC_CONTAINER(n, rc_work, all)->n_produces;
+    const rc_work *w;
+    RC_FOR_EACH_WORK(cue, w) total += w->n_produces;
     if (keyindex_init(&cue->alloc, idx, total)) return RC_ENOMEM;
-    for (rc_dnode *n = rc_dlist_first(&cue->all); n; n = rc_dlist_next(&cue->all, n)) {
-        const rc_work *w = RC_CONTAINER(n, rc_work, all);
+    RC_FOR_EACH_WORK(cue, w) {
         int rank = rank_of(w);
         for (size_t i = 0; i < w->n_produces; i++) {
             uint64_t h;
-            keyslot *s = keyindex_slot(idx, w->produces[i], &h);
+            const char *key = rc_declared_produces(w)[i];
+            keyslot *s = keyindex_slot(idx, key, &h);
             if (s->hash && rank_of(s->val) > rank) continue;
-            *s = (keyslot){h, w->produces[i], w};
+            *s = (keyslot){h, key, w};
         }
     }
     return 0;
@@ -177,7 +177,7 @@ static bool unmet_bit(const rc_work *w, size_t i)
 static bool met_since_check(const rc_work *w, const rc_work *producer)
 {
     return producer && producer->state == RC_COMPLETED && !producer->skipped &&
-           producer->done_epoch >= w->epoch;
+           producer->epoch >= w->epoch;
 }
 
 static int each_unmet_need(const rc_work *w, const keyindex *producers, need_fn fn, void *ud)
@@ -211,7 +211,7 @@ static void name_work(const rc_work *w, rc_blocked *b)
     b->id = w->id;
     b->task = w->task->name;
     b->service = w->task->svc->name;
-    b->label = w->label;
+    b->label = rc_work_label_text(w);
 }
 
 static void describe(const rc_cue *cue, const rc_work *w, const keyindex *producers, rc_blocked *b)
@@ -277,13 +277,14 @@ int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
         return RC_ENOMEM;
     }
     size_t k = 0;
-    for (rc_dnode *d = rc_dlist_first(&cue->all); d && k < count; d = rc_dlist_next(&cue->all, d)) {
-        const rc_work *w = RC_CONTAINER(d, rc_work, all);
+    const rc_work *w;
+    RC_FOR_EACH_WORK(cue, w) {
+        if (k >= count) break;
         if (w->state != RC_PENDING) continue;
         describe(cue, w, producers.slots ? &producers : NULL, &list[k++]);
     }
-    for (rc_dnode *d = rc_dlist_first(&cue->all); d && k < count; d = rc_dlist_next(&cue->all, d)) {
-        const rc_work *w = RC_CONTAINER(d, rc_work, all);
+    RC_FOR_EACH_WORK(cue, w) {
+        if (k >= count) break;
         if (w->state == RC_RUNNING && w->remote_status) describe_remote(w, &list[k++]);
     }
     rc_free(&cue->alloc, producers.slots);
@@ -400,8 +401,8 @@ static int add_edge(void *ud, const rc_work *w, const char *key)
 static int collect_edges(graph *g)
 {
     rc_cue *cue = g->cue;
-    for (rc_dnode *n = rc_dlist_first(&cue->all); n; n = rc_dlist_next(&cue->all, n)) {
-        const rc_work *w = RC_CONTAINER(n, rc_work, all);
+    const rc_work *w;
+    RC_FOR_EACH_WORK(cue, w) {
         if (w->where != RC_W_WAITING) continue;
         size_t before = g->d->n_edges;
         int rc = each_unmet_need(w, &g->producers, add_edge, g);
@@ -766,7 +767,7 @@ static int fill_producers(graph *g, counter *k, size_t *mark, int kind)
             continue;
         }
         d->roots[i] =
-            (rc_diag_root){p->id,    p->task->name, p->label,
+            (rc_diag_root){p->id,    p->task->name, rc_work_label_text(p),
                            p->state, p->skipped,    p->state == RC_FAILED ? p->error : NULL,
                            blocks};
         if (p->state == RC_FAILED) d->failed_roots[d->n_failed_roots++] = p->id;

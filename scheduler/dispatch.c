@@ -30,7 +30,8 @@ static rc_svc *pop_runnable(rc_cue *cue)
 static void announce_produces(rc_cue *cue, const rc_work *w)
 {
     if (cue->opts.no_auto_notify) return;
-    for (size_t i = 0; i < w->n_produces; i++) rc_artifacts_changed(cue, w->produces[i]);
+    for (size_t i = 0; i < w->n_produces; i++)
+        rc_artifacts_changed(cue, rc_declared_produces(w)[i]);
 }
 
 /* A completed or skipped work's result artifact: kept, and its consumers
@@ -51,7 +52,8 @@ static void mark_unmet(rc_check *check, const char *key)
     size_t n = w ? w->n_needs : 0;
     for (size_t k = 0; k < n; k++) {
         size_t i = (check->cursor + k) % n;
-        if (strcmp(w->needs[i], key) != 0) continue;
+        /* Checks usually name the work's own strings (rc_work_needs). */
+        if (w->needs[i] != key && strcmp(w->needs[i], key) != 0) continue;
         check->cursor = i + 1;
         if (n > 64 && !check->unmet_big &&
             !(check->unmet_big = rc_calloc(&check->cue->alloc, (n + 63) / 64, sizeof(uint64_t))))
@@ -95,6 +97,7 @@ static void keep_detail(rc_cue *cue, rc_work *w, const char *text)
 static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
 {
     char buf[64];
+    rc_work_phase(cue, w, RC_PHASE_CHECKED);
     if (chk->has_detail)
         keep_detail(cue, w, chk->detail);
     else if (answer < 0) {
@@ -102,10 +105,7 @@ static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
         keep_detail(cue, w, buf);
     } else
         keep_detail(cue, w, NULL);
-    w->reason = RC_BLOCK_NOT_READY;
     w->where = RC_W_WAITING;
-    w->bucket = NULL;
-    rc_free(&cue->alloc, w->unmet_big);
     w->has_unmet = chk->any_unmet;
     w->unmet_small = chk->unmet_small;
     w->unmet_big = chk->unmet_big;
@@ -164,7 +164,6 @@ static int run_checks(rc_cue *cue, rc_work *w)
     int ready = 1;
     if (cue->hooks.is_ready) {
         w->where = RC_W_NONE;
-        w->reason = RC_BLOCK_UNCHECKED;
         ready = cue->hooks.is_ready(cue, w, &chk, cue->hooks.ud);
     }
     bool gone = w->state != RC_PENDING || w->where != RC_W_NONE;
@@ -201,7 +200,6 @@ static double priority_of(rc_cue *cue, rc_work *w)
 static void orphan(rc_cue *cue, rc_work *w)
 {
     w->where = RC_W_ORPHAN;
-    w->reason = RC_BLOCK_UNKNOWN_TASK;
     rc_dlist_push_back(&w->task->orphans, &w->link);
     cue->stats.waiting++;
     w->task->svc->waiting++;
@@ -241,11 +239,7 @@ static void start_work(rc_cue *cue, rc_svc *s, rc_work *w)
     w->state = RC_RUNNING;
     w->where = RC_W_RUNNING;
     w->started = now;
-    w->progress = -1;
-    rc_free(&cue->alloc, w->progress_msg);
-    w->progress_msg = NULL;
-    rc_free(&cue->alloc, w->remote_status);
-    w->remote_status = NULL;
+    rc_work_phase(cue, w, RC_PHASE_RUNNING);
     /* Best effort: without memory the handler sees params without inputs. */
     (void)rc_results_fill(cue, w);
     s->running++;
@@ -375,11 +369,9 @@ int rc_recheck_waiting(rc_cue *cue, const char *key)
     rc_work **all = rc_malloc(&cue->alloc, n * sizeof *all);
     if (!all) {
         /* Without memory to sort, wake in list order: still deterministic. */
-        for (rc_dnode *d = rc_dlist_first(&cue->all); d;) {
-            rc_dnode *next = rc_dlist_next(&cue->all, d);
-            rc_work *w = RC_CONTAINER(d, rc_work, all);
+        rc_work *w;
+        RC_FOR_EACH_WORK(cue, w) {
             if (w->where == RC_W_WAITING) rc_make_dirty(cue, w);
-            d = next;
         }
         rc_request_pass(cue);
         return RC_ENOMEM;
@@ -389,8 +381,8 @@ int rc_recheck_waiting(rc_cue *cue, const char *key)
         all[k++] = RC_CONTAINER(d, rc_work, link);
     if (k < n) {
         /* Keyed waiters: walk the work list rather than the hash table. */
-        for (rc_dnode *d = rc_dlist_first(&cue->all); d; d = rc_dlist_next(&cue->all, d)) {
-            rc_work *w = RC_CONTAINER(d, rc_work, all);
+        rc_work *w;
+        RC_FOR_EACH_WORK(cue, w) {
             if (w->where == RC_W_WAITING && w->bucket && k < n) all[k++] = w;
         }
     }

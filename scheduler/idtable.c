@@ -52,3 +52,20 @@ void rc_idtable_del(const rc_alloc *a, rc_idtable *t, uint64_t id)
         t->pages[p] = NULL;
     }
 }
+
+void *rc_idtable_next(const rc_idtable *t, uint64_t *id)
+{
+    uint64_t p = *id >> RC_IDTABLE_PAGE_BITS;
+    size_t i = (size_t)(*id & (PAGE_SLOTS - 1));
+    for (; p < t->n_pages; p++, i = 0) {
+        void **page = t->pages[p];
+        if (!page) continue;
+        for (; i < PAGE_SLOTS; i++) {
+            if (page[i]) {
+                *id = (p << RC_IDTABLE_PAGE_BITS) | i;
+                return page[i];
+            }
+        }
+    }
+    return NULL;
+}

@@ -25,5 +25,8 @@ void *rc_idtable_get(const rc_idtable *t, uint64_t id);
 /* 0 or RC_ENOMEM (nothing changed). */
 int rc_idtable_put(const rc_alloc *a, rc_idtable *t, uint64_t id, void *val);
 void rc_idtable_del(const rc_alloc *a, rc_idtable *t, uint64_t id);
+/* The live entry with the smallest id >= *id, its id stored in *id; NULL when
+ * there is none.  Walks ids in order: iterate with ++id after each entry. */
+void *rc_idtable_next(const rc_idtable *t, uint64_t *id);
 
 #endif

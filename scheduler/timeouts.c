@@ -101,11 +101,12 @@ static void stall_fail_all(rc_cue *cue, double since)
         /* No memory for the list: fail the oldest pending work one at a time,
          * starting over after each since callbacks may change the list. */
         for (;;) {
-            rc_work *victim = NULL;
-            for (rc_dnode *d = rc_dlist_first(&cue->all); d && !victim;
-                 d = rc_dlist_next(&cue->all, d)) {
-                rc_work *w = RC_CONTAINER(d, rc_work, all);
-                if (w->state == RC_PENDING && w->where != RC_W_DELAYED) victim = w;
+            rc_work *victim = NULL, *w;
+            RC_FOR_EACH_WORK(cue, w) {
+                if (w->state == RC_PENDING && w->where != RC_W_DELAYED) {
+                    victim = w;
+                    break;
+                }
             }
             if (!victim) return;
             rc_fail_pending(cue, victim, RC_FAIL_STALL_TIMEOUT, msg);
@@ -113,12 +114,13 @@ static void stall_fail_all(rc_cue *cue, double since)
     }
     size_t k = 0;
     /* Collect first: on_failure may submit or cancel work. */
-    for (rc_dnode *d = rc_dlist_first(&cue->all); d && k < n; d = rc_dlist_next(&cue->all, d)) {
-        rc_work *w = RC_CONTAINER(d, rc_work, all);
+    rc_work *w;
+    RC_FOR_EACH_WORK(cue, w) {
+        if (k >= n) break;
         if (w->state == RC_PENDING && w->where != RC_W_DELAYED) ids[k++] = w->id;
     }
     for (size_t i = 0; i < k; i++) {
-        rc_work *w = rc_idtable_get(&cue->works, ids[i]);
+        w = rc_idtable_get(&cue->works, ids[i]);
         if (w && w->state == RC_PENDING && w->where != RC_W_DELAYED)
             rc_fail_pending(cue, w, RC_FAIL_STALL_TIMEOUT, msg);
     }

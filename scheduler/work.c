@@ -12,8 +12,15 @@
 
 /* ---- work records ---- */
 
+static bool age_enabled(const rc_cue *cue)
+{
+    return cue->opts.pending_warn_after > 0 || cue->opts.pending_timeout > 0;
+}
+
 rc_work *rc_work_alloc(rc_cue *cue)
 {
+    /* The options are fixed for the cue's life, and so is the record size. */
+    size_t size = sizeof(rc_work) + (age_enabled(cue) ? sizeof(rc_dnode) : 0);
     if (!cue->free_works) {
         /* Slabs grow geometrically (64 .. 65536 works) so small cues stay
          * small and large runs make few allocations. */
@@ -21,20 +28,38 @@ rc_work *rc_work_alloc(rc_cue *cue)
         if (rc_grow(&cue->alloc, (void **)&cue->slabs, &cue->slabs_cap, cue->n_slabs + 1,
                     sizeof *cue->slabs))
             return NULL;
-        rc_work *slab = rc_malloc(&cue->alloc, n * sizeof *slab);
+        char *slab = rc_malloc(&cue->alloc, n * size);
         if (!slab) return NULL;
-        rc_advise_huge(slab, n * sizeof *slab);
+        rc_advise_huge(slab, n * size);
         cue->slabs[cue->n_slabs++] = slab;
         for (size_t i = n; i-- > 0;) {
-            slab[i].task = (rc_taskdef *)cue->free_works; /* the free list's link */
-            cue->free_works = &slab[i];
+            rc_work *w = (rc_work *)(slab + i * size);
+            w->task = (rc_taskdef *)cue->free_works; /* the free list's link */
+            cue->free_works = w;
         }
         if (n < 65536) cue->next_slab_works = n * 2;
     }
     rc_work *w = cue->free_works;
     cue->free_works = (rc_work *)w->task;
-    memset(w, 0, sizeof *w);
+    memset(w, 0, size);
     return w;
+}
+
+void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase)
+{
+    if (w->phase == RC_PHASE_CHECKED) {
+        rc_free(&cue->alloc, w->detail);
+        rc_free(&cue->alloc, w->unmet_big);
+    } else if (w->phase == RC_PHASE_RUNNING) {
+        rc_free(&cue->alloc, w->progress_msg);
+        rc_free(&cue->alloc, w->remote_status);
+    }
+    w->bucket = NULL;
+    w->detail = NULL;
+    w->unmet_small = 0;
+    w->unmet_big = NULL;
+    w->phase = (uint8_t)phase;
+    if (phase == RC_PHASE_RUNNING) w->progress = -1;
 }
 
 void rc_work_release(rc_cue *cue, rc_work *w)
@@ -42,10 +67,9 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     const rc_alloc *a = &cue->alloc;
     cJSON_Delete(w->params);
     cJSON_Delete(w->result);
-    if (w->label != w->label_inline) rc_free(a, w->label);
+    if (w->label_kind == RC_LABEL_ALLOCATED) rc_free(a, w->label_heap);
     rc_free(a, w->needs); /* the block of needs and produces */
-    rc_free(a, w->detail);
-    rc_free(a, w->unmet_big);
+    rc_work_phase(cue, w, RC_PHASE_NONE);
     rc_free(a, w->error);
     rc_results_release(cue, w);
     if (w->flow) {
@@ -55,8 +79,6 @@ void rc_work_release(rc_cue *cue, rc_work *w)
         rc_free(a, w->flow->input_param);
         rc_free(a, w->flow);
     }
-    rc_free(a, w->progress_msg);
-    rc_free(a, w->remote_status);
     if (w->delay) {
         rc_timer_stop(cue->loop, &w->delay->timer);
         rc_free(a, w->delay);
@@ -151,7 +173,7 @@ void rc_to_finished(rc_cue *cue, rc_work *w)
 {
     w->where = RC_W_FINISHED;
     w->finished = rc_loop_now(cue->loop);
-    w->done_epoch = cue->epoch;
+    w->epoch = cue->epoch;
     bool forget = cue->opts.forget_non_producers && !w->n_produces;
     rc_dlist_push_back(forget ? &cue->forgettable : &cue->finished, &w->link);
     rc_results_release(cue, w);
@@ -162,7 +184,6 @@ static void forget_first(rc_cue *cue, rc_dlist *list)
 {
     rc_work *w = RC_CONTAINER(rc_dlist_first(list), rc_work, link);
     rc_dlist_remove(list, &w->link);
-    rc_dlist_remove(&cue->all, &w->all);
     rc_idtable_del(&cue->alloc, &cue->works, w->id);
     rc_work_release(cue, w);
 }
@@ -251,14 +272,9 @@ void rc_fail_pending(rc_cue *cue, rc_work *w, rc_fail_kind kind, const char *err
     rc_stall_arm(cue);
 }
 
-static bool age_enabled(const rc_cue *cue)
-{
-    return cue->opts.pending_warn_after > 0 || cue->opts.pending_timeout > 0;
-}
-
 rc_work *rc_age_next(rc_cue *cue, rc_work *w)
 {
-    rc_dnode *n = rc_dlist_next(&cue->age, &w->age);
+    rc_dnode *n = rc_dlist_next(&cue->age, w->age);
     return n ? RC_CONTAINER(n, rc_work, age) : NULL;
 }
 
@@ -282,7 +298,7 @@ void rc_pending_arm(rc_cue *cue)
 void rc_age_add(rc_cue *cue, rc_work *w)
 {
     if (!age_enabled(cue)) return;
-    rc_dlist_push_back(&cue->age, &w->age);
+    rc_dlist_push_back(&cue->age, w->age);
     w->in_age = true;
     if (!cue->warn_cursor && cue->opts.pending_warn_after > 0 && !w->warned)
         cue->warn_cursor = w;
@@ -294,7 +310,7 @@ void rc_age_remove(rc_cue *cue, rc_work *w)
 {
     if (!w->in_age) return;
     if (cue->warn_cursor == w) cue->warn_cursor = rc_age_next(cue, w);
-    rc_dlist_remove(&cue->age, &w->age);
+    rc_dlist_remove(&cue->age, w->age);
     w->in_age = false;
     /* A later deadline is found when the timer fires; only an empty list must
      * stop it, or a referenced timer would hold the loop (and virtual time)

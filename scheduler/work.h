@@ -8,6 +8,9 @@
 /* Work records come from slabs and go back to a free list. */
 rc_work *rc_work_alloc(rc_cue *cue);
 void rc_work_release(rc_cue *cue, rc_work *w);
+/* Free what the work's phase union holds, clear it, and enter `phase`
+ * (RC_PHASE_RUNNING starts with no progress report). */
+void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase);
 
 /* Have the dispatch pass run at the end of this iteration (one per
  * iteration however many changes ask for it). */
