@@ -225,36 +225,20 @@ static void update_watch(rconn *c)
     }
 }
 
-static void ev_add_read(void *pd)
+/* hiredis's event hooks: each says which directions it wants watched. */
+enum { KEEP = -1 };
+static void want(void *pd, int read, int write)
 {
     rconn *c = pd;
-    c->want_read = true;
+    if (read != KEEP) c->want_read = read;
+    if (write != KEEP) c->want_write = write;
     update_watch(c);
 }
-static void ev_del_read(void *pd)
-{
-    rconn *c = pd;
-    c->want_read = false;
-    update_watch(c);
-}
-static void ev_add_write(void *pd)
-{
-    rconn *c = pd;
-    c->want_write = true;
-    update_watch(c);
-}
-static void ev_del_write(void *pd)
-{
-    rconn *c = pd;
-    c->want_write = false;
-    update_watch(c);
-}
-static void ev_cleanup(void *pd)
-{
-    rconn *c = pd;
-    c->want_read = c->want_write = false;
-    update_watch(c);
-}
+static void ev_add_read(void *pd) { want(pd, 1, KEEP); }
+static void ev_del_read(void *pd) { want(pd, 0, KEEP); }
+static void ev_add_write(void *pd) { want(pd, KEEP, 1); }
+static void ev_del_write(void *pd) { want(pd, KEEP, 0); }
+static void ev_cleanup(void *pd) { want(pd, 0, 0); }
 
 /* ---- states ---- */
 
