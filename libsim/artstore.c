@@ -18,6 +18,7 @@ struct sim_artref {
     uint64_t hash;
     uint64_t version; /* 0: never written (does not exist) */
     char *producer;   /* NULL if none */
+    void *ud;         /* sim_artref_set_ud */
     bool valid;
     char key[]; /* the store's copy */
 };
@@ -180,6 +181,7 @@ static int insert(sim_artstore *s, const char *key, entry **out)
     e->hash = hash_key(key);
     e->version = 0;
     e->producer = NULL;
+    e->ud = NULL;
     e->valid = false;
     memcpy(e->key, key, len);
     *find_slot(s->slots, s->cap, key, e->hash) = (slot){e->hash, e};
@@ -269,9 +271,9 @@ void sim_artstore_set_listener(sim_artstore *store, sim_artstore_listener_fn fn,
     store->listener_ud = fn ? ud : NULL;
 }
 
-static void notify(const sim_artstore *s, const char *key)
+static void notify(const sim_artstore *s, entry *e)
 {
-    if (s->listener) s->listener(key, s->listener_ud);
+    if (s->listener) s->listener(e->key, e, s->listener_ud);
 }
 
 /* The store's one copy of `text`.  NULL: out of memory. */
@@ -333,6 +335,16 @@ bool sim_artref_is_valid(const sim_artref *ref)
     return ref->valid;
 }
 
+void *sim_artref_ud(const sim_artref *ref)
+{
+    return ref->ud;
+}
+
+void sim_artref_set_ud(sim_artref *ref, void *ud)
+{
+    ref->ud = ud;
+}
+
 int sim_artstore_write_ref(sim_artstore *store, sim_artref *e, const char *producer)
 {
     if (!store || !e) return RC_EINVAL;
@@ -345,9 +357,10 @@ int sim_artstore_write_ref(sim_artstore *store, sim_artref *e, const char *produ
     e->version++;
     if (!e->valid) store->valid_count++;
     e->valid = true;
-    notify(store, e->key);
+    notify(store, e);
     return 0;
 }
+
 int sim_artstore_write(sim_artstore *store, const char *key, const char *producer)
 {
     if (!store || !key) return RC_EINVAL;
@@ -363,7 +376,7 @@ int sim_artstore_invalidate(sim_artstore *store, const char *key)
     if (!e->valid) return 0;
     e->valid = false;
     store->valid_count--;
-    notify(store, e->key);
+    notify(store, e);
     return 1;
 }
 

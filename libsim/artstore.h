@@ -42,10 +42,12 @@ typedef struct sim_artifact {
     const char *producer; /* the label of the last write; NULL if none */
 } sim_artifact;
 
-/* Called after a write or an invalidation changed `key`.  It may read the
- * store and write or invalidate other existing keys (their listener calls
- * nest); it must not free the store. */
-typedef void (*sim_artstore_listener_fn)(const char *key, void *ud);
+typedef struct sim_artref sim_artref;
+
+/* Called after a write or an invalidation changed `key` (whose handle is
+ * `ref`).  It may read the store and write or invalidate other existing keys
+ * (their listener calls nest); it must not free the store. */
+typedef void (*sim_artstore_listener_fn)(const char *key, sim_artref *ref, void *ud);
 
 /* Create an empty store.  alloc may be NULL (the C library).
  * Errors: RC_EINVAL (out NULL), RC_ENOMEM. */
@@ -72,12 +74,14 @@ int sim_artstore_write(sim_artstore *store, const char *key, const char *produce
  * valid until sim_artstore_free().  NULL: out of memory (or NULL argument).
  * sim_artstore_write_ref is sim_artstore_write for a handle.
  */
-typedef struct sim_artref sim_artref;
 sim_artref *sim_artstore_ref(sim_artstore *store, const char *key);
 int sim_artstore_write_ref(sim_artstore *store, sim_artref *ref, const char *producer);
 const char *sim_artref_key(const sim_artref *ref);
 bool sim_artref_exists(const sim_artref *ref);
 bool sim_artref_is_valid(const sim_artref *ref);
+/* A pointer of the caller's kept with the handle (NULL until set). */
+void *sim_artref_ud(const sim_artref *ref);
+void sim_artref_set_ud(sim_artref *ref, void *ud);
 
 /*
  * Mark `key` invalid.  Returns 1 if it was valid (the listener is called), 0

@@ -3,6 +3,7 @@
  * reports is report.c's. */
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,10 +155,36 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
 
 /* ---- artifacts and checks ---- */
 
-static void artifact_changed(const char *key, void *ud)
+/* A linked core key's pointer is the store's handle with its validity in
+ * the low bit (handles are aligned), so a check reads one entry per need. */
+static void *tag_ref(const sim_artref *r)
+{
+    return (void *)((uintptr_t)r | (sim_artref_is_valid(r) ? 1u : 0u));
+}
+
+static sim_artref *untag_ref(void *p)
+{
+    return (sim_artref *)((uintptr_t)p & ~(uintptr_t)1);
+}
+
+/* The store's handle of a work's i-th declared key: the core's key entry
+ * points to it once the key was resolved (sim_submit), else by name. */
+static sim_artref *key_ref(sim *s, const rc_work *w, size_t i, const char *name)
+{
+    sim_artref *r = untag_ref(rc_key_ud(rc_work_key(w, i)));
+    return r ? r : sim_artstore_ref(s->store, name);
+}
+
+static void artifact_changed(const char *key, sim_artref *ref, void *ud)
 {
     sim *s = ud;
-    rc_artifacts_changed(s->cue, key);
+    rc_key *k = sim_artref_ud(ref);
+    if (k) {
+        rc_key_set_ud(k, tag_ref(ref));
+        rc_artifacts_changed_key(s->cue, k);
+    } else {
+        rc_artifacts_changed(s->cue, key);
+    }
 }
 
 static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
@@ -166,12 +193,17 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
     sim *s = ud;
     const char *const *needs;
     size_t n = rc_work_needs(w, &needs), unmet = 0;
-    sim_artref *const *refs = rc_work_ud(w); /* resolved at submit */
     /* Every unmet need, so the diagnosis follows each; the first one is the
      * key the work is re-checked on.  Who would produce it the core says. */
     for (size_t i = 0; i < n; i++) {
-        const sim_artref *r = refs ? refs[i] : sim_artstore_ref(s->store, needs[i]);
-        if (r && sim_artref_is_valid(r)) continue;
+        void *linked = rc_key_ud(rc_work_key(w, i));
+        const sim_artref *r;
+        if (linked) {
+            if ((uintptr_t)linked & 1) continue; /* valid */
+            r = untag_ref(linked);
+        } else if ((r = sim_artstore_ref(s->store, needs[i])) && sim_artref_is_valid(r)) {
+            continue;
+        }
         rc_check_wait_on(chk, needs[i]);
         if (!unmet++)
             rc_check_detail(chk, "waiting on '%s'%s", needs[i],
@@ -277,13 +309,10 @@ static void flight_done(rc_loop *loop, void *arg)
     }
     if (fl->ok && w) {
         const char *const *produces;
-        size_t n = rc_work_produces(w, &produces);
-        sim_artref *const *refs = rc_work_ud(w); /* needs, then produces */
+        size_t n = rc_work_produces(w, &produces), n_needs = rc_work_needs(w, NULL);
         for (size_t i = 0; i < n; i++) {
-            if (refs)
-                sim_artstore_write_ref(s->store, refs[rc_work_needs(w, NULL) + i], t->name);
-            else
-                sim_artstore_write(s->store, produces[i], t->name);
+            sim_artref *r = key_ref(s, w, n_needs + i, produces[i]);
+            if (r) sim_artstore_write_ref(s->store, r, t->name);
         }
     }
     if (t->done && w) t->done(s, w, fl->ok, t->ud);
@@ -449,11 +478,6 @@ void sim_free(sim *s)
         free(c);
         c = next;
     }
-    for (ref_chunk *c = s->refs; c;) {
-        ref_chunk *next = c->next;
-        free(c);
-        c = next;
-    }
     free(s->waits.v);
     free(s->runs.v);
     free(s->stall_text);
@@ -558,52 +582,41 @@ void sim_set_workload(sim *s, uint64_t count, sim_workload_fn fn, void *ud)
     s->workload_ud = ud;
 }
 
-/* The work's needs then produces as store handles, kept until the sim is
- * freed; NULL if it declares no keys.  Sets *oom if memory ran out. */
-static sim_artref **resolve_keys(sim *s, const sim_work_spec *spec, bool *oom)
+/* Link the work's declared keys, each the first time the sim sees it, to
+ * the store: the core's entry (held by the sim from then on) points to the
+ * store's handle and back, so checks, writes and wakes look nothing up.
+ * Out of memory leaves a key unlinked: found by name, only slower. */
+static void link_keys(sim *s, rc_work_id id)
 {
-    const size_t n = spec->n_needs + spec->n_produces;
-    *oom = false;
-    if (n == 0) return NULL;
-    ref_chunk *c = s->refs;
-    if (!c || c->cap - c->used < n) {
-        const size_t cap = n > 4096 ? n : 4096;
-        if (!(c = malloc(sizeof *c + cap * sizeof c->refs[0]))) {
-            *oom = true;
-            return NULL;
-        }
-        *c = (ref_chunk){s->refs, 0, cap};
-        s->refs = c;
+    const rc_work *w = rc_get(s->cue, id);
+    const size_t n = rc_work_needs(w, NULL) + rc_work_produces(w, NULL);
+    for (size_t i = 0; i < n; i++) {
+        rc_key *k = rc_work_key(w, i);
+        if (rc_key_ud(k)) continue;
+        sim_artref *r = sim_artstore_ref(s->store, rc_key_name(k));
+        if (!r || !rc_key_hold_key(s->cue, k)) continue;
+        rc_key_set_ud(k, tag_ref(r));
+        sim_artref_set_ud(r, k);
     }
-    sim_artref **refs = &c->refs[c->used];
-    for (size_t k = 0; k < n; k++) {
-        const char *key = k < spec->n_needs ? spec->needs[k] : spec->produces[k - spec->n_needs];
-        /* An empty or NULL key is for rc_submit to refuse. */
-        if (!key || !(refs[k] = sim_artstore_ref(s->store, key))) {
-            *oom = key != NULL;
-            return NULL;
-        }
-    }
-    c->used += n;
-    return refs;
 }
 
 int sim_submit_delayed(sim *s, const sim_work_spec *spec, double delay_s, double not_before_s,
                        rc_work_id *out_id)
 {
-    bool oom;
-    sim_artref **refs = resolve_keys(s, spec, &oom);
-    if (oom) return fail(s, RC_ENOMEM, "work: out of memory");
-    rc_submit_opts o = {.ud = refs,
-                        .needs = spec->needs,
+    rc_submit_opts o = {.needs = spec->needs,
                         .n_needs = spec->n_needs,
                         .produces = spec->produces,
                         .n_produces = spec->n_produces,
                         .label = spec->label,
+                        .keys = spec->keys,
                         .delay_s = delay_s,
                         .not_before = not_before_s > 0 ? rc_seconds(not_before_s) : 0};
-    int rc = rc_submit(s->cue, spec->task, &o, out_id);
-    return rc ? fail(s, rc, "%s", rc_cue_errmsg(s->cue)) : 0;
+    rc_work_id id;
+    int rc = rc_submit(s->cue, spec->task, &o, &id);
+    if (rc) return fail(s, rc, "%s", rc_cue_errmsg(s->cue));
+    if (spec->n_needs || spec->n_produces) link_keys(s, id);
+    if (out_id) *out_id = id;
+    return 0;
 }
 
 int sim_submit(sim *s, const sim_work_spec *spec, rc_work_id *out_id)
@@ -704,7 +717,8 @@ static int submit_initial(sim *s, uint64_t i)
                               (const char *const *)iw->keys,
                               iw->n_needs,
                               (const char *const *)iw->keys + iw->n_needs,
-                              iw->n_produces};
+                              iw->n_produces,
+                              NULL};
         return sim_submit(s, &spec, NULL);
     }
     return s->workload_fn(s, i - s->n_initial, s->workload_ud);

@@ -121,6 +121,10 @@ typedef struct sim_work_spec {
     size_t n_needs;
     const char *const *produces;
     size_t n_produces;
+    /* Optional: the cue's entries of needs then produces (rc_work_key,
+     * rc_key_hold), so they are not looked up again; NULL elements (or
+     * keys NULL) are found from the strings. */
+    rc_key *const *keys;
 } sim_work_spec;
 
 /* Queue work for the start of the run: submitted at t=0, or spaced by

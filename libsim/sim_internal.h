@@ -47,12 +47,6 @@ typedef struct initial_work {
 } initial_work;
 
 /* One work in the fake service, between start and finish. */
-typedef struct ref_chunk {
-    struct ref_chunk *next;
-    size_t used, cap;
-    sim_artref *refs[];
-} ref_chunk;
-
 typedef struct flight {
     sim *s;
     simtask *task;
@@ -143,7 +137,6 @@ struct sim {
     sim_call *calls; /* every sim_at call, freed with the sim */
     /* Each submitted work's needs then produces, resolved to store handles
      * (the work's rc_submit_opts.ud), in chunks freed with the sim. */
-    struct ref_chunk *refs;
 
     struct owned {
         void *p;

@@ -24,8 +24,22 @@ static sim_profile steady(double latency_ms)
 static int submit(sim *s, const char *task, const char *label, const char *const *needs,
                   size_t n_needs, const char *const *produces, size_t n_produces)
 {
-    sim_work_spec spec = {task, label, needs, n_needs, produces, n_produces};
+    sim_work_spec spec = {task, label, needs, n_needs, produces, n_produces, NULL};
     return sim_submit(s, &spec, NULL);
+}
+
+/* Submit with the cue's key entries where the caller has them (NULL
+ * elements are found from the strings), and give the new work's key i
+ * (-1: none) in *out_key. */
+static int submit_keyed(sim *s, const char *task, const char *label, const char *const *needs,
+                        size_t n_needs, const char *const *produces, size_t n_produces,
+                        rc_key *const *keys, int want, rc_key **out_key)
+{
+    sim_work_spec spec = {task, label, needs, n_needs, produces, n_produces, keys};
+    rc_work_id id;
+    int rc = sim_submit(s, &spec, &id);
+    if (!rc && out_key) *out_key = rc_work_key(rc_get(sim_cue(s), id), (size_t)want);
+    return rc;
 }
 
 /* buf = prefix + zero-padded i (+ suffix), as "%s%0*llu%s" would. */
@@ -78,9 +92,12 @@ static int pipeline_work(sim *s, uint64_t i, void *ud)
     join(transformed, sizeof transformed, "transformed/", label);
     join(loaded, sizeof loaded, "loaded/", label);
     const char *e[] = {extracted}, *t[] = {transformed}, *l[] = {loaded};
-    int rc = submit(s, "extract", label, NULL, 0, e, 1);
-    if (!rc) rc = submit(s, "transform", label, e, 1, t, 1);
-    if (!rc) rc = submit(s, "load", label, t, 1, l, 1);
+    /* Each key is looked up once: the next stage takes the entry of the
+     * one before's output. */
+    rc_key *keys[2] = {NULL, NULL};
+    int rc = submit_keyed(s, "extract", label, NULL, 0, e, 1, NULL, 0, &keys[0]);
+    if (!rc) rc = submit_keyed(s, "transform", label, e, 1, t, 1, keys, 1, &keys[0]);
+    if (!rc) rc = submit_keyed(s, "load", label, t, 1, l, 1, keys, -1, NULL);
     return rc;
 }
 
@@ -122,15 +139,20 @@ static void split_done(sim *s, const rc_work *w, bool ok, void *ud)
     join(split_key, sizeof split_key, "split/", batch);
     const char *needs_split[] = {split_key};
     const char *part_keys[FANOUT];
+    /* The split's output entry for every process, and each process's
+     * output entry for the aggregate: every key is looked up once. */
+    rc_key *split_keys[2] = {rc_work_key(w, rc_work_needs(w, NULL)), NULL};
+    rc_key *part_entries[FANOUT + 1] = {NULL};
     for (int i = 0; i < FANOUT; i++) {
         part_of(parts[i], sizeof parts[i], "part/", batch, (unsigned)i);
         part_keys[i] = parts[i];
         part_of(label, sizeof label, "", batch, (unsigned)i);
-        submit(s, "process", label, needs_split, 1, &part_keys[i], 1);
+        submit_keyed(s, "process", label, needs_split, 1, &part_keys[i], 1, split_keys, 1,
+                     &part_entries[i]);
     }
     join(done_key, sizeof done_key, "aggregate/", batch);
     const char *out[] = {done_key};
-    submit(s, "aggregate", batch, part_keys, FANOUT, out, 1);
+    submit_keyed(s, "aggregate", batch, part_keys, FANOUT, out, 1, part_entries, -1, NULL);
 }
 
 static int fanout_work(sim *s, uint64_t i, void *ud)
@@ -181,6 +203,7 @@ typedef struct dynamic_model {
     bool *api_needed, *local_needed;
     size_t n_initial;    /* api fetches + local processes + publishes */
     unsigned *initial;   /* encoded: kind << 28 | index */
+    rc_key **api_keys, **local_keys; /* the cue's entries, held once found */
 } dynamic_model;
 
 enum { K_API = 0, K_LOCAL = 1, K_PUBLISH = 2 };
@@ -195,32 +218,52 @@ static void local_key(char *buf, size_t n, unsigned i)
     name_of(buf, n, "local/local_", i, 3, "");
 }
 
-static int submit_api(sim *s, unsigned i)
+/* The cue's entry of api (or local) artifact i: looked up the first time,
+ * then held by the model.  NULL (out of memory): found from the string. */
+static rc_key *pool_key(sim *s, dynamic_model *m, bool api, unsigned i)
+{
+    rc_key **slot = api ? &m->api_keys[i] : &m->local_keys[i];
+    if (!*slot) {
+        char key[40];
+        if (api)
+            api_key(key, sizeof key, i);
+        else
+            local_key(key, sizeof key, i);
+        *slot = rc_key_hold(sim_cue(s), key);
+    }
+    return *slot;
+}
+
+static int submit_api(sim *s, dynamic_model *m, unsigned i)
 {
     char key[40], label[24];
     api_key(key, sizeof key, i);
     name_of(label, sizeof label, "api_", i, 3, "");
     const char *out[] = {key};
-    return submit(s, "api_fetch", label, NULL, 0, out, 1);
+    rc_key *keys[] = {pool_key(s, m, true, i)};
+    return submit_keyed(s, "api_fetch", label, NULL, 0, out, 1, keys, -1, NULL);
 }
 
-static int submit_publish(sim *s, const dynamic_model *m, unsigned d)
+static int submit_publish(sim *s, dynamic_model *m, unsigned d)
 {
     char keys[7][40], label[24], out_key[40];
     const char *needs[7];
+    rc_key *entries[8] = {NULL};
     size_t n = 0;
     for (unsigned k = 0; k < m->docs[d].n_api; k++, n++) {
         api_key(keys[n], sizeof keys[n], m->docs[d].api[k]);
         needs[n] = keys[n];
+        entries[n] = pool_key(s, m, true, m->docs[d].api[k]);
     }
     for (unsigned k = 0; k < m->docs[d].n_local; k++, n++) {
         local_key(keys[n], sizeof keys[n], m->docs[d].local[k]);
         needs[n] = keys[n];
+        entries[n] = pool_key(s, m, false, m->docs[d].local[k]);
     }
     name_of(label, sizeof label, "doc_", d, 3, "");
     join(out_key, sizeof out_key, "published/", label);
     const char *out[] = {out_key};
-    return submit(s, "publish", label, needs, n, out, 1);
+    return submit_keyed(s, "publish", label, needs, n, out, 1, entries, -1, NULL);
 }
 
 static unsigned doc_of(const rc_work *w)
@@ -238,7 +281,8 @@ static void publish_done(sim *s, const rc_work *w, bool ok, void *ud)
     char checked[40];
     join(checked, sizeof checked, "checked/", rc_work_label(w));
     const char *out[] = {checked};
-    submit(s, "check", rc_work_label(w), needs, 1, out, 1);
+    rc_key *keys[] = {rc_work_key(w, rc_work_needs(w, NULL)), NULL}; /* what it published */
+    submit_keyed(s, "check", rc_work_label(w), needs, 1, out, 1, keys, -1, NULL);
 }
 
 static void check_done(sim *s, const rc_work *w, bool ok, void *ud)
@@ -263,7 +307,7 @@ static void check_done(sim *s, const rc_work *w, bool ok, void *ud)
         pool[pick] = pool[--left];
         api_key(key, sizeof key, a);
         sim_invalidate(s, key, why);
-        submit_api(s, a);
+        submit_api(s, m, a);
     }
     join(key, sizeof key, "published/", rc_work_label(w));
     sim_invalidate(s, key, why);
@@ -272,9 +316,9 @@ static void check_done(sim *s, const rc_work *w, bool ok, void *ud)
 
 static int dynamic_work(sim *s, uint64_t i, void *ud)
 {
-    const dynamic_model *m = ud;
+    dynamic_model *m = ud;
     unsigned code = m->initial[i], kind = code >> 28, idx = code & 0x0fffffffu;
-    if (kind == K_API) return submit_api(s, idx);
+    if (kind == K_API) return submit_api(s, m, idx);
     if (kind == K_PUBLISH) return submit_publish(s, m, idx);
     char key[40], label[24], dep[40];
     local_key(key, sizeof key, idx);
@@ -283,9 +327,12 @@ static int dynamic_work(sim *s, uint64_t i, void *ud)
     if (m->local_dep[idx] >= 0) {
         api_key(dep, sizeof dep, (unsigned)m->local_dep[idx]);
         const char *needs[] = {dep};
-        return submit(s, "local_process", label, needs, 1, out, 1);
+        rc_key *keys[] = {pool_key(s, m, true, (unsigned)m->local_dep[idx]),
+                          pool_key(s, m, false, idx)};
+        return submit_keyed(s, "local_process", label, needs, 1, out, 1, keys, -1, NULL);
     }
-    return submit(s, "local_process", label, NULL, 0, out, 1);
+    rc_key *keys[] = {pool_key(s, m, false, idx)};
+    return submit_keyed(s, "local_process", label, NULL, 0, out, 1, keys, -1, NULL);
 }
 
 /* Pick k distinct values from 0..n-1 (partial Fisher-Yates on a scratch). */
@@ -313,10 +360,13 @@ static dynamic_model *dynamic_model_new(sim *s, size_t n_docs)
     m->local_dep = malloc(m->n_local_pool * sizeof *m->local_dep);
     m->api_needed = calloc(m->n_api_pool, 1);
     m->local_needed = calloc(m->n_local_pool, 1);
+    m->api_keys = calloc(m->n_api_pool, sizeof *m->api_keys);
+    m->local_keys = calloc(m->n_local_pool, sizeof *m->local_keys);
     unsigned *api_scratch = malloc(m->n_api_pool * sizeof *api_scratch);
     unsigned *local_scratch = malloc(m->n_local_pool * sizeof *local_scratch);
     m->initial = malloc((m->n_api_pool + m->n_local_pool + n_docs + 1) * sizeof *m->initial);
-    if (!m->docs || !m->local_dep || !m->api_needed || !m->local_needed || !api_scratch ||
+    if (!m->docs || !m->local_dep || !m->api_needed || !m->local_needed || !m->api_keys ||
+        !m->local_keys || !api_scratch ||
         !local_scratch || !m->initial) {
         free(api_scratch);
         free(local_scratch);
@@ -364,6 +414,8 @@ static void dynamic_model_free(void *p)
     free(m->local_dep);
     free(m->api_needed);
     free(m->local_needed);
+    free(m->api_keys); /* the entries go with the cue */
+    free(m->local_keys);
     free(m->initial);
     free(m);
 }

@@ -461,7 +461,7 @@ static int generate(sim *s, uint64_t index, void *ud)
     /* No keys: no pointer arithmetic on NULL. */
     sim_work_spec spec = {
         w->tasks[it->task], label, keys, it->n_needs, keys ? keys + it->n_needs : NULL,
-        it->n_produces};
+        it->n_produces, NULL};
     return sim_submit_delayed(s, &spec, it->delay_s, it->not_before_s, NULL);
 }
 

@@ -79,12 +79,6 @@ int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts)
     return 0;
 }
 
-static void free_bucket(const char *key, void *val, void *ud)
-{
-    (void)key;
-    rc_free(ud, val);
-}
-
 static void svc_fini(rc_cue *cue, rc_svc *s)
 {
     rc_timer_stop(cue->loop, &s->rate_timer);
@@ -115,15 +109,14 @@ void rc_cue_free(rc_cue *cue)
     rc_free(&a, cue->services);
     rc_free(&a, cue->tasks);
     rc_results_fini(cue);
-    rc_strmap_each(&cue->waiting_by_key, free_bucket, &a);
-    rc_strmap_free(&a, &cue->waiting_by_key);
+    rc_keytab_fini(&cue->keys, &a);
+    rc_small_fini(&cue->small, &a);
     rc_strmap_free(&a, &cue->services_by_name);
     rc_strmap_free(&a, &cue->tasks_by_name);
     rc_idtable_free(&a, &cue->works);
     for (size_t i = 0; i < cue->n_slabs; i++) rc_free(&a, cue->slabs[i]);
     rc_free(&a, cue->slabs);
     cJSON_Delete(cue->empty_params);
-    rc_free(&a, cue->scratch);
     rc_free(&a, cue);
 }
 
@@ -355,27 +348,31 @@ static int copy_keys(const rc_alloc *a, char ***dst, size_t *ndst, const char *c
     return 0;
 }
 
-/* The declared needs and produces in one block: the pointers of both, then
- * the strings.  w->needs is the block (NULL when there are no keys) and the
- * produces follow the needs (rc_declared_produces).  0 or RC_ENOMEM
- * (nothing allocated). */
-static int copy_declared(const rc_alloc *a, rc_work *w, const rc_submit_opts *opts)
+/* The declared needs and produces, resolved to the cue's key entries once:
+ * w->needs is a block of pointers to the entries' text (NULL when there are
+ * no keys), the produces after the needs (rc_declared_produces), and the
+ * work holds a reference on each entry.  0 or RC_ENOMEM (nothing held). */
+static int copy_declared(rc_cue *cue, rc_work *w, const rc_submit_opts *opts)
 {
     const size_t n = opts->n_needs + opts->n_produces;
     if (!n) return 0;
-#define DECLARED(k) ((k) < opts->n_needs ? opts->needs[k] : opts->produces[(k)-opts->n_needs])
-    size_t bytes = n * sizeof(char *);
-    for (size_t k = 0; k < n; k++) bytes += strlen(DECLARED(k)) + 1;
-    char **keys = rc_malloc(a, bytes);
+    const rc_alloc *a = &cue->alloc;
+    char **keys = rc_small_alloc(&cue->small, a, n * sizeof *keys);
     if (!keys) return RC_ENOMEM;
-    char *text = (char *)(keys + n);
     for (size_t k = 0; k < n; k++) {
-        const size_t len = strlen(DECLARED(k)) + 1;
-        memcpy(text, DECLARED(k), len);
-        keys[k] = text;
-        text += len;
+        rc_keyent *e = opts->keys && opts->keys[k] ? (rc_keyent *)opts->keys[k]
+                       : k < opts->n_needs
+                           ? rc_keytab_intern(&cue->keys, &cue->small, a, opts->needs[k])
+                           : rc_keytab_intern(&cue->keys, &cue->small, a,
+                                              opts->produces[k - opts->n_needs]);
+        if (!e || e->refs == UINT32_MAX) {
+            while (k-- > 0) rc_keytab_unref(&cue->keys, &cue->small, a, RC_KEYENT_OF(keys[k]));
+            rc_small_free(&cue->small, a, keys, n * sizeof *keys);
+            return RC_ENOMEM;
+        }
+        e->refs++;
+        keys[k] = e->text;
     }
-#undef DECLARED
     w->needs = keys;
     w->n_needs = (uint32_t)opts->n_needs;
     w->n_produces = (uint32_t)opts->n_produces;
@@ -383,10 +380,11 @@ static int copy_declared(const rc_alloc *a, rc_work *w, const rc_submit_opts *op
 }
 
 /* The label in the work when it is short, else a copy.  0 or RC_ENOMEM. */
-static int copy_label(const rc_alloc *a, rc_work *w, const char *label)
+static int copy_label(rc_cue *cue, rc_work *w, const char *label)
 {
     const size_t n = strlen(label) + 1;
-    char *copy = n <= sizeof w->label_inline ? w->label_inline : rc_malloc(a, n);
+    char *copy =
+        n <= sizeof w->label_inline ? w->label_inline : rc_small_alloc(&cue->small, &cue->alloc, n);
     if (!copy) return RC_ENOMEM;
     memcpy(copy, label, n);
     if (copy == w->label_inline) {
@@ -421,21 +419,24 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     if (!task) return fail(cue, RC_EINVAL, "submit: the task name is NULL");
     rc_taskdef *t = rc_strmap_get(&cue->tasks_by_name, task);
     if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", task);
-    if (opts->n_needs && !opts->needs)
+    if (opts->n_needs && !opts->needs && !opts->keys)
         return fail(cue, RC_EINVAL, "submit '%s': n_needs is %zu but needs is NULL", task,
                     opts->n_needs);
-    if (opts->n_produces && !opts->produces)
+    if (opts->n_produces && !opts->produces && !opts->keys)
         return fail(cue, RC_EINVAL, "submit '%s': n_produces is %zu but produces is NULL", task,
                     opts->n_produces);
     if (opts->n_needs > UINT32_MAX || opts->n_produces > UINT32_MAX)
         return fail(cue, RC_EINVAL, "submit '%s': more than %u needs or produces", task,
                     (unsigned)UINT32_MAX);
+#define GIVEN(k) (opts->keys && opts->keys[k])
     for (size_t i = 0; i < opts->n_needs; i++)
-        if (!opts->needs[i] || !*opts->needs[i])
+        if (!GIVEN(i) && (!opts->needs || !opts->needs[i] || !*opts->needs[i]))
             return fail(cue, RC_EINVAL, "submit '%s': needs[%zu] is empty", task, i);
     for (size_t i = 0; i < opts->n_produces; i++)
-        if (!opts->produces[i] || !*opts->produces[i])
+        if (!GIVEN(opts->n_needs + i) &&
+            (!opts->produces || !opts->produces[i] || !*opts->produces[i]))
             return fail(cue, RC_EINVAL, "submit '%s': produces[%zu] is empty", task, i);
+#undef GIVEN
     if (isnan(opts->delay_s) || opts->delay_s < 0 || opts->delay_s > 1e9)
         return fail(cue, RC_EINVAL, "submit '%s': delay must be between 0 and 1e9 seconds", task);
     if (opts->not_before < 0)
@@ -461,7 +462,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     w->state = RC_PENDING;
     w->started = w->finished = -1;
     w->id = cue->next_id;
-    if ((opts->label && copy_label(a, w, opts->label)) || copy_declared(a, w, opts) ||
+    if ((opts->label && copy_label(cue, w, opts->label)) || copy_declared(cue, w, opts) ||
         copy_flow(a, w, opts))
         goto oom;
     w->ud = opts->ud;
@@ -668,4 +669,51 @@ const cJSON *rc_result_artifact(const rc_cue *cue, const char *key)
 {
     const rc_result_art *r = key ? rc_strmap_get(&cue->results, key) : NULL;
     return r && r->has_value ? r->value : NULL;
+}
+
+/* ---- artifact key handles ---- */
+
+rc_key *rc_key_hold(rc_cue *cue, const char *key)
+{
+    if (!cue || !key || !*key) return NULL;
+    rc_keyent *e = rc_keytab_intern(&cue->keys, &cue->small, &cue->alloc, key);
+    if (!e) return NULL;
+    if (e->refs == UINT32_MAX) return NULL; /* held 4 billion times: refused */
+    e->refs++;
+    return (rc_key *)e;
+}
+
+rc_key *rc_key_hold_key(rc_cue *cue, rc_key *key)
+{
+    rc_keyent *e = (rc_keyent *)key;
+    if (!cue || !e || e->refs == UINT32_MAX) return NULL;
+    e->refs++;
+    return key;
+}
+
+void rc_key_release(rc_cue *cue, rc_key *key)
+{
+    if (!cue || !key) return;
+    rc_keytab_unref(&cue->keys, &cue->small, &cue->alloc, (rc_keyent *)key);
+}
+
+const char *rc_key_name(const rc_key *key)
+{
+    return key ? ((const rc_keyent *)key)->text : NULL;
+}
+
+void *rc_key_ud(const rc_key *key)
+{
+    return key ? ((const rc_keyent *)key)->ud : NULL;
+}
+
+void rc_key_set_ud(rc_key *key, void *ud)
+{
+    if (key) ((rc_keyent *)key)->ud = ud;
+}
+
+rc_key *rc_work_key(const rc_work *w, size_t i)
+{
+    if (!w || i >= (size_t)w->n_needs + w->n_produces) return NULL;
+    return (rc_key *)RC_KEYENT_OF(w->needs[i]);
 }

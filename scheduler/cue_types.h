@@ -14,7 +14,7 @@
  *
  * Where a pending work item lives says what it waits for:
  *   DIRTY    submitted or woken; the next dispatch pass checks it
- *   WAITING  not ready (in a bucket per artifact key, or the unkeyed list),
+ *   WAITING  not ready (in its key entry's waiters, or the unkeyed list),
  *            or its task has no handler (in the task's orphan list)
  *   QUEUED   ready, in its service's run queue behind a limit
  *   DELAYED  not before a time (submit delay or retry backoff)
@@ -27,63 +27,15 @@
 #include <stdio.h>
 
 #include "alloc.h"
+#include "dlist.h"
 #include "idmap.h"
 #include "idtable.h"
+#include "keytab.h"
 #include "ratelimit.h"
 #include "runcue.h"
 #include "runq.h"
+#include "small.h"
 #include "strmap.h"
-
-/* An intrusive, circular, doubly-linked list. */
-typedef struct rc_dnode {
-    struct rc_dnode *prev, *next;
-} rc_dnode;
-
-typedef struct rc_dlist {
-    rc_dnode head;
-    size_t len;
-} rc_dlist;
-
-static inline void rc_dlist_init(rc_dlist *l)
-{
-    l->head.prev = l->head.next = &l->head;
-    l->len = 0;
-}
-static inline void rc_dlist_push_back(rc_dlist *l, rc_dnode *n)
-{
-    n->prev = l->head.prev;
-    n->next = &l->head;
-    l->head.prev->next = n;
-    l->head.prev = n;
-    l->len++;
-}
-static inline void rc_dlist_remove(rc_dlist *l, rc_dnode *n)
-{
-    n->prev->next = n->next;
-    n->next->prev = n->prev;
-    n->prev = n->next = NULL;
-    l->len--;
-}
-static inline rc_dnode *rc_dlist_first(const rc_dlist *l)
-{
-    return l->head.next == &l->head ? NULL : l->head.next;
-}
-static inline rc_dnode *rc_dlist_next(const rc_dlist *l, const rc_dnode *n)
-{
-    return n->next == &l->head ? NULL : n->next;
-}
-/* Move every node of src to the back of dst. */
-static inline void rc_dlist_splice(rc_dlist *dst, rc_dlist *src)
-{
-    if (!src->len) return;
-    rc_dnode *first = src->head.next, *last = src->head.prev;
-    first->prev = dst->head.prev;
-    dst->head.prev->next = first;
-    last->next = &dst->head;
-    dst->head.prev = last;
-    dst->len += src->len;
-    rc_dlist_init(src);
-}
 
 #define RC_CONTAINER(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
@@ -131,11 +83,6 @@ enum rc_where {
     RC_W_FINISHED,
 };
 
-typedef struct rc_waitbucket {
-    const char *key; /* the map's copy */
-    rc_dlist list;
-} rc_waitbucket;
-
 typedef struct rc_delay {
     rc_timer timer;
     struct rc_work *work;
@@ -162,7 +109,7 @@ struct rc_work {
     rc_work_id id; /* 0 while on the free list */
     rc_taskdef *task;
     cJSON *params;
-    char **needs;                 /* one block: needs, produces, then the strings */
+    char **needs; /* needs then produces: the text of their key entries */
     void *ud;                     /* rc_submit_opts.ud */
     uint32_t n_needs, n_produces; /* rc_submit refuses more */
 
@@ -195,7 +142,7 @@ struct rc_work {
      * both, so they share room; phase says which (rc_work_phase). */
     union {
         struct {                   /* RC_PHASE_CHECKED */
-            rc_waitbucket *bucket; /* WAITING on a key; NULL when unkeyed */
+            rc_keyent *wait_key; /* WAITING on a key (in its waiters); NULL: unkeyed */
             char *detail;          /* from rc_check_detail, or NULL */
             uint64_t unmet_small;
             uint64_t *unmet_big;
@@ -246,7 +193,7 @@ struct rc_check {
     rc_cue *cue;
     const rc_work *work; /* whose needs the unmet bits index; NULL: none */
     bool keyed;
-    char *key; /* cue scratch */
+    rc_keyent *key; /* held (a reference) until the check is over */
     size_t cursor; /* where the next unmet need is looked for first */
     bool any_unmet;
     uint64_t unmet_small;
@@ -279,7 +226,8 @@ struct rc_cue {
     rc_idtable works; /* id -> rc_work */
     rc_dlist dirty;
     rc_dlist waiting_any; /* not ready, no key */
-    rc_strmap waiting_by_key; /* key -> rc_waitbucket */
+    rc_keytab keys;  /* artifact keys: declared, waited on, or held */
+    rc_small small;  /* key entries, needs blocks, long labels */
     rc_dlist finished;
     rc_dlist forgettable; /* finished, forgotten at the next safe point */
     rc_strmap results; /* result key -> rc_result_art (results.c) */
@@ -316,10 +264,6 @@ struct rc_cue {
     rc_observer *observers; /* in the order they were added */
     size_t n_settle;        /* observers with on_settled */
     rc_defer settle;        /* their end-of-iteration call */
-
-    /* scratch for rc_check_wait_on */
-    char *scratch;
-    size_t scratch_cap;
 };
 
 

@@ -23,7 +23,7 @@ static void describe_reason(const rc_cue *cue, const rc_work *w, rc_blocked *b)
     switch (w->where) {
     case RC_W_WAITING: {
         b->reason = RC_BLOCK_NOT_READY;
-        b->wait_key = w->bucket ? w->bucket->key : NULL;
+        b->wait_key = w->wait_key ? w->wait_key->text : NULL;
         if (w->detail)
             snprintf(b->detail, sizeof b->detail, "%s", w->detail);
         else if (b->wait_key)
@@ -182,7 +182,7 @@ static bool met_since_check(const rc_work *w, const rc_work *producer)
 
 static int each_unmet_need(const rc_work *w, const keyindex *producers, need_fn fn, void *ud)
 {
-    const char *filed = w->bucket ? w->bucket->key : NULL;
+    const char *filed = w->wait_key ? w->wait_key->text : NULL;
     int rc = 0;
     if (filed) rc = fn(ud, w, filed);
     if (filed && !w->has_unmet) return rc;

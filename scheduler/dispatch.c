@@ -27,11 +27,18 @@ static rc_svc *pop_runnable(rc_cue *cue)
     return s;
 }
 
+static void changed_entry(rc_cue *cue, rc_keyent *e);
+
 static void announce_produces(rc_cue *cue, const rc_work *w)
 {
     if (cue->opts.no_auto_notify) return;
-    for (size_t i = 0; i < w->n_produces; i++)
-        rc_artifacts_changed(cue, rc_declared_produces(w)[i]);
+    for (size_t i = 0; i < w->n_produces; i++) {
+        rc_keyent *e = RC_KEYENT_OF(rc_declared_produces(w)[i]);
+        /* Held across the observers and the wake: the work may go. */
+        e->refs++;
+        changed_entry(cue, e);
+        rc_keytab_unref(&cue->keys, &cue->small, &cue->alloc, e);
+    }
 }
 
 /* A completed or skipped work's result artifact: kept, and its consumers
@@ -43,10 +50,11 @@ static void store_result(rc_cue *cue, const rc_work *w, const cJSON *value)
 
 /* ---- checks ---- */
 
-/* Remember key as an unmet need if it is one of the work's declared needs.
- * The search starts after the last one found, so a check that names its
- * unmet needs in order costs one pass over them. */
-static void mark_unmet(rc_check *check, const char *key)
+/* Remember key as an unmet need if it is one of the work's declared needs,
+ * and say which (its index), or -1.  The search starts after the last one
+ * found, so a check that names its unmet needs in order costs one pass over
+ * them. */
+static long mark_unmet(rc_check *check, const char *key)
 {
     const rc_work *w = check->work;
     size_t n = w ? w->n_needs : 0;
@@ -57,25 +65,36 @@ static void mark_unmet(rc_check *check, const char *key)
         check->cursor = i + 1;
         if (n > 64 && !check->unmet_big &&
             !(check->unmet_big = rc_calloc(&check->cue->alloc, (n + 63) / 64, sizeof(uint64_t))))
-            return; /* out of memory: the diagnosis follows fewer needs */
+            return (long)i; /* out of memory: the diagnosis follows fewer needs */
         uint64_t *bits = n > 64 ? check->unmet_big : &check->unmet_small;
         bits[i / 64] |= UINT64_C(1) << (i % 64);
         check->any_unmet = true;
-        return;
+        return (long)i;
     }
+    return -1;
 }
 
 void rc_check_wait_on(rc_check *check, const char *key)
 {
     if (!check || !key || !*key) return;
-    mark_unmet(check, key);
+    const long i = mark_unmet(check, key);
     if (check->keyed) return; /* the first key files the work */
     rc_cue *cue = check->cue;
-    size_t n = strlen(key) + 1;
-    if (rc_grow(&cue->alloc, (void **)&cue->scratch, &cue->scratch_cap, n, 1)) return;
-    memcpy(cue->scratch, key, n);
-    check->key = cue->scratch;
+    /* A declared need's entry is the work's already; another key is looked
+     * up (and kept while work waits on it). */
+    rc_keyent *e = i >= 0 ? RC_KEYENT_OF(check->work->needs[i])
+                          : rc_keytab_intern(&cue->keys, &cue->small, &cue->alloc, key);
+    if (!e) return; /* out of memory: filed unkeyed, re-checked on any change */
+    e->refs++;
+    check->key = e;
     check->keyed = true;
+}
+
+/* The end of a check: its reference on the key it named goes. */
+static void check_done(rc_cue *cue, rc_check *chk)
+{
+    if (chk->key) rc_keytab_unref(&cue->keys, &cue->small, &cue->alloc, chk->key);
+    chk->key = NULL;
 }
 
 void rc_check_detail(rc_check *check, const char *fmt, ...)
@@ -111,25 +130,12 @@ static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
     w->unmet_big = chk->unmet_big;
     cue->stats.waiting++;
     w->task->svc->waiting++;
-    if (chk->keyed) {
-        rc_waitbucket *b = rc_strmap_get(&cue->waiting_by_key, chk->key);
-        if (!b && (b = rc_calloc(&cue->alloc, 1, sizeof *b))) {
-            rc_dlist_init(&b->list);
-            if (rc_strmap_put(&cue->alloc, &cue->waiting_by_key, chk->key, b, &b->key)) {
-                rc_free(&cue->alloc, b);
-                b = NULL;
-            }
-        }
-        if (b) {
-            /* Out of memory falls through to the unkeyed list: still correct,
-             * only re-checked more often. */
-            w->bucket = b;
-            rc_dlist_push_back(&b->list, &w->link);
-            rc_poll_arm(cue);
-            return;
-        }
+    if (chk->key) {
+        w->wait_key = chk->key;
+        rc_dlist_push_back(&chk->key->waiters, &w->link);
+    } else {
+        rc_dlist_push_back(&cue->waiting_any, &w->link);
     }
-    rc_dlist_push_back(&cue->waiting_any, &w->link);
     rc_poll_arm(cue);
 }
 
@@ -159,6 +165,7 @@ static int run_checks(rc_cue *cue, rc_work *w)
         rc_check_wait_on(&chk, missing);
         rc_check_detail(&chk, "result '%s' not there yet", missing);
         file_waiting(cue, w, &chk, 0);
+        check_done(cue, &chk);
         return CHECK_WAITING;
     }
     int ready = 1;
@@ -168,14 +175,17 @@ static int run_checks(rc_cue *cue, rc_work *w)
     }
     bool gone = w->state != RC_PENDING || w->where != RC_W_NONE;
     if (gone || ready > 0) rc_free(&cue->alloc, chk.unmet_big);
-    if (gone) return CHECK_GONE;
-    if (ready <= 0) {
-        file_waiting(cue, w, &chk, ready); /* takes chk.unmet_big */
-        return CHECK_WAITING;
+    if (gone || ready <= 0) {
+        if (!gone) file_waiting(cue, w, &chk, ready); /* takes chk.unmet_big */
+        check_done(cue, &chk);
+        return gone ? CHECK_GONE : CHECK_WAITING;
     }
+    check_done(cue, &chk);
     if (cue->hooks.is_stale) {
         rc_check chk2 = {.cue = cue};
         int stale = cue->hooks.is_stale(cue, w, &chk2, cue->hooks.ud);
+        rc_free(&cue->alloc, chk2.unmet_big);
+        check_done(cue, &chk2);
         if (w->state != RC_PENDING || w->where != RC_W_NONE) return CHECK_GONE;
         if (stale == 0) {
             skip_work(cue, w);
@@ -344,21 +354,41 @@ int rc_artifacts_changed(rc_cue *cue, const char *key)
     return rc_recheck_waiting(cue, key);
 }
 
-int rc_recheck_waiting(rc_cue *cue, const char *key)
+/* The waiters of e and the unkeyed ones become dirty. */
+static void wake_entry(rc_cue *cue, rc_keyent *e)
 {
     cue->epoch++;
+    if (e && e->waiters.len) {
+        while (e->waiters.len > 1)
+            rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(&e->waiters), rc_work, link));
+        /* The last one may free the entry. */
+        rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(&e->waiters), rc_work, link));
+    }
+    wake_list(cue, &cue->waiting_any);
+    rc_request_pass(cue);
+}
+
+/* rc_artifacts_changed for a key the caller holds an entry of. */
+static void changed_entry(rc_cue *cue, rc_keyent *e)
+{
+    rc_emit(cue, RC_EV_ARTIFACTS_CHANGED, NULL, e->text, 0, 0);
+    wake_entry(cue, e);
+}
+
+int rc_artifacts_changed_key(rc_cue *cue, rc_key *key)
+{
+    if (!cue || !key) return RC_EINVAL;
+    changed_entry(cue, (rc_keyent *)key);
+    return 0;
+}
+
+int rc_recheck_waiting(rc_cue *cue, const char *key)
+{
     if (key) {
-        rc_waitbucket *b = rc_strmap_get(&cue->waiting_by_key, key);
-        if (b) {
-            while (b->list.len > 1)
-                rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(&b->list), rc_work, link));
-            /* The last one removes the bucket. */
-            rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(&b->list), rc_work, link));
-        }
-        wake_list(cue, &cue->waiting_any);
-        rc_request_pass(cue);
+        wake_entry(cue, rc_keytab_find(&cue->keys, key));
         return 0;
     }
+    cue->epoch++;
     /* Everything waiting: in id order, so the checks run in a stable order
      * whatever the buckets' hash order. */
     size_t n = cue->stats.waiting;
@@ -383,7 +413,7 @@ int rc_recheck_waiting(rc_cue *cue, const char *key)
         /* Keyed waiters: walk the work list rather than the hash table. */
         rc_work *w;
         RC_FOR_EACH_WORK(cue, w) {
-            if (w->where == RC_W_WAITING && w->bucket && k < n) all[k++] = w;
+            if (w->where == RC_W_WAITING && w->wait_key && k < n) all[k++] = w;
         }
     }
     qsort(all, k, sizeof *all, cmp_work_id);

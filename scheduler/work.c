@@ -54,7 +54,7 @@ void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase)
         rc_free(&cue->alloc, w->progress_msg);
         rc_free(&cue->alloc, w->remote_status);
     }
-    w->bucket = NULL;
+    w->wait_key = NULL;
     w->detail = NULL;
     w->unmet_small = 0;
     w->unmet_big = NULL;
@@ -67,8 +67,14 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     const rc_alloc *a = &cue->alloc;
     cJSON_Delete(w->params);
     cJSON_Delete(w->result);
-    if (w->label_kind == RC_LABEL_ALLOCATED) rc_free(a, w->label_heap);
-    rc_free(a, w->needs); /* the block of needs and produces */
+    if (w->label_kind == RC_LABEL_ALLOCATED)
+        rc_small_free(&cue->small, a, w->label_heap, strlen(w->label_heap) + 1);
+    if (w->needs) {
+        const size_t n = (size_t)w->n_needs + w->n_produces;
+        for (size_t k = 0; k < n; k++)
+            rc_keytab_unref(&cue->keys, &cue->small, a, RC_KEYENT_OF(w->needs[k]));
+        rc_small_free(&cue->small, a, w->needs, n * sizeof *w->needs);
+    }
     rc_work_phase(cue, w, RC_PHASE_NONE);
     rc_free(a, w->error);
     rc_results_release(cue, w);
@@ -110,23 +116,17 @@ void rc_mark_runnable(rc_cue *cue, rc_svc *svc)
     rc_request_pass(cue);
 }
 
-static void drop_bucket_if_empty(rc_cue *cue, rc_waitbucket *b)
-{
-    if (b->list.len) return;
-    rc_strmap_del(&cue->alloc, &cue->waiting_by_key, b->key);
-    rc_free(&cue->alloc, b);
-}
-
 void rc_unlink_pending(rc_cue *cue, rc_work *w)
 {
     switch (w->where) {
     case RC_W_DIRTY: rc_dlist_remove(&cue->dirty, &w->link); break;
     case RC_W_WAITING:
-        if (w->bucket) {
-            rc_waitbucket *b = w->bucket;
-            rc_dlist_remove(&b->list, &w->link);
-            w->bucket = NULL;
-            drop_bucket_if_empty(cue, b);
+        if (w->wait_key) {
+            rc_keyent *e = w->wait_key;
+            rc_dlist_remove(&e->waiters, &w->link);
+            w->wait_key = NULL;
+            if (!e->waiters.len && !e->refs)
+                rc_keytab_drop_unused(&cue->keys, &cue->small, &cue->alloc, e);
         } else {
             rc_dlist_remove(&cue->waiting_any, &w->link);
         }

@@ -245,6 +245,7 @@ int rc_loop_unwatch_fd(rc_loop *loop, int fd);
 
 typedef struct rc_cue rc_cue;
 typedef struct rc_work rc_work;
+typedef struct rc_key rc_key; /* an artifact key the cue keeps (see rc_key_hold) */
 typedef uint64_t rc_work_id; /* 1, 2, 3 ... in submission order, per cue */
 
 typedef struct rc_cue_opts {
@@ -450,6 +451,12 @@ typedef struct rc_submit_opts {
      * cue never reads or frees it; the caller keeps what it points to alive
      * for as long as the work is kept. */
     void *ud;
+
+    /* Optional: the cue's entries of the declared keys, needs first then
+     * produces (from rc_key_hold or rc_work_key), so they are not looked up
+     * again.  A NULL element is looked up from its string; where an entry is
+     * given, the string may be NULL (and is not read). */
+    rc_key *const *keys;
 } rc_submit_opts;
 
 /*
@@ -730,6 +737,43 @@ void rc_waiter_cancel(rc_waiter *waiter);
  * service is re-checked before it starts.
  */
 int rc_artifacts_changed(rc_cue *cue, const char *key);
+
+/*
+ * Artifact key handles.  The cue keeps each artifact key once: a work's
+ * declared needs and produces are resolved to the cue's entries when it is
+ * submitted, and its rc_work_needs()/rc_work_produces() strings are those
+ * entries' text.  A program that names the same keys again and again (an
+ * artifact store, a file watcher) can hold an entry and skip the lookups:
+ *
+ *   rc_key *k = rc_key_hold(cue, "pages/003.png");   one lookup, here
+ *   rc_key_set_ud(k, my_record);                      a pointer of yours
+ *   ...
+ *   rc_artifacts_changed_key(cue, k);                 no lookup
+ *   rc_key_release(cue, k);
+ *
+ * rc_work_key(w, i) is the entry of the work's i-th declared key (needs
+ * first, then produces), valid while the work is (hold it to keep it).  The
+ * ud pointer stays with the entry while anything holds it or declares the
+ * key; an entry nothing refers to any more is freed, and a later hold of the
+ * same key makes a new one (with ud NULL).  All of these are for the loop's
+ * thread.
+ */
+/* The entry of `key` (made if the cue has none), held once more.  NULL:
+ * cue or key NULL or empty, or out of memory. */
+rc_key *rc_key_hold(rc_cue *cue, const char *key);
+/* Hold an entry you have (rc_work_key) once more, without a lookup.
+ * Returns key, or NULL (cue or key NULL, or held 4 billion times). */
+rc_key *rc_key_hold_key(rc_cue *cue, rc_key *key);
+/* Let go of one rc_key_hold or rc_key_hold_key.  NULL is ignored. */
+void rc_key_release(rc_cue *cue, rc_key *key);
+const char *rc_key_name(const rc_key *key);
+void *rc_key_ud(const rc_key *key);
+void rc_key_set_ud(rc_key *key, void *ud);
+/* The entry of declared key i of w: needs[0..n_needs), then produces.  NULL
+ * if i is out of range. */
+rc_key *rc_work_key(const rc_work *w, size_t i);
+/* rc_artifacts_changed(cue, rc_key_name(key)), without the lookup. */
+int rc_artifacts_changed_key(rc_cue *cue, rc_key *key);
 
 /* ------------------------------------------------------------------ */
 /* Introspection and diagnosis                                         */

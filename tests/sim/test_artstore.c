@@ -23,9 +23,11 @@ typedef struct heard {
     int calls;
 } heard;
 
-static void record_key(const char *key, void *ud)
+static void record_key(const char *key, sim_artref *ref, void *ud)
 {
     heard *h = ud;
+    /* The listener gets the key's own handle. */
+    cr_assert_str_eq(sim_artref_key(ref), key);
     if (h->calls++) strcat(h->keys, " ");
     strcat(h->keys, key);
 }
@@ -134,9 +136,10 @@ typedef struct observer {
     uint64_t version_seen;
 } observer;
 
-static void observe(const char *key, void *ud)
+static void observe(const char *key, sim_artref *ref, void *ud)
 {
     observer *o = ud;
+    cr_assert_eq(sim_artref_is_valid(ref), sim_artstore_is_valid(o->store, key));
     o->valid_seen = sim_artstore_is_valid(o->store, key);
     o->version_seen = sim_artstore_version(o->store, key);
 }

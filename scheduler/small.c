@@ -1,0 +1,82 @@
+#include "small.h"
+
+#include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RC_ASAN 1
+#endif
+#endif
+#ifdef RC_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+enum { SLAB_BYTES = 64 * 1024 };
+
+static size_t class_of(size_t n)
+{
+    return (n + 15) / 16 - 1;
+}
+
+static int new_slab(rc_small *s, const rc_alloc *a)
+{
+    if (rc_grow(a, (void **)&s->slabs, &s->slabs_cap, s->n_slabs + 1, sizeof *s->slabs))
+        return RC_ENOMEM;
+    char *slab = rc_malloc(a, SLAB_BYTES);
+    if (!slab) return RC_ENOMEM;
+    s->slabs[s->n_slabs++] = slab;
+    /* What is left of the old slab is lost: at most RC_SMALL_MAX bytes. */
+    s->bump = slab;
+    s->bump_end = slab + SLAB_BYTES;
+    POISON(slab, SLAB_BYTES);
+    return 0;
+}
+
+void *rc_small_alloc(rc_small *s, const rc_alloc *a, size_t n)
+{
+    if (n == 0) n = 1;
+    if (n > RC_SMALL_MAX) return rc_malloc(a, n);
+    const size_t c = class_of(n), size = (c + 1) * 16;
+    void *p = s->free[c];
+    if (p) {
+        UNPOISON(p, size);
+        memcpy(&s->free[c], p, sizeof(void *));
+        return p;
+    }
+    if ((size_t)(s->bump_end - s->bump) < size && new_slab(s, a)) return NULL;
+    p = s->bump;
+    s->bump += size;
+    UNPOISON(p, size);
+    return p;
+}
+
+void rc_small_free(rc_small *s, const rc_alloc *a, void *p, size_t n)
+{
+    if (!p) return;
+    if (n == 0) n = 1;
+    if (n > RC_SMALL_MAX) {
+        rc_free(a, p);
+        return;
+    }
+    const size_t c = class_of(n);
+    memcpy(p, &s->free[c], sizeof(void *));
+    s->free[c] = p;
+    POISON(p, (c + 1) * 16);
+}
+
+void rc_small_fini(rc_small *s, const rc_alloc *a)
+{
+    for (size_t i = 0; i < s->n_slabs; i++) {
+        UNPOISON(s->slabs[i], SLAB_BYTES);
+        rc_free(a, s->slabs[i]);
+    }
+    rc_free(a, s->slabs);
+    memset(s, 0, sizeof *s);
+}
