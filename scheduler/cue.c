@@ -398,10 +398,13 @@ static int copy_label(rc_cue *cue, rc_work *w, const char *label)
 
 /* The result-artifact fields, for work that has any.  0 or RC_ENOMEM; on
  * error what was copied is w's to release. */
-static int copy_flow(const rc_alloc *a, rc_work *w, const rc_submit_opts *opts)
+static int copy_flow(rc_cue *cue, rc_work *w, const rc_submit_opts *opts)
 {
     if (!opts->n_inputs && !opts->result_key && !opts->input_param) return 0;
-    rc_work_flow *f = w->flow = rc_calloc(a, 1, sizeof *f);
+    const rc_alloc *a = &cue->alloc;
+    rc_work_cold *c = rc_work_cold_of(cue, w);
+    if (!c) return RC_ENOMEM;
+    rc_work_flow *f = c->flow = rc_calloc(a, 1, sizeof *f);
     if (!f) return RC_ENOMEM;
     f->input_list = opts->input_list;
     if (copy_keys(a, &f->inputs, &f->n_inputs, opts->inputs, opts->n_inputs) ||
@@ -460,15 +463,16 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     w->task = t;
     w->attempt = 1;
     w->state = RC_PENDING;
-    w->started = w->finished = -1;
+    w->started = -1;
     w->id = cue->next_id;
     if ((opts->label && copy_label(cue, w, opts->label)) || copy_declared(cue, w, opts) ||
-        copy_flow(a, w, opts))
+        copy_flow(cue, w, opts))
         goto oom;
     w->ud = opts->ud;
     if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom;
     rc_delay *delay = NULL;
-    if ((delayed && !(delay = rc_calloc(a, 1, sizeof *delay))) || rc_results_hold(cue, w)) {
+    if ((delayed && (!rc_work_cold_of(cue, w) || !(delay = rc_calloc(a, 1, sizeof *delay)))) ||
+        rc_results_hold(cue, w)) {
         rc_free(a, delay);
         rc_idtable_del(&cue->alloc, &cue->works, w->id);
         goto oom;
@@ -484,7 +488,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     if (out_id) *out_id = w->id;
     rc_emit(cue, RC_EV_QUEUED, w, "", 0, 0);
     if (delay) {
-        w->delay = delay;
+        w->cold->delay = delay;
         rc_schedule_delay(cue, w, start_at);
     } else {
         rc_age_add(cue, w);
@@ -612,7 +616,7 @@ rc_time rc_work_started(const rc_work *w)
 }
 rc_time rc_work_finished(const rc_work *w)
 {
-    return w ? w->finished : -1;
+    return w && w->where == RC_W_FINISHED ? w->finished : -1;
 }
 const cJSON *rc_work_result(const rc_work *w)
 {
@@ -624,7 +628,7 @@ bool rc_work_retry_asked(const rc_work *w)
 }
 const char *rc_work_error(const rc_work *w)
 {
-    return w && w->state == RC_FAILED ? w->error : NULL;
+    return w && w->state == RC_FAILED ? RC_COLD(w)->error : NULL;
 }
 size_t rc_work_needs(const rc_work *w, const char *const **keys)
 {
@@ -657,10 +661,11 @@ void rc_work_get_info(const rc_work *w, rc_work_info *out)
         .attempts = w->attempt,
         .created = w->created,
         .started_at = w->started,
-        .finished_at = w->finished,
+        .finished_at = w->where == RC_W_FINISHED ? w->finished : -1,
         .progress = w->state == RC_RUNNING ? w->progress : -1,
-        .progress_message = w->state == RC_RUNNING && w->progress_msg ? w->progress_msg : "",
-        .last_error = w->error,
+        .progress_message =
+            w->state == RC_RUNNING && RC_COLD(w)->progress_msg ? RC_COLD(w)->progress_msg : "",
+        .last_error = RC_COLD(w)->error,
         .result = w->result,
     };
 }

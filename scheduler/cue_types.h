@@ -100,6 +100,21 @@ typedef struct rc_work_flow {
     bool inputs_held; /* counted as a consumer of its inputs */
 } rc_work_flow;
 
+/* What few works need: kept apart (from the cue's small slab, when first
+ * needed) so that every pending item does not carry it.  Read through
+ * RC_COLD, which gives all-empty fields for a work without one. */
+typedef struct rc_work_cold {
+    rc_delay *delay;        /* DELAYED (and kept for the next delay) */
+    uint64_t *unmet_big;    /* RC_PHASE_CHECKED, more than 64 needs */
+    char *progress_msg;     /* RC_PHASE_RUNNING: rc_progress's message */
+    char *remote_status;    /* RC_PHASE_RUNNING: rc_work_set_remote_status */
+    char *error;            /* the last failure's message */
+    rc_work_flow *flow;     /* result artifacts; NULL: none */
+} rc_work_cold;
+
+static const rc_work_cold rc_no_cold;
+#define RC_COLD(w) ((const rc_work_cold *)((w)->cold ? (w)->cold : &rc_no_cold))
+
 /* Labels up to this many bytes (with the terminator) live in the work. */
 enum { RC_LABEL_INLINE = 16 };
 enum rc_label_kind { RC_LABEL_NONE = 0, RC_LABEL_IN_WORK, RC_LABEL_ALLOCATED };
@@ -125,7 +140,11 @@ struct rc_work {
     bool has_unmet;
     uint8_t phase; /* enum rc_phase: which half of the phase union is in use */
     uint8_t label_kind; /* enum rc_label_kind */
-    rc_time created, pending_since, started, finished;
+    rc_time created, started;
+    union {                    /* a finished work is never pending again */
+        rc_time pending_since; /* pending */
+        rc_time finished;      /* FINISHED (rc_work_finished_at) */
+    };
     /* Artifact epoch: of the last check while pending; when it finished once
      * finished (finished work never becomes pending again). */
     uint64_t epoch;
@@ -136,27 +155,19 @@ struct rc_work {
         rc_qnode q;    /* QUEUED */
         rc_dnode link; /* DIRTY, WAITING, ORPHAN, FINISHED */
     };
-    rc_delay *delay; /* DELAYED */
 
     /* What the last check left, or what the running attempt reported: never
      * both, so they share room; phase says which (rc_work_phase). */
     union {
-        struct {                   /* RC_PHASE_CHECKED */
+        struct {                 /* RC_PHASE_CHECKED */
             rc_keyent *wait_key; /* WAITING on a key (in its waiters); NULL: unkeyed */
-            char *detail;          /* from rc_check_detail, or NULL */
+            char *detail;        /* from rc_check_detail, or NULL */
             uint64_t unmet_small;
-            uint64_t *unmet_big;
         };
-        struct {             /* RC_PHASE_RUNNING */
-            double progress; /* rc_progress: the last report; -1: none */
-            char *progress_msg;
-            /* rc_work_set_remote_status: why it waits in a remote queue */
-            char *remote_status;
-        };
+        double progress; /* RC_PHASE_RUNNING: rc_progress's last report; -1: none */
     };
     cJSON *result;
-    char *error;
-    rc_work_flow *flow; /* NULL: no result artifacts */
+    rc_work_cold *cold; /* NULL: none yet (RC_COLD reads it) */
     union {             /* label_kind says which (rc_work_label_text) */
         char label_inline[RC_LABEL_INLINE];
         char *label_heap; /* allocated when longer */

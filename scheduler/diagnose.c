@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "observe.h"
+#include "work.h"
 
 static void describe_reason(const rc_cue *cue, const rc_work *w, rc_blocked *b)
 {
@@ -45,7 +46,7 @@ static void describe_reason(const rc_cue *cue, const rc_work *w, rc_blocked *b)
     case RC_W_DELAYED:
         b->reason = RC_BLOCK_DELAYED;
         snprintf(b->detail, sizeof b->detail, "delayed until t=%.3fs",
-                 rc_ns_to_s(w->delay->not_before));
+                 rc_ns_to_s(RC_COLD(w)->delay ? RC_COLD(w)->delay->not_before : 0));
         break;
     case RC_W_QUEUED: {
         rc_time next = rc_rate_next_allowed(&s->rate);
@@ -167,7 +168,7 @@ typedef int (*need_fn)(void *ud, const rc_work *w, const char *key);
 
 static bool unmet_bit(const rc_work *w, size_t i)
 {
-    const uint64_t *bits = w->n_needs > 64 ? w->unmet_big : &w->unmet_small;
+    const uint64_t *bits = w->n_needs > 64 ? RC_COLD(w)->unmet_big : &w->unmet_small;
     return bits && (bits[i / 64] >> (i % 64)) & 1;
 }
 
@@ -234,7 +235,7 @@ static void describe_remote(const rc_work *w, rc_blocked *b)
     name_work(w, b);
     b->since = w->started;
     b->reason = RC_BLOCK_REMOTE;
-    snprintf(b->detail, sizeof b->detail, "%s", w->remote_status);
+    snprintf(b->detail, sizeof b->detail, "%s", RC_COLD(w)->remote_status);
 }
 
 int rc_work_set_remote_status(rc_cue *cue, rc_work_id id, const char *text)
@@ -252,12 +253,14 @@ int rc_work_set_remote_status(rc_cue *cue, rc_work_id id, const char *text)
     char buf[RC_REMOTE_STATUS_MAX];
     snprintf(buf, sizeof buf, "%s", text ? text : "");
     char *copy = NULL;
-    if (buf[0] && !(copy = rc_strdup(&cue->alloc, buf))) {
+    rc_work_cold *c = buf[0] || w->cold ? rc_work_cold_of(cue, w) : NULL;
+    if (buf[0] && (!c || !(copy = rc_strdup(&cue->alloc, buf)))) {
         rc_cue_set_error(cue, "remote status: out of memory");
         return RC_ENOMEM;
     }
-    rc_free(&cue->alloc, w->remote_status);
-    w->remote_status = copy;
+    if (!c) return 0;
+    rc_free(&cue->alloc, c->remote_status);
+    c->remote_status = copy;
     return 0;
 }
 
@@ -285,7 +288,7 @@ int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
     }
     RC_FOR_EACH_WORK(cue, w) {
         if (k >= count) break;
-        if (w->state == RC_RUNNING && w->remote_status) describe_remote(w, &list[k++]);
+        if (w->state == RC_RUNNING && RC_COLD(w)->remote_status) describe_remote(w, &list[k++]);
     }
     rc_free(&cue->alloc, producers.slots);
     if (!k) {
@@ -768,7 +771,7 @@ static int fill_producers(graph *g, counter *k, size_t *mark, int kind)
         }
         d->roots[i] =
             (rc_diag_root){p->id,    p->task->name, rc_work_label_text(p),
-                           p->state, p->skipped,    p->state == RC_FAILED ? p->error : NULL,
+                           p->state, p->skipped,    p->state == RC_FAILED ? RC_COLD(p)->error : NULL,
                            blocks};
         if (p->state == RC_FAILED) d->failed_roots[d->n_failed_roots++] = p->id;
     }

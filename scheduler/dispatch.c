@@ -45,7 +45,7 @@ static void announce_produces(rc_cue *cue, const rc_work *w)
  * re-checked (whatever no_auto_notify says: the key is the cue's own). */
 static void store_result(rc_cue *cue, const rc_work *w, const cJSON *value)
 {
-    if (rc_results_store(cue, w, value)) rc_recheck_waiting(cue, w->flow->result_key);
+    if (rc_results_store(cue, w, value)) rc_recheck_waiting(cue, RC_COLD(w)->flow->result_key);
 }
 
 /* ---- checks ---- */
@@ -109,8 +109,11 @@ void rc_check_detail(rc_check *check, const char *fmt, ...)
 
 static void keep_detail(rc_cue *cue, rc_work *w, const char *text)
 {
-    rc_free(&cue->alloc, w->detail);
-    w->detail = text ? rc_strdup(&cue->alloc, text) : NULL;
+    rc_small_free(&cue->small, &cue->alloc, w->detail, w->detail ? strlen(w->detail) + 1 : 0);
+    w->detail = NULL;
+    if (!text) return;
+    const size_t n = strlen(text) + 1;
+    if ((w->detail = rc_small_alloc(&cue->small, &cue->alloc, n))) memcpy(w->detail, text, n);
 }
 
 static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
@@ -127,7 +130,17 @@ static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
     w->where = RC_W_WAITING;
     w->has_unmet = chk->any_unmet;
     w->unmet_small = chk->unmet_small;
-    w->unmet_big = chk->unmet_big;
+    if (chk->unmet_big) {
+        rc_work_cold *c = rc_work_cold_of(cue, w);
+        if (c) {
+            c->unmet_big = chk->unmet_big;
+        } else {
+            /* Out of memory: the diagnosis follows every declared need. */
+            rc_free(&cue->alloc, chk->unmet_big);
+            w->has_unmet = false;
+        }
+        chk->unmet_big = NULL;
+    }
     cue->stats.waiting++;
     w->task->svc->waiting++;
     if (chk->key) {
@@ -493,8 +506,7 @@ static int finish(rc_cue *cue, rc_token tok, int how, cJSON *result, const char 
         char detail[320];
         snprintf(detail, sizeof detail, "attempt %u failed: %s; attempt %u at t=%.3fs", w->attempt,
                  error && *error ? error : "failed", w->attempt + 1, rc_ns_to_s(now + wait));
-        rc_free(&cue->alloc, w->error);
-        w->error = rc_copy_error(cue, error);
+        rc_work_set_error(cue, w, error);
         w->attempt++;
         w->state = RC_PENDING;
         w->warned = false;
@@ -541,8 +553,11 @@ static int progress(rc_cue *cue, rc_token tok, double fraction, const char *mess
     char msg[RC_PROGRESS_MSG_MAX];
     snprintf(msg, sizeof msg, "%s", message ? message : "");
     w->progress = fraction;
-    rc_free(&cue->alloc, w->progress_msg);
-    w->progress_msg = msg[0] ? rc_strdup(&cue->alloc, msg) : NULL;
+    rc_work_cold *c = msg[0] || w->cold ? rc_work_cold_of(cue, w) : NULL;
+    if (c) {
+        rc_free(&cue->alloc, c->progress_msg);
+        c->progress_msg = msg[0] ? rc_strdup(&cue->alloc, msg) : NULL;
+    }
     rc_emit_progress(cue, w, fraction, msg);
     return 0;
 }

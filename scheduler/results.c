@@ -21,7 +21,7 @@ static void unhold(rc_cue *cue, const char *key)
 
 int rc_results_hold(rc_cue *cue, rc_work *w)
 {
-    rc_work_flow *f = w->flow;
+    rc_work_flow *f = RC_COLD(w)->flow;
     if (!f) return 0;
     for (size_t i = 0; i < f->n_inputs; i++) {
         rc_result_art *r = rc_strmap_get(&cue->results, f->inputs[i]);
@@ -42,7 +42,7 @@ int rc_results_hold(rc_cue *cue, rc_work *w)
 
 void rc_results_release(rc_cue *cue, rc_work *w)
 {
-    rc_work_flow *f = w->flow;
+    rc_work_flow *f = RC_COLD(w)->flow;
     if (!f || !f->inputs_held) return;
     f->inputs_held = false;
     for (size_t i = 0; i < f->n_inputs; i++)
@@ -51,8 +51,8 @@ void rc_results_release(rc_cue *cue, rc_work *w)
 
 bool rc_results_store(rc_cue *cue, const rc_work *w, const cJSON *value)
 {
-    if (!w->flow || !w->flow->result_key) return false;
-    rc_result_art *r = rc_strmap_get(&cue->results, w->flow->result_key);
+    if (!RC_COLD(w)->flow || !RC_COLD(w)->flow->result_key) return false;
+    rc_result_art *r = rc_strmap_get(&cue->results, RC_COLD(w)->flow->result_key);
     if (!r) return false; /* nobody needs it: not kept */
     cJSON *copy = value ? cJSON_Duplicate(value, true) : cJSON_CreateNull();
     if (!copy) return false; /* its consumers wait; the diagnosis shows on what */
@@ -64,7 +64,7 @@ bool rc_results_store(rc_cue *cue, const rc_work *w, const cJSON *value)
 
 const char *rc_results_missing(const rc_cue *cue, const rc_work *w)
 {
-    const rc_work_flow *f = w->flow;
+    const rc_work_flow *f = RC_COLD(w)->flow;
     if (!f) return NULL;
     for (size_t i = 0; i < f->n_inputs; i++) {
         const rc_result_art *r = rc_strmap_get(&cue->results, f->inputs[i]);
@@ -75,7 +75,7 @@ const char *rc_results_missing(const rc_cue *cue, const rc_work *w)
 
 int rc_results_fill(rc_cue *cue, rc_work *w)
 {
-    const rc_work_flow *f = w->flow;
+    const rc_work_flow *f = RC_COLD(w)->flow;
     if (!f || !f->n_inputs) return 0;
     if (!w->params && !(w->params = cJSON_CreateObject())) return RC_ENOMEM;
     cJSON *v;

@@ -45,19 +45,36 @@ rc_work *rc_work_alloc(rc_cue *cue)
     return w;
 }
 
+rc_work_cold *rc_work_cold_of(rc_cue *cue, rc_work *w)
+{
+    if (!w->cold && (w->cold = rc_small_alloc(&cue->small, &cue->alloc, sizeof *w->cold)))
+        memset(w->cold, 0, sizeof *w->cold);
+    return w->cold;
+}
+
+void rc_work_set_error(rc_cue *cue, rc_work *w, const char *error)
+{
+    rc_work_cold *c = rc_work_cold_of(cue, w);
+    if (!c) return;
+    rc_free(&cue->alloc, c->error);
+    c->error = rc_copy_error(cue, error);
+}
+
 void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase)
 {
+    rc_work_cold *c = w->cold;
     if (w->phase == RC_PHASE_CHECKED) {
-        rc_free(&cue->alloc, w->detail);
-        rc_free(&cue->alloc, w->unmet_big);
-    } else if (w->phase == RC_PHASE_RUNNING) {
-        rc_free(&cue->alloc, w->progress_msg);
-        rc_free(&cue->alloc, w->remote_status);
+        rc_small_free(&cue->small, &cue->alloc, w->detail, w->detail ? strlen(w->detail) + 1 : 0);
+        if (c) rc_free(&cue->alloc, c->unmet_big);
+    } else if (w->phase == RC_PHASE_RUNNING && c) {
+        rc_free(&cue->alloc, c->progress_msg);
+        rc_free(&cue->alloc, c->remote_status);
+        c->progress_msg = c->remote_status = NULL;
     }
+    if (c) c->unmet_big = NULL;
     w->wait_key = NULL;
     w->detail = NULL;
     w->unmet_small = 0;
-    w->unmet_big = NULL;
     w->phase = (uint8_t)phase;
     if (phase == RC_PHASE_RUNNING) w->progress = -1;
 }
@@ -76,18 +93,24 @@ void rc_work_release(rc_cue *cue, rc_work *w)
         rc_small_free(&cue->small, a, w->needs, n * sizeof *w->needs);
     }
     rc_work_phase(cue, w, RC_PHASE_NONE);
-    rc_free(a, w->error);
     rc_results_release(cue, w);
-    if (w->flow) {
-        rc_free(a, w->flow->result_key);
-        for (size_t i = 0; i < w->flow->n_inputs; i++) rc_free(a, w->flow->inputs[i]);
-        rc_free(a, w->flow->inputs);
-        rc_free(a, w->flow->input_param);
-        rc_free(a, w->flow);
-    }
-    if (w->delay) {
-        rc_timer_stop(cue->loop, &w->delay->timer);
-        rc_free(a, w->delay);
+    rc_work_cold *c = w->cold;
+    if (c) {
+        rc_free(a, c->error);
+        rc_work_flow *f = c->flow;
+        if (f) {
+            rc_free(a, f->result_key);
+            for (size_t i = 0; i < f->n_inputs; i++) rc_free(a, f->inputs[i]);
+            rc_free(a, f->inputs);
+            rc_free(a, f->input_param);
+            rc_free(a, f);
+        }
+        if (c->delay) {
+            rc_timer_stop(cue->loop, &c->delay->timer);
+            rc_free(a, c->delay);
+        }
+        rc_small_free(&cue->small, a, c, sizeof *c);
+        w->cold = NULL;
     }
     w->id = 0;
     w->task = (rc_taskdef *)cue->free_works;
@@ -145,7 +168,7 @@ void rc_unlink_pending(rc_cue *cue, rc_work *w)
         if (!rc_runq_len(&w->task->svc->q)) rc_timer_stop(cue->loop, &w->task->svc->rate_timer);
         break;
     case RC_W_DELAYED:
-        rc_timer_stop(cue->loop, &w->delay->timer);
+        rc_timer_stop(cue->loop, &w->cold->delay->timer);
         cue->stats.delayed--;
         break;
     default: break;
@@ -226,11 +249,12 @@ static void delay_fire(rc_loop *loop, rc_timer *t, void *arg)
 
 int rc_schedule_delay(rc_cue *cue, rc_work *w, rc_time not_before)
 {
-    if (!w->delay && !(w->delay = rc_calloc(&cue->alloc, 1, sizeof *w->delay))) goto now;
-    rc_timer_init(&w->delay->timer, delay_fire, w->delay);
-    w->delay->work = w;
-    if (rc_timer_start(cue->loop, &w->delay->timer, not_before)) goto now;
-    w->delay->not_before = not_before;
+    rc_work_cold *c = rc_work_cold_of(cue, w);
+    if (!c || (!c->delay && !(c->delay = rc_calloc(&cue->alloc, 1, sizeof *c->delay)))) goto now;
+    rc_timer_init(&c->delay->timer, delay_fire, c->delay);
+    c->delay->work = w;
+    if (rc_timer_start(cue->loop, &c->delay->timer, not_before)) goto now;
+    c->delay->not_before = not_before;
     w->where = RC_W_DELAYED;
     cue->stats.delayed++;
     return 0;
@@ -252,12 +276,11 @@ char *rc_copy_error(rc_cue *cue, const char *error)
 void rc_finish_failed(rc_cue *cue, rc_work *w, rc_fail_kind kind, const char *error)
 {
     w->state = RC_FAILED;
-    rc_free(&cue->alloc, w->error);
-    w->error = rc_copy_error(cue, error);
+    rc_work_set_error(cue, w, error);
     cue->stats.failed++;
     rc_to_finished(cue, w);
     rc_request_pass(cue); /* the pass forgets finished work beyond retain_finished */
-    const char *msg = w->error ? w->error : "failed (message lost: out of memory)";
+    const char *msg = RC_COLD(w)->error ? RC_COLD(w)->error : "failed (message lost: out of memory)";
     if (cue->hooks.on_failure) cue->hooks.on_failure(cue, w, kind, msg, cue->hooks.ud);
     double ran = w->started >= 0 && kind == RC_FAIL_HANDLER
                      ? rc_ns_to_s(w->finished - w->started)

@@ -8,6 +8,12 @@
 /* Work records come from slabs and go back to a free list. */
 rc_work *rc_work_alloc(rc_cue *cue);
 void rc_work_release(rc_cue *cue, rc_work *w);
+/* The work's cold fields, made (all empty) the first time.  NULL: out of
+ * memory. */
+rc_work_cold *rc_work_cold_of(rc_cue *cue, rc_work *w);
+/* Replace the work's error message with a copy of error ("failed" when NULL
+ * or empty); out of memory leaves none. */
+void rc_work_set_error(rc_cue *cue, rc_work *w, const char *error);
 /* Free what the work's phase union holds, clear it, and enter `phase`
  * (RC_PHASE_RUNNING starts with no progress report). */
 void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase);
