@@ -468,7 +468,8 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     if ((opts->label && copy_label(cue, w, opts->label)) || copy_declared(cue, w, opts) ||
         copy_flow(cue, w, opts))
         goto oom;
-    w->ud = opts->ud;
+    if ((opts->ud || opts->params) && !rc_work_cold_of(cue, w)) goto oom;
+    if (opts->ud) w->cold->ud = opts->ud;
     if (rc_idtable_put(a, &cue->works, w->id, w)) goto oom;
     rc_delay *delay = NULL;
     if ((delayed && (!rc_work_cold_of(cue, w) || !(delay = rc_calloc(a, 1, sizeof *delay)))) ||
@@ -479,7 +480,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     }
 
     /* From here nothing fails: the work exists. */
-    if (opts->params) w->params = opts->params;
+    if (opts->params) w->cold->params = opts->params;
     cue->next_id++;
     rc_time now = rc_loop_now(cue->loop);
     w->created = w->pending_since = now;
@@ -498,7 +499,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     return 0;
 
 oom:
-    w->params = NULL; /* the caller keeps params on error */
+    if (w->cold) w->cold->params = NULL; /* the caller keeps params on error */
     rc_work_release(cue, w);
     return fail(cue, RC_ENOMEM, "submit '%s': out of memory", task);
 }
@@ -582,7 +583,7 @@ const char *rc_work_label(const rc_work *w)
 const cJSON *rc_work_params(const rc_work *w)
 {
     if (!w) return NULL;
-    if (w->params) return w->params;
+    if (RC_COLD(w)->params) return RC_COLD(w)->params;
     /* Work submitted without params shares one empty object per cue, made on
      * first use; if even that cannot be had, NULL. */
     rc_cue *cue = w->task->svc->cue;
@@ -637,7 +638,7 @@ size_t rc_work_needs(const rc_work *w, const char *const **keys)
 }
 void *rc_work_ud(const rc_work *w)
 {
-    return w ? w->ud : NULL;
+    return w ? RC_COLD(w)->ud : NULL;
 }
 size_t rc_work_produces(const rc_work *w, const char *const **keys)
 {

@@ -104,6 +104,8 @@ typedef struct rc_work_flow {
  * needed) so that every pending item does not carry it.  Read through
  * RC_COLD, which gives all-empty fields for a work without one. */
 typedef struct rc_work_cold {
+    cJSON *params;          /* NULL: none (rc_work_params gives an empty object) */
+    void *ud;               /* rc_submit_opts.ud */
     rc_delay *delay;        /* DELAYED (and kept for the next delay) */
     uint64_t *unmet_big;    /* RC_PHASE_CHECKED, more than 64 needs */
     char *progress_msg;     /* RC_PHASE_RUNNING: rc_progress's message */
@@ -123,9 +125,7 @@ enum rc_label_kind { RC_LABEL_NONE = 0, RC_LABEL_IN_WORK, RC_LABEL_ALLOCATED };
 struct rc_work {
     rc_work_id id; /* 0 while on the free list */
     rc_taskdef *task;
-    cJSON *params;
     char **needs; /* needs then produces: the text of their key entries */
-    void *ud;                     /* rc_submit_opts.ud */
     uint32_t n_needs, n_produces; /* rc_submit refuses more */
 
     unsigned attempt;

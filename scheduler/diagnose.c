@@ -31,7 +31,7 @@ static void describe_reason(const rc_cue *cue, const rc_work *w, rc_blocked *b)
             snprintf(b->detail, sizeof b->detail, "is_ready returned false; waiting on '%s'",
                      b->wait_key);
         else {
-            char *params = cJSON_PrintUnformatted(w->params);
+            char *params = cJSON_PrintUnformatted(RC_COLD(w)->params);
             snprintf(b->detail, sizeof b->detail, "is_ready returned false for %s(params=%s)",
                      w->task->name, params ? params : "?");
             cJSON_free(params);

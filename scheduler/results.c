@@ -77,7 +77,8 @@ int rc_results_fill(rc_cue *cue, rc_work *w)
 {
     const rc_work_flow *f = RC_COLD(w)->flow;
     if (!f || !f->n_inputs) return 0;
-    if (!w->params && !(w->params = cJSON_CreateObject())) return RC_ENOMEM;
+    rc_work_cold *c = w->cold; /* there: the work has a flow */
+    if (!c->params && !(c->params = cJSON_CreateObject())) return RC_ENOMEM;
     cJSON *v;
     if (f->n_inputs == 1 && !f->input_list) {
         const rc_result_art *r = rc_strmap_get(&cue->results, f->inputs[0]);
@@ -96,8 +97,8 @@ int rc_results_fill(rc_cue *cue, rc_work *w)
     }
     if (!v) return RC_ENOMEM;
     const char *name = f->input_param ? f->input_param : "input";
-    cJSON_DeleteItemFromObjectCaseSensitive(w->params, name);
-    if (!cJSON_AddItemToObject(w->params, name, v)) {
+    cJSON_DeleteItemFromObjectCaseSensitive(c->params, name);
+    if (!cJSON_AddItemToObject(c->params, name, v)) {
         cJSON_Delete(v);
         return RC_ENOMEM;
     }

@@ -82,7 +82,6 @@ void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase)
 void rc_work_release(rc_cue *cue, rc_work *w)
 {
     const rc_alloc *a = &cue->alloc;
-    cJSON_Delete(w->params);
     cJSON_Delete(w->result);
     if (w->label_kind == RC_LABEL_ALLOCATED)
         rc_small_free(&cue->small, a, w->label_heap, strlen(w->label_heap) + 1);
@@ -96,6 +95,7 @@ void rc_work_release(rc_cue *cue, rc_work *w)
     rc_results_release(cue, w);
     rc_work_cold *c = w->cold;
     if (c) {
+        cJSON_Delete(c->params);
         rc_free(a, c->error);
         rc_work_flow *f = c->flow;
         if (f) {
