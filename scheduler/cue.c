@@ -94,6 +94,7 @@ void rc_cue_free(rc_cue *cue)
     rc_observe_fini(cue);
     rc_timeouts_fini(cue);
     rc_work *w;
+    cue->tearing_down = true;
     RC_FOR_EACH_WORK(cue, w) rc_work_release(cue, w);
     if (cue->running_refs) rc_loop_unref(cue->loop);
     rc_defer_cancel(cue->loop, &cue->pass);
@@ -114,8 +115,7 @@ void rc_cue_free(rc_cue *cue)
     rc_strmap_free(&a, &cue->services_by_name);
     rc_strmap_free(&a, &cue->tasks_by_name);
     rc_idtable_free(&a, &cue->works);
-    for (size_t i = 0; i < cue->n_slabs; i++) rc_free(&a, cue->slabs[i]);
-    rc_free(&a, cue->slabs);
+    rc_work_slabs_free(cue);
     cJSON_Delete(cue->empty_params);
     rc_free(&a, cue);
 }

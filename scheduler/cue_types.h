@@ -100,6 +100,15 @@ typedef struct rc_work_flow {
     bool inputs_held; /* counted as a consumer of its inputs */
 } rc_work_flow;
 
+/* A slab of work records. */
+typedef struct rc_wslab {
+    char *mem;             /* n records; NULL: this entry is free */
+    struct rc_work *free;  /* released records, linked through their task */
+    uint32_t n, bump;      /* records in it; the first never handed out */
+    uint32_t live;         /* records in use */
+    bool listed;           /* on the cue's partial list */
+} rc_wslab;
+
 /* What few works need: kept apart (from the cue's small slab, when first
  * needed) so that every pending item does not carry it.  Read through
  * RC_COLD, which gives all-empty fields for a work without one. */
@@ -129,6 +138,7 @@ struct rc_work {
     uint32_t n_needs, n_produces; /* rc_submit refuses more */
 
     unsigned attempt;
+    uint16_t slab; /* the cue's work slab that holds this record */
     uint8_t state; /* rc_state */
     uint8_t where;
     bool skipped;
@@ -263,12 +273,17 @@ struct rc_cue {
     rc_timer poll_timer;
     rc_timer refresh_timer;
 
-    /* Work structs come from slabs and go back to a free list: one
-     * allocation per slab rather than per work, and memory is reused. */
-    rc_work *free_works;
-    void **slabs;
-    size_t n_slabs, slabs_cap;
+    /* Work records come from slabs (work.c): one allocation per slab rather
+     * than per work, memory reused as work comes and goes, and a slab whose
+     * works are all gone is given back, so memory follows what is kept. */
+    rc_wslab *wslabs;     /* indexed by rc_work.slab; mem NULL: a free entry */
+    size_t n_wslabs, wslabs_cap;
+    size_t cur_slab;      /* where works are taken from; n_wslabs: none */
+    uint16_t *partial;    /* slabs (not the current) that have free works */
+    size_t n_partial, partial_cap;
+    size_t empty_slabs;   /* slabs with no live work (at most one is kept) */
     size_t next_slab_works;
+    bool tearing_down;    /* rc_cue_free: slabs go all at once at the end */
     cJSON *empty_params; /* what rc_work_params gives for work without params */
 
     /* observe.c */

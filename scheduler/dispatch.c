@@ -464,13 +464,10 @@ static rc_time backoff(rc_taskdef *t, unsigned failed_attempt)
     return rc_seconds(d < 0 ? 0 : d);
 }
 
-/* The work a token names, or NULL.  The hint is a pointer into the cue's
- * work slabs, which live as long as the cue, so reading it is safe even if
- * the work was forgotten and its slot reused: the id check catches that. */
+/* The work a token names, or NULL.  By id: a forgotten work's record (and
+ * its slab) may be gone, so the token's pointer is never read. */
 static rc_work *token_work(rc_cue *cue, rc_token tok)
 {
-    rc_work *w = tok.hint_;
-    if (w && w->id == tok.work_id && w->task->svc->cue == cue) return w;
     return rc_idtable_get(&cue->works, tok.work_id);
 }
 

@@ -17,32 +17,98 @@ static bool age_enabled(const rc_cue *cue)
     return cue->opts.pending_warn_after > 0 || cue->opts.pending_timeout > 0;
 }
 
-rc_work *rc_work_alloc(rc_cue *cue)
+static size_t record_size(const rc_cue *cue)
 {
     /* The options are fixed for the cue's life, and so is the record size. */
-    size_t size = sizeof(rc_work) + (age_enabled(cue) ? sizeof(rc_dnode) : 0);
-    if (!cue->free_works) {
-        /* Slabs grow geometrically (64 .. 65536 works) so small cues stay
-         * small and large runs make few allocations. */
-        size_t n = cue->next_slab_works ? cue->next_slab_works : 64;
-        if (rc_grow(&cue->alloc, (void **)&cue->slabs, &cue->slabs_cap, cue->n_slabs + 1,
-                    sizeof *cue->slabs))
-            return NULL;
-        char *slab = rc_malloc(&cue->alloc, n * size);
-        if (!slab) return NULL;
-        rc_advise_huge(slab, n * size);
-        cue->slabs[cue->n_slabs++] = slab;
-        for (size_t i = n; i-- > 0;) {
-            rc_work *w = (rc_work *)(slab + i * size);
-            w->task = (rc_taskdef *)cue->free_works; /* the free list's link */
-            cue->free_works = w;
+    return sizeof(rc_work) + (age_enabled(cue) ? sizeof(rc_dnode) : 0);
+}
+
+/* A new slab, made the current one.  0 or RC_ENOMEM. */
+static int new_slab(rc_cue *cue, size_t size)
+{
+    size_t i = 0;
+    while (i < cue->n_wslabs && cue->wslabs[i].mem) i++; /* slabs are few */
+    if (i > UINT16_MAX) return RC_ENOMEM;
+    if (i == cue->n_wslabs && rc_grow(&cue->alloc, (void **)&cue->wslabs, &cue->wslabs_cap,
+                                      i + 1, sizeof *cue->wslabs))
+        return RC_ENOMEM;
+    /* Slabs grow geometrically (64 .. 65536 works) so small cues stay small
+     * and large runs make few allocations. */
+    const size_t n = cue->next_slab_works ? cue->next_slab_works : 64;
+    char *mem = rc_malloc(&cue->alloc, n * size);
+    if (!mem) return RC_ENOMEM;
+    rc_advise_huge(mem, n * size);
+    if (i == cue->n_wslabs) cue->n_wslabs++;
+    cue->wslabs[i] = (rc_wslab){mem, NULL, (uint32_t)n, 0, 0, false};
+    cue->cur_slab = i;
+    cue->empty_slabs++;
+    if (n < 65536) cue->next_slab_works = n * 2;
+    return 0;
+}
+
+static bool has_room(const rc_wslab *s)
+{
+    return s->mem && (s->free || s->bump < s->n);
+}
+
+rc_work *rc_work_alloc(rc_cue *cue)
+{
+    const size_t size = record_size(cue);
+    while (cue->cur_slab >= cue->n_wslabs || !has_room(&cue->wslabs[cue->cur_slab])) {
+        /* The current slab is full: another one with room, or a new one. */
+        bool found = false;
+        while (!found && cue->n_partial) {
+            const size_t i = cue->partial[--cue->n_partial];
+            cue->wslabs[i].listed = false;
+            if ((found = has_room(&cue->wslabs[i]))) cue->cur_slab = i;
         }
-        if (n < 65536) cue->next_slab_works = n * 2;
+        if (!found && new_slab(cue, size)) return NULL;
     }
-    rc_work *w = cue->free_works;
-    cue->free_works = (rc_work *)w->task;
+    rc_wslab *s = &cue->wslabs[cue->cur_slab];
+    rc_work *w = s->free;
+    if (w)
+        s->free = (rc_work *)w->task; /* the free list's link */
+    else
+        w = (rc_work *)(s->mem + (size_t)s->bump++ * size);
+    if (s->live++ == 0) cue->empty_slabs--;
     memset(w, 0, size);
+    w->slab = (uint16_t)cue->cur_slab;
     return w;
+}
+
+/* The record goes back to its slab; a slab left with no live work is given
+ * back too (one such slab is kept, so work that comes and goes at a slab's
+ * edge does not make and free slabs over and over). */
+static void free_record(rc_cue *cue, rc_work *w)
+{
+    const size_t i = w->slab;
+    rc_wslab *s = &cue->wslabs[i];
+    w->id = 0;
+    w->task = (rc_taskdef *)s->free;
+    s->free = w;
+    if (--s->live == 0) {
+        cue->empty_slabs++;
+        if (!cue->tearing_down && i != cue->cur_slab && cue->empty_slabs > 1) {
+            rc_free(&cue->alloc, s->mem);
+            *s = (rc_wslab){0}; /* a stale entry on the partial list finds mem NULL */
+            cue->empty_slabs--;
+            return;
+        }
+    }
+    if (!s->listed && i != cue->cur_slab &&
+        !rc_grow(&cue->alloc, (void **)&cue->partial, &cue->partial_cap, cue->n_partial + 1,
+                 sizeof *cue->partial)) {
+        /* (Out of memory: its free records wait until the cue is freed.) */
+        cue->partial[cue->n_partial++] = (uint16_t)i;
+        s->listed = true;
+    }
+}
+
+void rc_work_slabs_free(rc_cue *cue)
+{
+    for (size_t i = 0; i < cue->n_wslabs; i++) rc_free(&cue->alloc, cue->wslabs[i].mem);
+    rc_free(&cue->alloc, cue->wslabs);
+    rc_free(&cue->alloc, cue->partial);
 }
 
 rc_work_cold *rc_work_cold_of(rc_cue *cue, rc_work *w)
@@ -112,9 +178,7 @@ void rc_work_release(rc_cue *cue, rc_work *w)
         rc_small_free(&cue->small, a, c, sizeof *c);
         w->cold = NULL;
     }
-    w->id = 0;
-    w->task = (rc_taskdef *)cue->free_works;
-    cue->free_works = w;
+    free_record(cue, w);
 }
 
 /* ---- the pass and runnable services ---- */

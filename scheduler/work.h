@@ -5,9 +5,11 @@
 
 #include "observe.h"
 
-/* Work records come from slabs and go back to a free list. */
+/* Work records come from slabs and go back to them. */
 rc_work *rc_work_alloc(rc_cue *cue);
 void rc_work_release(rc_cue *cue, rc_work *w);
+/* rc_cue_free: every slab (set tearing_down before releasing the works). */
+void rc_work_slabs_free(rc_cue *cue);
 /* The work's cold fields, made (all empty) the first time.  NULL: out of
  * memory. */
 rc_work_cold *rc_work_cold_of(rc_cue *cue, rc_work *w);

@@ -329,7 +329,7 @@ int rc_parse_rate(const char *rate, unsigned *count, double *window_s, char *err
 typedef struct rc_token {
     rc_work_id work_id;
     uint32_t attempt;
-    void *hint_; /* private: lets the cue find the work without a lookup */
+    void *hint_; /* private to the cue */
 } rc_token;
 
 /*
