@@ -100,6 +100,19 @@ typedef struct rc_work_flow {
     bool inputs_held; /* counted as a consumer of its inputs */
 } rc_work_flow;
 
+/* What is kept of a completed producer once it is forgotten (forget_completed):
+ * what the diagnosis names a producer by.  Referenced from the key entries it
+ * is the newest forgotten producer of; freed when none refers to it. */
+typedef struct rc_ghost {
+    uint64_t id;
+    struct rc_taskdef *task;
+    uint64_t epoch; /* the artifact epoch when it finished */
+    rc_time finished;
+    uint32_t refs; /* key entries naming it */
+    bool has_label;
+    char label[];
+} rc_ghost;
+
 /* A slab of work records. */
 typedef struct rc_wslab {
     char *mem;             /* n records; NULL: this entry is free */

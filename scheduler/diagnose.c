@@ -101,6 +101,7 @@ typedef struct keyslot {
 typedef struct keyindex {
     keyslot *slots;
     size_t mask;
+    rc_idmap fakes; /* ghost id -> its stand-in work record, made for this index */
 } keyindex;
 
 static int keyindex_init(const rc_alloc *a, keyindex *ki, size_t n)
@@ -136,11 +137,70 @@ static const void *keyindex_get(const keyindex *ki, const char *key)
 /* Key -> the producer that counts (the newest of the best rank).  Built when
  * asked for, since only a diagnosis needs it (keeping it up to date would
  * cost every submit). */
+/* A record that stands for a forgotten completed producer (its ghost) in
+ * the diagnosis: only what the diagnosis reads is filled in.  One per ghost
+ * and index.  NULL: out of memory. */
+static const rc_work *ghost_work(rc_cue *cue, keyindex *idx, const rc_ghost *g)
+{
+    rc_work *f = rc_idmap_get(&idx->fakes, g->id);
+    if (f) return f;
+    if (!(f = rc_calloc(&cue->alloc, 1, sizeof *f))) return NULL;
+    if (rc_idmap_put(&cue->alloc, &idx->fakes, g->id, f)) {
+        rc_free(&cue->alloc, f);
+        return NULL;
+    }
+    f->id = g->id;
+    f->task = g->task;
+    f->state = RC_COMPLETED;
+    f->where = RC_W_FINISHED;
+    f->epoch = g->epoch;
+    f->finished = g->finished;
+    f->started = -1;
+    if (g->has_label) {
+        f->label_kind = RC_LABEL_ALLOCATED;
+        f->label_heap = (char *)g->label; /* read only, never freed through f */
+    }
+    return f;
+}
+
+static void free_fake(void *ud, uint64_t id, void *val)
+{
+    (void)id;
+    rc_free(ud, val);
+}
+
+static void keyindex_free(rc_cue *cue, keyindex *idx)
+{
+    rc_free(&cue->alloc, idx->slots);
+    idx->slots = NULL;
+    rc_idmap_each(&idx->fakes, free_fake, &cue->alloc);
+    rc_idmap_free(&cue->alloc, &idx->fakes);
+}
+
+/* Ghosts on key e stand in for its producer when no live producer ranks
+ * above a completed one that is newer. */
+static int add_ghost(rc_cue *cue, keyindex *idx, const rc_keyent *e)
+{
+    if (!e || !e->ghost) return 0;
+    uint64_t h;
+    keyslot *s = keyindex_slot(idx, e->text, &h);
+    const rc_work *live = s->hash ? s->val : NULL;
+    if (live && (rank_of(live) > RANK_COMPLETED || live->id > e->ghost->id)) return 0;
+    const rc_work *f = ghost_work(cue, idx, e->ghost);
+    if (!f) return RC_ENOMEM;
+    *s = (keyslot){h, e->text, f};
+    return 0;
+}
+
 static int index_producers(rc_cue *cue, keyindex *idx)
 {
     size_t total = 0;
     const rc_work *w;
-    RC_FOR_EACH_WORK(cue, w) total += w->n_produces;
+    RC_FOR_EACH_WORK(cue, w) {
+        total += w->n_produces;
+        /* Room for the ghosts of what pending work needs. */
+        if (cue->opts.forget_completed && w->state == RC_PENDING) total += w->n_needs + 1;
+    }
     if (keyindex_init(&cue->alloc, idx, total)) return RC_ENOMEM;
     RC_FOR_EACH_WORK(cue, w) {
         int rank = rank_of(w);
@@ -150,6 +210,18 @@ static int index_producers(rc_cue *cue, keyindex *idx)
             keyslot *s = keyindex_slot(idx, key, &h);
             if (s->hash && rank_of(s->val) > rank) continue;
             *s = (keyslot){h, key, w};
+        }
+    }
+    if (!cue->opts.forget_completed) return 0;
+    /* Forgotten completed producers, only where pending work may look. */
+    RC_FOR_EACH_WORK(cue, w) {
+        if (w->state != RC_PENDING) continue;
+        int rc = w->where == RC_W_WAITING ? add_ghost(cue, idx, w->wait_key) : 0;
+        for (size_t i = 0; !rc && i < w->n_needs; i++)
+            rc = add_ghost(cue, idx, RC_KEYENT_OF(w->needs[i]));
+        if (rc) {
+            keyindex_free(cue, idx);
+            return rc;
         }
     }
     return 0;
@@ -275,7 +347,7 @@ int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
     rc_blocked *list = rc_calloc(&cue->alloc, count, sizeof *list);
     if (!list || (cue->stats.waiting && index_producers(cue, &producers))) {
         rc_free(&cue->alloc, list);
-        rc_free(&cue->alloc, producers.slots);
+        keyindex_free(cue, &producers);
         rc_cue_set_error(cue, "debug_blocked: out of memory for %zu items", count);
         return RC_ENOMEM;
     }
@@ -290,7 +362,7 @@ int rc_debug_blocked(rc_cue *cue, rc_blocked **out, size_t *n)
         if (k >= count) break;
         if (w->state == RC_RUNNING && RC_COLD(w)->remote_status) describe_remote(w, &list[k++]);
     }
-    rc_free(&cue->alloc, producers.slots);
+    keyindex_free(cue, &producers);
     if (!k) {
         rc_free(&cue->alloc, list);
         list = NULL;
@@ -828,7 +900,7 @@ out:
 static void free_graph(graph *g)
 {
     const rc_alloc *a = &g->cue->alloc;
-    rc_free(a, g->producers.slots);
+    keyindex_free(g->cue, &g->producers);
     rc_free(a, g->miss_index.slots);
     rc_idmap_free(a, &g->root_index);
     rc_idmap_free(a, &g->held_index);

@@ -10,16 +10,34 @@ static const char *label_of(const rc_work *w)
     return w && rc_work_label(w) ? rc_work_label(w) : "";
 }
 
-/* "task #id [label]", or "#id" for work the cue no longer knows. */
-static void describe_work(FILE *f, const rc_cue *cue, rc_work_id id)
+/* The diagnosis's root with this id (roots are in id order), or NULL. */
+static const rc_diag_root *root_of(const rc_diagnosis *d, rc_work_id id)
+{
+    size_t lo = 0, hi = d && d->roots ? d->n_roots : 0;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        if (d->roots[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return d && d->roots && lo < d->n_roots && d->roots[lo].id == id ? &d->roots[lo] : NULL;
+}
+
+/* "task #id [label]": from the cue, or for a root the cue has forgotten
+ * (forget_completed) from the diagnosis; "#id" for work neither knows. */
+static void describe_work(FILE *f, const rc_cue *cue, const rc_diagnosis *d, rc_work_id id)
 {
     const rc_work *w = rc_get(cue, id);
-    if (!w) {
+    const rc_diag_root *r = w ? NULL : root_of(d, id);
+    const char *task = w ? rc_work_task(w) : r ? r->task : NULL;
+    const char *label = w ? label_of(w) : r && r->label ? r->label : "";
+    if (!task) {
         fprintf(f, "#%llu", (unsigned long long)id);
         return;
     }
-    fprintf(f, "%s #%llu", rc_work_task(w), (unsigned long long)id);
-    if (*label_of(w)) fprintf(f, " [%s]", label_of(w));
+    fprintf(f, "%s #%llu", task, (unsigned long long)id);
+    if (*label) fprintf(f, " [%s]", label);
 }
 
 static const char *error_of(const rc_cue *cue, rc_work_id id)
@@ -57,7 +75,7 @@ void rc_blocked_print(const rc_cue *cue, const rc_blocked *list, size_t n, size_
     for (size_t i = 0; i < n && i < max_items; i++) {
         const rc_blocked *b = &list[i];
         fprintf(out, "    ");
-        describe_work(out, cue, b->id);
+        describe_work(out, cue, NULL, b->id);
         fprintf(out, ": %s - %s", rc_block_reason_name(b->reason), b->detail);
         if (b->has_producer_info) {
             fprintf(out, ": ");
@@ -77,13 +95,13 @@ static void print_edges(const rc_cue *cue, const rc_diagnosis *d, size_t max_ite
     for (size_t i = 0; i < d->n_edges && shown < max_items; i++, shown++) {
         const rc_wait_edge *e = &d->edges[i];
         fprintf(out, "    ");
-        describe_work(out, cue, e->waiter);
+        describe_work(out, cue, d, e->waiter);
         fprintf(out, " waits on '%s' <- ", e->key);
         if (!e->producer) {
             fprintf(out, "no producer\n");
             continue;
         }
-        describe_work(out, cue, e->producer);
+        describe_work(out, cue, d, e->producer);
         if (e->producer_state == RC_FAILED)
             fprintf(out, " FAILED: %s\n", error_of(cue, e->producer));
         else if (e->producer_state == RC_CANCELLED)
@@ -107,13 +125,13 @@ static void print_cycles(const rc_cue *cue, const rc_diagnosis *d, size_t max_it
             fprintf(out, "  Cycle of %zu work items waiting on each other: ", len);
         for (size_t k = 0; k < len && k < max_items; k++) {
             if (k) fprintf(out, ring ? " -> " : ", ");
-            describe_work(out, cue, d->cycles[i][k]);
+            describe_work(out, cue, d, d->cycles[i][k]);
         }
         if (len > max_items)
             fprintf(out, ring ? " -> ... (%zu more)" : ", ... (%zu more)", len - max_items);
         if (ring) {
             fprintf(out, " -> ");
-            describe_work(out, cue, d->cycles[i][0]);
+            describe_work(out, cue, d, d->cycles[i][0]);
         }
         if (d->cycle_blocks && d->cycle_blocks[i])
             print_blocks(out, d->cycle_blocks[i], d->blocks_partial, "more ");
@@ -134,7 +152,7 @@ static void print_missing(const rc_cue *cue, const rc_diagnosis *d, size_t max_i
         }
         const rc_diag_missing *m = &d->missing_info[i];
         fprintf(out, "; waited on by ");
-        describe_work(out, cue, m->waiters[0]);
+        describe_work(out, cue, d, m->waiters[0]);
         if (m->n_waiters > 1) fprintf(out, " and %zu more", m->n_waiters - 1);
         if (m->blocks > m->n_waiters)
             print_blocks(out, m->blocks - m->n_waiters, d->blocks_partial, "more ");
@@ -150,13 +168,13 @@ static void print_roots(const rc_cue *cue, const rc_diagnosis *d, size_t max_ite
     /* A diagnosis made without the roots list: its failed roots by id. */
     for (size_t i = 0; !d->roots && i < d->n_failed_roots && i < max_items; i++) {
         fprintf(out, "  Root cause: ");
-        describe_work(out, cue, d->failed_roots[i]);
+        describe_work(out, cue, d, d->failed_roots[i]);
         fprintf(out, " failed (%s)\n", error_of(cue, d->failed_roots[i]));
     }
     for (size_t i = 0; i < d->n_roots && i < max_items; i++) {
         const rc_diag_root *r = &d->roots[i];
         fprintf(out, "  Root cause: ");
-        describe_work(out, cue, r->id);
+        describe_work(out, cue, d, r->id);
         if (r->state == RC_FAILED)
             fprintf(out, " failed (%s)", r->error ? r->error : "?");
         else if (r->state == RC_CANCELLED)
@@ -176,7 +194,7 @@ static void print_held(const rc_cue *cue, const rc_diagnosis *d, size_t max_item
     for (size_t i = 0; i < d->n_held && i < max_items; i++) {
         const rc_blocked *b = &d->held[i].item;
         fprintf(out, "  Held: ");
-        describe_work(out, cue, b->id);
+        describe_work(out, cue, NULL, b->id);
         fprintf(out, ": %s - %s", rc_block_reason_name(b->reason), b->detail);
         print_blocks(out, d->held[i].blocks, d->blocks_partial, "");
     }

@@ -106,3 +106,9 @@ void *rc_idmap_del(rc_idmap *m, uint64_t key)
     m->count--;
     return val;
 }
+
+void rc_idmap_each(const rc_idmap *m, void (*fn)(void *ud, uint64_t key, void *val), void *ud)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->keys[i]) fn(ud, m->keys[i], m->vals[i]);
+}

@@ -21,5 +21,8 @@ void *rc_idmap_get(const rc_idmap *m, uint64_t key);
 int rc_idmap_put(const rc_alloc *a, rc_idmap *m, uint64_t key, void *val);
 /* Remove; returns the value removed or NULL. */
 void *rc_idmap_del(rc_idmap *m, uint64_t key);
+/* Visit every entry, in no particular order (for freeing, never for what is
+ * printed). */
+void rc_idmap_each(const rc_idmap *m, void (*fn)(void *ud, uint64_t key, void *val), void *ud);
 
 #endif

@@ -72,6 +72,7 @@ rc_keyent *rc_keytab_intern(rc_keytab *t, rc_small *sm, const rc_alloc *a, const
     e->len = (uint32_t)len;
     rc_dlist_init(&e->waiters);
     e->ud = NULL;
+    e->ghost = NULL;
     memcpy(e->text, key, len + 1);
     t->slots[find_slot(t, key, len, h)] = (rc_keyslot){h, e};
     t->count++;

@@ -19,12 +19,17 @@
 #include "dlist.h"
 #include "small.h"
 
+struct rc_ghost;
+
 typedef struct rc_keyent {
     uint64_t hash;
     uint32_t refs; /* declaring works, checks, handles; waiters are apart */
     uint32_t len;  /* of text, without the terminator */
     rc_dlist waiters;
     void *ud; /* rc_key_set_ud */
+    /* The newest forgotten completed producer of the key (forget_completed),
+     * for the diagnosis; it holds a reference on the entry.  NULL: none. */
+    struct rc_ghost *ghost;
     char text[];
 } rc_keyent;
 

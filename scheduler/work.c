@@ -261,9 +261,41 @@ void rc_to_finished(rc_cue *cue, rc_work *w)
     w->where = RC_W_FINISHED;
     w->finished = rc_loop_now(cue->loop);
     w->epoch = cue->epoch;
-    bool forget = cue->opts.forget_non_producers && !w->n_produces;
+    bool forget = (cue->opts.forget_non_producers && !w->n_produces) ||
+                  (cue->opts.forget_completed && w->state == RC_COMPLETED && !w->skipped);
     rc_dlist_push_back(forget ? &cue->forgettable : &cue->finished, &w->link);
     rc_results_release(cue, w);
+}
+
+static void ghost_unref(rc_cue *cue, rc_ghost *g)
+{
+    if (--g->refs) return;
+    const size_t len = g->has_label ? strlen(g->label) + 1 : 0;
+    rc_small_free(&cue->small, &cue->alloc, g, sizeof *g + len);
+}
+
+/* A completed producer is forgotten: what the diagnosis names it by stays on
+ * each key it produced, unless a newer one is there.  Out of memory: the
+ * diagnosis will not find it (as if forgotten outright). */
+static void leave_ghost(rc_cue *cue, const rc_work *w)
+{
+    const char *label = rc_work_label_text(w);
+    const size_t len = label ? strlen(label) + 1 : 0;
+    rc_ghost *g = rc_small_alloc(&cue->small, &cue->alloc, sizeof *g + len);
+    if (!g) return;
+    *g = (rc_ghost){w->id, w->task, w->epoch, w->finished, 0, label != NULL};
+    if (label) memcpy(g->label, label, len);
+    for (size_t i = 0; i < w->n_produces; i++) {
+        rc_keyent *e = RC_KEYENT_OF(rc_declared_produces(w)[i]);
+        if (e->ghost == g || (e->ghost && e->ghost->id > g->id)) continue;
+        if (e->ghost)
+            ghost_unref(cue, e->ghost);
+        else
+            e->refs++; /* the ghost keeps the key */
+        e->ghost = g;
+        g->refs++;
+    }
+    if (!g->refs) rc_small_free(&cue->small, &cue->alloc, g, sizeof *g + len);
 }
 
 /* Forget the first finished work on `list`. */
@@ -272,6 +304,8 @@ static void forget_first(rc_cue *cue, rc_dlist *list)
     rc_work *w = RC_CONTAINER(rc_dlist_first(list), rc_work, link);
     rc_dlist_remove(list, &w->link);
     rc_idtable_del(&cue->alloc, &cue->works, w->id);
+    if (cue->opts.forget_completed && w->state == RC_COMPLETED && !w->skipped && w->n_produces)
+        leave_ghost(cue, w);
     rc_work_release(cue, w);
 }
 

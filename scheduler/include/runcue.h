@@ -274,6 +274,13 @@ typedef struct rc_cue_opts {
      * submitted.  Finished producers stay (within retain_finished), since the
      * wait-for diagnosis (rc_diagnose) names them as roots. */
     bool forget_non_producers;
+    /* Forget completed producers too (at the next dispatch pass), keeping of
+     * each only what the wait-for diagnosis names it by -- its id, task,
+     * label and when it finished -- on the keys it produced: memory then
+     * grows with what is pending, failed and with the keys, not with every
+     * finished producer.  rc_get() no longer finds them.  Diagnoses and
+     * rc_debug_blocked read the same as if they were kept. */
+    bool forget_completed;
     /* Announce a work's declared `produces` keys as changed when it completes
      * or is skipped (see rc_artifacts_changed).  Default on; set
      * no_auto_notify to turn it off. */
