@@ -205,9 +205,16 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
             continue;
         }
         rc_check_wait_on(chk, needs[i]);
-        if (!unmet++)
-            rc_check_detail(chk, "waiting on '%s'%s", needs[i],
-                            r && sim_artref_exists(r) ? " (invalid)" : "");
+        if (!unmet++) {
+            /* "waiting on 'KEY'[ (invalid)]", without printf: every not-ready
+             * check says it. */
+            char text[256];
+            sim_textbuf t = sim_text_start(text, sizeof text);
+            sim_text_str(&t, "waiting on '");
+            sim_text_str(&t, needs[i]);
+            sim_text_str(&t, r && sim_artref_exists(r) ? "' (invalid)" : "'");
+            rc_check_detail_text(chk, text);
+        }
     }
     return unmet == 0;
 }

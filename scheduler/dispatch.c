@@ -107,6 +107,17 @@ void rc_check_detail(rc_check *check, const char *fmt, ...)
     check->has_detail = true;
 }
 
+void rc_check_detail_text(rc_check *check, const char *text)
+{
+    if (!check || !text) return;
+    /* Cut as rc_check_detail's vsnprintf would. */
+    size_t n = strlen(text);
+    if (n >= sizeof check->detail) n = sizeof check->detail - 1;
+    memcpy(check->detail, text, n);
+    check->detail[n] = 0;
+    check->has_detail = true;
+}
+
 static void keep_detail(rc_cue *cue, rc_work *w, const char *text)
 {
     rc_small_free(&cue->small, &cue->alloc, w->detail, w->detail ? strlen(w->detail) + 1 : 0);

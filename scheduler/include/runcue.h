@@ -595,6 +595,9 @@ void rc_check_detail(rc_check *check, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* The same with the sentence as it is (no format): for checks that build
+ * their text themselves, as the simulator does on every not-ready check. */
+void rc_check_detail_text(rc_check *check, const char *text);
 
 typedef struct rc_priority_ctx {
     double wait_time;   /* seconds since the work was submitted */

@@ -12,6 +12,7 @@ typedef struct world {
     int ready_value;      /* returned when !ready (0 or a negative code) */
     const char *wait_key; /* if set, not-ready answers wait on this key */
     int ready_calls;
+    const char *detail; /* if set: this sentence, by id parity through either call */
     rc_work_id last_checked;
     rc_time last_check_time;
 } world;
@@ -26,7 +27,12 @@ static int world_is_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud
     W.last_check_time = rc_loop_now(loop);
     if (W.ready) return 1;
     if (W.wait_key) rc_check_wait_on(check, W.wait_key);
-    rc_check_detail(check, "input for %llu missing", (unsigned long long)rc_work_get_id(w));
+    if (W.detail && rc_work_get_id(w) % 2)
+        rc_check_detail_text(check, W.detail);
+    else if (W.detail)
+        rc_check_detail(check, "%s", W.detail);
+    else
+        rc_check_detail(check, "input for %llu missing", (unsigned long long)rc_work_get_id(w));
     return W.ready_value;
 }
 
@@ -351,4 +357,34 @@ Test(readiness, not_ready_work_does_not_block_ready_work_behind_it)
     cr_assert_eq(rc_work_state(rc_get(cue, blocked)), RC_PENDING);
     cr_assert_eq(rc_work_state(rc_get(cue, free1)), RC_COMPLETED);
     cr_assert_eq(rc_work_state(rc_get(cue, free2)), RC_COMPLETED);
+}
+
+/* rc_check_detail_text keeps the sentence as rc_check_detail("%s") would,
+ * cut at the same length. */
+Test(readiness, detail_text_reads_as_formatted_detail)
+{
+    static const size_t lengths[] = {0, 1, 40, 254, 255, 256, 300, 1000};
+    for (size_t k = 0; k < sizeof lengths / sizeof *lengths; k++) {
+        char text[1001];
+        for (size_t i = 0; i < lengths[k]; i++) text[i] = (char)('a' + i % 26);
+        text[lengths[k]] = 0;
+        W.detail = text;
+        rc_work_id a = tu_submit(cue, "t", NULL), b = tu_submit(cue, "t", NULL);
+        tu_run(loop);
+        rc_blocked *list;
+        size_t n;
+        cr_assert_eq(rc_debug_blocked(cue, &list, &n), 0);
+        const char *da = NULL, *db = NULL;
+        for (size_t i = 0; i < n; i++) {
+            if (list[i].id == a) da = list[i].detail;
+            if (list[i].id == b) db = list[i].detail;
+        }
+        cr_assert(da && db);
+        cr_assert_str_eq(da, db, "length %zu: '%s' vs '%s'", lengths[k], da, db);
+        cr_assert_eq(strlen(da), lengths[k] < 255 ? lengths[k] : strlen(db));
+        rc_blocked_free(cue, list);
+        cr_assert_eq(rc_cancel(cue, a), 0);
+        cr_assert_eq(rc_cancel(cue, b), 0);
+    }
+    rc_check_detail_text(NULL, "x"); /* harmless */
 }
