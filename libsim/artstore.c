@@ -170,20 +170,27 @@ static int reserve_slot(sim_artstore *s)
     }
     return 0;
 }
-/* A new, never written entry for `key` in the map.  0 or RC_ENOMEM. */
-
-static int insert(sim_artstore *s, const char *key, entry **out)
+/* A new, never written entry for `key`, in no map.  NULL: out of memory. */
+static entry *new_entry(sim_artstore *s, const char *key, uint64_t hash)
 {
-    if (reserve_slot(s) != 0) return RC_ENOMEM;
     const size_t len = strlen(key) + 1;
     entry *e = chunk_alloc(s, sizeof *e + len);
-    if (!e) return RC_ENOMEM;
-    e->hash = hash_key(key);
+    if (!e) return NULL;
+    e->hash = hash;
     e->version = 0;
     e->producer = NULL;
     e->ud = NULL;
     e->valid = false;
     memcpy(e->key, key, len);
+    return e;
+}
+
+/* A new, never written entry for `key` in the map.  0 or RC_ENOMEM. */
+static int insert(sim_artstore *s, const char *key, entry **out)
+{
+    if (reserve_slot(s) != 0) return RC_ENOMEM;
+    entry *e = new_entry(s, key, hash_key(key));
+    if (!e) return RC_ENOMEM;
     *find_slot(s->slots, s->cap, key, e->hash) = (slot){e->hash, e};
     s->entries++;
     *out = e;
@@ -320,6 +327,11 @@ sim_artref *sim_artstore_ref(sim_artstore *store, const char *key)
     return e;
 }
 
+sim_artref *sim_artstore_add(sim_artstore *store, const char *key)
+{
+    return store && key ? new_entry(store, key, 0) : NULL;
+}
+
 const char *sim_artref_key(const sim_artref *ref)
 {
     return ref->key;
@@ -371,8 +383,13 @@ int sim_artstore_write(sim_artstore *store, const char *key, const char *produce
 int sim_artstore_invalidate(sim_artstore *store, const char *key)
 {
     if (!store || !key) return RC_EINVAL;
-    entry *e = lookup(store, key);
-    if (!e) return RC_ENOENT;
+    return sim_artstore_invalidate_ref(store, lookup(store, key));
+}
+
+int sim_artstore_invalidate_ref(sim_artstore *store, sim_artref *e)
+{
+    if (!store) return RC_EINVAL;
+    if (!e || !e->version) return RC_ENOENT;
     if (!e->valid) return 0;
     e->valid = false;
     store->valid_count--;

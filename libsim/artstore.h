@@ -75,6 +75,14 @@ int sim_artstore_write(sim_artstore *store, const char *key, const char *produce
  * sim_artstore_write_ref is sim_artstore_write for a handle.
  */
 sim_artref *sim_artstore_ref(sim_artstore *store, const char *key);
+/* A handle for a key the caller knows the store does not have, made without
+ * a lookup and NOT findable by name afterwards (no by-name call sees it; the
+ * sorted enumeration and the counts do): for a caller that indexes the keys
+ * itself (the simulator, through the core's key entries) and so reaches
+ * every key through its handle.  NULL: out of memory (or NULL argument). */
+sim_artref *sim_artstore_add(sim_artstore *store, const char *key);
+/* sim_artstore_invalidate for a handle. */
+int sim_artstore_invalidate_ref(sim_artstore *store, sim_artref *ref);
 int sim_artstore_write_ref(sim_artstore *store, sim_artref *ref, const char *producer);
 const char *sim_artref_key(const sim_artref *ref);
 bool sim_artref_exists(const sim_artref *ref);

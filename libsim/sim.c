@@ -167,12 +167,38 @@ static sim_artref *untag_ref(void *p)
     return (sim_artref *)((uintptr_t)p & ~(uintptr_t)1);
 }
 
-/* The store's handle of a work's i-th declared key: the core's key entry
- * points to it once the key was resolved (sim_submit), else by name. */
-static sim_artref *key_ref(sim *s, const rc_work *w, size_t i, const char *name)
+/* The store's handle of a key, through the core's entry of it: the core's
+ * key table is the simulator's one index of artifact keys.  The first time,
+ * the sim holds the entry (for the run) and adds the key to the store, which
+ * cannot have it yet: every store key is made here.  NULL: out of memory. */
+static sim_artref *link_key(sim *s, rc_key *k)
 {
-    sim_artref *r = untag_ref(rc_key_ud(rc_work_key(w, i)));
-    return r ? r : sim_artstore_ref(s->store, name);
+    void *linked = rc_key_ud(k);
+    if (linked) return untag_ref(linked);
+    if (!k || !rc_key_hold_key(s->cue, k)) return NULL;
+    sim_artref *r = sim_artstore_add(s->store, rc_key_name(k));
+    if (!r) {
+        rc_key_release(s->cue, k);
+        return NULL;
+    }
+    rc_key_set_ud(k, tag_ref(r));
+    sim_artref_set_ud(r, k);
+    return r;
+}
+
+/* The store's handle of a key named by a scenario. */
+static sim_artref *ref_by_name(sim *s, const char *key)
+{
+    rc_key *k = rc_key_hold(s->cue, key);
+    sim_artref *r = k ? link_key(s, k) : NULL;
+    rc_key_release(s->cue, k);
+    return r;
+}
+
+/* The store's handle of a work's i-th declared key. */
+static sim_artref *key_ref(sim *s, const rc_work *w, size_t i)
+{
+    return link_key(s, rc_work_key(w, i));
 }
 
 static void artifact_changed(const char *key, sim_artref *ref, void *ud)
@@ -197,13 +223,9 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
      * key the work is re-checked on.  Who would produce it the core says. */
     for (size_t i = 0; i < n; i++) {
         void *linked = rc_key_ud(rc_work_key(w, i));
-        const sim_artref *r;
-        if (linked) {
-            if ((uintptr_t)linked & 1) continue; /* valid */
-            r = untag_ref(linked);
-        } else if ((r = sim_artstore_ref(s->store, needs[i])) && sim_artref_is_valid(r)) {
-            continue;
-        }
+        if ((uintptr_t)linked & 1) continue; /* valid */
+        const sim_artref *r = linked ? untag_ref(linked) : key_ref(s, w, i);
+        if (r && sim_artref_is_valid(r)) continue;
         rc_check_wait_on(chk, needs[i]);
         if (!unmet++) {
             /* "waiting on 'KEY'[ (invalid)]", without printf: every not-ready
@@ -221,7 +243,9 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
 
 int sim_invalidate(sim *s, const char *key, const char *why)
 {
-    int rc = sim_artstore_invalidate(s->store, key);
+    sim_artref *r = ref_by_name(s, key);
+    if (!r) return fail(s, RC_ENOMEM, "invalidate '%s': out of memory", key);
+    int rc = sim_artstore_invalidate_ref(s->store, r);
     if (rc < 0) return fail(s, rc, "invalidate '%s': no such artifact", key);
     if (rc == 1) {
         s->invalidations++;
@@ -235,7 +259,8 @@ int sim_invalidate(sim *s, const char *key, const char *why)
 
 int sim_provide(sim *s, const char *key)
 {
-    int rc = sim_artstore_write(s->store, key, "input");
+    sim_artref *r = ref_by_name(s, key);
+    int rc = r ? sim_artstore_write_ref(s->store, r, "input") : RC_ENOMEM;
     return rc ? fail(s, rc, "provide '%s': %s", key, rc_strerror(rc)) : 0;
 }
 
@@ -315,10 +340,9 @@ static void flight_done(rc_loop *loop, void *arg)
             t->svc->failed++;
     }
     if (fl->ok && w) {
-        const char *const *produces;
-        size_t n = rc_work_produces(w, &produces), n_needs = rc_work_needs(w, NULL);
+        size_t n = rc_work_produces(w, NULL), n_needs = rc_work_needs(w, NULL);
         for (size_t i = 0; i < n; i++) {
-            sim_artref *r = key_ref(s, w, n_needs + i, produces[i]);
+            sim_artref *r = key_ref(s, w, n_needs + i);
             if (r) sim_artstore_write_ref(s->store, r, t->name);
         }
     }
@@ -593,19 +617,12 @@ void sim_set_workload(sim *s, uint64_t count, sim_workload_fn fn, void *ud)
 /* Link the work's declared keys, each the first time the sim sees it, to
  * the store: the core's entry (held by the sim from then on) points to the
  * store's handle and back, so checks, writes and wakes look nothing up.
- * Out of memory leaves a key unlinked: found by name, only slower. */
+ * Out of memory leaves a key unlinked: linked when next used. */
 static void link_keys(sim *s, rc_work_id id)
 {
     const rc_work *w = rc_get(s->cue, id);
     const size_t n = rc_work_needs(w, NULL) + rc_work_produces(w, NULL);
-    for (size_t i = 0; i < n; i++) {
-        rc_key *k = rc_work_key(w, i);
-        if (rc_key_ud(k)) continue;
-        sim_artref *r = sim_artstore_ref(s->store, rc_key_name(k));
-        if (!r || !rc_key_hold_key(s->cue, k)) continue;
-        rc_key_set_ud(k, tag_ref(r));
-        sim_artref_set_ud(r, k);
-    }
+    for (size_t i = 0; i < n; i++) link_key(s, rc_work_key(w, i));
 }
 
 int sim_submit_delayed(sim *s, const sim_work_spec *spec, double delay_s, double not_before_s,

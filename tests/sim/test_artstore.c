@@ -401,3 +401,37 @@ Test(artstore, a_handle_names_a_key_that_exists_only_once_written)
     cr_assert_not(sim_artref_is_valid(r));
     sim_artstore_free(s);
 }
+
+/* Keys added without a lookup: reached through their handles only, counted
+ * and listed like the others once written. */
+Test(artstore, added_keys_are_reached_by_handle_not_by_name)
+{
+    sim_artstore *s = new_store();
+    heard h = {.calls = 0};
+    sim_artstore_set_listener(s, record_key, &h);
+    sim_artref *b = sim_artstore_add(s, "b"), *a = sim_artstore_add(s, "a");
+    cr_assert(a && b && a != b);
+    cr_assert_str_eq(sim_artref_key(a), "a");
+    cr_assert_not(sim_artref_exists(a));
+    cr_assert_eq(sim_artstore_invalidate_ref(s, a), RC_ENOENT, "never written");
+    cr_assert_eq(sim_artstore_count(s), 0);
+    cr_assert_eq(sim_artstore_write_ref(s, b, "p"), 0);
+    cr_assert_eq(sim_artstore_write_ref(s, a, "q"), 0);
+    cr_assert_not(sim_artstore_exists(s, "a"), "not findable by name");
+    cr_assert_eq(sim_artstore_count(s), 2);
+    cr_assert_eq(sim_artstore_valid_count(s), 2);
+    sim_artifact first;
+    cr_assert_eq(sim_artstore_at(s, 0, &first), 0);
+    cr_assert_str_eq(first.key, "a", "listed in key order");
+    cr_assert_str_eq(first.producer, "q");
+    cr_assert_eq(sim_artstore_invalidate_ref(s, a), 1);
+    cr_assert_eq(sim_artstore_invalidate_ref(s, a), 0, "already invalid: no change");
+    cr_assert_not(sim_artref_is_valid(a));
+    cr_assert_eq(sim_artstore_valid_count(s), 1);
+    cr_assert_str_eq(h.keys, "b a a");
+    cr_assert_null(sim_artstore_add(NULL, "x"));
+    cr_assert_null(sim_artstore_add(s, NULL));
+    cr_assert_eq(sim_artstore_invalidate_ref(NULL, a), RC_EINVAL);
+    cr_assert_eq(sim_artstore_invalidate_ref(s, NULL), RC_ENOENT);
+    sim_artstore_free(s);
+}
