@@ -64,10 +64,12 @@ static size_t peak_rss_kb(void)
 typedef struct bench_case {
     const char *scenario;
     uint64_t count;
-    double latency_ms; /* 0: the default */
+    double latency_ms; /* 0: the default; negative: -l 0 (no latency) */
     double target_s;
     size_t rss_limit_kb; /* 0: none */
     bool large;
+    double submit_rate; /* 0: all at t=0 */
+    int concurrent;     /* 0: the default */
 } bench_case;
 
 typedef struct run_result {
@@ -81,7 +83,12 @@ static int run_once(const bench_case *bc, uint64_t count, run_result *out)
     sim_config cfg;
     sim_config_defaults(&cfg);
     cfg.count = count;
-    if (bc->latency_ms > 0) cfg.latency_ms = bc->latency_ms;
+    if (bc->latency_ms > 0)
+        cfg.latency_ms = bc->latency_ms;
+    else if (bc->latency_ms < 0)
+        cfg.latency_ms = 0; /* as the bare loop it is compared with */
+    if (bc->submit_rate > 0) cfg.submit_rate = bc->submit_rate;
+    if (bc->concurrent > 0) cfg.concurrent = bc->concurrent;
     cfg.seed = 42;
     const scenario *sc = scenario_find(bc->scenario);
     if (!sc) {
@@ -184,8 +191,8 @@ static size_t rss_kb(const char *field)
     return kb;
 }
 
-/* One run in a fresh child: the scenario, or the bare loop (NULL). */
-static int child_run(const char *name, uint64_t count, child_fig *out)
+/* One run in a fresh child: the case, or the bare loop (bc NULL). */
+static int child_run_case(const bench_case *bc, uint64_t count, child_fig *out)
 {
     int fd[2];
     if (pipe(fd)) return -1;
@@ -196,10 +203,9 @@ static int child_run(const char *name, uint64_t count, child_fig *out)
         close(fd[0]);
         child_fig f = {0};
         size_t base = rss_kb("VmRSS");
-        if (name) {
-            bench_case bc = {name, count, 0, 0, 0, false};
+        if (bc) {
             run_result r;
-            if (run_once(&bc, count, &r) || r.outcome != SIM_DONE) _exit(1);
+            if (run_once(bc, count, &r) || r.outcome != SIM_DONE) _exit(1);
             f.seconds = r.seconds;
             f.items = r.submitted;
         } else {
@@ -220,6 +226,13 @@ static int child_run(const char *name, uint64_t count, child_fig *out)
         got != (ssize_t)sizeof *out)
         return -1;
     return 0;
+}
+
+/* One run of a scenario at -l 0, or the bare loop (name NULL). */
+static int child_run(const char *name, uint64_t count, child_fig *out)
+{
+    bench_case bc = {name, count, -1, 0, 0, false, 0, 0};
+    return child_run_case(name ? &bc : NULL, count, out);
 }
 
 static double median_of(double *v, int n)
@@ -284,9 +297,38 @@ static int print_ratios(uint64_t n, bool quick)
     return 0;
 }
 
+/* Retention: work trickles in (a steady submit rate), so little is pending
+ * at any time; peak memory then grows only with what is kept of finished
+ * work -- the 16 bytes of times per item for exact percentiles, and per
+ * artifact key its state and what the diagnosis names its producer by. */
+static int print_retention(bool quick)
+{
+    static const bench_case cases[] = {
+        {"single_queue", 0, 1, 0, 0, false, 10000, 20},
+        {"pipeline", 0, 1, 0, 0, false, 1000, 20},
+    };
+    const uint64_t n = quick ? 100000 : 1000000;
+    printf("\nretention: a steady submit rate, little pending; peak RSS at n and 10n items "
+           "(-l 1 -c 20; -s 10000/s and 1000/s)\n");
+    printf("%-13s %10s %12s %12s %22s\n", "scenario", "n", "peak (n)", "peak (10n)",
+           "bytes per finished item");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        child_fig a, b;
+        if (child_run_case(&cases[i], n, &a) || child_run_case(&cases[i], 10 * n, &b)) {
+            fprintf(stderr, "bench_sim: retention %s: a run failed\n", cases[i].scenario);
+            return 1;
+        }
+        printf("%-13s %10" PRIu64 " %9.1f MiB %9.1f MiB %22.0f\n", cases[i].scenario, n,
+               a.bytes / 1048576.0, b.bytes / 1048576.0,
+               (b.bytes - a.bytes) / (double)(b.items - a.items));
+        fflush(stdout);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    bool quick = false, check = false, ratios_only = false;
+    bool quick = false, check = false, ratios_only = false, retention_only = false;
     int reps = 0;
     uint64_t ratio_n = 1000000;
     for (int i = 1; i < argc; i++) {
@@ -298,10 +340,13 @@ int main(int argc, char **argv)
             reps = atoi(argv[++i]);
         else if (strcmp(argv[i], "--ratios-only") == 0)
             ratios_only = true;
+        else if (strcmp(argv[i], "--retention") == 0)
+            retention_only = true;
         else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
             ratio_n = strtoull(argv[++i], NULL, 10);
         else {
-            fprintf(stderr, "usage: bench_sim [--quick] [--reps N] [--check] [--ratios-only] [-n N]\n");
+            fprintf(stderr, "usage: bench_sim [--quick] [--reps N] [--check] [--ratios-only] "
+                            "[--retention] [-n N]\n");
             return 2;
         }
     }
@@ -315,12 +360,13 @@ int main(int argc, char **argv)
     }
     if (quick && ratio_n == 1000000) ratio_n = 100000;
     if (ratios_only) return print_ratios(ratio_n, quick);
+    if (retention_only) return print_retention(quick);
 
     static const bench_case cases[] = {
-        {"fanout", 1000, 0, 0.050, 0, false},
-        {"fanout", 100000, 0, 3.0, 0, true},
-        {"dynamic", 1000, 0, 0.100, 0, false},
-        {"single_queue", 1000000, 100, 3.0, 1024u * 1024u, true},
+        {"fanout", 1000, 0, 0.050, 0, false, 0, 0},
+        {"fanout", 100000, 0, 3.0, 0, true, 0, 0},
+        {"dynamic", 1000, 0, 0.100, 0, false, 0, 0},
+        {"single_queue", 1000000, 100, 3.0, 1024u * 1024u, true, 0, 0},
     };
     enum { N_CASES = sizeof cases / sizeof *cases };
 
@@ -350,6 +396,6 @@ int main(int argc, char **argv)
         if (WEXITSTATUS(status) == 1) all_ok = false;
     }
     if (!all_ok) printf("some figures missed their targets\n");
-    if (print_ratios(ratio_n, quick)) return 1;
+    if (print_ratios(ratio_n, quick) || print_retention(quick)) return 1;
     return check && !all_ok ? 1 : 0;
 }
