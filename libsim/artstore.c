@@ -15,12 +15,11 @@
 /* An entry is made by the first write, or earlier by sim_artstore_ref; until
  * its first write it is only a place for a handle and counts nowhere. */
 struct sim_artref {
-    uint64_t hash;
     uint64_t version; /* 0: never written (does not exist) */
     char *producer;   /* NULL if none */
     void *ud;         /* sim_artref_set_ud */
+    const char *key;  /* the store's copy (after the entry), or the caller's */
     bool valid;
-    char key[]; /* the store's copy */
 };
 typedef struct sim_artref entry;
 
@@ -170,18 +169,18 @@ static int reserve_slot(sim_artstore *s)
     }
     return 0;
 }
-/* A new, never written entry for `key`, in no map.  NULL: out of memory. */
-static entry *new_entry(sim_artstore *s, const char *key, uint64_t hash)
+/* A new, never written entry for `key`, in no map: with a copy of the key,
+ * or borrowing it.  NULL: out of memory. */
+static entry *new_entry(sim_artstore *s, const char *key, bool borrow)
 {
-    const size_t len = strlen(key) + 1;
+    const size_t len = borrow ? 0 : strlen(key) + 1;
     entry *e = chunk_alloc(s, sizeof *e + len);
     if (!e) return NULL;
-    e->hash = hash;
     e->version = 0;
     e->producer = NULL;
     e->ud = NULL;
     e->valid = false;
-    memcpy(e->key, key, len);
+    e->key = borrow ? key : memcpy((char *)(e + 1), key, len);
     return e;
 }
 
@@ -189,9 +188,10 @@ static entry *new_entry(sim_artstore *s, const char *key, uint64_t hash)
 static int insert(sim_artstore *s, const char *key, entry **out)
 {
     if (reserve_slot(s) != 0) return RC_ENOMEM;
-    entry *e = new_entry(s, key, hash_key(key));
+    entry *e = new_entry(s, key, false);
     if (!e) return RC_ENOMEM;
-    *find_slot(s->slots, s->cap, key, e->hash) = (slot){e->hash, e};
+    const uint64_t h = hash_key(key);
+    *find_slot(s->slots, s->cap, key, h) = (slot){h, e};
     s->entries++;
     *out = e;
     return 0;
@@ -329,7 +329,7 @@ sim_artref *sim_artstore_ref(sim_artstore *store, const char *key)
 
 sim_artref *sim_artstore_add(sim_artstore *store, const char *key)
 {
-    return store && key ? new_entry(store, key, 0) : NULL;
+    return store && key ? new_entry(store, key, true) : NULL;
 }
 
 const char *sim_artref_key(const sim_artref *ref)

@@ -79,7 +79,9 @@ sim_artref *sim_artstore_ref(sim_artstore *store, const char *key);
  * a lookup and NOT findable by name afterwards (no by-name call sees it; the
  * sorted enumeration and the counts do): for a caller that indexes the keys
  * itself (the simulator, through the core's key entries) and so reaches
- * every key through its handle.  NULL: out of memory (or NULL argument). */
+ * every key through its handle.  The store borrows `key`: the caller keeps
+ * it unchanged until the store is freed.  NULL: out of memory (or NULL
+ * argument). */
 sim_artref *sim_artstore_add(sim_artstore *store, const char *key);
 /* sim_artstore_invalidate for a handle. */
 int sim_artstore_invalidate_ref(sim_artstore *store, sim_artref *ref);
