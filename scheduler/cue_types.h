@@ -107,8 +107,7 @@ typedef struct rc_ghost {
     uint64_t id;
     struct rc_taskdef *task;
     uint64_t epoch; /* the artifact epoch when it finished */
-    rc_time finished;
-    uint32_t refs; /* key entries naming it */
+    uint32_t refs;  /* key entries naming it */
     bool has_label;
     char label[];
 } rc_ghost;

@@ -154,7 +154,6 @@ static const rc_work *ghost_work(rc_cue *cue, keyindex *idx, const rc_ghost *g)
     f->state = RC_COMPLETED;
     f->where = RC_W_FINISHED;
     f->epoch = g->epoch;
-    f->finished = g->finished;
     f->started = -1;
     if (g->has_label) {
         f->label_kind = RC_LABEL_ALLOCATED;

@@ -64,7 +64,9 @@ rc_keyent *rc_keytab_intern(rc_keytab *t, rc_small *sm, const rc_alloc *a, const
         rc_keyent *e = t->slots[find_slot(t, key, len, h)].e;
         if (e) return e;
     }
-    if ((t->count + 1) * 2 > t->cap && grow(t, a)) return NULL;
+    /* At most 70% full: probes compare hashes in the slot array, so a few
+     * more of them cost little, and the table stays small. */
+    if ((t->count + 1) * 10 > t->cap * 7 && grow(t, a)) return NULL;
     rc_keyent *e = rc_small_alloc(sm, a, sizeof *e + len + 1);
     if (!e) return NULL;
     e->hash = h;

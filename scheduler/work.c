@@ -283,7 +283,7 @@ static void leave_ghost(rc_cue *cue, const rc_work *w)
     const size_t len = label ? strlen(label) + 1 : 0;
     rc_ghost *g = rc_small_alloc(&cue->small, &cue->alloc, sizeof *g + len);
     if (!g) return;
-    *g = (rc_ghost){w->id, w->task, w->epoch, w->finished, 0, label != NULL};
+    *g = (rc_ghost){w->id, w->task, w->epoch, 0, label != NULL};
     if (label) memcpy(g->label, label, len);
     for (size_t i = 0; i < w->n_produces; i++) {
         rc_keyent *e = RC_KEYENT_OF(rc_declared_produces(w)[i]);
