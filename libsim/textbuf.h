@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct sim_textbuf {
     char *at;  /* where the next character goes */
@@ -26,8 +27,10 @@ static inline sim_textbuf sim_text_start(char *buf, size_t size)
 /* Append a string. */
 static inline void sim_text_str(sim_textbuf *t, const char *s)
 {
-    while (*s && t->at < t->end)
-        *t->at++ = *s++;
+    size_t n = strlen(s), room = (size_t)(t->end - t->at);
+    if (n > room) n = room;
+    memcpy(t->at, s, n);
+    t->at += n;
     *t->at = 0;
 }
 
@@ -35,17 +38,17 @@ static inline void sim_text_str(sim_textbuf *t, const char *s)
  * printf's "%0*llu"). */
 static inline void sim_text_uint(sim_textbuf *t, uint64_t v, unsigned width)
 {
-    char digits[20];
-    unsigned n = 0;
+    /* The digits from the right, zero-padded, then copied as a string. */
+    char digits[64];
+    char *p = digits + sizeof digits - 1;
+    *p = 0;
     do {
-        digits[n++] = (char)('0' + v % 10);
+        *--p = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    for (; width > n && t->at < t->end; width--)
-        *t->at++ = '0';
-    while (n && t->at < t->end)
-        *t->at++ = digits[--n];
-    *t->at = 0;
+    if (width > sizeof digits - 1) width = sizeof digits - 1;
+    while ((size_t)(digits + sizeof digits - 1 - p) < width) *--p = '0';
+    sim_text_str(t, p);
 }
 
 #endif /* SIM_TEXTBUF_H */

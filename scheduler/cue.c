@@ -420,8 +420,12 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     rc_submit_opts none = {0};
     if (!opts) opts = &none;
     if (!task) return fail(cue, RC_EINVAL, "submit: the task name is NULL");
-    rc_taskdef *t = rc_strmap_get(&cue->tasks_by_name, task);
+    /* Work comes in runs of one task: the last one found is tried first. */
+    rc_taskdef *t = cue->last_task && strcmp(cue->last_task->name, task) == 0
+                        ? cue->last_task
+                        : rc_strmap_get(&cue->tasks_by_name, task);
     if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", task);
+    cue->last_task = t;
     if (opts->n_needs && !opts->needs && !opts->keys)
         return fail(cue, RC_EINVAL, "submit '%s': n_needs is %zu but needs is NULL", task,
                     opts->n_needs);

@@ -253,6 +253,7 @@ struct rc_cue {
     rc_svc free_svc; /* for tasks without a service: no limits */
 
     rc_strmap tasks_by_name;
+    rc_taskdef *last_task; /* rc_submit's last task (tasks are never removed) */
     rc_taskdef **tasks;
     size_t n_tasks, tasks_cap;
 
