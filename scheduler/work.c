@@ -262,7 +262,8 @@ void rc_to_finished(rc_cue *cue, rc_work *w)
     w->finished = rc_loop_now(cue->loop);
     w->epoch = cue->epoch;
     bool forget = (cue->opts.forget_non_producers && !w->n_produces) ||
-                  (cue->opts.forget_completed && w->state == RC_COMPLETED && !w->skipped);
+                  (cue->opts.forget_completed && w->state == RC_COMPLETED && !w->skipped &&
+                   w->n_produces);
     rc_dlist_push_back(forget ? &cue->forgettable : &cue->finished, &w->link);
     rc_results_release(cue, w);
 }

@@ -279,7 +279,10 @@ typedef struct rc_cue_opts {
      * label and when it finished -- on the keys it produced: memory then
      * grows with what is pending, failed and with the keys, not with every
      * finished producer.  rc_get() no longer finds them.  Diagnoses and
-     * rc_debug_blocked read the same as if they were kept. */
+     * rc_debug_blocked read the same as if they were kept, with
+     * retain_finished 0 (with a cap, forgotten completed producers no longer
+     * count against it, so the failed ones it keeps differ).  Non-producers
+     * are forget_non_producers' business. */
     bool forget_completed;
     /* Announce a work's declared `produces` keys as changed when it completes
      * or is skipped (see rc_artifacts_changed).  Default on; set
