@@ -110,7 +110,7 @@ void rc_cue_free(rc_cue *cue)
     rc_free(&a, cue->services);
     rc_free(&a, cue->tasks);
     rc_results_fini(cue);
-    rc_keytab_fini(&cue->keys, &a);
+    rc_keytab_fini(&cue->keys, &cue->small, &a);
     rc_small_fini(&cue->small, &a);
     rc_strmap_free(&a, &cue->services_by_name);
     rc_strmap_free(&a, &cue->tasks_by_name);

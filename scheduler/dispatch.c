@@ -34,10 +34,12 @@ static void announce_produces(rc_cue *cue, const rc_work *w)
     if (cue->opts.no_auto_notify) return;
     for (size_t i = 0; i < w->n_produces; i++) {
         rc_keyent *e = RC_KEYENT_OF(rc_declared_produces(w)[i]);
-        /* Held across the observers and the wake: the work may go. */
-        e->refs++;
+        /* Held across the observers and the wake (the work holds it too;
+         * at the count's limit that hold is enough). */
+        const bool hold = e->refs < UINT32_MAX;
+        e->refs += hold;
         changed_entry(cue, e);
-        rc_keytab_unref(&cue->keys, &cue->small, &cue->alloc, e);
+        if (hold) rc_keytab_unref(&cue->keys, &cue->small, &cue->alloc, e);
     }
 }
 
@@ -84,7 +86,9 @@ void rc_check_wait_on(rc_check *check, const char *key)
      * up (and kept while work waits on it). */
     rc_keyent *e = i >= 0 ? RC_KEYENT_OF(check->work->needs[i])
                           : rc_keytab_intern(&cue->keys, &cue->small, &cue->alloc, key);
-    if (!e) return; /* out of memory: filed unkeyed, re-checked on any change */
+    /* Out of memory (or a key held 4 billion times): filed unkeyed,
+     * re-checked on any change. */
+    if (!e || e->refs == UINT32_MAX) return;
     e->refs++;
     check->key = e;
     check->keyed = true;

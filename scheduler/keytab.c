@@ -101,8 +101,14 @@ void rc_keytab_drop_unused(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_key
     rc_small_free(sm, a, e, sizeof *e + e->len + 1);
 }
 
-void rc_keytab_fini(rc_keytab *t, const rc_alloc *a)
+void rc_keytab_fini(rc_keytab *t, rc_small *sm, const rc_alloc *a)
 {
+    /* Entries still referred to (held, or with waiters) go now: those of
+     * long keys came from the allocator, not from the slabs. */
+    for (size_t i = 0; i < t->cap; i++) {
+        rc_keyent *e = t->slots[i].e;
+        if (e) rc_small_free(sm, a, e, sizeof *e + e->len + 1);
+    }
     rc_free(a, t->slots);
     memset(t, 0, sizeof *t);
 }

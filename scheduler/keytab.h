@@ -60,7 +60,7 @@ static inline void rc_keytab_unref(rc_keytab *t, rc_small *sm, const rc_alloc *a
     e->refs--;
     if (!e->refs && !e->waiters.len) rc_keytab_drop_unused(t, sm, a, e);
 }
-/* Free the table (the entries themselves live in the cue's slabs). */
-void rc_keytab_fini(rc_keytab *t, const rc_alloc *a);
+/* Free the table and every entry still in it. */
+void rc_keytab_fini(rc_keytab *t, rc_small *sm, const rc_alloc *a);
 
 #endif
