@@ -155,16 +155,20 @@ static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
 
 /* ---- artifacts and checks ---- */
 
-/* A linked core key's pointer is the store's handle with its validity in
- * the low bit (handles are aligned), so a check reads one entry per need. */
+/* A linked core key's pointer is the store's handle with its state in the
+ * low bits (handles are 8-aligned): a check reads the core's entry of each
+ * need and nothing behind it. */
+enum { TAG_VALID = 1, TAG_EXISTS = 2, TAG_MASK = 3 };
+
 static void *tag_ref(const sim_artref *r)
 {
-    return (void *)((uintptr_t)r | (sim_artref_is_valid(r) ? 1u : 0u));
+    return (void *)((uintptr_t)r | (sim_artref_is_valid(r) ? TAG_VALID : 0) |
+                    (sim_artref_exists(r) ? TAG_EXISTS : 0));
 }
 
 static sim_artref *untag_ref(void *p)
 {
-    return (sim_artref *)((uintptr_t)p & ~(uintptr_t)1);
+    return (sim_artref *)((uintptr_t)p & ~(uintptr_t)TAG_MASK);
 }
 
 /* The store's handle of a key, through the core's entry of it: the core's
@@ -222,10 +226,13 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
     /* Every unmet need, so the diagnosis follows each; the first one is the
      * key the work is re-checked on.  Who would produce it the core says. */
     for (size_t i = 0; i < n; i++) {
-        void *linked = rc_key_ud(rc_work_key(w, i));
-        if ((uintptr_t)linked & 1) continue; /* valid */
-        const sim_artref *r = linked ? untag_ref(linked) : key_ref(s, w, i);
-        if (r && sim_artref_is_valid(r)) continue;
+        uintptr_t tag = (uintptr_t)rc_key_ud(rc_work_key(w, i));
+        if (!tag) {
+            /* Not linked yet (out of memory when it was submitted). */
+            const sim_artref *r = key_ref(s, w, i);
+            tag = r ? (uintptr_t)tag_ref(r) : 0;
+        }
+        if (tag & TAG_VALID) continue;
         rc_check_wait_on(chk, needs[i]);
         if (!unmet++) {
             /* "waiting on 'KEY'[ (invalid)]", without printf: every not-ready
@@ -234,7 +241,7 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
             sim_textbuf t = sim_text_start(text, sizeof text);
             sim_text_str(&t, "waiting on '");
             sim_text_str(&t, needs[i]);
-            sim_text_str(&t, r && sim_artref_exists(r) ? "' (invalid)" : "'");
+            sim_text_str(&t, tag & TAG_EXISTS ? "' (invalid)" : "'");
             rc_check_detail_text(chk, text);
         }
     }
