@@ -319,7 +319,7 @@ static void dispatch_service(rc_cue *cue, rc_svc *s)
         start_work(cue, s, w);
         /* A safe point: no callback is on the stack and no work pointer is
          * held across iterations. */
-        rc_cue_forget_finished(cue);
+        if (cue->forgettable.len || cue->opts.retain_finished) rc_cue_forget_finished(cue);
     }
 }
 
@@ -338,7 +338,7 @@ static void run_pass(rc_cue *cue)
     for (;;) {
         /* Finished work is forgotten only here, never under a callback that
          * may still hold it. */
-        rc_cue_forget_finished(cue);
+        if (cue->forgettable.len || cue->opts.retain_finished) rc_cue_forget_finished(cue);
         rc_dnode *d = rc_dlist_first(&cue->dirty);
         if (d) {
             rc_work *w = RC_CONTAINER(d, rc_work, link);

@@ -69,6 +69,7 @@ rc_keyent *rc_keytab_intern(rc_keytab *t, rc_small *sm, const rc_alloc *a, const
     if ((t->count + 1) * 10 > t->cap * 7 && grow(t, a)) return NULL;
     rc_keyent *e = rc_small_alloc(sm, a, sizeof *e + len + 1);
     if (!e) return NULL;
+    if (sizeof *e + len + 1 > RC_SMALL_MAX) t->n_large++;
     e->hash = h;
     e->refs = 0;
     e->len = (uint32_t)len;
@@ -98,16 +99,21 @@ void rc_keytab_drop_unused(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_key
     }
     t->slots[hole] = (rc_keyslot){0, NULL};
     t->count--;
+    if (sizeof *e + e->len + 1 > RC_SMALL_MAX) t->n_large--;
     rc_small_free(sm, a, e, sizeof *e + e->len + 1);
 }
 
 void rc_keytab_fini(rc_keytab *t, rc_small *sm, const rc_alloc *a)
 {
-    /* Entries still referred to (held, or with waiters) go now: those of
-     * long keys came from the allocator, not from the slabs. */
-    for (size_t i = 0; i < t->cap; i++) {
+    /* Entries still referred to (held, or with waiters) go with the slabs,
+     * except those of long keys, which came from the allocator: only when
+     * there are such is the table walked. */
+    for (size_t i = 0; t->n_large && i < t->cap; i++) {
         rc_keyent *e = t->slots[i].e;
-        if (e) rc_small_free(sm, a, e, sizeof *e + e->len + 1);
+        if (e && sizeof *e + e->len + 1 > RC_SMALL_MAX) {
+            rc_small_free(sm, a, e, sizeof *e + e->len + 1);
+            t->n_large--;
+        }
     }
     rc_free(a, t->slots);
     memset(t, 0, sizeof *t);

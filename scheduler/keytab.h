@@ -44,6 +44,7 @@ typedef struct rc_keytab {
     rc_keyslot *slots;
     size_t cap; /* a power of two, or 0 */
     size_t count;
+    size_t n_large; /* entries too long for the slabs (from the allocator) */
 } rc_keytab;
 
 uint64_t rc_keytab_hash(const char *key, size_t *len);
