@@ -1,21 +1,13 @@
 #include "keytab.h"
 
+#include "strmap.h"
+
 #include <string.h>
 
 uint64_t rc_keytab_hash(const char *key, size_t *len)
 {
-    /* FNV-1a, then a murmur3 finalizer: slots come from the low bits. */
-    uint64_t h = UINT64_C(14695981039346656037);
-    const unsigned char *p = (const unsigned char *)key;
-    for (; *p; p++) {
-        h ^= *p;
-        h *= UINT64_C(1099511628211);
-    }
-    *len = (size_t)(p - (const unsigned char *)key);
-    h ^= h >> 33;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 33;
-    return h;
+    *len = strlen(key);
+    return rc_strmap_hash(key); /* the core's one string hash */
 }
 
 /* The slot of key, or the empty slot where it would go. */
