@@ -261,10 +261,20 @@ def check_run(tool, args):
                 f.add(f"line {n}: a cue-wide {r['event']!r} record has task {r['task']!r}",
                       "cue-wide-task-dash")
                 break
-        stalls = [r for r in records if r["event"] == "stalled"]
-        if "--timeout" in args and len(stalls) > 1:
-            f.add(f"{len(stalls)} 'stalled' events: " +
-                  "; ".join(f"t={r['t']} {r['detail']}" for r in stalls),
+        # The stall timeout fails everything pending, so a second stall needs
+        # new work in between (a submit rate keeps it coming): a 'queued'
+        # record after the previous 'stalled' one.
+        stalls, late, queued_since = 0, [], True
+        for r in records:
+            if r["event"] == "queued":
+                queued_since = True
+            elif r["event"] == "stalled":
+                if stalls and not queued_since:
+                    late.append(r)
+                stalls, queued_since = stalls + 1, False
+        if "--timeout" in args and late:
+            f.add(f"{stalls} 'stalled' events, with no new work before: " +
+                  "; ".join(f"t={r['t']} {r['detail']}" for r in late),
                   "timeout-late-stalled-event")
 
     # A run that ends before -d D must not notice D: the same log and report
