@@ -10,40 +10,64 @@ uint64_t rc_keytab_hash(const char *key, size_t *len)
     return rc_strmap_hash(key); /* the core's one string hash */
 }
 
-/* The slot of key, or the empty slot where it would go. */
+/* The slot of key, or SIZE_MAX if it is not there. */
 static size_t find_slot(const rc_keytab *t, const char *key, size_t len, uint64_t h)
 {
     const size_t mask = t->cap - 1;
+    const uint8_t tag = rc_keytab_tag(h);
     for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-        const rc_keyslot *s = &t->slots[i];
-        if (!s->e) return i;
-        if (s->hash == h && s->e->len == len && memcmp(s->e->text, key, len) == 0) return i;
+        const uint8_t c = t->ctrl[i];
+        if (c == RC_KEYTAB_EMPTY) return SIZE_MAX;
+        if (c != tag) continue;
+        const rc_keyent *e = t->ents[i];
+        if (e->hash == h && e->len == len && memcmp(e->text, key, len) == 0) return i;
     }
+}
+
+/* The first free (empty or deleted) slot from h's home: where a key known
+ * to be absent goes. */
+static size_t free_slot(const rc_keytab *t, uint64_t h)
+{
+    const size_t mask = t->cap - 1;
+    size_t i = (size_t)h & mask;
+    while (t->ctrl[i] & 0x80) i = (i + 1) & mask;
+    return i;
 }
 
 rc_keyent *rc_keytab_find(const rc_keytab *t, const char *key)
 {
     if (!t->cap) return NULL;
     size_t len;
-    uint64_t h = rc_keytab_hash(key, &len);
-    return t->slots[find_slot(t, key, len, h)].e;
+    const uint64_t h = rc_keytab_hash(key, &len);
+    const size_t i = find_slot(t, key, len, h);
+    return i == SIZE_MAX ? NULL : t->ents[i];
 }
 
-static int grow(rc_keytab *t, const rc_alloc *a)
+/* Rebuild the table with ncap slots and no tombstones.  0 or RC_ENOMEM
+ * (the table as it was). */
+static int rehash(rc_keytab *t, const rc_alloc *a, size_t ncap)
 {
-    const size_t ncap = t->cap ? t->cap * 2 : 64;
-    rc_keyslot *ns = rc_calloc(a, ncap, sizeof *ns);
-    if (!ns) return RC_ENOMEM;
-    for (size_t i = 0; i < t->cap; i++) {
-        if (!t->slots[i].e) continue;
-        /* Keys are unique: the first empty slot from home is its place. */
-        size_t j = (size_t)t->slots[i].hash & (ncap - 1);
-        while (ns[j].e) j = (j + 1) & (ncap - 1);
-        ns[j] = t->slots[i];
-    }
-    rc_free(a, t->slots);
-    t->slots = ns;
+    if (ncap > SIZE_MAX / (sizeof(rc_keyent *) + 1)) return RC_ENOMEM;
+    rc_keyent **ents = rc_malloc(a, ncap * (sizeof *ents + 1));
+    if (!ents) return RC_ENOMEM;
+    rc_advise_huge(ents, ncap * (sizeof *ents + 1));
+    uint8_t *ctrl = (uint8_t *)(ents + ncap);
+    memset(ctrl, RC_KEYTAB_EMPTY, ncap);
+    rc_keytab old = *t;
+    t->ents = ents;
+    t->ctrl = ctrl;
     t->cap = ncap;
+    t->deleted = 0;
+    for (size_t i = 0; i < old.cap; i++) {
+        /* The entries' hashes are read in slot order: ask for them ahead. */
+        if (i + 8 < old.cap && (old.ctrl[i + 8] & 0x80)) __builtin_prefetch(old.ents[i + 8]);
+        if (!(old.ctrl[i] & 0x80)) continue;
+        const rc_keyent *e = old.ents[i];
+        const size_t j = free_slot(t, e->hash);
+        t->ctrl[j] = old.ctrl[i];
+        t->ents[j] = old.ents[i];
+    }
+    rc_free(a, old.ents);
     return 0;
 }
 
@@ -53,12 +77,14 @@ rc_keyent *rc_keytab_intern(rc_keytab *t, rc_small *sm, const rc_alloc *a, const
     const uint64_t h = rc_keytab_hash(key, &len);
     if (len >= UINT32_MAX) return NULL;
     if (t->cap) {
-        rc_keyent *e = t->slots[find_slot(t, key, len, h)].e;
-        if (e) return e;
+        const size_t i = find_slot(t, key, len, h);
+        if (i != SIZE_MAX) return t->ents[i];
     }
-    /* At most 70% full: probes compare hashes in the slot array, so a few
-     * more of them cost little, and the table stays small. */
-    if ((t->count + 1) * 10 > t->cap * 7 && grow(t, a)) return NULL;
+    /* At most 70% of the slots full or deleted; a table mostly of tombstones
+     * is rebuilt at its size, else at twice it. */
+    if ((t->count + t->deleted + 1) * 10 > t->cap * 7 &&
+        rehash(t, a, !t->cap ? 64 : (t->count + 1) * 10 > t->cap * 7 / 2 ? t->cap * 2 : t->cap))
+        return NULL;
     rc_keyent *e = rc_small_alloc(sm, a, sizeof *e + len + 1);
     if (!e) return NULL;
     if (sizeof *e + len + 1 > RC_SMALL_MAX) t->n_large++;
@@ -69,7 +95,10 @@ rc_keyent *rc_keytab_intern(rc_keytab *t, rc_small *sm, const rc_alloc *a, const
     e->ud = NULL;
     e->ghost = NULL;
     memcpy(e->text, key, len + 1);
-    t->slots[find_slot(t, key, len, h)] = (rc_keyslot){h, e};
+    const size_t i = free_slot(t, h);
+    if (t->ctrl[i] == RC_KEYTAB_DELETED) t->deleted--;
+    t->ctrl[i] = rc_keytab_tag(h);
+    t->ents[i] = e;
     t->count++;
     return e;
 }
@@ -78,18 +107,18 @@ void rc_keytab_drop_unused(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_key
 {
     if (e->refs || e->waiters.len) return;
     const size_t mask = t->cap - 1;
+    const uint8_t tag = rc_keytab_tag(e->hash);
     size_t i = (size_t)e->hash & mask;
-    while (t->slots[i].e != e) i = (i + 1) & mask;
-    /* Backward-shift deletion: no tombstones. */
-    size_t hole = i;
-    for (size_t j = (i + 1) & mask; t->slots[j].e; j = (j + 1) & mask) {
-        const size_t home = (size_t)t->slots[j].hash & mask;
-        if (((j - home) & mask) >= ((j - hole) & mask)) {
-            t->slots[hole] = t->slots[j];
-            hole = j;
-        }
+    while (t->ctrl[i] != tag || t->ents[i] != e) i = (i + 1) & mask;
+    /* A tombstone, unless the next slot is empty (then no probe passes
+     * here on its way further). */
+    if (t->ctrl[(i + 1) & mask] == RC_KEYTAB_EMPTY) {
+        t->ctrl[i] = RC_KEYTAB_EMPTY;
+    } else {
+        t->ctrl[i] = RC_KEYTAB_DELETED;
+        t->deleted++;
     }
-    t->slots[hole] = (rc_keyslot){0, NULL};
+    t->ents[i] = NULL;
     t->count--;
     if (sizeof *e + e->len + 1 > RC_SMALL_MAX) t->n_large--;
     rc_small_free(sm, a, e, sizeof *e + e->len + 1);
@@ -101,12 +130,12 @@ void rc_keytab_fini(rc_keytab *t, rc_small *sm, const rc_alloc *a)
      * except those of long keys, which came from the allocator: only when
      * there are such is the table walked. */
     for (size_t i = 0; t->n_large && i < t->cap; i++) {
-        rc_keyent *e = t->slots[i].e;
+        rc_keyent *e = t->ctrl[i] & 0x80 ? t->ents[i] : NULL;
         if (e && sizeof *e + e->len + 1 > RC_SMALL_MAX) {
             rc_small_free(sm, a, e, sizeof *e + e->len + 1);
             t->n_large--;
         }
     }
-    rc_free(a, t->slots);
+    rc_free(a, t->ents);
     memset(t, 0, sizeof *t);
 }

@@ -8,8 +8,7 @@
  * so filing a waiting work and waking the waiters of a key cost no lookup.
  *
  * An entry lives while something refers to it: works that declare it, a
- * check that named it, handles (rc_key_hold), or waiters.  The table keeps
- * each entry's hash in its slot array. */
+ * check that named it, handles (rc_key_hold), or waiters. */
 #ifndef RC_KEYTAB_H
 #define RC_KEYTAB_H
 
@@ -35,17 +34,27 @@ typedef struct rc_keyent {
 
 #define RC_KEYENT_OF(str) ((rc_keyent *)((char *)(str)-offsetof(rc_keyent, text)))
 
-typedef struct rc_keyslot {
-    uint64_t hash;
-    rc_keyent *e; /* NULL = empty */
-} rc_keyslot;
+/* Open addressing in two arrays: a control byte per slot (empty, deleted,
+ * or full with 7 bits of the hash) and the entry pointers.  A probe reads the
+ * control bytes -- 64 slots a cache line, a table of millions of keys in a
+ * few megabytes -- and follows a pointer only when the 7 bits match, so
+ * adding a new key costs no read of the entries. */
+enum { RC_KEYTAB_EMPTY = 0, RC_KEYTAB_DELETED = 1 };
 
 typedef struct rc_keytab {
-    rc_keyslot *slots;
-    size_t cap; /* a power of two, or 0 */
-    size_t count;
-    size_t n_large; /* entries too long for the slabs (from the allocator) */
+    uint8_t *ctrl;    /* cap bytes: RC_KEYTAB_EMPTY, _DELETED, or 0x80 | tag */
+    rc_keyent **ents; /* cap pointers (one allocation with ctrl) */
+    size_t cap;       /* a power of two, or 0 */
+    size_t count;     /* entries */
+    size_t deleted;   /* tombstones */
+    size_t n_large;   /* entries too long for the slabs (from the allocator) */
 } rc_keytab;
+
+/* The control byte of a full slot whose entry has hash h. */
+static inline uint8_t rc_keytab_tag(uint64_t h)
+{
+    return (uint8_t)(0x80 | (h >> 57));
+}
 
 uint64_t rc_keytab_hash(const char *key, size_t *len);
 /* The entry of key, or NULL. */

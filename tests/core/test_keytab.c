@@ -205,17 +205,25 @@ static void check_table(model *m)
         return;
     }
     M_ASSERT(m, (t->cap & (t->cap - 1)) == 0, "cap %zu", t->cap);
-    M_ASSERT(m, t->count * 10 <= t->cap * 7, "%zu entries in %zu slots", t->count, t->cap);
+    M_ASSERT(m, (t->count + t->deleted) * 10 <= t->cap * 7, "%zu entries and %zu tombstones in %zu slots",
+             t->count, t->deleted, t->cap);
     const size_t mask = t->cap - 1;
-    size_t n = 0;
+    size_t n = 0, dead = 0;
     for (size_t i = 0; i < t->cap; i++) {
-        const rc_keyslot *s = &t->slots[i];
-        if (!s->e) continue;
+        const uint8_t c = t->ctrl[i];
+        if (c == RC_KEYTAB_DELETED) dead++;
+        if (!(c & 0x80)) {
+            M_ASSERT(m, c == RC_KEYTAB_EMPTY || c == RC_KEYTAB_DELETED, "slot %zu: control %u", i, c);
+            continue;
+        }
+        const rc_keyent *e = t->ents[i];
         n++;
-        M_ASSERT(m, s->hash == s->e->hash, "slot %zu: hash differs from its entry's", i);
-        for (size_t j = (size_t)s->hash & mask; j != i; j = (j + 1) & mask)
-            M_ASSERT(m, t->slots[j].e, "slot %zu: a hole at %zu on the way from home", i, j);
+        M_ASSERT(m, c == rc_keytab_tag(e->hash), "slot %zu: tag differs from its entry's hash", i);
+        for (size_t j = (size_t)e->hash & mask; j != i; j = (j + 1) & mask)
+            M_ASSERT(m, t->ctrl[j] != RC_KEYTAB_EMPTY, "slot %zu: a hole at %zu on the way from home",
+                     i, j);
     }
+    M_ASSERT(m, dead == t->deleted, "%zu tombstones, counted %zu", dead, t->deleted);
     M_ASSERT(m, n == t->count, "%zu entries in slots, count %zu", n, t->count);
 }
 
