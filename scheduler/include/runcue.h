@@ -462,9 +462,9 @@ typedef struct rc_submit_opts {
      * for as long as the work is kept. */
     void *ud;
 
-    /* Optional: the cue's entries of the declared keys, needs first then
-     * produces (from rc_key_hold or rc_work_key), so they are not looked up
-     * again.  A NULL element is looked up from its string; where an entry is
+    /* Optional: this cue's entries of the declared keys, needs first then
+     * produces (from rc_key_hold or rc_work_key on this cue, and alive: held,
+     * or declared by live work), so they are not looked up again.  A NULL element is looked up from its string; where an entry is
      * given, the string may be NULL (and is not read). */
     rc_key *const *keys;
 } rc_submit_opts;
@@ -768,7 +768,8 @@ int rc_artifacts_changed(rc_cue *cue, const char *key);
  * first, then produces), valid while the work is (hold it to keep it).  The
  * ud pointer stays with the entry while anything holds it or declares the
  * key; an entry nothing refers to any more is freed, and a later hold of the
- * same key makes a new one (with ud NULL).  All of these are for the loop's
+ * same key makes a new one (with ud NULL).  An entry belongs to its cue:
+ * never hand one cue's entry to another.  All of these are for the loop's
  * thread.
  */
 /* The entry of `key` (made if the cue has none), held once more.  NULL:
