@@ -11,7 +11,7 @@
 # deterministic): a difference is reported and the script exits 1.
 set -euo pipefail
 if [ $# -lt 4 ]; then
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 A=$1 B=$2
@@ -29,7 +29,8 @@ for ((i = 0; i < RUNS; i++)); do
   for side in A B; do
     tool=$A; [ $side = B ] && tool=$B
     /usr/bin/time -f "%e %M" -o "$tmp/t" "$tool" --no-tui "$@" > "$tmp/out.$side" 2>/dev/null || true
-    read -r secs kb < "$tmp/t"
+    # The last line is ours (time puts a note of a non-zero exit before it).
+    read -r secs kb < <(tail -n 1 "$tmp/t")
     echo "$secs $kb" >> "$tmp/$side"
   done
   if ! cmp -s "$tmp/out.A" "$tmp/out.B"; then
