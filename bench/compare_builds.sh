@@ -45,5 +45,6 @@ def load(p):
     rows = [l.split() for l in open(p)]
     return statistics.median(float(r[0]) for r in rows), statistics.median(int(r[1]) for r in rows) / 1024
 ta, ma = load(sys.argv[1]); tb, mb = load(sys.argv[2])
-print(f"A {ta:.3f} s {ma:.0f} MiB   B {tb:.3f} s {mb:.0f} MiB   B/A time {tb/ta:.2f}  memory {mb/ma:.2f}")
+ratio = lambda b, a: f"{b / a:.2f}" if a > 0 else "n/a (too fast to time)"
+print(f"A {ta:.3f} s {ma:.0f} MiB   B {tb:.3f} s {mb:.0f} MiB   B/A time {ratio(tb, ta)}  memory {ratio(mb, ma)}")
 PY
