@@ -212,7 +212,6 @@ static int run_checks(rc_cue *cue, rc_work *w)
     if (cue->hooks.is_stale) {
         rc_check chk2 = {.cue = cue};
         int stale = cue->hooks.is_stale(cue, w, &chk2, cue->hooks.ud);
-        rc_free(&cue->alloc, chk2.unmet_big);
         check_done(cue, &chk2);
         if (w->state != RC_PENDING || w->where != RC_W_NONE) return CHECK_GONE;
         if (stale == 0) {
@@ -319,7 +318,7 @@ static void dispatch_service(rc_cue *cue, rc_svc *s)
         start_work(cue, s, w);
         /* A safe point: no callback is on the stack and no work pointer is
          * held across iterations. */
-        if (cue->forgettable.len || cue->opts.retain_finished) rc_cue_forget_finished(cue);
+        if (rc_forget_due(cue)) rc_cue_forget_finished(cue);
     }
 }
 
@@ -338,7 +337,7 @@ static void run_pass(rc_cue *cue)
     for (;;) {
         /* Finished work is forgotten only here, never under a callback that
          * may still hold it. */
-        if (cue->forgettable.len || cue->opts.retain_finished) rc_cue_forget_finished(cue);
+        if (rc_forget_due(cue)) rc_cue_forget_finished(cue);
         rc_dnode *d = rc_dlist_first(&cue->dirty);
         if (d) {
             rc_work *w = RC_CONTAINER(d, rc_work, link);

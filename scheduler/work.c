@@ -212,8 +212,7 @@ void rc_unlink_pending(rc_cue *cue, rc_work *w)
             rc_keyent *e = w->wait_key;
             rc_dlist_remove(&e->waiters, &w->link);
             w->wait_key = NULL;
-            if (!e->waiters.len && !e->refs)
-                rc_keytab_drop_unused(&cue->keys, &cue->small, &cue->alloc, e);
+            rc_keytab_drop_unused(&cue->keys, &cue->small, &cue->alloc, e); /* if unused */
         } else {
             rc_dlist_remove(&cue->waiting_any, &w->link);
         }

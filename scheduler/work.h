@@ -35,6 +35,13 @@ void rc_make_dirty(rc_cue *cue, rc_work *w);
 /* Wait as DELAYED until not_before.  RC_ENOMEM: made dirty at once instead. */
 int rc_schedule_delay(rc_cue *cue, rc_work *w, rc_time not_before);
 void rc_to_finished(rc_cue *cue, rc_work *w);
+/* Whether rc_cue_forget_finished has anything to do (checked inline on the
+ * dispatch loop's every step). */
+static inline bool rc_forget_due(const rc_cue *cue)
+{
+    return cue->forgettable.len || cue->opts.retain_finished;
+}
+
 /* Forget finished non-producers (opts.forget_non_producers) and the oldest
  * finished work beyond opts.retain_finished.  Only at safe
  * points of the dispatch pass: see dispatch.c. */
