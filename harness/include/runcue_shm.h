@@ -37,6 +37,10 @@
 extern "C" {
 #endif
 
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define RC_SHM_MAX_SERVICES 32
 #define RC_SHM_RING 4096 /* recent events kept */
 #define RC_SHM_MAX_BLOCKED 64
@@ -283,6 +287,10 @@ int rc_shm_wait_counter(rc_shm_reader *r, const char *name, uint64_t at_least, d
 const rc_shm_service *rc_shm_find_service(const rc_shm_snapshot *snap, const char *name);
 /* "queued", ..., "artifacts_changed", "mark". */
 const char *rc_shm_event_name(uint32_t kind);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -52,6 +52,12 @@
 extern "C" {
 #endif
 
+/* The library is built with -fvisibility=hidden: what this header declares
+ * is its interface, and the rest stays inside it. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define RC_VERSION_MAJOR 0
 #define RC_VERSION_MINOR 1
 #define RC_VERSION_PATCH 0
@@ -1002,6 +1008,10 @@ void rc_diagnosis_free(rc_cue *cue, rc_diagnosis *d);
 void rc_blocked_print(const rc_cue *cue, const rc_blocked *list, size_t n, size_t max_items,
                       FILE *out);
 void rc_diagnosis_print(const rc_cue *cue, const rc_diagnosis *d, size_t max_items, FILE *out);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -35,6 +35,10 @@
 extern "C" {
 #endif
 
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define RC_CHAIN_PARAM "previous"
 #define RC_CHORD_PARAM "results"
 
@@ -83,6 +87,10 @@ rc_status rc_flow_status(const rc_cue *cue, const rc_flow *flow);
 
 /* Free what rc_chain/rc_group/rc_chord put in *flow (not the struct). */
 void rc_flow_free(rc_flow *flow);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

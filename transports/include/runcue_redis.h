@@ -43,6 +43,10 @@
 extern "C" {
 #endif
 
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 /* Where the server is and who we are to it. */
 typedef struct rc_redis_conn {
     /* "unix:/path/redis.sock", "unix:///path", "redis://host:port" or
@@ -191,6 +195,10 @@ void rc_redis_agent_stats_get(const rc_redis_agent *a, rc_redis_agent_stats *out
 void rc_redis_agent_drain(rc_redis_agent *a);
 /* Close the connections.  Leases still held expire on the server. */
 void rc_redis_agent_free(rc_redis_agent *a);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

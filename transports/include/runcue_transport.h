@@ -23,6 +23,10 @@
 extern "C" {
 #endif
 
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Thread pool                                                         */
 /* ------------------------------------------------------------------ */
@@ -270,6 +274,10 @@ bool rc_prefix_contains(const char *prefix, const char *path);
 /* 0 if result["outputs"] is absent or an array of paths under prefix;
  * RC_EINVAL with a sentence in err otherwise.  Any thread. */
 int rc_prefix_check_outputs(const char *prefix, const cJSON *result, char *err, size_t errlen);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
