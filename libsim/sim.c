@@ -223,6 +223,7 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
     sim *s = ud;
     const char *const *needs;
     size_t n = rc_work_needs(w, &needs), unmet = 0;
+    if (n > 1) rc_work_prefetch_keys(w); /* the entries' misses overlap */
     /* Every unmet need, so the diagnosis follows each; the first one is the
      * key the work is re-checked on.  Who would produce it the core says. */
     for (size_t i = 0; i < n; i++) {

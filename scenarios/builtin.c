@@ -92,12 +92,19 @@ static int pipeline_work(sim *s, uint64_t i, void *ud)
     join(transformed, sizeof transformed, "transformed/", label);
     join(loaded, sizeof loaded, "loaded/", label);
     const char *e[] = {extracted}, *t[] = {transformed}, *l[] = {loaded};
-    /* Each key is looked up once: the next stage takes the entry of the
-     * one before's output. */
-    rc_key *keys[2] = {NULL, NULL};
-    int rc = submit_keyed(s, "extract", label, NULL, 0, e, 1, NULL, 0, &keys[0]);
-    if (!rc) rc = submit_keyed(s, "transform", label, e, 1, t, 1, keys, 1, &keys[0]);
-    if (!rc) rc = submit_keyed(s, "load", label, t, 1, l, 1, keys, -1, NULL);
+    /* The three keys are looked up together (their table misses overlap),
+     * and each stage is given the entries of its keys. */
+    const char *names[] = {extracted, transformed, loaded};
+    rc_key *held[3];
+    if (rc_key_hold_n(sim_cue(s), names, 3, held)) {
+        /* Out of memory: found from the strings. */
+        held[0] = held[1] = held[2] = NULL;
+    }
+    rc_key *k_e[] = {held[0]}, *k_t[] = {held[0], held[1]}, *k_l[] = {held[1], held[2]};
+    int rc = submit_keyed(s, "extract", label, NULL, 0, e, 1, k_e, -1, NULL);
+    if (!rc) rc = submit_keyed(s, "transform", label, e, 1, t, 1, k_t, -1, NULL);
+    if (!rc) rc = submit_keyed(s, "load", label, t, 1, l, 1, k_l, -1, NULL);
+    for (int k = 0; k < 3; k++) rc_key_release(sim_cue(s), held[k]);
     return rc;
 }
 
@@ -142,17 +149,27 @@ static void split_done(sim *s, const rc_work *w, bool ok, void *ud)
     /* The split's output entry for every process, and each process's
      * output entry for the aggregate: every key is looked up once. */
     rc_key *split_keys[2] = {rc_work_key(w, rc_work_needs(w, NULL)), NULL};
-    rc_key *part_entries[FANOUT + 1] = {NULL};
+    /* The parts and the aggregate's output are looked up together (their
+     * table misses overlap); every work is given its entries. */
+    const char *new_keys[FANOUT + 1];
+    rc_key *held[FANOUT + 1];
     for (int i = 0; i < FANOUT; i++) {
         part_of(parts[i], sizeof parts[i], "part/", batch, (unsigned)i);
-        part_keys[i] = parts[i];
-        part_of(label, sizeof label, "", batch, (unsigned)i);
-        submit_keyed(s, "process", label, needs_split, 1, &part_keys[i], 1, split_keys, 1,
-                     &part_entries[i]);
+        part_keys[i] = new_keys[i] = parts[i];
     }
     join(done_key, sizeof done_key, "aggregate/", batch);
+    new_keys[FANOUT] = done_key;
+    if (rc_key_hold_n(sim_cue(s), new_keys, FANOUT + 1, held))
+        memset(held, 0, sizeof held); /* out of memory: found from the strings */
+    for (int i = 0; i < FANOUT; i++) {
+        part_of(label, sizeof label, "", batch, (unsigned)i);
+        split_keys[1] = held[i];
+        submit_keyed(s, "process", label, needs_split, 1, &part_keys[i], 1, split_keys, -1,
+                     NULL);
+    }
     const char *out[] = {done_key};
-    submit_keyed(s, "aggregate", batch, part_keys, FANOUT, out, 1, part_entries, -1, NULL);
+    submit_keyed(s, "aggregate", batch, part_keys, FANOUT, out, 1, held, -1, NULL);
+    for (int i = 0; i <= FANOUT; i++) rc_key_release(sim_cue(s), held[i]);
 }
 
 static int fanout_work(sim *s, uint64_t i, void *ud)

@@ -348,11 +348,37 @@ static int copy_keys(const rc_alloc *a, char ***dst, size_t *ndst, const char *c
     return 0;
 }
 
+/* The first keys of a submit that come as strings, hashed before the work is
+ * made: their table slots are asked for then, so the cache misses of
+ * looking them up overlap the making of the work. */
+enum { PREHASH_KEYS = 8 };
+typedef struct prehash {
+    uint64_t h[PREHASH_KEYS]; /* 0: not hashed (given as an entry, or past the first 8) */
+    size_t len[PREHASH_KEYS];
+} prehash;
+
+static const char *declared_key(const rc_submit_opts *opts, size_t k)
+{
+    return k < opts->n_needs ? opts->needs[k] : opts->produces[k - opts->n_needs];
+}
+
+static void prehash_keys(rc_cue *cue, const rc_submit_opts *opts, prehash *pre)
+{
+    const size_t n = opts->n_needs + opts->n_produces;
+    for (size_t k = 0; k < n && k < PREHASH_KEYS; k++) {
+        pre->h[k] = 0;
+        if (opts->keys && opts->keys[k]) continue;
+        pre->h[k] = rc_keytab_hash(declared_key(opts, k), &pre->len[k]);
+        rc_keytab_prefetch(&cue->keys, pre->h[k]);
+    }
+}
+
 /* The declared needs and produces, resolved to the cue's key entries once:
  * w->needs is a block of pointers to the entries' text (NULL when there are
  * no keys), the produces after the needs (rc_declared_produces), and the
  * work holds a reference on each entry.  0 or RC_ENOMEM (nothing held). */
-static int copy_declared(rc_cue *cue, rc_work *w, const rc_submit_opts *opts)
+static int copy_declared(rc_cue *cue, rc_work *w, const rc_submit_opts *opts,
+                         const prehash *pre)
 {
     const size_t n = opts->n_needs + opts->n_produces;
     if (!n) return 0;
@@ -361,10 +387,11 @@ static int copy_declared(rc_cue *cue, rc_work *w, const rc_submit_opts *opts)
     if (!keys) return RC_ENOMEM;
     for (size_t k = 0; k < n; k++) {
         rc_keyent *e = opts->keys && opts->keys[k] ? (rc_keyent *)opts->keys[k]
-                       : k < opts->n_needs
-                           ? rc_keytab_intern(&cue->keys, &cue->small, a, opts->needs[k])
-                           : rc_keytab_intern(&cue->keys, &cue->small, a,
-                                              opts->produces[k - opts->n_needs]);
+                       : k < PREHASH_KEYS
+                           ? rc_keytab_intern_hashed(&cue->keys, &cue->small, a,
+                                                     declared_key(opts, k), pre->len[k],
+                                                     pre->h[k])
+                           : rc_keytab_intern(&cue->keys, &cue->small, a, declared_key(opts, k));
         if (!e || e->refs == UINT32_MAX) {
             while (k-- > 0) rc_keytab_unref(&cue->keys, &cue->small, a, RC_KEYENT_OF(keys[k]));
             rc_small_free(&cue->small, a, keys, n * sizeof *keys);
@@ -457,6 +484,8 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
         return fail(cue, RC_EINVAL, "submit '%s': result_key is empty", task);
     if (opts->n_inputs && opts->params && !cJSON_IsObject(opts->params))
         return fail(cue, RC_EINVAL, "submit '%s': work with inputs needs object params", task);
+    prehash pre;
+    prehash_keys(cue, opts, &pre);
     rc_time start_at = rc_loop_now(cue->loop) + rc_seconds(opts->delay_s);
     if (opts->not_before > start_at) start_at = opts->not_before;
     bool delayed = start_at > rc_loop_now(cue->loop);
@@ -469,7 +498,7 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     w->state = RC_PENDING;
     w->started = -1;
     w->id = cue->next_id;
-    if ((opts->label && copy_label(cue, w, opts->label)) || copy_declared(cue, w, opts) ||
+    if ((opts->label && copy_label(cue, w, opts->label)) || copy_declared(cue, w, opts, &pre) ||
         copy_flow(cue, w, opts))
         goto oom;
     if ((opts->ud || opts->params) && !rc_work_cold_of(cue, w)) goto oom;
@@ -693,6 +722,40 @@ rc_key *rc_key_hold(rc_cue *cue, const char *key)
     return (rc_key *)e;
 }
 
+int rc_key_hold_n(rc_cue *cue, const char *const *keys, size_t n, rc_key **out)
+{
+    if (!cue) return RC_EINVAL;
+    if (n && (!keys || !out)) return fail(cue, RC_EINVAL, "key_hold_n: keys or out is NULL");
+    for (size_t i = 0; i < n; i++)
+        if (!keys[i] || !*keys[i])
+            return fail(cue, RC_EINVAL, "key_hold_n: keys[%zu] is empty", i);
+    /* In batches: hash and ask for the slots of a batch, then look them up. */
+    enum { BATCH = 16 };
+    uint64_t h[BATCH];
+    size_t len[BATCH];
+    for (size_t base = 0; base < n; base += BATCH) {
+        const size_t m = n - base < BATCH ? n - base : BATCH;
+        for (size_t j = 0; j < m; j++) {
+            h[j] = rc_keytab_hash(keys[base + j], &len[j]);
+            rc_keytab_prefetch(&cue->keys, h[j]);
+        }
+        for (size_t j = 0; j < m; j++) {
+            rc_keyent *e = rc_keytab_intern_hashed(&cue->keys, &cue->small, &cue->alloc,
+                                                   keys[base + j], len[j], h[j]);
+            if (!e || e->refs == UINT32_MAX) {
+                for (size_t k = 0; k < base + j; k++) {
+                    rc_key_release(cue, out[k]);
+                    out[k] = NULL;
+                }
+                return fail(cue, RC_ENOMEM, "key_hold_n: out of memory");
+            }
+            e->refs++;
+            out[base + j] = (rc_key *)e;
+        }
+    }
+    return 0;
+}
+
 rc_key *rc_key_hold_key(rc_cue *cue, rc_key *key)
 {
     rc_keyent *e = (rc_keyent *)key;
@@ -726,4 +789,11 @@ rc_key *rc_work_key(const rc_work *w, size_t i)
 {
     if (!w || i >= (size_t)w->n_needs + w->n_produces) return NULL;
     return (rc_key *)RC_KEYENT_OF(w->needs[i]);
+}
+
+void rc_work_prefetch_keys(const rc_work *w)
+{
+    if (!w) return;
+    const size_t n = (size_t)w->n_needs + w->n_produces;
+    for (size_t i = 0; i < n; i++) __builtin_prefetch(&RC_KEYENT_OF(w->needs[i])->ud);
 }

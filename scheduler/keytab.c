@@ -1,13 +1,46 @@
 #include "keytab.h"
 
-#include "strmap.h"
-
 #include <string.h>
+
+/* Eight bytes a step (a multiply and a shift each), then a finalizer that
+ * mixes every bit into the low ones (the slot) and the top seven (the tag).
+ * Keys are looked up by the million: FNV's byte a step cost more than the
+ * table's probe.  The value is the same on every run of a build (nothing
+ * printed depends on the table's order). */
+static uint64_t mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * UINT64_C(0xbf58476d1ce4e5b9);
+    return h ^ (h >> 31);
+}
 
 uint64_t rc_keytab_hash(const char *key, size_t *len)
 {
-    *len = strlen(key);
-    return rc_strmap_hash(key); /* the core's one string hash */
+    const size_t n = strlen(key);
+    *len = n;
+    const unsigned char *p = (const unsigned char *)key;
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ n, w;
+    size_t left = n;
+    for (; left >= 8; p += 8, left -= 8) {
+        memcpy(&w, p, 8);
+        h = mix(h, w);
+    }
+    if (left) {
+        w = 0;
+        memcpy(&w, p, left);
+        h = mix(h, w);
+    }
+    h ^= h >> 32;
+    h *= UINT64_C(0xd6e8feb86659fd93);
+    h ^= h >> 32;
+    return h ? h : 1;
+}
+
+void rc_keytab_prefetch(const rc_keytab *t, uint64_t h)
+{
+    if (!t->cap) return;
+    const size_t i = (size_t)h & (t->cap - 1);
+    __builtin_prefetch(&t->ctrl[i]);
+    __builtin_prefetch(&t->ents[i], 1);
 }
 
 /* The slot of key, or SIZE_MAX if it is not there. */
@@ -75,6 +108,12 @@ rc_keyent *rc_keytab_intern(rc_keytab *t, rc_small *sm, const rc_alloc *a, const
 {
     size_t len;
     const uint64_t h = rc_keytab_hash(key, &len);
+    return rc_keytab_intern_hashed(t, sm, a, key, len, h);
+}
+
+rc_keyent *rc_keytab_intern_hashed(rc_keytab *t, rc_small *sm, const rc_alloc *a,
+                                   const char *key, size_t len, uint64_t h)
+{
     if (len >= UINT32_MAX) return NULL;
     if (t->cap) {
         const size_t i = find_slot(t, key, len, h);

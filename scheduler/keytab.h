@@ -56,12 +56,20 @@ static inline uint8_t rc_keytab_tag(uint64_t h)
     return (uint8_t)(0x80 | (h >> 57));
 }
 
+/* key's hash, and its length in *len. */
 uint64_t rc_keytab_hash(const char *key, size_t *len);
+/* Ask for the cache lines a key of hash h is looked for in first: a caller
+ * that hashes its keys early and does other work before interning them
+ * overlaps the table's cache misses with that work. */
+void rc_keytab_prefetch(const rc_keytab *t, uint64_t h);
 /* The entry of key, or NULL. */
 rc_keyent *rc_keytab_find(const rc_keytab *t, const char *key);
 /* The entry of key, made (refs 0, no waiters) if there is none.  NULL: out of
  * memory. */
 rc_keyent *rc_keytab_intern(rc_keytab *t, rc_small *sm, const rc_alloc *a, const char *key);
+/* The same with key's length and hash already known (rc_keytab_hash). */
+rc_keyent *rc_keytab_intern_hashed(rc_keytab *t, rc_small *sm, const rc_alloc *a,
+                                   const char *key, size_t len, uint64_t h);
 /* Remove and free e if nothing refers to it any more. */
 void rc_keytab_drop_unused(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_keyent *e);
 /* One reference fewer; the entry goes when it was the last. */

@@ -781,6 +781,12 @@ int rc_artifacts_changed(rc_cue *cue, const char *key);
 /* The entry of `key` (made if the cue has none), held once more.  NULL:
  * cue or key NULL or empty, or out of memory. */
 rc_key *rc_key_hold(rc_cue *cue, const char *key);
+/* rc_key_hold of n keys at once: out[i] is keys[i]'s entry.  The table's
+ * cache misses of the n lookups overlap, so a program that makes several
+ * new keys together (the outputs of the work it is about to submit) holds
+ * them in about the time of one.  0, RC_EINVAL (cue, keys or out NULL, or a
+ * key NULL or empty; nothing held) or RC_ENOMEM (nothing held). */
+int rc_key_hold_n(rc_cue *cue, const char *const *keys, size_t n, rc_key **out);
 /* Hold an entry you have (rc_work_key) once more, without a lookup.
  * Returns key, or NULL (cue or key NULL, or held 4 billion times). */
 rc_key *rc_key_hold_key(rc_cue *cue, rc_key *key);
@@ -792,6 +798,10 @@ void rc_key_set_ud(rc_key *key, void *ud);
 /* The entry of declared key i of w: needs[0..n_needs), then produces.  NULL
  * if i is out of range. */
 rc_key *rc_work_key(const rc_work *w, size_t i);
+/* Ask for the cache lines of w's key entries (their ud) ahead of reading
+ * them: an is_ready that reads the ud of several needs calls it first, and
+ * their cache misses overlap.  A hint only; w NULL is ignored. */
+void rc_work_prefetch_keys(const rc_work *w);
 /* rc_artifacts_changed(cue, rc_key_name(key)), without the lookup. */
 int rc_artifacts_changed_key(rc_cue *cue, rc_key *key);
 
