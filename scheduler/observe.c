@@ -100,12 +100,11 @@ void rc_emit_progress(rc_cue *cue, const rc_work *w, double fraction, const char
 
 void rc_emit_event(rc_cue *cue, const rc_event *event)
 {
-    rc_event ev = *event;
     for (rc_observer *o = cue->observers, *next; o; o = next) {
         next = o->next_;
-        if (o->on_event) o->on_event(cue, &ev, o->ud);
+        if (o->on_event) o->on_event(cue, event, o->ud);
     }
-    if (cue->hooks.on_event) cue->hooks.on_event(cue, &ev, cue->hooks.ud);
+    if (cue->hooks.on_event) cue->hooks.on_event(cue, event, cue->hooks.ud);
     rc_observe_changed(cue);
 }
 

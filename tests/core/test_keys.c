@@ -809,3 +809,131 @@ Test(keys, null_arguments_are_harmless)
     rc_key_release(cue, k);
     cr_assert_null(probe_ud("n/k"));
 }
+
+/* ---- holding many at once ---- */
+
+/* 200 names (many of rc_key_hold_n's batches of 16; the table grows while
+ * they are held), with repeats:
+ * name i is "many/(i % 150)". */
+enum { N_MANY = 200, N_DISTINCT = 150 };
+static char many_names[N_MANY][32];
+static const char *many[N_MANY];
+
+static void make_many(void)
+{
+    for (int i = 0; i < N_MANY; i++) {
+        snprintf(many_names[i], sizeof many_names[i], "many/%d", i % N_DISTINCT);
+        many[i] = many_names[i];
+    }
+}
+
+Test(keys, hold_n_gives_the_entries_hold_gives_and_holds_each_once_per_name)
+{
+    make_many();
+    rc_key *out[N_MANY];
+    cr_assert_eq(rc_key_hold_n(cue, many, N_MANY, out), RC_OK);
+    static int tags[N_DISTINCT];
+    for (int i = 0; i < N_MANY; i++) {
+        cr_assert_str_eq(rc_key_name(out[i]), many[i]);
+        cr_assert_eq(out[i], out[i % N_DISTINCT], "a repeated name is the same entry");
+        rc_key *one = hold(many[i]);
+        cr_assert_eq(one, out[i], "the entry rc_key_hold gives");
+        rc_key_release(cue, one);
+        rc_key_set_ud(out[i], &tags[i % N_DISTINCT]);
+    }
+    /* Held once per appearance: names 0..49 twice, the others once. */
+    for (int i = 0; i < N_DISTINCT; i++) rc_key_release(cue, out[i]);
+    for (int i = 0; i < N_DISTINCT; i++) {
+        if (i < N_MANY - N_DISTINCT)
+            cr_assert_eq(probe_ud(many[i]), &tags[i], "%s was held twice", many[i]);
+        else
+            cr_assert_null(probe_ud(many[i]), "%s was held once", many[i]);
+    }
+    for (int i = N_DISTINCT; i < N_MANY; i++) rc_key_release(cue, out[i]);
+    for (int i = 0; i < N_DISTINCT; i++) cr_assert_null(probe_ud(many[i]));
+}
+
+Test(keys, hold_n_refuses_bad_arguments_and_holds_nothing)
+{
+    int marker;
+    rc_key *k = hold("bad/0");
+    rc_key_set_ud(k, &marker);
+    rc_key *out[3] = {NULL, NULL, NULL};
+    cr_assert_eq(rc_key_hold_n(NULL, STRS("bad/0"), 1, out), RC_EINVAL);
+    cr_assert_eq(rc_key_hold_n(cue, NULL, 1, out), RC_EINVAL);
+    cr_assert_eq(rc_key_hold_n(cue, STRS("bad/0"), 1, NULL), RC_EINVAL);
+    cr_assert_eq(rc_key_hold_n(cue, STRS("bad/0", ""), 2, out), RC_EINVAL);
+    cr_assert(strstr(rc_cue_errmsg(cue), "keys[1] is empty"), "%s", rc_cue_errmsg(cue));
+    cr_assert_eq(rc_key_hold_n(cue, STRS("bad/0", "bad/1", NULL), 3, out), RC_EINVAL);
+    cr_assert(strstr(rc_cue_errmsg(cue), "keys[2] is empty"), "%s", rc_cue_errmsg(cue));
+    cr_assert_eq(rc_key_hold_n(cue, NULL, 0, NULL), RC_OK, "nothing to hold");
+    /* Nothing was held by the refused calls: one release frees bad/0. */
+    rc_key_release(cue, k);
+    cr_assert_null(probe_ud("bad/0"));
+    cr_assert_null(probe_ud("bad/1"));
+}
+
+/* An allocator that fails from its n-th call on (n < 0: never). */
+static long fail_from, alloc_calls;
+static void *failing_realloc(void *ud, void *p, size_t n)
+{
+    (void)ud;
+    if (n == 0) {
+        free(p);
+        return NULL;
+    }
+    if (fail_from >= 0 && alloc_calls++ >= fail_from) return NULL;
+    return realloc(p, n);
+}
+
+Test(keys, hold_n_out_of_memory_holds_nothing_at_every_failure_point)
+{
+    make_many();
+    const rc_allocator fa = {failing_realloc, NULL};
+    int failures = 0;
+    for (long k = 0; k < 64; k++) {
+        fail_from = -1;
+        rc_cue *c = NULL;
+        cr_assert_eq(rc_cue_new(&c, loop, &(rc_cue_opts){.alloc = &fa}), RC_OK);
+        rc_key *out[N_MANY];
+        alloc_calls = 0;
+        fail_from = k;
+        const int rc = rc_key_hold_n(c, many, N_MANY, out);
+        fail_from = -1;
+        cr_assert(rc == RC_OK || rc == RC_ENOMEM, "k=%ld: %d", k, rc);
+        if (rc == RC_OK) {
+            for (int i = 0; i < N_MANY; i++) rc_key_release(c, out[i]);
+        } else {
+            failures++;
+        }
+        /* Whatever happened, holding them again and letting go once each
+         * leaves no entry: the failed call kept no reference. */
+        static int tag;
+        cr_assert_eq(rc_key_hold_n(c, many, N_MANY, out), RC_OK);
+        for (int i = 0; i < N_MANY; i++) rc_key_set_ud(out[i], &tag);
+        for (int i = 0; i < N_MANY; i++) rc_key_release(c, out[i]);
+        for (int i = 0; i < N_DISTINCT; i++) {
+            rc_key *again = rc_key_hold(c, many[i]);
+            cr_assert_not_null(again);
+            cr_assert_null(rc_key_ud(again), "k=%ld: %s kept a reference", k, many[i]);
+            rc_key_release(c, again);
+        }
+        rc_cue_free(c);
+    }
+    cr_assert_gt(failures, 0, "some allocation failed");
+}
+
+Test(keys, prefetch_keys_is_a_hint_and_changes_nothing)
+{
+    rc_work_prefetch_keys(NULL);
+    const rc_work_id id =
+        submit("t", (rc_submit_opts){.needs = STRS("p/a", "p/b"), .n_needs = 2,
+                                     .produces = STRS("p/c"), .n_produces = 1});
+    const rc_work_id bare = submit("t", (rc_submit_opts){0});
+    rc_work_prefetch_keys(rc_get(cue, id));
+    rc_work_prefetch_keys(rc_get(cue, bare));
+    const char *const *needs = NULL;
+    cr_assert_eq(rc_work_needs(rc_get(cue, id), &needs), 2);
+    cr_assert_str_eq(needs[1], "p/b");
+    cr_assert_str_eq(rc_key_name(rc_work_key(rc_get(cue, id), 2)), "p/c");
+}
