@@ -450,6 +450,9 @@ int sim_new(sim **out, const sim_config *cfg)
         rc = rc_cue_new(&s->cue, s->loop,
                         &(rc_cue_opts){.stall_timeout = cfg->stall_timeout_s,
                                        .no_auto_notify = true,
+                                       /* is_ready reads the declared needs only,
+                                        * and every change is announced */
+                                       .recheck_declared_only = true,
                                        .forget_non_producers = !cfg->keep_finished,
                                        .forget_completed = !cfg->keep_finished});
     if (!rc) rc = sim_artstore_new(&s->store, NULL);

@@ -267,6 +267,7 @@ struct rc_cue {
     rc_strmap results; /* result key -> rc_result_art (results.c) */
     rc_work_id next_id;
     uint64_t epoch;
+    uint64_t epoch_all; /* of the last cue-wide announcement */
 
     rc_svc *runnable_head, *runnable_tail;
     rc_defer pass; /* the deferred dispatch pass */

@@ -295,6 +295,21 @@ static void start_work(rc_cue *cue, rc_svc *s, rc_work *w)
     t->handler(cue, w, tok, t->ud);
 }
 
+/* Whether a queued work is to be checked again before it starts: an
+ * announcement since its last check, and with recheck_declared_only one
+ * that was cue-wide or named one of its declared keys. */
+static bool needs_recheck(const rc_cue *cue, const rc_work *w)
+{
+    if (w->epoch == cue->epoch) return false;
+    if (!cue->opts.recheck_declared_only || w->epoch < cue->epoch_all ||
+        (w->cold && w->cold->flow))
+        return true;
+    const size_t n = (size_t)w->n_needs + w->n_produces;
+    for (size_t i = 0; i < n; i++)
+        if (RC_KEYENT_OF(w->needs[i])->changed > w->epoch) return true;
+    return false;
+}
+
 static void dispatch_service(rc_cue *cue, rc_svc *s)
 {
     rc_time now = rc_loop_now(cue->loop);
@@ -314,7 +329,7 @@ static void dispatch_service(rc_cue *cue, rc_svc *s)
             continue;
         }
         /* Artifacts changed since it was checked: ask again before it runs. */
-        if (w->epoch != cue->epoch && run_checks(cue, w) != CHECK_READY) continue;
+        if (needs_recheck(cue, w) && run_checks(cue, w) != CHECK_READY) continue;
         start_work(cue, s, w);
         /* A safe point: no callback is on the stack and no work pointer is
          * held across iterations. */
@@ -385,6 +400,7 @@ int rc_artifacts_changed(rc_cue *cue, const char *key)
 static void wake_entry(rc_cue *cue, rc_keyent *e)
 {
     cue->epoch++;
+    if (e) e->changed = cue->epoch;
     if (e && e->waiters.len) {
         while (e->waiters.len > 1)
             rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(&e->waiters), rc_work, link));
@@ -416,6 +432,7 @@ int rc_recheck_waiting(rc_cue *cue, const char *key)
         return 0;
     }
     cue->epoch++;
+    cue->epoch_all = cue->epoch;
     /* Everything waiting: in id order, so the checks run in a stable order
      * whatever the buckets' hash order. */
     size_t n = cue->stats.waiting;

@@ -76,6 +76,8 @@ rc_keyent *rc_keytab_find(const rc_keytab *t, const char *key)
     return i == SIZE_MAX ? NULL : t->ents[i];
 }
 
+enum { REHASH_AHEAD = 48 };
+
 /* Rebuild the table with ncap slots and no tombstones.  0 or RC_ENOMEM
  * (the table as it was). */
 static int rehash(rc_keytab *t, const rc_alloc *a, size_t ncap)
@@ -92,8 +94,11 @@ static int rehash(rc_keytab *t, const rc_alloc *a, size_t ncap)
     t->cap = ncap;
     t->deleted = 0;
     for (size_t i = 0; i < old.cap; i++) {
-        /* The entries' hashes are read in slot order: ask for them ahead. */
-        if (i + 8 < old.cap && (old.ctrl[i + 8] & 0x80)) __builtin_prefetch(old.ents[i + 8]);
+        /* The entries' hashes are read in slot order: ask for them far
+         * enough ahead that a miss to memory is over by the time (a step
+         * takes a few nanoseconds, a miss a hundred). */
+        if (i + REHASH_AHEAD < old.cap && (old.ctrl[i + REHASH_AHEAD] & 0x80))
+            __builtin_prefetch(old.ents[i + REHASH_AHEAD]);
         if (!(old.ctrl[i] & 0x80)) continue;
         const rc_keyent *e = old.ents[i];
         const size_t j = free_slot(t, e->hash);
@@ -133,6 +138,7 @@ rc_keyent *rc_keytab_intern_hashed(rc_keytab *t, rc_small *sm, const rc_alloc *a
     rc_dlist_init(&e->waiters);
     e->ud = NULL;
     e->ghost = NULL;
+    e->changed = 0;
     memcpy(e->text, key, len + 1);
     const size_t i = free_slot(t, h);
     if (t->ctrl[i] == RC_KEYTAB_DELETED) t->deleted--;

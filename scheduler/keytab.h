@@ -29,6 +29,9 @@ typedef struct rc_keyent {
     /* The newest forgotten completed producer of the key (forget_completed),
      * for the diagnosis; it holds a reference on the entry.  NULL: none. */
     struct rc_ghost *ghost;
+    /* The cue's artifact epoch when the key was last announced changed (0:
+     * never, while this entry lived). */
+    uint64_t changed;
     char text[];
 } rc_keyent;
 

@@ -290,6 +290,13 @@ typedef struct rc_cue_opts {
      * count against it, so the failed ones it keeps differ).  Non-producers
      * are forget_non_producers' business. */
     bool forget_completed;
+    /* The application's is_ready and is_stale read only a work's declared
+     * needs and produces (and changes announced cue-wide): then the check
+     * right before a work starts is skipped when no announcement named one
+     * of its declared keys since its last check -- the answer would be the
+     * same.  Work with result inputs is checked again as without it.  Off:
+     * any announcement since the last check means a new check. */
+    bool recheck_declared_only;
     /* Announce a work's declared `produces` keys as changed when it completes
      * or is skipped (see rc_artifacts_changed).  Default on; set
      * no_auto_notify to turn it off. */
