@@ -112,6 +112,7 @@ void rc_cue_free(rc_cue *cue)
     rc_results_fini(cue);
     rc_keytab_fini(&cue->keys, &cue->small, &a);
     rc_small_fini(&cue->small, &a);
+    rc_detail_frames_free(cue);
     rc_strmap_free(&a, &cue->services_by_name);
     rc_strmap_free(&a, &cue->tasks_by_name);
     rc_idtable_free(&a, &cue->works);

@@ -143,6 +143,18 @@ enum { RC_LABEL_INLINE = 16 };
 enum rc_label_kind { RC_LABEL_NONE = 0, RC_LABEL_IN_WORK, RC_LABEL_ALLOCATED };
 
 /* A work item.  Field order packs it: every pending item holds one. */
+/* The words around the wait key in a waiting work's detail, kept once per
+ * cue: a check that says "waiting on 'KEY'" for a million keys keeps one
+ * frame ("waiting on '", "'") and each work points at it, and the detail
+ * reads prefix + the wait key's text + suffix.  Details that do not contain
+ * their wait key, and any past the first RC_DETAIL_FRAMES frames, are copied
+ * per work. */
+enum { RC_DETAIL_FRAMES = 16 };
+typedef struct rc_detail_frame {
+    size_t prefix_len, suffix_len;
+    char text[]; /* the prefix, then the suffix and a terminator */
+} rc_detail_frame;
+
 struct rc_work {
     rc_work_id id; /* 0 while on the free list */
     rc_taskdef *task;
@@ -162,6 +174,7 @@ struct rc_work {
     bool has_unmet;
     uint8_t phase; /* enum rc_phase: which half of the phase union is in use */
     uint8_t label_kind; /* enum rc_label_kind */
+    bool detail_framed; /* detail is an rc_detail_frame around wait_key */
     rc_time created, started;
     union {                    /* a finished work is never pending again */
         rc_time pending_since; /* pending */
@@ -183,7 +196,8 @@ struct rc_work {
     union {
         struct {                 /* RC_PHASE_CHECKED */
             rc_keyent *wait_key; /* WAITING on a key (in its waiters); NULL: unkeyed */
-            char *detail;        /* from rc_check_detail, or NULL */
+            char *detail; /* from rc_check_detail, or NULL; an rc_detail_frame
+                           * when detail_framed */
             uint64_t unmet_small;
         };
         double progress; /* RC_PHASE_RUNNING: rc_progress's last report; -1: none */
@@ -262,6 +276,8 @@ struct rc_cue {
     rc_dlist waiting_any; /* not ready, no key */
     rc_keytab keys;  /* artifact keys: declared, waited on, or held */
     rc_small small;  /* key entries, needs blocks, long labels */
+    struct rc_detail_frame *frames[RC_DETAIL_FRAMES]; /* dispatch.c */
+    size_t n_frames;
     rc_dlist finished;
     rc_dlist forgettable; /* finished, forgotten at the next safe point */
     rc_strmap results; /* result key -> rc_result_art (results.c) */

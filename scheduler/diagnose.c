@@ -25,7 +25,11 @@ static void describe_reason(const rc_cue *cue, const rc_work *w, rc_blocked *b)
     case RC_W_WAITING: {
         b->reason = RC_BLOCK_NOT_READY;
         b->wait_key = w->wait_key ? w->wait_key->text : NULL;
-        if (w->detail)
+        if (w->detail && w->detail_framed) {
+            const rc_detail_frame *f = (const rc_detail_frame *)w->detail;
+            snprintf(b->detail, sizeof b->detail, "%.*s%s%s", (int)f->prefix_len, f->text,
+                     w->wait_key->text, f->text + f->prefix_len);
+        } else if (w->detail)
             snprintf(b->detail, sizeof b->detail, "%s", w->detail);
         else if (b->wait_key)
             snprintf(b->detail, sizeof b->detail, "is_ready returned false; waiting on '%s'",

@@ -122,13 +122,56 @@ void rc_check_detail_text(rc_check *check, const char *text)
     check->has_detail = true;
 }
 
-static void keep_detail(rc_cue *cue, rc_work *w, const char *text)
+/* The cue's frame of prefix and suffix (made if there is room for one
+ * more), or NULL. */
+static rc_detail_frame *frame_of(rc_cue *cue, const char *prefix, size_t plen,
+                                 const char *suffix, size_t slen)
 {
-    rc_small_free(&cue->small, &cue->alloc, w->detail, w->detail ? strlen(w->detail) + 1 : 0);
+    for (size_t i = 0; i < cue->n_frames; i++) {
+        rc_detail_frame *f = cue->frames[i];
+        if (f->prefix_len == plen && f->suffix_len == slen &&
+            memcmp(f->text, prefix, plen) == 0 && memcmp(f->text + plen, suffix, slen) == 0)
+            return f;
+    }
+    if (cue->n_frames == RC_DETAIL_FRAMES) return NULL;
+    rc_detail_frame *f = rc_malloc(&cue->alloc, sizeof *f + plen + slen + 1);
+    if (!f) return NULL;
+    f->prefix_len = plen;
+    f->suffix_len = slen;
+    memcpy(f->text, prefix, plen);
+    memcpy(f->text + plen, suffix, slen);
+    f->text[plen + slen] = 0;
+    return cue->frames[cue->n_frames++] = f;
+}
+
+void rc_detail_frames_free(rc_cue *cue)
+{
+    for (size_t i = 0; i < cue->n_frames; i++) rc_free(&cue->alloc, cue->frames[i]);
+    cue->n_frames = 0;
+}
+
+/* Keep a check's detail on the work: as a frame when it is the words
+ * around its wait key, else as a copy. */
+static void keep_detail(rc_cue *cue, rc_work *w, const char *text, const rc_keyent *key)
+{
+    if (!w->detail_framed)
+        rc_small_free(&cue->small, &cue->alloc, w->detail, w->detail ? strlen(w->detail) + 1 : 0);
     w->detail = NULL;
+    w->detail_framed = false;
     if (!text) return;
-    const size_t n = strlen(text) + 1;
-    if ((w->detail = rc_small_alloc(&cue->small, &cue->alloc, n))) memcpy(w->detail, text, n);
+    const size_t n = strlen(text);
+    const char *at = key ? memmem(text, n, key->text, key->len) : NULL;
+    if (at) {
+        const size_t plen = (size_t)(at - text);
+        rc_detail_frame *f =
+            frame_of(cue, text, plen, at + key->len, n - plen - key->len);
+        if (f) {
+            w->detail = (char *)f;
+            w->detail_framed = true;
+            return;
+        }
+    }
+    if ((w->detail = rc_small_alloc(&cue->small, &cue->alloc, n + 1))) memcpy(w->detail, text, n + 1);
 }
 
 static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
@@ -136,12 +179,12 @@ static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
     char buf[64];
     rc_work_phase(cue, w, RC_PHASE_CHECKED);
     if (chk->has_detail)
-        keep_detail(cue, w, chk->detail);
+        keep_detail(cue, w, chk->detail, chk->key);
     else if (answer < 0) {
         snprintf(buf, sizeof buf, "is_ready failed (returned %d)", answer);
-        keep_detail(cue, w, buf);
+        keep_detail(cue, w, buf, NULL);
     } else
-        keep_detail(cue, w, NULL);
+        keep_detail(cue, w, NULL, NULL);
     w->where = RC_W_WAITING;
     w->has_unmet = chk->any_unmet;
     w->unmet_small = chk->unmet_small;
@@ -326,9 +369,9 @@ static void dispatch_service(rc_cue *cue, rc_svc *s)
         w->where = RC_W_NONE;
         /* The next one's record is asked for now: starting this one takes
          * long enough for a miss to memory to be over by then. */
-        rc_qnode *next = rc_runq_peek(&s->q);
-        if (next) {
-            const char *rec = (const char *)RC_CONTAINER(next, rc_work, q);
+        rc_qnode *upcoming = rc_runq_peek(&s->q);
+        if (upcoming) {
+            const char *rec = (const char *)RC_CONTAINER(upcoming, rc_work, q);
             __builtin_prefetch(rec);
             __builtin_prefetch(rec + 64);
         }

@@ -12,5 +12,7 @@ void rc_rate_timer_fire(rc_loop *loop, rc_timer *t, void *arg);
 /* Re-check waiting work: on `key` (and unkeyed waits), or all for NULL.
  * rc_artifacts_changed without its event (the cue's own reasons). */
 int rc_recheck_waiting(rc_cue *cue, const char *key);
+/* Free the cue's detail frames (teardown). */
+void rc_detail_frames_free(rc_cue *cue);
 
 #endif

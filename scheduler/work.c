@@ -130,7 +130,9 @@ void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase)
 {
     rc_work_cold *c = w->cold;
     if (w->phase == RC_PHASE_CHECKED) {
-        rc_small_free(&cue->small, &cue->alloc, w->detail, w->detail ? strlen(w->detail) + 1 : 0);
+        if (!w->detail_framed)
+            rc_small_free(&cue->small, &cue->alloc, w->detail,
+                          w->detail ? strlen(w->detail) + 1 : 0);
         if (c) rc_free(&cue->alloc, c->unmet_big);
     } else if (w->phase == RC_PHASE_RUNNING && c) {
         rc_free(&cue->alloc, c->progress_msg);
@@ -140,6 +142,7 @@ void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase)
     if (c) c->unmet_big = NULL;
     w->wait_key = NULL;
     w->detail = NULL;
+    w->detail_framed = false;
     w->unmet_small = 0;
     w->phase = (uint8_t)phase;
     if (phase == RC_PHASE_RUNNING) w->progress = -1;

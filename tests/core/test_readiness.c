@@ -388,3 +388,102 @@ Test(readiness, detail_text_reads_as_formatted_detail)
     }
     rc_check_detail_text(NULL, "x"); /* harmless */
 }
+
+/* ---- details that name the wait key ---- */
+
+/* Each work waits on its "key" param and says "<pre><key><suf>" (its "pre"
+ * and "suf" params); a "plain" param makes it say that instead. */
+static int framed_is_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
+{
+    (void)c, (void)ud;
+    W.ready_calls++;
+    const char *key = tu_param_str(w, "key");
+    const char *plain = tu_param_str(w, "plain");
+    rc_check_wait_on(check, key);
+    if (plain)
+        rc_check_detail_text(check, plain);
+    else
+        rc_check_detail(check, "%s%s%s", tu_param_str(w, "pre"), key, tu_param_str(w, "suf"));
+    return 0;
+}
+
+/* The detail rc_debug_blocked gives for work id. */
+static void blocked_detail(rc_work_id id, char *out, size_t n)
+{
+    rc_blocked *items = NULL;
+    size_t count = 0;
+    cr_assert_eq(rc_debug_blocked(cue, &items, &count), RC_OK);
+    bool found = false;
+    for (size_t i = 0; i < count; i++) {
+        if (items[i].id != id) continue;
+        snprintf(out, n, "%s", items[i].detail);
+        found = true;
+    }
+    rc_blocked_free(cue, items);
+    cr_assert(found, "work %llu is not blocked", (unsigned long long)id);
+}
+
+Test(readiness, details_around_the_wait_key_read_back_exactly)
+{
+    rc_hooks h = tu_rec_hooks(rec);
+    h.is_ready = framed_is_ready;
+    rc_cue_set_hooks(cue, &h);
+    /* 40 kinds of words around keys: more than the cue keeps as frames, so
+     * some are copied per work; the key at the start, the end, twice, not at
+     * all; and one long enough that the sentence is cut. */
+    enum { N = 120 };
+    static char want[N][256];
+    rc_work_id ids[N];
+    char long_pre[300];
+    memset(long_pre, 'p', sizeof long_pre - 1);
+    long_pre[sizeof long_pre - 1] = 0;
+    for (int i = 0; i < N; i++) {
+        char key[32], pre[320], suf[32], params[800];
+        snprintf(key, sizeof key, "k/%d", i);
+        const int kind = i % 40;
+        if (kind == 0) {
+            snprintf(pre, sizeof pre, "%s", "");
+            snprintf(suf, sizeof suf, "%s", "");
+        } else if (kind == 1) {
+            snprintf(pre, sizeof pre, "%s and again ", key);
+            snprintf(suf, sizeof suf, "%s", "!");
+        } else if (kind == 2) {
+            snprintf(pre, sizeof pre, "%s", i < 80 ? long_pre : "short ");
+            snprintf(suf, sizeof suf, "%s", " tail");
+        } else {
+            snprintf(pre, sizeof pre, "waiting (%d) on '", kind);
+            snprintf(suf, sizeof suf, "'%s", kind % 2 ? " (invalid)" : "");
+        }
+        if (kind == 3) {
+            snprintf(params, sizeof params, "{\"key\":\"%s\",\"plain\":\"nothing of the key\"}", key);
+            snprintf(want[i], sizeof want[i], "nothing of the key");
+        } else {
+            snprintf(params, sizeof params, "{\"key\":\"%s\",\"pre\":\"%s\",\"suf\":\"%s\"}", key,
+                     pre, suf);
+            /* The sentence as the check keeps it: cut to 255 bytes. */
+            char full[1024];
+            snprintf(full, sizeof full, "%s%s%s", pre, key, suf);
+            const size_t len = strlen(full) < sizeof want[i] ? strlen(full) : sizeof want[i] - 1;
+            memcpy(want[i], full, len);
+            want[i][len] = 0;
+        }
+        ids[i] = tu_submit(cue, "t", params);
+    }
+    tu_run(loop);
+    for (int i = 0; i < N; i++) {
+        char got[256];
+        blocked_detail(ids[i], got, sizeof got);
+        cr_assert_str_eq(got, want[i], "work %d", i);
+    }
+    /* Checked again (a change of every key): the details are replaced, the
+     * framed and the copied alike, and read back the same. */
+    cr_assert_eq(rc_artifacts_changed(cue, NULL), RC_OK);
+    tu_run(loop);
+    for (int i = 0; i < N; i += 7) {
+        char got[256];
+        blocked_detail(ids[i], got, sizeof got);
+        cr_assert_str_eq(got, want[i], "work %d after a second check", i);
+    }
+    for (int i = 0; i < N; i += 3) cr_assert_eq(rc_cancel(cue, ids[i]), RC_OK);
+    tu_run(loop);
+}
