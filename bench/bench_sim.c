@@ -39,6 +39,10 @@
 #include <unistd.h>
 
 #include "bench_limit.h"
+
+#ifndef RC_BENCH_BUILD
+#define RC_BENCH_BUILD "unknown"
+#endif
 #include "scenarios.h"
 #include "sim.h"
 
@@ -275,6 +279,10 @@ static int print_ratios(uint64_t n, bool quick)
     printf("\nratios, -l 0, -n %" PRIu64 ": medians of %d interleaved runs (bare loop: "
            "bench_limit.c); growth: t(%" PRIu64 ")/t(%" PRIu64 "), %d runs at the small size\n",
            n, reps, n, small, small_reps);
+    printf("build: %s%s\n", RC_BENCH_BUILD,
+           strcmp(RC_BENCH_BUILD, "release, lto") == 0
+               ? ""
+               : " (the README's figures are from -Dbuildtype=release -Db_lto=true)");
     printf("%-13s %9s %10s %9s %10s %11s %11s %8s\n", "scenario", "items", "time", "ns/item",
            "x bare", "x sq/item", "bytes/item", "growth");
     printf("-----------------------------------------------------------------------------------"
