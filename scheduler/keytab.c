@@ -13,8 +13,10 @@ static uint64_t mix(uint64_t h, uint64_t w)
     return h ^ (h >> 31);
 }
 
-static uint64_t hash_bytes(const char *key, size_t n)
+uint64_t rc_keytab_hash(const char *key, size_t *len)
 {
+    const size_t n = strlen(key);
+    *len = n;
     const unsigned char *p = (const unsigned char *)key;
     uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ n, w;
     size_t left = n;
@@ -31,17 +33,6 @@ static uint64_t hash_bytes(const char *key, size_t n)
     h *= UINT64_C(0xd6e8feb86659fd93);
     h ^= h >> 32;
     return h ? h : 1;
-}
-
-uint64_t rc_keytab_hash(const char *key, size_t *len)
-{
-    *len = strlen(key);
-    return hash_bytes(key, *len);
-}
-
-uint64_t rc_keyent_hash(const rc_keyent *e)
-{
-    return hash_bytes(e->text, e->len);
 }
 
 void rc_keytab_prefetch(const rc_keytab *t, uint64_t h)
@@ -62,7 +53,7 @@ static size_t find_slot(const rc_keytab *t, const char *key, size_t len, uint64_
         if (c == RC_KEYTAB_EMPTY) return SIZE_MAX;
         if (c != tag) continue;
         const rc_keyent *e = t->ents[i];
-        if (e->len == len && memcmp(e->text, key, len) == 0) return i;
+        if (e->hash == h && e->len == len && memcmp(e->text, key, len) == 0) return i;
     }
 }
 
@@ -103,17 +94,14 @@ static int rehash(rc_keytab *t, const rc_alloc *a, size_t ncap)
     t->cap = ncap;
     t->deleted = 0;
     for (size_t i = 0; i < old.cap; i++) {
-        /* The entries' keys are hashed in slot order: ask for them far
+        /* The entries' hashes are read in slot order: ask for them far
          * enough ahead that a miss to memory is over by the time (a step
          * takes a few nanoseconds, a miss a hundred). */
-        if (i + REHASH_AHEAD < old.cap && (old.ctrl[i + REHASH_AHEAD] & 0x80)) {
-            const rc_keyent *ahead = old.ents[i + REHASH_AHEAD];
-            __builtin_prefetch(&ahead->len);
-            __builtin_prefetch(ahead->text);
-        }
+        if (i + REHASH_AHEAD < old.cap && (old.ctrl[i + REHASH_AHEAD] & 0x80))
+            __builtin_prefetch(old.ents[i + REHASH_AHEAD]);
         if (!(old.ctrl[i] & 0x80)) continue;
         const rc_keyent *e = old.ents[i];
-        const size_t j = free_slot(t, rc_keyent_hash(e));
+        const size_t j = free_slot(t, e->hash);
         t->ctrl[j] = old.ctrl[i];
         t->ents[j] = old.ents[i];
     }
@@ -144,6 +132,7 @@ rc_keyent *rc_keytab_intern_hashed(rc_keytab *t, rc_small *sm, const rc_alloc *a
     rc_keyent *e = rc_small_alloc(sm, a, sizeof *e + len + 1);
     if (!e) return NULL;
     if (sizeof *e + len + 1 > RC_SMALL_MAX) t->n_large++;
+    e->hash = h;
     e->refs = 0;
     e->len = (uint32_t)len;
     rc_dlist_init(&e->waiters);
@@ -163,9 +152,8 @@ void rc_keytab_drop_unused(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_key
 {
     if (e->refs || e->waiters.len) return;
     const size_t mask = t->cap - 1;
-    const uint64_t h = rc_keyent_hash(e);
-    const uint8_t tag = rc_keytab_tag(h);
-    size_t i = (size_t)h & mask;
+    const uint8_t tag = rc_keytab_tag(e->hash);
+    size_t i = (size_t)e->hash & mask;
     while (t->ctrl[i] != tag || t->ents[i] != e) i = (i + 1) & mask;
     /* A tombstone, unless the next slot is empty (then no probe passes
      * here on its way further). */

@@ -20,9 +20,8 @@
 
 struct rc_ghost;
 
-/* The hash is not kept: a probe compares control bytes, then lengths and
- * text, and the rare rebuilds of the table hash the text again. */
 typedef struct rc_keyent {
+    uint64_t hash;
     uint32_t refs; /* declaring works, checks, handles; waiters are apart */
     uint32_t len;  /* of text, without the terminator */
     rc_dlist waiters;
@@ -62,8 +61,6 @@ static inline uint8_t rc_keytab_tag(uint64_t h)
 
 /* key's hash, and its length in *len. */
 uint64_t rc_keytab_hash(const char *key, size_t *len);
-/* The hash of an entry's key (from its text). */
-uint64_t rc_keyent_hash(const rc_keyent *e);
 /* Ask for the cache lines a key of hash h is looked for in first: a caller
  * that hashes its keys early and does other work before interning them
  * overlaps the table's cache misses with that work. */

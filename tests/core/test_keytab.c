@@ -218,8 +218,8 @@ static void check_table(model *m)
         }
         const rc_keyent *e = t->ents[i];
         n++;
-        M_ASSERT(m, c == rc_keytab_tag(rc_keyent_hash(e)), "slot %zu: tag differs from its entry's hash", i);
-        for (size_t j = (size_t)rc_keyent_hash(e) & mask; j != i; j = (j + 1) & mask)
+        M_ASSERT(m, c == rc_keytab_tag(e->hash), "slot %zu: tag differs from its entry's hash", i);
+        for (size_t j = (size_t)e->hash & mask; j != i; j = (j + 1) & mask)
             M_ASSERT(m, t->ctrl[j] != RC_KEYTAB_EMPTY, "slot %zu: a hole at %zu on the way from home",
                      i, j);
     }
@@ -260,7 +260,7 @@ static rc_keyent *intern(model *m, ref_key *r)
     }
     size_t len;
     M_ASSERT(m, e->refs == 0 && e->waiters.len == 0 && !e->ud, "a new entry is blank");
-    M_ASSERT(m, rc_keyent_hash(e) == rc_keytab_hash(r->key, &len) && e->len == len, "hash and length");
+    M_ASSERT(m, e->hash == rc_keytab_hash(r->key, &len) && e->len == len, "hash and length");
     M_ASSERT(m, ((uintptr_t)e & 15) == 0, "entry aligned");
     e->ud = r;
     r->e = e;
