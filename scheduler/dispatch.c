@@ -396,6 +396,31 @@ void rc_rate_timer_fire(rc_loop *loop, rc_timer *t, void *arg)
     rc_mark_runnable(s->cue, s);
 }
 
+/* Ask for what checking the dirty works after d will read, in stages: the
+ * third one's record, the second one's needs block, the next one's key
+ * entries.  Each was asked for a step earlier, so by the time a work is
+ * checked its record, needs and entries have had two checks' time to
+ * arrive (a check of work that needs keys picked at random from a large
+ * set otherwise waits on memory once per need). */
+static void prefetch_dirty(const rc_cue *cue, const rc_dnode *d)
+{
+    const rc_dnode *d1 = rc_dlist_next(&cue->dirty, d);
+    if (!d1) return;
+    /* Work with one need or none gains little: its one entry is usually
+     * the one just announced, still in cache. */
+    const rc_work *w1 = RC_CONTAINER(d1, rc_work, link);
+    if (w1->n_needs > 1) rc_work_prefetch_keys(w1);
+    const rc_dnode *d2 = rc_dlist_next(&cue->dirty, d1);
+    if (!d2) return;
+    const rc_work *w2 = RC_CONTAINER(d2, rc_work, link);
+    if (w2->n_needs > 1) __builtin_prefetch(w2->needs);
+    const rc_dnode *d3 = rc_dlist_next(&cue->dirty, d2);
+    if (!d3) return;
+    const char *rec = (const char *)RC_CONTAINER(d3, rc_work, link);
+    __builtin_prefetch(rec);
+    __builtin_prefetch(rec + 64);
+}
+
 static void run_pass(rc_cue *cue)
 {
     cue->in_pass = true;
@@ -407,6 +432,7 @@ static void run_pass(rc_cue *cue)
         rc_dnode *d = rc_dlist_first(&cue->dirty);
         if (d) {
             rc_work *w = RC_CONTAINER(d, rc_work, link);
+            prefetch_dirty(cue, d);
             rc_dlist_remove(&cue->dirty, d);
             w->where = RC_W_NONE;
             check_work(cue, w);
