@@ -667,7 +667,9 @@ typedef struct rc_event {
  * is_stale: 1 stale (run it), 0 output valid (skip it), negative = the check
  *           failed, which counts as stale.  NULL: always stale.
  *           Both are asked when work is first considered and again right
- *           before it starts if any artifact change was announced since.
+ *           before it starts if any artifact change was announced since
+ *           (with rc_cue_opts.recheck_declared_only: a change of one of its
+ *           declared keys, or a cue-wide one).
  * priority: 0.0 (lowest) .. 1.0 (highest), clamped; NaN means 0.5.  NULL:
  *           first in, first out by submission.  Equal priorities are FIFO.
  * on_*:     notifications, called on the loop thread after the state change.
