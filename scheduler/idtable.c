@@ -7,6 +7,7 @@
 void rc_idtable_free(const rc_alloc *a, rc_idtable *t)
 {
     for (size_t i = 0; i < t->n_pages; i++) rc_free(a, t->pages[i]);
+    rc_free(a, t->spare);
     rc_free(a, t->pages);
     rc_free(a, t->live);
     memset(t, 0, sizeof *t);
@@ -32,8 +33,14 @@ int rc_idtable_put(const rc_alloc *a, rc_idtable *t, uint64_t id, void *val)
         memset(&t->live[t->n_pages], 0, (need - t->n_pages) * sizeof *t->live);
         t->n_pages = need;
     }
-    if (!t->pages[p] && !(t->pages[p] = rc_calloc(a, PAGE_SLOTS, sizeof(void *))))
-        return RC_ENOMEM;
+    if (!t->pages[p]) {
+        if (t->spare) {
+            t->pages[p] = t->spare;
+            t->spare = NULL;
+        } else if (!(t->pages[p] = rc_calloc(a, PAGE_SLOTS, sizeof(void *)))) {
+            return RC_ENOMEM;
+        }
+    }
     void **slot = &t->pages[p][id & (PAGE_SLOTS - 1)];
     if (!*slot) t->live[p]++;
     *slot = val;
@@ -48,7 +55,10 @@ void rc_idtable_del(const rc_alloc *a, rc_idtable *t, uint64_t id)
     if (!*slot) return;
     *slot = NULL;
     if (--t->live[p] == 0) {
-        rc_free(a, t->pages[p]);
+        if (t->spare)
+            rc_free(a, t->pages[p]);
+        else
+            t->spare = t->pages[p]; /* every slot is NULL again */
         t->pages[p] = NULL;
     }
 }

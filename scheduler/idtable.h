@@ -18,6 +18,11 @@ typedef struct rc_idtable {
     uint32_t *live;  /* live entries per page */
     size_t n_pages;  /* directory length */
     size_t pages_cap, live_cap;
+    /* One page whose ids all went, kept (all NULL) for the next page that
+     * is needed: work that comes and goes at a page's edge -- a few works
+     * submitted, finished and forgotten, then a few more -- would otherwise
+     * free and zero a whole page each time. */
+    void **spare;
 } rc_idtable;
 
 void rc_idtable_free(const rc_alloc *a, rc_idtable *t);

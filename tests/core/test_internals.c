@@ -151,6 +151,49 @@ Test(idtable, sliding_window_of_live_ids_frees_pages_behind_it)
     rc_idtable_free(&a, &t);
 }
 
+static size_t n_allocs;
+static void *counting_realloc(void *ud, void *p, size_t n)
+{
+    (void)ud;
+    if (n == 0) {
+        free(p);
+        return NULL;
+    }
+    if (!p) n_allocs++;
+    return realloc(p, n);
+}
+
+Test(idtable, a_page_emptied_and_refilled_is_not_made_again)
+{
+    rc_alloc a = rc_alloc_from(&(rc_allocator){counting_realloc, NULL});
+    rc_idtable t = {0};
+    /* Work that comes and goes one at a time, within one page and across
+     * many: a page is made once per page, not once per refill. */
+    cr_assert_eq(rc_idtable_put(&a, &t, 1, (void *)1), 0);
+    rc_idtable_del(&a, &t, 1);
+    n_allocs = 0;
+    const uint64_t n = 20000;
+    for (uint64_t id = 2; id < n; id++) {
+        cr_assert_eq(rc_idtable_put(&a, &t, id, (void *)(uintptr_t)id), 0);
+        cr_assert_eq(rc_idtable_get(&t, id), (void *)(uintptr_t)id);
+        rc_idtable_del(&a, &t, id);
+        cr_assert_null(rc_idtable_get(&t, id));
+    }
+    /* The directory grows (two arrays, a few doublings); pages do not. */
+    cr_assert_leq(n_allocs, 12, "%zu allocations for %llu one-at-a-time ids", n_allocs,
+                  (unsigned long long)n);
+    /* A reused page reads empty everywhere but where it was just put. */
+    const uint64_t far = (uint64_t)7 << RC_IDTABLE_PAGE_BITS;
+    cr_assert_eq(rc_idtable_put(&a, &t, far + 5, (void *)9), 0);
+    for (uint64_t id = far; id < far + ((uint64_t)1 << RC_IDTABLE_PAGE_BITS); id++)
+        cr_assert_eq(rc_idtable_get(&t, id), id == far + 5 ? (void *)9 : NULL, "id %llu",
+                     (unsigned long long)id);
+    uint64_t it = 0;
+    cr_assert_eq(rc_idtable_next(&t, &it), (void *)9);
+    cr_assert_eq(it, far + 5);
+    rc_idtable_free(&a, &t);
+}
+
 Test(strmap, keys_are_copied_and_found_after_resizes_and_deletes)
 {
     rc_alloc a = A();
