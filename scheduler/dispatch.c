@@ -203,7 +203,7 @@ static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
     w->task->svc->waiting++;
     if (chk->key) {
         w->wait_key = chk->key;
-        rc_dlist_push_back(&chk->key->waiters, &w->link);
+        rc_ring_push_back(&chk->key->waiters, &w->link);
     } else {
         rc_dlist_push_back(&cue->waiting_any, &w->link);
     }
@@ -478,11 +478,11 @@ static void wake_entry(rc_cue *cue, rc_keyent *e)
 {
     cue->epoch++;
     if (e) e->changed = cue->epoch;
-    if (e && e->waiters.len) {
-        while (e->waiters.len > 1)
-            rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(&e->waiters), rc_work, link));
+    if (e && e->waiters.first) {
+        while (rc_ring_many(&e->waiters))
+            rc_make_dirty(cue, RC_CONTAINER(e->waiters.first, rc_work, link));
         /* The last one may free the entry. */
-        rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(&e->waiters), rc_work, link));
+        rc_make_dirty(cue, RC_CONTAINER(e->waiters.first, rc_work, link));
     }
     wake_list(cue, &cue->waiting_any);
     rc_request_pass(cue);

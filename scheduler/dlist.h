@@ -54,4 +54,42 @@ static inline void rc_dlist_splice(rc_dlist *dst, rc_dlist *src)
     rc_dlist_init(src);
 }
 
+/* The same ring of nodes held by one pointer, with no head node and no
+ * count: for lists kept by the million (a key's waiters), where 8 bytes
+ * matter more than an O(1) length.  first is NULL when empty, and
+ * first->prev is the last node. */
+typedef struct rc_ring {
+    rc_dnode *first;
+} rc_ring;
+
+static inline void rc_ring_push_back(rc_ring *r, rc_dnode *n)
+{
+    rc_dnode *f = r->first;
+    if (!f) {
+        n->prev = n->next = n;
+        r->first = n;
+        return;
+    }
+    n->prev = f->prev;
+    n->next = f;
+    f->prev->next = n;
+    f->prev = n;
+}
+static inline void rc_ring_remove(rc_ring *r, rc_dnode *n)
+{
+    if (n->next == n) {
+        r->first = NULL;
+    } else {
+        n->prev->next = n->next;
+        n->next->prev = n->prev;
+        if (r->first == n) r->first = n->next;
+    }
+    n->prev = n->next = NULL;
+}
+/* More than one node. */
+static inline int rc_ring_many(const rc_ring *r)
+{
+    return r->first && r->first->next != r->first;
+}
+
 #endif

@@ -135,7 +135,7 @@ rc_keyent *rc_keytab_intern_hashed(rc_keytab *t, rc_small *sm, const rc_alloc *a
     e->hash = h;
     e->refs = 0;
     e->len = (uint32_t)len;
-    rc_dlist_init(&e->waiters);
+    e->waiters.first = NULL;
     e->ud = NULL;
     e->ghost = NULL;
     e->changed = 0;
@@ -150,7 +150,7 @@ rc_keyent *rc_keytab_intern_hashed(rc_keytab *t, rc_small *sm, const rc_alloc *a
 
 void rc_keytab_drop_unused(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_keyent *e)
 {
-    if (e->refs || e->waiters.len) return;
+    if (e->refs || e->waiters.first) return;
     const size_t mask = t->cap - 1;
     const uint8_t tag = rc_keytab_tag(e->hash);
     size_t i = (size_t)e->hash & mask;

@@ -24,7 +24,7 @@ typedef struct rc_keyent {
     uint64_t hash;
     uint32_t refs; /* declaring works, checks, handles; waiters are apart */
     uint32_t len;  /* of text, without the terminator */
-    rc_dlist waiters;
+    rc_ring waiters; /* the works WAITING on the key (their link) */
     void *ud; /* rc_key_set_ud */
     /* The newest forgotten completed producer of the key (forget_completed),
      * for the diagnosis; it holds a reference on the entry.  NULL: none. */
@@ -79,7 +79,7 @@ void rc_keytab_drop_unused(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_key
 static inline void rc_keytab_unref(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_keyent *e)
 {
     e->refs--;
-    if (!e->refs && !e->waiters.len) rc_keytab_drop_unused(t, sm, a, e);
+    if (!e->refs && !e->waiters.first) rc_keytab_drop_unused(t, sm, a, e);
 }
 /* Free the table and every entry still in it. */
 void rc_keytab_fini(rc_keytab *t, rc_small *sm, const rc_alloc *a);

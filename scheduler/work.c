@@ -213,7 +213,7 @@ void rc_unlink_pending(rc_cue *cue, rc_work *w)
     case RC_W_WAITING:
         if (w->wait_key) {
             rc_keyent *e = w->wait_key;
-            rc_dlist_remove(&e->waiters, &w->link);
+            rc_ring_remove(&e->waiters, &w->link);
             w->wait_key = NULL;
             rc_keytab_drop_unused(&cue->keys, &cue->small, &cue->alloc, e); /* if unused */
         } else {

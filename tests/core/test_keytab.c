@@ -238,7 +238,7 @@ static void check_all(model *m)
         M_ASSERT(m, e == r->e, "find(\"%.40s\") gave %p, expected %p", r->key, (void *)e,
                  (void *)r->e);
         if (!e) continue;
-        M_ASSERT(m, e->ud == r && e->refs == r->refs && e->waiters.len == (r->waiting ? 1u : 0u),
+        M_ASSERT(m, e->ud == r && e->refs == r->refs && (e->waiters.first != NULL) == r->waiting,
                  "entry of \"%.40s\" changed", r->key);
         M_ASSERT(m, e->len == strlen(r->key) && strcmp(e->text, r->key) == 0, "text of \"%.40s\"",
                  r->key);
@@ -259,7 +259,7 @@ static rc_keyent *intern(model *m, ref_key *r)
         return e;
     }
     size_t len;
-    M_ASSERT(m, e->refs == 0 && e->waiters.len == 0 && !e->ud, "a new entry is blank");
+    M_ASSERT(m, e->refs == 0 && !e->waiters.first && !e->ud, "a new entry is blank");
     M_ASSERT(m, e->hash == rc_keytab_hash(r->key, &len) && e->len == len, "hash and length");
     M_ASSERT(m, ((uintptr_t)e & 15) == 0, "entry aligned");
     e->ud = r;
@@ -288,9 +288,9 @@ static void release(model *m, ref_key *r)
 static void unwait(model *m, ref_key *r)
 {
     rc_keyent *e = r->e;
-    rc_dlist_remove(&e->waiters, &r->node);
+    rc_ring_remove(&e->waiters, &r->node);
     r->waiting = false;
-    if (!e->waiters.len && !e->refs) rc_keytab_drop_unused(&m->t, &m->sm, &m->a, e);
+    if (!e->waiters.first && !e->refs) rc_keytab_drop_unused(&m->t, &m->sm, &m->a, e);
     forget_if_unused(m, r);
 }
 
@@ -346,7 +346,7 @@ static void run_step(model *m, op o)
         if (r->waiting) return;
         e = intern(m, r);
         e->refs++;
-        rc_dlist_push_back(&e->waiters, &r->node);
+        rc_ring_push_back(&e->waiters, &r->node);
         r->waiting = true;
         rc_keytab_unref(&m->t, &m->sm, &m->a, e);
         break;
