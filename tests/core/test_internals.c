@@ -151,8 +151,10 @@ Test(idtable, sliding_window_of_live_ids_frees_pages_behind_it)
     rc_idtable_free(&a, &t);
 }
 
-static size_t n_allocs;
-static void *counting_realloc(void *ud, void *p, size_t n)
+/* An allocator that counts new allocations and keeps the largest asked
+ * for, to see what a structure costs. */
+static size_t n_allocs, biggest;
+static void *measuring_realloc(void *ud, void *p, size_t n)
 {
     (void)ud;
     if (n == 0) {
@@ -160,12 +162,13 @@ static void *counting_realloc(void *ud, void *p, size_t n)
         return NULL;
     }
     if (!p) n_allocs++;
+    if (n > biggest) biggest = n;
     return realloc(p, n);
 }
 
 Test(idtable, a_page_emptied_and_refilled_is_not_made_again)
 {
-    rc_alloc a = rc_alloc_from(&(rc_allocator){counting_realloc, NULL});
+    rc_alloc a = rc_alloc_from(&(rc_allocator){measuring_realloc, NULL});
     rc_idtable t = {0};
     /* Work that comes and goes one at a time, within one page and across
      * many: a page is made once per page, not once per refill. */
@@ -234,19 +237,6 @@ Test(ratelimit, sliding_window_allows_n_then_waits_for_the_oldest)
     rc_rate_record(&a, &r, 1100);
     cr_assert_eq(rc_rate_next_allowed(&r), 1200);
     rc_rate_free(&a, &r);
-}
-
-/* The largest allocation asked for, to see what a rate costs. */
-static size_t biggest;
-static void *measuring_realloc(void *ud, void *p, size_t n)
-{
-    (void)ud;
-    if (n == 0) {
-        free(p);
-        return NULL;
-    }
-    if (n > biggest) biggest = n;
-    return realloc(p, n);
 }
 
 /* 10000000/1 once allocated 80 MB up front per service: now the ring holds

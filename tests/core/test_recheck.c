@@ -83,6 +83,15 @@ static rc_work_id start_two(void)
     return b;
 }
 
+/* Announce key through a handle (rc_artifacts_changed_key). */
+static void announce_entry(const char *key)
+{
+    rc_key *k = rc_key_hold(cue, key);
+    cr_assert_not_null(k);
+    cr_assert_eq(rc_artifacts_changed_key(cue, k), RC_OK);
+    rc_key_release(cue, k);
+}
+
 /* Run to the end; B's is_ready calls, and B completed. */
 static int finish(rc_work_id b)
 {
@@ -105,9 +114,7 @@ Test(recheck, declared_only_skips_it_after_an_unrelated_announcement)
     open_cue(true);
     const rc_work_id b = start_two();
     cr_assert_eq(rc_artifacts_changed(cue, "elsewhere/y"), RC_OK);
-    rc_key *k = rc_key_hold(cue, "elsewhere/z");
-    cr_assert_eq(rc_artifacts_changed_key(cue, k), RC_OK);
-    rc_key_release(cue, k);
+    announce_entry("elsewhere/z");
     /* A's own completion announces out/a: not B's either. */
     cr_assert_eq(finish(b), 1, "nothing B declared changed: not asked again");
     cr_assert_eq(stale_calls[b], 1);
@@ -125,9 +132,7 @@ Test(recheck, declared_only_checks_again_when_a_produce_was_announced)
 {
     open_cue(true);
     const rc_work_id b = start_two();
-    rc_key *k = rc_key_hold(cue, "out/b");
-    cr_assert_eq(rc_artifacts_changed_key(cue, k), RC_OK);
-    rc_key_release(cue, k);
+    announce_entry("out/b");
     cr_assert_eq(finish(b), 2);
     cr_assert_eq(stale_calls[b], 2, "is_stale reads the produces: asked again");
 }
