@@ -154,10 +154,7 @@ void rc_detail_frames_free(rc_cue *cue)
  * around its wait key, else as a copy. */
 static void keep_detail(rc_cue *cue, rc_work *w, const char *text, const rc_keyent *key)
 {
-    if (!w->detail_framed)
-        rc_small_free(&cue->small, &cue->alloc, w->detail, w->detail ? strlen(w->detail) + 1 : 0);
-    w->detail = NULL;
-    w->detail_framed = false;
+    rc_work_drop_detail(cue, w);
     if (!text) return;
     const size_t n = strlen(text);
     const char *at = key ? memmem(text, n, key->text, key->len) : NULL;

@@ -126,13 +126,19 @@ void rc_work_set_error(rc_cue *cue, rc_work *w, const char *error)
     c->error = rc_copy_error(cue, error);
 }
 
+void rc_work_drop_detail(rc_cue *cue, rc_work *w)
+{
+    if (w->detail && !w->detail_framed)
+        rc_small_free(&cue->small, &cue->alloc, w->detail, strlen(w->detail) + 1);
+    w->detail = NULL;
+    w->detail_framed = false;
+}
+
 void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase)
 {
     rc_work_cold *c = w->cold;
     if (w->phase == RC_PHASE_CHECKED) {
-        if (!w->detail_framed)
-            rc_small_free(&cue->small, &cue->alloc, w->detail,
-                          w->detail ? strlen(w->detail) + 1 : 0);
+        rc_work_drop_detail(cue, w);
         if (c) rc_free(&cue->alloc, c->unmet_big);
     } else if (w->phase == RC_PHASE_RUNNING && c) {
         rc_free(&cue->alloc, c->progress_msg);

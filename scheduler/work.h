@@ -19,6 +19,8 @@ void rc_work_set_error(rc_cue *cue, rc_work *w, const char *error);
 /* Free what the work's phase union holds, clear it, and enter `phase`
  * (RC_PHASE_RUNNING starts with no progress report). */
 void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase);
+/* Let go of a checked work's detail (a copy, or the cue's frame). */
+void rc_work_drop_detail(rc_cue *cue, rc_work *w);
 
 /* Have the dispatch pass run at the end of this iteration (one per
  * iteration however many changes ask for it). */
