@@ -14,12 +14,13 @@
 
 /* An entry is made by the first write, or earlier by sim_artstore_ref; until
  * its first write it is only a place for a handle and counts nowhere. */
+/* 32 bytes: a run keeps one per artifact key, millions of them. */
 struct sim_artref {
-    uint64_t version; /* 0: never written (does not exist) */
+    uint64_t version : 63; /* 0: never written (does not exist) */
+    uint64_t valid : 1;
     char *producer;   /* NULL if none */
     void *ud;         /* sim_artref_set_ud */
     const char *key;  /* the store's copy (after the entry), or the caller's */
-    bool valid;
 };
 typedef struct sim_artref entry;
 

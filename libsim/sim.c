@@ -625,6 +625,16 @@ void sim_set_workload(sim *s, uint64_t count, sim_workload_fn fn, void *ud)
     s->workload_ud = ud;
 }
 
+void sim_reserve_keys(sim *s, uint64_t per_item, uint64_t extra)
+{
+    const uint64_t max = UINT64_C(1) << 26;
+    if (s->cfg.submit_rate > 0) return;
+    const uint64_t items = s->n_initial + s->workload_count;
+    uint64_t n = per_item && items > max / per_item ? max : items * per_item;
+    n = extra > max - n ? max : n + extra;
+    if (n) (void)rc_key_reserve(s->cue, (size_t)n);
+}
+
 /* Link the work's declared keys, each the first time the sim sees it, to
  * the store: the core's entry (held by the sim from then on) points to the
  * store's handle and back, so checks, writes and wakes look nothing up.

@@ -121,6 +121,7 @@ static int build_pipeline(sim *s)
     if (!rc) rc = sim_add_task(s, "load", "storage", &load, NULL, NULL);
     if (!rc) rc = sim_declare_labels(s, "item_{i4}", c->count, 0);
     if (!rc) sim_set_workload(s, c->count, pipeline_work, NULL);
+    if (!rc) sim_reserve_keys(s, 3, 0); /* extracted, transformed, loaded */
     return rc;
 }
 
@@ -201,6 +202,7 @@ static int build_fanout(sim *s)
     for (int i = 0; !rc && i <= FANOUT; i++)
         rc = sim_declare_labels(s, labels[i], c->count, 0);
     if (!rc) sim_set_workload(s, c->count, fanout_work, NULL);
+    if (!rc) sim_reserve_keys(s, FANOUT + 2, 0); /* split, the parts, aggregate */
     return rc;
 }
 
@@ -503,8 +505,10 @@ static int build_dynamic(sim *s)
     if (!rc) rc = sim_declare_labels(s, "api_{i}", m->n_api_pool, 3);
     if (!rc) rc = sim_declare_labels(s, "local_{i}", m->n_local_pool, 3);
     if (!rc) rc = sim_declare_labels(s, "doc_{i}", m->n_docs, 3);
-    if (!rc) hold_pool(s, m);
     if (!rc) sim_set_workload(s, m->n_initial, dynamic_work, m);
+    /* A key per initial work; a document's check makes one more. */
+    if (!rc) sim_reserve_keys(s, 1, m->n_docs);
+    if (!rc) hold_pool(s, m);
     return rc;
 }
 

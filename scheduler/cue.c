@@ -442,18 +442,30 @@ static int copy_flow(rc_cue *cue, rc_work *w, const rc_submit_opts *opts)
     return 0;
 }
 
+/* The task named name, the last few found tried first; NULL: none. */
+static rc_taskdef *recent_task(rc_cue *cue, const char *name)
+{
+    enum { N = sizeof cue->recent_tasks / sizeof *cue->recent_tasks };
+    for (unsigned i = 0; i < N; i++) {
+        rc_taskdef *t = cue->recent_tasks[i];
+        if (t && t->name[0] == name[0] && strcmp(t->name, name) == 0) return t;
+    }
+    rc_taskdef *t = rc_strmap_get(&cue->tasks_by_name, name);
+    if (t) {
+        cue->recent_tasks[cue->recent_next] = t;
+        cue->recent_next = (cue->recent_next + 1) % N;
+    }
+    return t;
+}
+
 int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work_id *out_id)
 {
     if (!cue) return RC_EINVAL;
     rc_submit_opts none = {0};
     if (!opts) opts = &none;
     if (!task) return fail(cue, RC_EINVAL, "submit: the task name is NULL");
-    /* Work comes in runs of one task: the last one found is tried first. */
-    rc_taskdef *t = cue->last_task && strcmp(cue->last_task->name, task) == 0
-                        ? cue->last_task
-                        : rc_strmap_get(&cue->tasks_by_name, task);
+    rc_taskdef *t = recent_task(cue, task);
     if (!t) return fail(cue, RC_ENOENT, "unknown task '%s'", task);
-    cue->last_task = t;
     if (opts->n_needs && !opts->needs && !opts->keys)
         return fail(cue, RC_EINVAL, "submit '%s': n_needs is %zu but needs is NULL", task,
                     opts->n_needs);
@@ -755,6 +767,20 @@ int rc_key_hold_n(rc_cue *cue, const char *const *keys, size_t n, rc_key **out)
         }
     }
     return 0;
+}
+
+int rc_key_reserve(rc_cue *cue, size_t n)
+{
+    if (!cue) return RC_EINVAL;
+    if (rc_keytab_reserve(&cue->keys, &cue->alloc, n))
+        return fail(cue, RC_ENOMEM, "key_reserve: out of memory for %zu keys", n);
+    return 0;
+}
+
+void rc_key_counts(const rc_cue *cue, size_t *keys, size_t *room)
+{
+    if (keys) *keys = cue ? cue->keys.count : 0;
+    if (room) *room = cue ? rc_keytab_room(&cue->keys) : 0;
 }
 
 rc_key *rc_key_hold_key(rc_cue *cue, rc_key *key)

@@ -246,6 +246,7 @@ struct rc_check {
     uint64_t unmet_small;
     uint64_t *unmet_big; /* handed to the work when it is filed waiting */
     char detail[256];
+    size_t detail_len; /* strlen(detail) */
     bool has_detail;
 };
 
@@ -267,7 +268,10 @@ struct rc_cue {
     rc_svc free_svc; /* for tasks without a service: no limits */
 
     rc_strmap tasks_by_name;
-    rc_taskdef *last_task; /* rc_submit's last task (tasks are never removed) */
+    /* rc_submit's last few tasks, tried before the map: work comes in runs
+     * of a task, or in turns of a few (tasks are never removed). */
+    rc_taskdef *recent_tasks[4];
+    unsigned recent_next; /* the slot the next miss goes to */
     rc_taskdef **tasks;
     size_t n_tasks, tasks_cap;
 

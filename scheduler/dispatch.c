@@ -106,8 +106,12 @@ void rc_check_detail(rc_check *check, const char *fmt, ...)
     if (!check || !fmt) return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(check->detail, sizeof check->detail, fmt, ap);
+    const int n = vsnprintf(check->detail, sizeof check->detail, fmt, ap);
     va_end(ap);
+    if (n < 0) check->detail[0] = 0;
+    check->detail_len = n < 0                               ? 0
+                        : (size_t)n >= sizeof check->detail ? sizeof check->detail - 1
+                                                            : (size_t)n;
     check->has_detail = true;
 }
 
@@ -119,6 +123,7 @@ void rc_check_detail_text(rc_check *check, const char *text)
     if (n >= sizeof check->detail) n = sizeof check->detail - 1;
     memcpy(check->detail, text, n);
     check->detail[n] = 0;
+    check->detail_len = n;
     check->has_detail = true;
 }
 
@@ -150,13 +155,35 @@ void rc_detail_frames_free(rc_cue *cue)
     cue->n_frames = 0;
 }
 
-/* Keep a check's detail on the work: as a frame when it is the words
- * around its wait key, else as a copy. */
-static void keep_detail(rc_cue *cue, rc_work *w, const char *text, const rc_keyent *key)
+/* A frame the cue has that text (n bytes) is made of with key: the checks
+ * of a run mostly word their details alike, and comparing with the frames
+ * costs less than finding the key in the text. */
+static rc_detail_frame *known_frame(const rc_cue *cue, const char *text, size_t n,
+                                    const rc_keyent *key)
+{
+    for (size_t i = 0; i < cue->n_frames; i++) {
+        rc_detail_frame *f = cue->frames[i];
+        const size_t p = f->prefix_len;
+        if (p + key->len + f->suffix_len == n && memcmp(text, f->text, p) == 0 &&
+            memcmp(text + p, key->text, key->len) == 0 &&
+            memcmp(text + p + key->len, f->text + p, f->suffix_len) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* Keep a check's detail (text, n bytes) on the work: as a frame when it is
+ * the words around its wait key, else as a copy. */
+static void keep_detail(rc_cue *cue, rc_work *w, const char *text, size_t n, const rc_keyent *key)
 {
     rc_work_drop_detail(cue, w);
     if (!text) return;
-    const size_t n = strlen(text);
+    rc_detail_frame *known = key ? known_frame(cue, text, n, key) : NULL;
+    if (known) {
+        w->detail = (char *)known;
+        w->detail_framed = true;
+        return;
+    }
     const char *at = key ? memmem(text, n, key->text, key->len) : NULL;
     if (at) {
         const size_t plen = (size_t)(at - text);
@@ -176,12 +203,12 @@ static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
     char buf[64];
     rc_work_phase(cue, w, RC_PHASE_CHECKED);
     if (chk->has_detail)
-        keep_detail(cue, w, chk->detail, chk->key);
+        keep_detail(cue, w, chk->detail, chk->detail_len, chk->key);
     else if (answer < 0) {
-        snprintf(buf, sizeof buf, "is_ready failed (returned %d)", answer);
-        keep_detail(cue, w, buf, NULL);
+        const int n = snprintf(buf, sizeof buf, "is_ready failed (returned %d)", answer);
+        keep_detail(cue, w, buf, n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1, NULL);
     } else
-        keep_detail(cue, w, NULL, NULL);
+        keep_detail(cue, w, NULL, 0, NULL);
     w->where = RC_W_WAITING;
     w->has_unmet = chk->any_unmet;
     w->unmet_small = chk->unmet_small;

@@ -109,6 +109,24 @@ static int rehash(rc_keytab *t, const rc_alloc *a, size_t ncap)
     return 0;
 }
 
+int rc_keytab_reserve(rc_keytab *t, const rc_alloc *a, size_t n)
+{
+    if (n <= rc_keytab_room(t)) return 0;
+    if (n > SIZE_MAX / 20) return RC_ENOMEM;
+    /* Rebuilt without tombstones, at the size that holds n. */
+    size_t cap = t->cap ? t->cap : 64;
+    while (n * 10 > cap * 7) cap *= 2;
+    return rehash(t, a, cap);
+}
+
+size_t rc_keytab_room(const rc_keytab *t)
+{
+    /* rc_keytab_intern_hashed grows the table when the next entry would
+     * fill more than 70% of it, tombstones counted. */
+    const size_t most = t->cap / 10 * 7 + t->cap % 10 * 7 / 10;
+    return most > t->deleted ? most - t->deleted : 0;
+}
+
 rc_keyent *rc_keytab_intern(rc_keytab *t, rc_small *sm, const rc_alloc *a, const char *key)
 {
     size_t len;

@@ -73,6 +73,11 @@ rc_keyent *rc_keytab_intern(rc_keytab *t, rc_small *sm, const rc_alloc *a, const
 /* The same with key's length and hash already known (rc_keytab_hash). */
 rc_keyent *rc_keytab_intern_hashed(rc_keytab *t, rc_small *sm, const rc_alloc *a,
                                    const char *key, size_t len, uint64_t h);
+/* Room for n entries in all without growing (the table is rebuilt at
+ * once when it has less).  0 or RC_ENOMEM (the table as it was). */
+int rc_keytab_reserve(rc_keytab *t, const rc_alloc *a, size_t n);
+/* How many entries the table holds before it grows. */
+size_t rc_keytab_room(const rc_keytab *t);
 /* Remove and free e if nothing refers to it any more. */
 void rc_keytab_drop_unused(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_keyent *e);
 /* One reference fewer; the entry goes when it was the last. */

@@ -796,6 +796,15 @@ rc_key *rc_key_hold(rc_cue *cue, const char *key);
  * them in about the time of one.  0, RC_EINVAL (cue, keys or out NULL, or a
  * key NULL or empty; nothing held) or RC_ENOMEM (nothing held). */
 int rc_key_hold_n(rc_cue *cue, const char *const *keys, size_t n, rc_key **out);
+/* Make room in the cue's key table for n keys in all, so that it does not
+ * grow (and move every entry) while a program that knows how many keys it
+ * will make makes them.  A hint: nothing else changes.  0, RC_EINVAL (cue
+ * NULL) or RC_ENOMEM (the table as it was). */
+int rc_key_reserve(rc_cue *cue, size_t n);
+/* How many keys the cue keeps now (declared by work, held, waited on) in
+ * *keys, and how many its table holds before it grows in *room (either may
+ * be NULL; a NULL cue gives 0s). */
+void rc_key_counts(const rc_cue *cue, size_t *keys, size_t *room);
 /* Hold an entry you have (rc_work_key) once more, without a lookup.
  * Returns key, or NULL (cue or key NULL, or held 4 billion times). */
 rc_key *rc_key_hold_key(rc_cue *cue, rc_key *key);

@@ -937,3 +937,73 @@ Test(keys, prefetch_keys_is_a_hint_and_changes_nothing)
     cr_assert_str_eq(needs[1], "p/b");
     cr_assert_str_eq(rc_key_name(rc_work_key(rc_get(cue, id), 2)), "p/c");
 }
+
+/* ---- making room for keys ---- */
+
+Test(keys, reserve_makes_room_that_holding_then_fits_in)
+{
+    size_t keys = 1, room = 1;
+    rc_key_counts(NULL, &keys, &room);
+    cr_assert_eq(keys, 0);
+    cr_assert_eq(room, 0);
+    rc_key_counts(cue, NULL, NULL); /* either may be NULL */
+    cr_assert_eq(rc_key_reserve(NULL, 10), RC_EINVAL);
+    cr_assert_eq(rc_key_reserve(cue, 5000), RC_OK);
+    rc_key_counts(cue, &keys, &room);
+    cr_assert_eq(keys, 0);
+    cr_assert_geq(room, 5000);
+    const size_t reserved = room;
+    /* 5000 keys: the room does not change (the table did not grow), and
+     * every one is there with its ud. */
+    static rc_key *held[5000];
+    static int tags[5000];
+    char name[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "room/%d", i);
+        held[i] = hold(name);
+        rc_key_set_ud(held[i], &tags[i]);
+    }
+    rc_key_counts(cue, &keys, &room);
+    cr_assert_eq(keys, 5000);
+    cr_assert_eq(room, reserved, "the table grew: room %zu, was %zu", room, reserved);
+    for (int i = 0; i < 5000; i += 7) {
+        snprintf(name, sizeof name, "room/%d", i);
+        cr_assert_eq(probe_ud(name), &tags[i], "%s", name);
+    }
+    /* Less than the room changes nothing. */
+    cr_assert_eq(rc_key_reserve(cue, 10), RC_OK);
+    rc_key_counts(cue, NULL, &room);
+    cr_assert_eq(room, reserved);
+    for (int i = 0; i < 5000; i++) rc_key_release(cue, held[i]);
+    rc_key_counts(cue, &keys, NULL);
+    cr_assert_eq(keys, 0);
+}
+
+Test(keys, reserve_out_of_memory_names_the_problem_and_keeps_the_keys)
+{
+    const rc_allocator fa = {failing_realloc, NULL};
+    fail_from = -1;
+    rc_cue *c = NULL;
+    cr_assert_eq(rc_cue_new(&c, loop, &(rc_cue_opts){.alloc = &fa}), RC_OK);
+    static int tag;
+    rc_key *k = rc_key_hold(c, "kept/1");
+    rc_key_set_ud(k, &tag);
+    size_t room_before;
+    rc_key_counts(c, NULL, &room_before);
+    alloc_calls = 0;
+    fail_from = 0;
+    cr_assert_eq(rc_key_reserve(c, 100000), RC_ENOMEM);
+    fail_from = -1;
+    cr_assert(strstr(rc_cue_errmsg(c), "key_reserve: out of memory for 100000 keys"), "%s",
+              rc_cue_errmsg(c));
+    size_t keys, room;
+    rc_key_counts(c, &keys, &room);
+    cr_assert_eq(keys, 1);
+    cr_assert_eq(room, room_before);
+    rc_key *again = rc_key_hold(c, "kept/1");
+    cr_assert_eq(rc_key_ud(again), &tag);
+    rc_key_release(c, again);
+    cr_assert_eq(rc_key_reserve(c, SIZE_MAX), RC_ENOMEM, "more than any table");
+    rc_key_release(c, k);
+    rc_cue_free(c);
+}

@@ -497,6 +497,113 @@ Test(keytab, intern_out_of_memory_returns_null_and_changes_nothing)
     cr_assert_eq(c.live, 0);
 }
 
+Test(keytab, reserve_makes_room_for_n_and_the_table_then_does_not_grow)
+{
+    counting c = {0};
+    rc_alloc a = counting_alloc(&c);
+    rc_keytab t = {0};
+    rc_small sm = {0};
+    cr_assert_eq(rc_keytab_room(&t), 0);
+    cr_assert_eq(rc_keytab_reserve(&t, &a, 0), 0, "room for none: nothing to do");
+    cr_assert_eq(t.cap, 0);
+    /* Keys made before the reserve are kept through it. */
+    char name[32];
+    rc_keyent *early[10];
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "early/%d", i);
+        early[i] = rc_keytab_intern(&t, &sm, &a, name);
+        cr_assert_not_null(early[i]);
+    }
+    cr_assert_eq(rc_keytab_reserve(&t, &a, 1000), 0);
+    const size_t cap = t.cap, room = rc_keytab_room(&t);
+    cr_assert_geq(room, 1000, "room for %zu", room);
+    cr_assert_eq(cap & (cap - 1), 0, "a power of two: %zu", cap);
+    cr_assert_leq(cap, 2048, "no bigger than needed: %zu", cap);
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "early/%d", i);
+        cr_assert_eq(rc_keytab_find(&t, name), early[i], "%s kept", name);
+    }
+    /* A smaller reserve changes nothing; 990 more keys fit without growing. */
+    const long calls = c.calls;
+    cr_assert_eq(rc_keytab_reserve(&t, &a, 500), 0);
+    cr_assert_eq(c.calls, calls, "no allocation for room already there");
+    for (int i = 0; i < 990; i++) {
+        snprintf(name, sizeof name, "late/%d", i);
+        cr_assert_not_null(rc_keytab_intern(&t, &sm, &a, name));
+        cr_assert_eq(t.cap, cap, "the table grew at key %d", i);
+    }
+    cr_assert_eq(t.count, 1000);
+    cr_assert_eq(rc_keytab_room(&t), room);
+    /* The next key past the room grows it, as ever. */
+    for (size_t i = 0; t.count <= room; i++) {
+        snprintf(name, sizeof name, "past/%zu", i);
+        cr_assert_not_null(rc_keytab_intern(&t, &sm, &a, name));
+    }
+    cr_assert_eq(t.cap, 2 * cap);
+    for (int i = 0; i < 990; i++) {
+        snprintf(name, sizeof name, "late/%d", i);
+        cr_assert_not_null(rc_keytab_find(&t, name), "%s after growing", name);
+    }
+    rc_keytab_fini(&t, &sm, &a);
+    rc_small_fini(&sm, &a);
+    cr_assert_eq(c.live, 0);
+}
+
+Test(keytab, reserve_counts_tombstones_and_clears_them)
+{
+    counting c = {0};
+    rc_alloc a = counting_alloc(&c);
+    rc_keytab t = {0};
+    rc_small sm = {0};
+    char name[32];
+    rc_keyent *e[40];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "k/%d", i);
+        e[i] = rc_keytab_intern(&t, &sm, &a, name);
+    }
+    /* Dropped from the middle of runs: some leave tombstones. */
+    for (int i = 0; i < 40; i += 2) rc_keytab_drop_unused(&t, &sm, &a, e[i]);
+    cr_assert_gt(t.deleted, 0, "the drops left tombstones");
+    const size_t room = rc_keytab_room(&t);
+    cr_assert_eq(room + t.deleted, t.cap * 7 / 10, "room %zu, %zu tombstones", room, t.deleted);
+    /* Asking for more than the room rebuilds the table: no tombstones. */
+    cr_assert_eq(rc_keytab_reserve(&t, &a, room + 1), 0);
+    cr_assert_eq(t.deleted, 0);
+    cr_assert_geq(rc_keytab_room(&t), room + 1);
+    cr_assert_eq(t.count, 20);
+    for (int i = 1; i < 40; i += 2) {
+        snprintf(name, sizeof name, "k/%d", i);
+        cr_assert_eq(rc_keytab_find(&t, name), e[i]);
+    }
+    rc_keytab_fini(&t, &sm, &a);
+    rc_small_fini(&sm, &a);
+    cr_assert_eq(c.live, 0);
+}
+
+Test(keytab, reserve_out_of_memory_keeps_the_table_as_it_was)
+{
+    counting c = {0};
+    rc_alloc a = counting_alloc(&c);
+    rc_keytab t = {0};
+    rc_small sm = {0};
+    rc_keyent *k = rc_keytab_intern(&t, &sm, &a, "kept");
+    const size_t cap = t.cap;
+    c.fail = true;
+    cr_assert_eq(rc_keytab_reserve(&t, &a, 100000), RC_ENOMEM);
+    cr_assert_eq(t.cap, cap);
+    cr_assert_eq(rc_keytab_find(&t, "kept"), k);
+    /* Room no table could have: refused before any allocation. */
+    c.fail = false;
+    const long calls = c.calls;
+    cr_assert_eq(rc_keytab_reserve(&t, &a, SIZE_MAX), RC_ENOMEM);
+    cr_assert_eq(rc_keytab_reserve(&t, &a, SIZE_MAX / 10), RC_ENOMEM);
+    cr_assert_eq(c.calls, calls);
+    cr_assert_eq(rc_keytab_find(&t, "kept"), k);
+    rc_keytab_fini(&t, &sm, &a);
+    rc_small_fini(&sm, &a);
+    cr_assert_eq(c.live, 0);
+}
+
 /* ================================================================== */
 /* small                                                               */
 /* ================================================================== */

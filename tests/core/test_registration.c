@@ -312,3 +312,29 @@ Test(registration, strerror_names_every_code)
     cr_assert_not_null(rc_strerror(-999));
     cr_assert_not_null(rc_strerror(42));
 }
+
+/* rc_submit keeps its last few tasks at hand: work of six tasks whose
+ * names share first letters, in turns, in runs and at random, each gets
+ * the task it names, and an unknown name is still refused. */
+Test(registration, submit_finds_each_task_whatever_the_order)
+{
+    static const char *const names[] = {"fetch", "fetch2", "format", "f", "load", "lint"};
+    enum { N = sizeof names / sizeof *names, WORKS = 600 };
+    for (int i = 0; i < N; i++) cr_assert_eq(rc_task(cue, names[i], NULL, NULL, NULL), RC_OK);
+    static rc_work_id ids[WORKS];
+    static int which[WORKS];
+    uint64_t seed = 7;
+    for (int k = 0; k < WORKS; k++) {
+        seed = seed * UINT64_C(6364136223846793005) + 1442695040888963407u;
+        /* turns of three, turns of all six, runs of one, then random */
+        which[k] = k < 100 ? k % 3 : k < 200 ? k % N : k < 300 ? (k / 10) % N
+                                                      : (int)((seed >> 33) % N);
+        cr_assert_eq(rc_submit(cue, names[which[k]], NULL, &ids[k]), RC_OK);
+        if (k % 50 == 0) {
+            cr_assert_eq(rc_submit(cue, "fetch3", NULL, NULL), RC_ENOENT);
+            cr_assert_eq(rc_submit(cue, "", NULL, NULL), RC_ENOENT);
+        }
+    }
+    for (int k = 0; k < WORKS; k++)
+        cr_assert_str_eq(rc_work_task(rc_get(cue, ids[k])), names[which[k]], "work %d", k);
+}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "scenario_file.h"
+#include "scenarios.h"
 #include "sim.h"
 
 #ifndef SOURCE_ROOT
@@ -1415,4 +1416,74 @@ static const struct error_case SCHEMA_GROWTH_CASES[] = {
 Test(scenario_file, schema_growth)
 {
     RUN_ERROR_CASES(SCHEMA_GROWTH_CASES);
+}
+
+/* ---- the built-in scenarios make room for their keys ---- */
+
+/* The key table's room after building `name` with count items. */
+static size_t room_after_build(sim *s, const char *name)
+{
+    const scenario *sc = scenario_find(name);
+    cr_assert_not_null(sc);
+    cr_assert_eq(sc->build(s), 0, "%s", sim_errmsg(s));
+    size_t room = 0;
+    rc_key_counts(sim_cue(s), NULL, &room);
+    return room;
+}
+
+Test(scenario_file, builtins_submitted_at_once_make_room_for_every_key_up_front)
+{
+    static const struct {
+        const char *name;
+        size_t keys_per_item;
+    } cases[] = {{"pipeline", 3}, {"fanout", 7}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        sim_config cfg;
+        sim_config_defaults(&cfg);
+        cfg.seed = 3;
+        cfg.count = 2000;
+        cfg.latency_ms = 0;
+        sim *s = new_sim_with(&cfg);
+        const size_t room = room_after_build(s, cases[i].name);
+        cr_assert_geq(room, 2000 * cases[i].keys_per_item, "%s: room %zu", cases[i].name, room);
+        cr_assert_eq(sim_run(s), SIM_DONE);
+        size_t keys, after;
+        rc_key_counts(sim_cue(s), &keys, &after);
+        cr_assert_eq(after, room, "%s: the table grew during the run", cases[i].name);
+        sim_free(s);
+    }
+}
+
+Test(scenario_file, builtins_with_a_submit_rate_make_no_room_up_front)
+{
+    sim_config cfg;
+    sim_config_defaults(&cfg);
+    cfg.seed = 3;
+    cfg.count = 2000;
+    cfg.submit_rate = 100;
+    sim *s = new_sim_with(&cfg);
+    cr_assert_eq(room_after_build(s, "pipeline"), 0, "keys come and go: no room made");
+    sim_free(s);
+}
+
+Test(scenario_file, reserve_keys_is_bounded_and_counts_initial_work_too)
+{
+    sim_config cfg;
+    sim_config_defaults(&cfg);
+    cfg.seed = 3;
+    sim *s = new_sim_with(&cfg);
+    size_t room = 1;
+    sim_reserve_keys(s, 1000, 0); /* no items: nothing */
+    rc_key_counts(sim_cue(s), NULL, &room);
+    cr_assert_eq(room, 0);
+    sim_profile p = {1, 0, 0, 1, 0};
+    cr_assert_eq(sim_add_service(s, "svc", 1, 0, 0), 0);
+    cr_assert_eq(sim_add_task(s, "t", "svc", &p, NULL, NULL), 0);
+    sim_work_spec spec = {"t", NULL, NULL, 0, NULL, 0, NULL};
+    for (int i = 0; i < 10; i++) cr_assert_eq(sim_add_initial(s, &spec), 0);
+    sim_reserve_keys(s, 50, 100); /* 10 items x 50, and 100 more */
+    rc_key_counts(sim_cue(s), NULL, &room);
+    cr_assert_geq(room, 600);
+    cr_assert_lt(room, 2 * 600 / 0.7 + 2, "about the room asked for: %zu", room);
+    sim_free(s);
 }
