@@ -24,7 +24,8 @@
  *   ./build/bench/bench_sim [--quick] [--reps N] [--check] [--ratios-only] [-n N]
  *
  * --quick  one run per case and the large cases at a tenth of their size
- * --reps   runs per case (default 5; 3 for the large ones)
+ * --reps   runs per case (default 5; 3 for the large ones); with
+ *          --ratios-only, interleaved runs per scenario (default 3, at most 101)
  * --check  exit 1 if a figure misses its target (default: report only)
  * --ratios-only  only the ratios; -n their size (default 1000000)
  */
@@ -247,6 +248,7 @@ static double median_of(double *v, int n)
 
 typedef struct ratio_fig {
     double t, t_limit, per_item, bytes;
+    double x_bare; /* the median of each run's time over its bare loop's */
     uint64_t items;
 } ratio_fig;
 
@@ -254,27 +256,35 @@ typedef struct ratio_fig {
 static int measure(const char *name, uint64_t count, int reps, ratio_fig *out)
 {
     enum { MAX = 101 };
-    double t[MAX], tl[MAX], b[MAX];
+    double t[MAX], tl[MAX], b[MAX], x[MAX];
     child_fig f;
+    if (reps < 1 || reps > MAX) return -1;
     for (int i = 0; i < reps; i++) {
         if (child_run(NULL, count, &f)) return -1;
         tl[i] = f.seconds;
         if (child_run(name, count, &f)) return -1;
         t[i] = f.seconds;
+        x[i] = tl[i] > 0 ? t[i] / tl[i] : 0;
         b[i] = f.bytes / (double)(f.items ? f.items : 1);
         out->items = f.items;
     }
     out->t = median_of(t, reps);
     out->t_limit = median_of(tl, reps);
     out->bytes = median_of(b, reps);
+    out->x_bare = median_of(x, reps);
     out->per_item = out->t / (double)(out->items ? out->items : 1);
     return 0;
 }
 
-static int print_ratios(uint64_t n, bool quick)
+/* x sq/item: each scenario's cost per item over single_queue's, both as
+ * measured against the bare loop run next to them (so a machine that is
+ * slower while one scenario runs than while the other does moves the bare
+ * loop's time with it): (x bare / items) over single_queue's. */
+static int print_ratios(uint64_t n, bool quick, int reps)
 {
     static const char *const names[] = {"single_queue", "pipeline", "fanout", "dynamic"};
-    int reps = quick ? 1 : 3, small_reps = quick ? 3 : 15;
+    int small_reps = quick ? 3 : 15;
+    if (!reps) reps = quick ? 1 : 3;
     uint64_t small = n / 100 ? n / 100 : 1;
     printf("\nratios, -l 0, -n %" PRIu64 ": medians of %d interleaved runs (bare loop: "
            "bench_limit.c); growth: t(%" PRIu64 ")/t(%" PRIu64 "), %d runs at the small size\n",
@@ -287,18 +297,19 @@ static int print_ratios(uint64_t n, bool quick)
            "x bare", "x sq/item", "bytes/item", "growth");
     printf("-----------------------------------------------------------------------------------"
            "-----\n");
-    double sq_per_item = 0;
+    double sq_x_per_item = 0;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         ratio_fig big, little;
         if (measure(names[i], n, reps, &big) || measure(names[i], small, small_reps, &little)) {
             fprintf(stderr, "bench_sim: %s: a run failed\n", names[i]);
             return 1;
         }
-        if (i == 0) sq_per_item = big.per_item;
+        const double x_per_item = big.x_bare / (double)(big.items ? big.items : 1);
+        if (i == 0) sq_x_per_item = x_per_item;
         char tb[32];
         fmt_time(tb, sizeof tb, big.t);
         printf("%-13s %9" PRIu64 " %10s %9.0f %9.1fx %10.1fx %11.0f %8.0f\n", names[i], big.items,
-               tb, big.per_item * 1e9, big.t / big.t_limit, big.per_item / sq_per_item,
+               tb, big.per_item * 1e9, big.x_bare, x_per_item / sq_x_per_item,
                big.bytes, big.t / little.t);
         fflush(stdout);
     }
@@ -359,8 +370,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (reps < 0 || reps > 1000) {
-        fprintf(stderr, "bench_sim: --reps: 1..1000\n");
+    if (reps < 0 || reps > 1000 || (ratios_only && reps > 101)) {
+        fprintf(stderr, "bench_sim: --reps: 1..1000 (1..101 with --ratios-only)\n");
         return 2;
     }
     if (ratio_n < 100 || ratio_n > 100000000) {
@@ -368,7 +379,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (quick && ratio_n == 1000000) ratio_n = 100000;
-    if (ratios_only) return print_ratios(ratio_n, quick);
+    if (ratios_only) return print_ratios(ratio_n, quick, reps);
     if (retention_only) return print_retention(quick);
 
     static const bench_case cases[] = {
@@ -405,6 +416,6 @@ int main(int argc, char **argv)
         if (WEXITSTATUS(status) == 1) all_ok = false;
     }
     if (!all_ok) printf("some figures missed their targets\n");
-    if (print_ratios(ratio_n, quick) || print_retention(quick)) return 1;
+    if (print_ratios(ratio_n, quick, 0) || print_retention(quick)) return 1;
     return check && !all_ok ? 1 : 0;
 }
