@@ -667,7 +667,7 @@ rc_time rc_work_finished(const rc_work *w)
 }
 const cJSON *rc_work_result(const rc_work *w)
 {
-    return w ? w->result : NULL;
+    return w && w->phase == RC_PHASE_FINISHED ? w->result : NULL;
 }
 bool rc_work_retry_asked(const rc_work *w)
 {
@@ -713,7 +713,7 @@ void rc_work_get_info(const rc_work *w, rc_work_info *out)
         .progress_message =
             w->state == RC_RUNNING && RC_COLD(w)->progress_msg ? RC_COLD(w)->progress_msg : "",
         .last_error = RC_COLD(w)->error,
-        .result = w->result,
+        .result = w->phase == RC_PHASE_FINISHED ? w->result : NULL,
     };
 }
 

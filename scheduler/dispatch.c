@@ -650,7 +650,7 @@ static int finish(rc_cue *cue, rc_token tok, int how, cJSON *result, const char 
     }
     if (how == FIN_COMPLETE) {
         w->state = RC_COMPLETED;
-        w->result = result;
+        rc_work_keep_result(w, result);
         s->completed++;
         cue->stats.completed++;
         rc_to_finished(cue, w);

@@ -140,7 +140,10 @@ void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase)
     if (w->phase == RC_PHASE_CHECKED) {
         rc_work_drop_detail(cue, w);
         if (c) rc_free(&cue->alloc, c->unmet_big);
-    } else if (w->phase == RC_PHASE_RUNNING && c) {
+    } else if (w->phase == RC_PHASE_FINISHED) {
+        cJSON_Delete(w->result);
+    }
+    if ((w->phase == RC_PHASE_RUNNING || w->phase == RC_PHASE_FINISHED) && c) {
         rc_free(&cue->alloc, c->progress_msg);
         rc_free(&cue->alloc, c->remote_status);
         c->progress_msg = c->remote_status = NULL;
@@ -154,10 +157,20 @@ void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase)
     if (phase == RC_PHASE_RUNNING) w->progress = -1;
 }
 
+void rc_work_keep_result(rc_work *w, cJSON *result)
+{
+    /* The running attempt's messages stay in the cold record until the
+     * work is released (rc_work_phase frees them then). */
+    w->wait_key = NULL;
+    w->detail = NULL;
+    w->unmet_small = 0;
+    w->result = result;
+    w->phase = RC_PHASE_FINISHED;
+}
+
 void rc_work_release(rc_cue *cue, rc_work *w)
 {
     const rc_alloc *a = &cue->alloc;
-    cJSON_Delete(w->result);
     if (w->label_kind == RC_LABEL_ALLOCATED)
         rc_small_free(&cue->small, a, w->label_heap, strlen(w->label_heap) + 1);
     if (w->needs) {

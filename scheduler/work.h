@@ -19,6 +19,9 @@ void rc_work_set_error(rc_cue *cue, rc_work *w, const char *error);
 /* Free what the work's phase union holds, clear it, and enter `phase`
  * (RC_PHASE_RUNNING starts with no progress report). */
 void rc_work_phase(rc_cue *cue, rc_work *w, enum rc_phase phase);
+/* A completed work keeps result (owned; NULL: none) in its phase union
+ * (RC_PHASE_FINISHED). */
+void rc_work_keep_result(rc_work *w, cJSON *result);
 /* Let go of a checked work's detail (a copy, or the cue's frame). */
 void rc_work_drop_detail(rc_cue *cue, rc_work *w);
 
