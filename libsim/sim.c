@@ -632,7 +632,7 @@ void sim_reserve_keys(sim *s, uint64_t per_item, uint64_t extra)
     const uint64_t items = s->n_initial + s->workload_count;
     uint64_t n = per_item && items > max / per_item ? max : items * per_item;
     n = extra > max - n ? max : n + extra;
-    if (n) (void)rc_key_reserve(s->cue, (size_t)n);
+    s->keys_hint = n; /* made at sim_start: a file only loaded costs nothing */
 }
 
 /* Link the work's declared keys, each the first time the sim sees it, to
@@ -796,6 +796,7 @@ int sim_start(sim *s)
         if (initial_total(s)) rc_timer_start(s->loop, &s->submit_timer, 0);
         return 0;
     }
+    if (s->keys_hint) (void)rc_key_reserve(s->cue, (size_t)s->keys_hint);
     for (uint64_t i = 0; i < initial_total(s); i++) {
         int rc = submit_initial(s, i);
         if (rc) return rc;

@@ -1420,15 +1420,23 @@ Test(scenario_file, schema_growth)
 
 /* ---- the built-in scenarios make room for their keys ---- */
 
-/* The key table's room after building `name` with count items. */
-static size_t room_after_build(sim *s, const char *name)
+static size_t key_room(sim *s)
+{
+    size_t room = 0;
+    rc_key_counts(sim_cue(s), NULL, &room);
+    return room;
+}
+
+/* The key table's room once `name` is built and started: none is made
+ * before the start (a scenario only loaded costs nothing). */
+static size_t room_after_start(sim *s, const char *name)
 {
     const scenario *sc = scenario_find(name);
     cr_assert_not_null(sc);
     cr_assert_eq(sc->build(s), 0, "%s", sim_errmsg(s));
-    size_t room = 0;
-    rc_key_counts(sim_cue(s), NULL, &room);
-    return room;
+    cr_assert_eq(key_room(s), 0, "%s: room made before the start", name);
+    cr_assert_eq(sim_start(s), 0);
+    return key_room(s);
 }
 
 Test(scenario_file, builtins_submitted_at_once_make_room_for_every_key_up_front)
@@ -1444,12 +1452,10 @@ Test(scenario_file, builtins_submitted_at_once_make_room_for_every_key_up_front)
         cfg.count = 2000;
         cfg.latency_ms = 0;
         sim *s = new_sim_with(&cfg);
-        const size_t room = room_after_build(s, cases[i].name);
+        const size_t room = room_after_start(s, cases[i].name);
         cr_assert_geq(room, 2000 * cases[i].keys_per_item, "%s: room %zu", cases[i].name, room);
-        cr_assert_eq(sim_run(s), SIM_DONE);
-        size_t keys, after;
-        rc_key_counts(sim_cue(s), &keys, &after);
-        cr_assert_eq(after, room, "%s: the table grew during the run", cases[i].name);
+        cr_assert_eq(sim_run_until(s, RC_TIME_NEVER), SIM_DONE);
+        cr_assert_eq(key_room(s), room, "%s: the table grew during the run", cases[i].name);
         sim_free(s);
     }
 }
@@ -1462,7 +1468,7 @@ Test(scenario_file, builtins_with_a_submit_rate_make_no_room_up_front)
     cfg.count = 2000;
     cfg.submit_rate = 100;
     sim *s = new_sim_with(&cfg);
-    cr_assert_eq(room_after_build(s, "pipeline"), 0, "keys come and go: no room made");
+    cr_assert_eq(room_after_start(s, "pipeline"), 0, "keys come and go: no room made");
     sim_free(s);
 }
 
@@ -1472,18 +1478,32 @@ Test(scenario_file, reserve_keys_is_bounded_and_counts_initial_work_too)
     sim_config_defaults(&cfg);
     cfg.seed = 3;
     sim *s = new_sim_with(&cfg);
-    size_t room = 1;
-    sim_reserve_keys(s, 1000, 0); /* no items: nothing */
-    rc_key_counts(sim_cue(s), NULL, &room);
-    cr_assert_eq(room, 0);
+    sim_reserve_keys(s, 1000, 0); /* no items: nothing (replaced below) */
     sim_profile p = {1, 0, 0, 1, 0};
     cr_assert_eq(sim_add_service(s, "svc", 1, 0, 0), 0);
     cr_assert_eq(sim_add_task(s, "t", "svc", &p, NULL, NULL), 0);
     sim_work_spec spec = {"t", NULL, NULL, 0, NULL, 0, NULL};
     for (int i = 0; i < 10; i++) cr_assert_eq(sim_add_initial(s, &spec), 0);
     sim_reserve_keys(s, 50, 100); /* 10 items x 50, and 100 more */
-    rc_key_counts(sim_cue(s), NULL, &room);
+    cr_assert_eq(key_room(s), 0, "made at the start");
+    cr_assert_eq(sim_start(s), 0);
+    const size_t room = key_room(s);
     cr_assert_geq(room, 600);
     cr_assert_lt(room, 2 * 600 / 0.7 + 2, "about the room asked for: %zu", room);
+    sim_free(s);
+}
+
+Test(scenario_file, a_file_makes_room_for_the_keys_its_repeated_work_produces)
+{
+    sim *s = new_sim();
+    load_ok(s, "{\"tasks\": [{\"name\": \"t\"}],"
+               " \"work\": ["
+               "  {\"task\": \"t\", \"produces\": [\"a/{i}\", \"b/{i}\"], \"repeat\": 3000},"
+               "  {\"task\": \"t\", \"produces\": [\"same\"], \"repeat\": 20000}]}");
+    cr_assert_eq(sim_start(s), 0);
+    const size_t room = key_room(s);
+    /* 6000 keys from the first item, one from the second (no index). */
+    cr_assert_geq(room, 6001, "room %zu", room);
+    cr_assert_lt(room, 2 * 6001 / 0.7 + 2, "room %zu: the same key counted once", room);
     sim_free(s);
 }
