@@ -264,7 +264,7 @@ static int measure(const char *name, uint64_t count, int reps, ratio_fig *out)
         tl[i] = f.seconds;
         if (child_run(name, count, &f)) return -1;
         t[i] = f.seconds;
-        x[i] = tl[i] > 0 ? t[i] / tl[i] : 0;
+        x[i] = t[i] / (tl[i] > 1e-9 ? tl[i] : 1e-9);
         b[i] = f.bytes / (double)(f.items ? f.items : 1);
         out->items = f.items;
     }

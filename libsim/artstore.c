@@ -23,6 +23,7 @@ struct sim_artref {
     const char *key;  /* the store's copy (after the entry), or the caller's */
 };
 typedef struct sim_artref entry;
+_Static_assert(sizeof(void *) != 8 || sizeof(entry) == 32, "a store handle is 32 bytes");
 
 typedef struct slot {
     uint64_t hash;

@@ -627,12 +627,8 @@ void sim_set_workload(sim *s, uint64_t count, sim_workload_fn fn, void *ud)
 
 void sim_reserve_keys(sim *s, uint64_t per_item, uint64_t extra)
 {
-    const uint64_t max = UINT64_C(1) << 26;
-    if (s->cfg.submit_rate > 0) return;
-    const uint64_t items = s->n_initial + s->workload_count;
-    uint64_t n = per_item && items > max / per_item ? max : items * per_item;
-    n = extra > max - n ? max : n + extra;
-    s->keys_hint = n; /* made at sim_start: a file only loaded costs nothing */
+    s->keys_per_item = per_item;
+    s->keys_extra = extra;
 }
 
 /* Link the work's declared keys, each the first time the sim sees it, to
@@ -787,6 +783,18 @@ static void submit_tick(rc_loop *loop, rc_timer *t, void *arg)
     }
 }
 
+/* sim_reserve_keys's room, at the start of a run that submits everything
+ * at t=0: items * per_item + extra keys, at most 2^26. */
+static void reserve_keys(sim *s)
+{
+    const uint64_t max = UINT64_C(1) << 26, per = s->keys_per_item;
+    const uint64_t items = initial_total(s);
+    uint64_t n = per && items > max / per ? max : items * per;
+    n = s->keys_extra > max - n ? max : n + s->keys_extra;
+    /* A hint: out of memory leaves the table to grow as it would have. */
+    if (n) (void)rc_key_reserve(s->cue, (size_t)n);
+}
+
 int sim_start(sim *s)
 {
     if (s->started) return RC_ESTATE;
@@ -796,7 +804,7 @@ int sim_start(sim *s)
         if (initial_total(s)) rc_timer_start(s->loop, &s->submit_timer, 0);
         return 0;
     }
-    if (s->keys_hint) (void)rc_key_reserve(s->cue, (size_t)s->keys_hint);
+    reserve_keys(s);
     for (uint64_t i = 0; i < initial_total(s); i++) {
         int rc = submit_initial(s, i);
         if (rc) return rc;

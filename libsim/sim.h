@@ -135,15 +135,15 @@ int sim_add_initial(sim *s, const sim_work_spec *spec);
  * copied up front, so a million items cost nothing until they are due. */
 typedef int (*sim_workload_fn)(sim *s, uint64_t index, void *ud);
 void sim_set_workload(sim *s, uint64_t count, sim_workload_fn fn, void *ud);
-/* A hint for a workload whose items make up to per_item artifact keys each,
- * and extra keys besides: when every item is submitted at t=0 (no
- * --submit-rate), sim_start makes the cue's key table big enough for that
- * many keys (at most 2^26) before it submits them, so that the table does
- * not grow, and move every key, while they are made.  With a submit rate
- * keys come and go, and nothing is done.  Call after sim_set_workload and
- * sim_add_initial; a later call replaces the hint.  Out of memory is
- * ignored (the table grows as it would have), and nothing the run prints
- * changes. */
+/* A hint for a workload whose initial items (sim_add_initial and
+ * sim_set_workload) make up to per_item artifact keys each, and extra keys
+ * besides: when every item is submitted at t=0 (no --submit-rate),
+ * sim_start makes the cue's key table big enough for that many keys (at
+ * most 2^26) before it submits them, so that the table does not grow, and
+ * move every key, while they are made.  With a submit rate keys come and
+ * go, and nothing is done.  A later call replaces the hint.  Out of memory
+ * is ignored (the table grows as it would have), and nothing the run
+ * prints changes. */
 void sim_reserve_keys(sim *s, uint64_t per_item, uint64_t extra);
 /* Submit work now (from a done hook or a workload function). */
 int sim_submit(sim *s, const sim_work_spec *spec, rc_work_id *out_id);

@@ -98,7 +98,7 @@ struct sim {
     initial_work *initial;
     size_t n_initial, initial_cap;
     uint64_t workload_count;
-    uint64_t keys_hint; /* sim_reserve_keys: room made at sim_start */
+    uint64_t keys_per_item, keys_extra; /* sim_reserve_keys: room made at sim_start */
     sim_workload_fn workload_fn;
     void *workload_ud;
     uint64_t next_initial; /* index into initial work, then the workload */

@@ -1174,15 +1174,15 @@ static int build(loader *L, sim *s, model *m)
             return no_memory(L);
     }
     sim_set_workload(s, w->initial, generate, w);
-    /* Room for the keys the initial work produces (a repeated item whose
-     * keys hold its index makes new ones each time): a hint. */
+    /* Room for the keys the initial work produces (a produce key that holds
+     * the index of a repeated item is a new key each time): a hint. */
     uint64_t produced = 0;
     for (size_t i = 0; i < w->n_items && w->items[i].first < w->initial; i++) {
         const sf_item *it = &w->items[i];
         uint64_t end = i + 1 < w->n_items ? w->items[i + 1].first : w->total;
         if (end > w->initial) end = w->initial;
-        const uint64_t times = it->expand ? end - it->first : 1;
-        produced += times * it->n_produces; /* both at most SCENARIO_FILE_MAX_WORK */
+        for (size_t k = 0; k < it->n_produces; k++) /* at most the file's work limit each */
+            produced += it->expand && placeholders(it->keys[it->n_needs + k]) ? end - it->first : 1;
     }
     sim_reserve_keys(s, 0, produced);
     return schedule_actions(L, s, w);

@@ -106,12 +106,10 @@ void rc_check_detail(rc_check *check, const char *fmt, ...)
     if (!check || !fmt) return;
     va_list ap;
     va_start(ap, fmt);
-    const int n = vsnprintf(check->detail, sizeof check->detail, fmt, ap);
+    if (vsnprintf(check->detail, sizeof check->detail, fmt, ap) < 0) check->detail[0] = 0;
     va_end(ap);
-    if (n < 0) check->detail[0] = 0;
-    check->detail_len = n < 0                               ? 0
-                        : (size_t)n >= sizeof check->detail ? sizeof check->detail - 1
-                                                            : (size_t)n;
+    /* The text is what reads as one: a "%c" of 0 ends it there. */
+    check->detail_len = strlen(check->detail);
     check->has_detail = true;
 }
 

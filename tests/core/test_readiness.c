@@ -487,3 +487,32 @@ Test(readiness, details_around_the_wait_key_read_back_exactly)
     for (int i = 0; i < N; i += 3) cr_assert_eq(rc_cancel(cue, ids[i]), RC_OK);
     tu_run(loop);
 }
+
+/* A detail formatted with a 0 byte in it ends there, as it always read. */
+static int nul_is_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
+{
+    (void)c, (void)ud;
+    const char *key = tu_param_str(w, "key");
+    rc_check_wait_on(check, key);
+    rc_check_detail(check, "waiting%c on '%s'", 0, key);
+    return 0;
+}
+
+Test(readiness, a_detail_with_a_zero_byte_ends_at_it)
+{
+    rc_hooks h = tu_rec_hooks(rec);
+    h.is_ready = nul_is_ready;
+    rc_cue_set_hooks(cue, &h);
+    rc_work_id ids[3];
+    for (int i = 0; i < 3; i++) {
+        char params[64];
+        snprintf(params, sizeof params, "{\"key\":\"b%d\"}", i);
+        ids[i] = tu_submit(cue, "t", params);
+    }
+    tu_run(loop);
+    for (int i = 0; i < 3; i++) {
+        char got[256];
+        blocked_detail(ids[i], got, sizeof got);
+        cr_assert_str_eq(got, "waiting", "work %d", i);
+    }
+}

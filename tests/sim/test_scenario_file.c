@@ -1478,7 +1478,6 @@ Test(scenario_file, reserve_keys_is_bounded_and_counts_initial_work_too)
     sim_config_defaults(&cfg);
     cfg.seed = 3;
     sim *s = new_sim_with(&cfg);
-    sim_reserve_keys(s, 1000, 0); /* no items: nothing (replaced below) */
     sim_profile p = {1, 0, 0, 1, 0};
     cr_assert_eq(sim_add_service(s, "svc", 1, 0, 0), 0);
     cr_assert_eq(sim_add_task(s, "t", "svc", &p, NULL, NULL), 0);
@@ -1491,6 +1490,22 @@ Test(scenario_file, reserve_keys_is_bounded_and_counts_initial_work_too)
     cr_assert_geq(room, 600);
     cr_assert_lt(room, 2 * 600 / 0.7 + 2, "about the room asked for: %zu", room);
     sim_free(s);
+    /* Items added after the hint count too; a later hint replaces it; and
+     * however large the product, the room stops at 2^26 keys. */
+    sim_config cfg2;
+    sim_config_defaults(&cfg2);
+    cfg2.seed = 3;
+    s = new_sim_with(&cfg2);
+    cr_assert_eq(sim_add_service(s, "svc", 1, 0, 0), 0);
+    cr_assert_eq(sim_add_task(s, "t", "svc", &p, NULL, NULL), 0);
+    sim_reserve_keys(s, 7, 0);
+    sim_reserve_keys(s, UINT64_MAX, UINT64_MAX);
+    for (int i = 0; i < 3; i++) cr_assert_eq(sim_add_initial(s, &spec), 0);
+    cr_assert_eq(sim_start(s), 0);
+    const size_t capped = key_room(s);
+    cr_assert_geq(capped, (size_t)1 << 26);
+    cr_assert_lt(capped, (size_t)1 << 27, "room %zu", capped);
+    sim_free(s);
 }
 
 Test(scenario_file, a_file_makes_room_for_the_keys_its_repeated_work_produces)
@@ -1499,11 +1514,14 @@ Test(scenario_file, a_file_makes_room_for_the_keys_its_repeated_work_produces)
     load_ok(s, "{\"tasks\": [{\"name\": \"t\"}],"
                " \"work\": ["
                "  {\"task\": \"t\", \"produces\": [\"a/{i}\", \"b/{i}\"], \"repeat\": 3000},"
-               "  {\"task\": \"t\", \"produces\": [\"same\"], \"repeat\": 20000}]}");
+               "  {\"task\": \"t\", \"produces\": [\"same\"], \"repeat\": 20000},"
+               "  {\"task\": \"t\", \"label\": \"x{i}\", \"needs\": [\"in/fixed\"],"
+               "   \"produces\": [\"fixed\"], \"repeat\": 20000}]}");
     cr_assert_eq(sim_start(s), 0);
     const size_t room = key_room(s);
-    /* 6000 keys from the first item, one from the second (no index). */
-    cr_assert_geq(room, 6001, "room %zu", room);
-    cr_assert_lt(room, 2 * 6001 / 0.7 + 2, "room %zu: the same key counted once", room);
+    /* 6000 keys from the first item, one from the second (no index), one
+     * from the third (its label holds the index, its produce not). */
+    cr_assert_geq(room, 6002, "room %zu", room);
+    cr_assert_lt(room, 2 * 6002 / 0.7 + 2, "room %zu: the same key counted once", room);
     sim_free(s);
 }
