@@ -157,14 +157,14 @@ void rc_detail_frames_free(rc_cue *cue)
  * of a run mostly word their details alike, and comparing with the frames
  * costs less than finding the key in the text. */
 static rc_detail_frame *known_frame(const rc_cue *cue, const char *text, size_t n,
-                                    const rc_keyent *key)
+                                    const char *key, size_t klen)
 {
     for (size_t i = 0; i < cue->n_frames; i++) {
         rc_detail_frame *f = cue->frames[i];
         const size_t p = f->prefix_len;
-        if (p + key->len + f->suffix_len == n && memcmp(text, f->text, p) == 0 &&
-            memcmp(text + p, key->text, key->len) == 0 &&
-            memcmp(text + p + key->len, f->text + p, f->suffix_len) == 0)
+        if (p + klen + f->suffix_len == n && memcmp(text, f->text, p) == 0 &&
+            memcmp(text + p, key, klen) == 0 &&
+            memcmp(text + p + klen, f->text + p, f->suffix_len) == 0)
             return f;
     }
     return NULL;
@@ -176,17 +176,17 @@ static void keep_detail(rc_cue *cue, rc_work *w, const char *text, size_t n, con
 {
     rc_work_drop_detail(cue, w);
     if (!text) return;
-    rc_detail_frame *known = key ? known_frame(cue, text, n, key) : NULL;
+    const size_t klen = key ? strlen(key->text) : 0;
+    rc_detail_frame *known = key ? known_frame(cue, text, n, key->text, klen) : NULL;
     if (known) {
         w->detail = (char *)known;
         w->detail_framed = true;
         return;
     }
-    const char *at = key ? memmem(text, n, key->text, key->len) : NULL;
+    const char *at = key ? memmem(text, n, key->text, klen) : NULL;
     if (at) {
         const size_t plen = (size_t)(at - text);
-        rc_detail_frame *f =
-            frame_of(cue, text, plen, at + key->len, n - plen - key->len);
+        rc_detail_frame *f = frame_of(cue, text, plen, at + klen, n - plen - klen);
         if (f) {
             w->detail = (char *)f;
             w->detail_framed = true;

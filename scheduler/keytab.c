@@ -53,7 +53,8 @@ static size_t find_slot(const rc_keytab *t, const char *key, size_t len, uint64_
         if (c == RC_KEYTAB_EMPTY) return SIZE_MAX;
         if (c != tag) continue;
         const rc_keyent *e = t->ents[i];
-        if (e->hash == h && e->len == len && memcmp(e->text, key, len) == 0) return i;
+        /* key is a string of len bytes (rc_keytab_hash measured it). */
+        if (e->hash == (uint32_t)h && strcmp(e->text, key) == 0) return i;
     }
 }
 
@@ -82,7 +83,9 @@ enum { REHASH_AHEAD = 48 };
  * (the table as it was). */
 static int rehash(rc_keytab *t, const rc_alloc *a, size_t ncap)
 {
-    if (ncap > SIZE_MAX / (sizeof(rc_keyent *) + 1)) return RC_ENOMEM;
+    /* Entries keep 32 bits of their hash: enough for a home in 2^32 slots. */
+    if (ncap > (size_t)UINT32_MAX + 1 || ncap > SIZE_MAX / (sizeof(rc_keyent *) + 1))
+        return RC_ENOMEM;
     rc_keyent **ents = rc_malloc(a, ncap * (sizeof *ents + 1));
     if (!ents) return RC_ENOMEM;
     rc_advise_huge(ents, ncap * (sizeof *ents + 1));
@@ -147,12 +150,11 @@ rc_keyent *rc_keytab_intern_hashed(rc_keytab *t, rc_small *sm, const rc_alloc *a
     if ((t->count + t->deleted + 1) * 10 > t->cap * 7 &&
         rehash(t, a, !t->cap ? 64 : (t->count + 1) * 10 > t->cap * 7 / 2 ? t->cap * 2 : t->cap))
         return NULL;
-    rc_keyent *e = rc_small_alloc(sm, a, sizeof *e + len + 1);
+    rc_keyent *e = rc_small_alloc(sm, a, rc_keyent_size(len));
     if (!e) return NULL;
-    if (sizeof *e + len + 1 > RC_SMALL_MAX) t->n_large++;
-    e->hash = h;
+    if (rc_keyent_size(len) > RC_SMALL_MAX) t->n_large++;
+    e->hash = (uint32_t)h;
     e->refs = 0;
-    e->len = (uint32_t)len;
     e->waiters.first = NULL;
     e->ud = NULL;
     e->ghost = NULL;
@@ -170,9 +172,9 @@ void rc_keytab_drop_unused(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_key
 {
     if (e->refs || e->waiters.first) return;
     const size_t mask = t->cap - 1;
-    const uint8_t tag = rc_keytab_tag(e->hash);
+    /* From its home, the full slot that points at it. */
     size_t i = (size_t)e->hash & mask;
-    while (t->ctrl[i] != tag || t->ents[i] != e) i = (i + 1) & mask;
+    while (!(t->ctrl[i] & 0x80) || t->ents[i] != e) i = (i + 1) & mask;
     /* A tombstone, unless the next slot is empty (then no probe passes
      * here on its way further). */
     if (t->ctrl[(i + 1) & mask] == RC_KEYTAB_EMPTY) {
@@ -183,8 +185,9 @@ void rc_keytab_drop_unused(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_key
     }
     t->ents[i] = NULL;
     t->count--;
-    if (sizeof *e + e->len + 1 > RC_SMALL_MAX) t->n_large--;
-    rc_small_free(sm, a, e, sizeof *e + e->len + 1);
+    const size_t size = rc_keyent_size(strlen(e->text));
+    if (size > RC_SMALL_MAX) t->n_large--;
+    rc_small_free(sm, a, e, size);
 }
 
 void rc_keytab_fini(rc_keytab *t, rc_small *sm, const rc_alloc *a)
@@ -194,8 +197,9 @@ void rc_keytab_fini(rc_keytab *t, rc_small *sm, const rc_alloc *a)
      * there are such is the table walked. */
     for (size_t i = 0; t->n_large && i < t->cap; i++) {
         rc_keyent *e = t->ctrl[i] & 0x80 ? t->ents[i] : NULL;
-        if (e && sizeof *e + e->len + 1 > RC_SMALL_MAX) {
-            rc_small_free(sm, a, e, sizeof *e + e->len + 1);
+        const size_t size = e ? rc_keyent_size(strlen(e->text)) : 0;
+        if (size > RC_SMALL_MAX) {
+            rc_small_free(sm, a, e, size);
             t->n_large--;
         }
     }

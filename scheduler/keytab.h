@@ -20,10 +20,13 @@
 
 struct rc_ghost;
 
+/* 40 bytes and the text: a key of up to 23 bytes takes 64 (the slabs'
+ * classes are 16 bytes apart), and a run keeps millions. */
 typedef struct rc_keyent {
-    uint64_t hash;
+    /* The low 32 bits of the key's hash: its home slot in tables of up to
+     * 2^32 slots (the top 7 bits, its tag, are in the slot's control byte). */
+    uint32_t hash;
     uint32_t refs; /* declaring works, checks, handles; waiters are apart */
-    uint32_t len;  /* of text, without the terminator */
     rc_ring waiters; /* the works WAITING on the key (their link) */
     void *ud; /* rc_key_set_ud */
     /* The newest forgotten completed producer of the key (forget_completed),
@@ -36,6 +39,12 @@ typedef struct rc_keyent {
 } rc_keyent;
 
 #define RC_KEYENT_OF(str) ((rc_keyent *)((char *)(str)-offsetof(rc_keyent, text)))
+
+/* The bytes an entry of a key of len bytes takes. */
+static inline size_t rc_keyent_size(size_t len)
+{
+    return offsetof(rc_keyent, text) + len + 1;
+}
 
 /* Open addressing in two arrays: a control byte per slot (empty, deleted,
  * or full with 7 bits of the hash) and the entry pointers.  A probe reads the
