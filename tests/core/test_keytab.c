@@ -601,6 +601,8 @@ Test(keytab, reserve_out_of_memory_keeps_the_table_as_it_was)
     const long calls = c.calls;
     cr_assert_eq(rc_keytab_reserve(&t, &a, SIZE_MAX), RC_ENOMEM);
     cr_assert_eq(rc_keytab_reserve(&t, &a, SIZE_MAX / 10), RC_ENOMEM);
+    /* Entries keep 32 bits of their hash: at most 2^32 slots. */
+    cr_assert_eq(rc_keytab_reserve(&t, &a, (size_t)UINT32_MAX), RC_ENOMEM);
     cr_assert_eq(c.calls, calls);
     cr_assert_eq(rc_keytab_find(&t, "kept"), k);
     rc_keytab_fini(&t, &sm, &a);
