@@ -47,12 +47,16 @@ typedef struct label_slot {
 
 struct sim_artstore {
     rc_allocator alloc;
-    chunk *chunks; /* the newest first */
+    chunk *chunks;       /* entries, the newest chunk first */
+    chunk *label_chunks; /* producer labels */
     label_slot *labels;
     size_t labels_cap, n_labels;
     slot *slots; /* cap slots; cap is a power of two */
     size_t cap;
-    entry **sorted; /* the count written entries; [0, n_sorted) in key order */
+    /* The written entries in key order, made when first enumerated and
+     * made again when keys were written since (a run that enumerates
+     * nothing keeps no list): n_sorted of them. */
+    entry **sorted;
     size_t sorted_cap;
     size_t n_sorted;
     size_t count;   /* written entries */
@@ -76,20 +80,29 @@ static void mem_free(const sim_artstore *s, void *p)
     if (p) s->alloc.realloc(s->alloc.ud, p, 0);
 }
 
-/* n bytes, aligned for the entry, from the chunks.  NULL: out of memory. */
-static void *chunk_alloc(sim_artstore *s, size_t n)
+/* n bytes, aligned for an entry, from the chunk list *list.  NULL: out of
+ * memory. */
+static void *chunk_alloc(sim_artstore *s, chunk **list, size_t n)
 {
     n = (n + 7) & ~(size_t)7;
-    chunk *c = s->chunks;
+    chunk *c = *list;
     if (!c || c->cap - c->used < n) {
         const size_t cap = n > CHUNK_BYTES ? n : CHUNK_BYTES;
         if (!(c = mem_alloc(s, sizeof *c + cap))) return NULL;
-        *c = (chunk){s->chunks, 0, cap};
-        s->chunks = c;
+        *c = (chunk){*list, 0, cap};
+        *list = c;
     }
     void *p = c->data + c->used;
     c->used += n;
     return p;
+}
+
+/* The bytes entry e takes in its chunk: the entry, and its key when the
+ * store copied it (right after the entry). */
+static size_t entry_bytes(const entry *e)
+{
+    const size_t n = sizeof *e + (e->key == (const char *)(e + 1) ? strlen(e->key) + 1 : 0);
+    return (n + 7) & ~(size_t)7;
 }
 
 /* ------------------------------------------------------------------ */
@@ -134,20 +147,6 @@ static entry *lookup(const sim_artstore *s, const char *key)
     return e && e->version ? e : NULL;
 }
 
-/* Make room for one more written entry in the sorted array, so that
- * listing it cannot fail.  0 or RC_ENOMEM. */
-static int reserve_sorted(sim_artstore *s)
-{
-    if (s->count + 1 > s->sorted_cap) {
-        const size_t cap = s->sorted_cap ? s->sorted_cap * 2 : 16;
-        entry **sorted = s->alloc.realloc(s->alloc.ud, s->sorted, cap * sizeof *sorted);
-        if (!sorted) return RC_ENOMEM;
-        s->sorted = sorted;
-        s->sorted_cap = cap;
-    }
-    return 0;
-}
-
 /* Make room for one more entry in the map (load <= 1/2), so that inserting
  * it cannot fail.  0 or RC_ENOMEM. */
 static int reserve_slot(sim_artstore *s)
@@ -176,7 +175,7 @@ static int reserve_slot(sim_artstore *s)
 static entry *new_entry(sim_artstore *s, const char *key, bool borrow)
 {
     const size_t len = borrow ? 0 : strlen(key) + 1;
-    entry *e = chunk_alloc(s, sizeof *e + len);
+    entry *e = chunk_alloc(s, &s->chunks, sizeof *e + len);
     if (!e) return NULL;
     e->version = 0;
     e->producer = NULL;
@@ -208,31 +207,27 @@ static int compare_entries(const void *a, const void *b)
     return strcmp((*(entry *const *)a)->key, (*(entry *const *)b)->key);
 }
 
-/* Bring the keys added since the last enumeration into order.  A few new
- * keys are placed by binary search; many at once are sorted with the rest.
- * Keys are unique, so the order does not depend on the sort's stability. */
-static void ensure_sorted(sim_artstore *s)
+/* The written entries in key order, in sorted[0, count).  Keys are unique,
+ * so the order does not depend on the sort's stability.  0 or RC_ENOMEM. */
+static int ensure_sorted(sim_artstore *s)
 {
-    const size_t fresh = s->count - s->n_sorted;
-    if (fresh == 0) return;
-    if (fresh > 8 && fresh * 16 > s->n_sorted) {
-        qsort(s->sorted, s->count, sizeof *s->sorted, compare_entries);
-        s->n_sorted = s->count;
-        return;
+    if (s->n_sorted == s->count) return 0;
+    if (s->count > s->sorted_cap) {
+        entry **sorted = s->alloc.realloc(s->alloc.ud, s->sorted, s->count * sizeof *sorted);
+        if (!sorted) return RC_ENOMEM;
+        s->sorted = sorted;
+        s->sorted_cap = s->count;
     }
-    for (; s->n_sorted < s->count; s->n_sorted++) {
-        entry *e = s->sorted[s->n_sorted];
-        size_t lo = 0, hi = s->n_sorted;
-        while (lo < hi) {
-            const size_t mid = lo + (hi - lo) / 2;
-            if (strcmp(s->sorted[mid]->key, e->key) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
+    size_t n = 0;
+    for (const chunk *c = s->chunks; c; c = c->next)
+        for (size_t at = 0; at < c->used;) {
+            entry *e = (entry *)(void *)(c->data + at);
+            if (e->version && n < s->count) s->sorted[n++] = e;
+            at += entry_bytes(e);
         }
-        memmove(&s->sorted[lo + 1], &s->sorted[lo], (s->n_sorted - lo) * sizeof *s->sorted);
-        s->sorted[lo] = e;
-    }
+    qsort(s->sorted, n, sizeof *s->sorted, compare_entries);
+    s->n_sorted = n;
+    return 0;
 }
 
 static void fill(const entry *e, sim_artifact *out)
@@ -262,11 +257,12 @@ int sim_artstore_new(sim_artstore **out, const rc_allocator *alloc)
 void sim_artstore_free(sim_artstore *store)
 {
     if (!store) return;
-    for (chunk *c = store->chunks; c;) {
-        chunk *next = c->next;
-        mem_free(store, c);
-        c = next;
-    }
+    for (int list = 0; list < 2; list++)
+        for (chunk *c = list ? store->label_chunks : store->chunks; c;) {
+            chunk *next = c->next;
+            mem_free(store, c);
+            c = next;
+        }
     mem_free(store, store->labels);
     mem_free(store, store->sorted);
     mem_free(store, store->slots);
@@ -311,7 +307,7 @@ static char *intern_label(sim_artstore *s, const char *text)
         s->labels_cap = cap;
     }
     const size_t len = strlen(text) + 1;
-    char *copy = chunk_alloc(s, len);
+    char *copy = chunk_alloc(s, &s->label_chunks, len);
     if (!copy) return NULL;
     memcpy(copy, text, len);
     size_t i = (size_t)h & (s->labels_cap - 1);
@@ -365,9 +361,8 @@ int sim_artstore_write_ref(sim_artstore *store, sim_artref *e, const char *produ
     /* Everything that can fail comes first: then the write cannot. */
     char *label = NULL;
     if (producer && !(label = intern_label(store, producer))) return RC_ENOMEM;
-    if (!e->version && reserve_sorted(store) != 0) return RC_ENOMEM;
     e->producer = label;
-    if (!e->version) store->sorted[store->count++] = e;
+    if (!e->version) store->count++;
     e->version++;
     if (!e->valid) store->valid_count++;
     e->valid = true;
@@ -445,21 +440,24 @@ int sim_artstore_at(sim_artstore *store, size_t index, sim_artifact *out)
 {
     if (!store || !out) return RC_EINVAL;
     if (index >= store->count) return RC_ENOENT;
-    ensure_sorted(store);
+    if (ensure_sorted(store)) return RC_ENOMEM;
     fill(store->sorted[index], out);
     return 0;
 }
 
-void sim_artstore_each(sim_artstore *store, void (*fn)(const sim_artifact *artifact, void *ud),
-                       void *ud)
+int sim_artstore_each(sim_artstore *store, void (*fn)(const sim_artifact *artifact, void *ud),
+                      void *ud)
 {
-    if (!store || !fn) return;
-    ensure_sorted(store);
-    /* Index, not pointer: fn may write keys, and a snapshot per call keeps
-     * what fn sees current. */
-    for (size_t i = 0; i < store->n_sorted; i++) {
+    if (!store || !fn) return RC_EINVAL;
+    if (ensure_sorted(store)) return RC_ENOMEM;
+    /* The keys there are now: fn may write new ones, which this does not
+     * visit.  Index, not pointer, and a snapshot per call, so what fn sees is
+     * current even if it enumerates too. */
+    const size_t n = store->n_sorted;
+    for (size_t i = 0; i < n && i < store->n_sorted; i++) {
         sim_artifact a;
         fill(store->sorted[i], &a);
         fn(&a, ud);
     }
+    return 0;
 }

@@ -115,17 +115,20 @@ size_t sim_artstore_valid_count(const sim_artstore *store);
 
 /*
  * Enumerate in ascending strcmp() order of the keys.  Both take a mutable
- * store because the sorted order of keys added since the last enumeration
- * is computed on demand (no allocation; it cannot fail).
+ * store because the sorted order is computed on demand.
  *
  * sim_artstore_at: the index-th key in that order, 0 <= index < count.
- *   0 or RC_ENOENT (index out of range).
+ *   0, RC_ENOENT (index out of range) or RC_ENOMEM.
  * sim_artstore_each: call fn for every artifact in that order.  fn may write
- *   and invalidate keys; a key it creates is not visited this time.
+ *   and invalidate keys; a key it creates is not visited this time.  0,
+ *   RC_EINVAL (store or fn NULL) or RC_ENOMEM (fn not called).
+ * The order is made when first asked for after keys were written (a store
+ * that is never enumerated keeps no list of its keys), which is what can
+ * run out of memory.
  */
 int sim_artstore_at(sim_artstore *store, size_t index, sim_artifact *out);
-void sim_artstore_each(sim_artstore *store, void (*fn)(const sim_artifact *artifact, void *ud),
-                       void *ud);
+int sim_artstore_each(sim_artstore *store, void (*fn)(const sim_artifact *artifact, void *ud),
+                      void *ud);
 
 #ifdef __cplusplus
 }

@@ -350,6 +350,7 @@ Test(artstore, out_of_memory_changes_nothing_and_leaks_nothing)
             }
         }
         cr_assert_leq(failures, 1);
+        f.countdown = -1; /* the enumeration's own failure: below */
         sim_artifact a;
         for (size_t i = 0; i < sim_artstore_count(s); i++)
             cr_assert_eq(sim_artstore_at(s, i, &a), 0);
@@ -362,6 +363,39 @@ Test(artstore, out_of_memory_changes_nothing_and_leaks_nothing)
     sim_artstore *s = (sim_artstore *)&f;
     cr_assert_eq(sim_artstore_new(&s, &alloc), RC_ENOMEM);
     cr_assert_null(s);
+}
+
+/* The sorted order is made when first asked for: out of memory then is
+ * an error of the enumeration, which changes nothing, and the next one
+ * works. */
+Test(artstore, an_enumeration_out_of_memory_says_so_and_the_next_works)
+{
+    flaky f = {.countdown = -1};
+    const rc_allocator alloc = {flaky_realloc, &f};
+    sim_artstore *s = NULL;
+    cr_assert_eq(sim_artstore_new(&s, &alloc), 0);
+    cr_assert_eq(sim_artstore_write(s, "b", "p"), 0);
+    cr_assert_eq(sim_artstore_write(s, "a", NULL), 0);
+    sim_artifact a;
+    f.countdown = 0;
+    cr_assert_eq(sim_artstore_at(s, 0, &a), RC_ENOMEM);
+    f.countdown = 0;
+    collected c = {0};
+    cr_assert_eq(sim_artstore_each(s, collect, &c), RC_ENOMEM);
+    cr_assert_eq(c.n, 0, "fn is not called");
+    cr_assert_eq(sim_artstore_each(NULL, collect, &c), RC_EINVAL);
+    cr_assert_eq(sim_artstore_each(s, NULL, &c), RC_EINVAL);
+    f.countdown = -1;
+    cr_assert_eq(sim_artstore_at(s, 0, &a), 0);
+    cr_assert_str_eq(a.key, "a");
+    cr_assert_eq(sim_artstore_each(s, collect, &c), 0);
+    cr_assert_str_eq(c.keys, "a:1:1 b:1:1");
+    /* Enumerated again after a new key: made again, with it. */
+    cr_assert_eq(sim_artstore_write(s, "0", NULL), 0);
+    cr_assert_eq(sim_artstore_at(s, 0, &a), 0);
+    cr_assert_str_eq(a.key, "0");
+    sim_artstore_free(s);
+    cr_assert_eq(f.live, 0);
 }
 
 Test(artstore, a_handle_names_a_key_that_exists_only_once_written)
