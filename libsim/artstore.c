@@ -1,6 +1,7 @@
 /* artstore.c -- a fake artifact store: an open-addressing hash map for
- * lookups plus an array of the same entries kept in key order for every
- * enumeration.  Keys are never removed, so the map needs no tombstones and
+ * lookups, and an array of the written entries in key order made when an
+ * enumeration asks for it (from the entry chunks, which hold every entry,
+ * found by name or not).  Keys are never removed, so the map needs no tombstones and
  * an entry (with its key, allocated in the same block) never moves.  Each
  * slot keeps its entry's hash next to the pointer, so a probe that misses
  * never loads the entry.  Entries and producer labels live in chunks freed
@@ -451,8 +452,9 @@ int sim_artstore_each(sim_artstore *store, void (*fn)(const sim_artifact *artifa
     if (!store || !fn) return RC_EINVAL;
     if (ensure_sorted(store)) return RC_ENOMEM;
     /* The keys there are now: fn may write new ones, which this does not
-     * visit.  Index, not pointer, and a snapshot per call, so what fn sees is
-     * current even if it enumerates too. */
+     * visit (unless fn enumerates too: that sorts the list again under this
+     * loop).  Index, not pointer, and a snapshot per call, so what fn sees
+     * is current. */
     const size_t n = store->n_sorted;
     for (size_t i = 0; i < n && i < store->n_sorted; i++) {
         sim_artifact a;

@@ -84,7 +84,7 @@ enum { REHASH_AHEAD = 48 };
 static int rehash(rc_keytab *t, const rc_alloc *a, size_t ncap)
 {
     /* Entries keep 32 bits of their hash: enough for a home in 2^32 slots. */
-    if (ncap > (size_t)UINT32_MAX + 1 || ncap > SIZE_MAX / (sizeof(rc_keyent *) + 1))
+    if ((uint64_t)ncap > (uint64_t)UINT32_MAX + 1 || ncap > SIZE_MAX / (sizeof(rc_keyent *) + 1))
         return RC_ENOMEM;
     rc_keyent **ents = rc_malloc(a, ncap * (sizeof *ents + 1));
     if (!ents) return RC_ENOMEM;
