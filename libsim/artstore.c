@@ -1,12 +1,12 @@
 /* artstore.c -- a fake artifact store: an open-addressing hash map for
- * lookups, and an array of the written entries in key order made when an
+ * lookups, and an array of the written entries in key order, made when an
  * enumeration asks for it (from the entry chunks, which hold every entry,
- * found by name or not).  Keys are never removed, so the map needs no tombstones and
- * an entry (with its key, allocated in the same block) never moves.  Each
- * slot keeps its entry's hash next to the pointer, so a probe that misses
- * never loads the entry.  Entries and producer labels live in chunks freed
- * with the store (nothing is freed one by one), and each distinct label is
- * kept once. */
+ * found by name or not).  Keys are never removed, so the map needs no
+ * tombstones and an entry (with its key, allocated in the same block) never
+ * moves.  Each slot keeps its entry's hash next to the pointer, so a probe
+ * that misses never loads the entry.  Entries and producer labels live in
+ * chunks freed with the store (nothing is freed one by one), and each
+ * distinct label is kept once. */
 #include "artstore.h"
 
 
