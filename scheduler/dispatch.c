@@ -204,7 +204,11 @@ static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
         keep_detail(cue, w, chk->detail, chk->detail_len, chk->key);
     else if (answer < 0) {
         const int n = snprintf(buf, sizeof buf, "is_ready failed (returned %d)", answer);
-        keep_detail(cue, w, buf, n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1, NULL);
+        keep_detail(cue, w, buf,
+                    n < 0                    ? 0
+                    : (size_t)n < sizeof buf ? (size_t)n
+                                             : sizeof buf - 1,
+                    NULL);
     } else
         keep_detail(cue, w, NULL, 0, NULL);
     w->where = RC_W_WAITING;
