@@ -470,6 +470,14 @@ Test(keytab, colliding_keys_come_and_go_in_every_order)
     }
 }
 
+/* Free a test's table and slabs: every block came back. */
+static void table_free(rc_keytab *t, rc_small *sm, const rc_alloc *a, const counting *c)
+{
+    rc_keytab_fini(t, sm, a);
+    rc_small_fini(sm, a);
+    cr_assert_eq(c->live, 0, "%ld blocks left", c->live);
+}
+
 Test(keytab, an_empty_table_finds_nothing)
 {
     rc_keytab t = {0};
@@ -496,9 +504,7 @@ Test(keytab, intern_out_of_memory_returns_null_and_changes_nothing)
     rc_keytab_drop_unused(&t, &sm, &a, e);
     cr_assert_eq(t.count, 0);
     cr_assert_null(rc_keytab_find(&t, "k"));
-    rc_keytab_fini(&t, &sm, &a);
-    rc_small_fini(&sm, &a);
-    cr_assert_eq(c.live, 0);
+    table_free(&t, &sm, &a, &c);
 }
 
 Test(keytab, reserve_makes_room_for_n_and_the_table_then_does_not_grow)
@@ -548,9 +554,7 @@ Test(keytab, reserve_makes_room_for_n_and_the_table_then_does_not_grow)
         snprintf(name, sizeof name, "late/%d", i);
         cr_assert_not_null(rc_keytab_find(&t, name), "%s after growing", name);
     }
-    rc_keytab_fini(&t, &sm, &a);
-    rc_small_fini(&sm, &a);
-    cr_assert_eq(c.live, 0);
+    table_free(&t, &sm, &a, &c);
 }
 
 Test(keytab, reserve_counts_tombstones_and_clears_them)
@@ -579,9 +583,7 @@ Test(keytab, reserve_counts_tombstones_and_clears_them)
         snprintf(name, sizeof name, "k/%d", i);
         cr_assert_eq(rc_keytab_find(&t, name), e[i]);
     }
-    rc_keytab_fini(&t, &sm, &a);
-    rc_small_fini(&sm, &a);
-    cr_assert_eq(c.live, 0);
+    table_free(&t, &sm, &a, &c);
 }
 
 Test(keytab, reserve_out_of_memory_keeps_the_table_as_it_was)
@@ -605,9 +607,7 @@ Test(keytab, reserve_out_of_memory_keeps_the_table_as_it_was)
     cr_assert_eq(rc_keytab_reserve(&t, &a, (size_t)UINT32_MAX), RC_ENOMEM);
     cr_assert_eq(c.calls, calls);
     cr_assert_eq(rc_keytab_find(&t, "kept"), k);
-    rc_keytab_fini(&t, &sm, &a);
-    rc_small_fini(&sm, &a);
-    cr_assert_eq(c.live, 0);
+    table_free(&t, &sm, &a, &c);
 }
 
 /* ================================================================== */
