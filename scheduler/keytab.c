@@ -38,7 +38,7 @@ uint64_t rc_keytab_hash(const char *key, size_t *len)
 void rc_keytab_prefetch(const rc_keytab *t, uint64_t h)
 {
     if (!t->cap) return;
-    const size_t i = (size_t)h & (t->cap - 1);
+    const size_t i = rc_keytab_home(t, h);
     __builtin_prefetch(&t->ctrl[i]);
     __builtin_prefetch(&t->ents[i], 1);
 }
@@ -46,9 +46,8 @@ void rc_keytab_prefetch(const rc_keytab *t, uint64_t h)
 /* The slot of key, or SIZE_MAX if it is not there. */
 static size_t find_slot(const rc_keytab *t, const char *key, size_t len, uint64_t h)
 {
-    const size_t mask = t->cap - 1;
     const uint8_t tag = rc_keytab_tag(h);
-    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+    for (size_t i = rc_keytab_home(t, h);; i = rc_keytab_next(t, i)) {
         const uint8_t c = t->ctrl[i];
         if (c == RC_KEYTAB_EMPTY) return SIZE_MAX;
         if (c != tag) continue;
@@ -62,9 +61,8 @@ static size_t find_slot(const rc_keytab *t, const char *key, size_t len, uint64_
  * to be absent goes. */
 static size_t free_slot(const rc_keytab *t, uint64_t h)
 {
-    const size_t mask = t->cap - 1;
-    size_t i = (size_t)h & mask;
-    while (t->ctrl[i] & 0x80) i = (i + 1) & mask;
+    size_t i = rc_keytab_home(t, h);
+    while (t->ctrl[i] & 0x80) i = rc_keytab_next(t, i);
     return i;
 }
 
@@ -112,22 +110,31 @@ static int rehash(rc_keytab *t, const rc_alloc *a, size_t ncap)
     return 0;
 }
 
+/* The keys a table of cap slots with `deleted` tombstones takes before it
+ * grows: rc_keytab_intern_hashed grows it when the next entry would fill
+ * more than 70% of it, tombstones counted. */
+static size_t room_of(size_t cap, size_t deleted)
+{
+    const size_t most = cap / 10 * 7 + cap % 10 * 7 / 10;
+    return most > deleted ? most - deleted : 0;
+}
+
 int rc_keytab_reserve(rc_keytab *t, const rc_alloc *a, size_t n)
 {
     if (n <= rc_keytab_room(t)) return 0;
     if (n > SIZE_MAX / 20) return RC_ENOMEM;
-    /* Rebuilt without tombstones, at the size that holds n. */
-    size_t cap = t->cap ? t->cap : 64;
-    while (n * 10 > cap * 7) cap *= 2;
+    /* Rebuilt without tombstones, at the size that holds n (in steps of
+     * 64 slots, not powers of two: three million keys take 4.3 million
+     * slots, not 8.4), and never smaller than it is. */
+    size_t cap = (n / 7 * 10 + (n % 7 * 10 + 6) / 7 + 63) / 64 * 64;
+    while (room_of(cap, 0) < n) cap += 64;
+    if (cap < t->cap) cap = t->cap;
     return rehash(t, a, cap);
 }
 
 size_t rc_keytab_room(const rc_keytab *t)
 {
-    /* rc_keytab_intern_hashed grows the table when the next entry would
-     * fill more than 70% of it, tombstones counted. */
-    const size_t most = t->cap / 10 * 7 + t->cap % 10 * 7 / 10;
-    return most > t->deleted ? most - t->deleted : 0;
+    return room_of(t->cap, t->deleted);
 }
 
 rc_keyent *rc_keytab_intern(rc_keytab *t, rc_small *sm, const rc_alloc *a, const char *key)
@@ -171,13 +178,12 @@ rc_keyent *rc_keytab_intern_hashed(rc_keytab *t, rc_small *sm, const rc_alloc *a
 void rc_keytab_drop_unused(rc_keytab *t, rc_small *sm, const rc_alloc *a, rc_keyent *e)
 {
     if (e->refs || e->waiters.first) return;
-    const size_t mask = t->cap - 1;
     /* From its home, the full slot that points at it. */
-    size_t i = (size_t)e->hash & mask;
-    while (!(t->ctrl[i] & 0x80) || t->ents[i] != e) i = (i + 1) & mask;
+    size_t i = rc_keytab_home(t, e->hash);
+    while (!(t->ctrl[i] & 0x80) || t->ents[i] != e) i = rc_keytab_next(t, i);
     /* A tombstone, unless the next slot is empty (then no probe passes
      * here on its way further). */
-    if (t->ctrl[(i + 1) & mask] == RC_KEYTAB_EMPTY) {
+    if (t->ctrl[rc_keytab_next(t, i)] == RC_KEYTAB_EMPTY) {
         t->ctrl[i] = RC_KEYTAB_EMPTY;
     } else {
         t->ctrl[i] = RC_KEYTAB_DELETED;

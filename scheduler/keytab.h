@@ -56,11 +56,25 @@ enum { RC_KEYTAB_EMPTY = 0, RC_KEYTAB_DELETED = 1 };
 typedef struct rc_keytab {
     uint8_t *ctrl;    /* cap bytes: RC_KEYTAB_EMPTY, _DELETED, or 0x80 | tag */
     rc_keyent **ents; /* cap pointers (one allocation with ctrl) */
-    size_t cap;       /* a power of two, or 0 */
+    size_t cap;       /* a multiple of 64 up to 2^32, or 0 */
     size_t count;     /* entries */
     size_t deleted;   /* tombstones */
     size_t n_large;   /* entries too long for the slabs (from the allocator) */
 } rc_keytab;
+
+/* The home slot of a key of hash h: the low 32 bits scaled to the table
+ * (a multiply and a shift, so the size need not be a power of two and a
+ * reserved table is no bigger than its keys ask for). */
+static inline size_t rc_keytab_home(const rc_keytab *t, uint64_t h)
+{
+    return (size_t)(((uint64_t)(uint32_t)h * (uint64_t)t->cap) >> 32);
+}
+
+/* The slot after i, round to the first. */
+static inline size_t rc_keytab_next(const rc_keytab *t, size_t i)
+{
+    return i + 1 == t->cap ? 0 : i + 1;
+}
 
 /* The control byte of a full slot whose entry has hash h. */
 static inline uint8_t rc_keytab_tag(uint64_t h)

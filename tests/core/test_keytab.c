@@ -104,7 +104,9 @@ enum {
     KEYS = FAMILY * FAMILIES + PLAIN,
     KEY_MAX = 16 + 250 + PLAIN, /* the longest plain key, and room */
     ABSENT = 24,                /* keys that are never interned */
-    HOME_MASK = 1023,           /* a table never gets larger here: homes coincide at any size */
+    HOME_SHIFT = 22, /* a table never gets larger than 1024 slots here: keys whose
+                        hash's low 32 bits share their top 10 share their home at
+                        any size */
     STEPS = 4000,
     SEEDS = 6,
 };
@@ -113,15 +115,16 @@ enum {
 static char universe[KEYS][KEY_MAX];
 static char absent[ABSENT][32];
 
-/* Keys whose hash's low bits are `home`, at *n on: they share their home
- * slot in any table of up to 1024 slots. */
+/* Keys whose home is `home` in a table of 1024 slots (the top 10 of the
+ * hash's low 32 bits), at *n on: they share their home slot in any table of
+ * up to 1024 slots, of whatever size (rc_keytab_home scales those bits). */
 static void add_family(size_t *n, size_t home)
 {
     size_t len;
     for (unsigned long i = 0, found = 0; found < FAMILY; i++) {
         char *k = universe[*n];
         snprintf(k, KEY_MAX, "fam%zu/%lu", home, i);
-        if ((rc_keytab_hash(k, &len) & HOME_MASK) != home) continue;
+        if ((uint32_t)rc_keytab_hash(k, &len) >> HOME_SHIFT != home) continue;
         cr_assert_eq(len, strlen(k));
         found++;
         ++*n;
@@ -133,7 +136,7 @@ static void make_universe(void)
     static bool made;
     if (made) return;
     size_t n = 0;
-    add_family(&n, HOME_MASK); /* the last slot: its runs wrap to slot 0 */
+    add_family(&n, 1023); /* the last slot: its runs wrap to slot 0 */
     add_family(&n, 0);
     add_family(&n, 1);
     for (size_t i = 0; i < PLAIN; i++) {
@@ -194,7 +197,7 @@ static void model_fini(model *m)
         }                                                                                          \
     } while (0)
 
-/* The table's own invariants: a power-of-two size at most half full, the
+/* The table's own invariants: a size in steps of 64 at most 70% full, the
  * count of the entries, each slot's hash its entry's, and no empty slot
  * between an entry's home and its slot (else find would stop short). */
 static void check_table(model *m)
@@ -204,10 +207,9 @@ static void check_table(model *m)
         M_ASSERT(m, t->count == 0, "no slots, %zu entries", t->count);
         return;
     }
-    M_ASSERT(m, (t->cap & (t->cap - 1)) == 0, "cap %zu", t->cap);
+    M_ASSERT(m, t->cap % 64 == 0, "cap %zu", t->cap);
     M_ASSERT(m, (t->count + t->deleted) * 10 <= t->cap * 7, "%zu entries and %zu tombstones in %zu slots",
              t->count, t->deleted, t->cap);
-    const size_t mask = t->cap - 1;
     size_t n = 0, dead = 0;
     for (size_t i = 0; i < t->cap; i++) {
         const uint8_t c = t->ctrl[i];
@@ -222,7 +224,7 @@ static void check_table(model *m)
         const uint64_t h = rc_keytab_hash(e->text, &len);
         M_ASSERT(m, c == rc_keytab_tag(h), "slot %zu: tag differs from its key's hash", i);
         M_ASSERT(m, e->hash == (uint32_t)h, "slot %zu: the entry's hash", i);
-        for (size_t j = (size_t)e->hash & mask; j != i; j = (j + 1) & mask)
+        for (size_t j = rc_keytab_home(t, e->hash); j != i; j = rc_keytab_next(t, j))
             M_ASSERT(m, t->ctrl[j] != RC_KEYTAB_EMPTY, "slot %zu: a hole at %zu on the way from home",
                      i, j);
     }
@@ -400,11 +402,15 @@ static void drain(model *m)
     M_ASSERT(m, m->t.count == 0, "%zu entries left", m->t.count);
 }
 
-Test(keytab, agrees_with_a_reference_over_seeded_operations)
+/* The seeded operations, on a table made with room for `reserve` keys
+ * first (0: none, it grows from nothing). */
+static void seeded_operations(size_t reserve)
 {
     static model m;
     for (uint64_t seed = 1; seed <= SEEDS; seed++) {
         model_init(&m, seed * UINT64_C(0x5851F42D4C957F2D));
+        if (reserve) cr_assert_eq(rc_keytab_reserve(&m.t, &m.a, reserve), 0);
+        const size_t first_cap = m.t.cap;
         size_t peak = 0, peak_cap = 0;
         check_all(&m);
         for (m.step = 0; m.step < STEPS; m.step++) {
@@ -417,11 +423,25 @@ Test(keytab, agrees_with_a_reference_over_seeded_operations)
          * each family at once. */
         cr_assert_geq(peak, 100, "seed %llu: at most %zu keys at once", (unsigned long long)seed,
                       peak);
-        cr_assert_geq(peak_cap, 256, "seed %llu: the table only reached %zu slots",
-                      (unsigned long long)seed, peak_cap);
+        cr_assert_geq(peak_cap, reserve ? 2 * first_cap : 256,
+                      "seed %llu: the table only reached %zu slots", (unsigned long long)seed,
+                      peak_cap);
         drain(&m);
         model_fini(&m);
     }
+}
+
+Test(keytab, agrees_with_a_reference_over_seeded_operations)
+{
+    seeded_operations(0);
+}
+
+Test(keytab, a_table_sized_to_a_reservation_agrees_with_the_reference)
+{
+    /* 100 keys: 192 slots, three steps of 64, then 384 as it grows -- no
+     * power of two, and the first family's runs still wrap from the last
+     * slot to the first. */
+    seeded_operations(100);
 }
 
 Test(keytab, colliding_keys_come_and_go_in_every_order)
@@ -527,8 +547,9 @@ Test(keytab, reserve_makes_room_for_n_and_the_table_then_does_not_grow)
     cr_assert_eq(rc_keytab_reserve(&t, &a, 1000), 0);
     const size_t cap = t.cap, room = rc_keytab_room(&t);
     cr_assert_geq(room, 1000, "room for %zu", room);
-    cr_assert_eq(cap & (cap - 1), 0, "a power of two: %zu", cap);
-    cr_assert_leq(cap, 2048, "no bigger than needed: %zu", cap);
+    cr_assert_eq(cap % 64, 0, "in steps of 64: %zu", cap);
+    /* 1000 keys at 70% need 1429 slots: the next step of 64, not 2048. */
+    cr_assert_eq(cap, 1472, "no bigger than needed: %zu", cap);
     for (int i = 0; i < 10; i++) {
         snprintf(name, sizeof name, "early/%d", i);
         cr_assert_eq(rc_keytab_find(&t, name), early[i], "%s kept", name);
