@@ -180,9 +180,19 @@ static int run_case(const bench_case *bc, bool quick, int reps)
 
 typedef struct child_fig {
     double seconds;
+    double user, sys; /* CPU seconds of the run in user mode and in the kernel */
     uint64_t items;
     double bytes; /* peak RSS growth */
 } child_fig;
+
+/* This process's CPU seconds so far, in user mode and in the kernel. */
+static void cpu_seconds(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
+    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
 
 static size_t rss_kb(const char *field)
 {
@@ -208,6 +218,8 @@ static int child_run_case(const bench_case *bc, uint64_t count, child_fig *out)
         close(fd[0]);
         child_fig f = {0};
         size_t base = rss_kb("VmRSS");
+        double user0, sys0;
+        cpu_seconds(&user0, &sys0);
         if (bc) {
             run_result r;
             if (run_once(bc, count, &r) || r.outcome != SIM_DONE) _exit(1);
@@ -221,6 +233,9 @@ static int child_run_case(const bench_case *bc, uint64_t count, child_fig *out)
             f.items = r.completed;
         }
         f.bytes = ((double)rss_kb("VmHWM") - (double)base) * 1024.0;
+        cpu_seconds(&f.user, &f.sys);
+        f.user -= user0;
+        f.sys -= sys0;
         _exit(write(fd[1], &f, sizeof f) == (ssize_t)sizeof f ? 0 : 1);
     }
     close(fd[1]);
@@ -248,6 +263,8 @@ static double median_of(double *v, int n)
 
 typedef struct ratio_fig {
     double t, t_limit, per_item, bytes;
+    double user_per_item; /* the median user-mode CPU time of an item */
+    double sys_share;     /* the median kernel share of the run's CPU time */
     double x_bare; /* the median of each run's time over its bare loop's */
     uint64_t items;
 } ratio_fig;
@@ -256,7 +273,7 @@ typedef struct ratio_fig {
 static int measure(const char *name, uint64_t count, int reps, ratio_fig *out)
 {
     enum { MAX = 101 };
-    double t[MAX], tl[MAX], b[MAX], x[MAX];
+    double t[MAX], tl[MAX], b[MAX], x[MAX], u[MAX], k[MAX];
     child_fig f;
     if (reps < 1 || reps > MAX) return -1;
     for (int i = 0; i < reps; i++) {
@@ -266,12 +283,16 @@ static int measure(const char *name, uint64_t count, int reps, ratio_fig *out)
         t[i] = f.seconds;
         x[i] = t[i] / (tl[i] > 1e-9 ? tl[i] : 1e-9);
         b[i] = f.bytes / (double)(f.items ? f.items : 1);
+        u[i] = f.user / (double)(f.items ? f.items : 1);
+        k[i] = f.user + f.sys > 0 ? f.sys / (f.user + f.sys) : 0;
         out->items = f.items;
     }
     out->t = median_of(t, reps);
     out->t_limit = median_of(tl, reps);
     out->bytes = median_of(b, reps);
     out->x_bare = median_of(x, reps);
+    out->user_per_item = median_of(u, reps);
+    out->sys_share = median_of(k, reps);
     out->per_item = out->t / (double)(out->items ? out->items : 1);
     return 0;
 }
@@ -279,7 +300,10 @@ static int measure(const char *name, uint64_t count, int reps, ratio_fig *out)
 /* x sq/item: each scenario's cost per item over single_queue's, both as
  * measured against the bare loop run next to them (so a machine that is
  * slower while one scenario runs than while the other does moves the bare
- * loop's time with it): (x bare / items) over single_queue's. */
+ * loop's time with it): (x bare / items) over single_queue's.
+ * user x sq: the same for the CPU time in user mode alone, without the
+ * kernel's (mostly clearing first-touched pages, whose cost on a virtual
+ * machine depends on the host); kernel: the kernel's share of the CPU time. */
 static int print_ratios(uint64_t n, bool quick, int reps)
 {
     static const char *const names[] = {"single_queue", "pipeline", "fanout", "dynamic"};
@@ -293,11 +317,11 @@ static int print_ratios(uint64_t n, bool quick, int reps)
            strcmp(RC_BENCH_BUILD, "release, lto") == 0
                ? ""
                : " (the README's figures are from -Dbuildtype=release -Db_lto=true)");
-    printf("%-13s %9s %10s %9s %10s %11s %11s %8s\n", "scenario", "items", "time", "ns/item",
-           "x bare", "x sq/item", "bytes/item", "growth");
+    printf("%-13s %9s %10s %9s %10s %11s %11s %8s %10s %7s\n", "scenario", "items", "time",
+           "ns/item", "x bare", "x sq/item", "bytes/item", "growth", "user x sq", "kernel");
     printf("-----------------------------------------------------------------------------------"
-           "-----\n");
-    double sq_x_per_item = 0;
+           "-----------------------\n");
+    double sq_x_per_item = 0, sq_user = 0;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         ratio_fig big, little;
         if (measure(names[i], n, reps, &big) || measure(names[i], small, small_reps, &little)) {
@@ -305,12 +329,13 @@ static int print_ratios(uint64_t n, bool quick, int reps)
             return 1;
         }
         const double x_per_item = big.x_bare / (double)(big.items ? big.items : 1);
-        if (i == 0) sq_x_per_item = x_per_item;
+        if (i == 0) sq_x_per_item = x_per_item, sq_user = big.user_per_item;
         char tb[32];
         fmt_time(tb, sizeof tb, big.t);
-        printf("%-13s %9" PRIu64 " %10s %9.0f %9.1fx %10.1fx %11.0f %8.0f\n", names[i], big.items,
-               tb, big.per_item * 1e9, big.x_bare, x_per_item / sq_x_per_item,
-               big.bytes, big.t / little.t);
+        printf("%-13s %9" PRIu64 " %10s %9.0f %9.1fx %10.1fx %11.0f %8.0f %9.1fx %6.0f%%\n",
+               names[i], big.items, tb, big.per_item * 1e9, big.x_bare,
+               x_per_item / sq_x_per_item, big.bytes, big.t / little.t,
+               sq_user > 0 ? big.user_per_item / sq_user : 0, big.sys_share * 100);
         fflush(stdout);
     }
     return 0;
