@@ -798,8 +798,10 @@ rc_key *rc_key_hold(rc_cue *cue, const char *key);
 int rc_key_hold_n(rc_cue *cue, const char *const *keys, size_t n, rc_key **out);
 /* Make room in the cue's key table for n keys in all, so that it does not
  * grow (and move every entry) while a program that knows how many keys it
- * will make makes them.  A hint: nothing else changes.  0, RC_EINVAL (cue
- * NULL) or RC_ENOMEM (the table as it was). */
+ * will make makes them.  The table is made as large as n keys need (at
+ * most 70% full, in steps of 64 slots), not rounded up to a power of two,
+ * and it doubles from there if more come.  A hint: nothing else changes.
+ * 0, RC_EINVAL (cue NULL) or RC_ENOMEM (the table as it was). */
 int rc_key_reserve(rc_cue *cue, size_t n);
 /* How many keys the cue keeps now (declared by work, held, waited on) in
  * *keys, and how many its table holds before it grows in *room (either may
