@@ -189,7 +189,10 @@ typedef struct child_fig {
 static void cpu_seconds(double *user, double *sys)
 {
     struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
+    if (getrusage(RUSAGE_SELF, &ru)) {
+        *user = *sys = 0;
+        return;
+    }
     *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
     *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
 }
@@ -320,7 +323,7 @@ static int print_ratios(uint64_t n, bool quick, int reps)
     printf("%-13s %9s %10s %9s %10s %11s %11s %8s %10s %7s\n", "scenario", "items", "time",
            "ns/item", "x bare", "x sq/item", "bytes/item", "growth", "user x sq", "kernel");
     printf("-----------------------------------------------------------------------------------"
-           "-----------------------\n");
+           "------------------------\n");
     double sq_x_per_item = 0, sq_user = 0;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         ratio_fig big, little;

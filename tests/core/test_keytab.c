@@ -104,9 +104,8 @@ enum {
     KEYS = FAMILY * FAMILIES + PLAIN,
     KEY_MAX = 16 + 250 + PLAIN, /* the longest plain key, and room */
     ABSENT = 24,                /* keys that are never interned */
-    HOME_SHIFT = 22, /* a table never gets larger than 1024 slots here: keys whose
-                        hash's low 32 bits share their top 10 share their home at
-                        any size */
+    HOME_SHIFT = 22, /* a family: keys whose hash's low 32 bits share their top
+                        10 (see add_family) */
     STEPS = 4000,
     SEEDS = 6,
 };
@@ -116,8 +115,10 @@ static char universe[KEYS][KEY_MAX];
 static char absent[ABSENT][32];
 
 /* Keys whose home is `home` in a table of 1024 slots (the top 10 of the
- * hash's low 32 bits), at *n on: they share their home slot in any table of
- * up to 1024 slots, of whatever size (rc_keytab_home scales those bits). */
+ * hash's low 32 bits), at *n on.  rc_keytab_home scales those bits to the
+ * table, so the families used here share one home in every table of up to
+ * 1024 slots, of whatever size: 1023's is the last slot, 0's the first, and
+ * 1's the first or (in larger tables) the second. */
 static void add_family(size_t *n, size_t home)
 {
     size_t len;
@@ -496,6 +497,46 @@ static void table_free(rc_keytab *t, rc_small *sm, const rc_alloc *a, const coun
     rc_keytab_fini(t, sm, a);
     rc_small_fini(sm, a);
     cr_assert_eq(c->live, 0, "%ld blocks left", c->live);
+}
+
+Test(keytab, a_key_dropped_from_the_last_slot_looks_at_the_first)
+{
+    /* A 192-slot table (room for 100 keys): the first family's home is the
+     * last slot, so its second key wraps to slot 0. */
+    make_universe();
+    counting c = {0};
+    rc_alloc a = counting_alloc(&c);
+    rc_keytab t = {0};
+    rc_small sm = {0};
+    cr_assert_eq(rc_keytab_reserve(&t, &a, 100), 0);
+    cr_assert_eq(t.cap, 192);
+    const size_t last = t.cap - 1;
+    rc_keyent *first = rc_keytab_intern(&t, &sm, &a, universe[0]);
+    cr_assert_not_null(first);
+    cr_assert_eq(rc_keytab_home(&t, first->hash), last);
+    cr_assert_eq(t.ents[last], first);
+    cr_assert_eq(t.ctrl[0], RC_KEYTAB_EMPTY);
+    /* Alone: dropped with slot 0 empty, its slot is empty again (no
+     * tombstone). */
+    rc_keytab_drop_unused(&t, &sm, &a, first);
+    cr_assert_eq(t.ctrl[last], RC_KEYTAB_EMPTY);
+    cr_assert_eq(t.deleted, 0);
+    cr_assert_null(rc_keytab_find(&t, universe[0]));
+    /* Two: the second in slot 0.  Dropping the first leaves a tombstone
+     * (a probe for the second passes there), and the second is found. */
+    first = rc_keytab_intern(&t, &sm, &a, universe[0]);
+    rc_keyent *second = rc_keytab_intern(&t, &sm, &a, universe[1]);
+    cr_assert_eq(t.ents[last], first);
+    cr_assert_eq(t.ents[0], second);
+    rc_keytab_drop_unused(&t, &sm, &a, first);
+    cr_assert_eq(t.ctrl[last], RC_KEYTAB_DELETED);
+    cr_assert_eq(t.deleted, 1);
+    cr_assert_eq(rc_keytab_find(&t, universe[1]), second);
+    /* The second out of slot 0, whose next slot is empty: no tombstone. */
+    rc_keytab_drop_unused(&t, &sm, &a, second);
+    cr_assert_eq(t.ctrl[0], RC_KEYTAB_EMPTY);
+    cr_assert_eq(t.count, 0);
+    table_free(&t, &sm, &a, &c);
 }
 
 Test(keytab, an_empty_table_finds_nothing)
