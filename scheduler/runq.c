@@ -14,12 +14,78 @@ static bool entry_before(const rc_qentry *a, const rc_qentry *b)
     return before(a->prio, a->seq, b->prio, b->seq);
 }
 
+static void gone_free(const rc_alloc *a, rc_qgone *g)
+{
+    rc_free(a, g->seqs);
+    memset(g, 0, sizeof *g);
+}
+
 void rc_runq_free(const rc_alloc *a, rc_runq *q)
 {
     rc_free(a, q->ring);
     rc_free(a, q->heap);
+    gone_free(a, &q->gone);
     memset(q, 0, sizeof *q);
 }
+
+/* ---- the set of removed heap entries ---- */
+
+static size_t gone_home(const rc_qgone *g, uint64_t seq)
+{
+    seq *= UINT64_C(0x9e3779b97f4a7c15);
+    return (size_t)(seq >> 32) & (g->cap - 1);
+}
+
+static bool gone_has(const rc_qgone *g, uint64_t seq)
+{
+    if (!g->n) return false;
+    for (size_t i = gone_home(g, seq);; i = (i + 1) & (g->cap - 1)) {
+        if (!g->used[i]) return false;
+        if (g->seqs[i] == seq) return true;
+    }
+}
+
+static void gone_put(rc_qgone *g, uint64_t seq)
+{
+    size_t i = gone_home(g, seq);
+    while (g->used[i]) {
+        if (g->seqs[i] == seq) return;
+        i = (i + 1) & (g->cap - 1);
+    }
+    g->used[i] = 1;
+    g->seqs[i] = seq;
+    g->n++;
+}
+
+/* Add seq (at most half full).  0 or RC_ENOMEM (the set as it was). */
+static int gone_add(const rc_alloc *a, rc_qgone *g, uint64_t seq)
+{
+    if ((g->n + 1) * 2 > g->cap) {
+        const size_t ncap = g->cap ? g->cap * 2 : 16;
+        if (ncap > SIZE_MAX / (sizeof *g->seqs + 1)) return RC_ENOMEM;
+        uint64_t *seqs = rc_malloc(a, ncap * (sizeof *seqs + 1));
+        if (!seqs) return RC_ENOMEM;
+        rc_qgone old = *g;
+        g->seqs = seqs;
+        g->used = (uint8_t *)(seqs + ncap);
+        memset(g->used, 0, ncap);
+        g->cap = ncap;
+        g->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.used[i]) gone_put(g, old.seqs[i]);
+        rc_free(a, old.seqs);
+    }
+    gone_put(g, seq);
+    return 0;
+}
+
+static void gone_clear(rc_qgone *g)
+{
+    if (g->n) memset(g->used, 0, g->cap);
+    g->n = 0;
+}
+
+/* ---- the run ---- */
 
 static rc_qentry *ring_at(const rc_runq *q, uint64_t pos)
 {
@@ -46,11 +112,7 @@ static void skip_tombstones(rc_runq *q)
     if (q->head == q->tail) q->head = q->tail = 0;
 }
 
-static void heap_set(rc_runq *q, size_t i, rc_qentry e)
-{
-    q->heap[i] = e;
-    e.node->pos = i;
-}
+/* ---- the heap: entries move, the items they name are not written ---- */
 
 static void sift_up(rc_runq *q, size_t i)
 {
@@ -58,25 +120,60 @@ static void sift_up(rc_runq *q, size_t i)
     while (i > 0) {
         size_t parent = (i - 1) / 2;
         if (!entry_before(&e, &q->heap[parent])) break;
-        heap_set(q, i, q->heap[parent]);
+        q->heap[i] = q->heap[parent];
         i = parent;
     }
-    heap_set(q, i, e);
+    q->heap[i] = e;
 }
 
 static void sift_down(rc_runq *q, size_t i)
 {
     rc_qentry e = q->heap[i];
+    const size_t n = q->heap_len;
     for (;;) {
         size_t l = 2 * i + 1, best = i;
         const rc_qentry *bestp = &e;
-        if (l < q->heap_len && entry_before(&q->heap[l], bestp)) best = l, bestp = &q->heap[l];
-        if (l + 1 < q->heap_len && entry_before(&q->heap[l + 1], bestp)) best = l + 1;
+        if (l < n && entry_before(&q->heap[l], bestp)) best = l, bestp = &q->heap[l];
+        if (l + 1 < n && entry_before(&q->heap[l + 1], bestp)) best = l + 1;
         if (best == i) break;
-        heap_set(q, i, q->heap[best]);
+        q->heap[i] = q->heap[best];
         i = best;
     }
-    heap_set(q, i, e);
+    q->heap[i] = e;
+}
+
+/* Take out the entry at i (its item is no longer told). */
+static void heap_take(rc_runq *q, size_t i)
+{
+    q->heap_len--;
+    if (i == q->heap_len) return;
+    q->heap[i] = q->heap[q->heap_len];
+    sift_down(q, i);
+    sift_up(q, i);
+}
+
+/* Rebuild the heap without the removed items' entries; the set empties. */
+static void heap_compact(rc_runq *q)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < q->heap_len; i++)
+        if (!gone_has(&q->gone, q->heap[i].seq)) q->heap[n++] = q->heap[i];
+    q->heap_len = n;
+    q->heap_gone = 0;
+    gone_clear(&q->gone);
+    for (size_t i = n / 2; i-- > 0;) sift_down(q, i);
+}
+
+/* Drop removed items' entries from the top, so that the top is live. */
+static void heap_settle(rc_runq *q)
+{
+    while (q->heap_gone && q->heap_len && gone_has(&q->gone, q->heap[0].seq)) {
+        q->heap_gone--;
+        heap_take(q, 0);
+        /* Their seqs stay in the set until it is cleared: the set is asked
+         * only while some removed entry is still in the heap. */
+        if (!q->heap_gone) gone_clear(&q->gone);
+    }
 }
 
 int rc_runq_push(const rc_alloc *a, rc_runq *q, rc_qnode *node, double prio, uint64_t seq)
@@ -94,27 +191,22 @@ int rc_runq_push(const rc_alloc *a, rc_runq *q, rc_qnode *node, double prio, uin
         q->last_seq = seq;
         return 0;
     }
+    /* An item removed from the heap may come back before its old entry is
+     * dropped: the old one must not be taken for it. */
+    if (q->gone.n && gone_has(&q->gone, seq)) heap_compact(q);
     if (rc_grow(a, (void **)&q->heap, &q->heap_cap, q->heap_len + 1, sizeof *q->heap))
         return RC_ENOMEM;
     node->where = RC_Q_HEAP;
+    node->pos = seq;
     q->heap[q->heap_len++] = e;
     sift_up(q, q->heap_len - 1);
     return 0;
 }
 
-static void heap_remove_at(rc_runq *q, size_t i)
-{
-    q->heap[i].node->where = RC_Q_NONE;
-    q->heap_len--;
-    if (i == q->heap_len) return;
-    heap_set(q, i, q->heap[q->heap_len]);
-    sift_down(q, i);
-    sift_up(q, i);
-}
-
 rc_qnode *rc_runq_peek(rc_runq *q)
 {
     if (q->run_live) skip_tombstones(q);
+    if (q->heap_gone) heap_settle(q);
     const rc_qentry *run = q->run_live ? ring_at(q, q->head) : NULL;
     const rc_qentry *heap = q->heap_len ? &q->heap[0] : NULL;
     if (run && (!heap || entry_before(run, heap))) return run->node;
@@ -123,12 +215,27 @@ rc_qnode *rc_runq_peek(rc_runq *q)
 
 rc_qnode *rc_runq_pop(rc_runq *q)
 {
-    rc_qnode *n = rc_runq_peek(q);
-    if (n) rc_runq_remove(q, n);
+    if (q->run_live) skip_tombstones(q);
+    if (q->heap_gone) heap_settle(q);
+    const rc_qentry *run = q->run_live ? ring_at(q, q->head) : NULL;
+    const rc_qentry *heap = q->heap_len ? &q->heap[0] : NULL;
+    if (run && (!heap || entry_before(run, heap))) {
+        rc_qnode *n = run->node;
+        ring_at(q, q->head)->node = NULL;
+        n->where = RC_Q_NONE;
+        q->run_live--;
+        skip_tombstones(q);
+        if (q->run_live == 0) q->head = q->tail = 0;
+        return n;
+    }
+    if (!heap) return NULL;
+    rc_qnode *n = heap->node;
+    n->where = RC_Q_NONE;
+    heap_take(q, 0);
     return n;
 }
 
-void rc_runq_remove(rc_runq *q, rc_qnode *node)
+void rc_runq_remove(const rc_alloc *a, rc_runq *q, rc_qnode *node)
 {
     if (node->where == RC_Q_RUN) {
         ring_at(q, node->pos)->node = NULL;
@@ -136,7 +243,26 @@ void rc_runq_remove(rc_runq *q, rc_qnode *node)
         q->run_live--;
         if (node->pos == q->head) skip_tombstones(q);
         if (q->run_live == 0) q->head = q->tail = 0;
-    } else if (node->where == RC_Q_HEAP) {
-        heap_remove_at(q, (size_t)node->pos);
+        return;
+    }
+    if (node->where != RC_Q_HEAP) return;
+    const uint64_t seq = node->pos;
+    node->where = RC_Q_NONE;
+    if (gone_add(a, &q->gone, seq) == 0) {
+        q->heap_gone++;
+        /* More removed than live, or a set (which keeps the seqs of entries
+         * already dropped while others wait) larger than the heap: rebuild
+         * without them, so that the heap and the set stay within about
+         * twice what is queued. */
+        if (q->gone.n >= 64 && (q->heap_gone * 2 > q->heap_len || q->gone.n > q->heap_len))
+            heap_compact(q);
+        return;
+    }
+    /* No memory for the set: find the entry. */
+    for (size_t i = 0; i < q->heap_len; i++) {
+        if (q->heap[i].seq == seq && !gone_has(&q->gone, seq)) {
+            heap_take(q, i);
+            return;
+        }
     }
 }

@@ -3,10 +3,18 @@
  *
  * Work almost always arrives in order (FIFO without a priority callback, or
  * equal priorities), so the queue is a sorted run -- a ring that only ever
- * appends -- plus a binary heap for the few entries that arrive out of order
+ * appends -- plus a binary heap for the entries that arrive out of order
  * (older work coming back from a wait, or a higher priority).  Pop takes the
  * better of the two heads: O(1) for in-order arrivals, O(log n) otherwise.
- * Removal (cancel) is O(1) in the run (a tombstone) and O(log n) in the heap.
+ *
+ * Removal (cancel, a timeout) is O(1) in the run (a tombstone) and lazy in
+ * the heap: the entry's sequence number goes into a set of removed ones,
+ * and the entry is dropped when it comes to the top (or when the heap is
+ * rebuilt without them, once there are as many removed as live).  So the
+ * heap never writes into the queued items: a pop of a heap of a million
+ * moves some twenty entries, and writing each one's new place into its work
+ * record cost a miss to memory apiece.  A sequence number is unique among
+ * the queued items (the work's id).
  */
 #ifndef RC_RUNQ_H
 #define RC_RUNQ_H
@@ -19,7 +27,7 @@
 /* Embedded in each queued item: where its entry lives. */
 typedef struct rc_qnode {
     uint8_t where; /* RC_Q_NONE, RC_Q_RUN, RC_Q_HEAP */
-    uint64_t pos;  /* absolute ring position, or heap index */
+    uint64_t pos;  /* absolute ring position (RUN), or its sequence (HEAP) */
 } rc_qnode;
 
 enum { RC_Q_NONE = 0, RC_Q_RUN = 1, RC_Q_HEAP = 2 };
@@ -27,8 +35,17 @@ enum { RC_Q_NONE = 0, RC_Q_RUN = 1, RC_Q_HEAP = 2 };
 typedef struct rc_qentry {
     double prio;
     uint64_t seq;
-    rc_qnode *node; /* NULL: tombstone */
+    rc_qnode *node; /* NULL: tombstone (in the ring) */
 } rc_qentry;
+
+/* The sequence numbers of items removed while in the heap (open
+ * addressing; used[i] says whether seqs[i] is one). */
+typedef struct rc_qgone {
+    uint64_t *seqs;
+    uint8_t *used;
+    size_t cap; /* a power of two, or 0 */
+    size_t n;
+} rc_qgone;
 
 typedef struct rc_runq {
     rc_qentry *ring;
@@ -40,6 +57,8 @@ typedef struct rc_runq {
     uint64_t last_seq;
     rc_qentry *heap;
     size_t heap_len, heap_cap;
+    size_t heap_gone; /* entries in the heap whose item was removed */
+    rc_qgone gone;    /* their sequence numbers (and some already dropped) */
 } rc_runq;
 
 void rc_runq_free(const rc_alloc *a, rc_runq *q);
@@ -48,10 +67,13 @@ int rc_runq_push(const rc_alloc *a, rc_runq *q, rc_qnode *node, double prio, uin
 rc_qnode *rc_runq_pop(rc_runq *q);
 /* The best entry's node without removing it, or NULL. */
 rc_qnode *rc_runq_peek(rc_runq *q);
-void rc_runq_remove(rc_runq *q, rc_qnode *node);
+/* Take node out of the queue (it is in it).  a: for the set of removed
+ * heap entries; without memory for it the entry is found and taken out at
+ * once, in time linear in the heap. */
+void rc_runq_remove(const rc_alloc *a, rc_runq *q, rc_qnode *node);
 static inline size_t rc_runq_len(const rc_runq *q)
 {
-    return q->run_live + q->heap_len;
+    return q->run_live + q->heap_len - q->heap_gone;
 }
 
 #endif

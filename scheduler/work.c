@@ -247,7 +247,7 @@ void rc_unlink_pending(rc_cue *cue, rc_work *w)
         w->task->svc->waiting--;
         break;
     case RC_W_QUEUED:
-        rc_runq_remove(&w->task->svc->q, &w->q);
+        rc_runq_remove(&cue->alloc, &w->task->svc->q, &w->q);
         /* Nothing left to start: a rate timer would only hold the loop (and
          * virtual time) to an instant nobody needs. */
         if (!rc_runq_len(&w->task->svc->q)) rc_timer_stop(cue->loop, &w->task->svc->rate_timer);

@@ -75,7 +75,7 @@ Test(runq, removal_from_run_and_heap_leaves_the_rest_in_order)
         it[i].id = i;
         rc_runq_push(&a, &q, &it[i].q, 0, (uint64_t)i);
     }
-    for (int i = 0; i < N; i += 3) rc_runq_remove(&q, &it[i].q);
+    for (int i = 0; i < N; i += 3) rc_runq_remove(&a, &q, &it[i].q);
     int last = -1;
     size_t popped = 0;
     rc_qnode *n;
@@ -106,6 +106,185 @@ Test(runq, ring_grows_while_popping_and_keeps_fifo)
     while ((n = rc_runq_pop(&q))) cr_assert_eq(((item *)n)->id, next_expected++);
     cr_assert_eq(next_expected, N);
     rc_runq_free(&a, &q);
+}
+
+/* An allocator that can be told to refuse (for the set of removed heap
+ * entries), and counts what is live. */
+typedef struct refusing {
+    bool refuse;
+    long live;
+} refusing;
+
+static void *refusing_fn(void *ud, void *p, size_t n)
+{
+    refusing *r = ud;
+    if (n == 0) {
+        if (p) r->live--;
+        free(p);
+        return NULL;
+    }
+    if (r->refuse) return NULL;
+    void *np = realloc(p, n);
+    if (np && !p) r->live++;
+    return np;
+}
+
+/* Seeded operations against a reference (a flag and a key per item, the
+ * best found by a scan): push in any order, pop, peek, remove, and push
+ * back what was removed, with priorities or without, and with the set of
+ * removed heap entries refused memory part of the time. */
+Test(runq, agrees_with_a_reference_over_seeded_operations)
+{
+    enum { N = 300, STEPS = 20000 };
+    static item it[N];
+    static bool queued[N];
+    static double prio[N];
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        refusing r = {0};
+        rc_alloc a = {refusing_fn, &r};
+        rc_runq q = {0};
+        uint64_t x = seed * UINT64_C(0x9E3779B97F4A7C15);
+        const bool prios = seed % 2 == 0;
+        size_t n_queued = 0, removed_from_heap = 0, peak_heap = 0;
+        memset(queued, 0, sizeof queued);
+        for (int i = 0; i < N; i++) it[i].id = i;
+        for (int step = 0; step < STEPS; step++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            const unsigned op = (unsigned)(x % 10);
+            const int i = (int)((x >> 8) % N);
+            r.refuse = seed >= 5 && (x >> 40) % 4 == 0;
+            if (op < 4) { /* push i if it is not queued */
+                if (queued[i]) continue;
+                prio[i] = prios ? (double)((x >> 20) % 3) / 2 : 0;
+                bool was_refused = r.refuse;
+                r.refuse = false; /* the ring and heap themselves may grow */
+                cr_assert_eq(rc_runq_push(&a, &q, &it[i].q, prio[i], (uint64_t)i), 0);
+                r.refuse = was_refused;
+                queued[i] = true;
+                n_queued++;
+            } else if (op < 7) { /* pop: the best of the reference */
+                int best = -1;
+                for (int j = 0; j < N; j++)
+                    if (queued[j] && (best < 0 || prio[j] > prio[best] ||
+                                      (prio[j] == prio[best] && j < best)))
+                        best = j;
+                rc_qnode *peeked = rc_runq_peek(&q);
+                rc_qnode *n = rc_runq_pop(&q);
+                cr_assert_eq(peeked, n, "seed %llu step %d: peek and pop differ",
+                             (unsigned long long)seed, step);
+                if (best < 0) {
+                    cr_assert_null(n, "seed %llu step %d: popped from an empty queue",
+                                   (unsigned long long)seed, step);
+                    continue;
+                }
+                cr_assert_not_null(n, "seed %llu step %d: nothing popped", (unsigned long long)seed,
+                                   step);
+                cr_assert_eq(((item *)n)->id, best, "seed %llu step %d: popped %d, expected %d",
+                             (unsigned long long)seed, step, ((item *)n)->id, best);
+                cr_assert_eq(n->where, RC_Q_NONE);
+                queued[best] = false;
+                n_queued--;
+            } else { /* remove i if it is queued */
+                if (!queued[i]) continue;
+                if (it[i].q.where == RC_Q_HEAP) removed_from_heap++;
+                rc_runq_remove(&a, &q, &it[i].q);
+                cr_assert_eq(it[i].q.where, RC_Q_NONE);
+                queued[i] = false;
+                n_queued--;
+            }
+            cr_assert_eq(rc_runq_len(&q), n_queued, "seed %llu step %d: length",
+                         (unsigned long long)seed, step);
+            /* Removed entries do not pile up. */
+            cr_assert_leq(q.heap_len, 2 * n_queued + 64, "seed %llu step %d: heap of %zu for %zu",
+                          (unsigned long long)seed, step, q.heap_len, n_queued);
+            cr_assert_leq(q.gone.n, q.heap_len + 64);
+            if (q.heap_len > peak_heap) peak_heap = q.heap_len;
+        }
+        /* The run did what it is for. */
+        cr_assert_geq(removed_from_heap, 500, "seed %llu: %zu removed from the heap",
+                      (unsigned long long)seed, removed_from_heap);
+        cr_assert_geq(peak_heap, 50);
+        rc_runq_free(&a, &q);
+        cr_assert_eq(r.live, 0, "seed %llu: %ld blocks left", (unsigned long long)seed, r.live);
+    }
+}
+
+Test(runq, an_item_removed_from_the_heap_and_pushed_back_comes_out_once)
+{
+    rc_alloc a = A();
+    rc_runq q = {0};
+    static item it[11];
+    for (int i = 0; i < 11; i++) it[i].id = i;
+    /* 10 in the run; 9, 3, 1 and 2 out of order, in the heap. */
+    rc_runq_push(&a, &q, &it[10].q, 0, 10);
+    rc_runq_push(&a, &q, &it[9].q, 0, 9);
+    rc_runq_push(&a, &q, &it[3].q, 0, 3);
+    rc_runq_push(&a, &q, &it[1].q, 0, 1);
+    rc_runq_push(&a, &q, &it[2].q, 0, 2);
+    cr_assert_eq(it[2].q.where, RC_Q_HEAP);
+    cr_assert_eq(it[9].q.where, RC_Q_HEAP);
+    rc_runq_remove(&a, &q, &it[2].q);
+    rc_runq_remove(&a, &q, &it[9].q);
+    cr_assert_eq(rc_runq_len(&q), 3);
+    /* 2 back before its old entry came to the top (and with 9's still in
+     * the heap when it does): once, in its place. */
+    cr_assert_eq(rc_runq_push(&a, &q, &it[2].q, 0, 2), 0);
+    cr_assert_eq(rc_runq_len(&q), 4);
+    const int want[] = {1, 2, 3, 10};
+    for (int k = 0; k < 4; k++) {
+        rc_qnode *n = rc_runq_pop(&q);
+        cr_assert_not_null(n, "pop %d: nothing", k);
+        cr_assert_eq(((item *)n)->id, want[k], "pop %d: %d, expected %d", k, ((item *)n)->id,
+                     want[k]);
+    }
+    cr_assert_null(rc_runq_pop(&q));
+    cr_assert_eq(rc_runq_len(&q), 0);
+    /* Removed from the heap and never back: skipped, and its memory kept
+     * no longer than its entry. */
+    rc_runq_push(&a, &q, &it[5].q, 0, 5);
+    rc_runq_push(&a, &q, &it[1].q, 0, 1);
+    rc_runq_push(&a, &q, &it[3].q, 0, 3);
+    rc_runq_remove(&a, &q, &it[1].q);
+    cr_assert_eq(q.heap_gone, 1);
+    cr_assert_eq(((item *)rc_runq_pop(&q))->id, 3);
+    cr_assert_eq(q.heap_gone, 0);
+    cr_assert_eq(q.gone.n, 0);
+    cr_assert_eq(((item *)rc_runq_pop(&q))->id, 5);
+    cr_assert_null(rc_runq_pop(&q));
+    rc_runq_free(&a, &q);
+}
+
+Test(runq, without_memory_for_the_removed_set_a_heap_entry_is_taken_out_at_once)
+{
+    refusing r = {0};
+    rc_alloc a = {refusing_fn, &r};
+    rc_runq q = {0};
+    enum { N = 200 };
+    static item it[N];
+    /* The last one first (the run), then the rest in descending order:
+     * every one of them out of order, in the heap. */
+    for (int i = N - 1; i >= 0; i--) {
+        it[i].id = i;
+        cr_assert_eq(rc_runq_push(&a, &q, &it[i].q, 0, (uint64_t)i), 0);
+    }
+    cr_assert_eq(q.heap_len, N - 1);
+    r.refuse = true;
+    for (int i = 0; i < N; i += 4) rc_runq_remove(&a, &q, &it[i].q);
+    cr_assert_eq(q.heap_gone, 0, "nothing left behind to skip");
+    cr_assert_eq(q.heap_len, N - 1 - N / 4);
+    cr_assert_eq(rc_runq_len(&q), N - N / 4);
+    int last = -1;
+    rc_qnode *n;
+    while ((n = rc_runq_pop(&q))) {
+        const int id = ((item *)n)->id;
+        cr_assert(id % 4 != 0, "removed item %d came back", id);
+        cr_assert_gt(id, last);
+        last = id;
+    }
+    cr_assert_eq(last, N - 1);
+    r.refuse = false;
+    rc_runq_free(&a, &q);
+    cr_assert_eq(r.live, 0);
 }
 
 Test(idmap, put_get_delete_many)
