@@ -24,31 +24,45 @@ static inline sim_textbuf sim_text_start(char *buf, size_t size)
     return (sim_textbuf){buf, buf + size - 1};
 }
 
-/* Append a string. */
-static inline void sim_text_str(sim_textbuf *t, const char *s)
+/* Append the n bytes at s (no terminator among them). */
+static inline void sim_text_mem(sim_textbuf *t, const char *s, size_t n)
 {
-    size_t n = strlen(s), room = (size_t)(t->end - t->at);
+    const size_t room = (size_t)(t->end - t->at);
     if (n > room) n = room;
     memcpy(t->at, s, n);
     t->at += n;
     *t->at = 0;
 }
 
+/* Append a string. */
+static inline void sim_text_str(sim_textbuf *t, const char *s)
+{
+    sim_text_mem(t, s, strlen(s));
+}
+
+/* The text so far: its length. */
+static inline size_t sim_text_len(const sim_textbuf *t, const char *buf)
+{
+    return (size_t)(t->at - buf);
+}
+
 /* Append v in decimal, with leading zeros to at least `width` digits (as
- * printf's "%0*llu"). */
+ * printf's "%0*llu").  The digits are counted first and written in place:
+ * text just written is never read back (a read of bytes still on their way
+ * to the cache waits for them, which cost more than the digits). */
 static inline void sim_text_uint(sim_textbuf *t, uint64_t v, unsigned width)
 {
-    /* The digits from the right, zero-padded, then copied as a string. */
-    char digits[64];
-    char *p = digits + sizeof digits - 1;
-    *p = 0;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    if (width > sizeof digits - 1) width = sizeof digits - 1;
-    while ((size_t)(digits + sizeof digits - 1 - p) < width) *--p = '0';
-    sim_text_str(t, p);
+    unsigned n = 1;
+    for (uint64_t x = v; x >= 10; x /= 10) n++;
+    if (width > 63) width = 63;
+    const unsigned total = n > width ? n : width;
+    const size_t room = (size_t)(t->end - t->at);
+    /* What does not fit is cut off at the right, as snprintf would. */
+    char *const start = t->at;
+    for (unsigned i = total; i-- > 0; v /= 10) /* past the digits v is 0: the padding */
+        if (i < room) start[i] = (char)('0' + v % 10);
+    t->at += total < room ? total : room;
+    *t->at = 0;
 }
 
 #endif /* SIM_TEXTBUF_H */

@@ -42,14 +42,16 @@ static int submit_keyed(sim *s, const char *task, const char *label, const char 
     return rc;
 }
 
-/* buf = prefix + zero-padded i (+ suffix), as "%s%0*llu%s" would. */
-static void name_of(char *buf, size_t size, const char *prefix, uint64_t i, unsigned width,
-                    const char *suffix)
+/* buf = prefix + zero-padded i (+ suffix), as "%s%0*llu%s" would; its
+ * length. */
+static size_t name_of(char *buf, size_t size, const char *prefix, uint64_t i, unsigned width,
+                      const char *suffix)
 {
     sim_textbuf t = sim_text_start(buf, size);
     sim_text_str(&t, prefix);
     sim_text_uint(&t, i, width);
     sim_text_str(&t, suffix);
+    return sim_text_len(&t, buf);
 }
 
 /* buf = a + b, as "%s%s" would. */
@@ -58,6 +60,15 @@ static void join(char *buf, size_t size, const char *a, const char *b)
     sim_textbuf t = sim_text_start(buf, size);
     sim_text_str(&t, a);
     sim_text_str(&t, b);
+}
+
+/* join for a b of blen bytes the caller has just made: not read back for
+ * its length (a read of bytes just written waits for them to be stored). */
+static void join_n(char *buf, size_t size, const char *a, const char *b, size_t blen)
+{
+    sim_textbuf t = sim_text_start(buf, size);
+    sim_text_str(&t, a);
+    sim_text_mem(&t, b, blen);
 }
 
 /* ---- single_queue: independent work through one service ---- */
@@ -87,10 +98,10 @@ static int pipeline_work(sim *s, uint64_t i, void *ud)
 {
     (void)ud;
     char label[32], extracted[48], transformed[48], loaded[48];
-    name_of(label, sizeof label, "item_", i, 4, "");
-    join(extracted, sizeof extracted, "extracted/", label);
-    join(transformed, sizeof transformed, "transformed/", label);
-    join(loaded, sizeof loaded, "loaded/", label);
+    const size_t n = name_of(label, sizeof label, "item_", i, 4, "");
+    join_n(extracted, sizeof extracted, "extracted/", label, n);
+    join_n(transformed, sizeof transformed, "transformed/", label, n);
+    join_n(loaded, sizeof loaded, "loaded/", label, n);
     const char *e[] = {extracted}, *t[] = {transformed}, *l[] = {loaded};
     /* The three keys are looked up together (their table misses overlap),
      * and each stage is given the entries of its keys. */
@@ -132,9 +143,10 @@ enum { FANOUT = 5 };
 /* buf = prefix + batch + "/" + i, as "%s%s/%u" would. */
 static void part_of(char *buf, size_t size, const char *prefix, const char *batch, unsigned i)
 {
-    join(buf, size, prefix, batch);
-    sim_textbuf t = {buf + strlen(buf), buf + size - 1};
-    sim_text_str(&t, "/");
+    sim_textbuf t = sim_text_start(buf, size);
+    sim_text_str(&t, prefix);
+    sim_text_str(&t, batch);
+    sim_text_mem(&t, "/", 1);
     sim_text_uint(&t, i, 1);
 }
 
@@ -177,8 +189,8 @@ static int fanout_work(sim *s, uint64_t i, void *ud)
 {
     (void)ud;
     char label[32], key[48];
-    name_of(label, sizeof label, "batch_", i, 4, "");
-    join(key, sizeof key, "split/", label);
+    const size_t n = name_of(label, sizeof label, "batch_", i, 4, "");
+    join_n(key, sizeof key, "split/", label, n);
     const char *out[] = {key};
     return submit(s, "split", label, NULL, 0, out, 1);
 }
@@ -323,8 +335,8 @@ static int submit_publish(sim *s, dynamic_model *m, unsigned d)
         needs[n] = keys[n];
         entries[n] = pool_key(s, m, false, m->docs[d].local[k]);
     }
-    name_of(label, sizeof label, "doc_", d, 3, "");
-    join(out_key, sizeof out_key, "published/", label);
+    const size_t label_len = name_of(label, sizeof label, "doc_", d, 3, "");
+    join_n(out_key, sizeof out_key, "published/", label, label_len);
     const char *out[] = {out_key};
     return submit_keyed(s, "publish", label, needs, n, out, 1, entries, -1, NULL);
 }
