@@ -11,6 +11,7 @@
 #include "ratelimit.h"
 #include "runq.h"
 #include "strmap.h"
+#include "testutil.h"
 
 typedef struct item {
     rc_qnode q;
@@ -108,27 +109,6 @@ Test(runq, ring_grows_while_popping_and_keeps_fifo)
     rc_runq_free(&a, &q);
 }
 
-/* An allocator that can be told to refuse (for the set of removed heap
- * entries), and counts what is live. */
-typedef struct refusing {
-    bool refuse;
-    long live;
-} refusing;
-
-static void *refusing_fn(void *ud, void *p, size_t n)
-{
-    refusing *r = ud;
-    if (n == 0) {
-        if (p) r->live--;
-        free(p);
-        return NULL;
-    }
-    if (r->refuse) return NULL;
-    void *np = realloc(p, n);
-    if (np && !p) r->live++;
-    return np;
-}
-
 /* Seeded operations against a reference (a flag and a key per item, the
  * best found by a scan): push in any order, pop, peek, remove, and push
  * back what was removed, with priorities or without, and with the set of
@@ -140,8 +120,8 @@ Test(runq, agrees_with_a_reference_over_seeded_operations)
     static bool queued[N];
     static double prio[N];
     for (uint64_t seed = 1; seed <= 8; seed++) {
-        refusing r = {0};
-        rc_alloc a = {refusing_fn, &r};
+        tu_counting r = {0};
+        rc_alloc a = {tu_counting_realloc, &r};
         rc_runq q = {0};
         uint64_t x = seed * UINT64_C(0x9E3779B97F4A7C15);
         const bool prios = seed % 2 == 0;
@@ -152,14 +132,14 @@ Test(runq, agrees_with_a_reference_over_seeded_operations)
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             const unsigned op = (unsigned)(x % 10);
             const int i = (int)((x >> 8) % N);
-            r.refuse = seed >= 5 && (x >> 40) % 4 == 0;
+            r.fail = seed >= 5 && (x >> 40) % 4 == 0;
             if (op < 4) { /* push i if it is not queued */
                 if (queued[i]) continue;
                 prio[i] = prios ? (double)((x >> 20) % 3) / 2 : 0;
-                bool was_refused = r.refuse;
-                r.refuse = false; /* the ring and heap themselves may grow */
+                bool was_refused = r.fail;
+                r.fail = false; /* the ring and heap themselves may grow */
                 cr_assert_eq(rc_runq_push(&a, &q, &it[i].q, prio[i], (uint64_t)i), 0);
-                r.refuse = was_refused;
+                r.fail = was_refused;
                 queued[i] = true;
                 n_queued++;
             } else if (op < 7) { /* pop: the best of the reference */
@@ -256,8 +236,8 @@ Test(runq, an_item_removed_from_the_heap_and_pushed_back_comes_out_once)
 
 Test(runq, without_memory_for_the_removed_set_a_heap_entry_is_taken_out_at_once)
 {
-    refusing r = {0};
-    rc_alloc a = {refusing_fn, &r};
+    tu_counting r = {0};
+    rc_alloc a = {tu_counting_realloc, &r};
     rc_runq q = {0};
     enum { N = 200 };
     static item it[N];
@@ -268,7 +248,7 @@ Test(runq, without_memory_for_the_removed_set_a_heap_entry_is_taken_out_at_once)
         cr_assert_eq(rc_runq_push(&a, &q, &it[i].q, 0, (uint64_t)i), 0);
     }
     cr_assert_eq(q.heap_len, N - 1);
-    r.refuse = true;
+    r.fail = true;
     for (int i = 0; i < N; i += 4) rc_runq_remove(&a, &q, &it[i].q);
     cr_assert_eq(q.heap_gone, 0, "nothing left behind to skip");
     cr_assert_eq(q.heap_len, N - 1 - N / 4);
@@ -282,7 +262,7 @@ Test(runq, without_memory_for_the_removed_set_a_heap_entry_is_taken_out_at_once)
         last = id;
     }
     cr_assert_eq(last, N - 1);
-    r.refuse = false;
+    r.fail = false;
     rc_runq_free(&a, &q);
     cr_assert_eq(r.live, 0);
 }

@@ -38,28 +38,10 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-/* ---- a counting allocator ---- */
+/* ---- a counting allocator (testutil's) ---- */
 
-typedef struct counting {
-    long calls; /* requests with n > 0 */
-    long live;  /* blocks handed out and not freed */
-    bool fail;  /* refuse every request */
-} counting;
-
-static void *counting_realloc(void *ud, void *p, size_t n)
-{
-    counting *c = ud;
-    if (n == 0) {
-        if (p) c->live--;
-        free(p);
-        return NULL;
-    }
-    c->calls++;
-    if (c->fail) return NULL;
-    void *q = realloc(p, n);
-    if (q && !p) c->live++;
-    return q;
-}
+typedef tu_counting counting;
+#define counting_realloc tu_counting_realloc
 
 static rc_alloc counting_alloc(counting *c)
 {

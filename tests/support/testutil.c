@@ -254,3 +254,18 @@ bool tu_mentions_timeout(const char *s)
     return s &&
            (strcasestr(s, "timeout") || strcasestr(s, "timed out") || strcasestr(s, "time out"));
 }
+
+void *tu_counting_realloc(void *ud, void *p, size_t n)
+{
+    tu_counting *c = ud;
+    if (n == 0) {
+        if (p) c->live--;
+        free(p);
+        return NULL;
+    }
+    c->calls++;
+    if (c->fail) return NULL;
+    void *q = realloc(p, n);
+    if (q && !p) c->live++;
+    return q;
+}

@@ -156,4 +156,16 @@ bool tu_mentions_timeout(const char *s);
     cr_assert_eq((rc_time)(actual), rc_seconds(expected_s), "%s: t=%.9fs, expected %.9fs",         \
                  #actual, rc_to_seconds(actual), (double)(expected_s))
 
+/* ------------------------------------------------------------------ */
+/* A counting allocator (an rc_allocator's realloc: ud is a tu_counting) */
+/* ------------------------------------------------------------------ */
+
+typedef struct tu_counting {
+    long calls; /* requests with n > 0 */
+    long live;  /* blocks handed out and not freed */
+    bool fail;  /* refuse every request */
+} tu_counting;
+
+void *tu_counting_realloc(void *ud, void *p, size_t n);
+
 #endif /* RUNCUE_TESTUTIL_H */
