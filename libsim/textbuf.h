@@ -52,16 +52,42 @@ static inline size_t sim_text_len(const sim_textbuf *t, const char *buf)
  * to the cache waits for them, which cost more than the digits). */
 static inline void sim_text_uint(sim_textbuf *t, uint64_t v, unsigned width)
 {
-    unsigned n = 1;
-    for (uint64_t x = v; x >= 10; x /= 10) n++;
+    static const uint64_t pow10[20] = {1u,
+                                       10u,
+                                       100u,
+                                       1000u,
+                                       10000u,
+                                       100000u,
+                                       1000000u,
+                                       10000000u,
+                                       100000000u,
+                                       1000000000u,
+                                       UINT64_C(10000000000),
+                                       UINT64_C(100000000000),
+                                       UINT64_C(1000000000000),
+                                       UINT64_C(10000000000000),
+                                       UINT64_C(100000000000000),
+                                       UINT64_C(1000000000000000),
+                                       UINT64_C(10000000000000000),
+                                       UINT64_C(100000000000000000),
+                                       UINT64_C(1000000000000000000),
+                                       UINT64_C(10000000000000000000)};
+    unsigned n = 1; /* digits: compared, not divided */
+    while (n < 20 && v >= pow10[n]) n++;
     if (width > 63) width = 63;
     const unsigned total = n > width ? n : width;
     const size_t room = (size_t)(t->end - t->at);
-    /* What does not fit is cut off at the right, as snprintf would. */
     char *const start = t->at;
-    for (unsigned i = total; i-- > 0; v /= 10) /* past the digits v is 0: the padding */
-        if (i < room) start[i] = (char)('0' + v % 10);
-    t->at += total < room ? total : room;
+    if (total <= room) {
+        /* Past the digits v is 0: the padding. */
+        for (char *p = start + total; p > start; v /= 10) *--p = (char)('0' + v % 10);
+        t->at += total;
+    } else {
+        /* What does not fit is cut off at the right, as snprintf would. */
+        for (unsigned i = total; i-- > 0; v /= 10)
+            if (i < room) start[i] = (char)('0' + v % 10);
+        t->at += room;
+    }
     *t->at = 0;
 }
 
