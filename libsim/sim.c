@@ -235,16 +235,11 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
         }
         if (tag & TAG_VALID) continue;
         rc_check_wait_on(chk, needs[i]);
-        if (!unmet++) {
-            /* "waiting on 'KEY'[ (invalid)]", without printf: every not-ready
-             * check says it. */
-            char text[256];
-            sim_textbuf t = sim_text_start(text, sizeof text);
-            sim_text_str(&t, "waiting on '");
-            sim_text_str(&t, needs[i]);
-            sim_text_str(&t, tag & TAG_EXISTS ? "' (invalid)" : "'");
-            rc_check_detail_text(chk, text);
-        }
+        /* "waiting on 'KEY'[ (invalid)]": every not-ready check says it,
+         * as words around the key it waits on (no text is made). */
+        if (!unmet++)
+            rc_check_detail_around(chk, "waiting on '", needs[i],
+                                   tag & TAG_EXISTS ? "' (invalid)" : "'");
     }
     return unmet == 0;
 }

@@ -256,6 +256,11 @@ struct rc_check {
     char detail[256];
     size_t detail_len; /* strlen(detail) */
     bool has_detail;
+    /* rc_check_detail_around with the wait key: detail holds the prefix
+     * (around_plen bytes) and then the suffix, and the sentence is
+     * prefix + key's text + suffix. */
+    bool around;
+    size_t around_plen;
 };
 
 /* Every live work of `cue` in id order, as `w` (declared by the caller). */

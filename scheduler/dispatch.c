@@ -111,6 +111,7 @@ void rc_check_detail(rc_check *check, const char *fmt, ...)
     /* The text is what reads as one: a "%c" of 0 ends it there. */
     check->detail_len = strlen(check->detail);
     check->has_detail = true;
+    check->around = false;
 }
 
 void rc_check_detail_text(rc_check *check, const char *text)
@@ -123,6 +124,45 @@ void rc_check_detail_text(rc_check *check, const char *text)
     check->detail[n] = 0;
     check->detail_len = n;
     check->has_detail = true;
+    check->around = false;
+}
+
+/* text = a + b + c, cut to size - 1 bytes; its length. */
+static size_t join3(char *text, size_t size, const char *a, const char *b, const char *c)
+{
+    size_t n = 0;
+    const char *parts[3] = {a, b, c};
+    for (int i = 0; i < 3; i++) {
+        size_t k = strlen(parts[i]);
+        if (k > size - 1 - n) k = size - 1 - n;
+        memcpy(text + n, parts[i], k);
+        n += k;
+    }
+    text[n] = 0;
+    return n;
+}
+
+void rc_check_detail_around(rc_check *check, const char *prefix, const char *key,
+                            const char *suffix)
+{
+    if (!check || !prefix || !key || !suffix) return;
+    const size_t plen = strlen(prefix), slen = strlen(suffix);
+    /* The wait key's own text (the declared need's string, as a check
+     * usually names it), and room for the words: kept as words. */
+    if (check->key && (key == check->key->text || strcmp(key, check->key->text) == 0) &&
+        plen + slen < sizeof check->detail) {
+        memcpy(check->detail, prefix, plen);
+        memcpy(check->detail + plen, suffix, slen);
+        check->detail[plen + slen] = 0;
+        check->detail_len = plen + slen;
+        check->around_plen = plen;
+        check->around = true;
+        check->has_detail = true;
+        return;
+    }
+    check->detail_len = join3(check->detail, sizeof check->detail, prefix, key, suffix);
+    check->has_detail = true;
+    check->around = false;
 }
 
 /* The cue's frame of prefix and suffix (made if there is room for one
@@ -196,11 +236,33 @@ static void keep_detail(rc_cue *cue, rc_work *w, const char *text, size_t n, con
     if ((w->detail = rc_small_alloc(&cue->small, &cue->alloc, n + 1))) memcpy(w->detail, text, n + 1);
 }
 
+/* Keep the words of an rc_check_detail_around around chk's wait key: as
+ * the cue's frame of them, or (no room for another frame) as the text. */
+static void keep_around(rc_cue *cue, rc_work *w, const rc_check *chk)
+{
+    const size_t plen = chk->around_plen;
+    rc_detail_frame *f =
+        frame_of(cue, chk->detail, plen, chk->detail + plen, chk->detail_len - plen);
+    if (f) {
+        rc_work_drop_detail(cue, w);
+        w->detail = (char *)f;
+        w->detail_framed = true;
+        return;
+    }
+    char text[sizeof chk->detail], prefix[sizeof chk->detail];
+    memcpy(prefix, chk->detail, plen);
+    prefix[plen] = 0;
+    const size_t n = join3(text, sizeof text, prefix, chk->key->text, chk->detail + plen);
+    keep_detail(cue, w, text, n, chk->key);
+}
+
 static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
 {
     char buf[64];
     rc_work_phase(cue, w, RC_PHASE_CHECKED);
-    if (chk->has_detail)
+    if (chk->has_detail && chk->around && chk->key)
+        keep_around(cue, w, chk);
+    else if (chk->has_detail)
         keep_detail(cue, w, chk->detail, chk->detail_len, chk->key);
     else if (answer < 0) {
         const int n = snprintf(buf, sizeof buf, "is_ready failed (returned %d)", answer);

@@ -614,6 +614,14 @@ void rc_check_detail(rc_check *check, const char *fmt, ...)
 /* The same with the sentence as it is (no format): for checks that build
  * their text themselves, as the simulator does on every not-ready check. */
 void rc_check_detail_text(rc_check *check, const char *text);
+/* The sentence prefix + key + suffix, as rc_check_detail_text would keep it
+ * (cut at 255 bytes).  When key is the key the check waits on (an earlier
+ * rc_check_wait_on named it), nothing is formatted or copied but the words:
+ * the cue keeps each prefix and suffix once and the work points at them, so
+ * a check that says "waiting on 'KEY'" of a million keys costs no text.
+ * Any of the strings may be the caller's temporaries. */
+void rc_check_detail_around(rc_check *check, const char *prefix, const char *key,
+                            const char *suffix);
 
 typedef struct rc_priority_ctx {
     double wait_time;   /* seconds since the work was submitted */

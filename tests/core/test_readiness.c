@@ -392,18 +392,26 @@ Test(readiness, detail_text_reads_as_formatted_detail)
 /* ---- details that name the wait key ---- */
 
 /* Each work waits on its "key" param and says "<pre><key><suf>" (its "pre"
- * and "suf" params); a "plain" param makes it say that instead. */
+ * and "suf" params) -- by id, through rc_check_detail, through
+ * rc_check_detail_around after the wait (the words kept around the key), or
+ * through rc_check_detail_around before it (the key not yet the wait key:
+ * kept as text); a "plain" param makes it say that instead. */
 static int framed_is_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
 {
     (void)c, (void)ud;
     W.ready_calls++;
     const char *key = tu_param_str(w, "key");
     const char *plain = tu_param_str(w, "plain");
+    const char *pre = tu_param_str(w, "pre"), *suf = tu_param_str(w, "suf");
+    const unsigned how = (unsigned)(rc_work_get_id(w) % 3);
+    if (!plain && how == 2) rc_check_detail_around(check, pre, key, suf);
     rc_check_wait_on(check, key);
     if (plain)
         rc_check_detail_text(check, plain);
-    else
-        rc_check_detail(check, "%s%s%s", tu_param_str(w, "pre"), key, tu_param_str(w, "suf"));
+    else if (how == 0)
+        rc_check_detail(check, "%s%s%s", pre, key, suf);
+    else if (how == 1)
+        rc_check_detail_around(check, pre, key, suf);
     return 0;
 }
 
@@ -486,6 +494,64 @@ Test(readiness, details_around_the_wait_key_read_back_exactly)
     }
     for (int i = 0; i < N; i += 3) cr_assert_eq(rc_cancel(cue, ids[i]), RC_OK);
     tu_run(loop);
+}
+
+/* rc_check_detail_around with a key other than the one waited on, with
+ * temporaries that are gone when the check ends, and overridden by a later
+ * detail in the same check. */
+static int around_is_ready(rc_cue *c, const rc_work *w, rc_check *check, void *ud)
+{
+    (void)c, (void)ud;
+    char key[64], other[64], pre[64], suf[64];
+    snprintf(key, sizeof key, "%s", tu_param_str(w, "key"));
+    snprintf(other, sizeof other, "%s", tu_param_str(w, "other"));
+    snprintf(pre, sizeof pre, "waiting on '");
+    snprintf(suf, sizeof suf, "'");
+    rc_check_wait_on(check, key);
+    const int how = (int)(rc_work_get_id(w) % 3);
+    if (how == 0) {
+        rc_check_detail_around(check, pre, other, suf); /* not the wait key */
+    } else if (how == 1) {
+        rc_check_detail_around(check, pre, key, suf);
+    } else {
+        rc_check_detail_around(check, pre, key, suf);
+        rc_check_detail(check, "replaced for %s", key); /* the last one counts */
+    }
+    memset(key, 'x', sizeof key - 1); /* the caller's strings change after */
+    memset(pre, 'y', sizeof pre - 1);
+    key[sizeof key - 1] = pre[sizeof pre - 1] = 0;
+    rc_check_detail_around(NULL, pre, key, suf); /* harmless */
+    rc_check_detail_around(check, NULL, key, suf);
+    rc_check_detail_around(check, pre, NULL, suf);
+    rc_check_detail_around(check, pre, key, NULL);
+    return 0;
+}
+
+Test(readiness, details_around_another_key_or_replaced_read_as_said)
+{
+    rc_hooks h = tu_rec_hooks(rec);
+    h.is_ready = around_is_ready;
+    rc_cue_set_hooks(cue, &h);
+    enum { N = 30 };
+    rc_work_id ids[N];
+    for (int i = 0; i < N; i++) {
+        char params[128];
+        snprintf(params, sizeof params, "{\"key\":\"in/%d\",\"other\":\"elsewhere/%d\"}", i, i);
+        ids[i] = tu_submit(cue, "t", params);
+    }
+    tu_run(loop);
+    for (int i = 0; i < N; i++) {
+        char got[256], want[256];
+        blocked_detail(ids[i], got, sizeof got);
+        const int how = (int)(ids[i] % 3);
+        if (how == 0)
+            snprintf(want, sizeof want, "waiting on 'elsewhere/%d'", i);
+        else if (how == 1)
+            snprintf(want, sizeof want, "waiting on 'in/%d'", i);
+        else
+            snprintf(want, sizeof want, "replaced for in/%d", i);
+        cr_assert_str_eq(got, want, "work %d", i);
+    }
 }
 
 /* A detail formatted with a 0 byte in it ends there, as it always read. */
