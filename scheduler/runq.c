@@ -192,7 +192,10 @@ int rc_runq_push(const rc_alloc *a, rc_runq *q, rc_qnode *node, double prio, uin
         return 0;
     }
     /* An item removed from the heap may come back before its old entry is
-     * dropped: the old one must not be taken for it. */
+     * dropped: the old one must not be taken for it.  A rebuild, O(n): in
+     * the core a queued work that is removed leaves the queue for good (a
+     * cancel, a timeout), so a caller that removes and re-queues the same
+     * items over and over is the one that pays it. */
     if (q->gone.n && gone_has(&q->gone, seq)) heap_compact(q);
     if (rc_grow(a, (void **)&q->heap, &q->heap_cap, q->heap_len + 1, sizeof *q->heap))
         return RC_ENOMEM;
