@@ -152,12 +152,13 @@ rc_keyent *rc_keytab_intern_hashed(rc_keytab *t, rc_small *sm, const rc_alloc *a
         const size_t i = find_slot(t, key, len, h);
         if (i != SIZE_MAX) return t->ents[i];
     }
-    /* At most 70% of the slots full or deleted; a table mostly of tombstones
-     * is rebuilt at its size, else at twice it (at most 2^32 slots: a
-     * reserved size need not be a power of two).  In 64 bits: a table of a
-     * few hundred million slots times 7 overflows a 32-bit size_t. */
-    const uint64_t cap = t->cap, used = (uint64_t)t->count + t->deleted + 1;
-    if (used * 10 > cap * 7) {
+    /* At most 70% of the slots full or deleted (the room); a table mostly
+     * of tombstones is rebuilt at its size, else at twice it (at most 2^32
+     * slots: a reserved size need not be a power of two).  In 64 bits: a
+     * table of a few hundred million slots times 7 overflows a 32-bit
+     * size_t. */
+    if (t->count + 1 > rc_keytab_room(t)) {
+        const uint64_t cap = t->cap;
         const uint64_t twice = cap * 2 < (uint64_t)UINT32_MAX + 1 ? cap * 2 : (uint64_t)UINT32_MAX + 1;
         const uint64_t ncap = !cap ? 64 : ((uint64_t)t->count + 1) * 10 > cap * 7 / 2 ? twice : cap;
         if (ncap > SIZE_MAX || rehash(t, a, (size_t)ncap)) return NULL;
