@@ -94,28 +94,77 @@ static int build_single_queue(sim *s)
 
 /* ---- pipeline: extract (local) -> transform (api) -> load (storage) ---- */
 
+/* The three keys of PIPE_WINDOW items are looked up together, when the
+ * first of them is submitted: their key table misses overlap (three at a
+ * time they mostly did not), and the works are given the entries. */
+enum { PIPE_WINDOW = 32 };
+
+typedef struct pipeline_model {
+    uint64_t base, n; /* items base .. base+n-1 have their keys in held */
+    rc_key *held[PIPE_WINDOW][3];
+} pipeline_model;
+
+static void pipeline_keys(char names[3][48], uint64_t i)
+{
+    char label[32];
+    const size_t n = name_of(label, sizeof label, "item_", i, 4, "");
+    join_n(names[0], sizeof names[0], "extracted/", label, n);
+    join_n(names[1], sizeof names[1], "transformed/", label, n);
+    join_n(names[2], sizeof names[2], "loaded/", label, n);
+}
+
+/* Item i's three held entries; NULL: none (submitting over time, where
+ * nothing is looked up ahead, or out of memory). */
+static rc_key **pipeline_window(sim *s, pipeline_model *m, uint64_t i)
+{
+    if (i - m->base < m->n) return m->held[i - m->base];
+    const sim_config *c = sim_get_config(s);
+    if (c->submit_rate > 0 || i >= c->count) return NULL;
+    const uint64_t n = c->count - i < PIPE_WINDOW ? c->count - i : PIPE_WINDOW;
+    char names[PIPE_WINDOW][3][48];
+    const char *list[PIPE_WINDOW * 3];
+    for (uint64_t k = 0; k < n; k++) {
+        pipeline_keys(names[k], i + k);
+        for (int j = 0; j < 3; j++) list[k * 3 + j] = names[k][j];
+    }
+    m->n = 0;
+    if (rc_key_hold_n(sim_cue(s), list, (size_t)n * 3, &m->held[0][0])) return NULL;
+    m->base = i;
+    m->n = n;
+    return m->held[0];
+}
+
 static int pipeline_work(sim *s, uint64_t i, void *ud)
 {
-    (void)ud;
-    char label[32], extracted[48], transformed[48], loaded[48];
-    const size_t n = name_of(label, sizeof label, "item_", i, 4, "");
-    join_n(extracted, sizeof extracted, "extracted/", label, n);
-    join_n(transformed, sizeof transformed, "transformed/", label, n);
-    join_n(loaded, sizeof loaded, "loaded/", label, n);
-    const char *e[] = {extracted}, *t[] = {transformed}, *l[] = {loaded};
-    /* The three keys are looked up together (their table misses overlap),
-     * and each stage is given the entries of its keys. */
-    const char *names[] = {extracted, transformed, loaded};
-    rc_key *held[3];
-    if (rc_key_hold_n(sim_cue(s), names, 3, held)) {
-        /* Out of memory: found from the strings. */
-        held[0] = held[1] = held[2] = NULL;
+    pipeline_model *m = ud;
+    char label[32];
+    name_of(label, sizeof label, "item_", i, 4, "");
+    rc_key **held = pipeline_window(s, m, i);
+    rc_key *own[3];
+    if (!held) {
+        char names[3][48];
+        pipeline_keys(names, i);
+        const char *list[] = {names[0], names[1], names[2]};
+        held = own;
+        /* Out of memory: found from the strings (none given). */
+        if (rc_key_hold_n(sim_cue(s), list, 3, own)) own[0] = own[1] = own[2] = NULL;
+        if (!own[0]) {
+            const char *e[] = {names[0]}, *t[] = {names[1]}, *l[] = {names[2]};
+            int rc = submit(s, "extract", label, NULL, 0, e, 1);
+            if (!rc) rc = submit(s, "transform", label, e, 1, t, 1);
+            if (!rc) rc = submit(s, "load", label, t, 1, l, 1);
+            return rc;
+        }
     }
+    /* The entries carry the keys' names: the works need no strings. */
     rc_key *k_e[] = {held[0]}, *k_t[] = {held[0], held[1]}, *k_l[] = {held[1], held[2]};
-    int rc = submit_keyed(s, "extract", label, NULL, 0, e, 1, k_e, -1, NULL);
-    if (!rc) rc = submit_keyed(s, "transform", label, e, 1, t, 1, k_t, -1, NULL);
-    if (!rc) rc = submit_keyed(s, "load", label, t, 1, l, 1, k_l, -1, NULL);
-    for (int k = 0; k < 3; k++) rc_key_release(sim_cue(s), held[k]);
+    int rc = submit_keyed(s, "extract", label, NULL, 0, NULL, 1, k_e, -1, NULL);
+    if (!rc) rc = submit_keyed(s, "transform", label, NULL, 1, NULL, 1, k_t, -1, NULL);
+    if (!rc) rc = submit_keyed(s, "load", label, NULL, 1, NULL, 1, k_l, -1, NULL);
+    for (int k = 0; k < 3; k++) {
+        rc_key_release(sim_cue(s), held[k]);
+        held[k] = NULL;
+    }
     return rc;
 }
 
@@ -131,7 +180,10 @@ static int build_pipeline(sim *s)
     if (!rc) rc = sim_add_task(s, "transform", "api", &transform, NULL, NULL);
     if (!rc) rc = sim_add_task(s, "load", "storage", &load, NULL, NULL);
     if (!rc) rc = sim_declare_labels(s, "item_{i4}", c->count, 0);
-    if (!rc) sim_set_workload(s, c->count, pipeline_work, NULL);
+    pipeline_model *m = rc ? NULL : calloc(1, sizeof *m);
+    if (!rc && !m) rc = RC_ENOMEM;
+    if (!rc) rc = sim_own(s, m, free);
+    if (!rc) sim_set_workload(s, c->count, pipeline_work, m);
     if (!rc) sim_reserve_keys(s, 3, 0); /* extracted, transformed, loaded */
     return rc;
 }
