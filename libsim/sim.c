@@ -244,20 +244,39 @@ static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
     return unmet == 0;
 }
 
-int sim_invalidate(sim *s, const char *key, const char *why)
+/* Invalidate the store's artifact r (key names it in errors), logged with
+ * its why: the text is made only when something reads it. */
+static int invalidate_ref(sim *s, sim_artref *r, const char *key, const char *why)
 {
-    sim_artref *r = ref_by_name(s, key);
-    if (!r) return fail(s, RC_ENOMEM, "invalidate '%s': out of memory", key);
     int rc = sim_artstore_invalidate_ref(s->store, r);
     if (rc < 0) return fail(s, rc, "invalidate '%s': no such artifact", key);
     if (rc == 1) {
         s->invalidations++;
-        char detail[200];
-        snprintf(detail, sizeof detail, "%s%s%s", key, why ? " by " : "", why ? why : "");
-        emit(s, "invalidated", NULL, NULL, NULL, detail);
-        rc_shm_mark(s->shm, "invalidated", detail);
+        if (!s->log && !s->observer && !s->shm) {
+            s->last_event = rc_loop_now(s->loop); /* what emit does with no reader */
+        } else {
+            char detail[200];
+            snprintf(detail, sizeof detail, "%s%s%s", key, why ? " by " : "", why ? why : "");
+            emit(s, "invalidated", NULL, NULL, NULL, detail);
+            rc_shm_mark(s->shm, "invalidated", detail);
+        }
     }
     return 0;
+}
+
+int sim_invalidate(sim *s, const char *key, const char *why)
+{
+    sim_artref *r = ref_by_name(s, key);
+    if (!r) return fail(s, RC_ENOMEM, "invalidate '%s': out of memory", key);
+    return invalidate_ref(s, r, key, why);
+}
+
+int sim_invalidate_key(sim *s, rc_key *key, const char *why)
+{
+    if (!key) return fail(s, RC_EINVAL, "invalidate: no key");
+    sim_artref *r = link_key(s, key);
+    if (!r) return fail(s, RC_ENOMEM, "invalidate '%s': out of memory", rc_key_name(key));
+    return invalidate_ref(s, r, rc_key_name(key), why);
 }
 
 int sim_provide(sim *s, const char *key)

@@ -162,6 +162,8 @@ int sim_cancel_label(sim *s, const char *label);
 int sim_at(sim *s, double t_s, void (*fn)(sim *s, void *ud), void *ud);
 /* Make an artifact invalid (logged as "invalidated"); waiting work re-checks. */
 int sim_invalidate(sim *s, const char *key, const char *why);
+/* sim_invalidate for a key the caller holds the cue's entry of (no lookup). */
+int sim_invalidate_key(sim *s, rc_key *key, const char *why);
 /* Mark an artifact valid without a producer (initial inputs). */
 int sim_provide(sim *s, const char *key);
 

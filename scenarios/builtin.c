@@ -354,11 +354,12 @@ static void hold_pool(sim *s, dynamic_model *m)
 static int submit_api(sim *s, dynamic_model *m, unsigned i)
 {
     char key[40], label[24];
-    api_key(key, sizeof key, i);
     name_of(label, sizeof label, "api_", i, 3, "");
-    const char *out[] = {key};
     rc_key *keys[] = {pool_key(s, m, true, i)};
-    return submit_keyed(s, "api_fetch", label, NULL, 0, out, 1, keys, -1, NULL);
+    if (keys[0]) return submit_keyed(s, "api_fetch", label, NULL, 0, NULL, 1, keys, -1, NULL);
+    api_key(key, sizeof key, i); /* out of memory: found from the string */
+    const char *out[] = {key};
+    return submit(s, "api_fetch", label, NULL, 0, out, 1);
 }
 
 static int submit_publish(sim *s, dynamic_model *m, unsigned d)
@@ -367,25 +368,26 @@ static int submit_publish(sim *s, dynamic_model *m, unsigned d)
     const char *needs[7];
     rc_key *entries[8] = {NULL};
     size_t n = 0;
+    const doc *dc = &m->docs[d];
     /* The pool's slots and then the entries are asked for together: a
      * document's keys are drawn at random from millions. */
-    for (unsigned k = 0; k < m->docs[d].n_api; k++) __builtin_prefetch(&m->api_keys[m->docs[d].api[k]]);
-    for (unsigned k = 0; k < m->docs[d].n_local; k++)
-        __builtin_prefetch(&m->local_keys[m->docs[d].local[k]]);
-    for (unsigned k = 0; k < m->docs[d].n_api; k++)
-        if (m->api_keys[m->docs[d].api[k]]) __builtin_prefetch(m->api_keys[m->docs[d].api[k]], 1);
-    for (unsigned k = 0; k < m->docs[d].n_local; k++)
-        if (m->local_keys[m->docs[d].local[k]])
-            __builtin_prefetch(m->local_keys[m->docs[d].local[k]], 1);
-    for (unsigned k = 0; k < m->docs[d].n_api; k++, n++) {
-        api_key(keys[n], sizeof keys[n], m->docs[d].api[k]);
+    for (unsigned k = 0; k < dc->n_api; k++) __builtin_prefetch(&m->api_keys[dc->api[k]]);
+    for (unsigned k = 0; k < dc->n_local; k++) __builtin_prefetch(&m->local_keys[dc->local[k]]);
+    for (unsigned k = 0; k < dc->n_api; k++)
+        if (m->api_keys[dc->api[k]]) __builtin_prefetch(m->api_keys[dc->api[k]], 1);
+    for (unsigned k = 0; k < dc->n_local; k++)
+        if (m->local_keys[dc->local[k]]) __builtin_prefetch(m->local_keys[dc->local[k]], 1);
+    /* A need's name is made only when its entry is not held (out of
+     * memory): the entries carry the names. */
+    for (unsigned k = 0; k < dc->n_api; k++, n++) {
+        entries[n] = pool_key(s, m, true, dc->api[k]);
+        if (!entries[n]) api_key(keys[n], sizeof keys[n], dc->api[k]);
         needs[n] = keys[n];
-        entries[n] = pool_key(s, m, true, m->docs[d].api[k]);
     }
-    for (unsigned k = 0; k < m->docs[d].n_local; k++, n++) {
-        local_key(keys[n], sizeof keys[n], m->docs[d].local[k]);
+    for (unsigned k = 0; k < dc->n_local; k++, n++) {
+        entries[n] = pool_key(s, m, false, dc->local[k]);
+        if (!entries[n]) local_key(keys[n], sizeof keys[n], dc->local[k]);
         needs[n] = keys[n];
-        entries[n] = pool_key(s, m, false, m->docs[d].local[k]);
     }
     const size_t label_len = name_of(label, sizeof label, "doc_", d, 3, "");
     join_n(out_key, sizeof out_key, "published/", label, label_len);
@@ -412,6 +414,19 @@ static void publish_done(sim *s, const rc_work *w, bool ok, void *ud)
     submit_keyed(s, "check", rc_work_label(w), needs, 1, out, 1, keys, -1, NULL);
 }
 
+/* Invalidate a pool key through its held entry, or by its name (prefix +
+ * zero-padded i) when it is not held (out of memory). */
+static void invalidate_held(sim *s, rc_key *held, const char *prefix, unsigned i, const char *why)
+{
+    if (held) {
+        sim_invalidate_key(s, held, why);
+        return;
+    }
+    char key[40];
+    name_of(key, sizeof key, prefix, i, 3, "");
+    sim_invalidate(s, key, why);
+}
+
 static void check_done(sim *s, const rc_work *w, bool ok, void *ud)
 {
     dynamic_model *m = ud;
@@ -426,18 +441,24 @@ static void check_done(sim *s, const rc_work *w, bool ok, void *ud)
     unsigned pool[4];
     memcpy(pool, m->docs[d].api, sizeof pool);
     unsigned left = m->docs[d].n_api;
-    char key[40], why[40];
+    char why[40];
     join(why, sizeof why, "check ", rc_work_label(w));
     for (unsigned k = 0; k < how_many; k++) {
         unsigned pick = sim_pcg32_bounded(rng, left);
         unsigned a = pool[pick];
         pool[pick] = pool[--left];
-        api_key(key, sizeof key, a);
-        sim_invalidate(s, key, why);
+        invalidate_held(s, pool_key(s, m, true, a), "api/api_", a, why);
         submit_api(s, m, a);
     }
-    join(key, sizeof key, "published/", rc_work_label(w));
-    sim_invalidate(s, key, why);
+    /* The check's need is what the publish published. */
+    rc_key *published = rc_work_key(w, 0);
+    if (published) {
+        sim_invalidate_key(s, published, why);
+    } else {
+        char key[40];
+        join(key, sizeof key, "published/", rc_work_label(w));
+        sim_invalidate(s, key, why);
+    }
     submit_publish(s, m, d);
 }
 
