@@ -434,6 +434,7 @@ static int copy_flow(rc_cue *cue, rc_work *w, const rc_submit_opts *opts)
     if (!c) return RC_ENOMEM;
     rc_work_flow *f = c->flow = rc_calloc(a, 1, sizeof *f);
     if (!f) return RC_ENOMEM;
+    w->has_flow = true;
     f->input_list = opts->input_list;
     if (copy_keys(a, &f->inputs, &f->n_inputs, opts->inputs, opts->n_inputs) ||
         (opts->result_key && !(f->result_key = rc_strdup(a, opts->result_key))) ||

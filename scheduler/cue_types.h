@@ -171,14 +171,17 @@ struct rc_work {
     uint8_t where; /* enum rc_where */
     uint8_t phase; /* enum rc_phase: which part of the phase union is in use */
     uint8_t label_kind; /* enum rc_label_kind */
-    bool skipped;
-    bool retry_asked; /* the last attempt ended with rc_retry */
-    bool warned;
-    bool in_age;
+    bool skipped : 1;
+    bool retry_asked : 1; /* the last attempt ended with rc_retry */
+    bool warned : 1;
+    bool in_age : 1;
     /* WAITING: the declared needs the last check named unmet (bit i: needs[i];
      * unmet_big when there are more than 64 needs), for the diagnosis. */
-    bool has_unmet;
-    bool detail_framed; /* detail is an rc_detail_frame around wait_key */
+    bool has_unmet : 1;
+    bool detail_framed : 1; /* detail is an rc_detail_frame around wait_key */
+    /* cold->flow is set (result inputs or a result key): the checks and the
+     * dispatch learn that a work has none without reading its cold part. */
+    bool has_flow : 1;
     rc_time created, started;
     union {                    /* a finished work is never pending again */
         rc_time pending_since; /* pending */
@@ -226,6 +229,12 @@ _Static_assert(sizeof(void *) != 8 || sizeof(struct rc_work) <= 144,
 static inline char **rc_declared_produces(const rc_work *w)
 {
     return w->needs + w->n_needs;
+}
+
+/* The work's result flow, or NULL (most work: then w->cold is not read). */
+static inline rc_work_flow *rc_work_flow_of(const rc_work *w)
+{
+    return w->has_flow ? w->cold->flow : NULL;
 }
 
 /* The work's label, or NULL when it has none. */

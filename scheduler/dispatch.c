@@ -433,7 +433,7 @@ static bool needs_recheck(const rc_cue *cue, const rc_work *w)
 {
     if (w->epoch == cue->epoch) return false;
     if (!cue->opts.recheck_declared_only || w->epoch < cue->epoch_all ||
-        (w->cold && w->cold->flow))
+        w->has_flow)
         return true;
     const size_t n = (size_t)w->n_needs + w->n_produces;
     for (size_t i = 0; i < n; i++)

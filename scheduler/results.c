@@ -21,7 +21,7 @@ static void unhold(rc_cue *cue, const char *key)
 
 int rc_results_hold(rc_cue *cue, rc_work *w)
 {
-    rc_work_flow *f = RC_COLD(w)->flow;
+    rc_work_flow *f = rc_work_flow_of(w);
     if (!f) return 0;
     for (size_t i = 0; i < f->n_inputs; i++) {
         rc_result_art *r = rc_strmap_get(&cue->results, f->inputs[i]);
@@ -42,7 +42,7 @@ int rc_results_hold(rc_cue *cue, rc_work *w)
 
 void rc_results_release(rc_cue *cue, rc_work *w)
 {
-    rc_work_flow *f = RC_COLD(w)->flow;
+    rc_work_flow *f = rc_work_flow_of(w);
     if (!f || !f->inputs_held) return;
     f->inputs_held = false;
     for (size_t i = 0; i < f->n_inputs; i++)
@@ -51,8 +51,9 @@ void rc_results_release(rc_cue *cue, rc_work *w)
 
 bool rc_results_store(rc_cue *cue, const rc_work *w, const cJSON *value)
 {
-    if (!RC_COLD(w)->flow || !RC_COLD(w)->flow->result_key) return false;
-    rc_result_art *r = rc_strmap_get(&cue->results, RC_COLD(w)->flow->result_key);
+    const rc_work_flow *f = rc_work_flow_of(w);
+    if (!f || !f->result_key) return false;
+    rc_result_art *r = rc_strmap_get(&cue->results, f->result_key);
     if (!r) return false; /* nobody needs it: not kept */
     cJSON *copy = value ? cJSON_Duplicate(value, true) : cJSON_CreateNull();
     if (!copy) return false; /* its consumers wait; the diagnosis shows on what */
@@ -64,7 +65,7 @@ bool rc_results_store(rc_cue *cue, const rc_work *w, const cJSON *value)
 
 const char *rc_results_missing(const rc_cue *cue, const rc_work *w)
 {
-    const rc_work_flow *f = RC_COLD(w)->flow;
+    const rc_work_flow *f = rc_work_flow_of(w);
     if (!f) return NULL;
     for (size_t i = 0; i < f->n_inputs; i++) {
         const rc_result_art *r = rc_strmap_get(&cue->results, f->inputs[i]);
@@ -75,7 +76,7 @@ const char *rc_results_missing(const rc_cue *cue, const rc_work *w)
 
 int rc_results_fill(rc_cue *cue, rc_work *w)
 {
-    const rc_work_flow *f = RC_COLD(w)->flow;
+    const rc_work_flow *f = rc_work_flow_of(w);
     if (!f || !f->n_inputs) return 0;
     rc_work_cold *c = w->cold; /* there: the work has a flow */
     if (!c->params && !(c->params = cJSON_CreateObject())) return RC_ENOMEM;
