@@ -318,8 +318,9 @@ int rc_task_retry(rc_cue *cue, const char *name, const rc_retry_policy *p)
         t->has_retry = false;
         return 0;
     }
-    if (p->max_attempts < 1)
-        return fail(cue, RC_EINVAL, "task '%s': max_attempts must be at least 1", name);
+    if (p->max_attempts < 1 || p->max_attempts > RC_MAX_ATTEMPTS)
+        return fail(cue, RC_EINVAL, "task '%s': max_attempts must be from 1 to %u (got %u)", name,
+                    (unsigned)RC_MAX_ATTEMPTS, p->max_attempts);
     if (isnan(p->base_s) || p->base_s < 0 || p->base_s > 1e9 || isnan(p->max_s) ||
         p->max_s < 0 || p->max_s > 1e9)
         return fail(cue, RC_EINVAL, "task '%s': backoff seconds must be between 0 and 1e9",
@@ -402,8 +403,8 @@ static int copy_declared(rc_cue *cue, rc_work *w, const rc_submit_opts *opts,
         keys[k] = e->text;
     }
     w->needs = keys;
-    w->n_needs = (uint32_t)opts->n_needs;
-    w->n_produces = (uint32_t)opts->n_produces;
+    w->n_needs = (uint16_t)opts->n_needs;
+    w->n_produces = (uint16_t)opts->n_produces;
     return 0;
 }
 
@@ -473,9 +474,9 @@ int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work
     if (opts->n_produces && !opts->produces && !opts->keys)
         return fail(cue, RC_EINVAL, "submit '%s': n_produces is %zu but produces is NULL", task,
                     opts->n_produces);
-    if (opts->n_needs > UINT32_MAX || opts->n_produces > UINT32_MAX)
+    if (opts->n_needs > RC_MAX_DECLARED || opts->n_produces > RC_MAX_DECLARED)
         return fail(cue, RC_EINVAL, "submit '%s': more than %u needs or produces", task,
-                    (unsigned)UINT32_MAX);
+                    (unsigned)RC_MAX_DECLARED);
 #define GIVEN(k) (opts->keys && opts->keys[k])
     for (size_t i = 0; i < opts->n_needs; i++)
         if (!GIVEN(i) && (!opts->needs || !opts->needs[i] || !*opts->needs[i]))

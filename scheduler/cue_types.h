@@ -115,7 +115,8 @@ typedef struct rc_ghost {
 
 /* A slab of work records. */
 typedef struct rc_wslab {
-    char *mem;             /* n records; NULL: this entry is free */
+    char *mem;             /* the allocation; NULL: this entry is free */
+    char *recs;            /* n records, from the first 64-byte boundary in mem */
     struct rc_work *free;  /* released records, linked through their task */
     uint32_t n, bump;      /* records in it; the first never handed out */
     uint32_t live;         /* records in use */
@@ -129,7 +130,7 @@ typedef struct rc_work_cold {
     cJSON *params;          /* NULL: none (rc_work_params gives an empty object) */
     void *ud;               /* rc_submit_opts.ud */
     rc_delay *delay;        /* DELAYED (and kept for the next delay) */
-    uint64_t *unmet_big;    /* RC_PHASE_CHECKED, more than 64 needs */
+    uint64_t *unmet_big;    /* RC_PHASE_CHECKED, more than RC_UNMET_SMALL needs */
     char *progress_msg;     /* RC_PHASE_RUNNING: rc_progress's message */
     char *remote_status;    /* RC_PHASE_RUNNING: rc_work_set_remote_status */
     char *error;            /* the last failure's message */
@@ -156,32 +157,39 @@ typedef struct rc_detail_frame {
     char text[]; /* the prefix, then the suffix and a terminator */
 } rc_detail_frame;
 
-/* 144 bytes: every pending item holds one.  A finished work's result
- * shares the phase union.  (Bit-fields for the small fields would save 8
- * bytes more, for 2% more instructions on every move.) */
+/* 128 bytes, two cache lines (the slabs are 64-byte aligned): every
+ * pending item holds one, and a dispatch pass reads it whole.  A finished
+ * work's result shares the phase union. */
+enum {
+    RC_MAX_DECLARED = UINT16_MAX, /* needs, and produces, a work declares */
+    RC_MAX_ATTEMPTS = UINT16_MAX, /* a retry policy's max_attempts */
+    RC_UNMET_SMALL = 32,          /* unmet needs kept in the record (more: cold) */
+};
+
 struct rc_work {
     rc_work_id id; /* 0 while on the free list */
     rc_taskdef *task;
     char **needs; /* needs then produces: the text of their key entries */
-    uint32_t n_needs, n_produces; /* rc_submit refuses more */
-
-    unsigned attempt;
+    uint16_t n_needs, n_produces; /* rc_submit refuses more than RC_MAX_DECLARED */
+    uint16_t attempt;             /* rc_task_retry allows RC_MAX_ATTEMPTS */
     uint16_t slab; /* the cue's work slab that holds this record */
     uint8_t state; /* rc_state */
     uint8_t where; /* enum rc_where */
-    uint8_t phase; /* enum rc_phase: which part of the phase union is in use */
-    uint8_t label_kind; /* enum rc_label_kind */
+    uint8_t phase : 2; /* enum rc_phase: which part of the phase union is in use */
+    uint8_t label_kind : 2; /* enum rc_label_kind */
     bool skipped : 1;
     bool retry_asked : 1; /* the last attempt ended with rc_retry */
     bool warned : 1;
     bool in_age : 1;
-    /* WAITING: the declared needs the last check named unmet (bit i: needs[i];
-     * unmet_big when there are more than 64 needs), for the diagnosis. */
+    /* WAITING: the declared needs the last check named unmet (bit i: needs[i]
+     * in unmet_small; cold->unmet_big when there are more than
+     * RC_UNMET_SMALL needs), for the diagnosis.  Cleared with the phase. */
     bool has_unmet : 1;
     bool detail_framed : 1; /* detail is an rc_detail_frame around wait_key */
     /* cold->flow is set (result inputs or a result key): the checks and the
      * dispatch learn that a work has none without reading its cold part. */
     bool has_flow : 1;
+    uint32_t unmet_small;
     rc_time created, started;
     union {                    /* a finished work is never pending again */
         rc_time pending_since; /* pending */
@@ -206,7 +214,6 @@ struct rc_work {
             rc_keyent *wait_key; /* WAITING on a key (in its waiters); NULL: unkeyed */
             char *detail; /* from rc_check_detail, or NULL; an rc_detail_frame
                            * when detail_framed */
-            uint64_t unmet_small;
         };
         double progress; /* RC_PHASE_RUNNING: rc_progress's last report; -1: none */
         cJSON *result;   /* RC_PHASE_FINISHED: rc_complete's result (owned) */
@@ -221,8 +228,8 @@ struct rc_work {
     rc_dnode age[];
 };
 
-_Static_assert(sizeof(void *) != 8 || sizeof(struct rc_work) <= 144,
-               "a work record grew: every pending item pays for it");
+_Static_assert(sizeof(void *) != 8 || sizeof(struct rc_work) == 128,
+               "a work record is two cache lines: every pending item pays for it");
 
 /* The declared produces: they follow the needs in one block.  Only for work
  * with n_produces > 0. */

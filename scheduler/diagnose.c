@@ -243,7 +243,8 @@ typedef int (*need_fn)(void *ud, const rc_work *w, const char *key);
 
 static bool unmet_bit(const rc_work *w, size_t i)
 {
-    const uint64_t *bits = w->n_needs > 64 ? RC_COLD(w)->unmet_big : &w->unmet_small;
+    const uint64_t small = w->unmet_small;
+    const uint64_t *bits = w->n_needs > RC_UNMET_SMALL ? RC_COLD(w)->unmet_big : &small;
     return bits && (bits[i / 64] >> (i % 64)) & 1;
 }
 

@@ -65,10 +65,10 @@ static long mark_unmet(rc_check *check, const char *key)
         /* Checks usually name the work's own strings (rc_work_needs). */
         if (w->needs[i] != key && strcmp(w->needs[i], key) != 0) continue;
         check->cursor = i + 1;
-        if (n > 64 && !check->unmet_big &&
+        if (n > RC_UNMET_SMALL && !check->unmet_big &&
             !(check->unmet_big = rc_calloc(&check->cue->alloc, (n + 63) / 64, sizeof(uint64_t))))
             return (long)i; /* out of memory: the diagnosis follows fewer needs */
-        uint64_t *bits = n > 64 ? check->unmet_big : &check->unmet_small;
+        uint64_t *bits = n > RC_UNMET_SMALL ? check->unmet_big : &check->unmet_small;
         bits[i / 64] |= UINT64_C(1) << (i % 64);
         check->any_unmet = true;
         return (long)i;
@@ -275,7 +275,7 @@ static void file_waiting(rc_cue *cue, rc_work *w, rc_check *chk, int answer)
         keep_detail(cue, w, NULL, 0, NULL);
     w->where = RC_W_WAITING;
     w->has_unmet = chk->any_unmet;
-    w->unmet_small = chk->unmet_small;
+    w->unmet_small = (uint32_t)chk->unmet_small; /* at most RC_UNMET_SMALL bits */
     if (chk->unmet_big) {
         rc_work_cold *c = rc_work_cold_of(cue, w);
         if (c) {

@@ -35,11 +35,14 @@ static int new_slab(rc_cue *cue, size_t size)
     /* Slabs grow geometrically (64 .. 65536 works) so small cues stay small
      * and large runs make few allocations. */
     const size_t n = cue->next_slab_works ? cue->next_slab_works : 64;
-    char *mem = rc_malloc(&cue->alloc, n * size);
+    /* Records start on a cache line: a 128-byte record is two lines, not
+     * three, for every pass that reads it. */
+    char *mem = rc_malloc(&cue->alloc, n * size + 63);
     if (!mem) return RC_ENOMEM;
-    rc_advise_huge(mem, n * size);
+    rc_advise_huge(mem, n * size + 63);
+    char *recs = (char *)(((uintptr_t)mem + 63) & ~(uintptr_t)63);
     if (i == cue->n_wslabs) cue->n_wslabs++;
-    cue->wslabs[i] = (rc_wslab){mem, NULL, (uint32_t)n, 0, 0, false};
+    cue->wslabs[i] = (rc_wslab){mem, recs, NULL, (uint32_t)n, 0, 0, false};
     cue->cur_slab = i;
     cue->empty_slabs++;
     if (n < 65536) cue->next_slab_works = n * 2;
@@ -69,7 +72,7 @@ rc_work *rc_work_alloc(rc_cue *cue)
     if (w)
         s->free = (rc_work *)w->task; /* the free list's link */
     else
-        w = (rc_work *)(s->mem + (size_t)s->bump++ * size);
+        w = (rc_work *)(s->recs + (size_t)s->bump++ * size);
     if (s->live++ == 0) cue->empty_slabs--;
     memset(w, 0, size);
     w->slab = (uint16_t)cue->cur_slab;

@@ -378,7 +378,7 @@ int rc_task_set_handler(rc_cue *cue, const char *name, rc_handler_fn handler, vo
  * fraction (0..1) drawn from a generator seeded with `seed`.
  */
 typedef struct rc_retry_policy {
-    unsigned max_attempts; /* >= 1; 1 means no retries */
+    unsigned max_attempts; /* 1 to 65535; 1 means no retries */
     double base_s;
     double max_s;
     bool exponential;
@@ -435,9 +435,9 @@ typedef struct rc_submit_opts {
     /* Artifact keys this work needs and produces (copied).  Optional; with
      * them rc_diagnose() can name the producer a blocked item waits for. */
     const char *const *needs;
-    size_t n_needs;
+    size_t n_needs; /* at most 65535; more is refused (RC_EINVAL) */
     const char *const *produces;
-    size_t n_produces;
+    size_t n_produces; /* at most 65535 */
     /* Not before now + delay_s (seconds), and not before not_before (an
      * absolute time on the loop's clock; 0: none): the later of the two.
      * Waits as "delayed until t" until then. */

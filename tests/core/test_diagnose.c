@@ -16,6 +16,7 @@ static size_t n_made;
 
 static bool have(const char *key)
 {
+    if (strncmp(key, "ok/", 3) == 0) return true; /* made, for tests of many needs */
     for (size_t i = 0; i < n_made; i++)
         if (strcmp(made[i], key) == 0) return true;
     return false;
@@ -727,6 +728,47 @@ Test(diagnose, a_check_that_names_only_the_first_need_is_followed_on_it_alone)
     diagnose(&d);
     cr_assert_eq(d.n_edges, 1);
     cr_assert_str_eq(d.edges[0].key, "first");
+    rc_diagnosis_free(cue, &d);
+}
+
+/* The unmet needs of a check are kept in the work (up to 32) or beside it
+ * (more): on both sides of the line, every unmet need and only those are
+ * followed, wherever it sits among the needs. */
+Test(diagnose, unmet_needs_are_followed_on_both_sides_of_the_record_s_room)
+{
+    name_all = true;
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
+    static const size_t sizes[] = {31, 32, 33, 64, 65, 70};
+    enum { MOST = 70 };
+    static char names[sizeof sizes / sizeof *sizes][MOST][16];
+    size_t expect_unmet[sizeof sizes / sizeof *sizes];
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        const char *needs[MOST];
+        expect_unmet[s] = 0;
+        for (size_t i = 0; i < sizes[s]; i++) {
+            /* Missing: every third, and the last. */
+            const bool miss = i % 3 == 0 || i + 1 == sizes[s];
+            snprintf(names[s][i], sizeof names[s][i], "%s/%zu/%zu", miss ? "miss" : "ok", s, i);
+            needs[i] = names[s][i];
+            expect_unmet[s] += miss;
+        }
+        submit_keys("t", needs, sizes[s], NULL);
+    }
+    tu_run(loop);
+    blocked_list bl = blocked();
+    cr_assert_eq(bl.n, sizeof sizes / sizeof *sizes);
+    for (size_t s = 0; s < bl.n; s++)
+        cr_assert_eq(bl.items[s].n_unmet, expect_unmet[s], "%zu needs: %zu unmet, expected %zu",
+                     sizes[s], bl.items[s].n_unmet, expect_unmet[s]);
+    rc_blocked_free(cue, bl.items);
+    rc_diagnosis d;
+    diagnose(&d);
+    size_t total = 0;
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) total += expect_unmet[s];
+    cr_assert_eq(d.n_missing, total);
+    for (size_t i = 0; i < d.n_missing; i++)
+        cr_assert(strncmp(d.missing[i], "miss/", 5) == 0, "followed a met need: %s",
+                  d.missing[i]);
     rc_diagnosis_free(cue, &d);
 }
 

@@ -1007,3 +1007,34 @@ Test(keys, reserve_out_of_memory_names_the_problem_and_keeps_the_keys)
     rc_key_release(c, k);
     rc_cue_free(c);
 }
+
+/* A work declares at most 65535 needs, and as many produces: more is
+ * refused with a message, and nothing is submitted. */
+Test(keys, declared_keys_are_bounded_per_work)
+{
+    enum { MOST = 65535 };
+    static char names[MOST + 1][16];
+    static const char *list[MOST + 1];
+    for (size_t i = 0; i <= MOST; i++) {
+        snprintf(names[i], sizeof names[i], "k%zu", i);
+        list[i] = names[i];
+    }
+    rc_stats before, after;
+    rc_cue_stats(cue, &before);
+    rc_work_id id = 0;
+    cr_assert_eq(rc_submit(cue, "t", &(rc_submit_opts){.needs = list, .n_needs = MOST + 1}, &id),
+                 RC_EINVAL);
+    cr_assert(strstr(rc_cue_errmsg(cue), "more than 65535 needs or produces"), "%s",
+              rc_cue_errmsg(cue));
+    cr_assert_eq(rc_submit(cue, "t", &(rc_submit_opts){.produces = list, .n_produces = MOST + 1},
+                           &id),
+                 RC_EINVAL);
+    rc_cue_stats(cue, &after);
+    cr_assert_eq(after.submitted, before.submitted);
+    /* The most is taken, and the work says so. */
+    id = submit("t", (rc_submit_opts){.needs = list, .n_needs = MOST, .produces = list + 1,
+                                       .n_produces = MOST});
+    const rc_work *w = rc_get(cue, id);
+    cr_assert_eq(rc_work_needs(w, NULL), MOST);
+    cr_assert_eq(rc_work_produces(w, NULL), MOST);
+}

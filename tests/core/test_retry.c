@@ -357,3 +357,15 @@ Test(retry, policy_errors_are_reported)
     tu_run(loop);
     cr_assert_eq(H.calls, 1);
 }
+
+Test(retry, max_attempts_is_bounded_with_a_message_naming_it)
+{
+    rc_retry_policy p = {.max_attempts = 65535, .base_s = 1};
+    cr_assert_eq(rc_task_retry(cue, "t", &p), RC_OK, "%s", rc_cue_errmsg(cue));
+    p.max_attempts = 65536;
+    cr_assert_eq(rc_task_retry(cue, "t", &p), RC_EINVAL);
+    cr_assert(strstr(rc_cue_errmsg(cue), "max_attempts must be from 1 to 65535 (got 65536)"), "%s",
+              rc_cue_errmsg(cue));
+    p.max_attempts = 0;
+    cr_assert_eq(rc_task_retry(cue, "t", &p), RC_EINVAL);
+}
