@@ -94,44 +94,79 @@ static int build_single_queue(sim *s)
 
 /* ---- pipeline: extract (local) -> transform (api) -> load (storage) ---- */
 
-/* The three keys of PIPE_WINDOW items are looked up together, when the
- * first of them is submitted: their key table misses overlap (three at a
- * time they mostly did not), and the works are given the entries. */
-enum { PIPE_WINDOW = 32 };
+/* ---- key windows ----
+ *
+ * The keys of the next WINDOW_ITEMS items are looked up together, when the
+ * first of them is due: their key table misses overlap (one item's few at
+ * a time they mostly did not), and each item's work is given the entries.
+ * Nothing the run prints depends on when an entry is made. */
+enum { WINDOW_ITEMS = 32, WINDOW_KEYS = 6, KEY_NAME = 56 };
+
+typedef void (*item_keys_fn)(char names[][KEY_NAME], uint64_t i);
+
+typedef struct keywin {
+    uint64_t base, n; /* items base .. base+n-1 have their keys in held */
+    uint64_t count;   /* the items: 0 .. count-1 */
+    unsigned per;     /* keys an item has, at most WINDOW_KEYS */
+    item_keys_fn names;
+    rc_key *held[WINDOW_ITEMS][WINDOW_KEYS];
+} keywin;
+
+static void keywin_init(keywin *kw, uint64_t count, unsigned per, item_keys_fn names)
+{
+    memset(kw, 0, sizeof *kw);
+    kw->count = count;
+    kw->per = per;
+    kw->names = names;
+}
+
+/* Item i's held entries, per of them: the caller releases each and leaves
+ * it NULL.  NULL: none (i past the end, or out of memory).  What an earlier
+ * window still holds (items that never came: a failed split) is let go. */
+static rc_key **keywin_get(sim *s, keywin *kw, uint64_t i)
+{
+    if (i - kw->base < kw->n) return kw->held[i - kw->base];
+    for (uint64_t k = 0; k < kw->n; k++)
+        for (unsigned j = 0; j < kw->per; j++) {
+            rc_key_release(sim_cue(s), kw->held[k][j]);
+            kw->held[k][j] = NULL;
+        }
+    kw->n = 0;
+    if (i >= kw->count) return NULL;
+    const uint64_t n = kw->count - i < WINDOW_ITEMS ? kw->count - i : WINDOW_ITEMS;
+    char names[WINDOW_ITEMS * WINDOW_KEYS][KEY_NAME];
+    const char *list[WINDOW_ITEMS * WINDOW_KEYS];
+    rc_key *got[WINDOW_ITEMS * WINDOW_KEYS];
+    const size_t total = (size_t)n * kw->per;
+    for (uint64_t k = 0; k < n; k++) kw->names(&names[k * kw->per], i + k);
+    for (size_t j = 0; j < total; j++) list[j] = names[j];
+    if (rc_key_hold_n(sim_cue(s), list, total, got)) return NULL;
+    for (size_t j = 0; j < total; j++) kw->held[j / kw->per][j % kw->per] = got[j];
+    kw->base = i;
+    kw->n = n;
+    return kw->held[0];
+}
+
+/* Let go of the entries the caller took from a window (see keywin_get). */
+static void keywin_release(sim *s, const keywin *kw, rc_key **held)
+{
+    for (unsigned j = 0; j < kw->per; j++) {
+        rc_key_release(sim_cue(s), held[j]);
+        held[j] = NULL;
+    }
+}
 
 typedef struct pipeline_model {
-    uint64_t base, n; /* items base .. base+n-1 have their keys in held */
-    rc_key *held[PIPE_WINDOW][3];
+    keywin win; /* extracted, transformed, loaded */
 } pipeline_model;
 
-static void pipeline_keys(char names[3][48], uint64_t i)
+static void pipeline_keys(char names[][KEY_NAME], uint64_t i)
 {
     char label[32];
     const size_t n = name_of(label, sizeof label, "item_", i, 4, "");
-    join_n(names[0], sizeof names[0], "extracted/", label, n);
-    join_n(names[1], sizeof names[1], "transformed/", label, n);
-    join_n(names[2], sizeof names[2], "loaded/", label, n);
-}
-
-/* Item i's three held entries; NULL: none (submitting over time, where
- * nothing is looked up ahead, or out of memory). */
-static rc_key **pipeline_window(sim *s, pipeline_model *m, uint64_t i)
-{
-    if (i - m->base < m->n) return m->held[i - m->base];
-    const sim_config *c = sim_get_config(s);
-    if (c->submit_rate > 0 || i >= c->count) return NULL;
-    const uint64_t n = c->count - i < PIPE_WINDOW ? c->count - i : PIPE_WINDOW;
-    char names[PIPE_WINDOW][3][48];
-    const char *list[PIPE_WINDOW * 3];
-    for (uint64_t k = 0; k < n; k++) {
-        pipeline_keys(names[k], i + k);
-        for (int j = 0; j < 3; j++) list[k * 3 + j] = names[k][j];
-    }
-    m->n = 0;
-    if (rc_key_hold_n(sim_cue(s), list, (size_t)n * 3, &m->held[0][0])) return NULL;
-    m->base = i;
-    m->n = n;
-    return m->held[0];
+    join_n(names[0], KEY_NAME, "extracted/", label, n);
+    join_n(names[1], KEY_NAME, "transformed/", label, n);
+    join_n(names[2], KEY_NAME, "loaded/", label, n);
 }
 
 static int pipeline_work(sim *s, uint64_t i, void *ud)
@@ -139,10 +174,11 @@ static int pipeline_work(sim *s, uint64_t i, void *ud)
     pipeline_model *m = ud;
     char label[32];
     name_of(label, sizeof label, "item_", i, 4, "");
-    rc_key **held = pipeline_window(s, m, i);
+    /* Submitting over time, nothing is looked up ahead. */
+    rc_key **held = sim_get_config(s)->submit_rate > 0 ? NULL : keywin_get(s, &m->win, i);
     rc_key *own[3];
     if (!held) {
-        char names[3][48];
+        char names[3][KEY_NAME];
         pipeline_keys(names, i);
         const char *list[] = {names[0], names[1], names[2]};
         held = own;
@@ -161,10 +197,7 @@ static int pipeline_work(sim *s, uint64_t i, void *ud)
     int rc = submit_keyed(s, "extract", label, NULL, 0, NULL, 1, k_e, -1, NULL);
     if (!rc) rc = submit_keyed(s, "transform", label, NULL, 1, NULL, 1, k_t, -1, NULL);
     if (!rc) rc = submit_keyed(s, "load", label, NULL, 1, NULL, 1, k_l, -1, NULL);
-    for (int k = 0; k < 3; k++) {
-        rc_key_release(sim_cue(s), held[k]);
-        held[k] = NULL;
-    }
+    keywin_release(s, &m->win, held);
     return rc;
 }
 
@@ -180,8 +213,9 @@ static int build_pipeline(sim *s)
     if (!rc) rc = sim_add_task(s, "transform", "api", &transform, NULL, NULL);
     if (!rc) rc = sim_add_task(s, "load", "storage", &load, NULL, NULL);
     if (!rc) rc = sim_declare_labels(s, "item_{i4}", c->count, 0);
-    pipeline_model *m = rc ? NULL : calloc(1, sizeof *m);
+    pipeline_model *m = rc ? NULL : malloc(sizeof *m);
     if (!rc && !m) rc = RC_ENOMEM;
+    if (m) keywin_init(&m->win, c->count, 3, pipeline_keys);
     if (!rc) rc = sim_own(s, m, free);
     if (!rc) sim_set_workload(s, c->count, pipeline_work, m);
     if (!rc) sim_reserve_keys(s, 3, 0); /* extracted, transformed, loaded */
@@ -202,46 +236,105 @@ static void part_of(char *buf, size_t size, const char *prefix, const char *batc
     sim_text_uint(&t, i, 1);
 }
 
+typedef struct fanout_model {
+    keywin splits; /* split/batch_i */
+    keywin parts;  /* part/batch_i/0 .. part/batch_i/4, aggregate/batch_i */
+} fanout_model;
+
+static void fanout_split_keys(char names[][KEY_NAME], uint64_t i)
+{
+    char label[32];
+    const size_t n = name_of(label, sizeof label, "batch_", i, 4, "");
+    join_n(names[0], KEY_NAME, "split/", label, n);
+}
+
+static void fanout_part_keys(char names[][KEY_NAME], uint64_t i)
+{
+    char label[32];
+    name_of(label, sizeof label, "batch_", i, 4, "");
+    for (int k = 0; k < FANOUT; k++) part_of(names[k], KEY_NAME, "part/", label, (unsigned)k);
+    join(names[FANOUT], KEY_NAME, "aggregate/", label);
+}
+
+/* The index in a batch label ("batch_" and digits, as fanout_work makes
+ * them); UINT64_MAX for any other label. */
+static uint64_t batch_index(const char *label)
+{
+    if (strncmp(label, "batch_", 6) != 0) return UINT64_MAX;
+    uint64_t v = 0;
+    const char *p = label + 6;
+    for (int k = 0; k < 19 && *p >= '0' && *p <= '9'; k++, p++) v = v * 10 + (uint64_t)(*p - '0');
+    return *p || p == label + 6 ? UINT64_MAX : v;
+}
+
+/* The parts and the aggregate of a split, given their held entries (the
+ * entries carry the names). */
+static void submit_parts(sim *s, const char *batch, rc_key *split_entry, rc_key **held)
+{
+    char label[48];
+    for (int i = 0; i < FANOUT; i++) {
+        part_of(label, sizeof label, "", batch, (unsigned)i);
+        rc_key *keys[2] = {split_entry, held[i]};
+        submit_keyed(s, "process", label, NULL, 1, NULL, 1, keys, -1, NULL);
+    }
+    submit_keyed(s, "aggregate", batch, NULL, FANOUT, NULL, 1, held, -1, NULL);
+}
+
 static void split_done(sim *s, const rc_work *w, bool ok, void *ud)
 {
-    (void)ud;
+    fanout_model *m = ud;
     if (!ok) return;
     const char *batch = rc_work_label(w);
-    char split_key[48], parts[FANOUT][56], done_key[56], label[48];
+    /* The split's output entry for every process, and each process's
+     * output entry for the aggregate: every key is looked up once, those
+     * of the next splits' parts with these (their table misses overlap). */
+    rc_key *split_entry = rc_work_key(w, rc_work_needs(w, NULL));
+    rc_key **held = keywin_get(s, &m->parts, batch_index(batch));
+    char done_key[56];
+    join(done_key, sizeof done_key, "aggregate/", batch);
+    if (held && split_entry && strcmp(rc_key_name(held[FANOUT]), done_key) == 0) {
+        submit_parts(s, batch, split_entry, held);
+        keywin_release(s, &m->parts, held);
+        return;
+    }
+    char split_key[48], parts[FANOUT][56], label[48];
     join(split_key, sizeof split_key, "split/", batch);
     const char *needs_split[] = {split_key};
     const char *part_keys[FANOUT];
-    /* The split's output entry for every process, and each process's
-     * output entry for the aggregate: every key is looked up once. */
-    rc_key *split_keys[2] = {rc_work_key(w, rc_work_needs(w, NULL)), NULL};
-    /* The parts and the aggregate's output are looked up together (their
-     * table misses overlap); every work is given its entries. */
+    rc_key *split_keys[2] = {split_entry, NULL};
     const char *new_keys[FANOUT + 1];
-    rc_key *held[FANOUT + 1];
+    rc_key *own[FANOUT + 1];
     for (int i = 0; i < FANOUT; i++) {
         part_of(parts[i], sizeof parts[i], "part/", batch, (unsigned)i);
         part_keys[i] = new_keys[i] = parts[i];
     }
-    join(done_key, sizeof done_key, "aggregate/", batch);
     new_keys[FANOUT] = done_key;
-    if (rc_key_hold_n(sim_cue(s), new_keys, FANOUT + 1, held))
-        memset(held, 0, sizeof held); /* out of memory: found from the strings */
+    if (rc_key_hold_n(sim_cue(s), new_keys, FANOUT + 1, own))
+        memset(own, 0, sizeof own); /* out of memory: found from the strings */
     for (int i = 0; i < FANOUT; i++) {
         part_of(label, sizeof label, "", batch, (unsigned)i);
-        split_keys[1] = held[i];
+        split_keys[1] = own[i];
         submit_keyed(s, "process", label, needs_split, 1, &part_keys[i], 1, split_keys, -1,
                      NULL);
     }
     const char *out[] = {done_key};
-    submit_keyed(s, "aggregate", batch, part_keys, FANOUT, out, 1, held, -1, NULL);
-    for (int i = 0; i <= FANOUT; i++) rc_key_release(sim_cue(s), held[i]);
+    submit_keyed(s, "aggregate", batch, part_keys, FANOUT, out, 1, own, -1, NULL);
+    for (int i = 0; i <= FANOUT; i++) rc_key_release(sim_cue(s), own[i]);
 }
 
 static int fanout_work(sim *s, uint64_t i, void *ud)
 {
-    (void)ud;
-    char label[32], key[48];
+    fanout_model *m = ud;
+    char label[32];
     const size_t n = name_of(label, sizeof label, "batch_", i, 4, "");
+    /* Submitting over time, nothing is looked up ahead. */
+    rc_key **held = sim_get_config(s)->submit_rate > 0 ? NULL : keywin_get(s, &m->splits, i);
+    if (held) {
+        int rc = submit_keyed(s, "split", label, NULL, 0, NULL, 1, held, -1, NULL);
+        keywin_release(s, &m->splits, held);
+        return rc;
+    }
+    char key[48];
     join_n(key, sizeof key, "split/", label, n);
     const char *out[] = {key};
     return submit(s, "split", label, NULL, 0, out, 1);
@@ -250,14 +343,20 @@ static int fanout_work(sim *s, uint64_t i, void *ud)
 static int build_fanout(sim *s)
 {
     const sim_config *c = sim_get_config(s);
+    fanout_model *m = malloc(sizeof *m);
+    if (!m) return RC_ENOMEM;
+    keywin_init(&m->splits, c->count, 1, fanout_split_keys);
+    keywin_init(&m->parts, c->count, FANOUT + 1, fanout_part_keys);
+    int rc = sim_own(s, m, free);
+    if (rc) return rc;
     sim_profile process = sim_profile_from_config(c);
     process.outlier_chance = 0; /* as the original: jitter and errors only */
     sim_profile split = steady(50), aggregate = steady(30);
     split.jitter = aggregate.jitter = 0;
-    int rc = add_service(s, "splitter", 1, false);
+    rc = add_service(s, "splitter", 1, false);
     if (!rc) rc = add_service(s, "processor", c->concurrent, true);
     if (!rc) rc = add_service(s, "aggregator", 2, false);
-    if (!rc) rc = sim_add_task(s, "split", "splitter", &split, split_done, NULL);
+    if (!rc) rc = sim_add_task(s, "split", "splitter", &split, split_done, m);
     if (!rc) rc = sim_add_task(s, "process", "processor", &process, NULL, NULL);
     if (!rc) rc = sim_add_task(s, "aggregate", "aggregator", &aggregate, NULL, NULL);
     /* Batches, and the processes of each ("batch_0003/4"). */
@@ -265,7 +364,7 @@ static int build_fanout(sim *s)
                                                    "batch_{i4}/2", "batch_{i4}/3", "batch_{i4}/4"};
     for (int i = 0; !rc && i <= FANOUT; i++)
         rc = sim_declare_labels(s, labels[i], c->count, 0);
-    if (!rc) sim_set_workload(s, c->count, fanout_work, NULL);
+    if (!rc) sim_set_workload(s, c->count, fanout_work, m);
     if (!rc) sim_reserve_keys(s, FANOUT + 2, 0); /* split, the parts, aggregate */
     return rc;
 }
