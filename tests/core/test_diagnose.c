@@ -740,7 +740,7 @@ Test(diagnose, unmet_needs_are_followed_on_both_sides_of_the_record_s_room)
     cr_assert_eq(rc_task(cue, "t", NULL, tu_handler_hold, x), RC_OK);
     static const size_t sizes[] = {31, 32, 33, 64, 65, 70};
     enum { MOST = 70 };
-    static char names[sizeof sizes / sizeof *sizes][MOST][16];
+    static char names[sizeof sizes / sizeof *sizes][MOST][48];
     size_t expect_unmet[sizeof sizes / sizeof *sizes];
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         const char *needs[MOST];

@@ -1013,7 +1013,7 @@ Test(keys, reserve_out_of_memory_names_the_problem_and_keeps_the_keys)
 Test(keys, declared_keys_are_bounded_per_work)
 {
     enum { MOST = 65535 };
-    static char names[MOST + 1][16];
+    static char names[MOST + 1][24];
     static const char *list[MOST + 1];
     for (size_t i = 0; i <= MOST; i++) {
         snprintf(names[i], sizeof names[i], "k%zu", i);
