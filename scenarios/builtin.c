@@ -125,7 +125,8 @@ static void keywin_init(keywin *kw, uint64_t count, unsigned per, item_keys_fn n
  * window still holds (items that never came: a failed split) is let go. */
 static rc_key **keywin_get(sim *s, keywin *kw, uint64_t i)
 {
-    if (i - kw->base < kw->n) return kw->held[i - kw->base];
+    /* A row already taken (its entries released) is not handed out again. */
+    if (i - kw->base < kw->n && kw->held[i - kw->base][0]) return kw->held[i - kw->base];
     for (uint64_t k = 0; k < kw->n; k++)
         for (unsigned j = 0; j < kw->per; j++) {
             rc_key_release(sim_cue(s), kw->held[k][j]);
@@ -292,7 +293,7 @@ static void split_done(sim *s, const rc_work *w, bool ok, void *ud)
     rc_key **held = keywin_get(s, &m->parts, batch_index(batch));
     char done_key[56];
     join(done_key, sizeof done_key, "aggregate/", batch);
-    if (held && split_entry && strcmp(rc_key_name(held[FANOUT]), done_key) == 0) {
+    if (held && split_entry && held[FANOUT] && strcmp(rc_key_name(held[FANOUT]), done_key) == 0) {
         submit_parts(s, batch, split_entry, held);
         keywin_release(s, &m->parts, held);
         return;

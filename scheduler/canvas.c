@@ -118,7 +118,9 @@ int rc_group(rc_cue *cue, const char *name, const rc_sig *steps, size_t n, rc_fl
 int rc_chord(rc_cue *cue, const char *name, const rc_sig *header, size_t n, const rc_sig *callback,
              rc_flow *out)
 {
-    if (!callback) {
+    /* The callback needs every header step's key: refused before anything
+     * is submitted when that is more than a work declares. */
+    if (!callback || n > RC_MAX_DECLARED) {
         *out = (rc_flow){0};
         return RC_EINVAL;
     }

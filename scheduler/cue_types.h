@@ -157,14 +157,13 @@ typedef struct rc_detail_frame {
     char text[]; /* the prefix, then the suffix and a terminator */
 } rc_detail_frame;
 
-/* 128 bytes, two cache lines (the slabs are 64-byte aligned): every
- * pending item holds one, and a dispatch pass reads it whole.  A finished
+/* 128 bytes, two cache lines (the slabs are 64-byte aligned; in a cue that
+ * tracks pending ages the age node makes it 144, and most records three
+ * lines): every pending item holds one, and a dispatch pass reads it whole.  A finished
  * work's result shares the phase union. */
-enum {
-    RC_MAX_DECLARED = UINT16_MAX, /* needs, and produces, a work declares */
-    RC_MAX_ATTEMPTS = UINT16_MAX, /* a retry policy's max_attempts */
-    RC_UNMET_SMALL = 32,          /* unmet needs kept in the record (more: cold) */
-};
+enum { RC_UNMET_SMALL = 32 }; /* unmet needs kept in the record (more: cold) */
+_Static_assert(RC_MAX_DECLARED <= UINT16_MAX && RC_MAX_ATTEMPTS <= UINT16_MAX,
+               "the record's counts are 16 bits");
 
 struct rc_work {
     rc_work_id id; /* 0 while on the free list */

@@ -377,8 +377,11 @@ int rc_task_set_handler(rc_cue *cue, const char *name, rc_handler_fn handler, vo
  * 2^(k-1) : 1), capped at max_s (0: no cap), then spread by +/- jitter
  * fraction (0..1) drawn from a generator seeded with `seed`.
  */
+/* The most attempts a retry policy allows (rc_task_retry refuses more). */
+enum { RC_MAX_ATTEMPTS = 65535 };
+
 typedef struct rc_retry_policy {
-    unsigned max_attempts; /* 1 to 65535; 1 means no retries */
+    unsigned max_attempts; /* 1 to RC_MAX_ATTEMPTS; 1 means no retries */
     double base_s;
     double max_s;
     bool exponential;
@@ -428,6 +431,9 @@ typedef enum rc_state {
 } rc_state;
 const char *rc_state_name(rc_state state); /* "pending", ... */
 
+/* The most needs, and the most produces, one work declares. */
+enum { RC_MAX_DECLARED = 65535 };
+
 typedef struct rc_submit_opts {
     /* JSON params for the handler.  On success the cue owns it; on error the
      * caller still does.  NULL: an empty object. */
@@ -435,9 +441,9 @@ typedef struct rc_submit_opts {
     /* Artifact keys this work needs and produces (copied).  Optional; with
      * them rc_diagnose() can name the producer a blocked item waits for. */
     const char *const *needs;
-    size_t n_needs; /* at most 65535; more is refused (RC_EINVAL) */
+    size_t n_needs; /* at most RC_MAX_DECLARED; more is refused (RC_EINVAL) */
     const char *const *produces;
-    size_t n_produces; /* at most 65535 */
+    size_t n_produces; /* at most RC_MAX_DECLARED */
     /* Not before now + delay_s (seconds), and not before not_before (an
      * absolute time on the loop's clock; 0: none): the later of the two.
      * Waits as "delayed until t" until then. */

@@ -64,7 +64,8 @@ typedef struct rc_flow {
  * (free with rc_flow_free).  On error nothing stays submitted (what was
  * submitted is cancelled before it could start) and *out is empty.
  * Errors: RC_EINVAL (no steps, an empty name, a step without a task, params
- * that are not an object where results go), RC_ENOENT (unknown task),
+ * that are not an object where results go, a chord of more than
+ * RC_MAX_DECLARED header steps), RC_ENOENT (unknown task),
  * RC_ENOMEM; rc_cue_errmsg says which step.
  */
 int rc_chain(rc_cue *cue, const char *name, const rc_sig *steps, size_t n, rc_flow *out);

@@ -380,3 +380,22 @@ Test(canvas, the_waiter_calls_back_once_all_are_finished)
     rc_flow_free(&f);
     rc_flow_free(&f2);
 }
+
+/* A chord's callback declares every header step's key: a header longer than
+ * a work may declare is refused before anything is submitted. */
+Test(canvas, chord_with_more_header_steps_than_a_work_declares_is_refused)
+{
+    enum { N = RC_MAX_DECLARED + 1 };
+    rc_sig *header = calloc(N, sizeof *header);
+    cr_assert_not_null(header);
+    for (size_t i = 0; i < N; i++) header[i] = (rc_sig){"add", NULL, NULL};
+    rc_sig cb = {"collect", NULL, NULL};
+    rc_flow f;
+    cr_assert_eq(rc_chord(cue, "big", header, N, &cb, &f), RC_EINVAL);
+    cr_assert_eq(f.n, 0);
+    cr_assert_null(f.ids);
+    rc_stats st;
+    rc_cue_stats(cue, &st);
+    cr_assert_eq(st.submitted, 0, "nothing was submitted");
+    free(header);
+}
