@@ -172,9 +172,13 @@ static sim_artref *untag_ref(void *p)
 }
 
 /* The store's handle of a key, through the core's entry of it: the core's
- * key table is the simulator's one index of artifact keys.  The first time,
- * the sim holds the entry (for the run) and adds the key to the store, which
- * cannot have it yet: every store key is made here.  NULL: out of memory. */
+ * key table is the simulator's one index of artifact keys.  The first time
+ * (the key's first write, invalidation or provision: a key nothing has
+ * written is one the store does not have), the sim holds the entry for the
+ * run and adds the key to the store, which cannot have it yet: every store
+ * key is made here.  So an entry points at a handle exactly when the store
+ * has the key, and a check that finds no handle knows the artifact was never
+ * written.  NULL: out of memory. */
 static sim_artref *link_key(sim *s, rc_key *k)
 {
     void *linked = rc_key_ud(k);
@@ -220,19 +224,15 @@ static void artifact_changed(const char *key, sim_artref *ref, void *ud)
 static int is_ready(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
 {
     (void)cue;
-    sim *s = ud;
+    (void)ud;
     const char *const *needs;
     size_t n = rc_work_needs(w, &needs), unmet = 0;
     if (n > 1) rc_work_prefetch_keys(w); /* the entries' misses overlap */
     /* Every unmet need, so the diagnosis follows each; the first one is the
      * key the work is re-checked on.  Who would produce it the core says. */
     for (size_t i = 0; i < n; i++) {
-        uintptr_t tag = (uintptr_t)rc_key_ud(rc_work_key(w, i));
-        if (!tag) {
-            /* Not linked yet (out of memory when it was submitted). */
-            const sim_artref *r = key_ref(s, w, i);
-            tag = r ? (uintptr_t)tag_ref(r) : 0;
-        }
+        /* No handle: never written (neither valid nor existing). */
+        const uintptr_t tag = (uintptr_t)rc_key_ud(rc_work_key(w, i));
         if (tag & TAG_VALID) continue;
         rc_check_wait_on(chk, needs[i]);
         /* "waiting on 'KEY'[ (invalid)]": every not-ready check says it,
@@ -645,17 +645,6 @@ void sim_reserve_keys(sim *s, uint64_t per_item, uint64_t extra)
     s->keys_extra = extra;
 }
 
-/* Link the work's declared keys, each the first time the sim sees it, to
- * the store: the core's entry (held by the sim from then on) points to the
- * store's handle and back, so checks, writes and wakes look nothing up.
- * Out of memory leaves a key unlinked: linked when next used. */
-static void link_keys(sim *s, rc_work_id id)
-{
-    const rc_work *w = rc_get(s->cue, id);
-    const size_t n = rc_work_needs(w, NULL) + rc_work_produces(w, NULL);
-    for (size_t i = 0; i < n; i++) link_key(s, rc_work_key(w, i));
-}
-
 int sim_submit_delayed(sim *s, const sim_work_spec *spec, double delay_s, double not_before_s,
                        rc_work_id *out_id)
 {
@@ -670,7 +659,6 @@ int sim_submit_delayed(sim *s, const sim_work_spec *spec, double delay_s, double
     rc_work_id id;
     int rc = rc_submit(s->cue, spec->task, &o, &id);
     if (rc) return fail(s, rc, "%s", rc_cue_errmsg(s->cue));
-    if (spec->n_needs || spec->n_produces) link_keys(s, id);
     if (out_id) *out_id = id;
     return 0;
 }
