@@ -298,29 +298,28 @@ static void split_done(sim *s, const rc_work *w, bool ok, void *ud)
         keywin_release(s, &m->parts, held);
         return;
     }
+    /* Not in a window (a split past the end, or out of memory then): its
+     * keys alone, or, out of memory, found from the strings. */
     char split_key[48], parts[FANOUT][56], label[48];
-    join(split_key, sizeof split_key, "split/", batch);
-    const char *needs_split[] = {split_key};
-    const char *part_keys[FANOUT];
-    rc_key *split_keys[2] = {split_entry, NULL};
-    const char *new_keys[FANOUT + 1];
-    rc_key *own[FANOUT + 1];
+    const char *part_keys[FANOUT + 1];
     for (int i = 0; i < FANOUT; i++) {
         part_of(parts[i], sizeof parts[i], "part/", batch, (unsigned)i);
-        part_keys[i] = new_keys[i] = parts[i];
+        part_keys[i] = parts[i];
     }
-    new_keys[FANOUT] = done_key;
-    if (rc_key_hold_n(sim_cue(s), new_keys, FANOUT + 1, own))
-        memset(own, 0, sizeof own); /* out of memory: found from the strings */
+    part_keys[FANOUT] = done_key;
+    rc_key *own[FANOUT + 1];
+    if (split_entry && rc_key_hold_n(sim_cue(s), part_keys, FANOUT + 1, own) == 0) {
+        submit_parts(s, batch, split_entry, own);
+        for (int i = 0; i <= FANOUT; i++) rc_key_release(sim_cue(s), own[i]);
+        return;
+    }
+    join(split_key, sizeof split_key, "split/", batch);
+    const char *needs_split[] = {split_key};
     for (int i = 0; i < FANOUT; i++) {
         part_of(label, sizeof label, "", batch, (unsigned)i);
-        split_keys[1] = own[i];
-        submit_keyed(s, "process", label, needs_split, 1, &part_keys[i], 1, split_keys, -1,
-                     NULL);
+        submit(s, "process", label, needs_split, 1, &part_keys[i], 1);
     }
-    const char *out[] = {done_key};
-    submit_keyed(s, "aggregate", batch, part_keys, FANOUT, out, 1, own, -1, NULL);
-    for (int i = 0; i <= FANOUT; i++) rc_key_release(sim_cue(s), own[i]);
+    submit(s, "aggregate", batch, part_keys, FANOUT, &part_keys[FANOUT], 1);
 }
 
 static int fanout_work(sim *s, uint64_t i, void *ud)
