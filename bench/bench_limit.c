@@ -10,7 +10,10 @@
  * scheduler, no labels, no artifacts: what is left is the cost of the work
  * itself.
  *
- *   ./build/bench/bench_limit [-n COUNT] [-l LATENCY_MS] [--reps N]
+ *   ./build/bench/bench_limit [--scenario S] [-n COUNT] [-l LATENCY_MS] [--reps N]
+ *
+ * --scenario pipeline, fanout or dynamic runs their bare loops (bench_floor.c)
+ * instead.
  *
  * bench_sim links the same loop (bench_limit_run) and prints every
  * scenario's time as a ratio to it.
@@ -138,15 +141,19 @@ int main(int argc, char **argv)
     uint64_t n = 1000000;
     double latency = 0;
     int reps = 5;
+    const char *scenario = "single_queue";
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc)
+            scenario = argv[++i];
+        else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
             n = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "-l") == 0 && i + 1 < argc)
             latency = strtod(argv[++i], NULL);
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             reps = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_limit [-n COUNT] [-l LATENCY_MS] [--reps N]\n");
+            fprintf(stderr, "usage: bench_limit [--scenario single_queue|pipeline|fanout|dynamic] "
+                            "[-n COUNT] [-l LATENCY_MS] [--reps N]\n");
             return 2;
         }
     }
@@ -154,16 +161,39 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_limit: -n 1..1e8, --reps 1..1000, -l 0..1e9\n");
         return 2;
     }
+    /* Every work of these graphs runs once: each item is 1, 3 or 7 works
+     * (dynamic's count depends on its draws). */
+    uint64_t expect = 0;
+    if (strcmp(scenario, "single_queue") == 0)
+        expect = n;
+    else if (strcmp(scenario, "pipeline") == 0)
+        expect = 3 * n;
+    else if (strcmp(scenario, "fanout") == 0)
+        expect = 7 * n;
+    else if (strcmp(scenario, "dynamic") != 0) {
+        fprintf(stderr, "bench_limit: unknown scenario '%s' (single_queue, pipeline, fanout, "
+                        "dynamic)\n", scenario);
+        return 2;
+    }
     for (int r = 0; r < reps; r++) {
         bench_limit_result res;
         double t0 = now_s();
-        if (bench_limit_run(n, latency, 5, &res)) {
+        const int rc = strcmp(scenario, "single_queue") == 0
+                           ? bench_limit_run(n, latency, 5, &res)
+                           : bench_floor_run(scenario, n, latency, 5, &res);
+        const double took = now_s() - t0;
+        if (rc) {
             fprintf(stderr, "bench_limit: out of memory\n");
             return 1;
         }
-        printf("bare loop: %llu items in %.3f s (%.0f ns/item), virtual %.3f s, wait p50 %.3f s\n",
-               (unsigned long long)res.completed, now_s() - t0, (now_s() - t0) / (double)n * 1e9,
-               res.duration_s, res.wait_p[0]);
+        if ((expect && res.completed != expect) || res.completed < n) {
+            fprintf(stderr, "bench_limit: %s completed %llu works, expected %llu\n", scenario,
+                    (unsigned long long)res.completed, (unsigned long long)(expect ? expect : n));
+            return 1;
+        }
+        printf("bare %s: %llu items in %.3f s (%.0f ns/item), virtual %.3f s, wait p50 %.3f s\n",
+               scenario, (unsigned long long)res.completed, took,
+               took / (double)res.completed * 1e9, res.duration_s, res.wait_p[0]);
     }
     return 0;
 }

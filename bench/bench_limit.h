@@ -18,4 +18,10 @@ typedef struct bench_limit_result {
  * memory.  0, or -1 when out of memory. */
 int bench_limit_run(uint64_t count, double latency_ms, int concurrent, bench_limit_result *out);
 
+/* The bare loop of pipeline, fanout or dynamic (bench_floor.c): their graphs with
+ * nothing but their own work, `count` as runcue-sim's -n.  0; -1 for an
+ * unknown scenario, a count out of 1..1e8, or out of memory. */
+int bench_floor_run(const char *scenario, uint64_t count, double latency_ms, int concurrent,
+                    bench_limit_result *out);
+
 #endif

@@ -19,7 +19,11 @@
  * time, the time per item, the ratio to the bare loop, the cost per item as
  * a ratio to single_queue's, the bytes per item (peak RSS growth over the
  * items submitted; single_queue submits all at t=0, so these are bytes per
- * pending item), and the growth t(N)/t(N/100).
+ * pending item), and the growth t(N)/t(N/100).  Next to each scenario runs
+ * its own bare loop too (bench_floor.c: pipeline's, fanout's and dynamic's
+ * graphs with nothing but their own work), so the table also says how far
+ * each is over its own floor, and how much of its cost per item over
+ * single_queue's its work alone asks for.
  *
  *   ./build/bench/bench_sim [--quick] [--reps N] [--check] [--ratios-only] [-n N]
  *
@@ -209,8 +213,9 @@ static size_t rss_kb(const char *field)
     return kb;
 }
 
-/* One run in a fresh child: the case, or the bare loop (bc NULL). */
-static int child_run_case(const bench_case *bc, uint64_t count, child_fig *out)
+/* One run in a fresh child: the case; or (bc NULL) the bare loop of
+ * `floor` (bench_floor.c), or of single_queue when floor is NULL too. */
+static int child_run_any(const bench_case *bc, const char *floor, uint64_t count, child_fig *out)
 {
     int fd[2];
     if (pipe(fd)) return -1;
@@ -231,7 +236,8 @@ static int child_run_case(const bench_case *bc, uint64_t count, child_fig *out)
         } else {
             bench_limit_result r;
             double t0 = wall_seconds();
-            if (bench_limit_run(count, 0, 5, &r)) _exit(1);
+            if (floor ? bench_floor_run(floor, count, 0, 5, &r) : bench_limit_run(count, 0, 5, &r))
+                _exit(1);
             f.seconds = wall_seconds() - t0;
             f.items = r.completed;
         }
@@ -251,11 +257,22 @@ static int child_run_case(const bench_case *bc, uint64_t count, child_fig *out)
     return 0;
 }
 
+static int child_run_case(const bench_case *bc, uint64_t count, child_fig *out)
+{
+    return child_run_any(bc, NULL, count, out);
+}
+
 /* One run of a scenario at -l 0, or the bare loop (name NULL). */
 static int child_run(const char *name, uint64_t count, child_fig *out)
 {
     bench_case bc = {name, count, -1, 0, 0, false, 0, 0};
     return child_run_case(name ? &bc : NULL, count, out);
+}
+
+/* One run of a scenario's own bare loop; single_queue's is the bare loop. */
+static int child_run_floor(const char *name, uint64_t count, child_fig *out)
+{
+    return child_run_any(NULL, strcmp(name, "single_queue") == 0 ? NULL : name, count, out);
 }
 
 static double median_of(double *v, int n)
@@ -269,26 +286,47 @@ typedef struct ratio_fig {
     double user_per_item; /* the median user-mode CPU time of an item */
     double sys_share;     /* the median kernel share of the run's CPU time */
     double x_bare; /* the median of each run's time over its bare loop's */
+    /* with_floor: the median of each run's time over its own scenario's
+     * bare loop's (bench_floor.c), and of that loop's time per item over
+     * the bare single_queue loop's; 0 without */
+    double x_floor, floor_x_bare;
     uint64_t items;
 } ratio_fig;
 
-/* Interleaved runs of the bare loop and the scenario; the medians. */
-static int measure(const char *name, uint64_t count, int reps, ratio_fig *out)
+/* Interleaved runs of the bare loop, the scenario's own bare loop (with
+ * floor; single_queue's is the bare loop) and the scenario; the medians. */
+static int measure(const char *name, uint64_t count, int reps, bool with_floor, ratio_fig *out)
 {
     enum { MAX = 101 };
-    double t[MAX], tl[MAX], b[MAX], x[MAX], u[MAX], k[MAX];
+    double t[MAX], tl[MAX], b[MAX], x[MAX], u[MAX], k[MAX], xf[MAX], fb[MAX];
     child_fig f;
     if (reps < 1 || reps > MAX) return -1;
+    out->x_floor = out->floor_x_bare = 0;
     for (int i = 0; i < reps; i++) {
         if (child_run(NULL, count, &f)) return -1;
         tl[i] = f.seconds;
+        const uint64_t bare_items = f.items;
+        double tf = tl[i];
+        uint64_t floor_items = bare_items;
+        if (with_floor && strcmp(name, "single_queue") != 0) {
+            if (child_run_floor(name, count, &f)) return -1;
+            tf = f.seconds;
+            floor_items = f.items;
+        }
         if (child_run(name, count, &f)) return -1;
         t[i] = f.seconds;
         x[i] = t[i] / (tl[i] > 1e-9 ? tl[i] : 1e-9);
         b[i] = f.bytes / (double)(f.items ? f.items : 1);
         u[i] = f.user / (double)(f.items ? f.items : 1);
         k[i] = f.user + f.sys > 0 ? f.sys / (f.user + f.sys) : 0;
+        xf[i] = t[i] / (tf > 1e-9 ? tf : 1e-9);
+        fb[i] = (tf / (double)(floor_items ? floor_items : 1)) /
+                (tl[i] > 1e-9 ? tl[i] / (double)(bare_items ? bare_items : 1) : 1e-9);
         out->items = f.items;
+    }
+    if (with_floor) {
+        out->x_floor = median_of(xf, reps);
+        out->floor_x_bare = median_of(fb, reps);
     }
     out->t = median_of(t, reps);
     out->t_limit = median_of(tl, reps);
@@ -306,7 +344,11 @@ static int measure(const char *name, uint64_t count, int reps, ratio_fig *out)
  * loop's time with it): (x bare / items) over single_queue's.
  * user x sq: the same for the CPU time in user mode alone, without the
  * kernel's (mostly clearing first-touched pages, whose cost on a virtual
- * machine depends on the host); kernel: the kernel's share of the CPU time. */
+ * machine depends on the host); kernel: the kernel's share of the CPU time.
+ * x floor: the time over the scenario's own bare loop's (bench_floor.c; for
+ * single_queue the bare loop itself), run next to it; floor x sq: that bare
+ * loop's cost per item over the bare single_queue loop's -- the part of x
+ * sq/item that is the scenario's own work, not the scheduler's. */
 static int print_ratios(uint64_t n, bool quick, int reps)
 {
     static const char *const names[] = {"single_queue", "pipeline", "fanout", "dynamic"};
@@ -320,14 +362,16 @@ static int print_ratios(uint64_t n, bool quick, int reps)
            strcmp(RC_BENCH_BUILD, "release, lto") == 0
                ? ""
                : " (the README's figures are from -Dbuildtype=release -Db_lto=true)");
-    printf("%-13s %9s %10s %9s %10s %11s %11s %8s %10s %7s\n", "scenario", "items", "time",
-           "ns/item", "x bare", "x sq/item", "bytes/item", "growth", "user x sq", "kernel");
+    printf("%-13s %9s %10s %9s %10s %11s %11s %8s %10s %7s %8s %10s\n", "scenario", "items",
+           "time", "ns/item", "x bare", "x sq/item", "bytes/item", "growth", "user x sq", "kernel",
+           "x floor", "floor x sq");
     printf("-----------------------------------------------------------------------------------"
-           "------------------------\n");
+           "-----------------------------------------\n");
     double sq_x_per_item = 0, sq_user = 0;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         ratio_fig big, little;
-        if (measure(names[i], n, reps, &big) || measure(names[i], small, small_reps, &little)) {
+        if (measure(names[i], n, reps, true, &big) ||
+            measure(names[i], small, small_reps, false, &little)) {
             fprintf(stderr, "bench_sim: %s: a run failed\n", names[i]);
             return 1;
         }
@@ -335,10 +379,12 @@ static int print_ratios(uint64_t n, bool quick, int reps)
         if (i == 0) sq_x_per_item = x_per_item, sq_user = big.user_per_item;
         char tb[32];
         fmt_time(tb, sizeof tb, big.t);
-        printf("%-13s %9" PRIu64 " %10s %9.0f %9.1fx %10.1fx %11.0f %8.0f %9.1fx %6.0f%%\n",
+        printf("%-13s %9" PRIu64 " %10s %9.0f %9.1fx %10.1fx %11.0f %8.0f %9.1fx %6.0f%% %7.1fx "
+               "%9.1fx\n",
                names[i], big.items, tb, big.per_item * 1e9, big.x_bare,
                x_per_item / sq_x_per_item, big.bytes, big.t / little.t,
-               sq_user > 0 ? big.user_per_item / sq_user : 0, big.sys_share * 100);
+               sq_user > 0 ? big.user_per_item / sq_user : 0, big.sys_share * 100, big.x_floor,
+               big.floor_x_bare);
         fflush(stdout);
     }
     return 0;
