@@ -278,6 +278,28 @@ struct rc_check {
     size_t around_plen;
 };
 
+/* A check of w (NULL: none) that has found nothing yet.  Field by field:
+ * the detail's bytes are read only up to detail_len, and only with
+ * has_detail, so they are not zeroed -- an initializer would clear all 256
+ * of them on every check, and that cost more than the rest of a check of
+ * one need. */
+static inline void rc_check_init(rc_check *chk, rc_cue *cue, const rc_work *w)
+{
+    chk->cue = cue;
+    chk->work = w;
+    chk->keyed = false;
+    chk->key = NULL;
+    chk->cursor = 0;
+    chk->any_unmet = false;
+    chk->unmet_small = 0;
+    chk->unmet_big = NULL;
+    chk->detail[0] = '\0';
+    chk->detail_len = 0;
+    chk->has_detail = false;
+    chk->around = false;
+    chk->around_plen = 0;
+}
+
 /* Every live work of `cue` in id order, as `w` (declared by the caller). */
 #define RC_FOR_EACH_WORK(cue, w)                                                       \
     for (uint64_t rc_each_id_ = 0; ((w) = rc_idtable_next(&(cue)->works, &rc_each_id_)); \

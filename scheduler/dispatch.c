@@ -315,7 +315,8 @@ static void skip_work(rc_cue *cue, rc_work *w)
 /* Ask is_ready and is_stale.  The work is in no list while this runs. */
 static int run_checks(rc_cue *cue, rc_work *w)
 {
-    rc_check chk = {.cue = cue, .work = w};
+    rc_check chk;
+    rc_check_init(&chk, cue, w);
     w->epoch = cue->epoch;
     cue->stats.checks++;
     const char *missing = rc_results_missing(cue, w);
@@ -341,7 +342,8 @@ static int run_checks(rc_cue *cue, rc_work *w)
     }
     check_done(cue, &chk);
     if (cue->hooks.is_stale) {
-        rc_check chk2 = {.cue = cue};
+        rc_check chk2;
+        rc_check_init(&chk2, cue, NULL);
         int stale = cue->hooks.is_stale(cue, w, &chk2, cue->hooks.ud);
         check_done(cue, &chk2);
         if (w->state != RC_PENDING || w->where != RC_W_NONE) return CHECK_GONE;
@@ -379,7 +381,8 @@ static void enqueue(rc_cue *cue, rc_work *w)
     if (rc_runq_push(&cue->alloc, &svc->q, &w->q, priority_of(cue, w), w->id)) {
         /* No memory to queue it: park it unkeyed so the next change or poll
          * tries again, and say why. */
-        rc_check chk = {.cue = cue};
+        rc_check chk;
+        rc_check_init(&chk, cue, NULL);
         rc_check_detail(&chk, "out of memory while queueing; retried on the next change");
         file_waiting(cue, w, &chk, 0);
         return;

@@ -113,7 +113,11 @@ def test_counts_and_quit():
     s = "counts"
     shell(s)
     type_line(s, f"{SIM} --scenario fanout -n 20 --seed 1 --tui --speed 40; echo EXIT=$?")
-    text = wait_for(s, r"finished")
+    # The whole last frame: under load a capture can catch the screen while
+    # it is being redrawn, its header already saying "finished".
+    text = wait_until(s, lambda t: "finished" in t and "Recent events" in t
+                      and re.search(r"^\s*aggregator\s.*processed \d+", t, re.M)
+                      and re.search(r"completed\s+#\d+ aggregate", t), "the final frame")
     check(re.search(r"completed 140\b", text) and re.search(r"failed\s+0\b", text)
           and "100.0%" in text and "submitted 140" in text,
           "fanout -n 20 --seed 1: Queue shows 140 completed, 0 failed, 100%", text)
