@@ -54,6 +54,50 @@ static size_t name_of(char *buf, size_t size, const char *prefix, uint64_t i, un
     return sim_text_len(&t, buf);
 }
 
+/* The zero-padded digits of the last index a scenario named, kept for the
+ * next: items are named in order, and the next one's digits are the last
+ * one's plus one, most often in the last digit alone. */
+typedef struct counter {
+    uint64_t i;     /* what digits says, padded to width */
+    unsigned width;
+    unsigned len;   /* 0: nothing yet */
+    char digits[24];
+} counter;
+
+/* i's digits, padded to width, in *out (c's; valid until c is next used);
+ * their length. */
+static size_t counter_digits(counter *c, uint64_t i, unsigned width, const char **out)
+{
+    *out = c->digits;
+    if (c->len && width == c->width && i == c->i + 1) {
+        char *p = c->digits + c->len;
+        while (p > c->digits && p[-1] == '9') *--p = '0';
+        if (p > c->digits) { /* else all nines: one digit more, made afresh */
+            p[-1]++;
+            c->i = i;
+            return c->len;
+        }
+    }
+    sim_textbuf t = sim_text_start(c->digits, sizeof c->digits);
+    sim_text_uint(&t, i, width);
+    c->len = (unsigned)sim_text_len(&t, c->digits);
+    c->i = i;
+    c->width = width;
+    return c->len;
+}
+
+/* name_of without a suffix, the digits from c. */
+static size_t name_seq(char *buf, size_t size, const char *prefix, counter *c, uint64_t i,
+                       unsigned width)
+{
+    const char *digits;
+    const size_t n = counter_digits(c, i, width, &digits);
+    sim_textbuf t = sim_text_start(buf, size);
+    sim_text_str(&t, prefix);
+    sim_text_mem(&t, digits, n);
+    return sim_text_len(&t, buf);
+}
+
 /* buf = a + b, as "%s%s" would. */
 static void join(char *buf, size_t size, const char *a, const char *b)
 {
@@ -75,9 +119,8 @@ static void join_n(char *buf, size_t size, const char *a, const char *b, size_t 
 
 static int single_queue_work(sim *s, uint64_t i, void *ud)
 {
-    (void)ud;
     char label[32];
-    name_of(label, sizeof label, "item_", i, 4, "");
+    name_seq(label, sizeof label, "item_", ud, i, 4);
     return submit(s, "work", label, NULL, 0, NULL, 0);
 }
 
@@ -85,10 +128,13 @@ static int build_single_queue(sim *s)
 {
     const sim_config *c = sim_get_config(s);
     sim_profile p = sim_profile_from_config(c);
-    int rc = add_service(s, "api", c->concurrent, true);
+    counter *labels = calloc(1, sizeof *labels);
+    if (!labels) return RC_ENOMEM;
+    int rc = sim_own(s, labels, free);
+    if (!rc) rc = add_service(s, "api", c->concurrent, true);
     if (!rc) rc = sim_add_task(s, "work", "api", &p, NULL, NULL);
     if (!rc) rc = sim_declare_labels(s, "item_{i4}", c->count, 0);
-    if (!rc) sim_set_workload(s, c->count, single_queue_work, NULL);
+    if (!rc) sim_set_workload(s, c->count, single_queue_work, labels);
     return rc;
 }
 
@@ -102,13 +148,14 @@ static int build_single_queue(sim *s)
  * Nothing the run prints depends on when an entry is made. */
 enum { WINDOW_ITEMS = 32, WINDOW_KEYS = 6, KEY_NAME = 56 };
 
-typedef void (*item_keys_fn)(char names[][KEY_NAME], uint64_t i);
+typedef void (*item_keys_fn)(char names[][KEY_NAME], counter *c, uint64_t i);
 
 typedef struct keywin {
     uint64_t base, n; /* items base .. base+n-1 have their keys in held */
     uint64_t count;   /* the items: 0 .. count-1 */
     unsigned per;     /* keys an item has, at most WINDOW_KEYS */
     item_keys_fn names;
+    counter digits; /* of the items' names, made in order */
     rc_key *held[WINDOW_ITEMS][WINDOW_KEYS];
 } keywin;
 
@@ -139,7 +186,7 @@ static rc_key **keywin_get(sim *s, keywin *kw, uint64_t i)
     const char *list[WINDOW_ITEMS * WINDOW_KEYS];
     rc_key *got[WINDOW_ITEMS * WINDOW_KEYS];
     const size_t total = (size_t)n * kw->per;
-    for (uint64_t k = 0; k < n; k++) kw->names(&names[k * kw->per], i + k);
+    for (uint64_t k = 0; k < n; k++) kw->names(&names[k * kw->per], &kw->digits, i + k);
     for (size_t j = 0; j < total; j++) list[j] = names[j];
     if (rc_key_hold_n(sim_cue(s), list, total, got)) return NULL;
     for (size_t j = 0; j < total; j++) kw->held[j / kw->per][j % kw->per] = got[j];
@@ -159,12 +206,13 @@ static void keywin_release(sim *s, const keywin *kw, rc_key **held)
 
 typedef struct pipeline_model {
     keywin win; /* extracted, transformed, loaded */
+    counter labels;
 } pipeline_model;
 
-static void pipeline_keys(char names[][KEY_NAME], uint64_t i)
+static void pipeline_keys(char names[][KEY_NAME], counter *c, uint64_t i)
 {
     char label[32];
-    const size_t n = name_of(label, sizeof label, "item_", i, 4, "");
+    const size_t n = name_seq(label, sizeof label, "item_", c, i, 4);
     join_n(names[0], KEY_NAME, "extracted/", label, n);
     join_n(names[1], KEY_NAME, "transformed/", label, n);
     join_n(names[2], KEY_NAME, "loaded/", label, n);
@@ -174,13 +222,14 @@ static int pipeline_work(sim *s, uint64_t i, void *ud)
 {
     pipeline_model *m = ud;
     char label[32];
-    name_of(label, sizeof label, "item_", i, 4, "");
+    name_seq(label, sizeof label, "item_", &m->labels, i, 4);
     /* Submitting over time, nothing is looked up ahead. */
     rc_key **held = sim_get_config(s)->submit_rate > 0 ? NULL : keywin_get(s, &m->win, i);
     rc_key *own[3];
     if (!held) {
         char names[3][KEY_NAME];
-        pipeline_keys(names, i);
+        counter once = {0};
+        pipeline_keys(names, &once, i);
         const char *list[] = {names[0], names[1], names[2]};
         held = own;
         /* Out of memory: found from the strings (none given). */
@@ -216,7 +265,10 @@ static int build_pipeline(sim *s)
     if (!rc) rc = sim_declare_labels(s, "item_{i4}", c->count, 0);
     pipeline_model *m = rc ? NULL : malloc(sizeof *m);
     if (!rc && !m) rc = RC_ENOMEM;
-    if (m) keywin_init(&m->win, c->count, 3, pipeline_keys);
+    if (m) {
+        keywin_init(&m->win, c->count, 3, pipeline_keys);
+        memset(&m->labels, 0, sizeof m->labels);
+    }
     if (!rc) rc = sim_own(s, m, free);
     if (!rc) sim_set_workload(s, c->count, pipeline_work, m);
     if (!rc) sim_reserve_keys(s, 3, 0); /* extracted, transformed, loaded */
@@ -240,19 +292,20 @@ static void part_of(char *buf, size_t size, const char *prefix, const char *batc
 typedef struct fanout_model {
     keywin splits; /* split/batch_i */
     keywin parts;  /* part/batch_i/0 .. part/batch_i/4, aggregate/batch_i */
+    counter labels;
 } fanout_model;
 
-static void fanout_split_keys(char names[][KEY_NAME], uint64_t i)
+static void fanout_split_keys(char names[][KEY_NAME], counter *c, uint64_t i)
 {
     char label[32];
-    const size_t n = name_of(label, sizeof label, "batch_", i, 4, "");
+    const size_t n = name_seq(label, sizeof label, "batch_", c, i, 4);
     join_n(names[0], KEY_NAME, "split/", label, n);
 }
 
-static void fanout_part_keys(char names[][KEY_NAME], uint64_t i)
+static void fanout_part_keys(char names[][KEY_NAME], counter *c, uint64_t i)
 {
     char label[32];
-    name_of(label, sizeof label, "batch_", i, 4, "");
+    name_seq(label, sizeof label, "batch_", c, i, 4);
     for (int k = 0; k < FANOUT; k++) part_of(names[k], KEY_NAME, "part/", label, (unsigned)k);
     join(names[FANOUT], KEY_NAME, "aggregate/", label);
 }
@@ -326,7 +379,7 @@ static int fanout_work(sim *s, uint64_t i, void *ud)
 {
     fanout_model *m = ud;
     char label[32];
-    const size_t n = name_of(label, sizeof label, "batch_", i, 4, "");
+    const size_t n = name_seq(label, sizeof label, "batch_", &m->labels, i, 4);
     /* Submitting over time, nothing is looked up ahead. */
     rc_key **held = sim_get_config(s)->submit_rate > 0 ? NULL : keywin_get(s, &m->splits, i);
     if (held) {
@@ -345,6 +398,7 @@ static int build_fanout(sim *s)
     const sim_config *c = sim_get_config(s);
     fanout_model *m = malloc(sizeof *m);
     if (!m) return RC_ENOMEM;
+    memset(&m->labels, 0, sizeof m->labels);
     keywin_init(&m->splits, c->count, 1, fanout_split_keys);
     keywin_init(&m->parts, c->count, FANOUT + 1, fanout_part_keys);
     int rc = sim_own(s, m, free);
