@@ -463,7 +463,7 @@ static rc_taskdef *recent_task(rc_cue *cue, const char *name)
 int rc_submit(rc_cue *cue, const char *task, const rc_submit_opts *opts, rc_work_id *out_id)
 {
     if (!cue) return RC_EINVAL;
-    rc_submit_opts none = {0};
+    static const rc_submit_opts none; /* not made on every call */
     if (!opts) opts = &none;
     if (!task) return fail(cue, RC_EINVAL, "submit: the task name is NULL");
     rc_taskdef *t = recent_task(cue, task);

@@ -74,7 +74,11 @@ rc_work *rc_work_alloc(rc_cue *cue)
     else
         w = (rc_work *)(s->recs + (size_t)s->bump++ * size);
     if (s->live++ == 0) cue->empty_slabs--;
-    memset(w, 0, size);
+    /* The record in a size the compiler knows (a few vector stores; a
+     * string instruction of a run-time length starts slower than that),
+     * then the pending-age node, if the records have one. */
+    memset(w, 0, sizeof *w);
+    if (size > sizeof *w) memset((char *)w + sizeof *w, 0, size - sizeof *w);
     w->slab = (uint16_t)cue->cur_slab;
     return w;
 }
