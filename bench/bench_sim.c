@@ -290,6 +290,8 @@ typedef struct ratio_fig {
      * bare loop's (bench_floor.c), and of that loop's time per item over
      * the bare single_queue loop's; 0 without */
     double x_floor, floor_x_bare;
+    double t_floor;       /* the median time of that bare loop */
+    uint64_t floor_items; /* the work it ran */
     uint64_t items;
 } ratio_fig;
 
@@ -298,10 +300,11 @@ typedef struct ratio_fig {
 static int measure(const char *name, uint64_t count, int reps, bool with_floor, ratio_fig *out)
 {
     enum { MAX = 101 };
-    double t[MAX], tl[MAX], b[MAX], x[MAX], u[MAX], k[MAX], xf[MAX], fb[MAX];
+    double t[MAX], tl[MAX], b[MAX], x[MAX], u[MAX], k[MAX], xf[MAX], fb[MAX], tfs[MAX];
     child_fig f;
     if (reps < 1 || reps > MAX) return -1;
-    out->x_floor = out->floor_x_bare = 0;
+    out->x_floor = out->floor_x_bare = out->t_floor = 0;
+    out->floor_items = 0;
     for (int i = 0; i < reps; i++) {
         if (child_run(NULL, count, &f)) return -1;
         tl[i] = f.seconds;
@@ -319,6 +322,8 @@ static int measure(const char *name, uint64_t count, int reps, bool with_floor, 
         b[i] = f.bytes / (double)(f.items ? f.items : 1);
         u[i] = f.user / (double)(f.items ? f.items : 1);
         k[i] = f.user + f.sys > 0 ? f.sys / (f.user + f.sys) : 0;
+        tfs[i] = tf;
+        out->floor_items = floor_items;
         xf[i] = t[i] / (tf > 1e-9 ? tf : 1e-9);
         fb[i] = (tf / (double)(floor_items ? floor_items : 1)) /
                 (tl[i] > 1e-9 ? tl[i] / (double)(bare_items ? bare_items : 1) : 1e-9);
@@ -327,6 +332,7 @@ static int measure(const char *name, uint64_t count, int reps, bool with_floor, 
     if (with_floor) {
         out->x_floor = median_of(xf, reps);
         out->floor_x_bare = median_of(fb, reps);
+        out->t_floor = median_of(tfs, reps);
     }
     out->t = median_of(t, reps);
     out->t_limit = median_of(tl, reps);
@@ -367,11 +373,13 @@ static int print_ratios(uint64_t n, bool quick, int reps)
            "x floor", "floor x sq");
     printf("-----------------------------------------------------------------------------------"
            "-----------------------------------------\n");
+    enum { N = sizeof names / sizeof *names };
     double sq_x_per_item = 0, sq_user = 0;
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    ratio_fig bigs[N], littles[N];
+    for (size_t i = 0; i < N; i++) {
         ratio_fig big, little;
         if (measure(names[i], n, reps, true, &big) ||
-            measure(names[i], small, small_reps, false, &little)) {
+            measure(names[i], small, small_reps, true, &little)) {
             fprintf(stderr, "bench_sim: %s: a run failed\n", names[i]);
             return 1;
         }
@@ -386,6 +394,22 @@ static int print_ratios(uint64_t n, bool quick, int reps)
                sq_user > 0 ? big.user_per_item / sq_user : 0, big.sys_share * 100, big.x_floor,
                big.floor_x_bare);
         fflush(stdout);
+        bigs[i] = big;
+        littles[i] = little;
+    }
+    /* The floors alone: how far a scenario's own work, with nothing else,
+     * is from single_queue's, and how it grows. */
+    printf("\nthe bare loops (bench_limit.c, bench_floor.c), run beside the above: medians\n");
+    printf("%-13s %9s %10s %9s %11s %8s\n", "scenario", "items", "time", "ns/item", "x sq/item",
+           "growth");
+    printf("----------------------------------------------------------------\n");
+    for (size_t i = 0; i < N; i++) {
+        char tb[32];
+        fmt_time(tb, sizeof tb, bigs[i].t_floor);
+        printf("%-13s %9" PRIu64 " %10s %9.0f %10.1fx %8.0f\n", names[i], bigs[i].floor_items, tb,
+               bigs[i].t_floor / (double)(bigs[i].floor_items ? bigs[i].floor_items : 1) * 1e9,
+               bigs[i].floor_x_bare,
+               littles[i].t_floor > 0 ? bigs[i].t_floor / littles[i].t_floor : 0);
     }
     return 0;
 }
