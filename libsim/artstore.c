@@ -19,7 +19,7 @@
 struct sim_artref {
     uint64_t version : 63; /* 0: never written (does not exist) */
     uint64_t valid : 1;
-    char *producer;   /* NULL if none */
+    const char *producer; /* NULL if none */
     void *ud;         /* sim_artref_set_ud */
     const char *key;  /* the store's copy (after the entry), or the caller's */
 };
@@ -356,12 +356,14 @@ void sim_artref_set_ud(sim_artref *ref, void *ud)
     ref->ud = ud;
 }
 
-int sim_artstore_write_ref(sim_artstore *store, sim_artref *e, const char *producer)
+const char *sim_artstore_label(sim_artstore *store, const char *producer)
+{
+    return store && producer ? intern_label(store, producer) : NULL;
+}
+
+int sim_artstore_write_ref_label(sim_artstore *store, sim_artref *e, const char *label)
 {
     if (!store || !e) return RC_EINVAL;
-    /* Everything that can fail comes first: then the write cannot. */
-    char *label = NULL;
-    if (producer && !(label = intern_label(store, producer))) return RC_ENOMEM;
     e->producer = label;
     if (!e->version) store->count++;
     e->version++;
@@ -369,6 +371,15 @@ int sim_artstore_write_ref(sim_artstore *store, sim_artref *e, const char *produ
     e->valid = true;
     notify(store, e);
     return 0;
+}
+
+int sim_artstore_write_ref(sim_artstore *store, sim_artref *e, const char *producer)
+{
+    if (!store || !e) return RC_EINVAL;
+    /* Everything that can fail comes first: then the write cannot. */
+    char *label = NULL;
+    if (producer && !(label = intern_label(store, producer))) return RC_ENOMEM;
+    return sim_artstore_write_ref_label(store, e, label);
 }
 
 int sim_artstore_write(sim_artstore *store, const char *key, const char *producer)

@@ -86,6 +86,13 @@ sim_artref *sim_artstore_add(sim_artstore *store, const char *key);
 /* sim_artstore_invalidate for a handle. */
 int sim_artstore_invalidate_ref(sim_artstore *store, sim_artref *ref);
 int sim_artstore_write_ref(sim_artstore *store, sim_artref *ref, const char *producer);
+/* The store's one copy of a producer label (kept until the store is freed),
+ * for writes that name the same producer many times; NULL: out of memory
+ * (or NULL argument). */
+const char *sim_artstore_label(sim_artstore *store, const char *producer);
+/* sim_artstore_write_ref with a label sim_artstore_label gave (NULL: none),
+ * which is neither copied nor looked up again. */
+int sim_artstore_write_ref_label(sim_artstore *store, sim_artref *ref, const char *label);
 const char *sim_artref_key(const sim_artref *ref);
 bool sim_artref_exists(const sim_artref *ref);
 bool sim_artref_is_valid(const sim_artref *ref);

@@ -365,7 +365,11 @@ static void flight_done(rc_loop *loop, void *arg)
         size_t n = rc_work_produces(w, NULL), n_needs = rc_work_needs(w, NULL);
         for (size_t i = 0; i < n; i++) {
             sim_artref *r = key_ref(s, w, n_needs + i);
-            if (r) sim_artstore_write_ref(s->store, r, t->name);
+            if (r && !t->producer_label) t->producer_label = sim_artstore_label(s->store, t->name);
+            if (r && t->producer_label)
+                sim_artstore_write_ref_label(s->store, r, t->producer_label);
+            else if (r)
+                sim_artstore_write_ref(s->store, r, t->name);
         }
     }
     if (t->done && w) t->done(s, w, fl->ok, t->ud);

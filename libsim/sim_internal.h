@@ -29,6 +29,9 @@ typedef struct simtask {
     sim_done_fn done;
     void *ud;
     bool retry; /* failures are retryable (sim_task_retry) */
+    /* The store's copy of name, once a work of the task wrote (NULL before,
+     * or out of memory then: the name is looked up on each write). */
+    const char *producer_label;
 } simtask;
 
 /* A call at a virtual time (sim_at), owned by the sim. */

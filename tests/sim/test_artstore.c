@@ -469,3 +469,41 @@ Test(artstore, added_keys_are_reached_by_handle_not_by_name)
     cr_assert_eq(sim_artstore_invalidate_ref(s, NULL), RC_ENOENT);
     sim_artstore_free(s);
 }
+
+/* A label the store kept once names the producer of every write given it,
+ * without a copy per write; it is the same copy a write by name keeps. */
+Test(artstore, a_kept_label_is_the_producer_of_writes_given_it)
+{
+    sim_artstore *s = new_store();
+    char name[8] = "extract";
+    const char *label = sim_artstore_label(s, name);
+    cr_assert_not_null(label);
+    cr_assert_str_eq(label, "extract");
+    cr_assert_neq(label, name, "the store's own copy");
+    cr_assert_eq(sim_artstore_label(s, "extract"), label, "kept once");
+    memcpy(name, "changed", 8); /* the caller's buffer is not the label */
+    heard h = {0};
+    sim_artstore_set_listener(s, record_key, &h);
+    sim_artref *a = sim_artstore_add(s, "a"), *b = sim_artstore_add(s, "b");
+    cr_assert(a && b);
+    cr_assert_eq(sim_artstore_write_ref_label(s, a, label), 0);
+    cr_assert_eq(sim_artstore_write_ref_label(s, b, label), 0);
+    cr_assert_eq(sim_artstore_write_ref(s, b, "extract"), 0);
+    cr_assert_str_eq(h.keys, "a b b", "each write heard");
+    cr_assert(sim_artref_is_valid(a) && sim_artref_exists(b));
+    cr_assert_eq(sim_artstore_count(s), 2);
+    sim_artifact first, second;
+    cr_assert_eq(sim_artstore_at(s, 0, &first), 0);
+    cr_assert_eq(sim_artstore_at(s, 1, &second), 0);
+    cr_assert_eq(first.producer, label, "no copy per write");
+    cr_assert_eq(second.producer, label, "a write by name finds the same copy");
+    cr_assert_eq(second.version, 2);
+    cr_assert_eq(sim_artstore_write_ref_label(s, a, NULL), 0);
+    cr_assert_eq(sim_artstore_at(s, 0, &first), 0);
+    cr_assert_null(first.producer, "NULL: no producer");
+    cr_assert_null(sim_artstore_label(NULL, "x"));
+    cr_assert_null(sim_artstore_label(s, NULL));
+    cr_assert_eq(sim_artstore_write_ref_label(NULL, a, label), RC_EINVAL);
+    cr_assert_eq(sim_artstore_write_ref_label(s, NULL, label), RC_EINVAL);
+    sim_artstore_free(s);
+}
