@@ -168,8 +168,9 @@ void sim_capture_stall(sim *s, bool by_timeout)
     rc_stats st;
     rc_cue_stats(s->cue, &st);
     /* The stall began at the last progress; the stall timeout fires later. */
-    double at = rc_to_seconds(by_timeout ? st.last_progress : s->last_event);
-    double timeout_at = rc_to_seconds(s->last_event);
+    const rc_time last = sim_last_event(s);
+    double at = rc_to_seconds(by_timeout ? st.last_progress : last);
+    double timeout_at = rc_to_seconds(last);
     rc_blocked *blocked = NULL;
     size_t nb = 0;
     rc_debug_blocked(s->cue, &blocked, &nb);
@@ -284,7 +285,7 @@ void sim_build_summary(sim *s)
     sm->running = st.running;
     sm->retries = st.retries;
     sm->invalidations = s->invalidations;
-    sm->duration_s = rc_to_seconds(s->cut ? rc_loop_now(s->loop) : s->last_event);
+    sm->duration_s = rc_to_seconds(s->cut ? rc_loop_now(s->loop) : sim_last_event(s));
     sm->throughput_per_s = sm->duration_s > 0 ? (double)st.completed / sm->duration_s : 0;
     sm->stalled = s->stalled;
     sm->queue_wait_s = sim_dvec_percentiles(&s->waits);

@@ -76,6 +76,24 @@ sim_pcg32 *sim_rng(sim *s, sim_stream stream)
 
 /* ---- the event log ---- */
 
+rc_time sim_last_event(const sim *s)
+{
+    /* Every kind but ARTIFACTS_CHANGED moves it (see on_event). */
+    const uint32_t kinds = ((UINT32_C(1) << RC_EV__COUNT) - 1) & ~(UINT32_C(1) << RC_EV_ARTIFACTS_CHANGED);
+    const rc_time core = rc_cue_last_event(s->cue, kinds);
+    return core > s->last_event ? core : s->last_event;
+}
+
+void sim_watch_events(sim *s)
+{
+    /* Without a reader of every event, on_event is wanted only for the
+     * times and failure counts (COMPLETED, FAILED, TIMEOUT) and the stall
+     * (STALLED): the rest only moved last_event, which the cue keeps. */
+    const uint32_t stats = UINT32_C(1) << RC_EV_COMPLETED | UINT32_C(1) << RC_EV_FAILED |
+                           UINT32_C(1) << RC_EV_TIMEOUT | UINT32_C(1) << RC_EV_STALLED;
+    s->log_observer.kinds = s->log || s->observer || s->n_tracked ? 0 : stats;
+}
+
 static void emit_at(sim *s, rc_time t, const char *event, const char *task,
                     const char *service, const char *work_id, const char *detail)
 {
@@ -481,6 +499,7 @@ int sim_new(sim **out, const sim_config *cfg)
     sim_artstore_set_listener(s->store, artifact_changed, s);
     rc_cue_set_hooks(s->cue, &(rc_hooks){.is_ready = is_ready, .ud = s});
     s->log_observer = (rc_observer){.on_event = on_event, .ud = s};
+    sim_watch_events(s);
     rc_cue_observe(s->cue, &s->log_observer);
     *out = s;
     return 0;
@@ -740,12 +759,14 @@ rc_shm_writer *sim_shm(sim *s)
 void sim_set_log(sim *s, sim_eventlog *log)
 {
     s->log = log;
+    sim_watch_events(s);
 }
 
 void sim_set_observer(sim *s, sim_observer_fn fn, void *ud)
 {
     s->observer = fn;
     s->observer_ud = ud;
+    sim_watch_events(s);
 }
 
 /* ---- running ---- */
@@ -846,8 +867,9 @@ int sim_finish(sim *s)
         sim_capture_stall(s, false);
         char detail[96];
         snprintf(detail, sizeof detail, "%zu pending, nothing can unblock them", st.pending);
-        emit_at(s, s->last_event, "stalled", NULL, NULL, NULL, detail);
-        emit_diagnosis(s, s->last_event);
+        const rc_time last = sim_last_event(s);
+        emit_at(s, last, "stalled", NULL, NULL, NULL, detail);
+        emit_diagnosis(s, last);
     } else if (s->cfg.duration_s > 0 &&
                rc_loop_now(s->loop) >= rc_seconds(s->cfg.duration_s) &&
                (st.pending > 0 || st.running > 0 || !all_submitted)) {

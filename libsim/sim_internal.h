@@ -156,6 +156,13 @@ void sim_dvec_push(dvec *d, double x);
  * as JSON) once, while the pending work is all still there: at the exact
  * stall, or when the stall timeout is about to fail it (by_timeout). */
 void sim_capture_stall(sim *s, bool by_timeout);
+/* The time of the run's last event (what last_event says, and the cue's
+ * events the sim's observer was not called for). */
+rc_time sim_last_event(const sim *s);
+/* Set the kinds of event the sim's observer is called for: all when a log,
+ * an observer or tracked labels read them, else only those the statistics
+ * need.  Called whenever one of those changes. */
+void sim_watch_events(sim *s);
 void sim_build_summary(sim *s);
 /* sim_percentiles of the samples in d (reorders them). */
 sim_percentiles sim_dvec_percentiles(dvec *d);

@@ -173,6 +173,7 @@ int sim_track_label(sim *s, const char *label)
     memset(t, 0, sizeof *t);
     if (!(t->name = dup_str(label))) return RC_ENOMEM;
     s->n_tracked++;
+    sim_watch_events(s);
     qsort(s->tracked, s->n_tracked, sizeof *s->tracked, cmp_tracked);
     return 0;
 }

@@ -373,6 +373,7 @@ struct rc_cue {
     /* observe.c */
     rc_observer *observers; /* in the order they were added */
     size_t n_settle;        /* observers with on_settled */
+    rc_time last_event_at[RC_EV__COUNT]; /* per kind, -1: none sent */
     rc_defer settle;        /* their end-of-iteration call */
 };
 

@@ -28,6 +28,15 @@ void rc_observe_init(rc_cue *cue)
     cue->observers = NULL;
     cue->n_settle = 0;
     rc_defer_init(&cue->settle, settle_cb, cue);
+    for (int k = 0; k < RC_EV__COUNT; k++) cue->last_event_at[k] = -1;
+}
+
+rc_time rc_cue_last_event(const rc_cue *cue, uint32_t kinds)
+{
+    rc_time t = -1;
+    for (int k = 0; cue && k < RC_EV__COUNT; k++)
+        if ((!kinds || (kinds >> k & 1u)) && cue->last_event_at[k] > t) t = cue->last_event_at[k];
+    return t;
 }
 
 void rc_observe_fini(rc_cue *cue)
@@ -100,9 +109,12 @@ void rc_emit_progress(rc_cue *cue, const rc_work *w, double fraction, const char
 
 void rc_emit_event(rc_cue *cue, const rc_event *event)
 {
+    const unsigned kind = (unsigned)event->kind;
+    if (kind < RC_EV__COUNT) cue->last_event_at[kind] = event->time;
     for (rc_observer *o = cue->observers, *next; o; o = next) {
         next = o->next_;
-        if (o->on_event) o->on_event(cue, event, o->ud);
+        if (o->on_event && (!o->kinds || (kind < 32 && (o->kinds >> kind & 1u))))
+            o->on_event(cue, event, o->ud);
     }
     if (cue->hooks.on_event) cue->hooks.on_event(cue, event, cue->hooks.ud);
     rc_observe_changed(cue);

@@ -720,6 +720,10 @@ void rc_cue_set_hooks(rc_cue *cue, const rc_hooks *hooks);
  *
  *   on_event     every event, before hooks.on_event sees it, observers in the
  *                order they were added.  The same rules as hooks.on_event.
+ *   kinds        the kinds of event on_event is called for, as bits
+ *                (1u << RC_EV_...); 0, as a zeroed struct has it: all.  An
+ *                observer that needs few kinds saves a call per event, and
+ *                rc_cue_last_event still says when the others were sent.
  *   on_settled   once at the end of a loop iteration in which the cue emitted
  *                events, ran a dispatch pass or was paused or resumed, at a
  *                moment when no dispatch pass is pending: rc_cue_stats,
@@ -737,6 +741,7 @@ struct rc_observer {
     void (*on_settled)(rc_cue *cue, void *ud);
     void (*on_cue_free)(rc_cue *cue, void *ud);
     void *ud;
+    uint32_t kinds;     /* RC_EV_* bits for on_event; 0: every kind */
     rc_observer *next_; /* private */
     rc_cue *cue_;       /* private: the cue it observes, or NULL */
 };
@@ -744,6 +749,10 @@ struct rc_observer {
 int rc_cue_observe(rc_cue *cue, rc_observer *observer);
 /* Errors: RC_ENOENT (it does not observe this cue). */
 int rc_cue_unobserve(rc_cue *cue, rc_observer *observer);
+/* The time of the latest event of the given kinds (RC_EV_* bits; 0: any)
+ * the cue sent while it had an observer or an on_event hook, whether or
+ * not an observer's kinds let it through; -1 if none (or cue NULL). */
+rc_time rc_cue_last_event(const rc_cue *cue, uint32_t kinds);
 
 /*
  * The callback form: done(cue, ud) is called once, on the loop thread, when

@@ -105,6 +105,48 @@ Test(observers, see_every_event_in_the_order_added_before_the_hook)
     rc_loop_free(loop);
 }
 
+/* An observer's kinds choose the events it is called for; the cue still
+ * says when the last event of each kind was sent. */
+Test(observers, kinds_choose_the_events_and_the_cue_keeps_their_times)
+{
+    rc_loop *loop = tu_loop_new();
+    rc_cue *cue = tu_cue_new(loop, NULL);
+    tu_task slow = {.delay_s = 2};
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, &slow), 0);
+    cr_assert_eq(rc_cue_last_event(cue, 0), -1, "nothing sent yet");
+    cr_assert_eq(rc_cue_last_event(NULL, 0), -1);
+    seen few, all, none;
+    seen_init(&few);
+    seen_init(&all);
+    seen_init(&none);
+    few.obs.kinds = 1u << RC_EV_COMPLETED | 1u << RC_EV_FAILED;
+    none.obs.kinds = 1u << RC_EV_PROGRESS;
+    cr_assert_eq(rc_cue_observe(cue, &few.obs), 0);
+    cr_assert_eq(rc_cue_observe(cue, &all.obs), 0);
+    cr_assert_eq(rc_cue_observe(cue, &none.obs), 0);
+    tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    cr_assert_str_eq(all.log, "queued;started;completed;");
+    cr_assert_str_eq(few.log, "completed;", "only the kinds asked for");
+    cr_assert_str_eq(none.log, "", "no event of its kinds");
+    cr_assert_gt(few.settled, 0, "settles whatever its kinds");
+    cr_assert_eq(rc_cue_last_event(cue, 1u << RC_EV_QUEUED), 0);
+    cr_assert_eq(rc_cue_last_event(cue, 1u << RC_EV_STARTED), 0);
+    cr_assert_eq(rc_cue_last_event(cue, 1u << RC_EV_COMPLETED), rc_seconds(2));
+    cr_assert_eq(rc_cue_last_event(cue, 1u << RC_EV_QUEUED | 1u << RC_EV_COMPLETED), rc_seconds(2),
+                 "the latest of the kinds given");
+    cr_assert_eq(rc_cue_last_event(cue, 0), rc_seconds(2), "0: any kind");
+    cr_assert_eq(rc_cue_last_event(cue, 1u << RC_EV_FAILED), -1, "none failed");
+    /* Kinds changed while observing apply from the next event. */
+    few.obs.kinds = 0;
+    tu_submit(cue, "t", NULL);
+    tu_run(loop);
+    cr_assert_str_eq(few.log, "completed;queued;started;completed;");
+    cr_assert_eq(rc_cue_last_event(cue, 1u << RC_EV_QUEUED), rc_seconds(2));
+    rc_cue_free(cue);
+    rc_loop_free(loop);
+}
+
 Test(observers, settle_once_per_iteration_with_no_pass_pending)
 {
     rc_loop *loop = tu_loop_new();

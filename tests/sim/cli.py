@@ -255,6 +255,24 @@ def main():
                 f"--seed {seed} replays the unseeded --report json run",
                 f"command: {again.command()}")
 
+    # A run that writes no log reports what one that writes a log does: its
+    # duration (the last event's time), stall and cut included.
+    fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures")
+    for extra in (["--scenario", "dynamic", "-n", "30", "-e", "0.2"],
+                  ["--scenario", "pipeline", "-n", "40", "-d", "2"],
+                  ["--scenario-file", os.path.join(fixtures, "deadlock", "cycle.json")],
+                  ["--scenario-file", os.path.join(fixtures, "deadlock", "cancelled_producer.json"),
+                   "--timeout", "2"]):
+        args = extra + ["--seed", "5"]
+        plain = simtool.run(tool, args, report=True)
+        logged = simtool.run(tool, args, log=True, report=True)
+        t.check(plain.stdout == logged.stdout and plain.status == logged.status
+                and '"duration_s"' in plain.stdout,
+                f"{extra[0]} {os.path.basename(extra[1])}: the same report without a log as "
+                "with one",
+                f"command: {plain.command()}\n" +
+                simtool.diff_head(plain.stdout, logged.stdout, "no log", "with a log"))
+
     # The text log and -v: the same records as the JSON log, one line each.
     args = ["--scenario", "fanout", "-n", "3", "--seed", "3"]
     j = simtool.run(tool, args, log=True)
