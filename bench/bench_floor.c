@@ -80,23 +80,14 @@ typedef struct floor_run {
     bool oom;
 } floor_run;
 
-static uint32_t pcg32(uint64_t *state)
-{
-    uint64_t old = *state;
-    *state = old * 6364136223846793005ULL + 1442695040888963407ULL;
-    uint32_t xorshifted = (uint32_t)(((old >> 18u) ^ old) >> 27u);
-    uint32_t rot = (uint32_t)(old >> 59u);
-    return (xorshifted >> rot) | (xorshifted << ((32 - rot) & 31));
-}
-
 static uint32_t bounded(uint64_t *state, uint32_t n)
 {
-    return (uint32_t)(((uint64_t)pcg32(state) * n) >> 32);
+    return (uint32_t)(((uint64_t)bench_pcg32(state) * n) >> 32);
 }
 
 static double unit(uint64_t *state)
 {
-    return (double)pcg32(state) / 4294967296.0;
+    return (double)bench_pcg32(state) / 4294967296.0;
 }
 
 static bool grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -387,19 +378,6 @@ static bool build_dynamic(floor_run *f)
     return ok && !f->oom;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void percentiles(double *v, size_t n, double out[3])
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    static const double q[3] = {0.50, 0.95, 0.99};
-    for (int i = 0; i < 3; i++) out[i] = n ? v[(size_t)(q[i] * (double)(n - 1))] : 0;
-}
-
 int bench_floor_run(const char *scenario, uint64_t count, double latency_ms, int concurrent,
                     bench_limit_result *out)
 {
@@ -475,8 +453,8 @@ int bench_floor_run(const char *scenario, uint64_t count, double latency_ms, int
     }
     out->completed = f.n_done;
     out->duration_s = (double)f.now / 1e9;
-    percentiles(f.waits, f.n_done, out->wait_p);
-    percentiles(f.runs, f.n_done, out->run_p);
+    bench_percentiles(f.waits, f.n_done, out->wait_p);
+    bench_percentiles(f.runs, f.n_done, out->run_p);
     rc = 0;
 out:
     for (int s = 0; s < MAX_SVC; s++) free(f.q[s].v);

@@ -63,7 +63,7 @@ static timer heap_pop(heap *h)
 }
 
 /* A small PCG32, as the simulator draws its latencies. */
-static uint32_t pcg32(uint64_t *state)
+uint32_t bench_pcg32(uint64_t *state)
 {
     uint64_t old = *state;
     *state = old * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -78,7 +78,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void percentiles(double *v, uint64_t n, double out[3])
+void bench_percentiles(double *v, uint64_t n, double out[3])
 {
     qsort(v, n, sizeof *v, cmp_double);
     static const double q[3] = {0.50, 0.95, 0.99};
@@ -107,7 +107,7 @@ int bench_limit_run(uint64_t count, double latency_ms, int concurrent, bench_lim
             uint64_t i = head++;
             started[i] = now;
             waits[i] = (double)(now - submitted[i]) / 1e9;
-            double u = (double)pcg32(&rng) / 4294967296.0;
+            double u = (double)bench_pcg32(&rng) / 4294967296.0;
             double ms = latency_ms * (1 + 0.2 * (2 * u - 1));
             heap_push(&h, (timer){now + (int64_t)(ms * 1e6), i});
             if (h.n > out->peak_in_flight) out->peak_in_flight = h.n;
@@ -119,8 +119,8 @@ int bench_limit_run(uint64_t count, double latency_ms, int concurrent, bench_lim
     }
     out->completed = done;
     out->duration_s = (double)now / 1e9;
-    percentiles(waits, count, out->wait_p);
-    percentiles(runs, count, out->run_p);
+    bench_percentiles(waits, count, out->wait_p);
+    bench_percentiles(runs, count, out->run_p);
     free(h.v), free(submitted), free(waits), free(runs), free(started);
     return 0;
 }

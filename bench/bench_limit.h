@@ -18,6 +18,11 @@ typedef struct bench_limit_result {
  * memory.  0, or -1 when out of memory. */
 int bench_limit_run(uint64_t count, double latency_ms, int concurrent, bench_limit_result *out);
 
+/* What the bare loops share: the next draw of a small PCG32 at *state, and
+ * p50, p95 and p99 of v's n values (sorting v) in out. */
+uint32_t bench_pcg32(uint64_t *state);
+void bench_percentiles(double *v, uint64_t n, double out[3]);
+
 /* The bare loop of pipeline, fanout or dynamic (bench_floor.c): their graphs with
  * nothing but their own work, `count` as runcue-sim's -n.  0; -1 for an
  * unknown scenario, a count out of 1..1e8, or out of memory. */
