@@ -20,8 +20,9 @@
 
 struct rc_ghost;
 
-/* 40 bytes and the text: a key of up to 23 bytes takes 64 (the slabs'
- * classes are 16 bytes apart), and a run keeps millions. */
+/* 40 bytes and the text: a key of up to 23 bytes takes 64, of up to 31
+ * bytes 72 (the slabs' classes are 8 bytes apart), and a run keeps
+ * millions. */
 typedef struct rc_keyent {
     /* The low 32 bits of the key's hash: its home slot in tables of up to
      * 2^32 slots (the top 7 bits, its tag, are in the slot's control byte). */

@@ -1,5 +1,5 @@
 /* small.h -- a cue's small objects (key entries, needs blocks, labels) come
- * from slabs in size classes of 16 bytes, with a free list per class: one
+ * from slabs in size classes of 8 bytes, with a free list per class: one
  * allocation per 64 KiB rather than per object, memory reused as work comes
  * and goes, and teardown frees the slabs, not millions of objects.  Larger
  * requests go to the allocator.  The caller gives the size again on free.
@@ -12,7 +12,7 @@
 
 #include "alloc.h"
 
-enum { RC_SMALL_MAX = 256, RC_SMALL_CLASSES = RC_SMALL_MAX / 16 };
+enum { RC_SMALL_MAX = 256, RC_SMALL_CLASSES = RC_SMALL_MAX / 8 };
 
 typedef struct rc_small {
     void *free[RC_SMALL_CLASSES]; /* per class, linked through the first word */
@@ -21,7 +21,8 @@ typedef struct rc_small {
     size_t n_slabs, slabs_cap;
 } rc_small;
 
-/* n bytes (aligned to 16), or NULL when out of memory. */
+/* n bytes (aligned to 8: what the cue keeps there holds nothing wider than
+ * a pointer or a uint64_t), or NULL when out of memory. */
 void *rc_small_alloc(rc_small *s, const rc_alloc *a, size_t n);
 /* Give back p, allocated with the same n.  NULL is ignored. */
 void rc_small_free(rc_small *s, const rc_alloc *a, void *p, size_t n);

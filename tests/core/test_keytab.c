@@ -8,7 +8,7 @@
  *             wrap around the end of the slot array, deletions from the
  *             middle of them).  After every step: the count, every key's
  *             find, and the table's own invariants.
- *   small     every size class aligned to 16 and distinct while live, freed
+ *   small     every size class aligned to 8 and distinct while live, freed
  *             objects reused by their class, larger requests passed to the
  *             allocator, fini freeing every slab (a counting allocator says
  *             so; LeakSanitizer too in the ASan build), poisoning under ASan.
@@ -250,7 +250,7 @@ static rc_keyent *intern(model *m, ref_key *r)
     M_ASSERT(m, e->refs == 0 && !e->waiters.first && !e->ud, "a new entry is blank");
     M_ASSERT(m, e->hash == (uint32_t)rc_keytab_hash(r->key, &len) && len == strlen(e->text),
              "hash and length");
-    M_ASSERT(m, ((uintptr_t)e & 15) == 0, "entry aligned");
+    M_ASSERT(m, ((uintptr_t)e & 7) == 0, "entry aligned");
     e->ud = r;
     r->e = e;
     m->live++;
@@ -660,7 +660,7 @@ Test(keytab, reserve_out_of_memory_keeps_the_table_as_it_was)
 
 static size_t class_bytes(size_t n)
 {
-    return ((n ? n : 1) + 15) / 16 * 16;
+    return ((n ? n : 1) + 7) / 8 * 8;
 }
 
 typedef struct block {
@@ -718,7 +718,7 @@ Test(small, every_size_is_aligned_and_distinct_while_live)
             b->n = n;
             b->p = rc_small_alloc(&sm, &sa, n);
             cr_assert_not_null(b->p, "alloc(%zu)", n);
-            cr_assert_eq((uintptr_t)b->p % 16, 0, "alloc(%zu) at %p", n, (void *)b->p);
+            cr_assert_eq((uintptr_t)b->p % 8, 0, "alloc(%zu) at %p", n, (void *)b->p);
             fill(b);
         }
     }
@@ -728,7 +728,7 @@ Test(small, every_size_is_aligned_and_distinct_while_live)
     for (size_t i = 0; i + 1 < nb; i++)
         cr_assert_leq((uintptr_t)blocks[i].p + class_bytes(blocks[i].n), (uintptr_t)blocks[i + 1].p,
                       "a block of %zu bytes overlaps the next", blocks[i].n);
-    /* About 100 KiB in 16-byte classes: two slabs, not an allocation each. */
+    /* About 100 KiB in 8-byte classes: two slabs, not an allocation each. */
     cr_assert_leq(sc.calls, 8, "%ld allocator calls for %zu objects", sc.calls, nb);
     small_done();
 }
@@ -736,7 +736,7 @@ Test(small, every_size_is_aligned_and_distinct_while_live)
 Test(small, a_freed_object_is_reused_by_its_class_only)
 {
     for (size_t cls = 0; cls < RC_SMALL_CLASSES; cls++) {
-        const size_t lo = cls * 16 + 1, hi = (cls + 1) * 16;
+        const size_t lo = cls * 8 + 1, hi = (cls + 1) * 8;
         void *p = rc_small_alloc(&sm, &sa, hi);
         rc_small_free(&sm, &sa, p, hi);
         void *q = rc_small_alloc(&sm, &sa, lo);
