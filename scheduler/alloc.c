@@ -57,6 +57,19 @@ void rc_advise_huge(void *p, size_t n)
 #endif
 }
 
+void rc_prefault(void *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+    const uintptr_t page = 4096;
+    uintptr_t start = ((uintptr_t)p + page - 1) & ~(page - 1);
+    uintptr_t end = ((uintptr_t)p + n) & ~(page - 1);
+    if (end > start) (void)madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
 int rc_grow(const rc_alloc *a, void **items, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return 0;

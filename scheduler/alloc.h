@@ -34,6 +34,10 @@ char *rc_strdup(const rc_alloc *a, const char *s);
  * transparent huge pages.  Advice only: memory contents and ownership are
  * unchanged.  First-touch page faults dominate bulk submission otherwise. */
 void rc_advise_huge(void *p, size_t n);
+/* Ask the kernel to map the page-aligned interior of a block that will be
+ * filled at once, in one call rather than a fault per page.  Advice only:
+ * nothing changes if it is refused. */
+void rc_prefault(void *p, size_t n);
 
 /* Grow *items (of elem bytes each) so it holds at least need elements.
  * Returns 0 or RC_ENOMEM (leaving the array as it was). */

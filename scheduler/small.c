@@ -35,6 +35,7 @@ static int new_slab(rc_small *s, const rc_alloc *a)
         return RC_ENOMEM;
     char *slab = rc_malloc(a, SLAB_BYTES);
     if (!slab) return RC_ENOMEM;
+    rc_prefault(slab, SLAB_BYTES); /* it is handed out from start to end */
     s->slabs[s->n_slabs++] = slab;
     /* What is left of the old slab is lost: at most RC_SMALL_MAX bytes. */
     s->bump = slab;
