@@ -54,6 +54,26 @@ static void check_reply(const runqy_reply *r, runqy_phase phase)
     if (r->message) CHECK(r->kind == RUNQY_PROGRESS && strlen(r->message) <= RUNQY_MESSAGE_MAX);
 }
 
+/* After runqy_defang no control character is left for a terminal: no C0
+ * but tab (and newline when kept), no DEL, no UTF-8 C1. */
+static void check_defang(const char *s, size_t size, bool keep_newlines)
+{
+    char *t = malloc(size ? size : 1);
+    CHECK(t != NULL);
+    memcpy(t, s, size);
+    runqy_defang(t, size, keep_newlines);
+    for (size_t i = 0; i < size; i++) {
+        const unsigned char c = (unsigned char)t[i];
+        CHECK(c >= 0x20 || c == '\t' || (keep_newlines && c == '\n'));
+        CHECK(c != 0x7f);
+        CHECK(!(c == 0xc2 && i + 1 < size && (unsigned char)t[i + 1] >= 0x80 &&
+                (unsigned char)t[i + 1] <= 0x9f));
+        if ((unsigned char)s[i] >= 0x20 && (unsigned char)s[i] != 0x7f && c != '?')
+            CHECK(t[i] == s[i]); /* printable bytes are left as they were */
+    }
+    free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *s = (const char *)data;
@@ -70,5 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char q[4 * RUNQY_QUOTE_MAX + 4];
     runqy_quote(q, sizeof q, s, size);
     CHECK(strlen(q) < sizeof q);
+    check_defang(s, size, false);
+    check_defang(s, size, true);
     return 0;
 }

@@ -73,7 +73,9 @@ static runqy_kind parse_answer(cJSON *j, bool nul, runqy_reply *out)
     if (cJSON_GetObjectItemCaseSensitive(j, "progress") &&
         !cJSON_GetObjectItemCaseSensitive(j, "result") &&
         !cJSON_GetObjectItemCaseSensitive(j, "error")) {
-        runqy_kind k = parse_progress(j, out);
+        /* A "\u0000" in it may cut the task_id or the message where cJSON
+         * ends the string: such a line can name no task for sure. */
+        runqy_kind k = nul ? RUNQY_NOISE : parse_progress(j, out);
         if (k != RUNQY_PROGRESS) { /* a reply that answers nothing names no task */
             out->task_id_len = 0;
             out->task_id[0] = '\0';
@@ -225,4 +227,18 @@ void runqy_quote(char *buf, size_t len, const char *s, size_t n)
         o += 3;
     }
     buf[o] = '\0';
+}
+
+void runqy_defang(char *s, size_t n, bool keep_newlines)
+{
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char c = (unsigned char)s[i];
+        if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+            (unsigned char)s[i + 1] <= 0x9f) {
+            s[i] = s[i + 1] = '?'; /* U+0080..U+009F: C1 controls (0x9b is CSI) */
+            i++;
+        } else if ((c < 0x20 && c != '\t' && !(keep_newlines && c == '\n')) || c == 0x7f) {
+            s[i] = '?';
+        }
+    }
 }

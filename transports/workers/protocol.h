@@ -124,4 +124,11 @@ char *runqy_format_request(const char *task_id, const cJSON *payload, size_t *le
  * 4 * RUNQY_QUOTE_MAX + 4 bytes to hold the whole quote. */
 void runqy_quote(char *buf, size_t len, const char *s, size_t n);
 
+/* Make the n bytes at s safe to print on a terminal, in place: each control
+ * character (C0 but tab, and newline when keep_newlines; DEL; the C1 range
+ * U+0080..U+009F in UTF-8) becomes '?'.  A worker's stderr and its error
+ * messages are its own bytes, and an escape sequence in them would reach
+ * the operator's terminal. */
+void runqy_defang(char *s, size_t n, bool keep_newlines);
+
 #endif /* RUNQY_PROTOCOL_H */

@@ -64,6 +64,7 @@ enum {
     SPAWN_BUDGET_MAX = 1000,
     QUOTE_LEN = 4 * RUNQY_QUOTE_MAX + 8, /* a line quoted by runqy_quote */
     NOISE_LOG_MAX = 1024,                /* bytes of a skipped stdout line logged */
+    ERROR_TEXT_MAX = 16384,              /* bytes of a worker's error message kept */
     MSG_LEN = 512,
 };
 
@@ -213,6 +214,14 @@ static void log_line(rc_workers *w, pid_t pid, const char *line)
         w->on_stderr(w, (int)pid, line, w->ud);
     else
         fprintf(stderr, "%s[%d]: %s\n", w->name, (int)pid, line);
+}
+
+/* A line the worker wrote to stderr: its control characters made harmless
+ * first (the line is the caller's buffer). */
+static void log_worker_line(rc_workers *w, pid_t pid, char *line)
+{
+    runqy_defang(line, strlen(line), false);
+    log_line(w, pid, line);
 }
 
 /* ---- items and the FIFO ---- */
@@ -398,8 +407,8 @@ static void proc_bury(wk_proc *p)
 {
     rc_workers *w = p->w;
     read_stderr(p);
-    const char *tail = wk_linebuf_take_tail(&p->err);
-    if (tail) log_line(w, p->pid, tail);
+    char *tail = wk_linebuf_take_tail(&p->err);
+    if (tail) log_worker_line(w, p->pid, tail);
     stop_timers(p);
     close_fd(w, &p->in_fd, &p->in_watched);
     close_fd(w, &p->out_fd, &p->out_watched);
@@ -644,6 +653,24 @@ static void become_ready(wk_proc *p)
     w->stats.ready++;
 }
 
+/* The last ERROR_TEXT_MAX bytes of a worker's error message, from the
+ * start of a character, after "..." when cut; made printable in place. */
+static const char *error_tail(char *error)
+{
+    size_t n = strlen(error);
+    char *text = error;
+    if (n > ERROR_TEXT_MAX) {
+        text = error + n - (ERROR_TEXT_MAX - 3); /* room for "..." before it */
+        for (int k = 0; k < 3 && ((unsigned char)*text & 0xc0) == 0x80; k++)
+            text++; /* a UTF-8 continuation byte */
+        text -= 3;
+        memcpy(text, "...", 3);
+        n = strlen(text);
+    }
+    runqy_defang(text, n, true);
+    return text;
+}
+
 /* The answer to the work in flight: finish it as the worker says.  Takes
  * the result out of the reply. */
 static void answer(wk_proc *p, runqy_reply *r)
@@ -670,11 +697,13 @@ static void answer(wk_proc *p, runqy_reply *r)
         item_free(it);
         return;
     }
-    /* The worker's own message, whole (a Python traceback ends with the line
-     * that matters), after the worker's name. */
+    /* The worker's own message after the worker's name: whole up to
+     * ERROR_TEXT_MAX bytes, else its end (a Python traceback ends with the
+     * line that matters), with its control characters made harmless (it
+     * reaches logs and terminals).  Newlines stay: a traceback has them. */
     char who[128];
     label(p, who, sizeof who);
-    const char *text = r->error ? r->error : "error";
+    const char *text = r->error ? error_tail(r->error) : "error";
     size_t n = strlen(who) + strlen(text) + 3;
     char *msg = malloc(n);
     if (msg) snprintf(msg, n, "%s: %s", who, text);
@@ -714,7 +743,7 @@ static void log_noise(wk_proc *p, const char *s, size_t n)
     size_t take = n > NOISE_LOG_MAX ? NOISE_LOG_MAX : n;
     int k = snprintf(buf, sizeof buf, "stdout: %.*s", (int)take, s);
     if (take < n && k > 0) snprintf(buf + k, sizeof buf - (size_t)k, "... (%zu bytes)", n);
-    log_line(p->w, p->pid, buf);
+    log_worker_line(p->w, p->pid, buf);
 }
 
 /* One line from stdout.  Blank lines are ignored; other lines that are not
@@ -815,17 +844,17 @@ static void read_stderr(wk_proc *p)
             while (wk_linebuf_next(b, &line, &len)) {
                 if (len && line[len - 1] == '\r') len--;
                 line[len] = '\0';
-                log_line(w, p->pid, line);
+                log_worker_line(w, p->pid, line);
             }
             wk_linebuf_compact(b);
-            if (b->len > w->line_limit) log_line(w, p->pid, wk_linebuf_take_tail(b));
+            if (b->len > w->line_limit) log_worker_line(w, p->pid, wk_linebuf_take_tail(b));
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             return;
         } else {
-            const char *tail = wk_linebuf_take_tail(b);
-            if (tail) log_line(w, p->pid, tail);
+            char *tail = wk_linebuf_take_tail(b);
+            if (tail) log_worker_line(w, p->pid, tail);
             close_fd(w, &p->err_fd, &p->err_watched);
             return;
         }

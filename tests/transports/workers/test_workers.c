@@ -45,6 +45,8 @@ typedef struct recorder {
     size_t peak_busy, peak_alive;
     int ends[MAX_WORK + 1]; /* completions + failures per work id */
     char failure[MAX_WORK + 1][MSG_LEN];
+    size_t failure_len[MAX_WORK + 1]; /* the whole message's */
+    char failure_tail[MAX_WORK + 1][64]; /* its last bytes */
     cJSON *result[MAX_WORK + 1];
     char retry_detail[16][MSG_LEN];
     int n_retry_detail;
@@ -104,6 +106,10 @@ static void on_failure(rc_cue *cue, const rc_work *work, rc_fail_kind kind, cons
     cr_assert_leq(id, MAX_WORK);
     R.ends[id]++;
     snprintf(R.failure[id], sizeof R.failure[id], "%s", error);
+    R.failure_len[id] = strlen(error);
+    const size_t tail = sizeof R.failure_tail[id] - 1;
+    snprintf(R.failure_tail[id], sizeof R.failure_tail[id], "%s",
+             R.failure_len[id] > tail ? error + R.failure_len[id] - tail : error);
     sample_stats();
 }
 
@@ -474,6 +480,16 @@ Test(transport, prefix_helpers)
     cr_assert(!rc_prefix_contains("out/a", "out/a"));
     cr_assert(!rc_prefix_contains("out/a", "out/a/../../etc"));
     cr_assert(rc_prefix_contains("/", "/x"));
+    /* The prefix itself, however spelt, is not inside it. */
+    static const char *const itself[] = {"out/a/", "out/a//", "out/a/.", "out/a/./", "out/a/././/."};
+    for (size_t i = 0; i < sizeof itself / sizeof *itself; i++)
+        cr_assert(!rc_prefix_contains("out/a", itself[i]), "%s", itself[i]);
+    cr_assert(!rc_prefix_contains("/", "/."));
+    cr_assert(!rc_prefix_contains("/", "//"));
+    cr_assert(rc_prefix_contains("out/a", "out/a/./b"));
+    cr_assert(rc_prefix_contains("out/a", "out/a//b/"));
+    cr_assert(rc_prefix_contains("out/a", "out/a/.b"));
+    cr_assert(rc_prefix_contains("out/a/", "out/a/b"));
     char err[128];
     cJSON *r = cJSON_Parse("{\"outputs\": \"out/a/x\"}");
     cr_assert_eq(rc_prefix_check_outputs("out/a", r, err, sizeof err), RC_EINVAL);
@@ -513,6 +529,22 @@ Test(transport, worker_stderr_goes_to_the_log_callback_never_into_results, .time
     char *printed = cJSON_PrintUnformatted(R.result[id]);
     cr_assert_null(strstr(printed, "stderr line"), "stderr is not in the result: %s", printed);
     cJSON_free(printed);
+    teardown();
+}
+
+Test(transport, worker_stderr_reaches_the_log_with_its_control_characters_made_harmless,
+     .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .processes = 1});
+    submit("t", "{\"log\": \"\\u001b]0;owned\\u0007title \\u009b31mred\\u007f\\tok\"}");
+    run();
+    cr_assert_eq(R.completed, 1);
+    cr_assert(logged("?]0;owned?title ??31mred?\tok"), "escapes are shown as '?', a tab stays");
+    for (int i = 0; i < R.n_log; i++)
+        for (const char *c = R.log[i]; *c; c++)
+            cr_assert(((unsigned char)*c >= 0x20 && (unsigned char)*c != 0x7f) || *c == '\t',
+                      "a control byte in a log line: %s", R.log[i]);
     teardown();
 }
 
@@ -1017,6 +1049,55 @@ Test(transport, a_worker_error_without_retry_fails_the_work, .timeout = 20)
     assert_contains(R.failure[id], "): bad input");
     cr_assert_eq(stats().failed, 1);
     cr_assert_eq(stats().spawned, 1, "a worker reporting an error is healthy");
+    teardown();
+}
+
+Test(transport, a_worker_error_reaches_the_failure_with_its_control_characters_made_harmless,
+     .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .name = "wc", .processes = 1});
+    /* ESC [2J, a C1 CSI (U+009B), a bell; the newline and tab stay. */
+    rc_work_id id = submit(
+        "t", "{\"mode\": \"fail\", \"message\": \"\\u001b[2Jclear\\u009b1m\\u0007\\nline 2\\tend\"}");
+    run();
+    cr_assert_eq(R.failed, 1);
+    assert_contains(R.failure[id], "): ?[2Jclear??1m?\nline 2\tend");
+    for (const char *c = R.failure[id]; *c; c++) {
+        const unsigned char b = (unsigned char)*c;
+        cr_assert(b >= 0x20 || b == '\n' || b == '\t', "control byte 0x%02x in the failure", b);
+        cr_assert_neq(b, 0x7f);
+    }
+    cr_assert_null(strstr(R.failure[id], "\xc2\x9b"), "no C1 control");
+    teardown();
+}
+
+Test(transport, a_huge_worker_error_keeps_its_end, .timeout = 20)
+{
+    setup();
+    start_workers("t", NULL, (rc_workers_opts){.argv = c_argv(NULL), .name = "wc", .processes = 1});
+    /* 100 000 bytes of traceback, then the line that matters. */
+    const size_t n = 100000;
+    char *message = malloc(n + 64);
+    cr_assert_not_null(message);
+    memset(message, 'x', n);
+    strcpy(message + n, "ValueError: the last line");
+    cJSON *params = cJSON_CreateObject();
+    cJSON_AddStringToObject(params, "mode", "fail");
+    cJSON_AddStringToObject(params, "message", message);
+    free(message);
+    rc_work_id id = 0;
+    cr_assert_eq(rc_submit(R.cue, "t", &(rc_submit_opts){.params = params}, &id), RC_OK);
+    run();
+    cr_assert_eq(R.failed, 1);
+    const char *f = R.failure[id];
+    assert_contains(f, "worker 'wc' (pid ");
+    assert_contains(f, "): ...xxx");
+    const size_t len = R.failure_len[id];
+    cr_assert(len > 16000 && len < 16500, "the message is cut to its last 16 KiB (%zu bytes)", len);
+    const char *tail = R.failure_tail[id];
+    cr_assert_str_eq(tail + strlen(tail) - strlen("ValueError: the last line"),
+                     "ValueError: the last line");
     teardown();
 }
 
