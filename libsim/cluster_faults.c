@@ -32,13 +32,28 @@ static bool parse_uint(const char *p, const char *end, unsigned lo, unsigned hi,
     return true;
 }
 
+/* Up to max bytes of what was given, for a one-line message: control
+ * characters shown as '?'.  out holds max + 1 bytes. */
+static const char *shown(char *out, const char *s, size_t n, size_t max)
+{
+    if (n > max) n = max;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char c = (unsigned char)s[i];
+        out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    out[n] = '\0';
+    return out;
+}
+
 int cluster_parse_shape(cluster_config *cfg, const char *spec, char *err, size_t errlen)
 {
     const char *colon = strchr(spec, ':');
     unsigned k, m;
     if (!colon || !parse_uint(spec, colon, 1, 16, &k) ||
         !parse_uint(colon + 1, colon + strlen(colon), 1, 48, &m)) {
-        snprintf(err, errlen, "'%.60s' is not SCHEDULERS:AGENTS (1..16 and 1..48, e.g. 2:8)", spec);
+        char what[61];
+        snprintf(err, errlen, "'%s' is not SCHEDULERS:AGENTS (1..16 and 1..48, e.g. 2:8)",
+                 shown(what, spec, strlen(spec), 60));
         return -1;
     }
     cfg->schedulers = k;
@@ -74,7 +89,8 @@ static const char *const KINDS[] = {"crash", "pause", "partition", "engine-resta
 
 static int fail(char *err, size_t errlen, const char *item, size_t n, const char *why)
 {
-    snprintf(err, errlen, "'%.*s': %s", (int)(n > 80 ? 80 : n), item, why);
+    char what[81];
+    snprintf(err, errlen, "'%s': %s", shown(what, item, n, 80), why);
     return -1;
 }
 

@@ -1461,6 +1461,9 @@ static int parse_cluster(loader *L, const sim_config *cfg, const cJSON *obj, clu
 }
 #endif
 
+static int load_cluster_text(loader *L, const char *text, size_t len, const sim_config *cfg,
+                             cluster_config *cc, bool *is_cluster);
+
 int scenario_file_load_cluster(const char *path, const sim_config *cfg, cluster_config *cc,
                                bool *is_cluster, char *err, size_t errlen)
 {
@@ -1470,10 +1473,35 @@ int scenario_file_load_cluster(const char *path, const sim_config *cfg, cluster_
     if (!path || !cfg || !cc) return bad(&L, NULL, "no path given");
     char *buf;
     size_t len;
-    cJSON *root = NULL;
     int rc = read_file(&L, path, &buf, &len);
-    if (!rc) rc = parse_json(&L, buf, len, &root);
+    if (!rc) rc = load_cluster_text(&L, buf, len, cfg, cc, is_cluster);
     free(buf);
+    return rc;
+}
+
+int scenario_file_load_cluster_buffer(const char *name, const char *text, size_t len,
+                                      const sim_config *cfg, cluster_config *cc, bool *is_cluster,
+                                      char *err, size_t errlen)
+{
+    loader L = {name ? name : "<buffer>", err, errlen, NULL};
+    if (err && errlen) *err = 0;
+    *is_cluster = false;
+    if ((!text && len) || !cfg || !cc) return bad(&L, NULL, "no text given");
+    if (len > SCENARIO_FILE_MAX_BYTES) return too_large(&L);
+    char *copy = malloc(len + 1); /* the parser reads up to a NUL */
+    if (!copy) return no_memory(&L);
+    if (len) memcpy(copy, text, len);
+    copy[len] = 0;
+    int rc = load_cluster_text(&L, copy, len, cfg, cc, is_cluster);
+    free(copy);
+    return rc;
+}
+
+static int load_cluster_text(loader *L, const char *text, size_t len, const sim_config *cfg,
+                             cluster_config *cc, bool *is_cluster)
+{
+    cJSON *root = NULL;
+    int rc = parse_json(L, text, len, &root);
     if (rc) return rc;
     const cJSON *section =
         cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "cluster") : NULL;
@@ -1484,15 +1512,15 @@ int scenario_file_load_cluster(const char *path, const sim_config *cfg, cluster_
         const cJSON *v[3];
         char g[GOT_LEN];
         const char *str;
-        rc = members(&L, "", root, keys, 3, v);
+        rc = members(L, "", root, keys, 3, v);
         for (int k = 0; !rc && k < 2; k++)
             if (v[k] && !cJSON_IsString(v[k]))
-                rc = bad(&L, keys[k], "must be a string (got %s)", got(v[k], g, sizeof g));
-        if (!rc && v[0]) rc = get_string(&L, "name", v[0], false, &str);
-        if (!rc) rc = parse_cluster(&L, cfg, section, cc);
+                rc = bad(L, keys[k], "must be a string (got %s)", got(v[k], g, sizeof g));
+        if (!rc && v[0]) rc = get_string(L, "name", v[0], false, &str);
+        if (!rc) rc = parse_cluster(L, cfg, section, cc);
 #else
         rc =
-            bad(&L, "cluster", "this build has no cluster simulation (configured without Lua 5.1)");
+            bad(L, "cluster", "this build has no cluster simulation (configured without Lua 5.1)");
 #endif
     }
     cJSON_Delete(root);

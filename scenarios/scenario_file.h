@@ -88,5 +88,10 @@ int scenario_file_load_buffer(sim *s, const char *name_for_errors, const void *d
 typedef struct cluster_config cluster_config;
 int scenario_file_load_cluster(const char *path, const sim_config *cfg, cluster_config *cc,
                                bool *is_cluster, char *err, size_t errlen);
+/* The same from len bytes of text (need not be NUL-terminated; name is
+ * what messages call it). */
+int scenario_file_load_cluster_buffer(const char *name, const char *text, size_t len,
+                                      const sim_config *cfg, cluster_config *cc, bool *is_cluster,
+                                      char *err, size_t errlen);
 
 #endif

@@ -20,10 +20,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # One target per line: name | fuzz target | sources under test | include
-# dirs | pkg-config packages.  Add new targets here.
+# dirs | pkg-config packages [| compiler flags].  Add new targets here.
 TARGETS=(
   "runqy_line | tests/fuzz/fuzz_runqy_line.c | transports/workers/protocol.c | scheduler/include transports/workers tests/fuzz | libcjson"
+  "prefix | tests/fuzz/fuzz_prefix.c | transports/prefix.c scheduler/*.c | scheduler/include transports/include scheduler tests/fuzz | libcjson"
   "scenario_file | tests/fuzz/fuzz_scenario_file.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c | scheduler/include scheduler harness/include harness libsim scenarios tests/fuzz | libcjson lua5.1"
+  "cluster | tests/fuzz/fuzz_cluster.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c | scheduler/include scheduler harness/include harness libsim scenarios tests/fuzz | libcjson lua5.1 | -DRC_HAVE_CLUSTER=1 -DRUNCUE_LUA_SOURCE=\"transports/redis/runcue.lua\" -DRUNCUE_LUA_INSTALLED=\"/usr/share/runcue/runcue.lua\""
   "expect | tests/fuzz/fuzz_expect.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c | scheduler/include scheduler harness/include harness libsim scenarios tests/fuzz | libcjson lua5.1"
   "segment | tests/fuzz/fuzz_segment.c | harness/*.c scheduler/*.c viz/viewmodel.c viz/plain.c | scheduler/include scheduler harness/include harness viz tests/fuzz | libcjson"
   "rate | tests/fuzz/fuzz_rate.c | scheduler/*.c | scheduler/include scheduler tests/fuzz | libcjson"
@@ -60,6 +62,7 @@ sources=$(field "$entry" 3)
 incs=""
 for d in $(field "$entry" 4); do incs="$incs -I$d"; done
 pkgs=$(field "$entry" 5)
+defines=$(echo "$entry" | cut -d'|' -f6)
 deps_cflags=""
 deps_libs=""
 if [ -n "$pkgs" ]; then
@@ -78,7 +81,7 @@ echo "== building $bin"
 # shellcheck disable=SC2086
 clang -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  $incs $deps_cflags "$target" $sources $deps_libs -lm -lpthread -lrt -ldl -o "$bin"
+  $incs $deps_cflags $defines "$target" $sources $deps_libs -lm -lpthread -lrt -ldl -o "$bin"
 
 echo "== fuzzing $name for ${seconds}s"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

@@ -29,13 +29,26 @@ static bool has_dotdot(const char *path)
     return false;
 }
 
+/* Whether the slash-separated rest of a path names something: a component
+ * other than "" and "." ("x/", "x//." and "x/./" name x itself). */
+static bool names_something(const char *rest)
+{
+    for (const char *c = rest; *c;) {
+        const size_t len = strcspn(c, "/");
+        if (len > 1 || (len == 1 && c[0] != '.')) return true;
+        c += len;
+        if (*c == '/') c++;
+    }
+    return false;
+}
+
 bool rc_prefix_contains(const char *prefix, const char *path)
 {
     if (!prefix || !path || !*prefix || has_dotdot(path) || has_dotdot(prefix)) return false;
     size_t n = trimmed_len(prefix);
     if (strncmp(path, prefix, n) != 0) return false;
-    if (n == 1 && prefix[0] == '/') return path[1] != '\0';
-    return path[n] == '/' && path[n + 1] != '\0';
+    if (n == 1 && prefix[0] == '/') return names_something(path + 1);
+    return path[n] == '/' && names_something(path + n + 1);
 }
 
 int rc_prefix_child(char *out, size_t len, const char *prefix, const char *name)

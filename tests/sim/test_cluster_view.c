@@ -143,3 +143,15 @@ Test(cluster_view, a_fed_writer_refuses_a_taken_name)
     cluster_free(a);
     cluster_free(b);
 }
+
+Test(cluster_faults, a_bad_spec_is_quoted_on_one_line_with_control_characters_shown_as_marks)
+{
+    cluster_config cc;
+    char err[512];
+    cluster_config_defaults(&cc);
+    cr_assert_eq(cluster_parse_shape(&cc, "2\x1b[2J:3", err, sizeof err), -1);
+    cr_assert_str_eq(err, "'2?[2J:3' is not SCHEDULERS:AGENTS (1..16 and 1..48, e.g. 2:8)");
+    cr_assert_eq(cluster_parse_faults(&cc, "crash:agent1@5s\n,pause:agent2@1s", err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "'crash:agent1@5s?'"), "%s", err);
+    for (const char *p = err; *p; p++) cr_assert_geq((unsigned char)*p, 0x20, "%s", err);
+}
