@@ -166,8 +166,10 @@ typedef struct rc_workers_opts {
      * time, when work waits.  An answer resets the count.  0: the default,
      * 3; at most 1000. */
     unsigned spawn_budget;
-    /* Each stderr line of a worker; NULL: written to our stderr prefixed
-     * with the worker's name and pid.  Also receives one line per worker that
+    /* Each stderr line of a worker, its control characters (C0 but tab,
+     * DEL, UTF-8 C1) shown as '?' so that no escape sequence reaches a
+     * terminal; NULL: written to our stderr prefixed with the worker's
+     * name and pid.  Also receives one line per worker that
      * died while no work was on it, prefixed "runcue: ". */
     rc_worker_log_fn on_stderr;
     void *ud;
