@@ -297,7 +297,12 @@ int rc_shm_attach_with(rc_shm_reader **out, const char *name, const rc_shm_attac
     rc_seg_path(path, sizeof path, name);
     double deadline = mono_now() + timeout;
     for (;;) {
-        r->fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+        /* O_NONBLOCK: the name may be a FIFO (any local user can make one in
+         * /dev/shm), whose open would wait for a writer for ever, before the
+         * S_ISREG check could refuse it.  glibc's shm_open passes the flag on
+         * to open (and adds O_NOFOLLOW); on a regular file it changes
+         * nothing. */
+        r->fd = shm_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
         if (r->fd >= 0) {
             rc = check_segment(r, path, o.any_owner, err, errlen);
             if (rc == 0) {

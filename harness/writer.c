@@ -377,22 +377,31 @@ static bool pread_all(int fd, void *dst, size_t n, size_t off)
     return pread(fd, dst, n, (off_t)off) == (ssize_t)n;
 }
 
-/* Who holds the name now: a live writer (its pid), another user (*foreign
- * set to its uid), or nobody alive (0).  Read with pread: the file is not
- * ours and may shrink while we look. */
-static int32_t live_holder(const char *path, long *foreign)
+/* Who holds the name now.  Read with pread: the file is not ours and may
+ * shrink while we look. */
+typedef struct holder {
+    int32_t pid;   /* a live writer's, or 0 */
+    long foreign;  /* another user's uid, or -1 */
+    bool irregular; /* not a regular file (a FIFO, a device...) */
+} holder;
+
+static holder live_holder(const char *path)
 {
-    *foreign = -1;
-    int fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
-    if (fd < 0) return 0;
+    holder h = {.foreign = -1};
+    /* O_NONBLOCK: a FIFO put there by anyone would block the open until a
+     * writer came; glibc's shm_open passes the flag on to open. */
+    int fd = shm_open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+    if (fd < 0) return h;
     int32_t pid = 0;
     struct stat st;
     uint64_t magic = 0, cur = 0;
     uint32_t flags = 0;
     if (fstat(fd, &st) == 0) {
-        if (st.st_uid != geteuid()) *foreign = (long)st.st_uid;
+        if (st.st_uid != geteuid()) h.foreign = (long)st.st_uid;
+        h.irregular = !S_ISREG(st.st_mode);
         size_t flags_at = offsetof(rc_shm_segment, states) + offsetof(rc_shm_state, flags);
-        bool live = pread_all(fd, &magic, sizeof magic, 0) && magic == RC_SHM_MAGIC &&
+        bool live = !h.irregular && pread_all(fd, &magic, sizeof magic, 0) &&
+                    magic == RC_SHM_MAGIC &&
                     pread_all(fd, &cur, sizeof cur, offsetof(rc_shm_segment, current)) &&
                     pread_all(fd, &flags, sizeof flags,
                               flags_at + (size_t)(cur % RC_SHM_SLOTS) * sizeof(rc_shm_state)) &&
@@ -401,7 +410,8 @@ static int32_t live_holder(const char *path, long *foreign)
             pid = 0;
     }
     close(fd);
-    return rc_seg_pid_alive(pid) ? pid : 0;
+    h.pid = rc_seg_pid_alive(pid) ? pid : 0;
+    return h;
 }
 
 /* Create the file exclusively, reclaiming a stale one.  Returns the fd, or
@@ -412,21 +422,30 @@ static int create_segment(const char *name, const char *path, int *rc, char *err
         int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd >= 0) return fd;
         if (errno != EEXIST) break;
-        long foreign;
-        int32_t pid = live_holder(path, &foreign);
-        if (foreign >= 0) {
+        holder h = live_holder(path);
+        if (h.foreign >= 0) {
             snprintf(err, errlen,
                      "shared memory name '%s' is taken by another user (uid %ld); "
                      "choose another name",
-                     name, foreign);
+                     name, h.foreign);
             *rc = RC_EEXIST;
             return -1;
         }
-        if (pid) {
+        /* Not ours to remove: whoever made something else under this name
+         * meant it, and it is no stale segment. */
+        if (h.irregular) {
+            snprintf(err, errlen,
+                     "shared memory name '%s' is taken by something that is not a runcue "
+                     "segment (/dev/shm%s is not a regular file); choose another name",
+                     name, path);
+            *rc = RC_EEXIST;
+            return -1;
+        }
+        if (h.pid) {
             snprintf(err, errlen,
                      "shared memory name '%s' is in use by a live writer (pid %d); "
                      "choose another name",
-                     name, (int)pid);
+                     name, (int)h.pid);
             *rc = RC_EEXIST;
             return -1;
         }

@@ -436,6 +436,49 @@ Test(shm_hostile, ownership)
     uncraft(name, seg);
 }
 
+/* A FIFO where a segment should be, as any local user can make one in
+ * /dev/shm: the reader and the writer refuse it at once and say why, where
+ * an open that waits for the FIFO's writer would never return. */
+Test(shm_hostile, a_fifo_under_the_name_is_refused_at_once, .timeout = 30)
+{
+    char name[64], path[128], err[256];
+    shm_name(name, sizeof name, "fifo");
+    rc_seg_path(path, sizeof path, name);
+    char fs_path[160];
+    snprintf(fs_path, sizeof fs_path, "/dev/shm%s", path);
+    unlink(fs_path);
+    cr_assert_eq(mkfifo(fs_path, 0600), 0, "mkfifo %s", fs_path);
+
+    double t0 = now_s();
+    rc_shm_reader *r = NULL;
+    cr_assert_eq(rc_shm_attach(&r, name, 0, err, sizeof err), RC_EINVAL, "%s", err);
+    cr_assert_null(r);
+    cr_assert(strstr(err, "not a regular file"), "%s", err);
+
+    rc_loop *loop = tu_loop_new();
+    rc_cue *cue = tu_cue_new(loop, NULL);
+    rc_shm_writer *w = NULL;
+    cr_assert_eq(rc_shm_publish(&w, cue, name, NULL, err, sizeof err), RC_EEXIST, "%s", err);
+    cr_assert(strstr(err, "not a regular file") && strstr(err, name), "%s", err);
+    rc_cue_free(cue);
+    rc_loop_free(loop);
+    cr_assert_lt(now_s() - t0, 5.0);
+    /* Refused, not removed: it was not the writer's to take. */
+    struct stat st;
+    cr_assert_eq(stat(fs_path, &st), 0);
+    cr_assert(S_ISFIFO(st.st_mode));
+
+    const char *top = getenv("RUNCUE_TOP");
+    if (top) {
+        static char out[4096];
+        int status = run_capture((char *[]){(char *)top, "--once", "--wait", "0", name, NULL},
+                                 out, sizeof out, 10);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d: %s", status, out);
+        cr_assert(strstr(out, "not a regular file"), "%s", out);
+    }
+    cr_assert_eq(unlink(fs_path), 0);
+}
+
 /* Wait up to `timeout` for pid to exit; its status, or -1 (then killed). */
 static int wait_exit(pid_t pid, double timeout)
 {
