@@ -7,7 +7,7 @@
  * So the reader never maps it.  It copies with pread from the descriptor it
  * opened: a segment that shrinks gives a short read, never SIGBUS.  Every
  * copy is then checked against the layout (counts clamped, strings cut and
- * cleaned of control characters), every loop is bounded, and a sequence
+ * cleaned of control characters and malformed UTF-8), every loop is bounded, and a sequence
  * lock that stays odd is given up after a bounded time. */
 #include <errno.h>
 #include <fcntl.h>
@@ -140,15 +140,62 @@ static int read_locked(rc_shm_reader *r, void *dst, size_t n, size_t off, bool *
 
 /* ---- cleaning what was copied ---- */
 
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF) that is not a C1 control
+ * (U+0080..U+009F, which terminals act on as they do on ESC), or 0. */
+static size_t printable_utf8(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n;
+    if (c == 0xc2) {
+        n = 2;
+        lo = 0xa0; /* C2 80..C2 9F are the C1 controls */
+    } else if (c > 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c == 0xe0) {
+        n = 3;
+        lo = 0xa0;
+    } else if (c == 0xed) {
+        n = 3;
+        hi = 0x9f;
+    } else if (c >= 0xe1 && c <= 0xef) {
+        n = 3;
+    } else if (c == 0xf0) {
+        n = 4;
+        lo = 0x90;
+    } else if (c == 0xf4) {
+        n = 4;
+        hi = 0x8f;
+    } else if (c >= 0xf1 && c <= 0xf3) {
+        n = 4;
+    } else {
+        return 0; /* a continuation byte, C0, C1 or F5..FF as a lead */
+    }
+    if (s[1] < lo || s[1] > hi) return 0; /* also stops at the terminating 0 */
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf) return 0;
+    return n;
+}
+
 /* Cut a fixed-size field to a terminated string; control characters (all
- * but newlines where they are allowed) become '?', so a segment cannot
- * drive the terminal of whoever prints it. */
+ * but newlines where they are allowed), C1 controls and bytes that are not
+ * well-formed UTF-8 become '?', one for each byte, so a segment cannot
+ * drive the terminal of whoever prints it, whatever its encoding (a lone
+ * 0x9b is CSI to a Latin-1 terminal). */
 static void clean(char *s, size_t cap, bool newlines)
 {
     s[cap - 1] = 0;
-    for (size_t i = 0; s[i]; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && !(newlines && c == '\n')) || c == 0x7f) s[i] = '?';
+    unsigned char *p = (unsigned char *)s;
+    for (size_t i = 0; p[i];) {
+        unsigned char c = p[i];
+        size_t n = printable_utf8(p + i);
+        if (n == 0 || (c < 0x20 && !(newlines && c == '\n')) || c == 0x7f) {
+            p[i++] = '?';
+        } else {
+            i += n;
+        }
     }
 }
 #define CLEAN(field) clean((field), sizeof(field), false)

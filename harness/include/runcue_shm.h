@@ -24,7 +24,8 @@
  * any_owner); they never map it, but copy with pread, so a segment that
  * shrinks is noticed ("truncated") instead of raising SIGBUS; every count is
  * clamped to the layout's bounds and every string comes out NUL-terminated,
- * with control characters replaced by '?'; every loop is bounded.
+ * with control characters (C0, DEL and C1) and bytes that are not
+ * well-formed UTF-8 replaced by '?', byte for byte; every loop is bounded.
  *
  * The layout is versioned (RC_SHM_LAYOUT); readers refuse any other.
  */

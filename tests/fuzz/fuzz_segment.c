@@ -18,9 +18,9 @@
  * Then it attaches, reads, follows the events, waits, and feeds the view
  * model and the plain-text picture (runcue-top --once) from it.  Every
  * snapshot must hold only what the layout bounds (counts within the
- * tables, terminated strings without control characters), the cursor must
- * never go back, every call must return, and the sanitizers must stay
- * quiet.
+ * tables, terminated strings of well-formed UTF-8 without control
+ * characters, C1 included), the cursor must never go back, every call must
+ * return, and the sanitizers must stay quiet.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -119,12 +119,29 @@ static bool make_file(const uint8_t *data, size_t size, uint8_t flags, size_t cu
     return put_file(sizeof *image);
 }
 
+/* Terminated, well-formed UTF-8 without control characters (C0 but the
+ * newlines allowed, DEL, C1): what the reader's cleaning promises. */
 static void check_string(const char *s, size_t cap, bool newlines)
 {
     const char *end = memchr(s, 0, cap);
     CHECK(end != NULL);
-    for (const char *p = s; p < end; p++)
-        CHECK((unsigned char)*p >= 0x20 ? *p != 0x7f : newlines && *p == '\n');
+    for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)end;) {
+        unsigned c = *p, n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (n == 1) {
+            CHECK(c >= 0x20 ? c != 0x7f : newlines && c == '\n');
+            p++;
+            continue;
+        }
+        unsigned cp = c & (0x7f >> n);
+        for (unsigned i = 1; i < n; i++) {
+            CHECK((p[i] & 0xc0) == 0x80);
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        CHECK(c >= 0xc2 && c <= 0xf4);
+        CHECK(cp >= (n == 2 ? 0xa0u : n == 3 ? 0x800u : 0x10000u)); /* no C1, no overlong */
+        CHECK(cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff));
+        p += n;
+    }
 }
 #define STRING(f) check_string((f), sizeof(f), false)
 

@@ -72,14 +72,32 @@ static rc_shm_reader *attach(const char *name)
     return r;
 }
 
-/* A fixed-size field holds a string: terminated, no control characters. */
+/* A fixed-size field holds a string: terminated, well-formed UTF-8, no
+ * control characters (C0, DEL, C1). */
 static void assert_clean(const char *s, size_t cap, bool newlines)
 {
     const char *end = memchr(s, 0, cap);
     cr_assert(end, "a string field is not terminated");
-    for (const char *p = s; p < end; p++)
-        cr_assert(((unsigned char)*p >= 0x20 && *p != 0x7f) || (newlines && *p == '\n'),
-                  "control character 0x%02x in '%s'", (unsigned char)*p, s);
+    for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)end;) {
+        unsigned c = *p, cp, n;
+        if (c < 0x80) {
+            cr_assert((c >= 0x20 && c != 0x7f) || (newlines && c == '\n'),
+                      "control character 0x%02x in '%s'", c, s);
+            p++;
+            continue;
+        }
+        n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        cp = c & (0x7f >> n);
+        for (unsigned i = 1; i < n; i++) {
+            cr_assert((p[i] & 0xc0) == 0x80, "malformed UTF-8 in '%s'", s);
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        cr_assert(c >= 0xc2 && c <= 0xf4 && cp >= (n == 2 ? 0x80u : n == 3 ? 0x800u : 0x10000u) &&
+                      cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff),
+                  "malformed UTF-8 in '%s'", s);
+        cr_assert(cp > 0x9f, "C1 control U+%04X in '%s'", cp, s);
+        p += n;
+    }
 }
 #define ASSERT_CLEAN(field) assert_clean((field), sizeof(field), false)
 
@@ -163,6 +181,44 @@ Test(shm_hostile, counts_and_strings_are_bounded)
         ASSERT_CLEAN(ev[i].label);
         ASSERT_CLEAN(ev[i].detail);
         cr_assert_str_eq(rc_shm_event_name(ev[i].kind), "unknown");
+    }
+    free(s);
+    rc_shm_detach(r);
+    uncraft(name, seg);
+}
+
+/* C1 controls, as UTF-8 (C2 9B is CSI) or as lone bytes (0x9b is CSI to a
+ * Latin-1 terminal), and malformed UTF-8 become '?' byte for byte; text in
+ * any script stays as written. */
+Test(shm_hostile, c1_controls_and_malformed_utf8_are_replaced)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"},
+        {"caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x86\x92 \xf0\x9f\x98\x80"},
+        {"a\xc2\x9b" "31mb", "a??31mb"},           /* CSI, encoded */
+        {"a\xc2\x85" "b\xc2\xa0" "c", "a??b\xc2\xa0" "c"}, /* NEL goes, NBSP stays */
+        {"a\x9b" "31m", "a?31m"},                   /* CSI, one byte */
+        {"\xc0\xaf\xe0\x80\xaf", "?????"},         /* overlong */
+        {"\xed\xa0\x80", "???"},                    /* a surrogate */
+        {"\xf4\x90\x80\x80\xff", "?????"},         /* past U+10FFFF, FF */
+        {"cut \xe2\x86", "cut ??"},                 /* a sequence cut short */
+        {"\x1b[2J\x7f", "?[2J?"},
+    };
+    char name[64];
+    shm_name(name, sizeof name, "c1");
+    rc_shm_segment *seg = craft(name, getpid());
+    rc_shm_state *st = &seg->states[1];
+    st->n_services = sizeof cases / sizeof cases[0];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        rc_seg_copy_str(st->services[i].name, sizeof st->services[i].name, cases[i].in);
+    rc_shm_reader *r = attach(name);
+    rc_shm_snapshot *s = malloc(sizeof *s);
+    cr_assert_eq(rc_shm_read(r, s), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cr_assert_str_eq(s->state.services[i].name, cases[i].out, "case %zu", i);
+        ASSERT_CLEAN(s->state.services[i].name);
     }
     free(s);
     rc_shm_detach(r);
