@@ -153,7 +153,8 @@ static void set_window(view *v)
     int64_t first = fit_t0(v->vm), now = v->vm->snap.state.now;
     if (v->zoom > 0 && v->zoom < vm_s(vm_span(now, first))) {
         v->t1 = now;
-        v->t0 = vm_span(now, (int64_t)(v->zoom * 1e9));
+        double ns = v->zoom * 1e9; /* below 2^63 but for rounding */
+        v->t0 = vm_span(now, ns < 9e18 ? (int64_t)ns : INT64_MAX);
     } else {
         v->t0 = first;
         v->t1 = fit_t1(v->vm);
@@ -234,26 +235,47 @@ static void draw_legend(view *v)
     if (kx > x) text(v, kx, y, 0, C_DIM, "%s", keys);
 }
 
-/* A 1-2-5 step giving about `target` ticks over span seconds. */
-static double nice_step(double span, int target)
+/* A 1-2-5 step in nanoseconds, at least 1, giving about `target` ticks
+ * over span nanoseconds. */
+static int64_t nice_step(double span, int target)
 {
     double raw = span / (target > 0 ? target : 1);
+    if (!(raw > 1)) return 1;
     double p = pow(10, floor(log10(raw)));
     double m = raw / p;
-    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+    double step = (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+    return step < 9e18 ? (int64_t)step : INT64_MAX;
 }
 
+/* Ticks at whole multiples of the step, counted in integer nanoseconds
+ * before drawing: the times come from the segment and may sit anywhere up
+ * to INT64_MAX, where a tick counter in floating point stops moving and a
+ * loop on it never ends. */
 static void draw_grid(view *v, int top, int bottom, int label_y)
 {
-    double a = vm_s(v->t0), b = vm_s(v->t1);
-    double step = nice_step(b - a, (v->x1 - v->x0) / 110);
-    for (double k = ceil(a / step); k * step <= b + 1e-12; k++) {
-        double t = k * step;
-        double x = tx(v, (int64_t)llround(t * 1e9));
+    int64_t t0 = v->t0, t1 = v->t1;
+    if (t1 < t0) return;
+    int64_t step = nice_step((double)t1 - (double)t0, (v->x1 - v->x0) / 110);
+    /* The first multiple of step at or after t0, if there is one by t1
+     * (division truncates toward zero: a negative t0 is already there). */
+    int64_t first = t0 / step * step;
+    if (first < t0) {
+        if (first > INT64_MAX - step) return;
+        first += step;
+    }
+    if (first > t1) return;
+    uint64_t n = ((uint64_t)t1 - (uint64_t)first) / (uint64_t)step + 1;
+    /* About the target by construction; the cap is for the rounding of a
+     * span too wide for a double to hold exactly. */
+    uint64_t cap = (uint64_t)(v->x1 > v->x0 ? v->x1 - v->x0 : 0) / 2 + 2;
+    if (n > cap) n = cap;
+    for (uint64_t i = 0; i < n; i++) {
+        int64_t t = (int64_t)((uint64_t)first + i * (uint64_t)step); /* <= t1 */
+        double x = tx(v, t);
         line(v, x, top, x, bottom, C_GRID);
         if (label_y >= 0) {
             line(v, x, label_y - 3, x, label_y - 1, C_DIM);
-            if (x + 40 < v->w) text(v, (int)x + 2, label_y, 0, C_DIM, "%gs", t);
+            if (x + 40 < v->w) text(v, (int)x + 2, label_y, 0, C_DIM, "%gs", vm_s(t));
         }
     }
 }

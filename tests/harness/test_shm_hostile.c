@@ -659,3 +659,46 @@ Test(shm_hostile, runcue_viz_leaves_a_stuck_segment, .timeout = 60)
     cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %d", status);
     uncraft(name, seg);
 }
+
+/* Event times at the ends of the range, as a forged segment may hold them:
+ * runcue-viz fits its time axis and grid to them, draws its frame and
+ * leaves, where a tick counter in floating point would stop moving near
+ * INT64_MAX and never end the grid. */
+Test(shm_hostile, runcue_viz_draws_times_at_the_ends_of_the_range, .timeout = 120)
+{
+    const char *viz = getenv("RUNCUE_VIZ");
+    if (!viz) cr_skip_test("runcue-viz is not built");
+    static const int64_t times[] = {INT64_MAX - 2000, INT64_MAX, INT64_MAX - 1000000000,
+                                    INT64_MIN, -1, 1};
+    setenv("SDL_VIDEODRIVER", "offscreen", 1);
+    char png[64];
+    snprintf(png, sizeof png, "/tmp/runcue-hostile-%d.png", (int)getpid());
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        char name[64];
+        shm_name(name, sizeof name, "vizgrid");
+        rc_shm_segment *seg = craft(name, 0); /* the writer is gone: one frame */
+        rc_shm_state *st = &seg->states[1];
+        st->now = INT64_MAX;
+        st->n_services = 1;
+        rc_seg_copy_str(st->services[0].name, sizeof st->services[0].name, "api");
+        st->services[0].concurrent = 1;
+        rc_shm_event *e = &seg->events[0];
+        e->kind = RC_EV_STARTED;
+        e->time = times[i];
+        e->work_id = 1;
+        e->progress = -1;
+        rc_seg_copy_str(e->service, sizeof e->service, "api");
+        rc_seg_copy_str(e->task, sizeof e->task, "t");
+        e->seq = 1;
+        unlink(png);
+        static char out[4096];
+        int status = run_capture((char *[]){(char *)viz, "--wait", "1", "--size", "640x400",
+                                            "--screenshot", png, name, NULL},
+                                 out, sizeof out, 20);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "time %lld: status %d: %s",
+                  (long long)times[i], status, out);
+        cr_assert_eq(access(png, F_OK), 0, "time %lld: no screenshot", (long long)times[i]);
+        uncraft(name, seg);
+    }
+    unlink(png);
+}
