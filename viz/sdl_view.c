@@ -775,7 +775,7 @@ int live_sdl_run(const live_opts *opts)
             last_shown = now;
         }
         if (leave) break;
-        if (!fast) SDL_Delay(33);
+        if (!fast && (v->frozen || !v->vm->behind)) SDL_Delay(33); /* behind: catch up */
     }
     if (rc < 0) {
         live_error(opts, "the run failed: %s", rc_strerror(rc));

@@ -303,6 +303,7 @@ int live_tui_run(const live_opts *opts)
         draw(&t);
         bool over = t.drv ? live_over(t.drv) : !t.vm->live;
         if (over && opts->exit_at_end) break;
+        timeout(!t.frozen && t.vm->behind ? 0 : 50); /* behind the writer: catch up */
         int ch = getch();
         switch (ch) {
         case 'q':

@@ -12,6 +12,7 @@ viewmodel *vm_new(rc_shm_reader *r)
     vm->reader = r;
     vm->sample_every = 100 * 1000 * 1000; /* 0.1 s, doubled as the run grows */
     vm->first_time = -1;
+    vm->events_per_update = VM_EVENTS_PER_UPDATE;
     vm->status = "running";
     return vm;
 }
@@ -243,9 +244,17 @@ bool vm_update(viewmodel *vm)
     uint64_t lines = vm->n_lines;
     vm->live = rc_shm_read(vm->reader, &vm->snap) == 0;
     static rc_shm_event buf[256];
-    size_t n;
-    while ((n = rc_shm_events(vm->reader, &vm->cursor, buf, 256, &vm->lost)) > 0)
+    size_t left = vm->events_per_update ? vm->events_per_update : 1, n;
+    vm->behind = false;
+    while (left) {
+        n = rc_shm_events(vm->reader, &vm->cursor, buf, left < 256 ? left : 256, &vm->lost);
+        if (!n) break;
         for (size_t i = 0; i < n; i++) take_event(vm, &buf[i]);
+        left -= n;
+    }
+    /* The bound reached: whether more wait shows on the next call's first
+     * read, so a view can come back at once instead of sleeping. */
+    if (!left) vm->behind = true;
     uint32_t f = vm->snap.state.flags;
     const char *why = vm->live ? "" : rc_shm_writer_status(vm->reader);
     if (!strcmp(why, "died mid-update"))

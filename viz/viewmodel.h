@@ -24,6 +24,8 @@
 #define VM_SAMPLES 1024
 #define VM_MARKS 256
 #define VM_RATE_POINTS 64
+/* A ring's worth: a view further behind than that has lost events anyway. */
+#define VM_EVENTS_PER_UPDATE RC_SHM_RING
 /* Rates are taken over the last this many seconds of the writer's clock. */
 #define VM_RATE_WINDOW_S 10.0
 
@@ -77,6 +79,12 @@ typedef struct viewmodel {
                              "writer died mid-update", "segment truncated" */
 
     uint64_t cursor, lost;
+    /* Events taken per vm_update, at most (VM_EVENTS_PER_UPDATE unless a
+     * caller sets another, at least 1): a writer faster than the view would
+     * otherwise keep it reading and never drawing.  The rest stay in the
+     * ring for the next call; `behind` says some were left. */
+    size_t events_per_update;
+    bool behind;
     vm_line lines[VM_LINES];
     uint64_t n_lines; /* written so far; the newest is lines[(n_lines-1) % VM_LINES] */
 
@@ -105,7 +113,8 @@ typedef struct viewmodel {
 /* Allocates the model (it is large) and attaches it to `r` (not owned). */
 viewmodel *vm_new(rc_shm_reader *r);
 void vm_free(viewmodel *vm);
-/* Take a snapshot and drain the events.  Returns true if anything changed. */
+/* Take a snapshot and the new events, up to events_per_update of them.
+ * Returns true if anything changed. */
 bool vm_update(viewmodel *vm);
 
 /* The i-th newest line (0 = newest), or NULL. */

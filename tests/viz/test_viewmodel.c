@@ -245,6 +245,39 @@ Test(viewmodel, events_overwritten_before_a_look_are_counted_lost, .fini = tu_sh
     vm_close(&f);
 }
 
+Test(viewmodel, an_update_takes_a_bounded_number_of_events_and_loses_none,
+     .fini = tu_shm_forget)
+{
+    vm_fixture f = vm_open("bounded", &fast_task);
+    enum { WORKS = 1000, PER_UPDATE = 700 }; /* 3000 events: in the ring */
+    for (int i = 0; i < WORKS; i++)
+        tu_submit(f.cue, "t", NULL);
+    tu_run(f.loop);
+    viewmodel *vm = f.vm;
+    cr_assert_eq(vm->events_per_update, VM_EVENTS_PER_UPDATE);
+    vm->events_per_update = PER_UPDATE;
+
+    uint64_t head = 3 * WORKS, taken = 0;
+    for (int call = 1; taken < head; call++) {
+        cr_assert_leq(call, 5);
+        vm_update(vm);
+        uint64_t want = taken + PER_UPDATE < head ? taken + PER_UPDATE : head;
+        cr_assert_eq(vm->n_lines, want, "call %d: %llu lines", call,
+                     (unsigned long long)vm->n_lines);
+        cr_assert_eq(vm->behind, want - taken == PER_UPDATE);
+        taken = want;
+    }
+    vm_update(vm); /* nothing more */
+    cr_assert_eq(vm->n_lines, head);
+    cr_assert_not(vm->behind);
+    cr_assert_eq(vm->lost, 0);
+    cr_assert_eq(vm_line_at(vm, 0)->seq, head);
+    cr_assert_eq(vm->n_bars, WORKS);
+    for (uint64_t i = 0; i < WORKS; i++)
+        cr_assert_eq(vm_bar_at(vm, i)->outcome, VM_OK, "bar %llu", (unsigned long long)i);
+    vm_close(&f);
+}
+
 Test(viewmodel, samples_past_capacity_thin_out_and_keep_the_whole_run, .fini = tu_shm_forget)
 {
     tu_task slow = {.delay_s = 0.1};
