@@ -649,8 +649,13 @@ static int golden_finish(const options *o, FILE *run_log, char **report)
     fclose(g);
     if (mem) fclose(mem);
     if (rc < 0) {
-        fprintf(stderr, "runcue-sim: --golden: comparing with '%s' failed: %s\n", o->golden,
-                rc_strerror(rc));
+        if (*report && **report)
+            fprintf(stderr, "runcue-sim: %s", *report); /* what went wrong, in words */
+        else
+            fprintf(stderr, "runcue-sim: --golden: comparing with '%s' failed: %s\n", o->golden,
+                    rc_strerror(rc));
+        free(*report);
+        *report = NULL;
         return 1;
     }
     if (rc == 0) {

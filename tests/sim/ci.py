@@ -9,7 +9,8 @@
     one line, with a did-you-mean, before anything runs;
   * --golden: silent on a match; exit 5 and a readable first difference
     (expected and found event, the lines around it, the virtual time, the
-    divergence by event kind); --update-golden writes the run's log;
+    divergence by event kind); an endless recording is refused at the byte
+    limit; --update-golden writes the run's log;
   * --junit: well-formed XML of the JUnit schema (checked by a small
     validator here), one test case per expectation, hostile names escaped;
   * --check: one line per file, deterministic whatever the order of the
@@ -355,6 +356,12 @@ def check_golden(tool, t, tmp):
     t.check(r.status == 5 and "the run differs at line" in r.stderr and "\x01" not in r.stderr
             and "(other)" in r.stderr,
             "--golden against a cut, hostile recording: exit 5, control characters not echoed",
+            f"exit {r.status}\n{r.stderr[-1500:]!r}")
+    # An endless recording is read up to the limit, then refused in words.
+    r = run(tool, base + ["--golden", "/dev/zero"], report=True)
+    t.check(r.status == 1 and "the recording goes on past 268435456 bytes" in r.stderr
+            and len(r.stderr.splitlines()) == 1,
+            "--golden on an endless input (/dev/zero): exit 1, one line naming the limit",
             f"exit {r.status}\n{r.stderr[-1500:]!r}")
     r = run(tool, base + ["--update-golden"])
     t.check(r.status == 2 and "--update-golden" in r.stderr, "--update-golden without --golden: exit 2",

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "expect.h"
 #include "golden.h"
@@ -550,4 +552,69 @@ Test(golden, long_and_hostile_lines)
         cr_assert((unsigned char)*p >= 0x20 || *p == '\n', "no control character echoed");
     cr_assert(strstr(report, "the same number of each kind"), "%s", report);
     free(report);
+}
+
+/* An endless input given as the recording (/dev/zero, a pipe that never
+ * ends) is read up to the limit, then refused in words; a log of exactly
+ * the limit is compared as usual, one byte more is refused. */
+Test(golden, endless_inputs_stop_at_the_byte_limit, .timeout = 30)
+{
+    enum { LIMIT = 1 << 20 };
+    char *report = NULL;
+    size_t len = 0;
+    FILE *zero = fopen("/dev/zero", "r"), *ok = from(REC("0.1", "queued"));
+    cr_assert_not_null(zero);
+    FILE *out = open_memstream(&report, &len);
+    cr_assert_eq(sim_golden_compare_max(zero, ok, "zero", out, LIMIT), RC_EINVAL);
+    fclose(out);
+    cr_assert(strstr(report, "golden: zero: the recording goes on past 1048576 bytes"), "%s",
+              report);
+    free(report);
+    fclose(zero);
+    fclose(ok);
+
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        static const char rec[] = REC("0.1", "queued");
+        while (write(fds[1], rec, sizeof rec - 1) > 0) {
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    FILE *endless = fdopen(fds[0], "r"), *same = from(REC("0.1", "queued"));
+    out = open_memstream(&report, &len);
+    cr_assert_eq(sim_golden_compare_max(same, endless, "pipe", out, LIMIT), RC_EINVAL);
+    fclose(out);
+    cr_assert(strstr(report, "the run's log goes on past"), "%s", report);
+    free(report);
+    fclose(endless); /* the writer gets EPIPE (or SIGPIPE) and leaves */
+    fclose(same);
+    waitpid(pid, NULL, 0);
+
+    char *text = malloc(LIMIT + 2);
+    memset(text, 'a', LIMIT - 1);
+    text[LIMIT - 1] = '\n';
+    text[LIMIT] = 0;
+    FILE *a = from(text), *b = from(text);
+    out = open_memstream(&report, &len);
+    cr_assert_eq(sim_golden_compare_max(a, b, "edge", out, LIMIT), 0, "%s", report);
+    fclose(out);
+    free(report);
+    fclose(a);
+    fclose(b);
+    text[LIMIT] = '\n';
+    text[LIMIT + 1] = 0;
+    a = from(text);
+    b = from(text);
+    out = open_memstream(&report, &len);
+    cr_assert_eq(sim_golden_compare_max(a, b, "edge", out, LIMIT), RC_EINVAL);
+    fclose(out);
+    free(report);
+    fclose(a);
+    fclose(b);
+    free(text);
 }
