@@ -153,6 +153,17 @@ def main():
                     print(f"removed {fn} (no case owns it)")
         return tally.finish()
 
+    # A build configured without the cluster simulation (-Dcluster=disabled)
+    # has no --cluster to check: its cases are skipped, and said to be.
+    if os.environ.get("RUNCUE_HAVE_CLUSTER") == "0":
+        def needs_cluster(argv):
+            return "--cluster" in argv or any(
+                a == "--scenario" and b == "cluster" for a, b in zip(argv, argv[1:]))
+        skipped = [n for n, argv in cases if needs_cluster(argv)]
+        if skipped:
+            print(f"skipped (built without the cluster simulation): {', '.join(skipped)}")
+        cases = [c for c in cases if not needs_cluster(c[1])]
+
     for name, argv in cases:
         replay = (f"replay: {shlex.join([tool] + argv)} --log LOG.jsonl --format jsonl "
                   f"--report json\nrecheck: {shlex.join([sys.executable, os.path.abspath(__file__), '--tool', tool, name])}")
