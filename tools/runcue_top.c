@@ -6,6 +6,7 @@
  * NAME is what the writer published: runcue-sim --shm NAME, or
  * rc_shm_publish(cue, NAME, ...) in a program linking libruncue. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -48,30 +49,32 @@ static int print_once(const live_opts *lo)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The command line into *lo and *once (the segment's name points into
+ * argv): -1 to go on, or the exit status to leave with (0 after --help, 2 on
+ * bad usage, with one line on stderr). */
+static int parse_args(int argc, char **argv, live_opts *lo, bool *once)
 {
     static const struct option longs[] = {{"once", no_argument, 0, 'o'},
                                           {"wait", required_argument, 0, 'w'},
                                           {"any-owner", no_argument, 0, 'a'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
-    bool once = false;
-    live_opts lo = {.prog = "runcue-top", .attach_timeout = 5};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         switch (c) {
-        case 'o': once = true; break;
+        case 'o': *once = true; break;
         case 'w': {
             char *end;
-            lo.attach_timeout = strtod(optarg, &end);
-            if (*end || end == optarg || !(lo.attach_timeout >= 0) || lo.attach_timeout > 86400) {
+            lo->attach_timeout = strtod(optarg, &end);
+            if (*end || end == optarg || !(lo->attach_timeout >= 0) ||
+                lo->attach_timeout > 86400) {
                 fprintf(stderr, "runcue-top: --wait: '%s' is not a number of seconds\n", optarg);
                 return 2;
             }
             break;
         }
-        case 'a': lo.any_owner = true; break;
+        case 'a': lo->any_owner = true; break;
         case 'h': usage(stdout); return 0;
         default:
             fprintf(stderr, "runcue-top: unknown option '%s' (see --help)\n", argv[optind - 1]);
@@ -83,7 +86,16 @@ int main(int argc, char **argv)
                 optind >= argc ? "which segment? give its NAME" : "one NAME only");
         return 2;
     }
-    lo.shm_name = argv[optind];
+    lo->shm_name = argv[optind];
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    bool once = false;
+    live_opts lo = {.prog = "runcue-top", .attach_timeout = 5};
+    int status = parse_args(argc, argv, &lo, &once);
+    if (status >= 0) return status;
     if (once) return print_once(&lo);
     if (!live_have_tui) {
         fprintf(stderr, "runcue-top: this build has no terminal view (configured without "

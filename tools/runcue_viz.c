@@ -5,6 +5,7 @@
  *   runcue-viz --screenshot out.png NAME   (the last frame; needs no
  *                                          display) */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -30,7 +31,34 @@ static void usage(FILE *out)
             "Exit status: 0 ok, 1 the segment or the window could not be had, 2 bad usage.\n");
 }
 
-int main(int argc, char **argv)
+enum { VIEW_MIN_W = 320, VIEW_MIN_H = 200, VIEW_MAX = 8192 };
+
+/* One dimension of --size at *p: 1 to 5 decimal digits (no sign, no space)
+ * from min to VIEW_MAX; *p moves past them.  Digits are counted before the
+ * value is made, so no number can overflow. */
+static bool parse_dimension(const char **p, int min, int *out)
+{
+    int v = 0, n = 0;
+    while (**p >= '0' && **p <= '9') {
+        if (++n > 5) return false;
+        v = v * 10 + (**p - '0');
+        (*p)++;
+    }
+    *out = v;
+    return n > 0 && v >= min && v <= VIEW_MAX;
+}
+
+/* --size: exactly WxH, nothing before, between or after. */
+static bool parse_size(const char *s, int *w, int *h)
+{
+    return parse_dimension(&s, VIEW_MIN_W, w) && *s++ == 'x' &&
+           parse_dimension(&s, VIEW_MIN_H, h) && *s == 0;
+}
+
+/* The command line into *lo (the segment's name points into argv): -1 to
+ * go on, or the exit status to leave with (0 after --help, 2 on bad usage,
+ * with one line on stderr). */
+static int parse_args(int argc, char **argv, live_opts *lo)
 {
     static const struct option longs[] = {{"screenshot", required_argument, 0, 's'},
                                           {"exit-at-end", no_argument, 0, 'e'},
@@ -39,31 +67,31 @@ int main(int argc, char **argv)
                                           {"any-owner", no_argument, 0, 'a'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
-    live_opts lo = {.prog = "runcue-viz", .attach_timeout = 5};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
         switch (c) {
-        case 's': lo.screenshot = optarg; break;
-        case 'e': lo.exit_at_end = true; break;
+        case 's': lo->screenshot = optarg; break;
+        case 'e': lo->exit_at_end = true; break;
         case 'z':
-            if (sscanf(optarg, "%dx%d", &lo.width, &lo.height) != 2 || lo.width < 320 ||
-                lo.height < 200 || lo.width > 8192 || lo.height > 8192) {
-                fprintf(stderr, "runcue-viz: --size: '%s' is not WxH (320x200 to 8192x8192)\n",
-                        optarg);
+            if (!parse_size(optarg, &lo->width, &lo->height)) {
+                fprintf(stderr,
+                        "runcue-viz: --size: '%s' is not WxH in pixels (%dx%d to %dx%d)\n",
+                        optarg, VIEW_MIN_W, VIEW_MIN_H, VIEW_MAX, VIEW_MAX);
                 return 2;
             }
             break;
         case 'w': {
             char *end;
-            lo.attach_timeout = strtod(optarg, &end);
-            if (*end || end == optarg || !(lo.attach_timeout >= 0) || lo.attach_timeout > 86400) {
+            lo->attach_timeout = strtod(optarg, &end);
+            if (*end || end == optarg || !(lo->attach_timeout >= 0) ||
+                lo->attach_timeout > 86400) {
                 fprintf(stderr, "runcue-viz: --wait: '%s' is not a number of seconds\n", optarg);
                 return 2;
             }
             break;
         }
-        case 'a': lo.any_owner = true; break;
+        case 'a': lo->any_owner = true; break;
         case 'h': usage(stdout); return 0;
         default:
             fprintf(stderr, "runcue-viz: unknown option '%s' (see --help)\n", argv[optind - 1]);
@@ -75,7 +103,15 @@ int main(int argc, char **argv)
                 optind >= argc ? "which segment? give its NAME" : "one NAME only");
         return 2;
     }
-    lo.shm_name = argv[optind];
+    lo->shm_name = argv[optind];
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    live_opts lo = {.prog = "runcue-viz", .attach_timeout = 5};
+    int status = parse_args(argc, argv, &lo);
+    if (status >= 0) return status;
     if (!live_have_sdl) {
         fprintf(stderr, "runcue-viz: this build has no SDL view (configured without SDL2, "
                         "SDL2_gfx or libpng)\n");

@@ -268,8 +268,18 @@ def main():
           v.stderr)
     test_blocked_panel(tmp)
     test_headless()
-    v = subprocess.run([VIZ, "--size", "10x10", "x"], capture_output=True, text=True, timeout=30)
-    check(v.returncode == 2 and "--size" in v.stderr, "runcue-viz: a bad --size exits 2", v.stderr)
+    # --size is exactly WxH in digits, each in range: no wrap-around, no junk.
+    for bad in ["10x10", "319x200", "8193x600", "800x600junk", "4294967616x300", "800x4294967496",
+                " 800x600", "+800x600", "800x+600", "800X600", "800x", "x600", "800x600 ",
+                "000800x600", "800x-600", ""]:
+        v = subprocess.run([VIZ, "--size", bad, "x"], capture_output=True, text=True, timeout=30)
+        check(v.returncode == 2 and v.stderr.startswith("runcue-viz: --size: ")
+              and len(v.stderr.splitlines()) == 1,
+              f"runcue-viz: a bad --size {bad!r} exits 2 with one line", v.stderr)
+    for good in ["320x200", "8192x8192", "00800x0600"]:
+        v = subprocess.run([VIZ, "--size", good, "--help"], capture_output=True, text=True,
+                           timeout=30)
+        check(v.returncode == 0 and not v.stderr, f"runcue-viz: --size {good} is taken", v.stderr)
 
     for f in os.listdir(tmp):
         os.unlink(os.path.join(tmp, f))
