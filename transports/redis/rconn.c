@@ -67,9 +67,17 @@ static int read_password(rconn_cfg *cfg, const rc_redis_conn *conn, char *err, s
         }
         size_t n = fread(buf, 1, sizeof buf - 1, f);
         fclose(f);
-        buf[n] = '\0';
-        buf[strcspn(buf, "\r\n")] = '\0';
-        if (strlen(buf) > PASSWORD_MAX) {
+        /* The first line, up to its end or the end of what was read; a NUL
+         * in it would cut the password short without a word. */
+        size_t line = 0;
+        while (line < n && buf[line] != '\r' && buf[line] != '\n') line++;
+        if (memchr(buf, '\0', line)) {
+            memset(buf, 0, sizeof buf);
+            snprintf(err, errlen, "the password in '%s' has a NUL byte", conn->password_file);
+            return RC_EINVAL;
+        }
+        buf[line] = '\0';
+        if (line > PASSWORD_MAX) {
             snprintf(err, errlen, "the password in '%s' is longer than %d bytes",
                      conn->password_file, PASSWORD_MAX);
             return RC_EINVAL;
