@@ -13,8 +13,13 @@
  * cue's task of the same name; an observer on the cue sees it complete or
  * fail and sends the finish, with the others of the same loop iteration
  * (one runcue_finish).  Each lease has its own heartbeat timer, every
- * third of the lease.  Finishes lost with a connection are sent again once
- * it is back (the token makes a repeat harmless).
+ * third of the lease (at most every RR_BEAT_MIN_S).  Finishes lost with a
+ * connection are sent again once it is back (the token makes a repeat
+ * harmless).
+ *
+ * The replies are checked by replies.c before anything here acts on them.
+ * Never more than `slots` jobs run: a job claimed beyond them is held (its
+ * lease renewed) until a slot frees -- see take_job.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +28,7 @@
 
 #include "idmap64.h"
 #include "rconn.h"
+#include "replies.h"
 #include "runcue_redis.h"
 
 #define ERR_LEN 512
@@ -31,11 +37,14 @@
 
 typedef struct ag_lease {
     struct rc_redis_agent *a;
-    struct ag_lease *next_fin; /* finishes waiting for a connection */
-    rc_work_id local;
-    char job[24], tok[24];
-    rc_time lease;             /* its length */
+    struct ag_lease *next_fin; /* finishes waiting for a connection, or held ones */
+    rc_work_id local;          /* 0 while held */
+    char job[RR_ID_MAX + 1], tok[RR_ID_MAX + 1];
+    rc_time beat_every;        /* a third of the lease, at least RR_BEAT_MIN_S */
     rc_timer beat;
+    /* held (claimed beyond the free slots): what to start once a slot frees */
+    char *task;
+    cJSON *params;
     /* the finish, once the local work is over */
     bool done;
     char status[8];
@@ -56,6 +65,8 @@ struct rc_redis_agent {
     idmap64 leases; /* local work id -> ag_lease */
     size_t running, finishing; /* local work running; finishes not yet answered */
     ag_lease *fin_head, *fin_tail;
+    ag_lease *held_head, *held_tail; /* claimed, not started: no free slot yet */
+    size_t n_held;
     bool claiming, draining, failed;
     bool woken; /* a wake came while a claim was in flight: claim again after it */
     rc_timer claim_timer;
@@ -70,6 +81,8 @@ static void try_claim(rc_redis_agent *a);
 static void lease_free(rc_redis_agent *a, ag_lease *l)
 {
     rc_timer_stop(a->loop, &l->beat);
+    free(l->task);
+    cJSON_Delete(l->params);
     free(l->result);
     free(l->error);
     free(l);
@@ -162,10 +175,13 @@ static void send_finishes(rc_redis_agent *a)
     }
 }
 
+static void start_held(rc_redis_agent *a);
+
 static void finish_deferred(rc_loop *loop, void *arg)
 {
     (void)loop;
     send_finishes(arg);
+    start_held(arg); /* the slots of the work just over */
 }
 
 /* The local work of a lease is over: queue its finish. */
@@ -208,16 +224,16 @@ static void on_extended(redisAsyncContext *ac, void *reply, void *pd);
 
 typedef struct ag_beat { /* one extend in flight: the lease may be over by its reply */
     rc_redis_agent *a;
-    rc_work_id local;
+    rc_work_id local; /* 0: a held lease, found again by its job and token */
+    char job[RR_ID_MAX + 1], tok[RR_ID_MAX + 1];
 } ag_beat;
-
 
 static void beat_fire(rc_loop *loop, rc_timer *t, void *arg)
 {
     (void)loop, (void)t;
     ag_lease *l = arg;
     rc_redis_agent *a = l->a;
-    rc_timer_start(a->loop, &l->beat, rc_loop_now(a->loop) + l->lease / 3);
+    rc_timer_start(a->loop, &l->beat, rc_loop_now(a->loop) + l->beat_every);
     if (!rconn_ready(a->cmd)) return;
     const char *argv[] = {"FCALL", "runcue_extend", "1", a->base, a->name, l->job, l->tok};
     size_t lens[7];
@@ -227,10 +243,29 @@ static void beat_fire(rc_loop *loop, rc_timer *t, void *arg)
     if (!b) return;
     b->a = a;
     b->local = l->local;
+    memcpy(b->job, l->job, sizeof b->job);
+    memcpy(b->tok, l->tok, sizeof b->tok);
     if (rconn_cmd(a->cmd, on_extended, b, 7, argv, lens) == 0)
         a->stats.heartbeats++;
     else
         free(b);
+}
+
+/* Take the held lease of job and token out of the held list, if there. */
+static ag_lease *held_take(rc_redis_agent *a, const char *job, const char *tok)
+{
+    ag_lease *prev = NULL;
+    for (ag_lease *l = a->held_head; l; prev = l, l = l->next_fin) {
+        if (strcmp(l->job, job) != 0 || strcmp(l->tok, tok) != 0) continue;
+        if (prev)
+            prev->next_fin = l->next_fin;
+        else
+            a->held_head = l->next_fin;
+        if (a->held_tail == l) a->held_tail = prev;
+        a->n_held--;
+        return l;
+    }
+    return NULL;
 }
 
 static void on_extended(redisAsyncContext *ac, void *reply, void *pd)
@@ -239,20 +274,20 @@ static void on_extended(redisAsyncContext *ac, void *reply, void *pd)
     ag_beat *b = pd;
     rc_redis_agent *a = b->a;
     rc_work_id local = b->local;
-    free(b);
     redisReply *rep = reply;
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-        rep->element[0]->type != REDIS_REPLY_STRING || strcmp(rep->element[0]->str, "lost") != 0)
-        return;
-    ag_lease *l = idmap64_del(&a->leases, local);
+    bool lost = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+                rep->element[0]->type == REDIS_REPLY_STRING &&
+                strcmp(rep->element[0]->str, "lost") == 0;
+    ag_lease *l = !lost ? NULL : local ? idmap64_del(&a->leases, local) : held_take(a, b->job, b->tok);
+    free(b);
     if (!l) return;
     /* Expired (this agent was too slow to renew it) or cancelled: the job
      * belongs to someone else now.  Abort the local run; its finish would be
-     * refused anyway. */
+     * refused anyway.  A held one had not started: it is only dropped. */
     a->stats.lost++;
-    a->running--;
+    if (local) a->running--;
     lease_free(a, l);
-    if (a->on_lost) a->on_lost(a, local, a->ud);
+    if (local && a->on_lost) a->on_lost(a, local, a->ud);
     try_claim(a);
 }
 
@@ -270,43 +305,97 @@ static void wait_claim(rc_redis_agent *a, double seconds)
     rc_timer_start(a->loop, &a->claim_timer, rc_loop_now(a->loop) + rc_seconds(seconds));
 }
 
-static void start_job(rc_redis_agent *a, redisReply **f)
+/* Hand a claimed job to the local cue: its lease becomes a running work. */
+static void run_lease(rc_redis_agent *a, ag_lease *l)
 {
-    for (int i = 0; i < 7; i++)
-        if (f[i]->type != REDIS_REPLY_STRING) return;
-    ag_lease *l = calloc(1, sizeof *l);
-    if (!l) return; /* the lease expires and the job is delivered again */
-    l->a = a;
-    snprintf(l->job, sizeof l->job, "%.20s", f[0]->str);
-    snprintf(l->tok, sizeof l->tok, "%.20s", f[1]->str);
-    l->lease = (rc_time)(strtod(f[5]->str, NULL) * 1000.0);
-    if (l->lease < rc_seconds(0.003)) l->lease = rc_seconds(0.003);
-    rc_timer_init(&l->beat, beat_fire, l);
-    a->stats.claimed++;
-    cJSON *params = cJSON_ParseWithLength(f[3]->str, f[3]->len);
-    rc_submit_opts so = {.params = params, .label = l->job};
+    rc_submit_opts so = {.params = l->params, .label = l->job};
     rc_work_id id = 0;
-    int rc = params ? rc_submit(a->cue, f[2]->str, &so, &id) : RC_EINVAL;
+    int rc = rc_submit(a->cue, l->task, &so, &id);
+    a->running++;
     if (rc) {
-        cJSON_Delete(params);
         char msg[ERR_LEN];
-        if (!params)
-            snprintf(msg, sizeof msg, "agent %s: the payload is not JSON", a->name);
-        else
-            snprintf(msg, sizeof msg, "agent %s: cannot run task '%.100s': %s", a->name,
-                     f[2]->str, rc_cue_errmsg(a->cue));
-        a->running++;
-        l->local = 0;
+        snprintf(msg, sizeof msg, "agent %s: cannot run task '%.100s': %s", a->name, l->task,
+                 rc_cue_errmsg(a->cue));
+        cJSON_Delete(l->params);
+        l->params = NULL;
         local_over(a, l, "fail", NULL, msg);
         return;
     }
+    l->params = NULL; /* the cue's now */
+    free(l->task);
+    l->task = NULL;
     l->local = id;
     if (idmap64_put(&a->leases, id, l)) {
-        lease_free(a, l);
+        a->running--;
+        lease_free(a, l); /* the lease expires and the job is delivered again */
+    }
+}
+
+/* Start held jobs, oldest first, while slots are free. */
+static void start_held(rc_redis_agent *a)
+{
+    while (a->held_head && a->running < a->slots) {
+        ag_lease *l = a->held_head;
+        a->held_head = l->next_fin;
+        if (!a->held_head) a->held_tail = NULL;
+        a->n_held--;
+        run_lease(a, l);
+    }
+}
+
+/*
+ * One job entry of a claim reply.  It runs if a slot is free.  A job beyond
+ * the free slots (a server that gives more than was asked) is held: its
+ * lease is renewed like a running one, and it starts when a slot frees, so
+ * the agent never runs more than its slots and no claimed job is dropped or
+ * spends a delivery.  A job that cannot run here (a bad lease length, task
+ * name or payload) is finished at once with the reason; one whose id or
+ * token cannot be used is refused with a message and left to its lease's
+ * end, after which the server delivers it again.
+ */
+static void take_job(rc_redis_agent *a, redisReply *const *f)
+{
+    rr_job j;
+    rr_job_verdict v = rr_job_parse(f, &j);
+    if (v == RR_JOB_UNNAMED) {
+        snprintf(a->err, sizeof a->err, "agent %s: %s", a->name, j.why);
         return;
     }
-    a->running++;
-    rc_timer_start(a->loop, &l->beat, rc_loop_now(a->loop) + l->lease / 3);
+    ag_lease *l = calloc(1, sizeof *l);
+    char *task = v == RR_JOB_RUN ? strdup(j.task) : NULL;
+    if (!l || (v == RR_JOB_RUN && !task)) {
+        free(l);
+        free(task);
+        cJSON_Delete(j.params);
+        return; /* the lease expires and the job is delivered again */
+    }
+    l->a = a;
+    memcpy(l->job, j.id, sizeof l->job);
+    memcpy(l->tok, j.tok, sizeof l->tok);
+    rc_timer_init(&l->beat, beat_fire, l);
+    a->stats.claimed++;
+    if (v == RR_JOB_REFUSE) {
+        char msg[ERR_LEN];
+        snprintf(msg, sizeof msg, "agent %s: %s", a->name, j.why);
+        a->running++;
+        local_over(a, l, j.retry ? "retry" : "fail", NULL, msg);
+        return;
+    }
+    l->task = task;
+    l->params = j.params;
+    l->beat_every = rc_seconds(j.beat_s);
+    rc_timer_start(a->loop, &l->beat, rc_loop_now(a->loop) + l->beat_every);
+    if (a->running < a->slots) {
+        run_lease(a, l);
+        return;
+    }
+    l->next_fin = NULL;
+    if (a->held_tail)
+        a->held_tail->next_fin = l;
+    else
+        a->held_head = l;
+    a->held_tail = l;
+    a->n_held++;
 }
 
 static void on_claimed(redisAsyncContext *ac, void *reply, void *pd)
@@ -327,29 +416,27 @@ static void on_claimed(redisAsyncContext *ac, void *reply, void *pd)
         wait_claim(a, POLL_S);
         return;
     }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-        rep->element[0]->type != REDIS_REPLY_STRING) {
+    rr_claim cl;
+    rr_claim_kind kind = rr_claim_parse(rep, &cl);
+    if (cl.why[0]) snprintf(a->err, sizeof a->err, "agent %s: %s", a->name, cl.why);
+    if (kind == RR_CLAIM_BAD) {
         wait_claim(a, POLL_S);
         return;
     }
-    const char *kind = rep->element[0]->str;
     bool woken = a->woken;
     a->woken = false;
-    if (woken && strcmp(kind, "jobs") != 0) { /* work came while it was asked for */
+    if (woken && kind != RR_CLAIM_JOBS) { /* work came while it was asked for */
         try_claim(a);
         return;
     }
-    if (strcmp(kind, "jobs") == 0) {
-        for (size_t i = 2; i + 7 <= rep->elements; i += 7) start_job(a, &rep->element[i]);
+    if (kind == RR_CLAIM_JOBS) {
+        for (size_t i = 0; i < cl.n_jobs; i++) take_job(a, &rep->element[2 + 7 * i]);
         try_claim(a);
-    } else if (strcmp(kind, "wait") == 0 && rep->elements >= 4 &&
-               rep->element[2]->type == REDIS_REPLY_STRING &&
-               rep->element[3]->type == REDIS_REPLY_STRING) {
+    } else if (kind == RR_CLAIM_WAIT) {
         /* rate: exactly when the ring admits; full or lease: when the next
          * lease ends (it may be delivered again), unless a wake comes first
          * (a slot freed, work queued).  The claim that follows reclaims it. */
-        double delay = strtod(rep->element[3]->str, NULL) / 1e6 + 0.001;
-        wait_claim(a, delay);
+        wait_claim(a, cl.wait_s);
     } else {
         wait_claim(a, POLL_S);
     }
@@ -357,8 +444,9 @@ static void on_claimed(redisAsyncContext *ac, void *reply, void *pd)
 
 static void try_claim(rc_redis_agent *a)
 {
+    start_held(a); /* claimed already: they run even while draining */
     if (a->claiming || a->draining || a->failed || !rconn_ready(a->cmd)) return;
-    if (a->running + (a->fin_head ? 1 : 0) >= a->slots) return;
+    if (a->running + a->n_held + (a->fin_head ? 1 : 0) >= a->slots) return;
     rc_timer_stop(a->loop, &a->claim_timer);
     char k[16];
     snprintf(k, sizeof k, "%zu", a->slots - a->running);
@@ -426,6 +514,11 @@ static void agent_destroy(rc_redis_agent *a)
     while (a->fin_head) {
         ag_lease *l = a->fin_head;
         a->fin_head = l->next_fin;
+        lease_free(a, l);
+    }
+    while (a->held_head) {
+        ag_lease *l = a->held_head;
+        a->held_head = l->next_fin;
         lease_free(a, l);
     }
     for (size_t i = 0; i < a->n_services; i++) free(a->services[i]);

@@ -13,12 +13,14 @@
  * tells the cue why (rc_work_set_remote_status: queued and leased counts, the
  * global rate and concurrency), for rc_debug_blocked.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "idmap64.h"
 #include "rconn.h"
+#include "replies.h"
 #include "runcue_redis.h"
 
 #define ERR_LEN 512
@@ -28,7 +30,7 @@
 #define GROUP "runcue"
 #define ENQUEUE_BATCH 256 /* items per runcue_enqueue_many (the library's MAX_ENQUEUE) */
 #define ACK_MAX 1024      /* stream ids acknowledged in one XACK and one XDEL */
-#define SID_LEN 48
+#define SID_LEN (RR_SID_MAX + 1)
 #define STATUS_EVERY_S 1.0
 
 static _Thread_local char last_error[ERR_LEN];
@@ -78,6 +80,7 @@ typedef struct rs_stash { /* a result that came before its enqueue reply */
     char stream_id[SID_LEN];
     char status[16];
     char *result, *error;
+    size_t result_len; /* the result may hold a NUL: kept whole */
     unsigned dl;
     rc_time at;
 } rs_stash;
@@ -158,19 +161,22 @@ static void item_free(rs_item *it)
     free(it);
 }
 
-static cJSON *parse_result(const char *s, size_t n)
-{
-    if (!s || !n) return NULL;
-    return cJSON_ParseWithLength(s, n);
-}
-
-/* Finish one item with a status from the server. */
+/* Finish one item with a status from the server.  A result that is not
+ * JSON fails the work, saying so: completing it without its result would
+ * lose the result without a word. */
 static void finish_item(rc_redis *r, rs_item *it, const char *status, const char *result,
                         size_t rlen, const char *error)
 {
     char msg[ERR_LEN];
+    cJSON *value;
     if (strcmp(status, "ok") == 0 || strcmp(status, "done") == 0) {
-        rc_complete(r->cue, it->tok, parse_result(result, rlen));
+        if (rr_json_exact(result, rlen, &value)) {
+            rc_complete(r->cue, it->tok, value);
+        } else {
+            snprintf(msg, sizeof msg, "the result from the server is not JSON (%zu bytes: '%.40s')",
+                     rlen, result);
+            rc_fail(r->cue, it->tok, msg);
+        }
     } else if (strcmp(status, "fail") == 0) {
         rc_fail(r->cue, it->tok, error && *error ? error : "failed remotely");
     } else if (strcmp(status, "cancelled") == 0) {
@@ -214,31 +220,25 @@ static void refuse_item(rc_redis *r, rs_item *it, const char *why)
  * {"", "error", message}. */
 static void enqueued_item(rc_redis *r, rs_item *it, const redisReply *rep)
 {
-    if (rep->type == REDIS_REPLY_ERROR) {
-        refuse_item(r, it, rep->str);
+    rr_enqueued e;
+    switch (rr_enqueued_parse(rep, &e)) {
+    case RR_ENQ_REFUSED:
+        refuse_item(r, it, e.why);
         return;
-    }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
-        rep->element[0]->type != REDIS_REPLY_STRING || rep->element[1]->type != REDIS_REPLY_STRING) {
+    case RR_ENQ_BAD:
         r->in_flight--;
         rc_fail(r->cue, it->tok, "enqueue: unexpected reply from the server");
         item_free(it);
         return;
-    }
-    const char *state = rep->element[1]->str;
-    const redisReply *res = rep->elements > 2 ? rep->element[2] : NULL;
-    bool str = res && res->type == REDIS_REPLY_STRING;
-    if (strcmp(state, "error") == 0) {
-        refuse_item(r, it, str ? res->str : "unknown error");
-        return;
-    }
-    uint64_t job = strtoull(rep->element[0]->str, NULL, 10);
-    if (strcmp(state, "done") == 0) {
+    case RR_ENQ_DONE:
         r->stats.reattached++;
-        finish_item(r, it, "ok", str ? res->str : NULL, str ? res->len : 0, NULL);
+        finish_item(r, it, "ok", e.result, e.result_len, NULL);
         return;
+    case RR_ENQ_WAITING:
+        break;
     }
-    if (strcmp(state, "new") != 0) r->stats.reattached++;
+    uint64_t job = e.job;
+    if (e.reattached) r->stats.reattached++;
     r->stats.enqueued++;
     it->job = job;
     it->next = idmap64_get(&r->waiting, job);
@@ -425,6 +425,7 @@ static void ack_flush(rc_redis *r)
     r->n_acks = 0;
 }
 
+/* stream_id: a well-formed one (rr_stream_id_ok), so it fits. */
 static void ack(rc_redis *r, const char *stream_id)
 {
     if (r->n_acks == ACK_MAX) ack_flush(r);
@@ -439,7 +440,7 @@ static const redisReply *field(const redisReply *fields, const char *name)
         const redisReply *k = fields->element[i];
         if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0) {
             const redisReply *v = fields->element[i + 1];
-            return v->type == REDIS_REPLY_STRING ? v : NULL;
+            return v->type == REDIS_REPLY_STRING && !memchr(v->str, '\0', v->len) ? v : NULL;
         }
     }
     return NULL;
@@ -473,7 +474,7 @@ static bool stash_take(rc_redis *r, uint64_t job)
         if (s->job != job) continue;
         *pp = s->next;
         r->n_stash--;
-        finish_chain(r, job, s->status, s->result, strlen(s->result), s->error);
+        finish_chain(r, job, s->status, s->result, s->result_len, s->error);
         ack(r, s->stream_id);
         stash_free(s);
         return true;
@@ -499,39 +500,53 @@ static void stash_expire(rc_redis *r)
     }
 }
 
+/*
+ * One entry of the results stream.  Its stream id is acknowledged once the
+ * entry is applied or known useless.  An id that is not a stream id (a real
+ * server never sends one) cannot be acknowledged -- XACK would refuse it --
+ * so such an entry is still applied to work waiting for it, and the
+ * scheduler's error names the problem; read again after a reconnect, it
+ * finds no work and is dropped.
+ */
 static void apply_entry(rc_redis *r, const redisReply *entry)
 {
-    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
-        entry->element[0]->type != REDIS_REPLY_STRING)
-        return;
-    const char *sid = entry->element[0]->str;
-    const redisReply *f = entry->element[1];
-    const redisReply *id = field(f, "id"), *st = field(f, "status"), *res = field(f, "result"),
-                     *er = field(f, "error"), *dl = field(f, "dl");
-    uint64_t job = id ? strtoull(id->str, NULL, 10) : 0;
-    if (!job || !st || strlen(sid) >= SID_LEN) {
+    rr_result e;
+    if (!rr_result_parse(entry, &e)) return;
+    if (!e.sid_ok)
+        snprintf(r->err, sizeof r->err,
+                 "the results stream has an entry whose id '%.60s' is not a stream id: not "
+                 "acknowledged",
+                 e.sid);
+    if (!e.job || !e.status) {
         r->stats.unknown_results++;
-        if (strlen(sid) < SID_LEN) ack(r, sid);
+        if (e.sid_ok) ack(r, e.sid);
         return;
     }
     r->stats.results++;
-    unsigned deliveries = dl ? (unsigned)strtoul(dl->str, NULL, 10) : 1;
-    if (deliveries > 1) r->stats.redelivered++;
-    if (strcmp(st->str, "dead") == 0) r->stats.dead++;
-    if (idmap64_get(&r->waiting, job)) {
-        finish_chain(r, job, st->str, res ? res->str : NULL, res ? res->len : 0,
-                     er ? er->str : NULL);
-        ack(r, sid);
+    if (e.deliveries > 1) r->stats.redelivered++;
+    if (strcmp(e.status, "dead") == 0) r->stats.dead++;
+    if (idmap64_get(&r->waiting, e.job)) {
+        finish_chain(r, e.job, e.status, e.result, e.result_len, e.error);
+        if (e.sid_ok) ack(r, e.sid);
+        return;
+    }
+    if (!e.sid_ok) { /* a stash entry is acknowledged later: it needs an id for that */
+        r->stats.unknown_results++;
         return;
     }
     rs_stash *s = calloc(1, sizeof *s);
     if (!s) return; /* stays pending in the group; read again after a reconnect */
-    s->job = job;
-    snprintf(s->stream_id, sizeof s->stream_id, "%s", sid);
-    snprintf(s->status, sizeof s->status, "%.15s", st->str);
-    s->result = strndup(res ? res->str : "", res ? res->len : 0);
-    s->error = strdup(er ? er->str : "");
-    s->dl = deliveries;
+    s->job = e.job;
+    snprintf(s->stream_id, sizeof s->stream_id, "%s", e.sid);
+    snprintf(s->status, sizeof s->status, "%.15s", e.status);
+    s->result = malloc(e.result_len + 1);
+    if (s->result) {
+        if (e.result_len) memcpy(s->result, e.result, e.result_len);
+        s->result[e.result_len] = '\0';
+        s->result_len = e.result_len;
+    }
+    s->error = strdup(e.error ? e.error : "");
+    s->dl = e.deliveries;
     s->at = rc_loop_now(r->loop);
     if (!s->result || !s->error) {
         stash_free(s);
@@ -693,7 +708,10 @@ static double row_num(const redisReply *row, size_t i)
     if (i >= row->elements) return 0;
     const redisReply *e = row->element[i];
     if (e->type == REDIS_REPLY_INTEGER) return (double)e->integer;
-    return e->type == REDIS_REPLY_STRING ? atof(e->str) : 0;
+    if (e->type != REDIS_REPLY_STRING) return 0;
+    char *end;
+    double v = strtod(e->str, &end);
+    return end != e->str && !*end && isfinite(v) ? v : 0;
 }
 
 /* The sentence for service row `row` (see runcue_snapshot), or "" when
@@ -717,6 +735,17 @@ static void status_text(const rc_redis *r, const redisReply *row, double now_us,
         snprintf(out + n, cap - (size_t)n, "; at most %.0f leased at once", conc);
 }
 
+/* One of the services this scheduler registered, by name. */
+static bool own_service(const rc_redis *r, const char *name)
+{
+    for (const rs_service *s = r->services; s; s = s->next)
+        if (strcmp(s->name, name) == 0) return true;
+    return false;
+}
+
+/* A snapshot beyond the bounds of rr_snapshot_ok is set aside, with the
+ * reason in the scheduler's error; only the rows of this scheduler's own
+ * services are matched against its waiting work. */
 static void on_status(redisAsyncContext *ac, void *reply, void *pd)
 {
     (void)ac;
@@ -724,6 +753,11 @@ static void on_status(redisAsyncContext *ac, void *reply, void *pd)
     const redisReply *rep = reply;
     r->status_asked = false;
     if (r->closing || !rep || rep->type != REDIS_REPLY_ARRAY) return;
+    char why[RR_WHY_LEN];
+    if (!rr_snapshot_ok(rep, why, sizeof why)) {
+        snprintf(r->err, sizeof r->err, "%s", why);
+        return;
+    }
     double now_us = 0;
     for (size_t i = 0; i < rep->elements; i++) {
         const redisReply *row = rep->element[i];
@@ -732,7 +766,7 @@ static void on_status(redisAsyncContext *ac, void *reply, void *pd)
             continue;
         if (strcmp(row->element[0]->str, "now") == 0) now_us = row_num(row, 1);
         if (strcmp(row->element[0]->str, "service") != 0 || row->elements < 11 ||
-            row->element[1]->type != REDIS_REPLY_STRING)
+            row->element[1]->type != REDIS_REPLY_STRING || !own_service(r, row->element[1]->str))
             continue;
         char text[RC_REMOTE_STATUS_MAX];
         status_text(r, row, now_us, text, sizeof text);

@@ -1,14 +1,261 @@
 /*
- * test_redis_replies.c -- what the transport reads from outside, checked
- * without a server: a password file with a NUL.
+ * test_redis_replies.c -- the checks of replies.c on reply trees built by
+ * hand (no server): lease and heartbeat bounds, ids never cut short, stream
+ * ids of any length, snapshot size limits; and a password file with a NUL.
  */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "replies.h"
 #include "runcue_redis.h"
+
+/* ---- building replies ---- */
+
+static redisReply *node(int type)
+{
+    redisReply *r = calloc(1, sizeof *r);
+    r->type = type;
+    return r;
+}
+
+static redisReply *str(const char *s)
+{
+    redisReply *r = node(REDIS_REPLY_STRING);
+    r->len = strlen(s);
+    r->str = strdup(s);
+    return r;
+}
+
+static redisReply *integer(long long v)
+{
+    redisReply *r = node(REDIS_REPLY_INTEGER);
+    r->integer = v;
+    return r;
+}
+
+static redisReply *array(size_t n)
+{
+    redisReply *r = node(REDIS_REPLY_ARRAY);
+    r->elements = n;
+    r->element = calloc(n ? n : 1, sizeof *r->element);
+    return r;
+}
+
+static void release(redisReply *r)
+{
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+        release(r->element[i]);
+    free(r->element);
+    free(r->str);
+    free(r);
+}
+
+/* One job entry: id token task payload deliveries lease_us service. */
+static redisReply **job_fields(const char *id, const char *tok, const char *payload,
+                               const char *lease_us)
+{
+    static redisReply *f[7];
+    const char *v[7] = {id, tok, "echo", payload, "1", lease_us, "api"};
+    for (int i = 0; i < 7; i++) f[i] = str(v[i]);
+    return f;
+}
+
+static void release_fields(redisReply **f)
+{
+    for (int i = 0; i < 7; i++) release(f[i]);
+}
+
+static rr_job_verdict job(const char *id, const char *tok, const char *payload,
+                          const char *lease_us, rr_job *j)
+{
+    redisReply **f = job_fields(id, tok, payload, lease_us);
+    rr_job_verdict v = rr_job_parse(f, j);
+    release_fields(f);
+    return v;
+}
+
+/* ---- the agent's claim ---- */
+
+Test(redis_replies, a_lease_must_be_a_finite_number_within_the_library_bounds)
+{
+    const char *bad[] = {"inf", "-inf", "nan", "1e300", "-1e30", "999", "1e14", "5000x", "", "0x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rr_job j;
+        cr_assert_eq(job("1", "7", "{}", bad[i], &j), RR_JOB_REFUSE, "lease '%s'", bad[i]);
+        cr_assert(j.retry, "the server's fault: retried");
+        cr_assert(strstr(j.why, "bad lease length"), "%s", j.why);
+        cr_assert_null(j.params);
+    }
+    rr_job j;
+    cr_assert_eq(job("1", "7", "{}", "2000000", &j), RR_JOB_RUN);
+    cr_assert_float_eq(j.lease_s, 2.0, 1e-9);
+    cr_assert_float_eq(j.beat_s, 2.0 / 3, 1e-9);
+    cJSON_Delete(j.params);
+}
+
+Test(redis_replies, the_heartbeat_has_a_floor_whatever_the_lease)
+{
+    rr_job j;
+    cr_assert_eq(job("1", "7", "{}", "1000", &j), RR_JOB_RUN);
+    cr_assert_float_eq(j.beat_s, RR_BEAT_MIN_S, 1e-12, "a 1 ms lease beats every %g s", j.beat_s);
+    cJSON_Delete(j.params);
+}
+
+Test(redis_replies, an_overlong_id_or_token_is_refused_not_cut)
+{
+    char id32[33], id33[34];
+    memset(id32, '9', 32), id32[32] = '\0';
+    memset(id33, '9', 33), id33[33] = '\0';
+    rr_job j;
+    cr_assert_eq(job(id32, id32, "{}", "5000000", &j), RR_JOB_RUN);
+    cr_assert_str_eq(j.id, id32);
+    cr_assert_str_eq(j.tok, id32);
+    cJSON_Delete(j.params);
+    cr_assert_eq(job(id33, "7", "{}", "5000000", &j), RR_JOB_UNNAMED);
+    cr_assert(strstr(j.why, "job id or token"), "%s", j.why);
+    cr_assert_eq(job("1", id33, "{}", "5000000", &j), RR_JOB_UNNAMED);
+    cr_assert_eq(job("", "7", "{}", "5000000", &j), RR_JOB_UNNAMED);
+}
+
+Test(redis_replies, a_payload_must_be_exactly_one_json_value)
+{
+    rr_job j;
+    cr_assert_eq(job("1", "7", "{}xyz", "5000000", &j), RR_JOB_REFUSE);
+    cr_assert(!j.retry);
+    cr_assert(strstr(j.why, "payload is not JSON"), "%s", j.why);
+    cr_assert_eq(job("1", "7", "{} {}", "5000000", &j), RR_JOB_REFUSE);
+    cr_assert_eq(job("1", "7", "", "5000000", &j), RR_JOB_REFUSE);
+    cr_assert_eq(job("1", "7", " {\"a\":1}\n", "5000000", &j), RR_JOB_RUN);
+    cJSON_Delete(j.params);
+}
+
+Test(redis_replies, a_task_name_with_a_nul_is_refused)
+{
+    redisReply **f = job_fields("1", "7", "{}", "5000000");
+    f[2]->str[2] = '\0'; /* "ec\0o" */
+    rr_job j;
+    cr_assert_eq(rr_job_parse(f, &j), RR_JOB_REFUSE);
+    release_fields(f);
+}
+
+static redisReply *wait_reply(const char *delay_us)
+{
+    redisReply *r = array(4);
+    r->element[0] = str("wait");
+    r->element[1] = str("0");
+    r->element[2] = str("rate");
+    r->element[3] = str(delay_us);
+    return r;
+}
+
+Test(redis_replies, a_wait_is_bounded_both_ways)
+{
+    struct {
+        const char *delay;
+        double s;
+    } cases[] = {{"-5000000", RR_WAIT_MIN_S}, {"nan", RR_WAIT_MAX_S}, {"inf", RR_WAIT_MAX_S},
+                 {"junk", RR_WAIT_MAX_S},     {"1e300", RR_WAIT_MAX_S}, {"0", RR_WAIT_MIN_S},
+                 {"200000", 0.201}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        redisReply *r = wait_reply(cases[i].delay);
+        rr_claim c;
+        cr_assert_eq(rr_claim_parse(r, &c), RR_CLAIM_WAIT);
+        cr_assert_float_eq(c.wait_s, cases[i].s, 1e-9, "delay '%s': %g s", cases[i].delay,
+                           c.wait_s);
+        release(r);
+    }
+}
+
+Test(redis_replies, a_claim_reads_at_most_the_library_limit_of_whole_entries)
+{
+    size_t n = 2 + 7 * (RR_CLAIM_MAX + 5) + 3;
+    redisReply *r = array(n);
+    r->element[0] = str("jobs");
+    r->element[1] = integer(RR_CLAIM_MAX + 5);
+    for (size_t i = 2; i < n; i++) r->element[i] = str("1");
+    rr_claim c;
+    cr_assert_eq(rr_claim_parse(r, &c), RR_CLAIM_JOBS);
+    cr_assert_eq(c.n_jobs, RR_CLAIM_MAX);
+    cr_assert(strstr(c.why, "more than 64"), "%s", c.why);
+    release(r);
+}
+
+/* ---- the scheduler's results ---- */
+
+static redisReply *entry(const char *sid, const char *job)
+{
+    redisReply *e = array(2), *f = array(4);
+    e->element[0] = str(sid);
+    e->element[1] = f;
+    f->element[0] = str("id");
+    f->element[1] = str(job);
+    f->element[2] = str("status");
+    f->element[3] = str("ok");
+    return e;
+}
+
+Test(redis_replies, stream_ids_of_any_length_are_judged_whole)
+{
+    rr_result res;
+    redisReply *e = entry("18446744073709551615-18446744073709551615", "12");
+    cr_assert(rr_result_parse(e, &res));
+    cr_assert(res.sid_ok, "the longest stream id fits");
+    cr_assert_eq(res.job, 12);
+    release(e);
+    char longid[80];
+    memset(longid, '1', sizeof longid - 1), longid[sizeof longid - 1] = '\0';
+    longid[3] = '-';
+    e = entry(longid, "12");
+    cr_assert(rr_result_parse(e, &res));
+    cr_assert(!res.sid_ok);
+    release(e);
+    e = entry("1-2", "12x");
+    cr_assert(rr_result_parse(e, &res));
+    cr_assert_eq(res.job, 0, "a job id must be all digits");
+    release(e);
+}
+
+Test(redis_replies, an_ok_result_must_be_json)
+{
+    cJSON *v;
+    cr_assert(!rr_json_exact("{}xyz", 5, &v));
+    cr_assert(!rr_json_exact("not json", 8, &v));
+    cr_assert(!rr_json_exact("{}\0{}", 5, &v));
+    cr_assert(rr_json_exact("", 0, &v) && v == NULL, "empty: no result");
+    cr_assert(rr_json_exact("[1] ", 4, &v) && cJSON_IsArray(v));
+    cJSON_Delete(v);
+}
+
+/* ---- snapshots ---- */
+
+Test(redis_replies, a_snapshot_with_too_many_rows_is_refused)
+{
+    redisReply *r = array(RR_SNAPSHOT_ROWS_MAX + 1);
+    for (size_t i = 0; i < r->elements; i++) r->element[i] = node(REDIS_REPLY_NIL);
+    cJSON *out;
+    char err[160];
+    cr_assert_eq(rr_snapshot_json(r, "ns", &out, err, sizeof err), RC_EINVAL);
+    cr_assert_null(out);
+    cr_assert(strstr(err, "rows, more than"), "%s", err);
+    release(r);
+}
+
+Test(redis_replies, a_snapshot_row_too_long_is_refused)
+{
+    redisReply *r = array(1), *dead = array(RR_ROW_MAX + 1);
+    r->element[0] = dead;
+    dead->element[0] = str("dead");
+    for (size_t i = 1; i < dead->elements; i++) dead->element[i] = str("1");
+    cJSON *out;
+    char err[160];
+    cr_assert_eq(rr_snapshot_json(r, "ns", &out, err, sizeof err), RC_EINVAL);
+    cr_assert(strstr(err, "a row of 65 elements"), "%s", err);
+    release(r);
+}
 
 /* ---- the password file ---- */
 
