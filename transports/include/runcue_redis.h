@@ -135,7 +135,8 @@ int rc_redis_service(rc_redis *r, const char *service, const char *rate, int con
  * the retained result of done work).  The work runs in the cue until its
  * result comes back: "ok" completes it, "fail" fails it, "retry" and a dead
  * letter (leases expired max_deliveries times) call rc_retry (retries stay
- * the cue's policy).  Errors: those of rc_task, RC_EINVAL, RC_ENOMEM. */
+ * the cue's policy).  An "ok" whose result is not one JSON value fails the
+ * work, saying so.  Errors: those of rc_task, RC_EINVAL, RC_ENOMEM. */
 int rc_redis_task(rc_redis *r, const char *task, const char *service);
 
 typedef struct rc_redis_stats {
@@ -175,7 +176,13 @@ typedef struct rc_redis_agent_opts {
  * local tasks should have no retry policy of their own.  If a lease is lost
  * (expired, cancelled) the local work is cancelled and `on_lost` is called
  * so the caller can abort it (rc_workers_abort); its late finish is refused
- * by the server.  Errors: RC_EINVAL, RC_ESTATE, RC_ENOMEM, RC_ESYS.
+ * by the server.  Never more than `slots` jobs run: jobs a claim gives
+ * beyond the free slots are held, their leases renewed, and start as slots
+ * free.  A job the agent cannot run (a payload that is not one JSON value,
+ * an unknown task) is finished "fail" with the reason; one with a bad lease
+ * length "retry"; one whose id or token is not 1 to 32 bytes is refused
+ * (rc_redis_agent_errmsg) and left to its lease's end.
+ * Errors: RC_EINVAL, RC_ESTATE, RC_ENOMEM, RC_ESYS.
  */
 typedef void (*rc_redis_lost_fn)(rc_redis_agent *a, rc_work_id local_id, void *ud);
 int rc_redis_agent_new(rc_redis_agent **out, rc_cue *cue, const rc_redis_agent_opts *opts,

@@ -278,7 +278,8 @@ static void on_extended(redisAsyncContext *ac, void *reply, void *pd)
     bool lost = rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
                 rep->element[0]->type == REDIS_REPLY_STRING &&
                 strcmp(rep->element[0]->str, "lost") == 0;
-    ag_lease *l = !lost ? NULL : local ? idmap64_del(&a->leases, local) : held_take(a, b->job, b->tok);
+    ag_lease *l = NULL;
+    if (lost) l = local ? idmap64_del(&a->leases, local) : held_take(a, b->job, b->tok);
     free(b);
     if (!l) return;
     /* Expired (this agent was too slow to renew it) or cancelled: the job

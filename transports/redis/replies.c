@@ -185,8 +185,7 @@ rr_enq_kind rr_enqueued_parse(const redisReply *rep, rr_enqueued *out)
         return out->kind;
     }
     uint64_t job;
-    if (!parse_u64(rep->element[0]->str, rep->element[0]->len, &job) || job == 0)
-        return out->kind;
+    if (!parse_u64(rep->element[0]->str, rep->element[0]->len, &job) || job == 0) return out->kind;
     if (strcmp(state, "done") == 0) {
         out->kind = RR_ENQ_DONE;
         out->result = is_str(res) ? res->str : NULL;
@@ -311,8 +310,7 @@ static cJSON *service_row(const redisReply *row, double now)
     return s;
 }
 
-int rr_snapshot_json(const redisReply *rep, const char *ns, cJSON **out, char *err,
-                     size_t errlen)
+int rr_snapshot_json(const redisReply *rep, const char *ns, cJSON **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (!rr_snapshot_ok(rep, err, errlen)) return RC_EINVAL;

@@ -38,7 +38,12 @@
 
 /* ---- agent: runcue_claim ---- */
 
-typedef enum rr_claim_kind { RR_CLAIM_JOBS, RR_CLAIM_WAIT, RR_CLAIM_EMPTY, RR_CLAIM_BAD } rr_claim_kind;
+typedef enum rr_claim_kind {
+    RR_CLAIM_JOBS,
+    RR_CLAIM_WAIT,
+    RR_CLAIM_EMPTY,
+    RR_CLAIM_BAD
+} rr_claim_kind;
 
 typedef struct rr_claim {
     rr_claim_kind kind;
@@ -65,12 +70,12 @@ typedef enum rr_job_verdict {
 
 typedef struct rr_job {
     char id[RR_ID_MAX + 1], tok[RR_ID_MAX + 1];
-    const char *task;      /* RR_JOB_RUN: the task name, in the reply */
-    cJSON *params;         /* RR_JOB_RUN: the payload, the caller's to free */
-    double lease_s;        /* the lease's length (RR_JOB_RUN) */
-    double beat_s;         /* the heartbeat interval: a third of it, at least RR_BEAT_MIN_S */
-    bool retry;            /* RR_JOB_REFUSE: the server's fault, not the job's */
-    char why[RR_WHY_LEN];  /* RR_JOB_REFUSE, RR_JOB_UNNAMED */
+    const char *task;     /* RR_JOB_RUN: the task name, in the reply */
+    cJSON *params;        /* RR_JOB_RUN: the payload, the caller's to free */
+    double lease_s;       /* the lease's length (RR_JOB_RUN) */
+    double beat_s;        /* the heartbeat interval: a third of it, at least RR_BEAT_MIN_S */
+    bool retry;           /* RR_JOB_REFUSE: the server's fault, not the job's */
+    char why[RR_WHY_LEN]; /* RR_JOB_REFUSE, RR_JOB_UNNAMED */
 } rr_job;
 
 /* Read one job entry of a claim: f[0..6] = id token task payload deliveries
@@ -91,11 +96,11 @@ typedef enum rr_enq_kind {
 
 typedef struct rr_enqueued {
     rr_enq_kind kind;
-    uint64_t job;          /* RR_ENQ_WAITING: > 0 */
-    bool reattached;       /* RR_ENQ_WAITING: an existing job, not a new one */
-    const char *result;    /* RR_ENQ_DONE */
+    uint64_t job;       /* RR_ENQ_WAITING: > 0 */
+    bool reattached;    /* RR_ENQ_WAITING: an existing job, not a new one */
+    const char *result; /* RR_ENQ_DONE */
     size_t result_len;
-    const char *why;       /* RR_ENQ_REFUSED */
+    const char *why; /* RR_ENQ_REFUSED */
 } rr_enqueued;
 
 /* Read one item's reply within runcue_enqueue_many's: {id, state[, result]}
@@ -103,9 +108,9 @@ typedef struct rr_enqueued {
 rr_enq_kind rr_enqueued_parse(const redisReply *rep, rr_enqueued *out);
 
 typedef struct rr_result {
-    const char *sid; /* the stream id */
-    bool sid_ok;     /* a well-formed one (only those can be acknowledged) */
-    uint64_t job;    /* 0: no job id, or not a number */
+    const char *sid;                     /* the stream id */
+    bool sid_ok;                         /* a well-formed one (only those can be acknowledged) */
+    uint64_t job;                        /* 0: no job id, or not a number */
     const char *status, *result, *error; /* status NULL: none; the others may be NULL */
     size_t result_len;
     unsigned deliveries;
@@ -130,7 +135,6 @@ bool rr_snapshot_ok(const redisReply *rep, char *why, size_t whylen);
 
 /* A runcue_snapshot reply as rc_redis_snapshot's JSON (see runcue_redis.h),
  * for namespace ns.  0, or RC_EINVAL with a sentence in err. */
-int rr_snapshot_json(const redisReply *rep, const char *ns, cJSON **out, char *err,
-                     size_t errlen);
+int rr_snapshot_json(const redisReply *rep, const char *ns, cJSON **out, char *err, size_t errlen);
 
 #endif

@@ -123,8 +123,11 @@ static void world_new(world *w, unsigned slots)
     cr_assert_eq(rc_pool_new(&w->pool, w->ac, 4), 0);
     cr_assert_eq(rc_pool_task(w->pool, "echo", NULL, echo, NULL), 0);
     const char *svcs[] = {"api"};
-    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = NS}, .name = "agent1",
-                              .services = svcs, .n_services = 1, .slots = slots};
+    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = NS},
+                              .name = "agent1",
+                              .services = svcs,
+                              .n_services = 1,
+                              .slots = slots};
     cr_assert_eq(rc_redis_agent_new(&w->ag, w->ac, &ao, NULL, NULL), 0, "%s",
                  rc_redis_last_error());
     cr_assert_eq(rc_redis_agent_wait_ready(w->ag, 5), 0, "%s", rc_redis_agent_errmsg(w->ag));
@@ -185,7 +188,8 @@ Test(redis_hostile, agent_never_runs_more_than_its_slots_and_holds_the_surplus)
     world w;
     world_new(&w, 1);
     enum { N = 6 };
-    for (int i = 0; i < N; i++) submit(&w, i);
+    for (int i = 0; i < N; i++)
+        submit(&w, i);
     cr_assert(run(&w, 20, N), "the works did not finish");
     rc_stats st;
     rc_cue_stats(w.sc, &st);
@@ -291,12 +295,12 @@ Test(redis_hostile, an_ok_result_that_is_not_json_fails_the_work)
     run(&w, 0.2, 0);
     /* the test is the agent: it claims the job and finishes it "ok" with a
      * result that is not one JSON value */
-    redisReply *c = cmd(7, (const char *[]){"FCALL", "runcue_claim", "1", "rc:{" NS "}", "t", "1",
-                                            "api"});
+    redisReply *c =
+        cmd(7, (const char *[]){"FCALL", "runcue_claim", "1", "rc:{" NS "}", "t", "1", "api"});
     cr_assert(c->type == REDIS_REPLY_ARRAY && c->elements == 9, "claim: %s", c->str);
-    redisReply *f = cmd(12, (const char *[]){"FCALL", "runcue_finish", "1", "rc:{" NS "}", "t", "1",
-                                             c->element[2]->str, c->element[3]->str, "ok",
-                                             "{}xyz", "", "0"});
+    redisReply *f =
+        cmd(12, (const char *[]){"FCALL", "runcue_finish", "1", "rc:{" NS "}", "t", "1",
+                                 c->element[2]->str, c->element[3]->str, "ok", "{}xyz", "", "0"});
     cr_assert(f->type == REDIS_REPLY_ARRAY && strcmp(f->element[0]->str, "ok") == 0);
     freeReplyObject(f);
     freeReplyObject(c);

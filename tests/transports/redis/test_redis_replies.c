@@ -60,13 +60,15 @@ static redisReply **job_fields(const char *id, const char *tok, const char *payl
 {
     static redisReply *f[7];
     const char *v[7] = {id, tok, "echo", payload, "1", lease_us, "api"};
-    for (int i = 0; i < 7; i++) f[i] = str(v[i]);
+    for (int i = 0; i < 7; i++)
+        f[i] = str(v[i]);
     return f;
 }
 
 static void release_fields(redisReply **f)
 {
-    for (int i = 0; i < 7; i++) release(f[i]);
+    for (int i = 0; i < 7; i++)
+        release(f[i]);
 }
 
 static rr_job_verdict job(const char *id, const char *tok, const char *payload,
@@ -157,8 +159,12 @@ Test(redis_replies, a_wait_is_bounded_both_ways)
     struct {
         const char *delay;
         double s;
-    } cases[] = {{"-5000000", RR_WAIT_MIN_S}, {"nan", RR_WAIT_MAX_S}, {"inf", RR_WAIT_MAX_S},
-                 {"junk", RR_WAIT_MAX_S},     {"1e300", RR_WAIT_MAX_S}, {"0", RR_WAIT_MIN_S},
+    } cases[] = {{"-5000000", RR_WAIT_MIN_S},
+                 {"nan", RR_WAIT_MAX_S},
+                 {"inf", RR_WAIT_MAX_S},
+                 {"junk", RR_WAIT_MAX_S},
+                 {"1e300", RR_WAIT_MAX_S},
+                 {"0", RR_WAIT_MIN_S},
                  {"200000", 0.201}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         redisReply *r = wait_reply(cases[i].delay);
@@ -176,7 +182,8 @@ Test(redis_replies, a_claim_reads_at_most_the_library_limit_of_whole_entries)
     redisReply *r = array(n);
     r->element[0] = str("jobs");
     r->element[1] = integer(RR_CLAIM_MAX + 5);
-    for (size_t i = 2; i < n; i++) r->element[i] = str("1");
+    for (size_t i = 2; i < n; i++)
+        r->element[i] = str("1");
     rr_claim c;
     cr_assert_eq(rr_claim_parse(r, &c), RR_CLAIM_JOBS);
     cr_assert_eq(c.n_jobs, RR_CLAIM_MAX);
@@ -235,7 +242,8 @@ Test(redis_replies, an_ok_result_must_be_json)
 Test(redis_replies, a_snapshot_with_too_many_rows_is_refused)
 {
     redisReply *r = array(RR_SNAPSHOT_ROWS_MAX + 1);
-    for (size_t i = 0; i < r->elements; i++) r->element[i] = node(REDIS_REPLY_NIL);
+    for (size_t i = 0; i < r->elements; i++)
+        r->element[i] = node(REDIS_REPLY_NIL);
     cJSON *out;
     char err[160];
     cr_assert_eq(rr_snapshot_json(r, "ns", &out, err, sizeof err), RC_EINVAL);
@@ -249,7 +257,8 @@ Test(redis_replies, a_snapshot_row_too_long_is_refused)
     redisReply *r = array(1), *dead = array(RR_ROW_MAX + 1);
     r->element[0] = dead;
     dead->element[0] = str("dead");
-    for (size_t i = 1; i < dead->elements; i++) dead->element[i] = str("1");
+    for (size_t i = 1; i < dead->elements; i++)
+        dead->element[i] = str("1");
     cJSON *out;
     char err[160];
     cr_assert_eq(rr_snapshot_json(r, "ns", &out, err, sizeof err), RC_EINVAL);
