@@ -67,6 +67,14 @@ static void show(FILE *out, const line *l)
     size_t n = l->kept < SHOW_MAX ? l->kept : SHOW_MAX;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)l->text[i];
+        /* C0, DEL and UTF-8 C1 controls (C2 80..9F: 9B is a CSI) as '?':
+         * the logs are hostile and this goes to a terminal. */
+        if (c == 0xc2 && i + 1 < n && (unsigned char)l->text[i + 1] >= 0x80 &&
+            (unsigned char)l->text[i + 1] <= 0x9f) {
+            fputs("??", out);
+            i++;
+            continue;
+        }
         fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
     }
     if (n < l->len) fputs("...", out);

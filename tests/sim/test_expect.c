@@ -496,6 +496,23 @@ static int compare(const char *want, const char *got, char **report)
     "{\"t\":" t ",\"event\":\"" ev                                                                 \
     "\",\"task\":\"w\",\"service\":null,\"work_id\":\"1\",\"detail\":null}\n"
 
+Test(golden, a_difference_shows_control_characters_as_marks)
+{
+    char *report = NULL;
+    /* ESC, a C1 CSI (C2 9B) and DEL in the run's line; a no-break space
+     * (C2 A0) is text. */
+    cr_assert_eq(compare("{\"t\":1}\n", "{\"t\":1,\"x\":\"\x1b[2J\xc2\x9b" "1m\x7f\xc2\xa0\"}\n", &report),
+                 1);
+    cr_assert(strstr(report, "?[2J??1m?\xc2\xa0"), "%s", report);
+    for (const char *p = report; *p; p++) {
+        const unsigned char c = (unsigned char)*p;
+        cr_assert(c >= 0x20 || c == '\n', "a control byte 0x%02x in the report", c);
+        cr_assert(c != 0x7f && !(c == 0xc2 && (unsigned char)p[1] >= 0x80 &&
+                                 (unsigned char)p[1] <= 0x9f));
+    }
+    free(report);
+}
+
 Test(golden, same_and_different)
 {
     char *report = NULL;

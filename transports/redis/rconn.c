@@ -78,6 +78,7 @@ static int read_password(rconn_cfg *cfg, const rc_redis_conn *conn, char *err, s
         }
         buf[line] = '\0';
         if (line > PASSWORD_MAX) {
+            memset(buf, 0, sizeof buf);
             snprintf(err, errlen, "the password in '%s' is longer than %d bytes",
                      conn->password_file, PASSWORD_MAX);
             return RC_EINVAL;

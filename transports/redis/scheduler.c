@@ -643,7 +643,12 @@ static void artifact_entry(rc_redis *r, const redisReply *en)
     if (en->type != REDIS_REPLY_ARRAY || en->elements != 2 ||
         en->element[0]->type != REDIS_REPLY_STRING)
         return;
-    snprintf(r->art_last, sizeof r->art_last, "%.40s", en->element[0]->str);
+    /* The position to read on from: a well-formed id only (one cut short
+     * or malformed would make the next read fail or go back). */
+    if (!rr_stream_id_ok(en->element[0]->str, en->element[0]->len) ||
+        en->element[0]->len >= sizeof r->art_last)
+        return;
+    memcpy(r->art_last, en->element[0]->str, en->element[0]->len + 1);
     const redisReply *key = field(en->element[1], "key");
     const redisReply *owner = field(en->element[1], "owner");
     if (!key || (owner && strcmp(owner->str, r->owner) == 0)) return;
