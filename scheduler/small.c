@@ -1,5 +1,6 @@
 #include "small.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -31,17 +32,36 @@ static size_t class_of(size_t n)
 
 static int new_slab(rc_small *s, const rc_alloc *a)
 {
+    /* What is left of the old slab is lost: at most RC_SMALL_MAX bytes. */
+    if (s->spare) {
+        s->bump = s->spare;
+        s->bump_end = s->spare_end;
+        s->spare = s->spare_end = NULL;
+        return 0;
+    }
     if (rc_grow(a, (void **)&s->slabs, &s->slabs_cap, s->n_slabs + 1, sizeof *s->slabs))
         return RC_ENOMEM;
     char *slab = rc_malloc(a, SLAB_BYTES);
     if (!slab) return RC_ENOMEM;
     rc_prefault(slab, SLAB_BYTES); /* it is handed out from start to end */
-    s->slabs[s->n_slabs++] = slab;
-    /* What is left of the old slab is lost: at most RC_SMALL_MAX bytes. */
+    s->slabs[s->n_slabs++] = (rc_small_slab){slab, SLAB_BYTES};
     s->bump = slab;
     s->bump_end = slab + SLAB_BYTES;
     POISON(slab, SLAB_BYTES);
     return 0;
+}
+
+bool rc_small_give(rc_small *s, const rc_alloc *a, void *mem, size_t bytes)
+{
+    if (s->spare || bytes < SLAB_BYTES ||
+        rc_grow(a, (void **)&s->slabs, &s->slabs_cap, s->n_slabs + 1, sizeof *s->slabs))
+        return false;
+    s->slabs[s->n_slabs++] = (rc_small_slab){mem, bytes};
+    /* Objects are 8-byte aligned: the block's start, rounded up. */
+    s->spare = (char *)(((uintptr_t)mem + 7) & ~(uintptr_t)7);
+    s->spare_end = (char *)mem + bytes;
+    POISON(mem, bytes);
+    return true;
 }
 
 void *rc_small_alloc(rc_small *s, const rc_alloc *a, size_t n)
@@ -79,8 +99,8 @@ void rc_small_free(rc_small *s, const rc_alloc *a, void *p, size_t n)
 void rc_small_fini(rc_small *s, const rc_alloc *a)
 {
     for (size_t i = 0; i < s->n_slabs; i++) {
-        UNPOISON(s->slabs[i], SLAB_BYTES);
-        rc_free(a, s->slabs[i]);
+        UNPOISON(s->slabs[i].mem, s->slabs[i].bytes);
+        rc_free(a, s->slabs[i].mem);
     }
     rc_free(a, s->slabs);
     memset(s, 0, sizeof *s);

@@ -8,16 +8,23 @@
 #ifndef RC_SMALL_H
 #define RC_SMALL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "alloc.h"
 
 enum { RC_SMALL_MAX = 256, RC_SMALL_CLASSES = RC_SMALL_MAX / 8 };
 
+typedef struct rc_small_slab {
+    void *mem; /* from the allocator, freed by rc_small_fini */
+    size_t bytes;
+} rc_small_slab;
+
 typedef struct rc_small {
     void *free[RC_SMALL_CLASSES]; /* per class, linked through the first word */
     char *bump, *bump_end;        /* the rest of the newest slab */
-    void **slabs;
+    char *spare, *spare_end;      /* a given block (rc_small_give), used next */
+    rc_small_slab *slabs;
     size_t n_slabs, slabs_cap;
 } rc_small;
 
@@ -26,6 +33,12 @@ typedef struct rc_small {
 void *rc_small_alloc(rc_small *s, const rc_alloc *a, size_t n);
 /* Give back p, allocated with the same n.  NULL is ignored. */
 void rc_small_free(rc_small *s, const rc_alloc *a, void *p, size_t n);
+/* Offer mem (bytes long, from the allocator, pages already touched) as the
+ * next slab: objects are carved from it once the current slab is full, so
+ * they take memory the process has rather than new pages.  Taken (true: it
+ * is freed with the slabs) only when no given block is waiting yet, so at
+ * most one idle block is held; false: the caller keeps it. */
+bool rc_small_give(rc_small *s, const rc_alloc *a, void *mem, size_t bytes);
 /* Free every slab (and so every small object still held). */
 void rc_small_fini(rc_small *s, const rc_alloc *a);
 

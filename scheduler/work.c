@@ -85,7 +85,10 @@ rc_work *rc_work_alloc(rc_cue *cue)
 
 /* The record goes back to its slab; a slab left with no live work is given
  * back too (one such slab is kept, so work that comes and goes at a slab's
- * edge does not make and free slabs over and over). */
+ * edge does not make and free slabs over and over): to the cue's small
+ * objects when they have no such block waiting -- what forgotten work
+ * leaves (its producers' ghosts) then takes pages the run already has --
+ * else to the allocator. */
 static void free_record(rc_cue *cue, rc_work *w)
 {
     const size_t i = w->slab;
@@ -96,7 +99,9 @@ static void free_record(rc_cue *cue, rc_work *w)
     if (--s->live == 0) {
         cue->empty_slabs++;
         if (!cue->tearing_down && i != cue->cur_slab && cue->empty_slabs > 1) {
-            rc_free(&cue->alloc, s->mem);
+            if (!rc_small_give(&cue->small, &cue->alloc, s->mem,
+                               (size_t)(s->recs - s->mem) + (size_t)s->n * record_size(cue)))
+                rc_free(&cue->alloc, s->mem);
             *s = (rc_wslab){0}; /* a stale entry on the partial list finds mem NULL */
             cue->empty_slabs--;
             return;

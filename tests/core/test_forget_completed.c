@@ -892,3 +892,56 @@ Test(forget_completed, a_ghost_newer_than_a_live_completed_producer_wins)
     complete_quietly(p, 1, consumer, 2);
     hand_close(p);
 }
+
+/* A large run: 140 000 producers complete and are forgotten.  Their work
+ * records' slabs empty as they go, and the ghosts they leave are carved
+ * from an emptied slab given back to the cue's small objects (memory the
+ * run already has); the diagnosis still names the newest producer of a key
+ * by its label. */
+static int wait_on_needs(rc_cue *c, const rc_work *w, rc_check *chk, void *ud)
+{
+    (void)c, (void)ud;
+    const char *const *needs;
+    const size_t n = rc_work_needs(w, &needs);
+    for (size_t i = 0; i < n; i++) rc_check_wait_on(chk, needs[i]);
+    return n == 0;
+}
+
+Test(forget_completed, the_ghosts_of_a_large_run_name_their_producers, .timeout = 120)
+{
+    enum { N = 140000 };
+    rc_loop *loop;
+    rc_cue *cue;
+    tu_open(&loop, &cue,
+            &(rc_cue_opts){.forget_non_producers = true, .forget_completed = true});
+    rc_cue_set_hooks(cue, &(rc_hooks){.is_ready = wait_on_needs});
+    tu_task t = {0};
+    cr_assert_eq(rc_task(cue, "make", NULL, tu_handler, &t), RC_OK);
+    cr_assert_eq(rc_task(cue, "use", NULL, tu_handler, &t), RC_OK);
+    for (int i = 0; i < N; i++) {
+        char key[32], label[32];
+        snprintf(key, sizeof key, "k/%d", i);
+        snprintf(label, sizeof label, "maker-%d", i);
+        const char *produces[] = {key};
+        tu_submit_opts(cue, "make",
+                       &(rc_submit_opts){.produces = produces, .n_produces = 1, .label = label});
+    }
+    tu_run(loop);
+    cr_assert_eq(tu_stats(cue).completed, N);
+    /* Waits on the last key and on one from the first slab. */
+    const char *needs[] = {"k/139999", "k/17"};
+    tu_submit_opts(cue, "use", &(rc_submit_opts){.needs = needs, .n_needs = 2, .label = "user"});
+    tu_run(loop);
+    rc_diagnosis d;
+    cr_assert_eq(rc_diagnose(cue, &d), RC_OK);
+    char *printed = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&printed, &len);
+    rc_diagnosis_print(cue, &d, 10, out);
+    fclose(out);
+    cr_assert(strstr(printed, "maker-139999"), "%s", printed);
+    cr_assert(strstr(printed, "maker-17"), "%s", printed);
+    free(printed);
+    rc_diagnosis_free(cue, &d);
+    tu_close(loop, cue);
+}

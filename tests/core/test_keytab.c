@@ -852,6 +852,43 @@ Test(small, free_objects_are_poisoned_under_asan)
 #endif
 }
 
+Test(small, a_given_block_is_carved_once_the_slab_is_full_and_freed_with_the_slabs)
+{
+    enum { BLOCK = 256 * 1024 };
+    /* The current slab first: one object starts it. */
+    unsigned char *first = rc_small_alloc(&sm, &sa, 64);
+    cr_assert_not_null(first);
+    unsigned char *given = rc_malloc(&sa, BLOCK);
+    cr_assert_not_null(given);
+    cr_assert(rc_small_give(&sm, &sa, given, BLOCK), "taken when none waits");
+    /* A second block is not taken while the first waits: at most one idle. */
+    unsigned char *other = rc_malloc(&sa, BLOCK);
+    cr_assert_not(rc_small_give(&sm, &sa, other, BLOCK));
+    rc_free(&sa, other);
+    const long calls = sc.calls;
+    /* Fill the current slab and then some: the rest comes from the block,
+     * 8-byte aligned, with no allocator call. */
+    size_t in_block = 0;
+    for (int i = 0; i < 5000; i++) {
+        unsigned char *p = rc_small_alloc(&sm, &sa, 64);
+        cr_assert_not_null(p);
+        cr_assert_eq((uintptr_t)p % 8, 0);
+        if (p >= given && p + 64 <= given + BLOCK) in_block++;
+        memset(p, 0xab, 64);
+    }
+    cr_assert_gt(in_block, 3000, "%zu of the objects came from the block", in_block);
+    cr_assert_eq(sc.calls, calls, "no allocator call while the block lasts");
+    /* Taken into use, another block may be given. */
+    unsigned char *next = rc_malloc(&sa, BLOCK);
+    cr_assert(rc_small_give(&sm, &sa, next, BLOCK));
+    /* Too small to be worth a slab: not taken. */
+    unsigned char *tiny = rc_malloc(&sa, 1024);
+    cr_assert_not(rc_small_give(&sm, &sa, tiny, 1024));
+    rc_free(&sa, tiny);
+    /* The given blocks go back with the slabs: every allocation is freed. */
+    small_done();
+}
+
 /* ================================================================== */
 /* cue_keys: the cue's table through the public API                    */
 /* ================================================================== */
