@@ -16,7 +16,8 @@
 static void check_message(const char *err)
 {
     CHECK(*err);
-    for (const char *p = err; *p; p++) CHECK((unsigned char)*p >= 0x20);
+    for (const char *p = err; *p; p++)
+        CHECK((unsigned char)*p >= 0x20);
 }
 
 static void check_config(const cluster_config *cc)

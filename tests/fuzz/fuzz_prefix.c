@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const bool in = rc_prefix_contains(prefix, path);
     if (in) {
         size_t n = strlen(prefix);
-        while (n > 1 && prefix[n - 1] == '/') n--;
+        while (n > 1 && prefix[n - 1] == '/')
+            n--;
         CHECK(strncmp(path, prefix, n) == 0);
         CHECK(strcmp(path, prefix) != 0);
         CHECK(!has_component(path, "..") && !has_component(prefix, ".."));

@@ -49,8 +49,10 @@ extern "C" {
 
 /* Where the server is and who we are to it. */
 typedef struct rc_redis_conn {
-    /* "unix:/path/redis.sock", "unix:///path", "redis://host:port" or
-     * "host:port".  A URL with a password in it is refused. */
+    /* "unix:/path/redis.sock", "unix:///path", "redis://host:port",
+     * "redis://user@host:port", "[::1]:port" or "host:port" (the port
+     * 6379 if none; "/" or "/0" may follow).  A URL with a password in
+     * it, or naming a database other than 0, is refused. */
     const char *url;
     const char *user;          /* ACL user; NULL: the default user */
     const char *password_file; /* its first line is the password; NULL: none */

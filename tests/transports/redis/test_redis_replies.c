@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rconn.h"
 #include "replies.h"
 #include "runcue_redis.h"
 
@@ -282,4 +283,88 @@ Test(redis_replies, a_nul_in_the_password_file_is_refused)
     unlink(path);
     cr_assert_eq(rc, RC_EINVAL, "%s", err);
     cr_assert(strstr(err, "NUL byte"), "%s", err);
+}
+
+/* ---- the address ---- */
+
+typedef struct url_case {
+    const char *url;
+    const char *host; /* NULL: refused (or a unix path, below) */
+    int port;
+    const char *user;
+    const char *unix_path;
+    const char *says; /* refused: a word the message holds */
+} url_case;
+
+Test(redis_url, addresses_are_read_whole_or_refused_in_words)
+{
+    static const url_case cases[] = {
+        {"redis://localhost:6380", "localhost", 6380, NULL, NULL, NULL},
+        {"localhost", "localhost", 6379, NULL, NULL, NULL},
+        {"redis://h:1/", "h", 1, NULL, NULL, NULL},
+        {"redis://h:1/0", "h", 1, NULL, NULL, NULL},
+        {"redis://ops@h:7000", "h", 7000, "ops", NULL, NULL},
+        {"redis://[::1]:6390", "::1", 6390, NULL, NULL, NULL},
+        {"[fe80::1]", "fe80::1", 6379, NULL, NULL, NULL},
+        {"unix:/run/redis.sock", NULL, 0, NULL, "/run/redis.sock", NULL},
+        {"unix:///run/redis.sock", NULL, 0, NULL, "/run/redis.sock", NULL},
+        /* A database other than 0, or a path: refused, not ignored. */
+        {"redis://h:6379/2", NULL, 0, NULL, NULL, "database 0"},
+        {"redis://h:6379/x@y", NULL, 0, NULL, NULL, "database 0"},
+        {"redis://u:pw@h:1", NULL, 0, NULL, NULL, "password"},
+        {"redis://@h:1", NULL, 0, NULL, NULL, "bad user"},
+        {"redis://a b@h:1", NULL, 0, NULL, NULL, "bad user"},
+        {"redis://h:0", NULL, 0, NULL, NULL, "bad port"},
+        {"redis://h:65536", NULL, 0, NULL, NULL, "bad port"},
+        {"redis://h:+1", NULL, 0, NULL, NULL, "bad port"},
+        {"redis://h:", NULL, 0, NULL, NULL, "bad port"},
+        {"redis://h:12x", NULL, 0, NULL, NULL, "bad port"},
+        {"redis://::1:6379", NULL, 0, NULL, NULL, "brackets"},
+        {"redis://[::1", NULL, 0, NULL, NULL, "']'"},
+        {"redis://[::1]x", NULL, 0, NULL, NULL, "[address]:port"},
+        {"redis://:6379", NULL, 0, NULL, NULL, "host:port"},
+        {"redis://h\x1b[2J:1", NULL, 0, NULL, NULL, "h?[2J:1"},
+        {"unix:run/redis.sock", NULL, 0, NULL, NULL, "absolute path"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const url_case *c = &cases[i];
+        rconn_cfg cfg;
+        char err[256] = "";
+        const int rc = rconn_cfg_parse(&cfg, &(rc_redis_conn){.url = c->url}, err, sizeof err);
+        if (c->host || c->unix_path) {
+            cr_expect_eq(rc, 0, "%s: %s", c->url, err);
+            if (rc) continue;
+            if (c->host) {
+                cr_expect_str_eq(cfg.host, c->host, "%s", c->url);
+                cr_expect_eq(cfg.port, c->port, "%s", c->url);
+            } else {
+                cr_expect_str_eq(cfg.unix_path, c->unix_path, "%s", c->url);
+            }
+            if (c->user)
+                cr_expect_str_eq(cfg.user, c->user, "%s", c->url);
+            else
+                cr_expect_null(cfg.user, "%s", c->url);
+            rconn_cfg_clear(&cfg);
+        } else {
+            cr_expect_eq(rc, RC_EINVAL, "%s", c->url);
+            cr_expect(strstr(err, c->says) != NULL, "%s: '%s' lacks '%s'", c->url, err, c->says);
+            for (const char *p = err; *p; p++)
+                cr_expect((unsigned char)*p >= 0x20, "%s: a control byte in '%s'", c->url, err);
+        }
+    }
+}
+
+Test(redis_url, the_user_option_is_checked_and_wins_over_the_url)
+{
+    rconn_cfg cfg;
+    char err[256] = "";
+    cr_assert_eq(rconn_cfg_parse(&cfg, &(rc_redis_conn){.url = "redis://a@h:1", .user = "b"}, err,
+                                 sizeof err),
+                 0, "%s", err);
+    cr_assert_str_eq(cfg.user, "b");
+    rconn_cfg_clear(&cfg);
+    cr_assert_eq(rconn_cfg_parse(&cfg, &(rc_redis_conn){.url = "h:1", .user = "x\ny"}, err,
+                                 sizeof err),
+                 RC_EINVAL);
+    cr_assert(strstr(err, "bad Redis user 'x?y'"), "%s", err);
 }
