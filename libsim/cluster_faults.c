@@ -33,13 +33,16 @@ static bool parse_uint(const char *p, const char *end, unsigned lo, unsigned hi,
 }
 
 /* Up to max bytes of what was given, for a one-line message: control
- * characters shown as '?'.  out holds max + 1 bytes. */
+ * characters (C0, DEL, UTF-8 C1) shown as '?'.  out holds max + 1 bytes. */
 static const char *shown(char *out, const char *s, size_t n, size_t max)
 {
     if (n > max) n = max;
     for (size_t i = 0; i < n; i++) {
         const unsigned char c = (unsigned char)s[i];
-        out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+        const bool c1 = c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+                        (unsigned char)s[i + 1] <= 0x9f;
+        out[i] = c < 0x20 || c == 0x7f || c1 ? '?' : (char)c;
+        if (c1) out[++i] = '?';
     }
     out[n] = '\0';
     return out;

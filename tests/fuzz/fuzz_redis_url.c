@@ -52,8 +52,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         CHECK(rc == RC_EINVAL || rc == RC_ENOMEM);
         CHECK(*err);
-        for (const char *e = err; *e; e++)
-            CHECK((unsigned char)*e >= 0x20);
+        for (const char *e = err; *e; e++) {
+            CHECK((unsigned char)*e >= 0x20 && (unsigned char)*e != 0x7f);
+            CHECK(!((unsigned char)e[0] == 0xc2 && (unsigned char)e[1] >= 0x80 &&
+                    (unsigned char)e[1] <= 0x9f));
+        }
         CHECK(!cfg.host && !cfg.unix_path && !cfg.user && !cfg.password);
     }
     free(buf);

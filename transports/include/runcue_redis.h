@@ -81,7 +81,9 @@ const char *rc_redis_library_text(void);
  *                  "lease_s", "max_deliveries", "queued", "leased",
  *                  "starts_in_window", "next_start_in_s",
  *                  "oldest_lease": {"job", "expires_in_s"} | null}],
- *    "agents": [{"name", "last_seen_s_ago", "leases", "alive"}],
+ *    "agents": [{"name", "last_seen_s_ago", "leases", "alive"}] (the
+ *              first 10000 the server names; "agents_unlisted": how many
+ *              more, when there are),
  *    "stats": {"claims", "finishes", "stale", "redeliveries", "dead", ...},
  *    "dead": {"count", "newest": [job ids]}}
  * Errors: RC_EINVAL (bad options), RC_ESYS (cannot connect, login refused,

@@ -279,7 +279,19 @@ static void on_extended(redisAsyncContext *ac, void *reply, void *pd)
                 rep->element[0]->type == REDIS_REPLY_STRING &&
                 strcmp(rep->element[0]->str, "lost") == 0;
     ag_lease *l = NULL;
-    if (lost) l = local ? idmap64_del(&a->leases, local) : held_take(a, b->job, b->tok);
+    if (lost && !local) {
+        l = held_take(a, b->job, b->tok);
+        /* Held when the beat was sent, started since: the running lease
+         * of the same job and token (at most `slots` of them). */
+        for (size_t k = 0; !l && k < a->leases.cap; k++) {
+            ag_lease *r = a->leases.keys[k] ? a->leases.vals[k] : NULL;
+            if (r && strcmp(r->job, b->job) == 0 && strcmp(r->tok, b->tok) == 0)
+                local = r->local;
+            if (local) l = idmap64_del(&a->leases, local);
+        }
+    } else if (lost) {
+        l = idmap64_del(&a->leases, local);
+    }
     free(b);
     if (!l) return;
     /* Expired (this agent was too slow to renew it) or cancelled: the job
@@ -315,8 +327,9 @@ static void run_lease(rc_redis_agent *a, ag_lease *l)
     a->running++;
     if (rc) {
         char msg[ERR_LEN];
-        snprintf(msg, sizeof msg, "agent %s: cannot run task '%.100s': %s", a->name, l->task,
-                 rc_cue_errmsg(a->cue));
+        char q[RR_QUOTE_LEN];
+        snprintf(msg, sizeof msg, "agent %s: cannot run task '%s': %s", a->name,
+                 rr_quote(q, l->task, strlen(l->task)), rc_cue_errmsg(a->cue));
         cJSON_Delete(l->params);
         l->params = NULL;
         local_over(a, l, "fail", NULL, msg);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lua_text.h"
+#include "replies.h"
 
 #define BACKOFF_MIN_S 0.05
 #define ERR_LEN 512
@@ -184,9 +185,11 @@ static void on_version(redisAsyncContext *ac, void *r, void *pd)
         return;
     }
     if (rep->type != REDIS_REPLY_STRING || strcmp(rep->str, rc_redis_lua_version) != 0) {
-        char got[64];
-        snprintf(got, sizeof got, "%.40s",
-                 rep->type == REDIS_REPLY_STRING ? rep->str : "(not a string)");
+        char got[RR_QUOTE_LEN];
+        if (rep->type == REDIS_REPLY_STRING)
+            rr_quote(got, rep->str, rep->len);
+        else
+            snprintf(got, sizeof got, "(not a string)");
         char msg[ERR_LEN];
         snprintf(msg, sizeof msg,
                  "the server has version %s of the runcue functions library; this build needs "

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rconn.h"
+#include "replies.h"
 
 #define BACKOFF_DEFAULT_MAX_S 2.0
 #define PASSWORD_MAX 512
@@ -38,21 +39,10 @@ bool rconn_ns_key(char *buf, size_t len, const char *ns)
     return n > 0 && (size_t)n < len;
 }
 
-/* Up to 100 bytes of s for a message, control characters as '?', "..."
- * when cut.  out holds 104 bytes. */
-static const char *quoted(char out[104], const char *s)
+/* Up to 100 bytes of s for a message (rr_quote). */
+static const char *quoted(char out[RR_QUOTE_LEN], const char *s)
 {
-    size_t i = 0;
-    for (; s[i] && i < 100; i++) {
-        const unsigned char c = (unsigned char)s[i];
-        out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-    }
-    if (s[i]) {
-        memcpy(out + i, "...", 3);
-        i += 3;
-    }
-    out[i] = '\0';
-    return out;
+    return rr_quote(out, s, strlen(s));
 }
 
 /* Printable ASCII but space: what an ACL user name may hold here. */
@@ -66,7 +56,7 @@ static bool user_ok(const char *s, size_t n)
 
 static int read_password(rconn_cfg *cfg, const rc_redis_conn *conn, char *err, size_t errlen)
 {
-    char buf[PASSWORD_MAX + 2], q[104];
+    char buf[PASSWORD_MAX + 2], q[RR_QUOTE_LEN];
     if (conn->password_file) {
         FILE *f = fopen(conn->password_file, "r");
         if (!f) {
@@ -119,7 +109,7 @@ static int read_password(rconn_cfg *cfg, const rc_redis_conn *conn, char *err, s
 static int parse_hostport(rconn_cfg *cfg, const char *url, const char *s, size_t n, char *err,
                           size_t errlen)
 {
-    char q[104];
+    char q[RR_QUOTE_LEN];
     const char *host = s, *port_at = NULL;
     size_t hlen;
     if (n && s[0] == '[') { /* an IPv6 address */
@@ -184,7 +174,7 @@ static int parse_hostport(rconn_cfg *cfg, const char *url, const char *s, size_t
 
 int rconn_cfg_parse(rconn_cfg *cfg, const rc_redis_conn *conn, char *err, size_t errlen)
 {
-    char q[104];
+    char q[RR_QUOTE_LEN];
     memset(cfg, 0, sizeof *cfg);
     if (!conn || !conn->url || !*conn->url) {
         snprintf(err, errlen, "no Redis address (url)");

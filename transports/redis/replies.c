@@ -121,7 +121,9 @@ rr_claim_kind rr_claim_parse(const redisReply *rep, rr_claim *out)
     } else if (strcmp(kind, "empty") == 0) {
         out->kind = RR_CLAIM_EMPTY;
     } else {
-        snprintf(out->why, sizeof out->why, "claim: unknown reply '%.40s'", kind);
+        char q[RR_QUOTE_LEN];
+        snprintf(out->why, sizeof out->why, "claim: unknown reply '%s'",
+                 rr_quote(q, kind, strlen(kind)));
     }
     return out->kind;
 }
@@ -129,8 +131,9 @@ rr_claim_kind rr_claim_parse(const redisReply *rep, rr_claim *out)
 static rr_job_verdict refuse(rr_job *out, bool retry, const char *why, const redisReply *what)
 {
     out->retry = retry;
+    char q[RR_QUOTE_LEN];
     if (what && is_text(what))
-        snprintf(out->why, sizeof out->why, "%s '%.40s'", why, what->str);
+        snprintf(out->why, sizeof out->why, "%s '%s'", why, rr_quote(q, what->str, what->len));
     else
         snprintf(out->why, sizeof out->why, "%s", why);
     return RR_JOB_REFUSE;
@@ -242,22 +245,51 @@ bool rr_result_parse(const redisReply *entry, rr_result *out)
     return true;
 }
 
+const char *rr_quote(char *out, const char *s, size_t n)
+{
+    enum { SHOWN = RR_QUOTE_LEN - 4 };
+    size_t o = 0, i = 0;
+    for (; i < n && o < SHOWN; i++) {
+        const unsigned char c = (unsigned char)s[i];
+        if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+            (unsigned char)s[i + 1] <= 0x9f) {
+            out[o++] = '?'; /* a C1 control in UTF-8: 0x9b is CSI */
+            i++;
+        } else {
+            out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+        }
+    }
+    if (i < n) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static bool is_agent_row(const redisReply *row)
+{
+    return row->type == REDIS_REPLY_ARRAY && row->elements >= 1 &&
+           row->element[0]->type == REDIS_REPLY_STRING && strcmp(row->element[0]->str, "agent") == 0;
+}
+
 bool rr_snapshot_ok(const redisReply *rep, char *why, size_t whylen)
 {
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1) {
         snprintf(why, whylen, "runcue_snapshot: unexpected reply");
         return false;
     }
-    if (rep->elements > RR_SNAPSHOT_ROWS_MAX) {
-        snprintf(why, whylen, "runcue_snapshot: %zu rows, more than %d", rep->elements,
-                 RR_SNAPSHOT_ROWS_MAX);
-        return false;
-    }
+    size_t rows = 0;
     for (size_t i = 0; i < rep->elements; i++) {
         const redisReply *row = rep->element[i];
         if (row->type == REDIS_REPLY_ARRAY && row->elements > RR_ROW_MAX) {
             snprintf(why, whylen, "runcue_snapshot: a row of %zu elements, more than %d",
                      row->elements, RR_ROW_MAX);
+            return false;
+        }
+        if (!is_agent_row(row) && ++rows > RR_SNAPSHOT_ROWS_MAX) {
+            snprintf(why, whylen, "runcue_snapshot: more than %d rows besides the agents'",
+                     RR_SNAPSHOT_ROWS_MAX);
             return false;
         }
     }
@@ -321,6 +353,7 @@ int rr_snapshot_json(const redisReply *rep, const char *ns, cJSON **out, char *e
     cJSON *stats = cJSON_AddObjectToObject(root, "stats");
     cJSON *dead = cJSON_AddObjectToObject(root, "dead");
     double now = 0, max_lease = 0;
+    size_t n_agents = 0, unlisted = 0;
     for (size_t i = 0; i < rep->elements; i++) {
         const redisReply *row = rep->element[i];
         if (row->type != REDIS_REPLY_ARRAY || row->elements < 1) continue;
@@ -331,6 +364,9 @@ int rr_snapshot_json(const redisReply *rep, const char *ns, cJSON **out, char *e
         } else if (strcmp(kind, "service") == 0 && row->elements >= 13) {
             cJSON_AddItemToArray(svcs, service_row(row, now));
             if (str_num(row->element[5]) > max_lease) max_lease = str_num(row->element[5]);
+        } else if (strcmp(kind, "agent") == 0 && row->elements >= 4 &&
+                   ++n_agents > RR_AGENTS_LISTED) {
+            unlisted++;
         } else if (strcmp(kind, "agent") == 0 && row->elements >= 4) {
             cJSON *a = cJSON_CreateObject();
             double ago = now - str_num(row->element[2]);
@@ -350,6 +386,7 @@ int rr_snapshot_json(const redisReply *rep, const char *ns, cJSON **out, char *e
                 cJSON_AddItemToArray(ids, cJSON_CreateString(str_of(row->element[k])));
         }
     }
+    if (unlisted) cJSON_AddNumberToObject(root, "agents_unlisted", (double)unlisted);
     *out = root;
     return 0;
 }

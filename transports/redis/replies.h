@@ -35,6 +35,8 @@
 #define RR_SID_MAX 41               /* a stream id: two 64-bit decimals and a dash */
 #define RR_SNAPSHOT_ROWS_MAX 100000 /* rows of one runcue_snapshot reply */
 #define RR_ROW_MAX 64               /* elements of one of its rows */
+#define RR_AGENTS_LISTED 10000      /* agents a snapshot lists (the rest counted) */
+#define RR_QUOTE_LEN 104            /* rr_quote's buffer */
 
 /* ---- agent: runcue_claim ---- */
 
@@ -128,9 +130,16 @@ bool rr_stream_id_ok(const char *s, size_t n);
  * JSON value (nothing but white space may follow it). */
 bool rr_json_exact(const char *s, size_t n, cJSON **out);
 
+/* Up to 100 of the n bytes at s, from the server (or any outside source),
+ * for a message: control characters (C0, DEL, UTF-8 C1) as '?', "..."
+ * when cut.  Returns out (RR_QUOTE_LEN bytes). */
+const char *rr_quote(char *out, const char *s, size_t n);
+
 /* Whether rep is a runcue_snapshot reply within bounds (an array of at most
- * RR_SNAPSHOT_ROWS_MAX rows, none longer than RR_ROW_MAX); why says what
- * was wrong. */
+ * RR_SNAPSHOT_ROWS_MAX rows besides its agents' -- the server never forgets
+ * an agent, so their rows are not bounded, only listed up to
+ * RR_AGENTS_LISTED -- none longer than RR_ROW_MAX); why says what was
+ * wrong. */
 bool rr_snapshot_ok(const redisReply *rep, char *why, size_t whylen);
 
 /* A runcue_snapshot reply as rc_redis_snapshot's JSON (see runcue_redis.h),

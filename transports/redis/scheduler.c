@@ -173,8 +173,9 @@ static void finish_item(rc_redis *r, rs_item *it, const char *status, const char
         if (rr_json_exact(result, rlen, &value)) {
             rc_complete(r->cue, it->tok, value);
         } else {
-            snprintf(msg, sizeof msg, "the result from the server is not JSON (%zu bytes: '%.40s')",
-                     rlen, result);
+            char q[RR_QUOTE_LEN];
+            snprintf(msg, sizeof msg, "the result from the server is not JSON (%zu bytes: '%s')",
+                     rlen, rr_quote(q, result, rlen));
             rc_fail(r->cue, it->tok, msg);
         }
     } else if (strcmp(status, "fail") == 0) {
@@ -512,11 +513,13 @@ static void apply_entry(rc_redis *r, const redisReply *entry)
 {
     rr_result e;
     if (!rr_result_parse(entry, &e)) return;
-    if (!e.sid_ok)
+    if (!e.sid_ok) {
+        char q[RR_QUOTE_LEN];
         snprintf(r->err, sizeof r->err,
-                 "the results stream has an entry whose id '%.60s' is not a stream id: not "
+                 "the results stream has an entry whose id '%s' is not a stream id: not "
                  "acknowledged",
-                 e.sid);
+                 rr_quote(q, e.sid, strlen(e.sid)));
+    }
     if (!e.job || !e.status) {
         r->stats.unknown_results++;
         if (e.sid_ok) ack(r, e.sid);

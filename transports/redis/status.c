@@ -45,11 +45,14 @@ int rc_redis_snapshot(const rc_redis_conn *conn, double timeout_s, cJSON **out, 
         strcmp(rep->str, rc_redis_library_version()) != 0) {
         if (rep && rep->type == REDIS_REPLY_ERROR && strstr(rep->str, "not found"))
             snprintf(err, errlen, "the runcue functions library is not loaded on this server");
-        else
+        else {
+            char q[RR_QUOTE_LEN];
+            const char *got = rep ? rep->str ? rep->str : "unknown" : c->errstr;
             snprintf(err, errlen,
-                     "the server's runcue functions library is %s%.40s, not version %s",
+                     "the server's runcue functions library is %s%s, not version %s",
                      rep && rep->type == REDIS_REPLY_STRING ? "version " : "",
-                     rep ? rep->str ? rep->str : "unknown" : c->errstr, rc_redis_library_version());
+                     rr_quote(q, got, strlen(got)), rc_redis_library_version());
+        }
         goto done;
     }
     freeReplyObject(rep);

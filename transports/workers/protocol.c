@@ -22,15 +22,22 @@ void runqy_trim(const char **s, size_t *n)
         (*s)++, (*n)--;
 }
 
-/* The text of a non-null "error": a string as is, anything else as JSON.
- * NULL if out of memory. */
+/* The text of a non-null "error": a string as is, anything else as JSON,
+ * with its control characters made harmless (runqy_defang; newlines stay):
+ * it becomes failure messages that reach logs and terminals.  NULL if out
+ * of memory. */
 static char *error_text(const cJSON *error)
 {
-    if (cJSON_IsString(error)) return strdup(error->valuestring);
-    char *printed = cJSON_PrintUnformatted(error);
-    if (!printed) return NULL;
-    char *text = strdup(printed);
-    cJSON_free(printed);
+    char *text = NULL;
+    if (cJSON_IsString(error)) {
+        text = strdup(error->valuestring);
+    } else {
+        char *printed = cJSON_PrintUnformatted(error);
+        if (!printed) return NULL;
+        text = strdup(printed);
+        cJSON_free(printed);
+    }
+    if (text) runqy_defang(text, strlen(text), true);
     return text;
 }
 
@@ -56,7 +63,8 @@ static runqy_kind parse_progress(const cJSON *j, runqy_reply *out)
         return RUNQY_NOISE;
     if (m && !cJSON_IsString(m) && !cJSON_IsNull(m)) return RUNQY_NOISE;
     out->progress = p->valuedouble;
-    if (cJSON_IsString(m)) out->message = strndup(m->valuestring, RUNQY_MESSAGE_MAX);
+    if (cJSON_IsString(m) && (out->message = strndup(m->valuestring, RUNQY_MESSAGE_MAX)))
+        runqy_defang(out->message, strlen(out->message), false);
     return RUNQY_PROGRESS;
 }
 

@@ -64,12 +64,14 @@ typedef struct runqy_reply {
     size_t task_id_len;                  /* ANSWER: its whole length */
     bool failed;   /* ANSWER: "error" is present and not null; LOAD_ERROR: true */
     bool retry;    /* ANSWER, failed: "retry" is true */
-    char *error;   /* failed: a string as is, anything else as JSON; NULL if missing
-                    * (or out of memory) */
+    char *error;   /* failed: a string as is, anything else as JSON, control
+                    * characters as '?' (runqy_defang, newlines kept); NULL if
+                    * missing (or out of memory) */
     cJSON *result; /* ANSWER, not failed: "result"; NULL if missing or null */
     double progress; /* PROGRESS: 0..1 */
     char *message;   /* PROGRESS: "message" if a string, at most RUNQY_MESSAGE_MAX
-                      * bytes; NULL if none (or out of memory) */
+                      * bytes, control characters as '?'; NULL if none (or out
+                      * of memory) */
     bool nul;        /* ANSWER: a string held "\u0000"; failed, not retried */
 } runqy_reply;
 

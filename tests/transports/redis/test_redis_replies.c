@@ -249,8 +249,48 @@ Test(redis_replies, a_snapshot_with_too_many_rows_is_refused)
     char err[160];
     cr_assert_eq(rr_snapshot_json(r, "ns", &out, err, sizeof err), RC_EINVAL);
     cr_assert_null(out);
-    cr_assert(strstr(err, "rows, more than"), "%s", err);
+    cr_assert(strstr(err, "more than 100000 rows besides the agents'"), "%s", err);
     release(r);
+}
+
+/* The server never forgets an agent (every restart under its default name,
+ * host.pid, is a new one): their rows are not refused, only listed up to
+ * RR_AGENTS_LISTED and the rest counted. */
+Test(redis_replies, a_snapshot_lists_its_first_agents_and_counts_the_rest)
+{
+    const size_t n = RR_AGENTS_LISTED + 150000;
+    redisReply *r = array(n + 1);
+    r->element[0] = array(2);
+    r->element[0]->element[0] = str("now");
+    r->element[0]->element[1] = str("5000000");
+    for (size_t i = 1; i <= n; i++) {
+        redisReply *row = r->element[i] = array(4);
+        char name[32];
+        snprintf(name, sizeof name, "h.%zu", i);
+        row->element[0] = str("agent");
+        row->element[1] = str(name);
+        row->element[2] = str("4000000");
+        row->element[3] = str("0");
+    }
+    cJSON *out;
+    char err[160] = "";
+    cr_assert_eq(rr_snapshot_json(r, "ns", &out, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(out, "agents")), RR_AGENTS_LISTED);
+    cr_assert_eq(cJSON_GetObjectItem(out, "agents_unlisted")->valuedouble, 150000);
+    cJSON_Delete(out);
+    release(r);
+}
+
+Test(redis_replies, a_quote_of_outside_bytes_is_short_and_shows_controls_as_marks)
+{
+    char q[RR_QUOTE_LEN];
+    cr_assert_str_eq(rr_quote(q, "a\x1b[2J\xc2\x9b" "1m\x7f\xc2\xa0", 12), "a?[2J?1m?\xc2\xa0");
+    char long_text[300];
+    memset(long_text, 'x', sizeof long_text);
+    rr_quote(q, long_text, sizeof long_text);
+    cr_assert_eq(strlen(q), RR_QUOTE_LEN - 1);
+    cr_assert_str_eq(q + strlen(q) - 4, "x...");
+    cr_assert_str_eq(rr_quote(q, "", 0), "");
 }
 
 Test(redis_replies, a_snapshot_row_too_long_is_refused)
