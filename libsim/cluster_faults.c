@@ -84,7 +84,9 @@ static bool parse_time(const char *p, const char *end, double *out)
     errno = 0;
     double v = strtod(buf, &e);
     if (*e || errno || !isfinite(v) || v < 0 || v > 1e6) return false;
-    *out = v * scale;
+    /* To the nanosecond, the run's clock: "1e-306ms" is 0, not a number
+     * too small to print and read back. */
+    *out = round(v * scale * 1e9) / 1e9;
     return true;
 }
 
@@ -201,16 +203,25 @@ int cluster_parse_faults(cluster_config *cfg, const char *spec, char *err, size_
     return 0;
 }
 
+/* A time as the spec writes it, read back the same: up to 1e6 s to the
+ * nanosecond, so 15 significant digits and never an exponent with a '+'
+ * (which would read as a duration). */
+static int put_time(char *buf, size_t len, const char *before, double s)
+{
+    return snprintf(buf, len, "%s%.15gs", before, s);
+}
+
 void cluster_fault_format(const cluster_fault *f, char *buf, size_t len)
 {
     char target[32] = "";
     if (f->kind != CF_ENGINE_RESTART)
         snprintf(target, sizeof target, ":%s%u", f->scheduler ? "sched" : "agent", f->target);
-    int n = snprintf(buf, len, "%s%s@%gs", KINDS[f->kind], target, f->at_s);
-    if (n < 0 || (size_t)n >= len) return;
-    if (f->for_s > 0) n += snprintf(buf + n, len - (size_t)n, "+%gs", f->for_s);
+    int n = snprintf(buf, len, "%s%s", KINDS[f->kind], target);
+    if (n >= 0 && (size_t)n < len) n += put_time(buf + n, len - (size_t)n, "@", f->at_s);
+    if (n >= 0 && (size_t)n < len && f->for_s > 0)
+        n += put_time(buf + n, len - (size_t)n, "+", f->for_s);
     if (n >= 0 && (size_t)n < len && f->kind == CF_ENGINE_RESTART)
-        snprintf(buf + n, len - (size_t)n, ":loss=%gs", f->loss_s);
+        put_time(buf + n, len - (size_t)n, ":loss=", f->loss_s);
 }
 
 static char *read_file(const char *path, size_t *len)

@@ -155,3 +155,33 @@ Test(cluster_faults, a_bad_spec_is_quoted_on_one_line_with_control_characters_sh
     cr_assert_not_null(strstr(err, "'crash:agent1@5s?'"), "%s", err);
     for (const char *p = err; *p; p++) cr_assert_geq((unsigned char)*p, 0x20, "%s", err);
 }
+
+Test(cluster_faults, a_fault_as_written_reads_back_the_same)
+{
+    static const char *const specs[] = {
+        "crash:agent1@1000000s",          /* not 1e+06s: a '+' reads as a duration */
+        "engine-restart@2s+0.2s:loss=1.9999999s", /* not 2s: a window from 0 */
+        "pause:agent2@0.25s+1e-06s",
+        "partition:sched1@12.5s+3s",
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        cluster_config cc, back;
+        char err[256], text[128], again[128];
+        cluster_config_defaults(&cc);
+        cr_assert_eq(cluster_parse_faults(&cc, specs[i], err, sizeof err), 0, "%s: %s", specs[i],
+                     err);
+        cluster_fault_format(&cc.faults[0], text, sizeof text);
+        cr_assert_str_eq(text, specs[i]);
+        cluster_config_defaults(&back);
+        cr_assert_eq(cluster_parse_faults(&back, text, err, sizeof err), 0, "%s: %s", text, err);
+        cluster_fault_format(&back.faults[0], again, sizeof again);
+        cr_assert_str_eq(again, text);
+    }
+    /* Below a nanosecond: nothing, not a number too small to print back. */
+    cluster_config cc;
+    char err[256], text[128];
+    cluster_config_defaults(&cc);
+    cr_assert_eq(cluster_parse_faults(&cc, "crash:agent1@1e-306ms", err, sizeof err), 0, "%s", err);
+    cluster_fault_format(&cc.faults[0], text, sizeof text);
+    cr_assert_str_eq(text, "crash:agent1@0s");
+}
