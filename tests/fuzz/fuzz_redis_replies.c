@@ -81,6 +81,9 @@ static const char *const words[] = {
     "99999999999999999999999999999999",
 };
 
+/* The nil that pads an array past the input's end (shared, never freed). */
+static redisReply padding = {.type = REDIS_REPLY_NIL};
+
 static redisReply *node(input *in, int depth);
 
 static void set_string(redisReply *r, input *in)
@@ -144,10 +147,7 @@ static redisReply *node(input *in, int depth)
         for (size_t i = 0; i < n; i++) {
             /* past the input, the rest are nils: a count may exceed the bytes */
             if (in->p >= in->end || in->nodes > MAX_NODES) {
-                redisReply *nil = calloc(1, sizeof *nil);
-                if (!nil) abort();
-                nil->type = REDIS_REPLY_NIL;
-                r->element[i] = nil;
+                r->element[i] = &padding; /* one node for them all: a run stays quick */
             } else {
                 r->element[i] = node(in, depth + 1);
             }
@@ -160,6 +160,7 @@ static redisReply *node(input *in, int depth)
 
 static void release(redisReply *r)
 {
+    if (r == &padding) return;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
         release(r->element[i]);
     free(r->element);
