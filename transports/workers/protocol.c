@@ -237,16 +237,46 @@ void runqy_quote(char *buf, size_t len, const char *s, size_t n)
     buf[o] = '\0';
 }
 
+/* The length of the well-formed UTF-8 sequence at s (at most n bytes), 0
+ * if there is none there; the C1 controls (U+0080..U+009F) count as none. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    const unsigned char c = s[0];
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t len;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, lo = c == 0xc2 ? 0xa0 : 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0; /* a continuation byte, C0 overlong forms or F5..FF as a lead */
+    if (n < len || s[1] < lo || s[1] > hi) return 0;
+    for (size_t k = 2; k < len; k++)
+        if (s[k] < 0x80 || s[k] > 0xbf) return 0;
+    return len;
+}
+
 void runqy_defang(char *s, size_t n, bool keep_newlines)
 {
+    unsigned char *u = (unsigned char *)s;
     for (size_t i = 0; i < n; i++) {
-        const unsigned char c = (unsigned char)s[i];
-        if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
-            (unsigned char)s[i + 1] <= 0x9f) {
-            s[i] = s[i + 1] = '?'; /* U+0080..U+009F: C1 controls (0x9b is CSI) */
-            i++;
-        } else if ((c < 0x20 && c != '\t' && !(keep_newlines && c == '\n')) || c == 0x7f) {
-            s[i] = '?';
+        if (u[i] >= 0x80) {
+            /* A character as it is; a C1 control in UTF-8 (C2 80..9F: 9B
+             * is CSI), or a byte 80..9F that is in no character (a lone 9B
+             * is CSI on a Latin-1 terminal), as '?' a byte.  Other bytes
+             * that are no character are text to such a terminal: kept. */
+            const size_t len = utf8_len(u + i, n - i);
+            if (len)
+                i += len - 1;
+            else if (u[i] == 0xc2 && i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f)
+                u[i] = u[i + 1] = '?', i++;
+            else if (u[i] <= 0x9f)
+                u[i] = '?';
+        } else if ((u[i] < 0x20 && u[i] != '\t' && !(keep_newlines && u[i] == '\n')) ||
+                   u[i] == 0x7f) {
+            u[i] = '?';
         }
     }
 }

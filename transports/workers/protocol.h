@@ -128,7 +128,8 @@ void runqy_quote(char *buf, size_t len, const char *s, size_t n);
 
 /* Make the n bytes at s safe to print on a terminal, in place: each control
  * character (C0 but tab, and newline when keep_newlines; DEL; the C1 range
- * U+0080..U+009F in UTF-8) becomes '?'.  A worker's stderr and its error
+ * U+0080..U+009F in UTF-8) and each byte 0x80..0x9f in no well-formed
+ * UTF-8 character (a lone 0x9b is CSI on a Latin-1 terminal) becomes '?'.  A worker's stderr and its error
  * messages are its own bytes, and an escape sequence in them would reach
  * the operator's terminal. */
 void runqy_defang(char *s, size_t n, bool keep_newlines);
