@@ -6,7 +6,6 @@
  * on --help/--version (exit 0); here exit jumps back instead.  Every input
  * must end in one of those exits or in a parse that returns; a bad exit
  * code, a crash or a sanitizer report is a finding. */
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,17 +39,10 @@ static options parsed;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* The parser's messages are the point of other tests, not this one:
-     * stdout and stderr go to /dev/null while it runs (libFuzzer reports on
-     * stderr afterwards). */
-    static int null_fd = -1;
-    if (null_fd < 0 && (null_fd = open("/dev/null", O_WRONLY)) < 0) abort();
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1), saved_err = dup(2);
-    if (saved_out < 0 || saved_err < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0) abort();
     char *text = malloc(size + 1);
     if (!text) return 0;
+    /* The parser's messages are the point of other tests, not this one. */
+    const fuzz_quiet quiet = fuzz_mute();
     memcpy(text, data, size);
     text[size] = 0;
     char *argv[MAX_ARGS + 2] = {"runcue-sim"};
@@ -67,12 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         parse(argc, argv, &parsed);
         exit_code = -1;
     }
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
+    fuzz_unmute(quiet);
     if (exit_code != -1 && exit_code != 0 && exit_code != EXIT_USAGE) abort();
     expect_set_free(parsed.expect);
     free(text);

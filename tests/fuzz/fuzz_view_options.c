@@ -8,7 +8,6 @@
  * must be in range, and a crash or a sanitizer report is a finding.  The
  * views themselves never run here: they are linked as their "not built"
  * stubs. */
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,12 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
     /* The parsers' messages are the point of other tests, not this one. */
-    static int null_fd = -1;
-    if (null_fd < 0 && (null_fd = open("/dev/null", O_WRONLY)) < 0) abort();
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1), saved_err = dup(2);
-    if (saved_out < 0 || saved_err < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0) abort();
+    const fuzz_quiet quiet = fuzz_mute();
     bool viz = !(data[0] & 1);
     char *text = malloc(size);
     if (!text) abort();
@@ -63,12 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     live_opts lo = {.attach_timeout = 5};
     bool once = false;
     int status = viz ? viz_parse_args(argc, argv, &lo) : top_parse_args(argc, argv, &lo, &once);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
+    fuzz_unmute(quiet);
     CHECK(status == -1 || status == 0 || status == 2);
     if (status == -1) {
         CHECK(lo.shm_name != NULL);
