@@ -91,6 +91,11 @@ ZRANGE {NS}:ready:api 0 -1 WITHSCORES
 LRANGE {NS}:ring:api 0 -1
 HGETALL {NS}:job:1
 GET {NS}:seq
+ZRANGE {NS}:agents 0 -1 WITHSCORES
+# an hour and more later: ag1 and ag2 are forgotten at ag3's claim
+@3606000000
+FCALL runcue_claim 1 {NS} ag3 1 api
+ZRANGE {NS}:agents 0 -1 WITHSCORES
 """
 
 

@@ -26,7 +26,8 @@ Keys (base = rc:{ns}):
   base:dd:<key>      string dedupe key -> job id
   base:seq, base:tok counters (job ids; fencing tokens)
   base:clock         the last time used (the clock never runs backwards)
-  base:agents        zset  agent -> last time seen
+  base:agents        zset  agent -> last time seen (an agent unseen for an
+                           hour leaves it, a few at each claim)
   base:stats         hash  counters (claims finishes stale redeliveries dead)
   base:dead          list  dead-lettered job ids, newest first (bounded)
   base:res:<owner>   stream a scheduler's results
@@ -51,6 +52,8 @@ local DEAD_KEEP = 1000    -- dead-letter list length
 local ART_KEEP = 10000    -- artifacts stream length (approximate)
 local RETAIN_US = 3600 * 1000000 -- finished jobs and their dedupe keys
 local PRIO_SPAN = 1099511627776  -- 2^40: FIFO sequence space per bucket
+local AGENT_KEEP_US = 3600 * 1000000 -- an agent unseen this long is forgotten
+local AGENT_PRUNE = 16    -- agents forgotten per claim call at most
 
 local function fmt(n) return string.format('%.0f', n) end
 
@@ -313,6 +316,16 @@ local function f_enqueue_many(keys, args)
     return out
 end
 
+-- Agents last seen more than AGENT_KEEP_US before now leave base:agents, at
+-- most AGENT_PRUNE of them (the oldest): agents that come and go under new
+-- names (a host and a pid) do not pile up there.  A live agent claims at least
+-- once a second, and is put back by its next call if it was only quiet.
+local function forget_agents(base, now)
+    local old = redis.call('ZRANGEBYSCORE', base .. ':agents', '-inf',
+                           '(' .. fmt(now - AGENT_KEEP_US), 'LIMIT', 0, AGENT_PRUNE)
+    for _, a in ipairs(old) do redis.call('ZREM', base .. ':agents', a) end
+end
+
 -- runcue_claim agent k svc [svc ...]
 --   -> {"jobs", n, then n times: id token task payload deliveries lease_us svc}
 --    | {"wait", t, "rate"|"full"|"lease", delay_us} | {"empty"}
@@ -326,6 +339,7 @@ local function f_claim(keys, args)
     local now = now_us(base)
     touch_clock(base, now)
     redis.call('ZADD', base .. ':agents', fmt(now), agent)
+    forget_agents(base, now)
     local out = {'jobs', 0}
     local n = 0
     local wait_t, wait_why = nil, nil

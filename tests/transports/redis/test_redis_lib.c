@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -342,4 +343,50 @@ Test(redis_lib, enqueue_many_answers_each_item)
     cr_assert(r->type == REDIS_REPLY_ERROR && strstr(r->str, "7 arguments per item"), "%s",
               r->str);
     freeReplyObject(r);
+}
+
+static long long zcard_agents(void)
+{
+    redisReply *r = cmd(2, "ZCARD", NS ":agents");
+    cr_assert_eq(r->type, REDIS_REPLY_INTEGER);
+    long long n = r->integer;
+    freeReplyObject(r);
+    return n;
+}
+
+static bool agent_listed(const char *name)
+{
+    redisReply *r = cmd(3, "ZSCORE", NS ":agents", name);
+    bool listed = r->type == REDIS_REPLY_STRING;
+    freeReplyObject(r);
+    return listed;
+}
+
+Test(redis_lib, agents_unseen_for_an_hour_are_forgotten_a_few_per_claim)
+{
+    reg("api", "0", "0", "3", "2000000", "3");
+    /* The server's clock now, in microseconds. */
+    redisReply *r = cmd(1, "TIME");
+    long long now = atoll(str_el(r, 0)) * 1000000 + atoll(str_el(r, 1));
+    freeReplyObject(r);
+    char score[32], name[32];
+    /* 20 agents gone for two hours (each under a name of its own, as a host
+     * and a pid make), one quiet for half an hour. */
+    for (int i = 0; i < 20; i++) {
+        snprintf(score, sizeof score, "%lld", now - 7200LL * 1000000 + i);
+        snprintf(name, sizeof name, "gone-%02d", i);
+        freeReplyObject(cmd(4, "ZADD", NS ":agents", score, name));
+    }
+    snprintf(score, sizeof score, "%lld", now - 1800LL * 1000000);
+    freeReplyObject(cmd(4, "ZADD", NS ":agents", score, "quiet"));
+    cr_assert_eq(zcard_agents(), 21);
+
+    freeReplyObject(claim("a1", "1", "api"));
+    /* The 16 oldest go at this claim, the other 4 at the next. */
+    cr_assert_eq(zcard_agents(), 21 + 1 - 16);
+    cr_assert(!agent_listed("gone-00") && !agent_listed("gone-15"));
+    cr_assert(agent_listed("gone-16") && agent_listed("quiet") && agent_listed("a1"));
+    freeReplyObject(claim("a1", "1", "api"));
+    cr_assert_eq(zcard_agents(), 2);
+    cr_assert(agent_listed("quiet") && agent_listed("a1"));
 }
