@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runcue.h"
+#include "utf8.h"
 
 enum { SHOW_MAX = 240, KIND_LEN = 32 };
 
@@ -65,17 +66,14 @@ static void show(FILE *out, const line *l)
         return;
     }
     size_t n = l->kept < SHOW_MAX ? l->kept : SHOW_MAX;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)l->text[i];
-        /* C0, DEL and UTF-8 C1 controls (C2 80..9F: 9B is a CSI) as '?':
-         * the logs are hostile and this goes to a terminal. */
-        if (c == 0xc2 && i + 1 < n && (unsigned char)l->text[i + 1] >= 0x80 &&
-            (unsigned char)l->text[i + 1] <= 0x9f) {
-            fputs("??", out);
-            i++;
-            continue;
-        }
-        fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
+    const unsigned char *u = (const unsigned char *)l->text;
+    for (size_t i = 0; i < n;) {
+        /* Controls as '?' (C0 and NUL, DEL, C1 in UTF-8 or alone): the
+         * logs are hostile and this goes to a terminal.  text[kept] is 0,
+         * so a sequence is never read past it. */
+        const size_t c = sim_utf8_control_len(u + i), len = c ? c : sim_utf8_seq_len(u + i);
+        for (size_t k = 0; k < (len ? len : 1) && i < n; k++, i++)
+            fputc(c ? '?' : u[i], out);
     }
     if (n < l->len) fputs("...", out);
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 size_t sim_edit_distance(const char *a, const char *b)
 {
     enum { MAXLEN = 64 };
@@ -41,8 +43,17 @@ const char *sim_clip(const char *s, char *buf, size_t bufsize)
 
 void sim_one_line(char *s)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
+    unsigned char *u = (unsigned char *)s;
+    while (*u) {
+        const size_t c = sim_utf8_control_len(u);
+        if (c) {
+            memset(u, '?', c);
+            u += c;
+        } else {
+            const size_t n = sim_utf8_seq_len(u);
+            u += n ? n : 1;
+        }
+    }
 }
 
 const char *sim_did_you_mean(const char *word, const char *const *names, size_t n, char *buf,

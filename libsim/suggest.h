@@ -20,8 +20,9 @@ const char *sim_did_you_mean(const char *word, const char *const *names, size_t 
  * a UTF-8 boundary) and "..." in buf.  Returns s or buf. */
 const char *sim_clip(const char *s, char *buf, size_t bufsize);
 
-/* Replace control characters (and DEL) in s with '?', so a message that
- * quotes anything stays one line. */
+/* Replace control characters in s with '?' (C0, DEL and C1, each byte of
+ * them: see sim_utf8_control_len), so a message that quotes anything stays
+ * one line and moves no terminal's cursor. */
 void sim_one_line(char *s);
 
 #endif

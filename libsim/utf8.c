@@ -25,3 +25,12 @@ size_t sim_utf8_seq_len(const unsigned char *s)
         if (s[i] < 0x80 || s[i] > 0xBF) return 0;
     return n;
 }
+
+size_t sim_utf8_control_len(const unsigned char *s)
+{
+    const unsigned char c = s[0];
+    if (c < 0x20 || c == 0x7F) return 1;
+    if (c == 0xC2 && s[1] >= 0x80 && s[1] <= 0x9F) return 2;
+    if (c >= 0x80 && c <= 0x9F) return 1; /* a continuation byte: no lead before it here */
+    return 0;
+}

@@ -12,4 +12,12 @@
  * passes the terminator. */
 size_t sim_utf8_seq_len(const unsigned char *s);
 
+/* The bytes at s (NUL-terminated, s[0] not NUL) that a terminal would take
+ * as a control, to be shown as as many '?': 1 for a C0 control or DEL, 2
+ * for a C1 control in UTF-8 (C2 80..9F; 9B is CSI), 1 for a byte 80..9F
+ * that starts no well-formed sequence (a lone 9B is CSI to a Latin-1
+ * terminal).  0 for a character, and for any other byte that is in no
+ * character (text to such a terminal: kept). */
+size_t sim_utf8_control_len(const unsigned char *s);
+
 #endif

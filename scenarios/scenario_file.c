@@ -11,6 +11,7 @@
 #include "expect.h"
 #include "json_strict.h"
 #include "suggest.h"
+#include "utf8.h"
 #ifdef RC_HAVE_CLUSTER
 #include "cluster.h"
 #endif
@@ -162,11 +163,16 @@ static int need_member(loader *L, const char *path, const cJSON *v, const char *
     return v ? 0 : bad(L, path, "missing required key '%s'", key);
 }
 
-/* No control characters (they would break the one-line log formats). */
+/* No control characters, C1 ones included (they would break the one-line
+ * log formats, or move a terminal's cursor): see sim_utf8_control_len. */
 static bool printable(const char *s)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) return false;
+    const unsigned char *u = (const unsigned char *)s;
+    while (*u) {
+        if (sim_utf8_control_len(u)) return false;
+        const size_t n = sim_utf8_seq_len(u);
+        u += n ? n : 1;
+    }
     return true;
 }
 

@@ -500,10 +500,14 @@ Test(golden, a_difference_shows_control_characters_as_marks)
 {
     char *report = NULL;
     /* ESC, a C1 CSI (C2 9B) and DEL in the run's line; a no-break space
-     * (C2 A0) is text. */
-    cr_assert_eq(compare("{\"t\":1}\n", "{\"t\":1,\"x\":\"\x1b[2J\xc2\x9b" "1m\x7f\xc2\xa0\"}\n", &report),
+     * (C2 A0) and a euro sign are text. */
+    cr_assert_eq(compare("{\"t\":1}\n",
+                         "{\"t\":1,\"x\":\"\x1b[2J\xc2\x9b" "1m\x7f\xc2\xa0\x9b" "3m\xe2\x82\xac\"}\n",
+                         &report),
                  1);
-    cr_assert(strstr(report, "?[2J??1m?\xc2\xa0"), "%s", report);
+    /* A lone 9B (CSI to a Latin-1 terminal) too; the 82 in a euro sign
+     * (E2 82 AC) is part of a character. */
+    cr_assert(strstr(report, "?[2J??1m?\xc2\xa0?3m\xe2\x82\xac"), "%s", report);
     for (const char *p = report; *p; p++) {
         const unsigned char c = (unsigned char)*p;
         cr_assert(c >= 0x20 || c == '\n', "a control byte 0x%02x in the report", c);

@@ -249,14 +249,22 @@ const char *rr_quote(char *out, const char *s, size_t n)
 {
     enum { SHOWN = RR_QUOTE_LEN - 4 };
     size_t o = 0, i = 0;
+    unsigned cont = 0; /* continuation bytes the last lead byte still asks for */
     for (; i < n && o < SHOWN; i++) {
         const unsigned char c = (unsigned char)s[i];
         if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
             (unsigned char)s[i + 1] <= 0x9f) {
             out[o++] = '?'; /* a C1 control in UTF-8: 0x9b is CSI */
             i++;
+            cont = 0;
+        } else if (c >= 0x80 && c <= 0xbf && cont) {
+            out[o++] = (char)c; /* in a character */
+            cont--;
         } else {
-            out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+            cont = c >= 0xf0 && c <= 0xf4 ? 3 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xc2 && c <= 0xdf;
+            /* C0, DEL, and a byte 80..9F in no character (a lone 0x9b is
+             * CSI to a Latin-1 terminal); other bytes are kept */
+            out[o++] = c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) ? '?' : (char)c;
         }
     }
     if (i < n) {

@@ -131,8 +131,8 @@ bool rr_stream_id_ok(const char *s, size_t n);
 bool rr_json_exact(const char *s, size_t n, cJSON **out);
 
 /* Up to 100 of the n bytes at s, from the server (or any outside source),
- * for a message: control characters (C0, DEL, UTF-8 C1) as '?', "..."
- * when cut.  Returns out (RR_QUOTE_LEN bytes). */
+ * for a message: control characters (C0, DEL, C1 in UTF-8 or a lone byte
+ * 80..9F) as '?', "..." when cut.  Returns out (RR_QUOTE_LEN bytes). */
 const char *rr_quote(char *out, const char *s, size_t n);
 
 /* Whether rep is a runcue_snapshot reply within bounds (an array of at most

@@ -285,6 +285,10 @@ Test(redis_replies, a_quote_of_outside_bytes_is_short_and_shows_controls_as_mark
 {
     char q[RR_QUOTE_LEN];
     cr_assert_str_eq(rr_quote(q, "a\x1b[2J\xc2\x9b" "1m\x7f\xc2\xa0", 12), "a?[2J?1m?\xc2\xa0");
+    /* A lone 9B is a control too; the 82 and 9B in a euro sign and in
+     * U+8A1B (E8 A8 9B) are parts of characters, kept. */
+    cr_assert_str_eq(rr_quote(q, "\x9b" "2J\xe2\x82\xac\xe8\xa8\x9b\x80", 10),
+                     "?2J\xe2\x82\xac\xe8\xa8\x9b?");
     char long_text[300];
     memset(long_text, 'x', sizeof long_text);
     rr_quote(q, long_text, sizeof long_text);
