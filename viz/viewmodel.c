@@ -243,11 +243,13 @@ bool vm_update(viewmodel *vm)
     uint64_t gen = vm->snap.state.gen;
     uint64_t lines = vm->n_lines;
     vm->live = rc_shm_read(vm->reader, &vm->snap) == 0;
-    static rc_shm_event buf[256];
+    /* On the stack (8 KiB): viewmodels in other threads share nothing. */
+    enum { BATCH = 32 };
+    rc_shm_event buf[BATCH];
     size_t left = vm->events_per_update ? vm->events_per_update : 1, n;
     vm->behind = false;
     while (left) {
-        n = rc_shm_events(vm->reader, &vm->cursor, buf, left < 256 ? left : 256, &vm->lost);
+        n = rc_shm_events(vm->reader, &vm->cursor, buf, left < BATCH ? left : BATCH, &vm->lost);
         if (!n) break;
         for (size_t i = 0; i < n; i++) take_event(vm, &buf[i]);
         left -= n;
