@@ -57,6 +57,15 @@ def wait_for(session, pattern, timeout=20.0):
     return wait_until(session, lambda text: re.search(pattern, text), repr(pattern), timeout)
 
 
+def look(session, holds, timeout=20.0):
+    """The screen once holds(text), or the last one at the deadline, for a
+    check() to judge: a screen read mid-draw is read again, not judged."""
+    try:
+        return wait_until(session, holds, "", timeout)
+    except AssertionError:
+        return screen(session)
+
+
 def shell(session, width=120, height=40):
     """A plain shell in a fresh tmux session."""
     tmux("new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
@@ -169,11 +178,12 @@ def test_deadlock_and_resize():
     shell(s)
     cycle = os.path.join(FIXTURES, "deadlock", "cycle.json")
     type_line(s, f"{SIM} --scenario-file {cycle} --seed 1 --tui --speed 50; echo EXIT=$?")
-    text = wait_for(s, r"stalled")
-    text = wait_for(s, r"Blocked")
-    check("Cycle: A #1 [A] -> B #2 [B] -> A #1 [A]" in text and re.search(r"#1\s+A\s+waiting on 'x'", text)
-          and "2 pending work cannot move" in text,
-          "deadlock: Blocked lists the work, its reason and the wait-for cycle", text)
+    wait_for(s, r"stalled")
+    blocked = lambda t: ("Cycle: A #1 [A] -> B #2 [B] -> A #1 [A]" in t
+                         and re.search(r"#1\s+A\s+waiting on 'x'", t) is not None
+                         and "2 pending work cannot move" in t)
+    text = look(s, blocked)
+    check(blocked(text), "deadlock: Blocked lists the work, its reason and the wait-for cycle", text)
     tmux("resize-window", "-t", s, "-x", "80", "-y", "30")
 
     def redrawn(text):
@@ -230,18 +240,20 @@ def test_attached():
     try:
         shell(s)
         type_line(s, f"{TOP} {name}; echo EXIT=$?")
-        text = wait_for(s, r"running")
-        check(f"runcue  {name}" in text and "writer   pid" in text and "watching live" in text,
-              "runcue-top NAME: attaches to another process", text)
+        attached = lambda t: (f"runcue  {name}" in t and "writer   pid" in t
+                              and "watching live" in t)
+        text = look(s, attached)
+        check(attached(text), "runcue-top NAME: attaches to another process", text)
         once = subprocess.run([TOP, "--once", name], capture_output=True, text=True, timeout=10)
         check(once.returncode == 0 and "service processor" in once.stdout
               and re.search(r"^submitted \d+  completed \d+", once.stdout, re.M)
               and f"{name}  pid {writer.pid}  virtual clock" in once.stdout,
               "runcue-top --once NAME: counters and services as text", once.stdout + once.stderr)
         writer.wait(timeout=60)
-        text = wait_for(s, r"finished")
-        check(re.search(r"completed 210\b", text) is not None and "watching ended" in text,
-              "runcue-top: shows the final counts when the writer finishes", text)
+        ended = lambda t: (re.search(r"completed 210\b", t) is not None
+                           and "watching ended" in t and "finished" in t)
+        text = look(s, ended)
+        check(ended(text), "runcue-top: shows the final counts when the writer finishes", text)
         tmux("send-keys", "-t", s, "q")
         text = wait_for(s, r"EXIT=\d+")
         check("EXIT=0" in text, "runcue-top: q exits 0", text)
@@ -263,9 +275,9 @@ def test_root_causes():
     shell(s)
     fixture = os.path.join(FIXTURES, "deadlock", "cancelled_producer.json")
     type_line(s, f"{SIM} --scenario-file {fixture} --seed 1 --tui --speed 50; echo EXIT=$?")
-    text = wait_for(s, r"root: ")
-    check("root: fetch #1 [model] cancelled; blocks 2" in text,
-          "deadlock: Blocked names the root cause with task, label and state", text)
+    root = "root: fetch #1 [model] cancelled; blocks 2"
+    text = look(s, lambda t: root in t)
+    check(root in text, "deadlock: Blocked names the root cause with task, label and state", text)
     tmux("send-keys", "-t", s, "q")
     text = wait_for(s, r"EXIT=\d+")
     check("EXIT=3" in text, "a run stalled on a cancelled producer exits 3 after q", text)
