@@ -673,7 +673,7 @@ const cJSON *rc_work_result(const rc_work *w)
 }
 bool rc_work_retry_asked(const rc_work *w)
 {
-    return w->retry_asked;
+    return w && w->retry_asked;
 }
 const char *rc_work_error(const rc_work *w)
 {
@@ -696,6 +696,16 @@ size_t rc_work_produces(const rc_work *w, const char *const **keys)
 
 void rc_work_get_info(const rc_work *w, rc_work_info *out)
 {
+    if (!out) return;
+    if (!w) {
+        /* What the single getters say of no work: no attempt, no times. */
+        *out = (rc_work_info){.created = -1,
+                              .started_at = -1,
+                              .finished_at = -1,
+                              .progress = -1,
+                              .progress_message = ""};
+        return;
+    }
     rc_status st = RC_ST_PENDING;
     switch (w->state) {
     case RC_PENDING: st = w->attempt > 1 ? RC_ST_RETRYING : RC_ST_PENDING; break;
@@ -721,7 +731,7 @@ void rc_work_get_info(const rc_work *w, rc_work_info *out)
 
 const cJSON *rc_result_artifact(const rc_cue *cue, const char *key)
 {
-    const rc_result_art *r = key ? rc_strmap_get(&cue->results, key) : NULL;
+    const rc_result_art *r = cue && key ? rc_strmap_get(&cue->results, key) : NULL;
     return r && r->has_value ? r->value : NULL;
 }
 

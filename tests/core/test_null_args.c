@@ -265,6 +265,32 @@ Test(null_args, rc_work_getters)
     cr_assert_eq(rc_work_needs(NULL, &keys), 0);
     cr_assert_null(keys);
     cr_assert_eq(rc_work_produces(NULL, NULL), 0);
+    cr_assert_eq(rc_work_max_attempts(NULL), 0);
+    cr_assert_not(rc_work_retry_asked(NULL));
+    cr_assert_null(rc_work_ud(NULL));
+}
+/* rc_get of a forgotten id is NULL: its info reads as nothing known. */
+Test(null_args, rc_work_get_info)
+{
+    rc_work_info in;
+    memset(&in, 0xff, sizeof in);
+    rc_work_get_info(NULL, &in);
+    cr_assert_eq(in.attempts, 0);
+    cr_assert_not(in.ready);
+    cr_assert_eq(in.created, -1);
+    cr_assert_eq(in.started_at, -1);
+    cr_assert_eq(in.finished_at, -1);
+    cr_assert_eq(in.progress, -1);
+    cr_assert_str_eq(in.progress_message, "");
+    cr_assert_null(in.last_error);
+    cr_assert_null(in.result);
+    cr_assert_eq(rc_task(cue, "t", NULL, tu_handler, NULL), 0);
+    rc_work_get_info(rc_get(cue, tu_submit(cue, "t", NULL)), NULL);
+}
+Test(null_args, rc_result_artifact)
+{
+    cr_assert_null(rc_result_artifact(NULL, "k"));
+    cr_assert_null(rc_result_artifact(cue, NULL));
 }
 Test(null_args, rc_check)
 {
