@@ -139,7 +139,10 @@ int rc_wait_all(rc_cue *cue, const rc_work_id *ids, size_t n, double timeout_s)
     rc_timer deadline;
     rc_timer_init(&deadline, wait_timeout, &ws);
     rc_timer_set_ref(&deadline, false);
-    if (timeout_s >= 0) rc_timer_start(loop, &deadline, rc_loop_now(loop) + rc_seconds(timeout_s));
+    rc_time now = rc_loop_now(loop), span = rc_seconds(timeout_s);
+    /* A deadline past the end of the clock is none (and must not wrap). */
+    if (timeout_s >= 0 && !(now > 0 && span > RC_TIME_NEVER - now))
+        rc_timer_start(loop, &deadline, now + span);
     rc = rc_loop_run(loop, RC_RUN_DEFAULT);
     rc_timer_stop(loop, &deadline);
     rc_waiter_cancel(&wt);

@@ -295,6 +295,21 @@ Test(work_operations, cancel_unknown_work_is_enoent)
     cr_assert_eq(rc_cancel(cue, 0), RC_ENOENT);
 }
 
+/* A timeout too long for the clock (here, past its end) means no timeout:
+ * the wait ends when the work finishes, not at once. */
+Test(work_operations, wait_with_a_timeout_past_the_end_of_time_waits_for_the_work)
+{
+    task.delay_s = 5;
+    rc_work_id a = tu_submit(cue, "t", NULL);
+    cr_assert_eq(rc_wait(cue, a, 1e300), RC_OK);
+    rc_work_id b = tu_submit(cue, "t", NULL);
+    cr_assert_eq(rc_wait(cue, b, 1e300), RC_OK);
+    rc_work_id c = tu_submit(cue, "t", NULL);
+    cr_assert_eq(rc_wait(cue, c, INFINITY), RC_OK);
+    cr_assert_eq(rc_work_state(rc_get(cue, c)), RC_COMPLETED);
+    cr_assert_float_eq(tu_now_s(loop), 15.0, 1e-9);
+}
+
 Test(work_operations, stats_track_the_lifecycle)
 {
     tu_task slow = {.delay_s = 5};
