@@ -185,7 +185,8 @@ int rc_service_limits(rc_cue *cue, const char *name, unsigned count, double wind
     if (count > RC_RATE_MAX_COUNT)
         return fail(cue, RC_EINVAL, "service '%s': rate count %u is above 10000000", name, count);
     if (count && (isnan(window_s) || window_s <= 0 || window_s > 1e9 || rc_seconds(window_s) <= 0))
-        return fail(cue, RC_EINVAL, "service '%s': rate window must be positive (got %g s)", name,
+        return fail(cue, RC_EINVAL,
+                    "service '%s': rate window must be from 1 ns to 1e9 seconds (got %g s)", name,
                     window_s);
     if (rc_strmap_get(&cue->services_by_name, name))
         return fail(cue, RC_EEXIST, "service '%s' is already registered", name);

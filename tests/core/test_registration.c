@@ -134,6 +134,19 @@ Test(registration, service_limits_rejects_a_nonpositive_window)
     cr_assert_eq(rc_service_limits(cue, "a", 5, 1.0, 2), RC_OK);
 }
 
+/* A positive window out of range is not called "not positive". */
+Test(registration, service_limits_says_what_is_wrong_with_a_window_out_of_range)
+{
+    static const double bad[] = {1e-12, 2e9, 0.0, -1.0};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(rc_service_limits(cue, "a", 5, bad[i], 2), RC_EINVAL);
+        const char *msg = rc_cue_errmsg(cue);
+        cr_assert(strstr(msg, "'a'") && strstr(msg, "from 1 ns to 1e9 seconds"), "window %g: %s",
+                  bad[i], msg);
+    }
+    cr_assert_eq(rc_service_count(cue), 0);
+}
+
 Test(registration, task_with_unknown_service_is_rejected_with_enoent)
 {
     tu_task t = {0};
