@@ -212,8 +212,8 @@ bool rc_timer_active(const rc_timer *timer)
 
 void rc_timer_set_ref(rc_timer *timer, bool ref)
 {
-    /* Changing the ref of an armed timer is not supported by the counter; the
-     * flag is read when the timer is armed and disarmed. */
+    /* The flag is read when the timer is armed: an armed timer is counted
+     * as it was then until it is disarmed (RC_TIMER_COUNTED). */
     if (!timer) return;
     if (ref)
         timer->flags &= ~(unsigned)RC_TIMER_UNREF;
@@ -225,8 +225,8 @@ void rc_timer_stop(rc_loop *loop, rc_timer *timer)
 {
     if (!loop || !rc_timer_active(timer)) return;
     size_t i = timer->heap_index;
-    timer->flags &= ~(unsigned)RC_TIMER_ACTIVE;
-    if (!(timer->flags & RC_TIMER_UNREF)) loop->refd_timers--;
+    if (timer->flags & RC_TIMER_COUNTED) loop->refd_timers--;
+    timer->flags &= ~(unsigned)(RC_TIMER_ACTIVE | RC_TIMER_COUNTED);
     loop->heap_len--;
     if (i != loop->heap_len) {
         heap_place(loop, i, loop->heap[loop->heap_len]);
@@ -247,7 +247,10 @@ int rc_timer_start(rc_loop *loop, rc_timer *timer, rc_time when)
     timer->when = when < loop->now ? loop->now : when;
     timer->seq = ++loop->timer_seq;
     timer->flags |= RC_TIMER_ACTIVE;
-    if (!(timer->flags & RC_TIMER_UNREF)) loop->refd_timers++;
+    if (!(timer->flags & RC_TIMER_UNREF)) {
+        timer->flags |= RC_TIMER_COUNTED;
+        loop->refd_timers++;
+    }
     loop->heap[loop->heap_len++] = timer;
     heap_up(loop, loop->heap_len - 1);
     return 0;

@@ -9,7 +9,9 @@
 #include "alloc.h"
 #include "runcue.h"
 
-enum { RC_TIMER_ACTIVE = 1, RC_TIMER_UNREF = 2 };
+/* COUNTED: the timer was referenced when armed, so it is in refd_timers until
+ * it is disarmed, whatever rc_timer_set_ref says meanwhile. */
+enum { RC_TIMER_ACTIVE = 1, RC_TIMER_UNREF = 2, RC_TIMER_COUNTED = 4 };
 
 typedef struct rc_clock_backend {
     const char *name;

@@ -200,7 +200,8 @@ void rc_timer_init(rc_timer *timer, rc_timer_fn cb, void *arg);
 int rc_timer_start(rc_loop *loop, rc_timer *timer, rc_time when);
 void rc_timer_stop(rc_loop *loop, rc_timer *timer);
 bool rc_timer_active(const rc_timer *timer);
-/* An unreferenced timer fires but does not keep the loop alive by itself. */
+/* An unreferenced timer fires but does not keep the loop alive by itself.
+ * On an armed timer the change takes effect when it is next armed. */
 void rc_timer_set_ref(rc_timer *timer, bool ref);
 
 /* Call fn(arg) once at absolute time `when`; the loop owns the timer. */

@@ -262,6 +262,35 @@ Test(loop, unreferenced_timer_fires_while_something_else_keeps_the_loop_alive)
     cr_assert_eq(fired.who[1], 2);
 }
 
+/* set_ref on an armed timer takes effect when it is next armed; until then
+ * the loop counts it as it was armed, and nothing is counted twice. */
+Test(loop, unreferencing_an_armed_timer_leaves_the_loop_idle_once_it_fired)
+{
+    rc_timer a;
+    arm(&a, 1, 5);
+    rc_timer_set_ref(&a, false);
+
+    cr_assert_eq(rc_loop_run(loop, RC_RUN_DEFAULT), 0);
+
+    cr_assert_eq(fired.n, 1);
+    cr_assert_eq(rc_loop_now(loop), rc_seconds(5));
+}
+
+Test(loop, referencing_an_armed_unreferenced_timer_leaves_the_loop_idle_once_it_fired)
+{
+    rc_timer a, b;
+    rc_timer_init(&a, on_timer, (void *)&ids[1]);
+    rc_timer_set_ref(&a, false);
+    cr_assert_eq(rc_timer_start(loop, &a, rc_seconds(5)), RC_OK);
+    rc_timer_set_ref(&a, true);
+    arm(&b, 2, 10);
+
+    cr_assert_eq(rc_loop_run(loop, RC_RUN_DEFAULT), 0);
+
+    cr_assert_eq(fired.n, 2);
+    cr_assert_eq(rc_loop_now(loop), rc_seconds(10));
+}
+
 Test(loop, loop_ref_keeps_the_loop_alive_until_unref)
 {
     rc_loop_ref(loop);
