@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "loop.h"
 #include "results.h"
 #include "timeouts.h"
 #include "work.h"
@@ -60,6 +61,8 @@ int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts)
                            opts->poll_interval, opts->priority_refresh};
     for (size_t i = 0; i < 6; i++) {
         if (check_seconds(cue, names[i], vals[i])) {
+            /* No cue to hold the message: the loop holds it. */
+            rc_loop_set_error(loop, "rc_cue_new: %s", cue->errmsg);
             rc_free(&a, cue);
             return RC_EINVAL;
         }

@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "alloc.h"
+#include "loop.h"
 #include "runcue.h"
 
 /* COUNTED: the timer was referenced when armed, so it is in refd_timers until
@@ -93,11 +94,6 @@ struct rc_loop {
     char errmsg[256];
 };
 
-void rc_loop_set_error(rc_loop *loop, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
 /* Called by backends when an fd is ready. */
 void rc_loop_fd_ready(rc_loop *loop, int fd, unsigned events);
 

@@ -305,7 +305,8 @@ typedef struct rc_cue_opts {
     const rc_allocator *alloc;
 } rc_cue_opts;
 
-/* Create a cue on `loop`.  opts may be NULL (all defaults). */
+/* Create a cue on `loop`.  opts may be NULL (all defaults).  A bad option
+ * is RC_EINVAL, named in rc_loop_errmsg(loop) (there is no cue to hold it). */
 int rc_cue_new(rc_cue **out, rc_loop *loop, const rc_cue_opts *opts);
 /* Free a cue and all its work.  Must not be called from a callback or while
  * work is running: a later rc_complete() would have no cue to reach. */

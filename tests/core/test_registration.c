@@ -351,3 +351,31 @@ Test(registration, submit_finds_each_task_whatever_the_order)
     for (int k = 0; k < WORKS; k++)
         cr_assert_str_eq(rc_work_task(rc_get(cue, ids[k])), names[which[k]], "work %d", k);
 }
+
+Test(registration, a_bad_cue_option_is_refused_and_named_in_the_loops_message)
+{
+    static const char *const names[] = {"pending_warn_after", "pending_timeout",
+                                        "stall_warn_after",   "stall_timeout",
+                                        "poll_interval",      "priority_refresh"};
+    const double bad[] = {-1, NAN, 2e9};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+            rc_cue_opts o = {0};
+            double *field[] = {&o.pending_warn_after, &o.pending_timeout, &o.stall_warn_after,
+                               &o.stall_timeout,      &o.poll_interval,   &o.priority_refresh};
+            *field[i] = bad[b];
+            rc_cue *c = (rc_cue *)&o; /* set to NULL on failure */
+            cr_assert_eq(rc_cue_new(&c, loop, &o), RC_EINVAL, "%s = %g", names[i], bad[b]);
+            cr_assert_null(c);
+            const char *msg = rc_loop_errmsg(loop);
+            cr_assert(strstr(msg, "rc_cue_new: ") == msg && strstr(msg, names[i]) &&
+                          strstr(msg, "between 0 and 1e9 seconds"),
+                      "%s = %g: '%s'", names[i], bad[b], msg);
+        }
+    }
+    /* The loop goes on as before: a good cue is made on it. */
+    rc_cue *c = NULL;
+    rc_cue_opts good = {.stall_timeout = 30};
+    cr_assert_eq(rc_cue_new(&c, loop, &good), RC_OK);
+    rc_cue_free(c);
+}
