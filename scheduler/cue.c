@@ -133,6 +133,10 @@ void rc_cue_pause(rc_cue *cue, bool paused)
 {
     if (!cue || cue->paused == paused) return;
     cue->paused = paused;
+    /* A pause stops the stall clock; a resume starts it afresh, as if work
+     * had just arrived (a warning given before the pause may come again). */
+    if (!paused) cue->stall_warned = false;
+    rc_stall_arm(cue);
     if (!paused) {
         for (size_t i = 0; i < cue->n_services; i++) rc_mark_runnable(cue, cue->services[i]);
         rc_mark_runnable(cue, &cue->free_svc);

@@ -483,7 +483,9 @@ void rc_stall_arm(rc_cue *cue)
 {
     double warn = cue->opts.stall_warn_after, timeout = cue->opts.stall_timeout;
     if (warn <= 0 && timeout <= 0) return;
-    if (rc_stall_pending(cue) == 0) {
+    /* Nothing pending, or the cue paused (its own choice, not a stall): no
+     * clock, and the next pending work or the resume starts one afresh. */
+    if (rc_stall_pending(cue) == 0 || cue->paused) {
         rc_timer_stop(cue->loop, &cue->stall_timer);
         cue->stall_idle = true;
         return;

@@ -316,7 +316,9 @@ rc_loop *rc_cue_loop(const rc_cue *cue);
 const char *rc_cue_errmsg(const rc_cue *cue);
 
 /* Stop (paused = true) or resume dispatching new work.  Running work goes on;
- * pending work stays pending. */
+ * pending work stays pending.  Time while paused is no stall: the stall clock
+ * (stall_warn_after, stall_timeout) stops, and starts afresh at the resume;
+ * pending_warn_after and pending_timeout go on counting (an item's own). */
 void rc_cue_pause(rc_cue *cue, bool paused);
 bool rc_cue_paused(const rc_cue *cue);
 

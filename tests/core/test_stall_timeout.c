@@ -423,3 +423,50 @@ Test(stall_timeout, the_stall_timer_follows_cancels)
     cr_assert_eq(x->n_fail, 1, "the cancelled work did not fail");
     finish();
 }
+
+/* ---- pause ---- */
+
+Test(stall_timeout, time_while_paused_is_not_a_stall)
+{
+    /* Paused at t=0 with work queued: nothing starts until the resume at
+     * t=100, yet nothing fails; then all of it runs. */
+    start_with(&(rc_cue_opts){.stall_warn_after = 2, .stall_timeout = 5});
+    rc_cue_pause(cue, true);
+    for (int i = 0; i < 3; i++) tu_submit(cue, "quick", NULL);
+    tu_run_until(loop, 100);
+    cr_assert_eq(x->n_swarn, 0, "a warning at t=%g", x->n_swarn ? x->swarn[0].time : 0.0);
+    cr_assert_eq(x->n_fail, 0);
+    cr_assert_eq(tu_stats(cue).pending, 3);
+
+    rc_cue_pause(cue, false);
+    tu_run(loop);
+
+    cr_assert_eq(tu_stats(cue).completed, 3);
+    cr_assert_eq(x->n_fail, 0);
+    finish();
+}
+
+Test(stall_timeout, the_stall_clock_starts_again_at_the_resume)
+{
+    /* Stuck from t=0: warned at 2, paused at 3, resumed at 50: warned again
+     * at 52 and failed at 55, not at once. */
+    start_with(&(rc_cue_opts){.stall_warn_after = 2, .stall_timeout = 5});
+    rc_work_id b = tu_submit(cue, "never", NULL);
+    tu_run_until(loop, 3);
+    cr_assert_eq(x->n_swarn, 1);
+    tu_assert_time_s(x->swarn[0].time, 2);
+    rc_cue_pause(cue, true);
+    tu_run_until(loop, 50);
+    cr_assert_null(tu_xrec_failure(x, b), "failed while paused");
+
+    rc_cue_pause(cue, false);
+    tu_run(loop);
+
+    cr_assert_eq(x->n_swarn, 2);
+    tu_assert_time_s(x->swarn[1].time, 52);
+    const tu_failure *f = tu_xrec_failure(x, b);
+    cr_assert_not_null(f);
+    cr_assert_eq(f->kind, RC_FAIL_STALL_TIMEOUT);
+    tu_assert_time_s(f->time, 55);
+    finish();
+}
