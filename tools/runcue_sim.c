@@ -695,17 +695,27 @@ static int junit_single(const options *o, const char *name, const expect_set *se
     return rc ? 1 : 0;
 }
 
-/* Close the logs; 0 or an exit status. */
-static int close_logs(const options *o, sinks *k, FILE *log_file)
+/* Close the --log file (NULL: none); 0, or 1 with a message if a write to
+ * it failed.  A failed write leaves the error flag set even when fclose
+ * finds nothing left to flush, so both are asked. */
+static int close_log_file(const options *o, FILE *log_file)
 {
-    for (size_t i = 0; i < k->n; i++) sim_eventlog_close(k->v[i]);
-    k->n = 0;
-    if (log_file && fclose(log_file) != 0) {
+    if (!log_file) return 0;
+    bool failed = ferror(log_file) != 0;
+    if ((fclose(log_file) != 0) | failed) {
         fprintf(stderr, "runcue-sim: --log: writing '%s' failed: %s\n", o->log_path,
                 strerror(errno));
         return 1;
     }
     return 0;
+}
+
+/* Close the logs; 0 or an exit status. */
+static int close_logs(const options *o, sinks *k, FILE *log_file)
+{
+    for (size_t i = 0; i < k->n; i++) sim_eventlog_close(k->v[i]);
+    k->n = 0;
+    return close_log_file(o, log_file);
 }
 
 /* Cluster mode: the same log options, then sim_cluster.c. */
@@ -740,7 +750,8 @@ static int run_cluster(const options *o, bool utf8)
         free(report);
         if (golden && (!status || golden != EXIT_GOLDEN)) status = golden;
     }
-    if (log_file && fclose(log_file) != 0) status = 1;
+    if (o->log_path ? close_log_file(o, log_file) : log_file && fclose(log_file) != 0)
+        status = 1;
     return status;
 }
 

@@ -294,6 +294,19 @@ def main():
             "--realtime --speed 50: the same summary as the plain run",
             f"plain {plain.stdout!r}\npaced {paced.stdout!r}\nstderr {paced.stderr[:300]!r}")
 
+    # A log that cannot be written (a full disk) is an error, not a success:
+    # exit 1 and one line naming --log, in plain and cluster runs.
+    if os.path.exists("/dev/full"):
+        runs = [["-n", "1"], ["-n", "3000"]] + ([["--cluster", "1:1", "-n", "3"]]
+                                              if have_cluster else [])
+        for args in runs:
+            r = simtool.run(tool, [*args, "--seed", "1", "--log", "/dev/full"], timeout=60)
+            lines = r.stderr.splitlines()
+            t.check(r.status == 1 and len(lines) == 1 and "--log" in lines[0]
+                    and "/dev/full" in lines[0],
+                    f"{' '.join(args)} --log /dev/full: exit 1, one line naming --log",
+                    f"command: {r.command()}\nexit {r.status}\nstderr {r.stderr[:300]!r}")
+
     # Allowed together: --format with -v (the log on stdout in that format),
     # --speed with --realtime.
     for args in (["--format", "jsonl", "-v"], ["--speed", "100", "--realtime"]):
