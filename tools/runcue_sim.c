@@ -4,6 +4,7 @@
  * latency, errors and artifact invalidation.  Same options and seed: the same
  * event log and report, byte for byte. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <langinfo.h>
@@ -755,8 +756,20 @@ static int run_cluster(const options *o, bool utf8)
     return status;
 }
 
+/* Started with descriptor 0, 1 or 2 closed, the first file opened (the
+ * --log file) would take its number, and the summary meant for stdout would
+ * be written into it.  /dev/null holds each closed one, opened the wrong way
+ * round so that the stream still fails as a closed one does. */
+static void hold_standard_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF)
+            open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY); /* the lowest free: fd */
+}
+
 int main(int argc, char **argv)
 {
+    hold_standard_fds();
     setlocale(LC_CTYPE, ""); /* symbols only; numbers stay in the C locale */
     bool utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
     options o = {0};

@@ -9,7 +9,9 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True
 import simtool  # noqa: E402
@@ -306,6 +308,19 @@ def main():
                     and "/dev/full" in lines[0],
                     f"{' '.join(args)} --log /dev/full: exit 1, one line naming --log",
                     f"command: {r.command()}\nexit {r.status}\nstderr {r.stderr[:300]!r}")
+
+    # Started with stdout closed, the summary does not land in the --log
+    # file (which would otherwise take descriptor 1): the log stays JSON Lines.
+    with tempfile.TemporaryDirectory(prefix="runcue-sim-test-") as tmp:
+        path = os.path.join(tmp, "log.jsonl")
+        argv = [tool, "-n", "2", "--seed", "1", "--log", path, "--format", "jsonl"]
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           env=simtool.tool_env(), timeout=60, preexec_fn=lambda: os.close(1))
+        with open(path, "rb") as f:
+            data = f.read()
+        t.check(b"Summary" not in data and not simtool.check_log_shape(data)[1],
+                "stdout closed: the --log file holds the log only",
+                f"exit {p.returncode}\nlog {data[-300:]!r}\nstderr {p.stderr[:300]!r}")
 
     # Allowed together: --format with -v (the log on stdout in that format),
     # --speed with --realtime.
