@@ -767,9 +767,21 @@ static void hold_standard_fds(void)
             open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY); /* the lowest free: fd */
 }
 
+/* Output that never reached stdout (a full disk, a closed descriptor) is an
+ * error on every way out, --help's included: one line on stderr, exit 1.
+ * (A pipe closed by its reader still ends the run with SIGPIPE.) */
+static void check_stdout_at_exit(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "runcue-sim: writing to stdout failed: %s\n", strerror(errno));
+        _exit(1);
+    }
+}
+
 int main(int argc, char **argv)
 {
     hold_standard_fds();
+    atexit(check_stdout_at_exit);
     setlocale(LC_CTYPE, ""); /* symbols only; numbers stay in the C locale */
     bool utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
     options o = {0};

@@ -309,6 +309,24 @@ def main():
                     f"{' '.join(args)} --log /dev/full: exit 1, one line naming --log",
                     f"command: {r.command()}\nexit {r.status}\nstderr {r.stderr[:300]!r}")
 
+    # Output that cannot reach stdout (a full disk, a closed descriptor) is
+    # an error: exit 1 and one line saying so, for a run and for --help.
+    if os.path.exists("/dev/full"):
+        for args in (["-n", "1", "--seed", "1"], ["-n", "1", "--seed", "1", "--report", "json"],
+                     ["--help"]):
+            with open("/dev/full", "wb") as full:
+                p = subprocess.run([tool, *args], stdin=subprocess.DEVNULL, stdout=full,
+                                   stderr=subprocess.PIPE, env=simtool.tool_env(), timeout=60)
+            lines = p.stderr.decode("utf-8", "replace").splitlines()
+            t.check(p.returncode == 1 and len(lines) == 1 and "stdout" in lines[0],
+                    f"{' '.join(args)} > /dev/full: exit 1, one line naming stdout",
+                    f"exit {p.returncode}\nstderr {p.stderr[:300]!r}")
+    p = subprocess.run([tool, "-n", "1", "--seed", "1"], stdin=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, env=simtool.tool_env(), timeout=60,
+                       preexec_fn=lambda: os.close(1))
+    t.check(p.returncode == 1 and b"stdout" in p.stderr, "stdout closed: exit 1 naming stdout",
+            f"exit {p.returncode}\nstderr {p.stderr[:300]!r}")
+
     # Started with stdout closed, the summary does not land in the --log
     # file (which would otherwise take descriptor 1): the log stays JSON Lines.
     with tempfile.TemporaryDirectory(prefix="runcue-sim-test-") as tmp:
