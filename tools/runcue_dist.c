@@ -6,6 +6,7 @@
  * rate window and the next allowed start, agents with their last heartbeat
  * and leases, the oldest lease, dead letters and counters.  One read-only
  * call (rc_redis_snapshot) per namespace. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,5 +191,10 @@ int main(int argc, char **argv)
         cJSON_free(s);
     }
     cJSON_Delete(all);
+    /* Shown only if it reached stdout (not a full disk, not a closed one). */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "runcue-dist: writing to stdout failed: %s\n", strerror(errno));
+        return 1;
+    }
     return 0;
 }

@@ -76,13 +76,17 @@ static void nap_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Start argv with stdout and stderr to `out`; the pid is killed at teardown. */
-static pid_t spawn(const char *out, char *const argv[])
+/* Start argv with stdout to `out` and stderr to `err` (NULL: to `out` too);
+ * the pid is killed at teardown. */
+static pid_t spawn_to(const char *out, const char *err, char *const argv[])
 {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (err)
+        posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    else
+        posix_spawn_file_actions_adddup2(&fa, 1, 2);
     pid_t pid;
     int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -90,6 +94,12 @@ static pid_t spawn(const char *out, char *const argv[])
     cr_assert(n_procs < MAX_PROCS);
     procs[n_procs++] = pid;
     return pid;
+}
+
+/* Start argv with stdout and stderr to `out`. */
+static pid_t spawn(const char *out, char *const argv[])
+{
+    return spawn_to(out, NULL, argv);
 }
 
 /* Wait for pid to exit (timeout_s); its exit status, or -1 on a timeout. */
@@ -717,6 +727,13 @@ Test(redis_procs, dist_status_shows_services_agents_and_leases)
     cr_assert(strstr(text, "service api: 20 per 1s, 2 at once, lease 4s"), "%s", text);
     cr_assert(strstr(text, "agent a1: alive"), "%s", text);
     cr_assert(strstr(text, "dead letters: 0"), "%s", text);
+    free(text);
+    /* stdout on a full disk: nothing was shown, and it says so */
+    char *full[] = {getenv("RUNCUE_DIST"), "status", "--url", srv.url, "--ns", "t", NULL};
+    unlink(out);
+    cr_assert_eq(wait_exit(spawn_to("/dev/full", out, full), 10), 1);
+    text = slurp(out);
+    cr_assert(strstr(text, "runcue-dist: writing to stdout failed"), "%s", text);
     free(text);
     cr_assert_eq(run_dist(out, "--timeout", "x", NULL), 2);
     cr_assert_eq(run_dist(out, "--bogus", NULL, NULL), 2);
