@@ -22,17 +22,21 @@ int runcue_top_main(int argc, char **argv);
 #define main runcue_viz_main
 #define usage viz_usage
 #define parse_args viz_parse_args
+#define refused_letter viz_refused_letter
 #include "../../tools/runcue_viz.c"
 #undef main
 #undef usage
 #undef parse_args
+#undef refused_letter
 #define main runcue_top_main
 #define usage top_usage
 #define parse_args top_parse_args
+#define refused_letter top_refused_letter
 #include "../../tools/runcue_top.c"
 #undef main
 #undef usage
 #undef parse_args
+#undef refused_letter
 
 enum { MAX_ARGS = 32 };
 

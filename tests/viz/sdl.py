@@ -276,6 +276,17 @@ def main():
         check(v.returncode == 2 and v.stderr.startswith("runcue-viz: --size: ")
               and len(v.stderr.splitlines()) == 1,
               f"runcue-viz: a bad --size {bad!r} exits 2 with one line", v.stderr)
+    # A missing value is said to be missing; an unknown letter is named even
+    # inside a cluster ("-xy") or after another option.
+    for args, words in ((["--wait"], "--wait needs a value"),
+                        (["x", "--size"], "--size needs a value"),
+                        (["-xy", "x"], "unknown option '-x'"),
+                        (["--exit-at-end", "-xy", "x"], "unknown option '-x'"),
+                        (["--exit-at-end=1", "x"], "unknown option '--exit-at-end=1'"),
+                        (["--bogus", "x"], "unknown option '--bogus'")):
+        v = subprocess.run([VIZ, *args], capture_output=True, text=True, timeout=30)
+        check(v.returncode == 2 and len(v.stderr.splitlines()) == 1 and words in v.stderr,
+              f"runcue-viz {' '.join(args)}: exit 2, one line saying {words}", v.stderr)
     for good in ["320x200", "8192x8192", "00800x0600"]:
         v = subprocess.run([VIZ, "--size", good, "--help"], capture_output=True, text=True,
                            timeout=30)

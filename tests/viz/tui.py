@@ -369,6 +369,23 @@ def test_main_sh():
 
 
 
+def test_usage_errors():
+    """A bad command line is one line naming what is wrong, exit 2: a
+    missing value is said to be missing, and an unknown letter is named even
+    inside a cluster ("-xy") or after another option."""
+    for args, words in ((["--wait"], "--wait needs a value"),
+                        (["x", "--wait"], "--wait needs a value"),
+                        (["-xy", "x"], "unknown option '-x'"),
+                        (["--once", "-xy", "x"], "unknown option '-x'"),
+                        (["--wait=1", "-ay", "x"], "unknown option '-a'"),
+                        (["--once=1", "x"], "unknown option '--once=1'"),
+                        (["--bogus", "x"], "unknown option '--bogus'")):
+        r = subprocess.run([TOP, *args], capture_output=True, text=True, timeout=30)
+        lines = r.stderr.splitlines()
+        check(r.returncode == 2 and len(lines) == 1 and words in lines[0],
+              f"runcue-top {' '.join(args)}: exit 2, one line saying {words}", r.stderr)
+
+
 def main():
     if not shutil.which("tmux"):
         print("tmux is not installed", file=sys.stderr)
@@ -378,7 +395,7 @@ def main():
     try:
         for test in (test_counts_and_quit, test_pause_and_step, test_deadlock_and_resize,
                      test_root_causes, test_sigint, test_hangup, test_attached,
-                     test_rates_mid_run, test_progress, test_main_sh):
+                     test_rates_mid_run, test_progress, test_main_sh, test_usage_errors):
             try:
                 test()
             except AssertionError as e:
