@@ -65,7 +65,15 @@ static int read_password(rconn_cfg *cfg, const rc_redis_conn *conn, char *err, s
             return RC_ESYS;
         }
         size_t n = fread(buf, 1, sizeof buf - 1, f);
+        /* A directory opens, then fails to read: not an empty password. */
+        const int read_errno = ferror(f) ? errno : 0;
         fclose(f);
+        if (read_errno) {
+            memset(buf, 0, sizeof buf);
+            snprintf(err, errlen, "cannot read the password file '%s': %s",
+                     quoted(q, conn->password_file), strerror(read_errno));
+            return RC_ESYS;
+        }
         /* The first line, up to its end or the end of what was read; a NUL
          * in it would cut the password short without a word. */
         size_t line = 0;

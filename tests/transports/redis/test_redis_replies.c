@@ -329,6 +329,17 @@ Test(redis_replies, a_nul_in_the_password_file_is_refused)
     cr_assert(strstr(err, "NUL byte"), "%s", err);
 }
 
+Test(redis_replies, a_password_file_that_cannot_be_read_is_refused)
+{
+    /* A directory opens, then fails to read: it is no empty password. */
+    rc_redis_conn conn = {.url = "unix:/nonexistent/redis.sock", .password_file = "/"};
+    cJSON *out;
+    char err[256] = "";
+    int rc = rc_redis_snapshot(&conn, 0.1, &out, err, sizeof err);
+    cr_assert_eq(rc, RC_ESYS, "%s", err);
+    cr_assert(strstr(err, "cannot read the password file '/'"), "%s", err);
+}
+
 /* ---- the address ---- */
 
 typedef struct url_case {
