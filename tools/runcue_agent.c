@@ -150,6 +150,7 @@ int main(int argc, char **argv)
     if (!ao.n_services) return bad("name at least one --service", NULL);
     if (!n_tasks) return bad("name at least one --task", NULL);
     if (optind >= argc) return bad("no worker command (after --)", NULL);
+    if (!argv[optind][0]) return bad("the worker command (after --) is empty", NULL);
     ao.services = services;
 
     rc_loop *loop;

@@ -611,6 +611,8 @@ Test(redis_procs, agent_usage_errors_exit_2)
         {getenv("RUNCUE_AGENT"), "--url", srv.url, "--task", "job", "--", "true", NULL},
         {getenv("RUNCUE_AGENT"), "--url", srv.url, "--ns", "bad ns", "--service", "api", "--task",
          "job", "--", "true", NULL},
+        {getenv("RUNCUE_AGENT"), "--url", srv.url, "--service", "api", "--task", "job", "--", "",
+         NULL},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         unlink(out);
@@ -620,6 +622,10 @@ Test(redis_procs, agent_usage_errors_exit_2)
         cr_assert(strstr(text, "runcue-agent"), "case %zu: %s", k, text);
         free(text);
     }
+    /* the empty worker command is named, not an empty message */
+    text = slurp(out);
+    cr_assert(strstr(text, "worker command (after --) is empty"), "%s", text);
+    free(text);
 }
 
 /* The job hash field `field` of the job whose payload has "i": i. */
