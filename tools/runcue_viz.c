@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "live.h"
 
@@ -56,22 +55,6 @@ static bool parse_size(const char *s, int *w, int *h)
            parse_dimension(&s, VIEW_MIN_H, h) && *s == 0;
 }
 
-/* Whether getopt_long refused a letter (optopt, maybe inside "-xy", when
- * `arg`, argv[optind - 1], is the argument before it) rather than `arg`
- * itself: an unknown long option (optopt 0) or a flag given a value
- * ("--once=1": optopt is the flag's val). */
-static bool refused_letter(const char *arg, const struct option *longs)
-{
-    if (optopt <= 0 || optopt >= 128) return false;
-    const char *eq = strchr(arg, '=');
-    if (strncmp(arg, "--", 2) != 0 || !eq) return true;
-    for (const struct option *l = longs; l->name; l++)
-        if (l->val == optopt && l->has_arg == no_argument &&
-            strncmp(l->name, arg + 2, (size_t)(eq - arg - 2)) == 0)
-            return false;
-    return true;
-}
-
 /* The command line into *lo (the segment's name points into argv): -1 to
  * go on, or the exit status to leave with (0 after --help, 2 on bad usage,
  * with one line on stderr). */
@@ -111,15 +94,7 @@ static int parse_args(int argc, char **argv, live_opts *lo)
         case 'a': lo->any_owner = true; break;
         case 'h': usage(stdout); return 0;
         case ':':
-            fprintf(stderr, "runcue-viz: %s needs a value (see --help)\n", argv[optind - 1]);
-            return 2;
-        default:
-            if (refused_letter(argv[optind - 1], longs))
-                fprintf(stderr, "runcue-viz: unknown option '-%c' (see --help)\n", optopt);
-            else
-                fprintf(stderr, "runcue-viz: unknown option '%s' (see --help)\n",
-                        argv[optind - 1]);
-            return 2;
+        default: live_bad_option("runcue-viz", c, argv, longs); return 2;
         }
     }
     if (optind != argc - 1) {

@@ -22,7 +22,6 @@ int runcue_top_main(int argc, char **argv);
 #define main runcue_viz_main
 #define usage viz_usage
 #define parse_args viz_parse_args
-#define refused_letter viz_refused_letter
 #include "../../tools/runcue_viz.c"
 #undef main
 #undef usage
