@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -520,6 +521,10 @@ static void parse(int argc, char **argv, options *o)
             "more than the simulator represents",
             o->cfg.latency_ms, o->cfg.outlier_mult, SIM_LATENCY_MAX_MS);
     if (o->update_golden && !o->golden) bad("--update-golden", "needs --golden FILE");
+    struct stat st; /* checked again when it is replaced, after the run */
+    if (o->update_golden && stat(o->golden, &st) == 0 && !S_ISREG(st.st_mode))
+        bad("--golden", "'%s' is not a regular file; --update-golden replaces only a file",
+            o->golden);
     check_conflicts(o);
     if (o->tui && o->no_tui) bad("--tui", "cannot be combined with --no-tui");
     if (o->tui && o->sdl) bad("--tui", "cannot be combined with --sdl");
@@ -607,6 +612,13 @@ static void mirror_records(sim *s, const sim_event_record *rec, void *ud)
 /* Copy the run's log to path through a temporary file renamed over it. */
 static int update_golden(const char *path, FILE *run_log)
 {
+    /* The rename would put a file where a device or a pipe was (as root,
+     * /dev/null itself): only a regular file, or none, is replaced. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        fprintf(stderr, "runcue-sim: --golden: '%s' is not a regular file; not replaced\n", path);
+        return EXIT_USAGE;
+    }
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid()) >= (int)sizeof tmp) {
         fprintf(stderr, "runcue-sim: --golden: path too long\n");

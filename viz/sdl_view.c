@@ -12,12 +12,14 @@
  * given seed the final frame is the same run to run. */
 #include <SDL.h>
 #include <SDL2_gfxPrimitives.h>
+#include <errno.h>
 #include <math.h>
 #include <png.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "live.h"
@@ -640,9 +642,24 @@ static int write_png(const view *v, SDL_Surface *surf, const char *path)
     img.width = (png_uint_32)rgb24->w;
     img.height = (png_uint_32)rgb24->h;
     img.format = PNG_FORMAT_RGB;
-    int ok = png_image_write_to_file(&img, path, 0, rgb24->pixels, rgb24->pitch, NULL);
-    if (!ok)
-        live_error(v->opts, "cannot write the screenshot '%s': %s", path, img.message);
+    /* Opened here, not by png_image_write_to_file: that one removes the
+     * path when a write fails, and a device or pipe (/dev/full, /dev/stdout)
+     * is no file of ours to remove.  A regular file is, half written. */
+    FILE *f = fopen(path, "wb");
+    int ok = 0;
+    if (!f) {
+        live_error(v->opts, "cannot write the screenshot '%s': %s", path, strerror(errno));
+    } else {
+        ok = png_image_write_to_stdio(&img, f, 0, rgb24->pixels, rgb24->pitch, NULL);
+        const int werr = ferror(f) ? errno : 0;
+        if (fclose(f) != 0 && ok) ok = 0, img.message[0] = 0;
+        if (!ok) {
+            live_error(v->opts, "cannot write the screenshot '%s': %s", path,
+                       img.message[0] ? img.message : strerror(werr ? werr : errno));
+            struct stat st;
+            if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) remove(path);
+        }
+    }
     png_image_free(&img);
     SDL_FreeSurface(rgb24);
     return ok ? 0 : 1;

@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import tempfile
@@ -339,6 +340,21 @@ def main():
         t.check(b"Summary" not in data and not simtool.check_log_shape(data)[1],
                 "stdout closed: the --log file holds the log only",
                 f"exit {p.returncode}\nlog {data[-300:]!r}\nstderr {p.stderr[:300]!r}")
+
+    # --update-golden replaces a regular file only: a FIFO (or a device, as
+    # root /dev/null itself) named by --golden is refused before the run and
+    # is still there, as it was.
+    with tempfile.TemporaryDirectory(prefix="runcue-sim-test-") as tmp:
+        fifo = os.path.join(tmp, "golden.jsonl")
+        os.mkfifo(fifo)
+        r = simtool.run(tool, ["-n", "3", "--seed", "1", "--golden", fifo, "--update-golden"],
+                        timeout=30)
+        lines = r.stderr.splitlines()
+        t.check(r.status == 2 and len(lines) == 1 and "not a regular file" in lines[0]
+                and "Summary" not in r.stdout and stat.S_ISFIFO(os.stat(fifo).st_mode)
+                and os.listdir(tmp) == ["golden.jsonl"],
+                "--update-golden onto a FIFO: refused before the run, the FIFO left alone",
+                f"exit {r.status}\nstderr {r.stderr[:300]!r}\n{os.listdir(tmp)}")
 
     # Allowed together: --format with -v (the log on stdout in that format),
     # --speed with --realtime.

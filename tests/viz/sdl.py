@@ -9,6 +9,7 @@ runcue-viz attached to another process.
 Needs RUNCUE_SIM and RUNCUE_VIZ (set by meson).
 """
 import os
+import stat
 import struct
 import subprocess
 import sys
@@ -295,6 +296,22 @@ def main():
     for f in os.listdir(tmp):
         os.unlink(os.path.join(tmp, f))
     os.rmdir(tmp)
+    # A screenshot onto a device that takes no bytes (/dev/full's kind)
+    # fails with one line, and the device is still there: the C library's
+    # PNG writer would remove the path it failed to write.  As root the
+    # device is a copy made in a scratch folder (never /dev/full itself).
+    with tempfile.TemporaryDirectory(prefix="runcue-sdl-full-") as scratch:
+        full = "/dev/full"
+        if os.geteuid() == 0:
+            full = os.path.join(scratch, "full")
+            os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+        if os.path.exists(full):
+            r = shoot(["--scenario", "fanout", "-n", "5", "--seed", "1"], full)
+            lines = r.stderr.splitlines()
+            check(r.returncode == 1 and "cannot write the screenshot" in lines[-1]
+                  and os.path.exists(full) and stat.S_ISCHR(os.stat(full).st_mode),
+                  "--screenshot onto a full device: exit 1 saying so, the device left in place",
+                  r.stderr)
     return T.finish()
 
 
