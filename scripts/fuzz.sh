@@ -30,7 +30,7 @@ TARGETS=(
   "segment | tests/fuzz/fuzz_segment.c | harness/*.c scheduler/*.c viz/viewmodel.c viz/plain.c | scheduler/include scheduler harness/include harness viz tests/fuzz | libcjson"
   "rate | tests/fuzz/fuzz_rate.c | scheduler/*.c | scheduler/include scheduler tests/fuzz | libcjson"
   "golden | tests/fuzz/fuzz_golden.c | libsim/golden.c libsim/utf8.c | scheduler/include libsim tests/fuzz | "
-  "view_options | tests/fuzz/fuzz_view_options.c | harness/*.c scheduler/*.c viz/live.c viz/viewmodel.c viz/plain.c viz/tui_none.c viz/sdl_none.c | scheduler/include scheduler harness/include harness viz tools tests/fuzz | libcjson"
+  "view_options | tests/fuzz/fuzz_view_options.c | harness/*.c scheduler/*.c tools/cli_opts.c viz/live.c viz/viewmodel.c viz/plain.c viz/tui_none.c viz/sdl_none.c | scheduler/include scheduler harness/include harness viz tools tests/fuzz | libcjson"
   "sim_options | tests/fuzz/fuzz_sim_options.c | scenarios/*.c libsim/*.c harness/*.c scheduler/*.c viz/live.c viz/live_load.c viz/viewmodel.c viz/plain.c tools/sim_check.c tools/sim_command.c tools/sim_progress.c tools/sim_cluster.c tools/sim_live.c tools/shm_cleanup.c | scheduler/include scheduler harness/include harness libsim scenarios viz tools tests/fuzz | libcjson lua5.1"
   "redis_replies | tests/fuzz/fuzz_redis_replies.c | transports/redis/replies.c | scheduler/include transports/redis tests/fuzz | libcjson hiredis"
   "redis_url | tests/fuzz/fuzz_redis_url.c | transports/redis/rconn_cfg.c transports/redis/replies.c | scheduler/include transports/include transports/redis tests/fuzz | libcjson hiredis"

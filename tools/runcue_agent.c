@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_opts.h"
 #include "runcue_redis.h"
 #include "runcue_shm.h"
 #include "runcue_transport.h"
@@ -116,8 +117,9 @@ int main(int argc, char **argv)
         {"name", required_argument, 0, 'N'}, {"one-shot", no_argument, 0, 'o'},
         {"shm", required_argument, 0, 'm'},  {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
+    opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:h", longs, NULL)) != -1) {
         char *end;
         long v;
         switch (c) {
@@ -143,7 +145,7 @@ int main(int argc, char **argv)
         case 'o': one_shot = true; break;
         case 'm': shm = optarg; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: cli_bad_option("runcue-agent", c, argv, longs); return 2;
         }
     }
     if (!ao.conn.url) return bad("--url is required", NULL);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_opts.h"
 #include "runcue_redis.h"
 
 #define MAX_NS 64
@@ -131,8 +132,9 @@ int main(int argc, char **argv)
         return bad(argc < 2 ? "no command" : "unknown command", argc < 2 ? NULL : argv[1]);
     }
     optind = 2;
+    opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'u':
@@ -163,7 +165,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         default:
-            usage(stderr);
+            cli_bad_option("runcue-dist", c, argv, longs);
             return 2;
         }
     }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli_opts.h"
 #include "live.h"
 #include "runcue_shm.h"
 
@@ -77,7 +78,7 @@ static int parse_args(int argc, char **argv, live_opts *lo, bool *once)
         case 'a': lo->any_owner = true; break;
         case 'h': usage(stdout); return 0;
         case ':':
-        default: live_bad_option("runcue-top", c, argv, longs); return 2;
+        default: cli_bad_option("runcue-top", c, argv, longs); return 2;
         }
     }
     if (optind != argc - 1) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli_opts.h"
 #include "live.h"
 
 static void usage(FILE *out)
@@ -94,7 +95,7 @@ static int parse_args(int argc, char **argv, live_opts *lo)
         case 'a': lo->any_owner = true; break;
         case 'h': usage(stdout); return 0;
         case ':':
-        default: live_bad_option("runcue-viz", c, argv, longs); return 2;
+        default: cli_bad_option("runcue-viz", c, argv, longs); return 2;
         }
     }
     if (optind != argc - 1) {

@@ -44,13 +44,6 @@ static inline void live_set_speed(const live_driver *d, double v) { d->ops->set_
 /* Wall-clock seconds (CLOCK_MONOTONIC). */
 double live_wall(void);
 
-struct option;
-/* runcue-top's and runcue-viz's getopt_long (optstring ":...", opterr 0)
- * answered c (':' or '?') for argv[optind - 1]: say on stderr, one line, what
- * was wrong: "PROG: --wait needs a value" or "PROG: unknown option '-x'"
- * (a letter, maybe inside "-xy") or "... '--nope'" (see --help). */
-void live_bad_option(const char *prog, int c, char *const *argv, const struct option *longs);
-
 typedef struct live_opts {
     const char *prog;       /* the program, for messages (NULL: "runcue") */
     const char *shm_name;   /* the segment to read */

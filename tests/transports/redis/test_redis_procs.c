@@ -620,6 +620,9 @@ Test(redis_procs, agent_usage_errors_exit_2)
         text = slurp(out);
         cr_assert_eq(st, 2, "case %zu: status %d: %s", k, st, text);
         cr_assert(strstr(text, "runcue-agent"), "case %zu: %s", k, text);
+        /* an unknown option: one line naming it, not getopt's and the usage */
+        if (k == 0)
+            cr_assert_str_eq(text, "runcue-agent: unknown option '--bogus' (see --help)\n");
         free(text);
     }
     /* the empty worker command is named, not an empty message */
@@ -743,5 +746,8 @@ Test(redis_procs, dist_status_shows_services_agents_and_leases)
     free(text);
     cr_assert_eq(run_dist(out, "--timeout", "x", NULL), 2);
     cr_assert_eq(run_dist(out, "--bogus", NULL, NULL), 2);
+    text = slurp(out);
+    cr_assert_str_eq(text, "runcue-dist: unknown option '--bogus' (see --help)\n");
+    free(text);
     cr_assert_eq(wait_exit(s, 30), 0);
 }
