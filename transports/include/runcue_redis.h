@@ -56,7 +56,8 @@ typedef struct rc_redis_conn {
     const char *url;
     const char *user;          /* ACL user; NULL: the default user */
     const char *password_file; /* its first line is the password; NULL: none */
-    const char *password_env;  /* an environment variable holding it; NULL: none */
+    const char *password_env;  /* an environment variable holding it; NULL: none
+                                * (not both: RC_EINVAL) */
     const char *ns;            /* namespace: [A-Za-z0-9_.-]{1,64}; NULL: "default" */
     double reconnect_max_s;    /* backoff cap; 0: 2 s */
 } rc_redis_conn;

@@ -57,6 +57,13 @@ static bool user_ok(const char *s, size_t n)
 static int read_password(rconn_cfg *cfg, const rc_redis_conn *conn, char *err, size_t errlen)
 {
     char buf[PASSWORD_MAX + 2], q[RR_QUOTE_LEN];
+    if (conn->password_file && conn->password_env) {
+        /* Which one was meant?  Neither wins by a rule nobody reads. */
+        snprintf(err, errlen,
+                 "both a password file and a password variable (password_file, password_env; "
+                 "--password-file, --password-env): give one");
+        return RC_EINVAL;
+    }
     if (conn->password_file) {
         FILE *f = fopen(conn->password_file, "r");
         if (!f) {

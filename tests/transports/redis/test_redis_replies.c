@@ -340,6 +340,18 @@ Test(redis_replies, a_password_file_that_cannot_be_read_is_refused)
     cr_assert(strstr(err, "cannot read the password file '/'"), "%s", err);
 }
 
+Test(redis_replies, a_password_file_and_a_password_variable_together_are_refused)
+{
+    rc_redis_conn conn = {.url = "unix:/nonexistent/redis.sock",
+                          .password_file = "/nonexistent/pw",
+                          .password_env = "RUNCUE_TEST_NO_SUCH_VARIABLE"};
+    cJSON *out;
+    char err[256] = "";
+    int rc = rc_redis_snapshot(&conn, 0.1, &out, err, sizeof err);
+    cr_assert_eq(rc, RC_EINVAL, "%s", err);
+    cr_assert(strstr(err, "both a password file and a password variable"), "%s", err);
+}
+
 /* ---- the address ---- */
 
 typedef struct url_case {
