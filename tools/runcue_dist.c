@@ -174,6 +174,11 @@ int main(int argc, char **argv)
     if (!n_ns) nss[n_ns++] = "default";
     cJSON *all = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(all, "namespaces");
+    if (!list) {
+        cJSON_Delete(all);
+        fprintf(stderr, "runcue-dist: out of memory\n");
+        return 1;
+    }
     for (size_t i = 0; i < n_ns; i++) {
         conn.ns = nss[i];
         cJSON *snap;
@@ -189,6 +194,11 @@ int main(int argc, char **argv)
     }
     if (json) {
         char *s = cJSON_Print(all);
+        if (!s) {
+            cJSON_Delete(all);
+            fprintf(stderr, "runcue-dist: out of memory\n");
+            return 1;
+        }
         puts(s);
         cJSON_free(s);
     }
