@@ -26,6 +26,7 @@ struct rconn {
     bool closing;
     bool engaged; /* watch the fd (keep the loop alive); else only remember */
     bool loaded_once; /* FUNCTION LOAD already raced once */
+    bool was_reset;   /* the last drop was rconn_reset: keep backing off */
     double backoff_s;
     rc_timer retry_timer;
     uint64_t reconnects;
@@ -138,7 +139,10 @@ static void check_version(rconn *c);
 static void become_ready(rconn *c)
 {
     c->st = ST_READY;
-    c->backoff_s = BACKOFF_MIN_S;
+    /* A server that accepts connections but refuses the commands (out of
+     * memory) is reset at each attempt: only a drop of its own ends that. */
+    if (!c->was_reset) c->backoff_s = BACKOFF_MIN_S;
+    c->was_reset = false;
     c->err[0] = '\0';
     if (c->cfg.on_ready) c->cfg.on_ready(c, c->cfg.ud);
 }
@@ -371,13 +375,14 @@ void rconn_set_engaged(rconn *c, bool engaged)
 void rconn_reset(rconn *c, const char *why)
 {
     snprintf(c->err, sizeof c->err, "%s", why);
+    c->was_reset = true;
     if (c->ac) redisAsyncDisconnect(c->ac);
 }
 
 bool rconn_transient(const redisReply *reply)
 {
     if (!reply || reply->type != REDIS_REPLY_ERROR || !reply->str) return false;
-    static const char *const prefixes[] = {"LOADING", "BUSY ", "MASTERDOWN", "TRYAGAIN"};
+    static const char *const prefixes[] = {"LOADING", "BUSY ", "MASTERDOWN", "TRYAGAIN", "OOM "};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp(reply->str, prefixes[i], strlen(prefixes[i])) == 0) return true;
     return strstr(reply->str, "Function not found") != NULL;

@@ -63,11 +63,13 @@ int rconn_cmd(rconn *c, redisCallbackFn *fn, void *pd, int argc, const char **ar
  * is engaged again.  Lets a scheduler's loop go idle when nothing is in
  * flight. */
 void rconn_set_engaged(rconn *c, bool engaged);
-/* Drop the connection and reconnect (after a protocol surprise). */
+/* Drop the connection and reconnect (after a protocol surprise or a
+ * transient error).  Resets in a row back off as failed connects do. */
 void rconn_reset(rconn *c, const char *why);
 /* Whether reply is an error that a new connection cures: the library was
  * removed since the connection checked it (reconnecting loads it again), or
- * the server is loading its data or busy (reconnecting backs off).  The
+ * the server is loading its data, busy or out of memory (maxmemory reached
+ * with noeviction: reconnecting backs off until it has room again).  The
  * caller resets the connection and sends the command again. */
 bool rconn_transient(const redisReply *reply);
 

@@ -377,3 +377,175 @@ Test(redis_e2e, remote_reasons_in_debug_blocked)
     rc_cue_free(sc);
     rc_loop_free(loop);
 }
+
+/* ---- a server out of memory (maxmemory reached, noeviction) ---- */
+
+/* Fill the server past its maxmemory (each SET is admitted while under it),
+ * or empty it again. */
+static void server_fill(bool full)
+{
+    redisContext *c = redisConnectUnix(srv.sock);
+    cr_assert(c && !c->err);
+    redisReply *rep = full ? redisCommand(c, "EVAL %s 0",
+                                          "local s = string.rep('x', 1000000) "
+                                          "for i = 1, 6 do redis.call('SET', 'junk' .. i, s) end")
+                           : redisCommand(c, "DEL junk1 junk2 junk3 junk4 junk5 junk6");
+    cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s", rep ? rep->str : c->errstr);
+    freeReplyObject(rep);
+    redisFree(c);
+}
+
+static void server_kill_clients(void)
+{
+    redisContext *c = redisConnectUnix(srv.sock);
+    cr_assert(c && !c->err);
+    freeReplyObject(redisCommand(c, "CLIENT KILL TYPE normal SKIPME yes"));
+    redisFree(c);
+}
+
+static void run_for(rc_loop *loop, double seconds)
+{
+    bool done = false;
+    rc_timer t;
+    rc_timer_init(&t, stop_at, &done);
+    rc_timer_start(loop, &t, rc_loop_now(loop) + rc_seconds(seconds));
+    while (!done) rc_loop_run(loop, RC_RUN_ONCE);
+}
+
+/* The job fills the server before it returns: its finish meets the OOM. */
+static rc_job_status fill_then_echo(const rc_job *job, cJSON **result, char *err, size_t errlen,
+                                    void *ud)
+{
+    (void)err, (void)errlen, (void)ud;
+    pthread_mutex_lock(&mu);
+    calls++;
+    pthread_mutex_unlock(&mu);
+    server_fill(true);
+    *result = cJSON_Duplicate(job->params, 1);
+    return RC_JOB_OK;
+}
+
+static void oom_server(void)
+{
+    redis_server_stop(&srv);
+    cr_assert(redis_server_start(&srv, false, "maxmemory 4mb\nmaxmemory-policy noeviction"));
+}
+
+Test(redis_e2e, a_full_server_delays_enqueues_and_reconnects_never_fails_work)
+{
+    oom_server();
+    rc_loop *loop;
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
+    rc_cue *sc, *ac;
+    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
+    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
+    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "oom"}, .owner = "s1"};
+    rc_redis *r;
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
+    cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+    rc_pool *pool;
+    cr_assert_eq(rc_pool_new(&pool, ac, 2), 0);
+    cr_assert_eq(rc_pool_task(pool, "echo", NULL, echo, NULL), 0);
+    const char *svcs[] = {"api"};
+    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "oom"}, .name = "agent1",
+                              .services = svcs, .n_services = 1, .slots = 2};
+    rc_redis_agent *ag;
+    cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0, "%s", rc_redis_agent_errmsg(ag));
+
+    /* Full: the enqueue is refused, and so are the registration and the
+     * results group sent again once the connections are dropped. */
+    server_fill(true);
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddNumberToObject(p, "i", 7);
+    cr_assert_eq(rc_submit(sc, "echo", &(rc_submit_opts){.params = p}, NULL), 0);
+    run_for(loop, 0.5);
+    server_kill_clients();
+    run_for(loop, 1.5);
+    cr_assert_neq(rc_redis_status(r), RC_REDIS_FAILED, "%s", rc_redis_errmsg(r));
+    rc_stats st;
+    rc_cue_stats(sc, &st);
+    cr_assert_eq(st.failed, 0, "the work failed while the server was full");
+    rc_redis_stats rs;
+    rc_redis_stats_get(r, &rs);
+    cr_assert_eq(rs.in_flight, 1);
+    /* reconnects back off: a few, not one every 50 ms */
+    cr_assert_leq(rs.reconnects, 8, "%llu reconnects in 2 s",
+                  (unsigned long long)rs.reconnects);
+
+    server_fill(false);
+    run_until_completed(loop, sc, 1, 15);
+    rc_cue_stats(sc, &st);
+    cr_assert_eq(st.completed, 1);
+    cr_assert_eq(calls, 1);
+
+    rc_redis_agent_free(ag);
+    rc_pool_free(pool);
+    rc_redis_free(r);
+    rc_cue_free(ac);
+    rc_cue_free(sc);
+    rc_loop_free(loop);
+}
+
+Test(redis_e2e, a_finish_refused_by_a_full_server_is_sent_again_not_dropped)
+{
+    oom_server();
+    rc_loop *loop;
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
+    rc_cue *sc, *ac;
+    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
+    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
+    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "oom"}, .owner = "s1"};
+    rc_redis *r;
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
+    cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+    rc_pool *pool;
+    cr_assert_eq(rc_pool_new(&pool, ac, 2), 0);
+    cr_assert_eq(rc_pool_task(pool, "echo", NULL, fill_then_echo, NULL), 0);
+    const char *svcs[] = {"api"};
+    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "oom"}, .name = "agent1",
+                              .services = svcs, .n_services = 1, .slots = 2};
+    rc_redis_agent *ag;
+    cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0, "%s", rc_redis_agent_errmsg(ag));
+
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddNumberToObject(p, "i", 7);
+    cr_assert_eq(rc_submit(sc, "echo", &(rc_submit_opts){.params = p}, NULL), 0);
+    /* the job ran and filled the server: its finish is refused meanwhile */
+    rc_redis_agent_stats as;
+    rc_time until = rc_loop_now(loop) + rc_seconds(5);
+    for (rc_redis_agent_stats_get(ag, &as); as.finishing == 0 && rc_loop_now(loop) < until;
+         rc_redis_agent_stats_get(ag, &as))
+        rc_loop_run(loop, RC_RUN_ONCE);
+    run_for(loop, 1.0);
+    rc_redis_agent_stats_get(ag, &as);
+    cr_assert_eq(as.stale, 0, "a finish refused for memory was counted stale");
+    cr_assert_eq(as.finishing, 1, "the finish was dropped");
+
+    server_fill(false);
+    run_until_completed(loop, sc, 1, 4); /* well within the 5 s lease */
+    rc_stats st;
+    rc_cue_stats(sc, &st);
+    cr_assert_eq(st.completed, 1);
+    cr_assert_eq(calls, 1, "the job ran %d times", calls);
+    until = rc_loop_now(loop) + rc_seconds(5);
+    for (rc_redis_agent_stats_get(ag, &as); as.finished < 1 && rc_loop_now(loop) < until;
+         rc_redis_agent_stats_get(ag, &as))
+        rc_loop_run(loop, RC_RUN_ONCE);
+    cr_assert_eq(as.finished, 1);
+    cr_assert_eq(as.stale, 0);
+
+    rc_redis_agent_free(ag);
+    rc_pool_free(pool);
+    rc_redis_free(r);
+    rc_cue_free(ac);
+    rc_cue_free(sc);
+    rc_loop_free(loop);
+}
