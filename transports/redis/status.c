@@ -11,6 +11,18 @@
 #include "replies.h"
 #include "runcue_redis.h"
 
+/* Why a call got no reply: a server that does not answer within the
+ * timeout (hiredis says only "Resource temporarily unavailable"), or the
+ * connection's own error. */
+static void no_reply(char *err, size_t errlen, const redisContext *c, double timeout_s,
+                     const char *what)
+{
+    if (c->err == REDIS_ERR_IO && strstr(c->errstr, "temporarily"))
+        snprintf(err, errlen, "%s: no answer from Redis within %gs", what, timeout_s);
+    else
+        snprintf(err, errlen, "%s: %s", what, c->errstr);
+}
+
 int rc_redis_snapshot(const rc_redis_conn *conn, double timeout_s, cJSON **out, char *err,
                       size_t errlen)
 {
@@ -34,8 +46,12 @@ int rc_redis_snapshot(const rc_redis_conn *conn, double timeout_s, cJSON **out, 
     if (cfg.password) {
         rep = cfg.user ? redisCommand(c, "AUTH %s %s", cfg.user, cfg.password)
                        : redisCommand(c, "AUTH %s", cfg.password);
-        if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            snprintf(err, errlen, "Redis refused the login: %s", rep ? rep->str : c->errstr);
+        if (!rep) {
+            no_reply(err, errlen, c, timeout_s, "logging in");
+            goto done;
+        }
+        if (rep->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "Redis refused the login: %s", rep->str);
             goto done;
         }
         freeReplyObject(rep);
@@ -43,22 +59,30 @@ int rc_redis_snapshot(const rc_redis_conn *conn, double timeout_s, cJSON **out, 
     rep = redisCommand(c, "FCALL_RO runcue_version 0");
     if (!rep || rep->type != REDIS_REPLY_STRING ||
         strcmp(rep->str, rc_redis_library_version()) != 0) {
-        if (rep && rep->type == REDIS_REPLY_ERROR && strstr(rep->str, "not found"))
+        if (!rep)
+            no_reply(err, errlen, c, timeout_s, "checking the runcue functions library");
+        else if (rep->type == REDIS_REPLY_ERROR && strstr(rep->str, "not found"))
             snprintf(err, errlen, "the runcue functions library is not loaded on this server");
+        else if (rep->type == REDIS_REPLY_ERROR) /* loading its data, no right to call it */
+            snprintf(err, errlen, "cannot check the runcue functions library: %s", rep->str);
         else {
             char q[RR_QUOTE_LEN];
-            const char *got = rep ? rep->str ? rep->str : "unknown" : c->errstr;
+            const char *got = rep->str ? rep->str : "unknown";
             snprintf(err, errlen,
                      "the server's runcue functions library is %s%s, not version %s",
-                     rep && rep->type == REDIS_REPLY_STRING ? "version " : "",
+                     rep->type == REDIS_REPLY_STRING ? "version " : "",
                      rr_quote(q, got, strlen(got)), rc_redis_library_version());
         }
         goto done;
     }
     freeReplyObject(rep);
     rep = redisCommand(c, "FCALL_RO runcue_snapshot 1 %s", base);
-    if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "runcue_snapshot: %s", rep ? rep->str : c->errstr);
+    if (!rep) {
+        no_reply(err, errlen, c, timeout_s, "runcue_snapshot");
+        goto done;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "runcue_snapshot: %s", rep->str);
         goto done;
     }
     rc = rr_snapshot_json(rep, ns, out, err, errlen);

@@ -390,3 +390,25 @@ Test(redis_lib, agents_unseen_for_an_hour_are_forgotten_a_few_per_claim)
     cr_assert_eq(zcard_agents(), 2);
     cr_assert(agent_listed("quiet") && agent_listed("a1"));
 }
+
+Test(redis_lib, a_snapshot_of_a_server_that_does_not_answer_says_so)
+{
+    redisFree(rc);
+    redis_server_stop(&srv);
+    cr_assert(redis_server_start(&srv, false, "enable-debug-command yes"));
+    rc = redisConnectUnix(srv.sock);
+    cr_assert(rc && !rc->err);
+    const char *argv[] = {"FUNCTION", "LOAD", rc_redis_library_text()};
+    size_t lens[] = {8, 4, strlen(argv[2])};
+    freeReplyObject(redisCommandArgv(rc, 3, argv, lens));
+    /* the server busy for a second, its reply not awaited */
+    redisAppendCommand(rc, "DEBUG SLEEP 1");
+    int done = 0;
+    while (!done) cr_assert_eq(redisBufferWrite(rc, &done), REDIS_OK);
+    rc_redis_conn conn = {.url = srv.url, .ns = "t"};
+    cJSON *out;
+    char err[512];
+    cr_assert_eq(rc_redis_snapshot(&conn, 0.2, &out, err, sizeof err), RC_ESYS);
+    cr_assert(strstr(err, "no answer from Redis within 0.2s"), "%s", err);
+    cr_assert_null(strstr(err, "library is"), "%s", err);
+}
