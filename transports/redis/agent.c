@@ -421,6 +421,7 @@ static void on_claimed(redisAsyncContext *ac, void *reply, void *pd)
     if (!rep) return; /* reconnecting: claims again when ready */
     if (rep->type == REDIS_REPLY_ERROR) {
         snprintf(a->err, sizeof a->err, "claim: %s", rep->str);
+        rr_defang(a->err);
         /* the library was removed (FUNCTION DELETE, FLUSH), or the server
          * is loading: reconnecting loads it again, after a backoff */
         if (rconn_transient(rep)) {

@@ -87,6 +87,7 @@ static void schedule_retry(rconn *c)
 static void fatal(rconn *c, const char *fmt, const char *detail)
 {
     snprintf(c->err, sizeof c->err, fmt, detail);
+    rr_defang(c->err); /* detail may be the server's */
     bool was = c->st == ST_FATAL;
     c->st = ST_FATAL;
     if (c->ac) redisAsyncDisconnect(c->ac);
@@ -375,6 +376,7 @@ void rconn_set_engaged(rconn *c, bool engaged)
 void rconn_reset(rconn *c, const char *why)
 {
     snprintf(c->err, sizeof c->err, "%s", why);
+    rr_defang(c->err); /* often an error reply */
     c->was_reset = true;
     if (c->ac) redisAsyncDisconnect(c->ac);
 }

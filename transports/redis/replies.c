@@ -245,27 +245,36 @@ bool rr_result_parse(const redisReply *entry, rr_result *out)
     return true;
 }
 
+/* How many bytes at s (n of them, n > 0) are a control character: 2 for a
+ * C1 control in UTF-8 (C2 80..9F: 9B is CSI), 1 for C0, DEL and a byte
+ * 80..9F in no character (a lone 9B is CSI to a Latin-1 terminal), 0 for
+ * anything else (other bytes in no character are kept).  *cont: the
+ * continuation bytes the last lead byte still asks for (0 to start). */
+static size_t control_len(const unsigned char *s, size_t n, unsigned *cont)
+{
+    const unsigned char c = s[0];
+    if (c == 0xc2 && n > 1 && s[1] >= 0x80 && s[1] <= 0x9f) {
+        *cont = 0;
+        return 2;
+    }
+    if (c >= 0x80 && c <= 0xbf && *cont) {
+        --*cont; /* in a character */
+        return 0;
+    }
+    *cont = c >= 0xf0 && c <= 0xf4 ? 3 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xc2 && c <= 0xdf;
+    return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f);
+}
+
 const char *rr_quote(char *out, const char *s, size_t n)
 {
     enum { SHOWN = RR_QUOTE_LEN - 4 };
+    const unsigned char *u = (const unsigned char *)s;
     size_t o = 0, i = 0;
-    unsigned cont = 0; /* continuation bytes the last lead byte still asks for */
+    unsigned cont = 0;
     for (; i < n && o < SHOWN; i++) {
-        const unsigned char c = (unsigned char)s[i];
-        if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
-            (unsigned char)s[i + 1] <= 0x9f) {
-            out[o++] = '?'; /* a C1 control in UTF-8: 0x9b is CSI */
-            i++;
-            cont = 0;
-        } else if (c >= 0x80 && c <= 0xbf && cont) {
-            out[o++] = (char)c; /* in a character */
-            cont--;
-        } else {
-            cont = c >= 0xf0 && c <= 0xf4 ? 3 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xc2 && c <= 0xdf;
-            /* C0, DEL, and a byte 80..9F in no character (a lone 0x9b is
-             * CSI to a Latin-1 terminal); other bytes are kept */
-            out[o++] = c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) ? '?' : (char)c;
-        }
+        const size_t k = control_len(u + i, n - i, &cont);
+        out[o++] = k ? '?' : s[i]; /* one mark for a control, whatever its length */
+        if (k) i += k - 1;
     }
     if (i < n) {
         memcpy(out + o, "...", 3);
@@ -273,6 +282,20 @@ const char *rr_quote(char *out, const char *s, size_t n)
     }
     out[o] = '\0';
     return out;
+}
+
+void rr_defang(char *s)
+{
+    unsigned char *u = (unsigned char *)s;
+    const size_t n = strlen(s);
+    unsigned cont = 0;
+    for (size_t i = 0; i < n; i++) {
+        const size_t k = control_len(u + i, n - i, &cont);
+        if (k) {
+            memset(u + i, '?', k);
+            i += k - 1;
+        }
+    }
 }
 
 static bool is_agent_row(const redisReply *row)

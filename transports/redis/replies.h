@@ -134,6 +134,10 @@ bool rr_json_exact(const char *s, size_t n, cJSON **out);
  * for a message: control characters (C0, DEL, C1 in UTF-8 or a lone byte
  * 80..9F) as '?', "..." when cut.  Returns out (RR_QUOTE_LEN bytes). */
 const char *rr_quote(char *out, const char *s, size_t n);
+/* The control characters of s as rr_quote shows them ('?' a byte), in
+ * place, nothing cut: for a message already made that holds the server's
+ * words (an error reply) beside our own. */
+void rr_defang(char *s);
 
 /* Whether rep is a runcue_snapshot reply within bounds (an array of at most
  * RR_SNAPSHOT_ROWS_MAX rows besides its agents' -- the server never forgets

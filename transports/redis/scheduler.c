@@ -135,6 +135,7 @@ static void on_settled(rc_cue *cue, void *ud)
 static void set_failed(rc_redis *r, const char *why)
 {
     snprintf(r->err, sizeof r->err, "%s", why);
+    rr_defang(r->err); /* often an error reply */
     r->failed = true;
     rc_loop_stop(r->loop);
 }
@@ -212,6 +213,7 @@ static void refuse_item(rc_redis *r, rs_item *it, const char *why)
 {
     char msg[ERR_LEN];
     snprintf(msg, sizeof msg, "enqueue refused: %s", why);
+    rr_defang(msg); /* the server's words */
     r->in_flight--;
     rc_fail(r->cue, it->tok, msg);
     item_free(it);
@@ -571,6 +573,7 @@ static void on_results(redisAsyncContext *ac, void *reply, void *pd)
         for_each_entry(r, rep, apply_entry);
     } else if (rep->type == REDIS_REPLY_ERROR) {
         snprintf(r->err, sizeof r->err, "reading results: %s", rep->str);
+        rr_defang(r->err);
         rconn_reset(r->res, r->err);
         return;
     }

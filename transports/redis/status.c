@@ -37,6 +37,7 @@ int rc_redis_snapshot(const rc_redis_conn *conn, double timeout_s, cJSON **out, 
     redisContext *c = cfg.unix_path ? redisConnectUnixWithTimeout(cfg.unix_path, tv)
                                     : redisConnectWithTimeout(cfg.host, cfg.port, tv);
     redisReply *rep = NULL;
+    char q[RR_QUOTE_LEN]; /* the server's words, quoted for a message */
     rc = RC_ESYS;
     if (!c || c->err) {
         snprintf(err, errlen, "cannot connect to Redis: %s", c ? c->errstr : "out of memory");
@@ -51,7 +52,7 @@ int rc_redis_snapshot(const rc_redis_conn *conn, double timeout_s, cJSON **out, 
             goto done;
         }
         if (rep->type == REDIS_REPLY_ERROR) {
-            snprintf(err, errlen, "Redis refused the login: %s", rep->str);
+            snprintf(err, errlen, "Redis refused the login: %s", rr_quote(q, rep->str, rep->len));
             goto done;
         }
         freeReplyObject(rep);
@@ -64,9 +65,9 @@ int rc_redis_snapshot(const rc_redis_conn *conn, double timeout_s, cJSON **out, 
         else if (rep->type == REDIS_REPLY_ERROR && strstr(rep->str, "not found"))
             snprintf(err, errlen, "the runcue functions library is not loaded on this server");
         else if (rep->type == REDIS_REPLY_ERROR) /* loading its data, no right to call it */
-            snprintf(err, errlen, "cannot check the runcue functions library: %s", rep->str);
+            snprintf(err, errlen, "cannot check the runcue functions library: %s",
+                     rr_quote(q, rep->str, rep->len));
         else {
-            char q[RR_QUOTE_LEN];
             const char *got = rep->str ? rep->str : "unknown";
             snprintf(err, errlen,
                      "the server's runcue functions library is %s%s, not version %s",
@@ -82,7 +83,7 @@ int rc_redis_snapshot(const rc_redis_conn *conn, double timeout_s, cJSON **out, 
         goto done;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "runcue_snapshot: %s", rep->str);
+        snprintf(err, errlen, "runcue_snapshot: %s", rr_quote(q, rep->str, rep->len));
         goto done;
     }
     rc = rr_snapshot_json(rep, ns, out, err, errlen);

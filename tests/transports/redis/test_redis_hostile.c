@@ -310,3 +310,19 @@ Test(redis_hostile, an_ok_result_that_is_not_json_fails_the_work)
     cr_assert(strstr(rc_work_error(wk), "not JSON"), "%s", rc_work_error(wk));
     world_free(&w);
 }
+
+Test(redis_hostile, an_error_reply_with_control_characters_is_shown_with_marks)
+{
+    /* A claim refused with ESC [2J (clear the screen) and a C1 CSI in the
+     * error: the agent's message keeps the words, not the controls. */
+    load_changed("local function f_claim(keys, args)\n",
+                 "local function f_claim(keys, args)\n"
+                 "    if true then return redis.error_reply('nope \\27[2J \\194\\155" "1m x') end\n");
+    world w;
+    world_new(&w, 1);
+    run(&w, 0.3, 0);
+    const char *msg = rc_redis_agent_errmsg(w.ag);
+    cr_assert(strstr(msg, "claim: nope ?[2J ??1m x"), "%s", msg);
+    for (const char *p = msg; *p; p++) cr_assert((unsigned char)*p >= 0x20, "%s", msg);
+    world_free(&w);
+}

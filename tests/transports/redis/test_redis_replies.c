@@ -435,3 +435,10 @@ Test(redis_url, the_user_option_is_checked_and_wins_over_the_url)
                  RC_EINVAL);
     cr_assert(strstr(err, "bad Redis user 'x?y'"), "%s", err);
 }
+
+Test(redis_replies, a_message_is_defanged_in_place_and_kept_whole)
+{
+    char msg[] = "runcue_snapshot: \x1b[2J\xc2\x9b" "1m\x9b \xe2\x82\xac\x7f end";
+    rr_defang(msg);
+    cr_assert_str_eq(msg, "runcue_snapshot: ?[2J??1m? \xe2\x82\xac? end");
+}
