@@ -188,10 +188,11 @@ int main(int argc, char **argv)
         close_all(&ctx, cue, loop);
         return rc == RC_EINVAL ? 2 : 1;
     }
-    if (!shm) {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-    }
+    /* A drain with or without a segment: SIGINT and SIGTERM only ask for
+     * it (freeing the cue at the end removes the segment's name); SIGHUP
+     * still removes the name and dies (shm_cleanup). */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
     rc_timer t;
     rc_timer_init(&t, tick, a);

@@ -417,6 +417,35 @@ Test(redis_procs, sigstop_past_the_lease_late_result_refused_applied_once)
     cr_assert_eq(server_stat("redeliveries"), 1, "a2's heartbeats kept its lease");
 }
 
+Test(redis_procs, sigterm_drains_an_agent_that_publishes_a_segment_too)
+{
+    /* With --shm as without: SIGTERM stops the claims, the two running
+     * works finish and are accepted, the agent exits 0 and its segment's
+     * name is gone (nothing is left to a lease and run again). */
+    pid_t s = start_sched("s1", "conc=2 lease=2 maxd=3", 0, 2, 800);
+    char out[500], logarg[420], seg[64], path[128];
+    agent_out(out, sizeof out, "a1");
+    snprintf(logarg, sizeof logarg, "--log=%s", wlog);
+    snprintf(seg, sizeof seg, "rcagent-%d", (int)getpid());
+    char *argv[] = {getenv("RUNCUE_AGENT"), "--url", srv.url, "--ns", "t", "--service", "api",
+                    "--task", "job", "--slots", "2", "--name", "a1", "--shm", seg, "--",
+                    getenv("WORKER_C"), logarg, NULL};
+    pid_t a1 = spawn(out, argv);
+    cr_assert(wait_log_starts(2, 10), "the two works did not start");
+    snprintf(path, sizeof path, "/dev/shm/runcue.%s", seg);
+    cr_assert_eq(access(path, F_OK), 0, "no segment %s", path);
+    kill(a1, SIGTERM);
+    int st = wait_exit(a1, 10);
+    char *text = slurp(out);
+    cr_assert_eq(st, 0, "exit status %d: %s", st, text);
+    cr_assert(strstr(text, "runcue-agent: claimed 2, finished 2,"), "%s", text);
+    free(text);
+    cr_assert_neq(access(path, F_OK), 0, "the segment %s is left", path);
+    cr_assert_eq(wait_exit(s, 20), 0, "the scheduler did not finish");
+    cr_assert_eq(server_stat("redeliveries"), 0);
+    cr_assert_eq(server_stat("finishes"), 2);
+}
+
 Test(redis_procs, redis_restarted_on_its_aof_loses_nothing)
 {
     pid_t s = start_sched("s1", "conc=4 lease=3 maxd=3", 0, 30, 40);
