@@ -9,7 +9,8 @@
  * lost.  Design: a local cue whose tasks (--task, one per task name the
  * schedulers bind) are subprocess workers (rc_workers); rc_redis_agent maps
  * each claim to rc_submit and each local outcome to a finish.  SIGINT or
- * SIGTERM: stop claiming, let running jobs finish, exit. */
+ * SIGTERM: stop claiming, let running jobs finish, exit; a second one: exit
+ * at once, what runs left to its lease. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,14 +48,18 @@ static void usage(FILE *out)
             "\n"
             "On exit it prints its counts (claimed, finished, refused as stale, leases\n"
             "lost, heartbeats) on stderr.\n"
-            "Exit status: 0 stopped by a signal, 1 a fatal Redis error, 2 bad usage.\n");
+            "SIGINT or SIGTERM: stop claiming, let running jobs finish, exit; a second one:\n"
+            "exit now, leaving what runs to its lease.\n"
+            "Exit status: 0 stopped by a signal, 1 a fatal Redis error or a drain cut short,\n"
+            "2 bad usage.\n");
 }
 
+/* 1: drain (the first SIGINT or SIGTERM); 2: stop now (a second one). */
 static volatile sig_atomic_t stop_requested;
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    stop_requested = stop_requested ? 2 : 1;
 }
 
 typedef struct agent_ctx {
@@ -84,6 +89,10 @@ static void close_all(agent_ctx *ctx, rc_cue *cue, rc_loop *loop)
 
 static void tick(rc_loop *loop, rc_timer *t, void *arg)
 {
+    if (stop_requested == 2) {
+        rc_loop_stop(loop);
+        return;
+    }
     if (stop_requested) {
         rc_redis_agent *a = arg;
         rc_redis_agent_drain(a);
@@ -198,7 +207,7 @@ int main(int argc, char **argv)
     rc_timer_init(&t, tick, a);
     rc_timer_start(loop, &t, rc_loop_now(loop));
     while (rc_loop_run(loop, RC_RUN_DEFAULT) > 0) {
-        if (rc_redis_agent_status(a) == RC_REDIS_FAILED) break;
+        if (rc_redis_agent_status(a) == RC_REDIS_FAILED || stop_requested == 2) break;
         if (stop_requested) {
             rc_redis_agent_stats st;
             rc_redis_agent_stats_get(a, &st);
@@ -206,13 +215,20 @@ int main(int argc, char **argv)
         }
     }
     int status = 0;
+    rc_redis_agent_stats st;
+    rc_redis_agent_stats_get(a, &st);
     if (rc_redis_agent_status(a) == RC_REDIS_FAILED) {
         fprintf(stderr, "runcue-agent: %s\n", rc_redis_agent_errmsg(a));
         status = 1;
+    } else if (stop_requested == 2 && (st.running || st.finishing)) {
+        /* Their leases end and the jobs are delivered again. */
+        fprintf(stderr,
+                "runcue-agent: a second signal cut the drain short: %llu running, %llu "
+                "finishes unanswered, left to their leases\n",
+                (unsigned long long)st.running, (unsigned long long)st.finishing);
+        status = 1;
     }
     rc_timer_stop(loop, &t);
-    rc_redis_agent_stats st;
-    rc_redis_agent_stats_get(a, &st);
     fprintf(stderr,
             "runcue-agent: claimed %llu, finished %llu, refused as stale %llu, leases lost %llu, "
             "heartbeats %llu\n",

@@ -446,6 +446,31 @@ Test(redis_procs, sigterm_drains_an_agent_that_publishes_a_segment_too)
     cr_assert_eq(server_stat("finishes"), 2);
 }
 
+Test(redis_procs, a_second_sigterm_cuts_the_drain_short_and_the_leases_redeliver)
+{
+    /* Two 3 s works running on a1; SIGTERM drains, a second SIGTERM leaves
+     * at once (exit 1, saying what it left); a2 gets both after the lease. */
+    pid_t s = start_sched("s1", "conc=2 lease=1 maxd=3", 0, 2, 3000);
+    pid_t a1 = start_agent("a1", "2", "t");
+    cr_assert(wait_log_starts(2, 10), "the two works did not start");
+    kill(a1, SIGTERM);
+    nap_ms(300);
+    cr_assert_eq(waitpid(a1, NULL, WNOHANG), 0, "a1 left before its works finished");
+    kill(a1, SIGTERM);
+    double asked = mono_ms();
+    int st = wait_exit(a1, 10);
+    char out[500];
+    agent_out(out, sizeof out, "a1");
+    char *text = slurp(out);
+    cr_assert_eq(st, 1, "exit status %d: %s", st, text);
+    cr_assert(mono_ms() - asked < 2900, "a1 waited for its works");
+    cr_assert(strstr(text, "a second signal cut the drain short: 2 running"), "%s", text);
+    free(text);
+    start_agent("a2", "2", "t");
+    cr_assert_eq(wait_exit(s, 30), 0, "the scheduler did not finish");
+    cr_assert_eq(server_stat("redeliveries"), 2);
+}
+
 Test(redis_procs, redis_restarted_on_its_aof_loses_nothing)
 {
     pid_t s = start_sched("s1", "conc=4 lease=3 maxd=3", 0, 30, 40);
