@@ -219,20 +219,35 @@ enum {
     OPT_RECORD_ENGINE,
 };
 
-/* --check runs scenario files with their own expectations, quietly. */
+/* --check runs scenario files with their own expectations, quietly; an
+ * option it would ignore is an error, as in a single run. */
 static void check_options(const options *o)
 {
-    const char *clash = o->scenario_file ? "--scenario-file"
-                        : o->expect      ? "--expect (put expectations in the files)"
-                        : o->golden      ? "--golden"
-                        : o->log_path    ? "--log"
-                        : o->verbose     ? "-v"
-                        : o->report_json ? "--report"
-                        : o->tui         ? "--tui"
-                        : o->sdl         ? "--sdl"
-                        : o->realtime    ? "--realtime"
-                        : o->shm_name    ? "--shm"
-                                         : NULL;
+    const sim_cluster_opts *co = &o->cluster;
+    const char *clash = o->scenario_file    ? "--scenario-file"
+                        : o->scenario_given ? "--scenario (the files are the scenarios)"
+                        : o->count_given    ? "--count (the files list their own work)"
+                        : o->expect         ? "--expect (put expectations in the files)"
+                        : o->golden         ? "--golden"
+                        : o->update_golden  ? "--update-golden"
+                        : o->log_path       ? "--log"
+                        : o->format_given   ? "--format"
+                        : o->verbose        ? "-v"
+                        : o->report_json    ? "--report"
+                        : o->tui            ? "--tui"
+                        : o->sdl            ? "--sdl"
+                        : o->screenshot     ? "--screenshot"
+                        : o->exit_at_end    ? "--exit-at-end"
+                        : o->realtime       ? "--realtime"
+                        : o->speed > 0      ? "--speed"
+                        : o->shm_name       ? "--shm"
+                        : co->shape         ? "--cluster"
+                        : co->faults        ? "--faults"
+                        : co->slots         ? "--slots"
+                        : co->lease_s > 0   ? "--lease"
+                        : co->link_ms >= 0  ? "--link-latency"
+                        : co->record        ? "--record-engine"
+                                            : NULL;
     if (clash) bad("--check", "cannot be combined with %s", clash);
 }
 

@@ -481,6 +481,16 @@ def check_batch(tool, t, tmp):
     t.check(r.status == 2 and "--check" in r.stderr, "--check without paths: exit 2")
     r = run(tool, ["--check", EXAMPLES, "--expect", "no stall"])
     t.check(r.status == 2 and "--check" in r.stderr, "--check with --expect: exit 2")
+    # An option --check would ignore is refused, as in a single run.
+    for extra, named in [(["-n", "5"], "--count"), (["--scenario", "pipeline"], "--scenario"),
+                         (["--update-golden"], "--update-golden"), (["--format", "jsonl"], "--format"),
+                         (["--speed", "3"], "--speed"), (["--slots", "3"], "--slots"),
+                         (["--faults", "crash:agent1@1s"], "--faults")]:
+        r = run(tool, ["--check", EXAMPLES] + extra)
+        t.check(r.status == 2 and not r.stdout and len(r.stderr.splitlines()) == 1
+                and f"--check: cannot be combined with {named}" in r.stderr,
+                f"--check with {' '.join(extra)}: exit 2 before running, naming {named}",
+                f"exit {r.status}\nstdout: {r.stdout[:200]}\nstderr: {r.stderr}")
 
     # The README example runs as shown.
     with open(README, encoding="utf-8") as f:
