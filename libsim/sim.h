@@ -179,9 +179,9 @@ int sim_own(sim *s, void *p, void (*free_fn)(void *p));
 
 /* Declare the labels the scenario's work can carry, so a name can be checked
  * before the run: tmpl itself when count is 0; else the count labels tmpl
- * gives for index 0..count-1, where "{i}" is the index (zero-padded to width
- * digits; width 0 or 1: not padded) and "{i4}" the index zero-padded to 4
- * digits.  tmpl is borrowed, not copied (a scenario declares one per work
+ * gives for index 0..count-1, where each index expression (index_expr.h:
+ * "{i}", "{i4}", "{i-1}", "{i+1%N}", ...) is replaced, and "{i}" is
+ * zero-padded to width digits (width 0 or 1: not padded).  tmpl is borrowed, not copied (a scenario declares one per work
  * template): it must live as long as s, e.g. a string literal or data handed
  * to sim_own.  0 or RC_ENOMEM / RC_EINVAL. */
 int sim_declare_labels(sim *s, const char *tmpl, uint64_t count, unsigned width);

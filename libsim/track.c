@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index_expr.h"
 #include "sim_internal.h"
-#include "textbuf.h"
 #include "suggest.h"
 
 enum {
-    DIGITS_MAX = 20,         /* a uint64_t in decimal */
-    SUGGEST_TMPLS_MAX = 4096 /* templates looked at for a suggestion */
+    DIGITS_MAX = 20,          /* a uint64_t in decimal */
+    SUGGEST_TMPLS_MAX = 4096, /* templates looked at for a suggestion */
+    CANDIDATES_MAX = 4096     /* indexes one label is compared at */
 };
 
 static char *dup_str(const char *s)
@@ -27,36 +28,29 @@ static char *dup_str(const char *s)
 
 /* ---- the label catalogue ---- */
 
-/* The length of the placeholder at p ("{i}" or "{i4}"), or 0; *pad gets the
- * digits it is padded to. */
-static size_t placeholder(const char *p, unsigned width, unsigned *pad)
+/* The length of the placeholder at p (an index expression, index_expr.h),
+ * or 0; *e gets it, "{i}" padded to the template's width. */
+static size_t placeholder(const char *p, unsigned width, sim_index_expr *e)
 {
-    if (strncmp(p, "{i}", 3) == 0) {
-        *pad = width;
-        return 3;
-    }
-    if (strncmp(p, "{i4}", 4) == 0) {
-        *pad = 4;
-        return 4;
-    }
-    return 0;
+    long n = *p == '{' ? sim_index_expr_parse(p, e) : 0;
+    if (n <= 0) return 0;
+    if (!e->width) e->width = (int)width;
+    return (size_t)n;
 }
 
 /* The label template t gives for index, malloc'd (NULL: no memory). */
 static char *expand(const label_tmpl *t, uint64_t index)
 {
     size_t holes = 0, len = strlen(t->text);
-    unsigned pad;
+    sim_index_expr e;
     for (const char *p = t->text; *p; p++)
-        if (placeholder(p, t->width, &pad)) holes++;
+        if (placeholder(p, t->width, &e)) holes++;
     char *out = malloc(len + holes * (DIGITS_MAX + 10) + 1), *o = out;
     if (!out) return NULL;
     for (const char *p = t->text; *p;) {
-        size_t n = placeholder(p, t->width, &pad);
+        size_t n = placeholder(p, t->width, &e);
         if (n) {
-            sim_textbuf tb = {o, o + DIGITS_MAX + 10};
-            sim_text_uint(&tb, index, pad ? pad : 1);
-            o = tb.at;
+            o += sim_index_expr_format(o, &e, index);
             p += n;
         } else {
             *o++ = *p++;
@@ -66,34 +60,77 @@ static char *expand(const label_tmpl *t, uint64_t index)
     return out;
 }
 
-/* The first placeholder's offset in text, or SIZE_MAX. */
-static size_t first_placeholder(const label_tmpl *t)
+/* The first placeholder's offset in text (*e: it), or SIZE_MAX. */
+static size_t first_placeholder(const label_tmpl *t, sim_index_expr *e)
 {
-    unsigned pad;
     for (const char *p = t->text; *p; p++)
-        if (placeholder(p, t->width, &pad)) return (size_t)(p - t->text);
+        if (placeholder(p, t->width, e)) return (size_t)(p - t->text);
     return SIZE_MAX;
 }
 
-/* Does t give label?  Every placeholder stands for the same index, so the
- * digits at the first one fix it: try each length of that digit run and
- * compare the expansion. */
+/* The indexes below which t's labels repeat: the least common multiple of
+ * its moduli when every placeholder has one, else (or past it) count. */
+static uint64_t label_period(const label_tmpl *t)
+{
+    uint64_t period = 1;
+    sim_index_expr e;
+    for (const char *p = t->text; *p && period < t->count; p++) {
+        if (!placeholder(p, t->width, &e)) continue;
+        if (!e.mod) return t->count;
+        uint64_t a = period, b = (uint64_t)e.mod;
+        while (b) {
+            uint64_t r = a % b;
+            a = b;
+            b = r;
+        }
+        uint64_t step = (uint64_t)e.mod / a;
+        period = period > t->count / step ? t->count : period * step;
+    }
+    return period < t->count ? period : t->count;
+}
+
+/* Does index give label? */
+static bool gives_at(const label_tmpl *t, uint64_t index, const char *label)
+{
+    char *e = expand(t, index);
+    bool same = e && strcmp(e, label) == 0;
+    free(e);
+    return same;
+}
+
+/* Does t give label?  The number at the first placeholder fixes the index
+ * (or, under a modulus, the indexes one period apart): try each length of
+ * that digit run and compare the expansions.  A modulus leaves more
+ * candidates than are worth expanding only in odd templates; past
+ * CANDIDATES_MAX the label is taken as one t may give. */
 static bool tmpl_gives(const label_tmpl *t, const char *label)
 {
-    size_t at = t->count ? first_placeholder(t) : SIZE_MAX;
+    sim_index_expr e;
+    size_t at = t->count ? first_placeholder(t, &e) : SIZE_MAX;
     if (at == SIZE_MAX) return strcmp(t->text, label) == 0;
     if (strncmp(t->text, label, at) != 0) return false;
     const char *d = label + at;
-    uint64_t index = 0;
+    bool negative = *d == '-';
+    d += negative;
+    uint64_t period = e.mod ? label_period(t) : 0;
+    int64_t v = 0;
     for (size_t len = 1; len <= DIGITS_MAX && d[len - 1] >= '0' && d[len - 1] <= '9'; len++) {
-        unsigned digit = (unsigned)(d[len - 1] - '0');
-        if (index > (UINT64_MAX - digit) / 10) break;
-        index = index * 10 + digit;
-        if (index >= t->count) break;
-        char *e = expand(t, index);
-        bool same = e && strcmp(e, label) == 0;
-        free(e);
-        if (same) return true;
+        v = v * 10 + (d[len - 1] - '0');
+        if (v > 2 * SIM_INDEX_ARG_MAX) break; /* beyond any value: |offset| + index */
+        int64_t value = negative ? -v : v;
+        if (!e.mod) {
+            int64_t index = value - e.offset;
+            if (index >= 0 && (uint64_t)index < t->count && gives_at(t, (uint64_t)index, label))
+                return true;
+            continue;
+        }
+        if (value < 0 || value >= e.mod) continue;
+        uint64_t first = (uint64_t)((((value - e.offset) % e.mod) + e.mod) % e.mod);
+        size_t tries = 0;
+        for (uint64_t index = first; index < period; index += (uint64_t)e.mod) {
+            if (++tries > CANDIDATES_MAX) return true;
+            if (gives_at(t, index, label)) return true;
+        }
     }
     return false;
 }
@@ -135,7 +172,8 @@ sim_label_lookup sim_label_known(const sim *s, const char *label, char *hint, si
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const label_tmpl *t = &s->label_tmpls[i];
-        if (!t->count || first_placeholder(t) == SIZE_MAX)
+        sim_index_expr e;
+        if (!t->count || first_placeholder(t, &e) == SIZE_MAX)
             names[k] = dup_str(t->text);
         else
             names[k] = expand(t, want < t->count ? want : t->count - 1);

@@ -9,6 +9,7 @@
 #include "scenario_file.h"
 
 #include "expect.h"
+#include "index_expr.h"
 #include "json_strict.h"
 #include "suggest.h"
 #include "utf8.h"
@@ -347,78 +348,15 @@ static void free_work(void *p)
 }
 
 /* ------------------------------------------------------------------ */
-/* Index expressions in repeated items                                 */
+/* Index expressions in repeated items (the grammar: index_expr.h)     */
 /* ------------------------------------------------------------------ */
-
-/* "{i}", "{i4}" (zero-padded to 4 digits), "{i-1}", "{i+1}", "{i4+1}",
- * "{i+1%N}" (modulo N: rings).  The value is i + offset, wrapped into 0..N-1
- * with a modulus, and may be negative without one ("{i-1}" of item 0 is
- * "-1"). */
-enum { INDEX_WIDTH_MAX = 20 };
-#define INDEX_ARG_MAX 1e12
-
-typedef struct index_expr {
-    int width;
-    int64_t offset;
-    int64_t mod; /* 0: none */
-} index_expr;
-
-/* Digits at *p (at most 13): their value, *p moved past them; -1 if none. */
-static int64_t index_number(const char **p)
-{
-    int64_t v = 0;
-    int n = 0;
-    for (; **p >= '0' && **p <= '9'; (*p)++)
-        if (++n <= 13) v = v * 10 + (**p - '0');
-    return n == 0 || n > 13 ? -1 : v;
-}
-
-/* The length of the index expression at p, 0 if p does not start one, or -1
- * if it starts like one ("{i" then a digit, '+', '-' or '%') but is not. */
-static long index_expr_parse(const char *p, index_expr *e)
-{
-    if (strncmp(p, "{i", 2) != 0) return 0;
-    const char *q = p + 2;
-    if (*q == '}') {
-        *e = (index_expr){0, 0, 0};
-        return 3;
-    }
-    if (!*q || !strchr("0123456789+-%", *q)) return 0;
-    *e = (index_expr){0, 0, 0};
-    if (*q >= '0' && *q <= '9') {
-        int64_t w = index_number(&q);
-        if (w < 1 || w > INDEX_WIDTH_MAX) return -1;
-        e->width = (int)w;
-    }
-    if (*q == '+' || *q == '-') {
-        int sign = *q++ == '-' ? -1 : 1;
-        int64_t k = index_number(&q);
-        if (k < 0 || k > INDEX_ARG_MAX) return -1;
-        e->offset = sign * k;
-    }
-    if (*q == '%') {
-        q++;
-        e->mod = index_number(&q);
-        if (e->mod < 1 || e->mod > INDEX_ARG_MAX) return -1;
-    }
-    return *q == '}' ? (long)(q + 1 - p) : -1;
-}
-
-/* Write the expression's value for index i at o (at most 22 bytes with the
- * NUL); returns its length. */
-static int index_expr_format(char *o, const index_expr *e, uint64_t i)
-{
-    int64_t v = (int64_t)i + e->offset; /* i < 10^7, offset <= 10^12 */
-    if (e->mod) v = ((v % e->mod) + e->mod) % e->mod;
-    return sprintf(o, "%0*" PRId64, e->width, v);
-}
 
 static size_t placeholders(const char *s)
 {
     size_t n = 0;
-    index_expr e;
+    sim_index_expr e;
     for (const char *p = s; (p = strchr(p, '{')) != NULL; p++)
-        if (index_expr_parse(p, &e) > 0) n++;
+        if (sim_index_expr_parse(p, &e) > 0) n++;
     return n;
 }
 
@@ -427,11 +365,11 @@ static size_t placeholders(const char *s)
 static const char *expand(char **out, const char *tmpl, uint64_t index)
 {
     char *start = *out, *o = start;
-    index_expr e;
+    sim_index_expr e;
     for (const char *p = tmpl; *p;) {
-        long n = *p == '{' ? index_expr_parse(p, &e) : 0;
+        long n = *p == '{' ? sim_index_expr_parse(p, &e) : 0;
         if (n > 0) {
-            o += index_expr_format(o, &e, index);
+            o += sim_index_expr_format(o, &e, index);
             p += n;
         } else {
             *o++ = *p++;
@@ -565,9 +503,9 @@ static int check_index_exprs(loader *L, const char *path, const sf_item *it, siz
     for (size_t k = 0; k <= nk; k++) {
         const char *str = k < nk ? it->keys[k] : it->label;
         if (!str) continue;
-        index_expr e;
+        sim_index_expr e;
         for (const char *c = str; (c = strchr(c, '{')) != NULL; c++) {
-            if (index_expr_parse(c, &e) >= 0) continue;
+            if (sim_index_expr_parse(c, &e) >= 0) continue;
             const char *where = k == nk ? join(p, path, "label")
                                 : k < it->n_needs
                                     ? index_of(q, join(p, path, "needs"), k)

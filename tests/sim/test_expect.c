@@ -274,6 +274,36 @@ Test(expect_labels, templates_match_without_expanding)
     sim_free(s);
 }
 
+Test(expect_labels, every_index_expression_of_a_file_matches)
+{
+    sim_config cfg;
+    sim_config_defaults(&cfg);
+    sim *s = NULL;
+    cr_assert_eq(sim_new(&s, &cfg), 0);
+    char hint[96];
+    cr_assert_eq(sim_declare_labels(s, "store_{i2+1}", 10, 0), 0);   /* store_01 .. store_10 */
+    cr_assert_eq(sim_declare_labels(s, "step_{i-1}", 3, 0), 0);      /* step_-1, step_0, step_1 */
+    cr_assert_eq(sim_declare_labels(s, "ring_{i+1%5}", 1000, 0), 0); /* ring_0 .. ring_4 */
+    /* w002/0, w003/1, w000/2, w001/3, ... */
+    cr_assert_eq(sim_declare_labels(s, "w{i3-2%4}/{i}", 6, 0), 0);
+    cr_assert_eq(sim_declare_labels(s, "pair_{i%2}_{i%3}", 4, 0), 0);
+    static const struct {
+        const char *label;
+        bool known;
+    } cases[] = {
+        {"store_01", true}, {"store_10", true}, {"store_00", false}, {"store_11", false},
+        {"store_1", false}, {"step_-1", true},  {"step_1", true},    {"step_2", false},
+        {"step_-2", false}, {"ring_0", true},   {"ring_4", true},    {"ring_5", false},
+        {"ring_04", false}, {"w002/0", true},   {"w001/3", true},    {"w001/5", false},
+        {"w1/5", false},    {"pair_1_0", true}, {"pair_0_0", true},  {"pair_1_2", false},
+        {"pair_0_2", true}, {"pair_1_1", true}, {"ring_0x", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        cr_expect_eq(sim_label_known(s, cases[i].label, hint, sizeof hint) == SIM_LABEL_KNOWN,
+                     cases[i].known, "%s", cases[i].label);
+    sim_free(s);
+}
+
 Test(expect_prepare, names_checked_against_the_scenario)
 {
     static const struct {
