@@ -431,30 +431,55 @@ static void oom_server(void)
     cr_assert(redis_server_start(&srv, false, "maxmemory 4mb\nmaxmemory-policy noeviction"));
 }
 
-Test(redis_e2e, a_full_server_delays_enqueues_and_reconnects_never_fails_work)
+/* A scheduler and an agent (a pool of 2 running fn) on one loop, against a
+ * server with 4 MB of memory and no eviction (oom_server). */
+typedef struct oom_world {
+    rc_loop *loop;
+    rc_cue *sc, *ac;
+    rc_redis *r;
+    rc_pool *pool;
+    rc_redis_agent *ag;
+} oom_world;
+
+static void oom_world_new(oom_world *w, rc_blocking_fn fn)
 {
     oom_server();
-    rc_loop *loop;
     rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
-    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
-    rc_cue *sc, *ac;
-    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
-    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
+    cr_assert_eq(rc_loop_new(&w->loop, &lo), 0);
+    cr_assert_eq(rc_cue_new(&w->sc, w->loop, NULL), 0);
+    cr_assert_eq(rc_cue_new(&w->ac, w->loop, NULL), 0);
     rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "oom"}, .owner = "s1"};
-    rc_redis *r;
-    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
-    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
-    cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
-    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
-    rc_pool *pool;
-    cr_assert_eq(rc_pool_new(&pool, ac, 2), 0);
-    cr_assert_eq(rc_pool_task(pool, "echo", NULL, echo, NULL), 0);
+    cr_assert_eq(rc_redis_new(&w->r, w->sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_service(w->r, "api", NULL, 2, 5.0, 3), 0);
+    cr_assert_eq(rc_redis_task(w->r, "echo", "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(w->r, 5), 0, "%s", rc_redis_errmsg(w->r));
+    cr_assert_eq(rc_pool_new(&w->pool, w->ac, 2), 0);
+    cr_assert_eq(rc_pool_task(w->pool, "echo", NULL, fn, NULL), 0);
     const char *svcs[] = {"api"};
     rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "oom"}, .name = "agent1",
                               .services = svcs, .n_services = 1, .slots = 2};
-    rc_redis_agent *ag;
-    cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0, "%s", rc_redis_last_error());
-    cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0, "%s", rc_redis_agent_errmsg(ag));
+    cr_assert_eq(rc_redis_agent_new(&w->ag, w->ac, &ao, NULL, NULL), 0, "%s",
+                 rc_redis_last_error());
+    cr_assert_eq(rc_redis_agent_wait_ready(w->ag, 5), 0, "%s", rc_redis_agent_errmsg(w->ag));
+}
+
+static void oom_world_free(oom_world *w)
+{
+    rc_redis_agent_free(w->ag);
+    rc_pool_free(w->pool);
+    rc_redis_free(w->r);
+    rc_cue_free(w->ac);
+    rc_cue_free(w->sc);
+    rc_loop_free(w->loop);
+}
+
+Test(redis_e2e, a_full_server_delays_enqueues_and_reconnects_never_fails_work)
+{
+    oom_world w;
+    oom_world_new(&w, echo);
+    rc_loop *loop = w.loop;
+    rc_cue *sc = w.sc;
+    rc_redis *r = w.r;
 
     /* Full: the enqueue is refused, and so are the registration and the
      * results group sent again once the connections are dropped. */
@@ -482,38 +507,16 @@ Test(redis_e2e, a_full_server_delays_enqueues_and_reconnects_never_fails_work)
     cr_assert_eq(st.completed, 1);
     cr_assert_eq(calls, 1);
 
-    rc_redis_agent_free(ag);
-    rc_pool_free(pool);
-    rc_redis_free(r);
-    rc_cue_free(ac);
-    rc_cue_free(sc);
-    rc_loop_free(loop);
+    oom_world_free(&w);
 }
 
 Test(redis_e2e, a_finish_refused_by_a_full_server_is_sent_again_not_dropped)
 {
-    oom_server();
-    rc_loop *loop;
-    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
-    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
-    rc_cue *sc, *ac;
-    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
-    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
-    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "oom"}, .owner = "s1"};
-    rc_redis *r;
-    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
-    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
-    cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
-    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
-    rc_pool *pool;
-    cr_assert_eq(rc_pool_new(&pool, ac, 2), 0);
-    cr_assert_eq(rc_pool_task(pool, "echo", NULL, fill_then_echo, NULL), 0);
-    const char *svcs[] = {"api"};
-    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "oom"}, .name = "agent1",
-                              .services = svcs, .n_services = 1, .slots = 2};
-    rc_redis_agent *ag;
-    cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0, "%s", rc_redis_last_error());
-    cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0, "%s", rc_redis_agent_errmsg(ag));
+    oom_world w;
+    oom_world_new(&w, fill_then_echo);
+    rc_loop *loop = w.loop;
+    rc_cue *sc = w.sc;
+    rc_redis_agent *ag = w.ag;
 
     cJSON *p = cJSON_CreateObject();
     cJSON_AddNumberToObject(p, "i", 7);
@@ -542,10 +545,5 @@ Test(redis_e2e, a_finish_refused_by_a_full_server_is_sent_again_not_dropped)
     cr_assert_eq(as.finished, 1);
     cr_assert_eq(as.stale, 0);
 
-    rc_redis_agent_free(ag);
-    rc_pool_free(pool);
-    rc_redis_free(r);
-    rc_cue_free(ac);
-    rc_cue_free(sc);
-    rc_loop_free(loop);
+    oom_world_free(&w);
 }
