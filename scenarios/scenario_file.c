@@ -947,6 +947,16 @@ static int schedule_actions(loader *L, sim *s, sf_work *w)
 {
     char p[PATH_LEN];
     for (size_t i = 0; i < w->n_actions; i++) {
+        /* A cancel of a label no work carries would do nothing, silently:
+         * a misspelt label, most likely. */
+        char hint[96], q[GOT_LEN];
+        if (w->actions[i].kind == ACTION_CANCEL &&
+            sim_label_known(s, w->actions[i].arg, hint, sizeof hint) == SIM_LABEL_UNKNOWN) {
+            char at[PATH_LEN];
+            return bad(L, join(at, index_of(p, "actions", i), "cancel"),
+                       "no work is labelled '%s'%s", sim_clip(w->actions[i].arg, q, sizeof q),
+                       hint);
+        }
         int rc = sim_at(s, w->actions[i].at, run_action, &w->actions[i]);
         if (rc)
             return fail_code(L, as_load_error(rc), index_of(p, "actions", i), "%s", sim_errmsg(s));

@@ -1416,6 +1416,11 @@ static const struct error_case SCHEMA_GROWTH_CASES[] = {
     {"action submit unknown task",
      NEW(", \"actions\": [{\"at\": 1, \"submit\": [{\"task\": \"u\"}]}]"),
      "test.json: actions[0].submit[0].task: unknown task 'u'", NULL},
+    {"action cancel of a label no work has",
+     "{\"tasks\": [{\"name\": \"t\"}], \"work\": [{\"task\": \"t\", \"label\": \"model\"}, "
+     "{\"task\": \"t\", \"label\": \"step_{i}\", \"repeat\": 3}], "
+     "\"actions\": [{\"at\": 1, \"cancel\": \"step_2\"}, {\"at\": 1, \"cancel\": \"modle\"}]}",
+     "test.json: actions[1].cancel: no work is labelled 'modle' (did you mean 'model'?)", NULL},
 };
 #undef NEW
 
