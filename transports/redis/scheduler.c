@@ -24,7 +24,8 @@
 #include "runcue_redis.h"
 
 #define ERR_LEN 512
-#define READ_COUNT "512"
+#define READ_COUNT "512" /* entries one read may return: READ_COUNT_N as text */
+enum { READ_COUNT_N = 512 };
 #define STASH_MAX 4096
 #define STASH_KEEP_S 10.0
 #define GROUP "runcue"
@@ -583,11 +584,44 @@ static void on_results(redisAsyncContext *ac, void *reply, void *pd)
     engage_update(r);
 }
 
+/* The id of the last entry of a full batch of pending entries (READ_COUNT
+ * of them, so more may follow it) in *last; false for a shorter batch, or a
+ * last id that is no stream id (reading on from it could not move on). */
+static bool pending_more(const redisReply *rep, char *last, size_t len)
+{
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1) return false;
+    const redisReply *stream = rep->element[0];
+    if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2) return false;
+    const redisReply *entries = stream->element[1];
+    if (entries->type != REDIS_REPLY_ARRAY || entries->elements != READ_COUNT_N)
+        return false;
+    const redisReply *e = entries->element[entries->elements - 1];
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
+        e->element[0]->type != REDIS_REPLY_STRING ||
+        !rr_stream_id_ok(e->element[0]->str, e->element[0]->len) || e->element[0]->len >= len)
+        return false;
+    memcpy(last, e->element[0]->str, e->element[0]->len + 1);
+    return true;
+}
+
 static void on_pending(redisAsyncContext *ac, void *reply, void *pd)
 {
     /* The group's pending entries for this consumer (after a restart or a
-     * dropped connection): apply, then read new ones. */
-    on_results(ac, reply, pd);
+     * dropped connection), a batch at a time, each read after the last one
+     * of the batch before: apply, then read new ones. */
+    rc_redis *r = pd;
+    redisReply *rep = reply;
+    char last[48];
+    if (!rep || !pending_more(rep, last, sizeof last)) {
+        on_results(ac, reply, pd);
+        return;
+    }
+    r->res_reading = false;
+    for_each_entry(r, rep, apply_entry);
+    stash_expire(r);
+    ack_flush(r);
+    read_results(r, last);
+    engage_update(r);
 }
 
 static void read_results(rc_redis *r, const char *from)

@@ -547,3 +547,50 @@ Test(redis_e2e, a_finish_refused_by_a_full_server_is_sent_again_not_dropped)
 
     oom_world_free(&w);
 }
+
+Test(redis_e2e, a_restarted_scheduler_reads_every_result_left_pending_not_the_first_512)
+{
+    /* 600 results for scheduler s1 were read by an earlier run of it and
+     * never acknowledged: pending in its group.  Started again, it reads
+     * them all (a batch of 512, then the rest), not the first batch only. */
+    redisContext *c = redisConnectUnix(srv.sock);
+    cr_assert(c && !c->err);
+    redisReply *rep = redisCommand(c, "XGROUP CREATE rc:{pend}:res:s1 runcue 0 MKSTREAM");
+    cr_assert(rep && rep->type == REDIS_REPLY_STATUS, "%s", rep ? rep->str : c->errstr);
+    freeReplyObject(rep);
+    enum { N = 600 };
+    for (int i = 0; i < N; i++) {
+        rep = redisCommand(c, "XADD rc:{pend}:res:s1 * id %d status ok dd d%d result {} error "
+                              "\"\" dl 1", 100000 + i, i);
+        cr_assert(rep && rep->type == REDIS_REPLY_STRING);
+        freeReplyObject(rep);
+    }
+    rep = redisCommand(c, "XREADGROUP GROUP runcue s1 COUNT 1000 STREAMS rc:{pend}:res:s1 >");
+    cr_assert(rep && rep->type == REDIS_REPLY_ARRAY);
+    freeReplyObject(rep);
+
+    rc_loop *loop;
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
+    rc_cue *sc;
+    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
+    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "pend"}, .owner = "s1"};
+    rc_redis *r;
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
+    cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+    /* A work in flight (no agent runs it): the results are read meanwhile. */
+    cr_assert_eq(rc_submit(sc, "echo", NULL, NULL), 0);
+    rc_redis_stats rs = {0};
+    for (int k = 0; k < 200 && rs.results < N; k++) {
+        run_for(loop, 0.01);
+        rc_redis_stats_get(r, &rs);
+    }
+    cr_assert_eq(rs.results, N, "read %llu of the %d pending results",
+                 (unsigned long long)rs.results, N);
+    rc_redis_free(r);
+    rc_cue_free(sc);
+    rc_loop_free(loop);
+    redisFree(c);
+}
