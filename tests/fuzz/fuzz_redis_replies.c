@@ -250,6 +250,15 @@ static void check_results(const redisReply *rep)
     }
 }
 
+/* The scheduler reading pending results on: a full batch's last id. */
+static void check_batch(const redisReply *rep)
+{
+    char last[RR_SID_MAX + 1];
+    for (size_t full = 1; full <= 3; full++)
+        if (rr_batch_last(rep, full, last))
+            CHECK(strlen(last) <= RR_SID_MAX && rr_stream_id_ok(last, strlen(last)));
+}
+
 static void check_snapshot(const redisReply *rep)
 {
     cJSON *out;
@@ -273,6 +282,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
         check_enqueued(rep->element[i]);
     check_results(rep);
+    check_batch(rep);
     check_snapshot(rep);
     if (rep->type == REDIS_REPLY_STRING) {
         cJSON *v;

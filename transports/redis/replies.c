@@ -245,6 +245,21 @@ bool rr_result_parse(const redisReply *entry, rr_result *out)
     return true;
 }
 
+bool rr_batch_last(const redisReply *rep, size_t full, char *last)
+{
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1) return false;
+    const redisReply *stream = rep->element[0];
+    if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2) return false;
+    const redisReply *entries = stream->element[1];
+    if (entries->type != REDIS_REPLY_ARRAY || !full || entries->elements != full) return false;
+    const redisReply *e = entries->element[full - 1];
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 1) return false;
+    const redisReply *id = e->element[0];
+    if (id->type != REDIS_REPLY_STRING || !rr_stream_id_ok(id->str, id->len)) return false;
+    memcpy(last, id->str, id->len + 1); /* at most RR_SID_MAX bytes */
+    return true;
+}
+
 /* How many bytes at s (n of them, n > 0) are a control character: 2 for a
  * C1 control in UTF-8 (C2 80..9F: 9B is CSI), 1 for C0, DEL and a byte
  * 80..9F in no character (a lone 9B is CSI to a Latin-1 terminal), 0 for

@@ -125,6 +125,11 @@ bool rr_result_parse(const redisReply *entry, rr_result *out);
 /* Whether s (n bytes) is a stream id: "<ms>-<seq>", each 1 to 20 digits. */
 bool rr_stream_id_ok(const char *s, size_t n);
 
+/* An XREADGROUP reply of one stream holding exactly `full` entries (a full
+ * batch: more may follow) whose last id is a stream id: that id in last
+ * (RR_SID_MAX + 1 bytes), to read on from.  False otherwise. */
+bool rr_batch_last(const redisReply *rep, size_t full, char *last);
+
 /* A result text as JSON: *out is the value (the caller's), or NULL for an
  * empty text (a work with no result).  False if the text is not exactly one
  * JSON value (nothing but white space may follow it). */

@@ -563,11 +563,9 @@ static void apply_entry(rc_redis *r, const redisReply *entry)
     r->n_stash++;
 }
 
-static void on_results(redisAsyncContext *ac, void *reply, void *pd)
+/* Apply a read's entries, then read on from `next` (">": new ones). */
+static void took_results(rc_redis *r, const redisReply *rep, const char *next)
 {
-    (void)ac;
-    rc_redis *r = pd;
-    redisReply *rep = reply;
     r->res_reading = false;
     if (!rep) return; /* reconnecting: on_res_ready reads again */
     if (rep->type == REDIS_REPLY_ARRAY) {
@@ -580,48 +578,25 @@ static void on_results(redisAsyncContext *ac, void *reply, void *pd)
     }
     stash_expire(r);
     ack_flush(r);
-    read_results(r, ">");
+    read_results(r, next);
     engage_update(r);
 }
 
-/* The id of the last entry of a full batch of pending entries (READ_COUNT
- * of them, so more may follow it) in *last; false for a shorter batch, or a
- * last id that is no stream id (reading on from it could not move on). */
-static bool pending_more(const redisReply *rep, char *last, size_t len)
+static void on_results(redisAsyncContext *ac, void *reply, void *pd)
 {
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1) return false;
-    const redisReply *stream = rep->element[0];
-    if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2) return false;
-    const redisReply *entries = stream->element[1];
-    if (entries->type != REDIS_REPLY_ARRAY || entries->elements != READ_COUNT_N)
-        return false;
-    const redisReply *e = entries->element[entries->elements - 1];
-    if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
-        e->element[0]->type != REDIS_REPLY_STRING ||
-        !rr_stream_id_ok(e->element[0]->str, e->element[0]->len) || e->element[0]->len >= len)
-        return false;
-    memcpy(last, e->element[0]->str, e->element[0]->len + 1);
-    return true;
+    (void)ac;
+    took_results(pd, reply, ">");
 }
 
 static void on_pending(redisAsyncContext *ac, void *reply, void *pd)
 {
     /* The group's pending entries for this consumer (after a restart or a
      * dropped connection), a batch at a time, each read after the last one
-     * of the batch before: apply, then read new ones. */
-    rc_redis *r = pd;
-    redisReply *rep = reply;
-    char last[48];
-    if (!rep || !pending_more(rep, last, sizeof last)) {
-        on_results(ac, reply, pd);
-        return;
-    }
-    r->res_reading = false;
-    for_each_entry(r, rep, apply_entry);
-    stash_expire(r);
-    ack_flush(r);
-    read_results(r, last);
-    engage_update(r);
+     * of the batch before; then new ones. */
+    (void)ac;
+    const redisReply *rep = reply;
+    char last[RR_SID_MAX + 1];
+    took_results(pd, rep, rep && rr_batch_last(rep, READ_COUNT_N, last) ? last : ">");
 }
 
 static void read_results(rc_redis *r, const char *from)

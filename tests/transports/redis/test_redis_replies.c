@@ -442,3 +442,29 @@ Test(redis_replies, a_message_is_defanged_in_place_and_kept_whole)
     rr_defang(msg);
     cr_assert_str_eq(msg, "runcue_snapshot: ?[2J??1m? \xe2\x82\xac? end");
 }
+
+/* [[stream, [entries...]]] with the given entries' ids. */
+static redisReply *batch(const char *const *ids, size_t n)
+{
+    redisReply *rep = array(1), *stream = array(2), *entries = array(n);
+    rep->element[0] = stream;
+    stream->element[0] = str("rc:{t}:res:s1");
+    stream->element[1] = entries;
+    for (size_t i = 0; i < n; i++) entries->element[i] = entry(ids[i], "7");
+    return rep;
+}
+
+Test(redis_replies, a_full_batch_gives_its_last_id_to_read_on_from)
+{
+    char last[RR_SID_MAX + 1];
+    const char *ids[] = {"1-0", "1-1", "18446744073709551615-18446744073709551615"};
+    redisReply *rep = batch(ids, 3);
+    cr_assert(rr_batch_last(rep, 3, last));
+    cr_assert_str_eq(last, ids[2]);
+    cr_assert_not(rr_batch_last(rep, 4, last), "a short batch: nothing follows");
+    release(rep);
+    const char *bad[] = {"1-0", "not-an-id"};
+    rep = batch(bad, 2);
+    cr_assert_not(rr_batch_last(rep, 2, last), "a last id that is no stream id");
+    release(rep);
+}
