@@ -49,6 +49,7 @@ typedef struct ag_lease {
     bool done;
     char status[8];
     char *result, *error;
+    size_t result_len, error_len;
 } ag_lease;
 
 struct rc_redis_agent {
@@ -146,8 +147,11 @@ static void send_finishes(rc_redis_agent *a)
 {
     enum { HEAD = 6, PER = 6 };
     while (a->fin_head && rconn_ready(a->cmd)) {
-        size_t n = 0;
-        for (ag_lease *l = a->fin_head; l && n < MAX_SLOTS; l = l->next_fin) n++;
+        size_t n = 0, bytes = 0;
+        for (ag_lease *l = a->fin_head; l && n < MAX_SLOTS; l = l->next_fin, n++) {
+            bytes += l->result_len + l->error_len;
+            if (n > 0 && bytes > RR_BATCH_BYTES) break;
+        }
         ag_fin_batch *bt = malloc(sizeof *bt + n * sizeof bt->leases[0]);
         if (!bt) break; /* sent by the next call */
         const char *argv[HEAD + PER * MAX_SLOTS];
@@ -193,7 +197,22 @@ static void local_over(rc_redis_agent *a, ag_lease *l, const char *status, const
     rc_timer_stop(a->loop, &l->beat);
     snprintf(l->status, sizeof l->status, "%s", status);
     l->result = result ? cJSON_PrintUnformatted(result) : NULL;
-    l->error = error ? strdup(error) : NULL;
+    l->result_len = l->result ? strlen(l->result) : 0;
+    char over[ERR_LEN];
+    if (l->result_len > RR_PAYLOAD_MAX) {
+        /* the server would refuse the whole finish: the job fails instead,
+         * saying why, rather than run again and again */
+        snprintf(over, sizeof over, "the result of %zu bytes is over the %zu MiB the server takes",
+                 l->result_len, RR_PAYLOAD_MAX >> 20);
+        free(l->result);
+        l->result = NULL;
+        l->result_len = 0;
+        snprintf(l->status, sizeof l->status, "fail");
+        error = over;
+    }
+    l->error_len = error ? strlen(error) : 0;
+    if (l->error_len > RR_ERROR_MAX) l->error_len = rr_utf8_cut(error, RR_ERROR_MAX);
+    l->error = error ? strndup(error, l->error_len) : NULL;
     a->finishing++;
     fin_push(a, l);
     rc_defer_request(a->loop, &a->fin_defer); /* with the others over in this iteration */

@@ -313,6 +313,17 @@ void rr_defang(char *s)
     }
 }
 
+size_t rr_utf8_cut(const char *s, size_t max)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = max;
+    /* back over at most 3 continuation bytes to the lead of the character
+     * at the cut; a longer run is not UTF-8, and is cut where it is */
+    for (int k = 0; k < 3 && n > 0 && (u[n] & 0xC0) == 0x80; k++) n--;
+    if ((u[n] & 0xC0) == 0x80) return max;
+    return n;
+}
+
 static bool is_agent_row(const redisReply *row)
 {
     return row->type == REDIS_REPLY_ARRAY && row->elements >= 1 &&

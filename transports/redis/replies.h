@@ -37,6 +37,15 @@
 #define RR_ROW_MAX 64               /* elements of one of its rows */
 #define RR_AGENTS_LISTED 10000      /* agents a snapshot lists (the rest counted) */
 #define RR_QUOTE_LEN 104            /* rr_quote's buffer */
+/* A job's params and its result: the most the library takes (str_arg in
+ * runcue.lua).  A larger one is refused here, before it is sent. */
+#define RR_PAYLOAD_MAX ((size_t)64 << 20)
+#define RR_ERROR_MAX ((size_t)64 << 10) /* a failure's message: the library's bound */
+/* The params or results of one runcue_enqueue_many or runcue_finish: at most
+ * this many bytes, or a single item.  The server holds a call's arguments
+ * whole, and the function a copy of them: 64 results of 64 MiB in one call
+ * would be gigabytes at once. */
+#define RR_BATCH_BYTES ((size_t)16 << 20)
 
 /* ---- agent: runcue_claim ---- */
 
@@ -143,10 +152,14 @@ const char *rr_quote(char *out, const char *s, size_t n);
  * place, nothing cut: for a message already made that holds the server's
  * words (an error reply) beside our own. */
 void rr_defang(char *s);
+/* The length of s cut to at most max bytes, not inside a UTF-8 character
+ * (a lead byte and its continuations go together); s has at least max
+ * bytes before its NUL. */
+size_t rr_utf8_cut(const char *s, size_t max);
 
 /* Whether rep is a runcue_snapshot reply within bounds (an array of at most
- * RR_SNAPSHOT_ROWS_MAX rows besides its agents' -- the server never forgets
- * an agent, so their rows are not bounded, only listed up to
+ * RR_SNAPSHOT_ROWS_MAX rows besides its agents' -- the server keeps an agent
+ * for an hour after its last call, so their rows are not bounded, only listed up to
  * RR_AGENTS_LISTED -- none longer than RR_ROW_MAX); why says what was
  * wrong. */
 bool rr_snapshot_ok(const redisReply *rep, char *why, size_t whylen);

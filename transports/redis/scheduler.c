@@ -54,6 +54,7 @@ typedef struct rs_item {
     uint64_t job;              /* 0 until the enqueue reply */
     const char *svc, *task;    /* the binding's */
     char *payload;
+    size_t payload_len;
     char *produces; /* the work's produced keys, one per line */
     char dd[160];
     bool sent;
@@ -295,8 +296,11 @@ static void flush(rc_redis *r)
 {
     enum { HEAD = 5, PER = 7 };
     while (r->sq_head && rconn_ready(r->cmd)) {
-        size_t n = 0;
-        for (rs_item *it = r->sq_head; it && n < ENQUEUE_BATCH; it = it->next) n++;
+        size_t n = 0, bytes = 0;
+        for (rs_item *it = r->sq_head; it && n < ENQUEUE_BATCH; it = it->next, n++) {
+            bytes += it->payload_len;
+            if (n > 0 && bytes > RR_BATCH_BYTES) break;
+        }
         rs_batch *bt = malloc(sizeof *bt + n * sizeof bt->items[0]);
         const char **argv = malloc((HEAD + PER * n) * sizeof *argv);
         size_t *lens = malloc((HEAD + PER * n) * sizeof *lens);
@@ -386,10 +390,23 @@ static void handler(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
         rc_retry(cue, tok, "out of memory");
         return;
     }
+    const size_t plen = strlen(payload);
+    if (plen > RR_PAYLOAD_MAX) {
+        /* the server would refuse it (or drop the connection over it) */
+        char msg[ERR_LEN];
+        snprintf(msg, sizeof msg, "params of %zu bytes: the server takes at most %zu MiB", plen,
+                 RR_PAYLOAD_MAX >> 20);
+        free(it);
+        free(payload);
+        free(produces);
+        rc_fail(cue, tok, msg);
+        return;
+    }
     it->tok = tok;
     it->svc = b->svc;
     it->task = b->task;
     it->payload = payload;
+    it->payload_len = plen;
     it->produces = produces;
     it->b = b;
     uint64_t h = fnv1a(fnv1a(UINT64_C(14695981039346656037), b->task), payload);

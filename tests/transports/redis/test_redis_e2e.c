@@ -594,3 +594,176 @@ Test(redis_e2e, a_restarted_scheduler_reads_every_result_left_pending_not_the_fi
     rc_loop_free(loop);
     redisFree(c);
 }
+
+/* ---- params, results and messages of every size ---- */
+
+/* The calls of FCALL the server has answered (INFO commandstats). */
+static long long fcall_calls(redisContext *c)
+{
+    redisReply *rep = redisCommand(c, "INFO commandstats");
+    cr_assert(rep && rep->type == REDIS_REPLY_STRING);
+    const char *p = strstr(rep->str, "cmdstat_fcall:calls=");
+    long long n = p ? atoll(p + strlen("cmdstat_fcall:calls=")) : 0;
+    freeReplyObject(rep);
+    return n;
+}
+
+/* params {"s": "xxx..."} with a string of n bytes */
+static cJSON *params_of(size_t n)
+{
+    char *s = malloc(n + 1);
+    cr_assert(s);
+    memset(s, 'x', n);
+    s[n] = '\0';
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "s", s);
+    free(s);
+    return p;
+}
+
+Test(redis_e2e, params_over_the_limit_fail_at_once_and_big_ones_go_a_few_to_a_call)
+{
+    rc_loop *loop;
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
+    rc_cue *sc;
+    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
+    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "big"}, .owner = "s1"};
+    rc_redis *r;
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
+    cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+    redisContext *c = redisConnectUnix(srv.sock);
+    cr_assert(c && !c->err);
+
+    /* 64 MiB and a byte of params: failed here, never sent */
+    rc_work_id big;
+    const long long before = fcall_calls(c);
+    rc_submit_opts so = {.params = params_of((size_t)64 << 20)};
+    cr_assert_eq(rc_submit(sc, "echo", &so, &big), 0);
+    run_until_completed(loop, sc, 1, 10);
+    const char *e = rc_work_error(rc_get(sc, big));
+    cr_assert(e && strstr(e, "params of 67108872 bytes: the server takes at most 64 MiB"), "%s",
+              e ? e : "(none)");
+    cr_assert_eq(fcall_calls(c), before, "the params were sent");
+
+    /* three of 10 MiB: one call each (16 MiB a call), not one of 30 MiB */
+    for (int i = 0; i < 3; i++) {
+        so.params = params_of((size_t)10 << 20);
+        cr_assert_eq(rc_submit(sc, "echo", &so, NULL), 0);
+    }
+    rc_redis_stats rs = {0};
+    for (int k = 0; k < 500 && rs.enqueued < 3; k++) {
+        run_for(loop, 0.01);
+        rc_redis_stats_get(r, &rs);
+    }
+    cr_assert_eq(rs.enqueued, 3);
+    cr_assert_eq(fcall_calls(c) - before, 3, "%lld calls for three enqueues",
+                 fcall_calls(c) - before);
+    /* and small ones still go together */
+    for (int i = 0; i < 20; i++) cr_assert_eq(rc_submit(sc, "echo", NULL, NULL), 0);
+    for (int k = 0; k < 500 && rs.enqueued < 23; k++) {
+        run_for(loop, 0.01);
+        rc_redis_stats_get(r, &rs);
+    }
+    cr_assert_eq(rs.enqueued, 23);
+    cr_assert_eq(fcall_calls(c) - before, 4, "%lld calls", fcall_calls(c) - before);
+
+    redisFree(c);
+    rc_redis_free(r);
+    rc_cue_free(sc);
+    rc_loop_free(loop);
+}
+
+/* A result one byte over the limit: the JSON string of 64 MiB - 1 bytes
+ * prints with its quotes as 64 MiB + 1. */
+static rc_job_status huge_result(const rc_job *job, cJSON **result, char *err, size_t errlen,
+                                 void *ud)
+{
+    (void)job, (void)err, (void)errlen, (void)ud;
+    pthread_mutex_lock(&mu);
+    calls++;
+    pthread_mutex_unlock(&mu);
+    const size_t n = ((size_t)64 << 20) - 1;
+    char *s = malloc(n + 1);
+    if (!s) return RC_JOB_RETRY;
+    memset(s, 'r', n);
+    s[n] = '\0';
+    *result = cJSON_CreateString(s);
+    free(s);
+    return RC_JOB_OK;
+}
+
+/* A failure whose message is "x" and 50,000 two-byte characters. */
+static void long_message(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
+{
+    (void)work, (void)ud;
+    calls++;
+    const size_t n = 1 + 2 * 50000;
+    char *m = malloc(n + 1);
+    cr_assert(m);
+    m[0] = 'x';
+    for (size_t i = 1; i < n; i += 2) m[i] = (char)0xC3, m[i + 1] = (char)0xA9; /* é */
+    m[n] = '\0';
+    rc_fail(cue, tok, m);
+    free(m);
+}
+
+Test(redis_e2e, a_result_over_the_limit_fails_its_job_once_and_a_long_message_is_cut_whole)
+{
+    rc_loop *loop;
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
+    rc_cue *sc, *ac;
+    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
+    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
+    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "big"}, .owner = "s1"};
+    rc_redis *r;
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
+    cr_assert_eq(rc_redis_task(r, "huge", "api"), 0);
+    cr_assert_eq(rc_redis_task(r, "wordy", "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+
+    rc_pool *pool;
+    cr_assert_eq(rc_pool_new(&pool, ac, 1), 0);
+    cr_assert_eq(rc_pool_task(pool, "huge", NULL, huge_result, NULL), 0);
+    cr_assert_eq(rc_service(ac, "words", NULL, 1), 0);
+    cr_assert_eq(rc_task(ac, "wordy", "words", long_message, NULL), 0);
+    const char *svcs[] = {"api"};
+    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "big"}, .name = "agent1",
+                              .services = svcs, .n_services = 1, .slots = 2};
+    rc_redis_agent *ag;
+    cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0, "%s", rc_redis_agent_errmsg(ag));
+
+    rc_work_id huge, wordy;
+    cr_assert_eq(rc_submit(sc, "huge", NULL, &huge), 0);
+    cr_assert_eq(rc_submit(sc, "wordy", NULL, &wordy), 0);
+    run_until_completed(loop, sc, 2, 20);
+    rc_stats st;
+    rc_cue_stats(sc, &st);
+    cr_assert_eq(st.failed, 2);
+    const char *e = rc_work_error(rc_get(sc, huge));
+    cr_assert(e && strstr(e, "the result of 67108865 bytes is over the 64 MiB the server takes"),
+              "%s", e ? e : "(none)");
+    e = rc_work_error(rc_get(sc, wordy));
+    cr_assert(e);
+    /* 65,536 bytes would end inside an é: the cut keeps whole ones */
+    cr_assert_eq(strlen(e), 65535);
+    cr_assert_eq(e[0], 'x');
+    cr_assert_eq((unsigned char)e[65533], 0xC3);
+    cr_assert_eq((unsigned char)e[65534], 0xA9);
+    cr_assert_eq(calls, 2, "the jobs ran %d times", calls);
+    rc_redis_agent_stats as;
+    rc_redis_agent_stats_get(ag, &as);
+    cr_assert_eq(as.stale, 0);
+
+    rc_redis_agent_free(ag);
+    rc_pool_free(pool);
+    rc_redis_free(r);
+    rc_cue_free(ac);
+    rc_cue_free(sc);
+    rc_loop_free(loop);
+}

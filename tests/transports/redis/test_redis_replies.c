@@ -443,6 +443,20 @@ Test(redis_replies, a_message_is_defanged_in_place_and_kept_whole)
     cr_assert_str_eq(msg, "runcue_snapshot: ?[2J??1m? \xe2\x82\xac? end");
 }
 
+Test(redis_replies, a_text_is_cut_between_characters_not_inside_one)
+{
+    const char *s = "ab\xe2\x82\xac" "cd"; /* a, b, the euro sign's 3 bytes, c, d */
+    cr_assert_eq(rr_utf8_cut(s, 2), 2);
+    cr_assert_eq(rr_utf8_cut(s, 3), 2, "inside the euro sign");
+    cr_assert_eq(rr_utf8_cut(s, 4), 2);
+    cr_assert_eq(rr_utf8_cut(s, 5), 5);
+    cr_assert_eq(rr_utf8_cut(s, 7), 7, "the whole text");
+    cr_assert_eq(rr_utf8_cut(s, 0), 0);
+    /* continuation bytes with no lead: not UTF-8, cut where asked */
+    cr_assert_eq(rr_utf8_cut("a\x80\x80\x80\x80\x80", 5), 5);
+    cr_assert_eq(rr_utf8_cut("\x80\x80", 1), 1);
+}
+
 /* [[stream, [entries...]]] with the given entries' ids. */
 static redisReply *batch(const char *const *ids, size_t n)
 {
