@@ -548,6 +548,24 @@ Test(redis_e2e, a_finish_refused_by_a_full_server_is_sent_again_not_dropped)
     oom_world_free(&w);
 }
 
+/* A loop, a scheduler's cue and rc_redis (owner s1) in namespace ns, with
+ * the service api (2 at once, 5 s leases, 3 deliveries) and the tasks given,
+ * ready. */
+static rc_redis *sched_new(rc_loop **loop, rc_cue **sc, const char *ns, const char *const *tasks,
+                           size_t n_tasks)
+{
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    cr_assert_eq(rc_loop_new(loop, &lo), 0);
+    cr_assert_eq(rc_cue_new(sc, *loop, NULL), 0);
+    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = ns}, .owner = "s1"};
+    rc_redis *r;
+    cr_assert_eq(rc_redis_new(&r, *sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
+    for (size_t i = 0; i < n_tasks; i++) cr_assert_eq(rc_redis_task(r, tasks[i], "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+    return r;
+}
+
 Test(redis_e2e, a_restarted_scheduler_reads_every_result_left_pending_not_the_first_512)
 {
     /* 600 results for scheduler s1 were read by an earlier run of it and
@@ -570,16 +588,9 @@ Test(redis_e2e, a_restarted_scheduler_reads_every_result_left_pending_not_the_fi
     freeReplyObject(rep);
 
     rc_loop *loop;
-    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
-    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
     rc_cue *sc;
-    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
-    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "pend"}, .owner = "s1"};
-    rc_redis *r;
-    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
-    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
-    cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
-    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+    const char *tasks[] = {"echo"};
+    rc_redis *r = sched_new(&loop, &sc, "pend", tasks, 1);
     /* A work in flight (no agent runs it): the results are read meanwhile. */
     cr_assert_eq(rc_submit(sc, "echo", NULL, NULL), 0);
     rc_redis_stats rs = {0};
@@ -624,16 +635,9 @@ static cJSON *params_of(size_t n)
 Test(redis_e2e, params_over_the_limit_fail_at_once_and_big_ones_go_a_few_to_a_call)
 {
     rc_loop *loop;
-    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
-    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
     rc_cue *sc;
-    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
-    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "big"}, .owner = "s1"};
-    rc_redis *r;
-    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
-    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
-    cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
-    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+    const char *tasks[] = {"echo"};
+    rc_redis *r = sched_new(&loop, &sc, "big", tasks, 1);
     redisContext *c = redisConnectUnix(srv.sock);
     cr_assert(c && !c->err);
 
@@ -713,18 +717,10 @@ static void long_message(rc_cue *cue, const rc_work *work, rc_token tok, void *u
 Test(redis_e2e, a_result_over_the_limit_fails_its_job_once_and_a_long_message_is_cut_whole)
 {
     rc_loop *loop;
-    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
-    cr_assert_eq(rc_loop_new(&loop, &lo), 0);
     rc_cue *sc, *ac;
-    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
+    const char *tasks[] = {"huge", "wordy"};
+    rc_redis *r = sched_new(&loop, &sc, "big", tasks, 2);
     cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
-    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "big"}, .owner = "s1"};
-    rc_redis *r;
-    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
-    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
-    cr_assert_eq(rc_redis_task(r, "huge", "api"), 0);
-    cr_assert_eq(rc_redis_task(r, "wordy", "api"), 0);
-    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
 
     rc_pool *pool;
     cr_assert_eq(rc_pool_new(&pool, ac, 1), 0);
