@@ -45,6 +45,13 @@ int rc_seg_check_name(const char *name, char *err, size_t errlen)
     return 0;
 }
 
+int rc_shm_check_name(const char *name, char *err, size_t errlen)
+{
+    char dummy[1];
+    if (!err || !errlen) err = dummy, errlen = sizeof dummy;
+    return rc_seg_check_name(name, err, errlen);
+}
+
 void rc_seg_path(char *out, size_t cap, const char *name)
 {
     snprintf(out, cap, "/runcue.%s", name);

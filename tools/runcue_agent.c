@@ -28,30 +28,30 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: runcue-agent [options] -- WORKER-COMMAND [ARGS...]\n"
-            "\n"
-            "Claim jobs from runcue's Redis queues and run them in runqy-protocol workers.\n"
-            "\n"
-            "  --url URL            unix:/path/redis.sock or redis://host:port   (required)\n"
-            "  --ns NAME            namespace                                     [default]\n"
-            "  --user NAME          Redis ACL user\n"
-            "  --password-file F    the password is the first line of F\n"
-            "  --password-env VAR   the password is in $VAR (never on the command line)\n"
-            "  --service NAME       claim from this service (repeat; at least one)\n"
-            "  --task NAME          a task name the workers run (repeat; at least one)\n"
-            "  --slots N            jobs at once, 1..64                           [1]\n"
-            "  --name NAME          this agent's name in leases      [<host>.<pid>]\n"
-            "  --one-shot           a worker process per job (default: a pool of N)\n"
-            "  --shm NAME           publish the local cue for runcue-top / runcue-viz\n"
-            "  -h, --help           show this help\n"
-            "\n"
-            "On exit it prints its counts (claimed, finished, refused as stale, leases\n"
-            "lost, heartbeats) on stderr.\n"
-            "SIGINT or SIGTERM: stop claiming, let running jobs finish, exit; a second one:\n"
-            "exit now, leaving what runs to its lease.\n"
-            "Exit status: 0 stopped by a signal, 1 a fatal Redis error or a drain cut short,\n"
-            "2 bad usage.\n");
+    fprintf(out, "usage: runcue-agent [options] -- WORKER-COMMAND [ARGS...]\n"
+                 "\n"
+                 "Claim jobs from runcue's Redis queues and run them in runqy-protocol workers.\n"
+                 "\n"
+                 "  --url URL            unix:/path/redis.sock or redis://host:port   (required)\n"
+                 "  --ns NAME            namespace                                     [default]\n"
+                 "  --user NAME          Redis ACL user\n"
+                 "  --password-file F    the password is the first line of F\n"
+                 "  --password-env VAR   the password is in $VAR (never on the command line)\n"
+                 "  --service NAME       claim from this service (repeat; at least one)\n"
+                 "  --task NAME          a task name the workers run (repeat; at least one)\n"
+                 "  --slots N            jobs at once, 1..64                           [1]\n"
+                 "  --name NAME          this agent's name in leases      [<host>.<pid>]\n"
+                 "  --one-shot           a worker process per job (default: a pool of N)\n"
+                 "  --shm NAME           publish the local cue for runcue-top / runcue-viz\n"
+                 "  -h, --help           show this help\n"
+                 "  -V, --version        show the version\n"
+                 "\n"
+                 "On exit it prints its counts (claimed, finished, refused as stale, leases\n"
+                 "lost, heartbeats) on stderr.\n"
+                 "SIGINT or SIGTERM: stop claiming, let running jobs finish, exit; a second one:\n"
+                 "exit now, leaving what runs to its lease.\n"
+                 "Exit status: 0 stopped by a signal, 1 a fatal Redis error or a drain cut short,\n"
+                 "2 bad usage.\n");
 }
 
 /* 1: drain (the first SIGINT or SIGTERM); 2: stop now (a second one). */
@@ -118,25 +118,41 @@ int main(int argc, char **argv)
     const char *services[MAX_LIST], *tasks[MAX_LIST], *shm = NULL;
     size_t n_tasks = 0;
     bool one_shot = false;
-    static const struct option longs[] = {
-        {"url", required_argument, 0, 'u'},  {"ns", required_argument, 0, 'n'},
-        {"user", required_argument, 0, 'U'}, {"password-file", required_argument, 0, 'p'},
-        {"password-env", required_argument, 0, 'e'}, {"service", required_argument, 0, 's'},
-        {"task", required_argument, 0, 't'}, {"slots", required_argument, 0, 'k'},
-        {"name", required_argument, 0, 'N'}, {"one-shot", no_argument, 0, 'o'},
-        {"shm", required_argument, 0, 'm'},  {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"url", required_argument, 0, 'u'},
+                                          {"ns", required_argument, 0, 'n'},
+                                          {"user", required_argument, 0, 'U'},
+                                          {"password-file", required_argument, 0, 'p'},
+                                          {"password-env", required_argument, 0, 'e'},
+                                          {"service", required_argument, 0, 's'},
+                                          {"task", required_argument, 0, 't'},
+                                          {"slots", required_argument, 0, 'k'},
+                                          {"name", required_argument, 0, 'N'},
+                                          {"one-shot", no_argument, 0, 'o'},
+                                          {"shm", required_argument, 0, 'm'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {"version", no_argument, 0, 'V'},
+                                          {0, 0, 0, 0}};
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+:h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:hV", longs, NULL)) != -1) {
         char *end;
         long v;
         switch (c) {
-        case 'u': ao.conn.url = optarg; break;
-        case 'n': ao.conn.ns = optarg; break;
-        case 'U': ao.conn.user = optarg; break;
-        case 'p': ao.conn.password_file = optarg; break;
-        case 'e': ao.conn.password_env = optarg; break;
+        case 'u':
+            ao.conn.url = optarg;
+            break;
+        case 'n':
+            ao.conn.ns = optarg;
+            break;
+        case 'U':
+            ao.conn.user = optarg;
+            break;
+        case 'p':
+            ao.conn.password_file = optarg;
+            break;
+        case 'e':
+            ao.conn.password_env = optarg;
+            break;
         case 's':
             if (ao.n_services >= MAX_LIST) return bad("at most 64 --service", NULL);
             services[ao.n_services++] = optarg;
@@ -150,11 +166,24 @@ int main(int argc, char **argv)
             if (*end || end == optarg || v < 1 || v > 64) return bad("bad --slots", optarg);
             ao.slots = (unsigned)v;
             break;
-        case 'N': ao.name = optarg; break;
-        case 'o': one_shot = true; break;
-        case 'm': shm = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: cli_bad_option("runcue-agent", c, argv, longs); return 2;
+        case 'N':
+            ao.name = optarg;
+            break;
+        case 'o':
+            one_shot = true;
+            break;
+        case 'm':
+            shm = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("runcue-agent %s\n", RC_VERSION_STRING);
+            return 0;
+        default:
+            cli_bad_option("runcue-agent", c, argv, longs);
+            return 2;
         }
     }
     if (!ao.conn.url) return bad("--url is required", NULL);

@@ -31,6 +31,7 @@ static void usage(FILE *out)
                  "  --json               one JSON object: {\"namespaces\": [...]}\n"
                  "  --timeout S          seconds to wait for the server               [5]\n"
                  "  -h, --help           show this help\n"
+                 "  -V, --version        show the version\n"
                  "\n"
                  "Exit status: 0 shown, 1 the server could not be read, 2 bad usage.\n");
 }
@@ -123,6 +124,10 @@ int main(int argc, char **argv)
                                           {"timeout", required_argument, 0, 't'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
+    if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+        printf("runcue-dist %s\n", RC_VERSION_STRING);
+        return 0;
+    }
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         usage(stdout);
         return 0;

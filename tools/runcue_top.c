@@ -16,26 +16,27 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: runcue-top [options] NAME\n"
-            "\n"
-            "Watch the live state a cue publishes as shared memory NAME\n"
-            "(runcue-sim --shm NAME, or rc_shm_publish in your program).\n"
-            "\n"
-            "  --once         print the counters, services and blocked work once and exit\n"
-            "  --wait S       wait up to S seconds for NAME to appear     [5]\n"
-            "  --any-owner    read NAME even if another user created it (refused by\n"
-            "                 default: its contents are whatever that user wrote)\n"
-            "  -h, --help     show this help\n"
-            "\n"
-            "Keys: q quit, arrows / PgUp / PgDn scroll the events, End follows again.\n"
-            "Exit status: 0 ok, 1 the segment could not be read, 2 bad usage.\n");
+    fprintf(out, "usage: runcue-top [options] NAME\n"
+                 "\n"
+                 "Watch the live state a cue publishes as shared memory NAME\n"
+                 "(runcue-sim --shm NAME, or rc_shm_publish in your program).\n"
+                 "\n"
+                 "  --once         print the counters, services and blocked work once and exit\n"
+                 "  --wait S       wait up to S seconds for NAME to appear     [5]\n"
+                 "  --any-owner    read NAME even if another user created it (refused by\n"
+                 "                 default: its contents are whatever that user wrote)\n"
+                 "  -h, --help     show this help\n"
+                 "  -V, --version  show the version\n"
+                 "\n"
+                 "Keys: q quit, arrows / PgUp / PgDn scroll the events, End follows again.\n"
+                 "Exit status: 0 ok, 1 the segment could not be read, 2 bad usage.\n");
 }
 
 static int print_once(const live_opts *lo)
 {
     rc_shm_reader *r;
-    if (live_attach(lo, &r)) return 1;
+    int attached = live_attach(lo, &r);
+    if (attached) return attached;
     rc_shm_snapshot *s = malloc(sizeof *s);
     if (!s) {
         rc_shm_detach(r);
@@ -55,30 +56,39 @@ static int print_once(const live_opts *lo)
  * bad usage, with one line on stderr). */
 static int parse_args(int argc, char **argv, live_opts *lo, bool *once)
 {
-    static const struct option longs[] = {{"once", no_argument, 0, 'o'},
-                                          {"wait", required_argument, 0, 'w'},
-                                          {"any-owner", no_argument, 0, 'a'},
-                                          {"help", no_argument, 0, 'h'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"once", no_argument, 0, 'o'},      {"wait", required_argument, 0, 'w'},
+        {"any-owner", no_argument, 0, 'a'}, {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},   {0, 0, 0, 0}};
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hV", longs, NULL)) != -1) {
         switch (c) {
-        case 'o': *once = true; break;
+        case 'o':
+            *once = true;
+            break;
         case 'w': {
             char *end;
             lo->attach_timeout = strtod(optarg, &end);
-            if (*end || end == optarg || !(lo->attach_timeout >= 0) ||
-                lo->attach_timeout > 86400) {
+            if (*end || end == optarg || !(lo->attach_timeout >= 0) || lo->attach_timeout > 86400) {
                 fprintf(stderr, "runcue-top: --wait: '%s' is not a number of seconds\n", optarg);
                 return 2;
             }
             break;
         }
-        case 'a': lo->any_owner = true; break;
-        case 'h': usage(stdout); return 0;
+        case 'a':
+            lo->any_owner = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("runcue-top %s\n", RC_VERSION_STRING);
+            return 0;
         case ':':
-        default: cli_bad_option("runcue-top", c, argv, longs); return 2;
+        default:
+            cli_bad_option("runcue-top", c, argv, longs);
+            return 2;
         }
     }
     if (optind != argc - 1) {

@@ -14,22 +14,22 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: runcue-viz [options] NAME\n"
-            "\n"
-            "Watch the live state a cue publishes as shared memory NAME in a window.\n"
-            "\n"
-            "  --screenshot FILE   write the last frame to FILE (PNG) when leaving, and\n"
-            "                      leave when the writer finishes; needs no display\n"
-            "  --exit-at-end       leave when the writer finishes\n"
-            "  --size WxH          window size                            [1280x720]\n"
-            "  --wait S            wait up to S seconds for NAME to appear [5]\n"
-            "  --any-owner         read NAME even if another user created it (refused by\n"
-            "                      default: its contents are whatever that user wrote)\n"
-            "  -h, --help          show this help\n"
-            "\n"
-            "Keys: q quit, p pause the picture, + and - zoom time, 0 fit all.\n"
-            "Exit status: 0 ok, 1 the segment or the window could not be had, 2 bad usage.\n");
+    fprintf(out, "usage: runcue-viz [options] NAME\n"
+                 "\n"
+                 "Watch the live state a cue publishes as shared memory NAME in a window.\n"
+                 "\n"
+                 "  --screenshot FILE   write the last frame to FILE (PNG) when leaving, and\n"
+                 "                      leave when the writer finishes; needs no display\n"
+                 "  --exit-at-end       leave when the writer finishes\n"
+                 "  --size WxH          window size                            [1280x720]\n"
+                 "  --wait S            wait up to S seconds for NAME to appear [5]\n"
+                 "  --any-owner         read NAME even if another user created it (refused by\n"
+                 "                      default: its contents are whatever that user wrote)\n"
+                 "  -h, --help          show this help\n"
+                 "  -V, --version       show the version\n"
+                 "\n"
+                 "Keys: q quit, p pause the picture, + and - zoom time, 0 fit all.\n"
+                 "Exit status: 0 ok, 1 the segment or the window could not be had, 2 bad usage.\n");
 }
 
 enum { VIEW_MIN_W = 320, VIEW_MIN_H = 200, VIEW_MAX = 8192 };
@@ -61,23 +61,24 @@ static bool parse_size(const char *s, int *w, int *h)
  * with one line on stderr). */
 static int parse_args(int argc, char **argv, live_opts *lo)
 {
-    static const struct option longs[] = {{"screenshot", required_argument, 0, 's'},
-                                          {"exit-at-end", no_argument, 0, 'e'},
-                                          {"size", required_argument, 0, 'z'},
-                                          {"wait", required_argument, 0, 'w'},
-                                          {"any-owner", no_argument, 0, 'a'},
-                                          {"help", no_argument, 0, 'h'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"screenshot", required_argument, 0, 's'}, {"exit-at-end", no_argument, 0, 'e'},
+        {"size", required_argument, 0, 'z'},       {"wait", required_argument, 0, 'w'},
+        {"any-owner", no_argument, 0, 'a'},        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},          {0, 0, 0, 0}};
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hV", longs, NULL)) != -1) {
         switch (c) {
-        case 's': lo->screenshot = optarg; break;
-        case 'e': lo->exit_at_end = true; break;
+        case 's':
+            lo->screenshot = optarg;
+            break;
+        case 'e':
+            lo->exit_at_end = true;
+            break;
         case 'z':
             if (!parse_size(optarg, &lo->width, &lo->height)) {
-                fprintf(stderr,
-                        "runcue-viz: --size: '%s' is not WxH in pixels (%dx%d to %dx%d)\n",
+                fprintf(stderr, "runcue-viz: --size: '%s' is not WxH in pixels (%dx%d to %dx%d)\n",
                         optarg, VIEW_MIN_W, VIEW_MIN_H, VIEW_MAX, VIEW_MAX);
                 return 2;
             }
@@ -85,17 +86,25 @@ static int parse_args(int argc, char **argv, live_opts *lo)
         case 'w': {
             char *end;
             lo->attach_timeout = strtod(optarg, &end);
-            if (*end || end == optarg || !(lo->attach_timeout >= 0) ||
-                lo->attach_timeout > 86400) {
+            if (*end || end == optarg || !(lo->attach_timeout >= 0) || lo->attach_timeout > 86400) {
                 fprintf(stderr, "runcue-viz: --wait: '%s' is not a number of seconds\n", optarg);
                 return 2;
             }
             break;
         }
-        case 'a': lo->any_owner = true; break;
-        case 'h': usage(stdout); return 0;
+        case 'a':
+            lo->any_owner = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("runcue-viz %s\n", RC_VERSION_STRING);
+            return 0;
         case ':':
-        default: cli_bad_option("runcue-viz", c, argv, longs); return 2;
+        default:
+            cli_bad_option("runcue-viz", c, argv, longs);
+            return 2;
         }
     }
     if (optind != argc - 1) {

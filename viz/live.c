@@ -26,6 +26,10 @@ void live_error(const live_opts *opts, const char *fmt, ...)
 int live_attach(const live_opts *opts, rc_shm_reader **out)
 {
     char err[256];
+    if (rc_shm_check_name(opts->shm_name, err, sizeof err)) {
+        live_error(opts, "%s", err);
+        return 2; /* bad usage, as the tools' exit statuses say */
+    }
     rc_shm_attach_opts ao = {.timeout_s = 0, .any_owner = opts->any_owner};
     int rc = rc_shm_attach_with(out, opts->shm_name, &ao, err, sizeof err);
     if (rc == RC_ENOENT && opts->attach_timeout > 0) {

@@ -77,7 +77,8 @@ int live_signals_release(const live_opts *opts);
 
 /* Attach to opts->shm_name, waiting up to opts->attach_timeout seconds; if
  * the segment is not there at once, say so on stderr before waiting.  0, or
- * 1 with the reason on stderr. */
+ * an exit status with the reason on stderr: 2 for a malformed name (bad
+ * usage), 1 for a segment that could not be read. */
 int live_attach(const struct live_opts *opts, rc_shm_reader **out);
 
 /* "PROG: message" on stderr, PROG from opts->prog. */

@@ -698,7 +698,8 @@ static int on_key(view *v, SDL_Keycode k, bool *quit)
 int live_sdl_run(const live_opts *opts)
 {
     rc_shm_reader *r;
-    if (live_attach(opts, &r)) return 1;
+    int attached = live_attach(opts, &r);
+    if (attached) return attached;
     view *v = calloc(1, sizeof *v);
     if (v) v->vm = vm_new(r);
     if (!v || !v->vm) {

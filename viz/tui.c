@@ -260,7 +260,8 @@ static void nap(double s)
 int live_tui_run(const live_opts *opts)
 {
     rc_shm_reader *r;
-    if (live_attach(opts, &r)) return 1;
+    int attached = live_attach(opts, &r);
+    if (attached) return attached;
     tui t = {.vm = vm_new(r), .drv = opts->driver};
     if (!t.vm) {
         rc_shm_detach(r);

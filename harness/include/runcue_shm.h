@@ -167,6 +167,11 @@ typedef struct rc_shm_writer rc_shm_writer;
  */
 int rc_shm_publish(rc_shm_writer **out, rc_cue *cue, const char *name, const char *title,
                    char *err, size_t errlen);
+/* Whether name may name a segment (1 to 48 of letters, digits, '-', '_',
+ * '.'): 0, or RC_EINVAL with a message naming the problem in err (if not
+ * NULL, at most errlen bytes).  rc_shm_publish and rc_shm_attach check the
+ * same; a program reading a name from its user can say so before it starts. */
+int rc_shm_check_name(const char *name, char *err, size_t errlen);
 /* The segment's POSIX shared-memory name ("/runcue.NAME"), for shm_unlink. */
 const char *rc_shm_writer_path(const rc_shm_writer *w);
 /* Publish the state now (it is also done once per loop iteration). */

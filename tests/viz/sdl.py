@@ -9,6 +9,7 @@ runcue-viz attached to another process.
 Needs RUNCUE_SIM and RUNCUE_VIZ (set by meson).
 """
 import os
+import re
 import stat
 import struct
 import subprocess
@@ -267,6 +268,14 @@ def main():
           and all(x.startswith("runcue-viz: ") for x in v.stderr.splitlines()),
           "runcue-viz: a missing segment is named, exit 1, messages begin with its name",
           v.stderr)
+    for bad in ["bad name!", "", "a" * 49, "../x"]:
+        v = subprocess.run([VIZ, "--wait", "0", bad], capture_output=True, text=True, timeout=30)
+        check(v.returncode == 2 and len(v.stderr.splitlines()) == 1
+              and v.stderr.startswith("runcue-viz: shared memory name"),
+              f"runcue-viz: a malformed name {bad!r} is bad usage, exit 2, one line", v.stderr)
+    v = subprocess.run([VIZ, "--version"], capture_output=True, text=True, timeout=30)
+    check(v.returncode == 0 and re.fullmatch(r"runcue-viz \d+\.\d+\.\d+\n", v.stdout) is not None,
+          "runcue-viz --version", v.stdout + v.stderr)
     test_blocked_panel(tmp)
     test_headless()
     # --size is exactly WxH in digits, each in range: no wrap-around, no junk.

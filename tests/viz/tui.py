@@ -268,6 +268,15 @@ def test_attached():
     finally:
         if writer.poll() is None:
             writer.kill()
+    for bad in ["bad name!", "", "a" * 49, "../x"]:
+        r = subprocess.run([TOP, "--once", "--wait", "0", bad], capture_output=True, text=True,
+                           timeout=10)
+        check(r.returncode == 2 and len(r.stderr.splitlines()) == 1
+              and r.stderr.startswith("runcue-top: shared memory name"),
+              f"runcue-top: a malformed name {bad!r} is bad usage, exit 2, one line", r.stderr)
+    r = subprocess.run([TOP, "--version"], capture_output=True, text=True, timeout=10)
+    check(r.returncode == 0 and re.fullmatch(r"runcue-top \d+\.\d+\.\d+\n", r.stdout) is not None,
+          "runcue-top --version", r.stdout + r.stderr)
 
 
 def test_root_causes():

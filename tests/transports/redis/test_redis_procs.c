@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "redis_server.h"
+#include "runcue.h"
 
 extern char **environ;
 
@@ -683,6 +684,18 @@ Test(redis_procs, agent_usage_errors_exit_2)
     text = slurp(out);
     cr_assert(strstr(text, "worker command (after --) is empty"), "%s", text);
     free(text);
+    /* --version, for the agent and runcue-dist */
+    char *ver[][3] = {{getenv("RUNCUE_AGENT"), "--version", NULL},
+                      {getenv("RUNCUE_DIST"), "--version", NULL}};
+    const char *want[] = {"runcue-agent " RC_VERSION_STRING "\n",
+                          "runcue-dist " RC_VERSION_STRING "\n"};
+    for (size_t k = 0; k < 2; k++) {
+        unlink(out);
+        cr_assert_eq(wait_exit(spawn(out, ver[k]), 5), 0);
+        text = slurp(out);
+        cr_assert_str_eq(text, want[k]);
+        free(text);
+    }
 }
 
 /* The job hash field `field` of the job whose payload has "i": i. */
