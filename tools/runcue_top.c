@@ -67,37 +67,22 @@ static int parse_args(int argc, char **argv, live_opts *lo, bool *once)
         case 'o':
             *once = true;
             break;
-        case 'w': {
-            char *end;
-            lo->attach_timeout = strtod(optarg, &end);
-            if (*end || end == optarg || !(lo->attach_timeout >= 0) || lo->attach_timeout > 86400) {
-                fprintf(stderr, "runcue-top: --wait: '%s' is not a number of seconds\n", optarg);
-                return 2;
-            }
-            break;
-        }
-        case 'a':
-            lo->any_owner = true;
-            break;
         case 'h':
             usage(stdout);
             return 0;
-        case 'V':
-            printf("runcue-top %s\n", RC_VERSION_STRING);
-            return 0;
         case ':':
-        default:
-            cli_bad_option("runcue-top", c, argv, longs);
-            return 2;
+        default: {
+            bool handled;
+            int status = live_cli_option(lo, c, optarg, &handled);
+            if (!handled) {
+                cli_bad_option("runcue-top", c, argv, longs);
+                return 2;
+            }
+            if (status >= 0) return status;
+        }
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "runcue-top: %s (see --help)\n",
-                optind >= argc ? "which segment? give its NAME" : "one NAME only");
-        return 2;
-    }
-    lo->shm_name = argv[optind];
-    return -1;
+    return live_cli_name(lo, argc, argv, optind);
 }
 
 int main(int argc, char **argv)

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,6 +24,42 @@ void live_error(const live_opts *opts, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+int live_cli_option(live_opts *opts, int c, const char *arg, bool *handled)
+{
+    *handled = true;
+    switch (c) {
+    case 'w': {
+        char *end;
+        opts->attach_timeout = strtod(arg, &end);
+        if (*end || end == arg || !(opts->attach_timeout >= 0) || opts->attach_timeout > 86400) {
+            live_error(opts, "--wait: '%s' is not a number of seconds", arg);
+            return 2;
+        }
+        return -1;
+    }
+    case 'a':
+        opts->any_owner = true;
+        return -1;
+    case 'V':
+        printf("%s %s\n", opts->prog, RC_VERSION_STRING);
+        return 0;
+    default:
+        *handled = false;
+        return -1;
+    }
+}
+
+int live_cli_name(live_opts *opts, int argc, char **argv, int optind)
+{
+    if (optind != argc - 1) {
+        live_error(opts, "%s (see --help)",
+                   optind >= argc ? "which segment? give its NAME" : "one NAME only");
+        return 2;
+    }
+    opts->shm_name = argv[optind];
+    return -1;
+}
+
 int live_attach(const live_opts *opts, rc_shm_reader **out)
 {
     char err[256];
@@ -34,8 +71,8 @@ int live_attach(const live_opts *opts, rc_shm_reader **out)
     int rc = rc_shm_attach_with(out, opts->shm_name, &ao, err, sizeof err);
     if (rc == RC_ENOENT && opts->attach_timeout > 0) {
         /* Not there yet: say what is waited for, then wait. */
-        live_error(opts, "no segment '%s' yet; waiting up to %gs for it (--wait S)",
-                   opts->shm_name, opts->attach_timeout);
+        live_error(opts, "no segment '%s' yet; waiting up to %gs for it (--wait S)", opts->shm_name,
+                   opts->attach_timeout);
         ao.timeout_s = opts->attach_timeout;
         rc = rc_shm_attach_with(out, opts->shm_name, &ao, err, sizeof err);
     }

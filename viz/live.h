@@ -81,6 +81,16 @@ int live_signals_release(const live_opts *opts);
  * usage), 1 for a segment that could not be read. */
 int live_attach(const struct live_opts *opts, rc_shm_reader **out);
 
+/* The options runcue-top and runcue-viz share, as getopt_long gave them
+ * (c, optarg): --wait S ('w'), --any-owner ('a'), --version ('V'), each
+ * into *opts.  -1 to go on (c is one of them, or another left to the
+ * caller: then *handled is false), or the exit status to leave with (0
+ * after --version, 2 with one line on stderr). */
+int live_cli_option(live_opts *opts, int c, const char *arg, bool *handled);
+/* The one NAME after the options (argv[optind]) into opts->shm_name: -1, or
+ * 2 with one line on stderr if there is none or more than one. */
+int live_cli_name(live_opts *opts, int argc, char **argv, int optind);
+
 /* "PROG: message" on stderr, PROG from opts->prog. */
 void live_error(const struct live_opts *opts, const char *fmt, ...)
 #if defined(__GNUC__)
