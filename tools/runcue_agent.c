@@ -162,8 +162,9 @@ int main(int argc, char **argv)
             tasks[n_tasks++] = optarg;
             break;
         case 'k':
-            v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 1 || v > 64) return bad("bad --slots", optarg);
+            /* digits only: strtol would take " 4" and "+4" too */
+            v = optarg[0] >= '0' && optarg[0] <= '9' ? strtol(optarg, &end, 10) : 0;
+            if (v < 1 || v > 64 || *end) return bad("--slots must be 1 to 64", optarg);
             ao.slots = (unsigned)v;
             break;
         case 'N':

@@ -684,6 +684,18 @@ Test(redis_procs, agent_usage_errors_exit_2)
     text = slurp(out);
     cr_assert(strstr(text, "worker command (after --) is empty"), "%s", text);
     free(text);
+    /* --slots is digits, 1 to 64: nothing else in an otherwise whole command */
+    const char *slots[] = {" 4", "+4", "4x", "65", "0x4", ""};
+    for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) {
+        char *argv[] = {getenv("RUNCUE_AGENT"), "--url", srv.url, "--service", "api", "--task",
+                        "job", "--slots", (char *)slots[k], "--", "true", NULL};
+        unlink(out);
+        int st = wait_exit(spawn(out, argv), 5);
+        text = slurp(out);
+        cr_assert_eq(st, 2, "--slots '%s': status %d: %s", slots[k], st, text);
+        cr_assert(strstr(text, "runcue-agent: --slots must be 1 to 64"), "%s", text);
+        free(text);
+    }
     /* --version, for the agent and runcue-dist */
     char *ver[][3] = {{getenv("RUNCUE_AGENT"), "--version", NULL},
                       {getenv("RUNCUE_DIST"), "--version", NULL}};
