@@ -1,9 +1,11 @@
 /* wait.c -- rc_wait, rc_wait_all and rc_waiter: waiting for work to finish,
- * by driving the loop or by a callback.  Built on the public API only (an
- * observer of the cue and the loop's timers), above every other module. */
+ * by driving the loop or by a callback.  Built on the public API (an
+ * observer of the cue and the loop's timers) and the cue's error message
+ * (observe.h), above every other module. */
 #include <stdlib.h>
 
 #include "runcue.h"
+#include "observe.h"
 
 static bool finished_kind(rc_event_kind k)
 {
@@ -73,12 +75,20 @@ int rc_waiter_start(rc_waiter *wt, rc_cue *cue, const rc_work_id *ids, size_t n,
                     void *ud)
 {
     if (!wt || !cue || !done || (n && !ids)) return RC_EINVAL;
-    if (wt->cue_) return RC_ESTATE;
+    if (wt->cue_) {
+        rc_cue_set_error(cue, "wait: the waiter is already waiting");
+        return RC_ESTATE;
+    }
     size_t left = 0;
     bool sorted = true;
     for (size_t i = 0; i < n; i++) {
         const rc_work *w = rc_get(cue, ids[i]);
-        if (!w) return RC_ENOENT; /* unknown, or forgotten long after it finished */
+        if (!w) { /* unknown, or forgotten long after it finished */
+            rc_cue_set_error(cue, "wait: no work %llu in this cue (never submitted to it, or "
+                                  "forgotten after it finished)",
+                             (unsigned long long)ids[i]);
+            return RC_ENOENT;
+        }
         if (!is_finished(w)) left++;
         if (i && ids[i] <= ids[i - 1]) sorted = false;
     }
@@ -145,12 +155,24 @@ int rc_wait_all(rc_cue *cue, const rc_work_id *ids, size_t n, double timeout_s)
         rc_timer_start(loop, &deadline, now + span);
     rc = rc_loop_run(loop, RC_RUN_DEFAULT);
     rc_timer_stop(loop, &deadline);
+    const size_t left = wt.left_;
     rc_waiter_cancel(&wt);
     if (ws.done) return 0;
-    if (ws.timed_out) return RC_ETIMEDOUT;
+    if (ws.timed_out) {
+        rc_cue_set_error(cue, "wait: %zu of %zu work not finished after %g s", left, n,
+                         timeout_s);
+        return RC_ETIMEDOUT;
+    }
     if (rc < 0) return rc;
     /* Idle, or on the virtual clock alive with nothing that can happen. */
-    if (rc == 0 || rc_loop_clock(loop) == RC_CLOCK_VIRTUAL) return RC_EBLOCKED;
+    if (rc == 0 || rc_loop_clock(loop) == RC_CLOCK_VIRTUAL) {
+        rc_cue_set_error(cue, "wait: %zu of %zu work can never finish: nothing is left to "
+                              "happen (rc_diagnose says why)",
+                         left, n);
+        return RC_EBLOCKED;
+    }
+    rc_cue_set_error(cue, "wait: the loop was stopped with %zu of %zu work not finished", left,
+                     n);
     return RC_ESTATE;
 }
 

@@ -13,7 +13,8 @@
 #   scheduler/ -> nothing above it; inside it, each module only below itself:
 #       base (alloc, maps, run queue, rate ring, loop) < cue_types.h < observe
 #       < results < work < dispatch, diagnose < timeouts < cue.c
-#       < wait, canvas (these two on the public API only)
+#       < wait, canvas (these two on the public API, wait also setting the
+#         cue's error message)
 #   and the loop's insides (loop_internal.h) only in loop.c and the clocks.
 # A folder's private headers are its own: no other folder may include them
 # (tests/<layer>/ may include its layer's).

@@ -596,7 +596,8 @@ const cJSON *rc_result_artifact(const rc_cue *cue, const char *key);
  * rc_work_get_info --, RC_ETIMEDOUT, RC_EBLOCKED (the loop went idle first:
  * the work can never finish; rc_diagnose says why), RC_ENOENT (an id is
  * unknown), RC_ESTATE (someone else stopped the loop), or a negative loop
- * error.  Other cues on the loop run meanwhile.  Not from a
+ * error; rc_cue_errmsg says which work (how many of them were left, or the
+ * unknown id).  Other cues on the loop run meanwhile.  Not from a
  * callback or handler (the loop is already running there).
  */
 int rc_wait(rc_cue *cue, rc_work_id id, double timeout_s);

@@ -299,6 +299,8 @@ Test(canvas, a_failed_chord_step_blocks_the_callback)
     rc_flow f;
     cr_assert_eq(rc_chord(cue, "x", header, 2, &cb, &f), 0);
     cr_assert_eq(rc_flow_wait(cue, &f, 100), RC_EBLOCKED);
+    cr_assert(strstr(rc_cue_errmsg(cue), "work can never finish: nothing is left to happen"),
+              "%s", rc_cue_errmsg(cue));
     rc_diagnosis d;
     cr_assert_eq(rc_diagnose(cue, &d), 0);
     cr_assert_eq(d.n_failed_roots, 1);
@@ -335,11 +337,14 @@ Test(canvas, wait_times_out_on_the_loops_clock)
     rc_flow f;
     cr_assert_eq(rc_chain(cue, "t", steps, 2, &f), 0);
     cr_assert_eq(rc_flow_wait(cue, &f, 1.5), RC_ETIMEDOUT);
+    cr_assert_str_eq(rc_cue_errmsg(cue), "wait: 1 of 2 work not finished after 1.5 s");
     tu_assert_time_s(rc_loop_now(loop), 1.5);
     cr_assert_eq(rc_flow_status(cue, &f), RC_ST_STARTED);
     cr_assert_eq(rc_flow_wait(cue, &f, 1.5), 0);
     tu_assert_time_s(rc_loop_now(loop), 2.0);
     cr_assert_eq(rc_wait(cue, 999, 1), RC_ENOENT);
+    cr_assert_str_eq(rc_cue_errmsg(cue), "wait: no work 999 in this cue (never submitted to it, "
+                                         "or forgotten after it finished)");
     rc_flow_free(&f);
 }
 
@@ -361,6 +366,7 @@ Test(canvas, the_waiter_calls_back_once_all_are_finished)
     done_calls = 0;
     cr_assert_eq(rc_waiter_start(&wt, cue, f.ids, f.n, on_done, &when), 0);
     cr_assert_eq(rc_waiter_start(&wt, cue, f.ids, f.n, on_done, &when), RC_ESTATE);
+    cr_assert_str_eq(rc_cue_errmsg(cue), "wait: the waiter is already waiting");
     tu_run(loop);
     cr_assert_eq(done_calls, 1);
     tu_assert_time_s(when, 3.0);
