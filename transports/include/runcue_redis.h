@@ -69,7 +69,7 @@ typedef enum rc_redis_state {
     RC_REDIS_FAILED = 2,     /* a fatal error (wrong password, library version); no retry */
 } rc_redis_state;
 
-/* The version of the functions library this build loads ("1"). */
+/* The version of the functions library this build loads ("3"). */
 const char *rc_redis_library_version(void);
 /* The library's Lua text (starts "#!lua name=runcue"), for tools and tests. */
 const char *rc_redis_library_text(void);

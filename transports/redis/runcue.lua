@@ -21,9 +21,11 @@ Keys (base = rc:{ns}):
   base:leased:<s>    zset  job id -> lease expiry
   base:ring:<s>      list  the last rate_n start times, newest first
   base:job:<id>      hash  svc task payload owner dd score st tok dl lu ag
-                           res err pg eq prod fin (st: queued leased done failed
-                           retry dead cancelled)
-  base:dd:<key>      string dedupe key -> job id
+                           res err pg eq prod fin rs (st: queued leased done
+                           failed retry dead cancelled; rs: the id of its result
+                           in its owner's stream)
+  base:dd:<key>      string dedupe key -> job id (a done job's only while its
+                           result is unread)
   base:seq, base:tok counters (job ids; fencing tokens)
   base:clock         the last time used (the clock never runs backwards)
   base:agents        zset  agent -> last time seen (an agent unseen for an
@@ -39,12 +41,12 @@ The only server calls (the list an emulation must provide): TIME,
 DEL, GET, SET, PEXPIRE, INCR, HGET, HMGET, HSET, HINCRBY, HGETALL, SADD,
 SMEMBERS, ZADD, ZREM, ZCARD, ZRANGE (WITHSCORES),
 ZRANGEBYSCORE (LIMIT), ZPOPMIN, LPUSH, LTRIM, LLEN, LINDEX, LRANGE, XADD
-(MAXLEN ~), PUBLISH; plus redis.register_function, redis.call and
+(MAXLEN ~), XRANGE (one id), PUBLISH; plus redis.register_function, redis.call and
 redis.error_reply.  Plain Lua 5.1 otherwise (no cjson, no bit ops); a host
 that loads this file with luaL_loadbuffer strips the first line.
 ]]
 
-local VERSION = '2'
+local VERSION = '3'
 local RECLAIM_BATCH = 16  -- expired leases requeued per claim call
 local MAX_CLAIM = 64      -- jobs one claim may return
 local MAX_ENQUEUE = 256   -- items one enqueue_many may take
@@ -97,11 +99,11 @@ local function stat(base, field, by)
     redis.call('HINCRBY', base .. ':stats', field, by or 1)
 end
 
--- The result of a job goes to its owner's stream.
+-- The result of a job goes to its owner's stream; returns the entry's id.
 local function emit_result(base, id, job, status, result, errmsg)
-    redis.call('XADD', base .. ':res:' .. job.owner, '*', 'id', id, 'status', status,
-               'dd', job.dd or '', 'result', result or '', 'error', errmsg or '',
-               'dl', job.dl or '0')
+    return redis.call('XADD', base .. ':res:' .. job.owner, '*', 'id', id, 'status', status,
+                      'dd', job.dd or '', 'result', result or '', 'error', errmsg or '',
+                      'dl', job.dl or '0')
 end
 
 local function load_job(base, id)
@@ -257,12 +259,17 @@ local function enqueue_one(base, args, i, ctx)
     if dd ~= '' then
         local id = redis.call('GET', base .. ':dd:' .. dd)
         if id then
-            local v = redis.call('HMGET', base .. ':job:' .. id, 'st', 'res')
+            local v = redis.call('HMGET', base .. ':job:' .. id, 'st', 'res', 'rs', 'owner')
             local st = v[1]
             if st == 'queued' or st == 'leased' then
                 redis.call('HSET', base .. ':job:' .. id, 'owner', owner)
                 return {id, st}, false
-            elseif st == 'done' then
+            elseif st == 'done' and v[3] and v[4] and
+                #redis.call('XRANGE', base .. ':res:' .. v[4], v[3], v[3]) > 0 then
+                -- Its result is still unread in its owner's stream (the
+                -- owner restarted before it took it): this is that work.
+                -- Once taken, the same work asked again is asked anew (an
+                -- artifact invalidated): a new job runs it.
                 return {id, 'done', v[2] or ''}, false
             end
         end
@@ -465,8 +472,9 @@ local function f_finish(keys, args)
         else
             redis.call('ZREM', base .. ':leased:' .. job.svc, id)
             local state = status == 'ok' and 'done' or (status == 'fail' and 'failed' or 'retry')
-            retire(base, id, job, state, status == 'ok', 'res', result, 'err', emsg, 'fin', fmt(now))
-            emit_result(base, id, job, status, result, emsg)
+            local rs = emit_result(base, id, job, status, result, emsg)
+            retire(base, id, job, state, status == 'ok', 'res', result, 'err', emsg, 'fin',
+                   fmt(now), 'rs', rs)
             if status == 'ok' then
                 for k in string.gmatch(job.prod, '[^\n]+') do
                     redis.call('XADD', base .. ':art', 'MAXLEN', '~', ART_KEEP, '*',

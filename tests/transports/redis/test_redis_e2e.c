@@ -80,6 +80,69 @@ static void run_until_completed(rc_loop *loop, rc_cue *cue, uint64_t n, double t
               (unsigned long long)(st.completed + st.failed), (unsigned long long)n);
 }
 
+/* An agent named name serving the service api of namespace ns through the
+ * tasks of cue ac, with slots; ready unless wait is false. */
+static rc_redis_agent *agent_new(rc_cue *ac, const char *ns, const char *name, unsigned slots,
+                                 bool wait)
+{
+    const char *svcs[] = {"api"};
+    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = ns}, .name = name,
+                              .services = svcs, .n_services = 1, .slots = slots};
+    rc_redis_agent *ag;
+    cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0, "%s", rc_redis_last_error());
+    if (wait) cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0, "%s", rc_redis_agent_errmsg(ag));
+    return ag;
+}
+
+/* A loop, a scheduler's cue and rc_redis (owner s1) in namespace ns, with
+ * the service api (2 at once, 5 s leases, 3 deliveries) and the tasks given,
+ * ready. */
+static rc_redis *sched_new(rc_loop **loop, rc_cue **sc, const char *ns, const char *const *tasks,
+                           size_t n_tasks)
+{
+    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
+    cr_assert_eq(rc_loop_new(loop, &lo), 0);
+    cr_assert_eq(rc_cue_new(sc, *loop, NULL), 0);
+    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = ns}, .owner = "s1"};
+    rc_redis *r;
+    cr_assert_eq(rc_redis_new(&r, *sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
+    for (size_t i = 0; i < n_tasks; i++) cr_assert_eq(rc_redis_task(r, tasks[i], "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+    return r;
+}
+
+/* A scheduler (sched_new, the task echo) and an agent (agent1, a pool of
+ * `threads` running fn as echo, `slots`) on one loop. */
+typedef struct world {
+    rc_loop *loop;
+    rc_cue *sc, *ac;
+    rc_redis *r;
+    rc_pool *pool;
+    rc_redis_agent *ag;
+} world;
+
+static void world_new(world *w, const char *ns, rc_blocking_fn fn, unsigned threads,
+                      unsigned slots)
+{
+    const char *tasks[] = {"echo"};
+    w->r = sched_new(&w->loop, &w->sc, ns, tasks, 1);
+    cr_assert_eq(rc_cue_new(&w->ac, w->loop, NULL), 0);
+    cr_assert_eq(rc_pool_new(&w->pool, w->ac, threads), 0);
+    cr_assert_eq(rc_pool_task(w->pool, "echo", NULL, fn, NULL), 0);
+    w->ag = agent_new(w->ac, ns, "agent1", slots, true);
+}
+
+static void world_free(world *w)
+{
+    rc_redis_agent_free(w->ag);
+    rc_pool_free(w->pool);
+    rc_redis_free(w->r);
+    rc_cue_free(w->ac);
+    rc_cue_free(w->sc);
+    rc_loop_free(w->loop);
+}
+
 Test(redis_e2e, scheduler_and_agent_limits_hold)
 {
     rc_loop *loop;
@@ -99,12 +162,7 @@ Test(redis_e2e, scheduler_and_agent_limits_hold)
     rc_pool *pool;
     cr_assert_eq(rc_pool_new(&pool, ac, 4), 0);
     cr_assert_eq(rc_pool_task(pool, "echo", NULL, echo, NULL), 0);
-    const char *svcs[] = {"api"};
-    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "e2e"}, .name = "agent1",
-                              .services = svcs, .n_services = 1, .slots = 4};
-    rc_redis_agent *ag;
-    cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0, "%s", rc_redis_last_error());
-    cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0, "%s", rc_redis_agent_errmsg(ag));
+    rc_redis_agent *ag = agent_new(ac, "e2e", "agent1", 4, true);
 
     enum { N = 30 };
     rc_work_id ids[N];
@@ -153,12 +211,7 @@ Test(redis_e2e, scheduler_and_agent_limits_hold)
     cr_assert_eq(as.finished, N);
     cr_assert_eq(as.stale, 0);
 
-    rc_redis_agent_free(ag);
-    rc_pool_free(pool);
-    rc_redis_free(r);
-    rc_cue_free(ac);
-    rc_cue_free(sc);
-    rc_loop_free(loop);
+    world_free(&(world){loop, sc, ac, r, pool, ag});
 }
 
 static void expect_failure(const char *url, const char *pw_env, const char *want)
@@ -265,12 +318,7 @@ Test(redis_e2e, another_schedulers_artifact_wakes_waiting_work)
     rc_pool *pool;
     cr_assert_eq(rc_pool_new(&pool, ac, 2), 0);
     cr_assert_eq(rc_pool_task(pool, "echo", NULL, echo, NULL), 0);
-    const char *svcs[] = {"api"};
-    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "art"}, .name = "ag",
-                              .services = svcs, .n_services = 1, .slots = 2};
-    rc_redis_agent *ag;
-    cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0);
-    cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0);
+    rc_redis_agent *ag = agent_new(ac, "art", "ag", 2, true);
 
     /* B's work waits on k1 with nothing of B's in flight; A makes k1 */
     cJSON *pb = cJSON_CreateObject();
@@ -431,52 +479,11 @@ static void oom_server(void)
     cr_assert(redis_server_start(&srv, false, "maxmemory 4mb\nmaxmemory-policy noeviction"));
 }
 
-/* A scheduler and an agent (a pool of 2 running fn) on one loop, against a
- * server with 4 MB of memory and no eviction (oom_server). */
-typedef struct oom_world {
-    rc_loop *loop;
-    rc_cue *sc, *ac;
-    rc_redis *r;
-    rc_pool *pool;
-    rc_redis_agent *ag;
-} oom_world;
-
-static void oom_world_new(oom_world *w, rc_blocking_fn fn)
-{
-    oom_server();
-    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
-    cr_assert_eq(rc_loop_new(&w->loop, &lo), 0);
-    cr_assert_eq(rc_cue_new(&w->sc, w->loop, NULL), 0);
-    cr_assert_eq(rc_cue_new(&w->ac, w->loop, NULL), 0);
-    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "oom"}, .owner = "s1"};
-    cr_assert_eq(rc_redis_new(&w->r, w->sc, &ro), 0, "%s", rc_redis_last_error());
-    cr_assert_eq(rc_redis_service(w->r, "api", NULL, 2, 5.0, 3), 0);
-    cr_assert_eq(rc_redis_task(w->r, "echo", "api"), 0);
-    cr_assert_eq(rc_redis_wait_ready(w->r, 5), 0, "%s", rc_redis_errmsg(w->r));
-    cr_assert_eq(rc_pool_new(&w->pool, w->ac, 2), 0);
-    cr_assert_eq(rc_pool_task(w->pool, "echo", NULL, fn, NULL), 0);
-    const char *svcs[] = {"api"};
-    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "oom"}, .name = "agent1",
-                              .services = svcs, .n_services = 1, .slots = 2};
-    cr_assert_eq(rc_redis_agent_new(&w->ag, w->ac, &ao, NULL, NULL), 0, "%s",
-                 rc_redis_last_error());
-    cr_assert_eq(rc_redis_agent_wait_ready(w->ag, 5), 0, "%s", rc_redis_agent_errmsg(w->ag));
-}
-
-static void oom_world_free(oom_world *w)
-{
-    rc_redis_agent_free(w->ag);
-    rc_pool_free(w->pool);
-    rc_redis_free(w->r);
-    rc_cue_free(w->ac);
-    rc_cue_free(w->sc);
-    rc_loop_free(w->loop);
-}
-
 Test(redis_e2e, a_full_server_delays_enqueues_and_reconnects_never_fails_work)
 {
-    oom_world w;
-    oom_world_new(&w, echo);
+    world w;
+    oom_server();
+    world_new(&w, "oom", echo, 2, 2);
     rc_loop *loop = w.loop;
     rc_cue *sc = w.sc;
     rc_redis *r = w.r;
@@ -507,13 +514,14 @@ Test(redis_e2e, a_full_server_delays_enqueues_and_reconnects_never_fails_work)
     cr_assert_eq(st.completed, 1);
     cr_assert_eq(calls, 1);
 
-    oom_world_free(&w);
+    world_free(&w);
 }
 
 Test(redis_e2e, a_finish_refused_by_a_full_server_is_sent_again_not_dropped)
 {
-    oom_world w;
-    oom_world_new(&w, fill_then_echo);
+    world w;
+    oom_server();
+    world_new(&w, "oom", fill_then_echo, 2, 2);
     rc_loop *loop = w.loop;
     rc_cue *sc = w.sc;
     rc_redis_agent *ag = w.ag;
@@ -545,25 +553,7 @@ Test(redis_e2e, a_finish_refused_by_a_full_server_is_sent_again_not_dropped)
     cr_assert_eq(as.finished, 1);
     cr_assert_eq(as.stale, 0);
 
-    oom_world_free(&w);
-}
-
-/* A loop, a scheduler's cue and rc_redis (owner s1) in namespace ns, with
- * the service api (2 at once, 5 s leases, 3 deliveries) and the tasks given,
- * ready. */
-static rc_redis *sched_new(rc_loop **loop, rc_cue **sc, const char *ns, const char *const *tasks,
-                           size_t n_tasks)
-{
-    rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
-    cr_assert_eq(rc_loop_new(loop, &lo), 0);
-    cr_assert_eq(rc_cue_new(sc, *loop, NULL), 0);
-    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = ns}, .owner = "s1"};
-    rc_redis *r;
-    cr_assert_eq(rc_redis_new(&r, *sc, &ro), 0, "%s", rc_redis_last_error());
-    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
-    for (size_t i = 0; i < n_tasks; i++) cr_assert_eq(rc_redis_task(r, tasks[i], "api"), 0);
-    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
-    return r;
+    world_free(&w);
 }
 
 Test(redis_e2e, a_restarted_scheduler_reads_every_result_left_pending_not_the_first_512)
@@ -727,12 +717,7 @@ Test(redis_e2e, a_result_over_the_limit_fails_its_job_once_and_a_long_message_is
     cr_assert_eq(rc_pool_task(pool, "huge", NULL, huge_result, NULL), 0);
     cr_assert_eq(rc_service(ac, "words", NULL, 1), 0);
     cr_assert_eq(rc_task(ac, "wordy", "words", long_message, NULL), 0);
-    const char *svcs[] = {"api"};
-    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "big"}, .name = "agent1",
-                              .services = svcs, .n_services = 1, .slots = 2};
-    rc_redis_agent *ag;
-    cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0, "%s", rc_redis_last_error());
-    cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0, "%s", rc_redis_agent_errmsg(ag));
+    rc_redis_agent *ag = agent_new(ac, "big", "agent1", 2, true);
 
     rc_work_id huge, wordy;
     cr_assert_eq(rc_submit(sc, "huge", NULL, &huge), 0);
@@ -756,10 +741,93 @@ Test(redis_e2e, a_result_over_the_limit_fails_its_job_once_and_a_long_message_is
     rc_redis_agent_stats_get(ag, &as);
     cr_assert_eq(as.stale, 0);
 
-    rc_redis_agent_free(ag);
-    rc_pool_free(pool);
+    world_free(&(world){loop, sc, ac, r, pool, ag});
+}
+
+/* ---- the dedupe key and results already taken ---- */
+
+Test(redis_e2e, work_submitted_again_after_its_result_was_taken_runs_again)
+{
+    /* The same task and params submitted again once the first result was
+     * applied (an artifact invalidated, the work resubmitted): it runs again,
+     * and is not handed the old result.  Two at once still run once. */
+    world w;
+    world_new(&w, "again", echo, 2, 2);
+    rc_loop *loop = w.loop;
+    rc_cue *sc = w.sc;
+
+    rc_submit_opts so = {.params = cJSON_Parse("{\"i\": 1}")};
+    cr_assert_eq(rc_submit(sc, "echo", &so, NULL), 0);
+    run_until_completed(loop, sc, 1, 10);
+    cr_assert_eq(calls, 1);
+    /* the result is applied and acknowledged: give the acknowledgement its moment */
+    run_for(loop, 0.2);
+    so.params = cJSON_Parse("{\"i\": 1}");
+    cr_assert_eq(rc_submit(sc, "echo", &so, NULL), 0);
+    run_until_completed(loop, sc, 2, 10);
+    cr_assert_eq(calls, 2, "the work submitted again was handed the old result");
+    /* two submitted together: one job, both completed by it */
+    for (int k = 0; k < 2; k++) {
+        so.params = cJSON_Parse("{\"i\": 2}");
+        cr_assert_eq(rc_submit(sc, "echo", &so, NULL), 0);
+    }
+    run_until_completed(loop, sc, 4, 10);
+    cr_assert_eq(calls, 3, "two at once ran %d times", calls - 2);
+    rc_stats st;
+    rc_cue_stats(sc, &st);
+    cr_assert_eq(st.completed, 4);
+    world_free(&w);
+}
+
+Test(redis_e2e, a_restarted_scheduler_takes_the_unread_result_of_its_work_without_a_rerun)
+{
+    /* The scheduler goes away with its work in flight; the job finishes and
+     * its result waits unread.  The scheduler started again (same owner)
+     * submits the same work: it gets that result, and nothing runs again. */
+    rc_loop *loop;
+    rc_cue *sc, *ac;
+    const char *tasks[] = {"echo"};
+    rc_redis *r = sched_new(&loop, &sc, "unread", tasks, 1);
+    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
+    rc_pool *pool;
+    cr_assert_eq(rc_pool_new(&pool, ac, 1), 0);
+    cr_assert_eq(rc_pool_task(pool, "echo", NULL, echo, NULL), 0);
+    rc_submit_opts so = {.params = cJSON_Parse("{\"i\": 5}")};
+    cr_assert_eq(rc_submit(sc, "echo", &so, NULL), 0);
+    rc_redis_stats rs = {0};
+    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
+        run_for(loop, 0.01);
+        rc_redis_stats_get(r, &rs);
+    }
+    cr_assert_eq(rs.enqueued, 1);
     rc_redis_free(r);
-    rc_cue_free(ac);
     rc_cue_free(sc);
-    rc_loop_free(loop);
+
+    rc_redis_agent *ag = agent_new(ac, "unread", "agent1", 1, false);
+    rc_redis_agent_stats as = {0};
+    for (int k = 0; k < 500 && as.finished < 1; k++) {
+        run_for(loop, 0.01);
+        rc_redis_agent_stats_get(ag, &as);
+    }
+    cr_assert_eq(as.finished, 1);
+    cr_assert_eq(calls, 1);
+
+    cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
+    rc_redis_opts ro = {.conn = {.url = srv.url, .ns = "unread"}, .owner = "s1"};
+    cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
+    cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
+    cr_assert_eq(rc_redis_task(r, "echo", "api"), 0);
+    cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
+    rc_work_id id;
+    so.params = cJSON_Parse("{\"i\": 5}");
+    cr_assert_eq(rc_submit(sc, "echo", &so, &id), 0);
+    run_until_completed(loop, sc, 1, 10);
+    const cJSON *res = rc_work_result(rc_get(sc, id));
+    cr_assert(res && cJSON_GetObjectItem(res, "i") &&
+              cJSON_GetObjectItem(res, "i")->valueint == 5);
+    cr_assert_eq(calls, 1, "the work ran again");
+    rc_redis_stats_get(r, &rs);
+    cr_assert_eq(rs.reattached, 1);
+
+    world_free(&(world){loop, sc, ac, r, pool, ag});
 }
