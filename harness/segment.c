@@ -62,4 +62,3 @@ bool rc_seg_pid_alive(int32_t pid)
     if (pid <= 0) return false;
     return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
-

@@ -84,8 +84,9 @@ int rc_waiter_start(rc_waiter *wt, rc_cue *cue, const rc_work_id *ids, size_t n,
     for (size_t i = 0; i < n; i++) {
         const rc_work *w = rc_get(cue, ids[i]);
         if (!w) { /* unknown, or forgotten long after it finished */
-            rc_cue_set_error(cue, "wait: no work %llu in this cue (never submitted to it, or "
-                                  "forgotten after it finished)",
+            rc_cue_set_error(cue,
+                             "wait: no work %llu in this cue (never submitted to it, or "
+                             "forgotten after it finished)",
                              (unsigned long long)ids[i]);
             return RC_ENOENT;
         }
@@ -159,20 +160,19 @@ int rc_wait_all(rc_cue *cue, const rc_work_id *ids, size_t n, double timeout_s)
     rc_waiter_cancel(&wt);
     if (ws.done) return 0;
     if (ws.timed_out) {
-        rc_cue_set_error(cue, "wait: %zu of %zu work not finished after %g s", left, n,
-                         timeout_s);
+        rc_cue_set_error(cue, "wait: %zu of %zu work not finished after %g s", left, n, timeout_s);
         return RC_ETIMEDOUT;
     }
     if (rc < 0) return rc;
     /* Idle, or on the virtual clock alive with nothing that can happen. */
     if (rc == 0 || rc_loop_clock(loop) == RC_CLOCK_VIRTUAL) {
-        rc_cue_set_error(cue, "wait: %zu of %zu work can never finish: nothing is left to "
-                              "happen (rc_diagnose says why)",
+        rc_cue_set_error(cue,
+                         "wait: %zu of %zu work can never finish: nothing is left to "
+                         "happen (rc_diagnose says why)",
                          left, n);
         return RC_EBLOCKED;
     }
-    rc_cue_set_error(cue, "wait: the loop was stopped with %zu of %zu work not finished", left,
-                     n);
+    rc_cue_set_error(cue, "wait: the loop was stopped with %zu of %zu work not finished", left, n);
     return RC_ESTATE;
 }
 

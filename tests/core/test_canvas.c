@@ -299,8 +299,8 @@ Test(canvas, a_failed_chord_step_blocks_the_callback)
     rc_flow f;
     cr_assert_eq(rc_chord(cue, "x", header, 2, &cb, &f), 0);
     cr_assert_eq(rc_flow_wait(cue, &f, 100), RC_EBLOCKED);
-    cr_assert(strstr(rc_cue_errmsg(cue), "work can never finish: nothing is left to happen"),
-              "%s", rc_cue_errmsg(cue));
+    cr_assert(strstr(rc_cue_errmsg(cue), "work can never finish: nothing is left to happen"), "%s",
+              rc_cue_errmsg(cue));
     rc_diagnosis d;
     cr_assert_eq(rc_diagnose(cue, &d), 0);
     cr_assert_eq(d.n_failed_roots, 1);
@@ -394,7 +394,8 @@ Test(canvas, chord_with_more_header_steps_than_a_work_declares_is_refused)
     enum { N = RC_MAX_DECLARED + 1 };
     rc_sig *header = calloc(N, sizeof *header);
     cr_assert_not_null(header);
-    for (size_t i = 0; i < N; i++) header[i] = (rc_sig){"add", NULL, NULL};
+    for (size_t i = 0; i < N; i++)
+        header[i] = (rc_sig){"add", NULL, NULL};
     rc_sig cb = {"collect", NULL, NULL};
     rc_flow f;
     cr_assert_eq(rc_chord(cue, "big", header, N, &cb, &f), RC_EINVAL);

@@ -40,7 +40,7 @@ typedef struct ag_lease {
     struct ag_lease *next_fin; /* finishes waiting for a connection, or held ones */
     rc_work_id local;          /* 0 while held */
     char job[RR_ID_MAX + 1], tok[RR_ID_MAX + 1];
-    rc_time beat_every;        /* a third of the lease, at least RR_BEAT_MIN_S */
+    rc_time beat_every; /* a third of the lease, at least RR_BEAT_MIN_S */
     rc_timer beat;
     /* held (claimed beyond the free slots): what to start once a slot frees */
     char *task;
@@ -63,7 +63,7 @@ struct rc_redis_agent {
     unsigned slots;
     rc_redis_lost_fn on_lost;
     void *ud;
-    idmap64 leases; /* local work id -> ag_lease */
+    idmap64 leases;            /* local work id -> ag_lease */
     size_t running, finishing; /* local work running; finishes not yet answered */
     ag_lease *fin_head, *fin_tail;
     ag_lease *held_head, *held_tail; /* claimed, not started: no free slot yet */
@@ -167,7 +167,8 @@ static void send_finishes(rc_redis_agent *a)
             p[3] = l->result ? l->result : "", p[4] = l->error ? l->error : "", p[5] = "0";
             bt->leases[i] = l;
         }
-        for (size_t i = 0; i < HEAD + PER * n; i++) lens[i] = strlen(argv[i]);
+        for (size_t i = 0; i < HEAD + PER * n; i++)
+            lens[i] = strlen(argv[i]);
         bt->a = a;
         bt->n = n;
         if (rconn_cmd(a->cmd, on_finished, bt, (int)(HEAD + PER * n), argv, lens)) {
@@ -256,7 +257,8 @@ static void beat_fire(rc_loop *loop, rc_timer *t, void *arg)
     if (!rconn_ready(a->cmd)) return;
     const char *argv[] = {"FCALL", "runcue_extend", "1", a->base, a->name, l->job, l->tok};
     size_t lens[7];
-    for (int i = 0; i < 7; i++) lens[i] = strlen(argv[i]);
+    for (int i = 0; i < 7; i++)
+        lens[i] = strlen(argv[i]);
     /* The reply finds the lease again by its local id: it may be over. */
     ag_beat *b = malloc(sizeof *b);
     if (!b) return;
@@ -304,8 +306,7 @@ static void on_extended(redisAsyncContext *ac, void *reply, void *pd)
          * of the same job and token (at most `slots` of them). */
         for (size_t k = 0; !l && k < a->leases.cap; k++) {
             ag_lease *r = a->leases.keys[k] ? a->leases.vals[k] : NULL;
-            if (r && strcmp(r->job, b->job) == 0 && strcmp(r->tok, b->tok) == 0)
-                local = r->local;
+            if (r && strcmp(r->job, b->job) == 0 && strcmp(r->tok, b->tok) == 0) local = r->local;
             if (local) l = idmap64_del(&a->leases, local);
         }
     } else if (lost) {
@@ -464,7 +465,8 @@ static void on_claimed(redisAsyncContext *ac, void *reply, void *pd)
         return;
     }
     if (kind == RR_CLAIM_JOBS) {
-        for (size_t i = 0; i < cl.n_jobs; i++) take_job(a, &rep->element[2 + 7 * i]);
+        for (size_t i = 0; i < cl.n_jobs; i++)
+            take_job(a, &rep->element[2 + 7 * i]);
         try_claim(a);
     } else if (kind == RR_CLAIM_WAIT) {
         /* rate: exactly when the ring admits; full or lease: when the next
@@ -489,8 +491,10 @@ static void try_claim(rc_redis_agent *a)
     size_t lens[6 + MAX_SLOTS];
     argv[0] = "FCALL", argv[1] = "runcue_claim", argv[2] = "1", argv[3] = a->base;
     argv[4] = a->name, argv[5] = k;
-    for (size_t i = 0; i < a->n_services; i++) argv[6 + i] = a->services[i];
-    for (size_t i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+    for (size_t i = 0; i < a->n_services; i++)
+        argv[6 + i] = a->services[i];
+    for (size_t i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
     if (rconn_cmd(a->cmd, on_claimed, a, (int)argc, argv, lens) == 0) a->claiming = true;
 }
 
@@ -555,7 +559,8 @@ static void agent_destroy(rc_redis_agent *a)
         a->held_head = l->next_fin;
         lease_free(a, l);
     }
-    for (size_t i = 0; i < a->n_services; i++) free(a->services[i]);
+    for (size_t i = 0; i < a->n_services; i++)
+        free(a->services[i]);
     free(a->services);
     free(a);
 }
@@ -590,7 +595,8 @@ int rc_redis_agent_new(rc_redis_agent **out, rc_cue *cue, const rc_redis_agent_o
     rconn_ns_key(a->base, sizeof a->base, ns);
     if (!rconn_name_ok(ns)) {
         free(a);
-        return rc_redis_set_last_error(RC_EINVAL, "bad namespace: use 1 to 64 of A-Z a-z 0-9 _ . -");
+        return rc_redis_set_last_error(RC_EINVAL,
+                                       "bad namespace: use 1 to 64 of A-Z a-z 0-9 _ . -");
     }
     snprintf(a->wake_key, sizeof a->wake_key, "%s:wake", a->base);
     if (opts->name) {
@@ -609,10 +615,12 @@ int rc_redis_agent_new(rc_redis_agent **out, rc_cue *cue, const rc_redis_agent_o
     a->obs.on_event = on_event;
     a->obs.ud = a;
     if (!rc) rc = rc_cue_observe(cue, &a->obs);
-    if (!rc) rc = rconn_open(&a->cmd, a->loop, &opts->conn, on_cmd_ready, on_fatal, a, a->err,
-                             sizeof a->err);
-    if (!rc) rc = rconn_open(&a->sub, a->loop, &opts->conn, on_sub_ready, on_fatal, a, a->err,
-                             sizeof a->err);
+    if (!rc)
+        rc = rconn_open(&a->cmd, a->loop, &opts->conn, on_cmd_ready, on_fatal, a, a->err,
+                        sizeof a->err);
+    if (!rc)
+        rc = rconn_open(&a->sub, a->loop, &opts->conn, on_sub_ready, on_fatal, a, a->err,
+                        sizeof a->err);
     if (rc) {
         rc_redis_set_last_error(rc, a->err[0] ? a->err : rc_strerror(rc));
         agent_destroy(a);

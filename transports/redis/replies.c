@@ -319,7 +319,8 @@ size_t rr_utf8_cut(const char *s, size_t max)
     size_t n = max;
     /* back over at most 3 continuation bytes to the lead of the character
      * at the cut; a longer run is not UTF-8, and is cut where it is */
-    for (int k = 0; k < 3 && n > 0 && (u[n] & 0xC0) == 0x80; k++) n--;
+    for (int k = 0; k < 3 && n > 0 && (u[n] & 0xC0) == 0x80; k++)
+        n--;
     if ((u[n] & 0xC0) == 0x80) return max;
     return n;
 }
@@ -327,7 +328,8 @@ size_t rr_utf8_cut(const char *s, size_t max)
 static bool is_agent_row(const redisReply *row)
 {
     return row->type == REDIS_REPLY_ARRAY && row->elements >= 1 &&
-           row->element[0]->type == REDIS_REPLY_STRING && strcmp(row->element[0]->str, "agent") == 0;
+           row->element[0]->type == REDIS_REPLY_STRING &&
+           strcmp(row->element[0]->str, "agent") == 0;
 }
 
 bool rr_snapshot_ok(const redisReply *rep, char *why, size_t whylen)

@@ -48,11 +48,11 @@ int rc_redis_set_last_error(int rc, const char *msg)
 }
 
 typedef struct rs_item {
-    struct rs_item *next;      /* send queue, or the chain of one job */
+    struct rs_item *next; /* send queue, or the chain of one job */
     struct rs_binding *b;
     rc_token tok;
-    uint64_t job;              /* 0 until the enqueue reply */
-    const char *svc, *task;    /* the binding's */
+    uint64_t job;           /* 0 until the enqueue reply */
+    const char *svc, *task; /* the binding's */
     char *payload;
     size_t payload_len;
     char *produces; /* the work's produced keys, one per line */
@@ -103,7 +103,7 @@ struct rc_redis {
     rs_stash *stash;
     size_t n_stash;
     bool res_reading, art_reading, waiting_ready, failed, closing;
-    rc_observer obs; /* re-engages the artifacts reader when work waits on keys */
+    rc_observer obs;       /* re-engages the artifacts reader when work waits on keys */
     rc_timer status_timer; /* the remote status of waiting work, every STATUS_EVERY_S */
     bool status_asked;
     rc_defer flush_defer; /* sends the items queued in one loop iteration together */
@@ -320,7 +320,8 @@ static void flush(rc_redis *r)
             p[6] = a[5];
             bt->items[i] = it;
         }
-        for (size_t i = 0; i < HEAD + PER * n; i++) lens[i] = strlen(argv[i]);
+        for (size_t i = 0; i < HEAD + PER * n; i++)
+            lens[i] = strlen(argv[i]);
         bt->r = r;
         bt->n = n;
         int rc = rconn_cmd(r->cmd, on_enqueued, bt, (int)(HEAD + PER * n), argv, lens);
@@ -362,7 +363,8 @@ static char *join_produces(const rc_work *work)
 {
     const char *const *keys;
     size_t n = rc_work_produces(work, &keys), len = 1;
-    for (size_t i = 0; i < n; i++) len += strlen(keys[i]) + 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(keys[i]) + 1;
     char *out = malloc(len), *p = out;
     if (!out) return NULL;
     for (size_t i = 0; i < n; i++) {
@@ -437,8 +439,10 @@ static void ack_flush(rc_redis *r)
     const char *argv[HEAD + ACK_MAX];
     size_t lens[HEAD + ACK_MAX];
     argv[0] = "XACK", argv[1] = r->res_key, argv[2] = GROUP;
-    for (size_t i = 0; i < r->n_acks; i++) argv[HEAD + i] = r->acks[i];
-    for (size_t i = 0; i < HEAD + r->n_acks; i++) lens[i] = strlen(argv[i]);
+    for (size_t i = 0; i < r->n_acks; i++)
+        argv[HEAD + i] = r->acks[i];
+    for (size_t i = 0; i < HEAD + r->n_acks; i++)
+        lens[i] = strlen(argv[i]);
     int n = (int)(HEAD + r->n_acks);
     if (rconn_cmd(r->res, on_ack, r, n, argv, lens) == 0) r->unanswered_cmds++;
     argv[1] = "XDEL", argv[2] = r->res_key, lens[1] = 4, lens[2] = strlen(r->res_key);
@@ -476,7 +480,8 @@ static void for_each_entry(rc_redis *r, const redisReply *rep,
         if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2) continue;
         const redisReply *entries = stream->element[1];
         if (entries->type != REDIS_REPLY_ARRAY) continue;
-        for (size_t e = 0; e < entries->elements; e++) fn(r, entries->element[e]);
+        for (size_t e = 0; e < entries->elements; e++)
+            fn(r, entries->element[e]);
     }
 }
 
@@ -620,18 +625,19 @@ static void read_results(rc_redis *r, const char *from)
 {
     if (r->res_reading || !rconn_ready(r->res)) return;
     bool block = strcmp(from, ">") == 0;
-    const char *argv[] = {"XREADGROUP", "GROUP", GROUP, r->owner, "COUNT", READ_COUNT,
-                          "BLOCK", "0", "STREAMS", r->res_key, from};
+    const char *argv[] = {"XREADGROUP", "GROUP", GROUP,     r->owner,   "COUNT", READ_COUNT,
+                          "BLOCK",      "0",     "STREAMS", r->res_key, from};
     int argc = 11;
     const char **a = argv;
-    const char *nb[] = {"XREADGROUP", "GROUP", GROUP, r->owner, "COUNT", READ_COUNT,
-                        "STREAMS", r->res_key, from};
+    const char *nb[] = {"XREADGROUP", "GROUP",   GROUP,      r->owner, "COUNT",
+                        READ_COUNT,   "STREAMS", r->res_key, from};
     if (!block) {
         a = nb;
         argc = 9;
     }
     size_t lens[11];
-    for (int i = 0; i < argc; i++) lens[i] = strlen(a[i]);
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(a[i]);
     if (rconn_cmd(r->res, block ? on_results : on_pending, r, argc, a, lens) == 0)
         r->res_reading = true;
 }
@@ -662,7 +668,8 @@ static void on_res_ready(rconn *c, void *ud)
     r->res_reading = false;
     const char *argv[] = {"XGROUP", "CREATE", r->res_key, GROUP, "0", "MKSTREAM"};
     size_t lens[6];
-    for (int i = 0; i < 6; i++) lens[i] = strlen(argv[i]);
+    for (int i = 0; i < 6; i++)
+        lens[i] = strlen(argv[i]);
     rconn_cmd(r->res, on_group, r, 6, argv, lens);
 }
 
@@ -707,10 +714,11 @@ static void on_artifacts(redisAsyncContext *ac, void *reply, void *pd)
 static void read_artifacts(rc_redis *r)
 {
     if (r->art_reading || !rconn_ready(r->art)) return;
-    const char *argv[] = {"XREAD", "COUNT", READ_COUNT, "BLOCK", "0", "STREAMS", r->art_key,
-                          r->art_last};
+    const char *argv[] = {"XREAD", "COUNT",   READ_COUNT, "BLOCK",
+                          "0",     "STREAMS", r->art_key, r->art_last};
     size_t lens[8];
-    for (int i = 0; i < 8; i++) lens[i] = strlen(argv[i]);
+    for (int i = 0; i < 8; i++)
+        lens[i] = strlen(argv[i]);
     if (rconn_cmd(r->art, on_artifacts, r, 8, argv, lens) == 0) r->art_reading = true;
 }
 
@@ -837,10 +845,11 @@ static void on_cmd_ready(rconn *c, void *ud)
         snprintf(conc, sizeof conc, "%d", s->conc);
         snprintf(lease, sizeof lease, "%.0f", s->lease_s * 1e6);
         snprintf(maxd, sizeof maxd, "%u", s->maxd);
-        const char *argv[] = {"FCALL", "runcue_register", "1", r->base, s->name, rn, rw, conc,
-                              lease, maxd};
+        const char *argv[] = {
+            "FCALL", "runcue_register", "1", r->base, s->name, rn, rw, conc, lease, maxd};
         size_t lens[10];
-        for (int i = 0; i < 10; i++) lens[i] = strlen(argv[i]);
+        for (int i = 0; i < 10; i++)
+            lens[i] = strlen(argv[i]);
         if (rconn_cmd(r->cmd, on_registered, r, 10, argv, lens) == 0) r->unanswered_cmds++;
     }
     /* Everything waiting for a result is enqueued again: idempotent through
@@ -926,7 +935,7 @@ static void wait_timeout(rc_loop *loop, rc_timer *t, void *arg)
 }
 
 int rc_redis_wait_until(rc_loop *loop, double timeout_s, bool (*ready)(void *), void *arg,
-                      bool *failed, bool *waiting)
+                        bool *failed, bool *waiting)
 {
     rc_timer t;
     rc_timer_init(&t, wait_timeout, NULL);
@@ -982,8 +991,8 @@ int rc_redis_service(rc_redis *r, const char *service, const char *rate, int con
         snprintf(r->err, sizeof r->err, "service '%s': %s", service, perr);
         return RC_EINVAL;
     }
-    if (concurrent < RC_NO_LIMIT || !(lease_s >= 0.001 && lease_s <= 1e6) ||
-        max_deliveries < 1 || max_deliveries > 1000000) {
+    if (concurrent < RC_NO_LIMIT || !(lease_s >= 0.001 && lease_s <= 1e6) || max_deliveries < 1 ||
+        max_deliveries > 1000000) {
         snprintf(r->err, sizeof r->err, "service '%s': bad concurrency, lease or deliveries",
                  service);
         return RC_EINVAL;

@@ -86,8 +86,11 @@ static rc_redis_agent *agent_new(rc_cue *ac, const char *ns, const char *name, u
                                  bool wait)
 {
     const char *svcs[] = {"api"};
-    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = ns}, .name = name,
-                              .services = svcs, .n_services = 1, .slots = slots};
+    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = ns},
+                              .name = name,
+                              .services = svcs,
+                              .n_services = 1,
+                              .slots = slots};
     rc_redis_agent *ag;
     cr_assert_eq(rc_redis_agent_new(&ag, ac, &ao, NULL, NULL), 0, "%s", rc_redis_last_error());
     if (wait) cr_assert_eq(rc_redis_agent_wait_ready(ag, 5), 0, "%s", rc_redis_agent_errmsg(ag));
@@ -107,7 +110,8 @@ static rc_redis *sched_new(rc_loop **loop, rc_cue **sc, const char *ns, const ch
     rc_redis *r;
     cr_assert_eq(rc_redis_new(&r, *sc, &ro), 0, "%s", rc_redis_last_error());
     cr_assert_eq(rc_redis_service(r, "api", NULL, 2, 5.0, 3), 0);
-    for (size_t i = 0; i < n_tasks; i++) cr_assert_eq(rc_redis_task(r, tasks[i], "api"), 0);
+    for (size_t i = 0; i < n_tasks; i++)
+        cr_assert_eq(rc_redis_task(r, tasks[i], "api"), 0);
     cr_assert_eq(rc_redis_wait_ready(r, 5), 0, "%s", rc_redis_errmsg(r));
     return r;
 }
@@ -122,8 +126,7 @@ typedef struct world {
     rc_redis_agent *ag;
 } world;
 
-static void world_new(world *w, const char *ns, rc_blocking_fn fn, unsigned threads,
-                      unsigned slots)
+static void world_new(world *w, const char *ns, rc_blocking_fn fn, unsigned threads, unsigned slots)
 {
     const char *tasks[] = {"echo"};
     w->r = sched_new(&w->loop, &w->sc, ns, tasks, 1);
@@ -221,8 +224,7 @@ static void expect_failure(const char *url, const char *pw_env, const char *want
     cr_assert_eq(rc_loop_new(&loop, &lo), 0);
     rc_cue *sc;
     cr_assert_eq(rc_cue_new(&sc, loop, NULL), 0);
-    rc_redis_opts ro = {.conn = {.url = url, .ns = "e2e", .password_env = pw_env},
-                        .owner = "s"};
+    rc_redis_opts ro = {.conn = {.url = url, .ns = "e2e", .password_env = pw_env}, .owner = "s"};
     rc_redis *r;
     cr_assert_eq(rc_redis_new(&r, sc, &ro), 0, "%s", rc_redis_last_error());
     cr_assert_eq(rc_redis_wait_ready(r, 5), RC_ESYS);
@@ -281,7 +283,6 @@ Test(redis_e2e, wrong_password_and_bad_options)
 }
 
 /* ---- artifacts announced by another scheduler ---- */
-
 
 static int needs_k1(rc_cue *cue, const rc_work *w, rc_check *chk, void *ud)
 {
@@ -416,8 +417,9 @@ Test(redis_e2e, remote_reasons_in_debug_blocked)
     redisReply *rep = redisCommand(c, "FCALL runcue_claim 1 rc:{why} x 1 api");
     cr_assert(rep && rep->type == REDIS_REPLY_ARRAY && !strcmp(rep->element[0]->str, "jobs"));
     freeReplyObject(rep);
-    cr_assert(wait_remote(loop, sc, "remote: 1 leased, 2 queued; global rate 1 per 60s reached, "
-                                    "next start at t=",
+    cr_assert(wait_remote(loop, sc,
+                          "remote: 1 leased, 2 queued; global rate 1 per 60s reached, "
+                          "next start at t=",
                           3, 5, text, sizeof text),
               "blocked list:\n%s", text);
     redisFree(c);
@@ -457,7 +459,8 @@ static void run_for(rc_loop *loop, double seconds)
     rc_timer t;
     rc_timer_init(&t, stop_at, &done);
     rc_timer_start(loop, &t, rc_loop_now(loop) + rc_seconds(seconds));
-    while (!done) rc_loop_run(loop, RC_RUN_ONCE);
+    while (!done)
+        rc_loop_run(loop, RC_RUN_ONCE);
 }
 
 /* The job fills the server before it returns: its finish meets the OOM. */
@@ -505,8 +508,7 @@ Test(redis_e2e, a_full_server_delays_enqueues_and_reconnects_never_fails_work)
     rc_redis_stats_get(r, &rs);
     cr_assert_eq(rs.in_flight, 1);
     /* reconnects back off: a few, not one every 50 ms */
-    cr_assert_leq(rs.reconnects, 8, "%llu reconnects in 2 s",
-                  (unsigned long long)rs.reconnects);
+    cr_assert_leq(rs.reconnects, 8, "%llu reconnects in 2 s", (unsigned long long)rs.reconnects);
 
     server_fill(false);
     run_until_completed(loop, sc, 1, 15);
@@ -568,8 +570,10 @@ Test(redis_e2e, a_restarted_scheduler_reads_every_result_left_pending_not_the_fi
     freeReplyObject(rep);
     enum { N = 600 };
     for (int i = 0; i < N; i++) {
-        rep = redisCommand(c, "XADD rc:{pend}:res:s1 * id %d status ok dd d%d result {} error "
-                              "\"\" dl 1", 100000 + i, i);
+        rep = redisCommand(c,
+                           "XADD rc:{pend}:res:s1 * id %d status ok dd d%d result {} error "
+                           "\"\" dl 1",
+                           100000 + i, i);
         cr_assert(rep && rep->type == REDIS_REPLY_STRING);
         freeReplyObject(rep);
     }
@@ -656,7 +660,8 @@ Test(redis_e2e, params_over_the_limit_fail_at_once_and_big_ones_go_a_few_to_a_ca
     cr_assert_eq(fcall_calls(c) - before, 3, "%lld calls for three enqueues",
                  fcall_calls(c) - before);
     /* and small ones still go together */
-    for (int i = 0; i < 20; i++) cr_assert_eq(rc_submit(sc, "echo", NULL, NULL), 0);
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(rc_submit(sc, "echo", NULL, NULL), 0);
     for (int k = 0; k < 500 && rs.enqueued < 23; k++) {
         run_for(loop, 0.01);
         rc_redis_stats_get(r, &rs);
@@ -698,7 +703,8 @@ static void long_message(rc_cue *cue, const rc_work *work, rc_token tok, void *u
     char *m = malloc(n + 1);
     cr_assert(m);
     m[0] = 'x';
-    for (size_t i = 1; i < n; i += 2) m[i] = (char)0xC3, m[i + 1] = (char)0xA9; /* é */
+    for (size_t i = 1; i < n; i += 2)
+        m[i] = (char)0xC3, m[i + 1] = (char)0xA9; /* é */
     m[n] = '\0';
     rc_fail(cue, tok, m);
     free(m);
@@ -823,8 +829,7 @@ Test(redis_e2e, a_restarted_scheduler_takes_the_unread_result_of_its_work_withou
     cr_assert_eq(rc_submit(sc, "echo", &so, &id), 0);
     run_until_completed(loop, sc, 1, 10);
     const cJSON *res = rc_work_result(rc_get(sc, id));
-    cr_assert(res && cJSON_GetObjectItem(res, "i") &&
-              cJSON_GetObjectItem(res, "i")->valueint == 5);
+    cr_assert(res && cJSON_GetObjectItem(res, "i") && cJSON_GetObjectItem(res, "i")->valueint == 5);
     cr_assert_eq(calls, 1, "the work ran again");
     rc_redis_stats_get(r, &rs);
     cr_assert_eq(rs.reattached, 1);

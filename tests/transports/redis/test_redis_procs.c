@@ -428,9 +428,25 @@ Test(redis_procs, sigterm_drains_an_agent_that_publishes_a_segment_too)
     agent_out(out, sizeof out, "a1");
     snprintf(logarg, sizeof logarg, "--log=%s", wlog);
     snprintf(seg, sizeof seg, "rcagent-%d", (int)getpid());
-    char *argv[] = {getenv("RUNCUE_AGENT"), "--url", srv.url, "--ns", "t", "--service", "api",
-                    "--task", "job", "--slots", "2", "--name", "a1", "--shm", seg, "--",
-                    getenv("WORKER_C"), logarg, NULL};
+    char *argv[] = {getenv("RUNCUE_AGENT"),
+                    "--url",
+                    srv.url,
+                    "--ns",
+                    "t",
+                    "--service",
+                    "api",
+                    "--task",
+                    "job",
+                    "--slots",
+                    "2",
+                    "--name",
+                    "a1",
+                    "--shm",
+                    seg,
+                    "--",
+                    getenv("WORKER_C"),
+                    logarg,
+                    NULL};
     pid_t a1 = spawn(out, argv);
     cr_assert(wait_log_starts(2, 10), "the two works did not start");
     snprintf(path, sizeof path, "/dev/shm/runcue.%s", seg);
@@ -537,8 +553,8 @@ Test(redis_procs, scheduler_restarted_reattaches_or_skips)
         char skip_line[32];
         snprintf(skip_line, sizeof skip_line, "skip %d\n", i);
         bool skipped_now = strstr(text, skip_line) != NULL;
-        cr_assert(seen[i] == 1 || (seen[i] == 0 && skipped_now), "work %d applied %d times\n%s",
-                  i, seen[i], text);
+        cr_assert(seen[i] == 1 || (seen[i] == 0 && skipped_now), "work %d applied %d times\n%s", i,
+                  seen[i], text);
         cr_assert_eq(starts_of(i), 1, "work %d ran %d times", i, starts_of(i));
     }
     free(text);
@@ -676,8 +692,7 @@ Test(redis_procs, agent_usage_errors_exit_2)
         cr_assert_eq(st, 2, "case %zu: status %d: %s", k, st, text);
         cr_assert(strstr(text, "runcue-agent"), "case %zu: %s", k, text);
         /* an unknown option: one line naming it, not getopt's and the usage */
-        if (k == 0)
-            cr_assert_str_eq(text, "runcue-agent: unknown option '--bogus' (see --help)\n");
+        if (k == 0) cr_assert_str_eq(text, "runcue-agent: unknown option '--bogus' (see --help)\n");
         free(text);
     }
     /* the empty worker command is named, not an empty message */
@@ -687,8 +702,18 @@ Test(redis_procs, agent_usage_errors_exit_2)
     /* --slots is digits, 1 to 64: nothing else in an otherwise whole command */
     const char *slots[] = {" 4", "+4", "4x", "65", "0x4", ""};
     for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) {
-        char *argv[] = {getenv("RUNCUE_AGENT"), "--url", srv.url, "--service", "api", "--task",
-                        "job", "--slots", (char *)slots[k], "--", "true", NULL};
+        char *argv[] = {getenv("RUNCUE_AGENT"),
+                        "--url",
+                        srv.url,
+                        "--service",
+                        "api",
+                        "--task",
+                        "job",
+                        "--slots",
+                        (char *)slots[k],
+                        "--",
+                        "true",
+                        NULL};
         unlink(out);
         int st = wait_exit(spawn(out, argv), 5);
         text = slurp(out);
