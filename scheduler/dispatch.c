@@ -167,13 +167,13 @@ void rc_check_detail_around(rc_check *check, const char *prefix, const char *key
 
 /* The cue's frame of prefix and suffix (made if there is room for one
  * more), or NULL. */
-static rc_detail_frame *frame_of(rc_cue *cue, const char *prefix, size_t plen,
-                                 const char *suffix, size_t slen)
+static rc_detail_frame *frame_of(rc_cue *cue, const char *prefix, size_t plen, const char *suffix,
+                                 size_t slen)
 {
     for (size_t i = 0; i < cue->n_frames; i++) {
         rc_detail_frame *f = cue->frames[i];
-        if (f->prefix_len == plen && f->suffix_len == slen &&
-            memcmp(f->text, prefix, plen) == 0 && memcmp(f->text + plen, suffix, slen) == 0)
+        if (f->prefix_len == plen && f->suffix_len == slen && memcmp(f->text, prefix, plen) == 0 &&
+            memcmp(f->text + plen, suffix, slen) == 0)
             return f;
     }
     if (cue->n_frames == RC_DETAIL_FRAMES) return NULL;
@@ -189,15 +189,16 @@ static rc_detail_frame *frame_of(rc_cue *cue, const char *prefix, size_t plen,
 
 void rc_detail_frames_free(rc_cue *cue)
 {
-    for (size_t i = 0; i < cue->n_frames; i++) rc_free(&cue->alloc, cue->frames[i]);
+    for (size_t i = 0; i < cue->n_frames; i++)
+        rc_free(&cue->alloc, cue->frames[i]);
     cue->n_frames = 0;
 }
 
 /* A frame the cue has that text (n bytes) is made of with key: the checks
  * of a run mostly word their details alike, and comparing with the frames
  * costs less than finding the key in the text. */
-static rc_detail_frame *known_frame(const rc_cue *cue, const char *text, size_t n,
-                                    const char *key, size_t klen)
+static rc_detail_frame *known_frame(const rc_cue *cue, const char *text, size_t n, const char *key,
+                                    size_t klen)
 {
     for (size_t i = 0; i < cue->n_frames; i++) {
         rc_detail_frame *f = cue->frames[i];
@@ -233,7 +234,8 @@ static void keep_detail(rc_cue *cue, rc_work *w, const char *text, size_t n, con
             return;
         }
     }
-    if ((w->detail = rc_small_alloc(&cue->small, &cue->alloc, n + 1))) memcpy(w->detail, text, n + 1);
+    if ((w->detail = rc_small_alloc(&cue->small, &cue->alloc, n + 1)))
+        memcpy(w->detail, text, n + 1);
 }
 
 /* Keep the words of an rc_check_detail_around around chk's wait key: as
@@ -355,9 +357,8 @@ static int run_checks(rc_cue *cue, rc_work *w)
     return CHECK_READY;
 }
 
-static double priority_of(rc_cue *cue, rc_work *w)
+double rc_priority_eval(rc_cue *cue, const rc_work *w)
 {
-    if (!cue->hooks.priority) return 0;
     rc_priority_ctx ctx = {
         rc_ns_to_s(rc_loop_now(cue->loop) - w->created),
         cue->stats.pending,
@@ -365,6 +366,16 @@ static double priority_of(rc_cue *cue, rc_work *w)
     double p = cue->hooks.priority(cue, w, &ctx, cue->hooks.ud);
     if (isnan(p)) return 0.5;
     return p < 0 ? 0 : p > 1 ? 1 : p;
+}
+
+static double priority_of(rc_cue *cue, rc_work *w)
+{
+    return cue->hooks.priority ? rc_priority_eval(cue, w) : 0;
+}
+
+double rc_work_priority(rc_cue *cue, const rc_work *w)
+{
+    return cue && w && cue->hooks.priority ? rc_priority_eval(cue, w) : 0.5;
 }
 
 static void orphan(rc_cue *cue, rc_work *w)
@@ -435,9 +446,7 @@ static void start_work(rc_cue *cue, rc_svc *s, rc_work *w)
 static bool needs_recheck(const rc_cue *cue, const rc_work *w)
 {
     if (w->epoch == cue->epoch) return false;
-    if (!cue->opts.recheck_declared_only || w->epoch < cue->epoch_all ||
-        w->has_flow)
-        return true;
+    if (!cue->opts.recheck_declared_only || w->epoch < cue->epoch_all || w->has_flow) return true;
     const size_t n = (size_t)w->n_needs + w->n_produces;
     for (size_t i = 0; i < n; i++)
         if (RC_KEYENT_OF(w->needs[i])->changed > w->epoch) return true;
@@ -554,7 +563,8 @@ static int cmp_work_id(const void *a, const void *b)
 
 static void wake_list(rc_cue *cue, rc_dlist *list)
 {
-    while (list->len) rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(list), rc_work, link));
+    while (list->len)
+        rc_make_dirty(cue, RC_CONTAINER(rc_dlist_first(list), rc_work, link));
 }
 
 int rc_artifacts_changed(rc_cue *cue, const char *key)
@@ -612,24 +622,28 @@ int rc_recheck_waiting(rc_cue *cue, const char *key)
     if (!all) {
         /* Without memory to sort, wake in list order: still deterministic. */
         rc_work *w;
-        RC_FOR_EACH_WORK(cue, w) {
+        RC_FOR_EACH_WORK(cue, w)
+        {
             if (w->where == RC_W_WAITING) rc_make_dirty(cue, w);
         }
         rc_request_pass(cue);
         return RC_ENOMEM;
     }
     size_t k = 0;
-    for (rc_dnode *d = rc_dlist_first(&cue->waiting_any); d; d = rc_dlist_next(&cue->waiting_any, d))
+    for (rc_dnode *d = rc_dlist_first(&cue->waiting_any); d;
+         d = rc_dlist_next(&cue->waiting_any, d))
         all[k++] = RC_CONTAINER(d, rc_work, link);
     if (k < n) {
         /* Keyed waiters: walk the work list rather than the hash table. */
         rc_work *w;
-        RC_FOR_EACH_WORK(cue, w) {
+        RC_FOR_EACH_WORK(cue, w)
+        {
             if (w->where == RC_W_WAITING && w->wait_key && k < n) all[k++] = w;
         }
     }
     qsort(all, k, sizeof *all, cmp_work_id);
-    for (size_t i = 0; i < k; i++) rc_make_dirty(cue, all[i]);
+    for (size_t i = 0; i < k; i++)
+        rc_make_dirty(cue, all[i]);
     rc_free(&cue->alloc, all);
     rc_request_pass(cue);
     return 0;
@@ -654,7 +668,8 @@ static rc_time backoff(rc_taskdef *t, unsigned failed_attempt)
     const rc_retry_policy *p = &t->retry;
     double d = p->base_s;
     if (p->exponential)
-        for (unsigned i = 1; i < failed_attempt && d < 1e9; i++) d *= 2;
+        for (unsigned i = 1; i < failed_attempt && d < 1e9; i++)
+            d *= 2;
     if (p->max_s > 0 && d > p->max_s) d = p->max_s;
     if (p->jitter > 0) {
         double u = (double)(splitmix64(&t->rng) >> 11) / 9007199254740992.0; /* [0,1) */
@@ -677,8 +692,7 @@ static int finish(rc_cue *cue, rc_token tok, int how, cJSON *result, const char 
         cJSON_Delete(result);
         cue->stats.stale_finishes++;
         if (!w && (tok.work_id == 0 || tok.work_id >= cue->next_id)) {
-            rc_cue_set_error(cue, "finish: no work with id %llu",
-                             (unsigned long long)tok.work_id);
+            rc_cue_set_error(cue, "finish: no work with id %llu", (unsigned long long)tok.work_id);
             return RC_ENOENT;
         }
         rc_cue_set_error(cue, "finish: work %llu attempt %u is already over",

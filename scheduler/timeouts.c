@@ -10,6 +10,7 @@
  * lazily: when it fires it compares against the last progress and re-arms. */
 #include <stdio.h>
 
+#include "dispatch.h"
 #include "timeouts.h"
 #include "work.h"
 
@@ -102,7 +103,8 @@ static void stall_fail_all(rc_cue *cue, double since)
          * starting over after each since callbacks may change the list. */
         for (;;) {
             rc_work *victim = NULL, *w;
-            RC_FOR_EACH_WORK(cue, w) {
+            RC_FOR_EACH_WORK(cue, w)
+            {
                 if (w->state == RC_PENDING && w->where != RC_W_DELAYED) {
                     victim = w;
                     break;
@@ -115,7 +117,8 @@ static void stall_fail_all(rc_cue *cue, double since)
     size_t k = 0;
     /* Collect first: on_failure may submit or cancel work. */
     rc_work *w;
-    RC_FOR_EACH_WORK(cue, w) {
+    RC_FOR_EACH_WORK(cue, w)
+    {
         if (k >= n) break;
         if (w->state == RC_PENDING && w->where != RC_W_DELAYED) ids[k++] = w->id;
     }
@@ -134,8 +137,8 @@ static void stall_fire(rc_loop *loop, rc_timer *t, void *arg)
     size_t pending = rc_stall_pending(cue);
     if (pending == 0) return;
     rc_time now = rc_loop_now(loop);
-    rc_time base = cue->stats.last_progress > cue->stall_base ? cue->stats.last_progress
-                                                              : cue->stall_base;
+    rc_time base =
+        cue->stats.last_progress > cue->stall_base ? cue->stats.last_progress : cue->stall_base;
     double since = rc_ns_to_s(now - base);
     if (cue->opts.stall_timeout > 0 && now - base >= rc_seconds(cue->opts.stall_timeout)) {
         stall_fail_all(cue, since);
@@ -173,13 +176,11 @@ static void refresh_service(rc_cue *cue, rc_svc *s)
     if (!n) return;
     rc_work **items = rc_malloc(&cue->alloc, n * sizeof *items);
     if (!items) return; /* keep the old order; try again next time */
-    for (size_t i = 0; i < n; i++) items[i] = RC_CONTAINER(rc_runq_pop(&s->q), rc_work, q);
+    for (size_t i = 0; i < n; i++)
+        items[i] = RC_CONTAINER(rc_runq_pop(&s->q), rc_work, q);
     for (size_t i = 0; i < n; i++) {
         rc_work *w = items[i];
-        rc_priority_ctx ctx = {rc_ns_to_s(rc_loop_now(cue->loop) - w->created),
-                               cue->stats.pending};
-        double p = cue->hooks.priority(cue, w, &ctx, cue->hooks.ud);
-        p = p != p ? 0.5 : p < 0 ? 0 : p > 1 ? 1 : p;
+        const double p = rc_priority_eval(cue, w);
         /* Popping freed the space, so pushing back cannot need more. */
         rc_runq_push(&cue->alloc, &s->q, &w->q, p, w->id);
     }
@@ -192,9 +193,11 @@ static void refresh_fire(rc_loop *loop, rc_timer *t, void *arg)
     (void)t;
     rc_cue *cue = arg;
     if (!cue->hooks.priority) return;
-    for (size_t i = 0; i < cue->n_services; i++) refresh_service(cue, cue->services[i]);
+    for (size_t i = 0; i < cue->n_services; i++)
+        refresh_service(cue, cue->services[i]);
     refresh_service(cue, &cue->free_svc);
     size_t queued = rc_runq_len(&cue->free_svc.q);
-    for (size_t i = 0; i < cue->n_services; i++) queued += rc_runq_len(&cue->services[i]->q);
+    for (size_t i = 0; i < cue->n_services; i++)
+        queued += rc_runq_len(&cue->services[i]->q);
     if (queued) rc_refresh_arm(cue);
 }

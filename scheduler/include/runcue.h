@@ -538,6 +538,11 @@ const char *rc_work_error(const rc_work *w); /* NULL unless failed */
  * policy did not grant.  A transport that forwards the outcome elsewhere
  * passes that on. */
 bool rc_work_retry_asked(const rc_work *w);
+/* The priority the cue's priority hook gives w now (0..1, as it orders the
+ * queue), or 0.5 without a hook or with a NULL argument.  For a transport
+ * that hands work on to another queue (the Redis transport does).  The
+ * loop thread. */
+double rc_work_priority(rc_cue *cue, const rc_work *w);
 size_t rc_work_needs(const rc_work *w, const char *const **keys);
 /* rc_submit_opts.ud of the work (NULL if none, or w NULL).  Any thread that
  * may read the work. */

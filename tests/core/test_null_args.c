@@ -267,6 +267,7 @@ Test(null_args, rc_work_getters)
     cr_assert_eq(rc_work_produces(NULL, NULL), 0);
     cr_assert_eq(rc_work_max_attempts(NULL), 0);
     cr_assert_not(rc_work_retry_asked(NULL));
+    cr_assert_eq(rc_work_priority(NULL, NULL), 0.5);
     cr_assert_null(rc_work_ud(NULL));
 }
 /* rc_get of a forgotten id is NULL: its info reads as nothing known. */

@@ -57,6 +57,7 @@ typedef struct rs_item {
     size_t payload_len;
     char *produces; /* the work's produced keys, one per line */
     char dd[160];
+    char prio[24]; /* the work's priority, 0..1 */
     bool sent;
 } rs_item;
 
@@ -314,7 +315,7 @@ static void flush(rc_redis *r)
         memcpy(argv, head, sizeof head);
         rs_item *it = r->sq_head;
         for (size_t i = 0; i < n; i++, it = it->next) {
-            const char *a[PER] = {it->svc, it->dd, "0.5", it->task, it->payload, it->produces};
+            const char *a[PER] = {it->svc, it->dd, it->prio, it->task, it->payload, it->produces};
             const char **p = argv + HEAD + PER * i;
             p[0] = a[0], p[1] = r->owner, p[2] = a[1], p[3] = a[2], p[4] = a[3], p[5] = a[4];
             p[6] = a[5];
@@ -409,6 +410,7 @@ static void handler(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
     it->task = b->task;
     it->payload = payload;
     it->payload_len = plen;
+    snprintf(it->prio, sizeof it->prio, "%.6f", rc_work_priority(cue, work));
     it->produces = produces;
     it->b = b;
     uint64_t h = fnv1a(fnv1a(UINT64_C(14695981039346656037), b->task), payload);

@@ -836,3 +836,62 @@ Test(redis_e2e, a_restarted_scheduler_takes_the_unread_result_of_its_work_withou
 
     world_free(&(world){loop, sc, ac, r, pool, ag});
 }
+
+/* ---- priority ---- */
+
+static double params_p(rc_cue *cue, const rc_work *work, const rc_priority_ctx *ctx, void *ud)
+{
+    (void)cue, (void)ctx, (void)ud;
+    const cJSON *p = cJSON_GetObjectItem(rc_work_params(work), "p");
+    return p ? p->valuedouble : 0.5;
+}
+
+static int order[16], n_order;
+
+static rc_job_status note_order(const rc_job *job, cJSON **result, char *err, size_t errlen,
+                                void *ud)
+{
+    (void)err, (void)errlen, (void)ud;
+    pthread_mutex_lock(&mu);
+    if (n_order < 16) order[n_order++] = cJSON_GetObjectItem(job->params, "i")->valueint;
+    pthread_mutex_unlock(&mu);
+    *result = cJSON_CreateNull();
+    return RC_JOB_OK;
+}
+
+Test(redis_e2e, the_cues_priority_orders_the_remote_queue)
+{
+    /* Five works queued remotely before any agent, one after the other,
+     * lowest priority first (the cue's own queue never held two at once):
+     * one agent with one slot runs them highest first. */
+    rc_loop *loop;
+    rc_cue *sc, *ac;
+    const char *tasks[] = {"echo"};
+    rc_redis *r = sched_new(&loop, &sc, "prio", tasks, 1);
+    rc_cue_set_hooks(sc, &(rc_hooks){.priority = params_p});
+    for (int i = 0; i < 5; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddNumberToObject(p, "i", i);
+        cJSON_AddNumberToObject(p, "p", 0.1 + 0.2 * i);
+        cr_assert_eq(rc_submit(sc, "echo", &(rc_submit_opts){.params = p}, NULL), 0);
+        rc_redis_stats rs = {0};
+        for (int k = 0; k < 500 && rs.enqueued < (uint64_t)i + 1; k++) {
+            run_for(loop, 0.01);
+            rc_redis_stats_get(r, &rs);
+        }
+        cr_assert_eq(rs.enqueued, (uint64_t)i + 1);
+    }
+    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
+    rc_pool *pool;
+    cr_assert_eq(rc_pool_new(&pool, ac, 1), 0);
+    cr_assert_eq(rc_pool_task(pool, "echo", NULL, note_order, NULL), 0);
+    rc_redis_agent *ag = agent_new(ac, "prio", "agent1", 1, true);
+    run_until_completed(loop, sc, 5, 10);
+    cr_assert_eq(n_order, 5);
+    for (int k = 0; k < 5; k++)
+        cr_assert_eq(order[k], 4 - k, "run %d was work %d (order %d %d %d %d %d)", k, order[k],
+                     order[0], order[1], order[2], order[3], order[4]);
+    /* without a hook, a work's priority is the middle one */
+    cr_assert_eq(rc_work_priority(ac, NULL), 0.5);
+    world_free(&(world){loop, sc, ac, r, pool, ag});
+}
