@@ -42,6 +42,14 @@ static void usage(FILE *out)
                  "  --slots N            jobs at once, 1..64                           [1]\n"
                  "  --name NAME          this agent's name in leases      [<host>.<pid>]\n"
                  "  --one-shot           a worker process per job (default: a pool of N)\n"
+                 "  --task-timeout S     kill a worker that has not answered a job within S\n"
+                 "                       seconds; the job is finished as a retry  [none]\n"
+                 "  --ready-timeout S    seconds a new worker has to say it is ready   [10]\n"
+                 "  --line-limit BYTES   the longest line a worker may print        [10485760]\n"
+                 "  --strict             a line that is not the protocol kills the worker\n"
+                 "  --cwd DIR            the workers' working directory\n"
+                 "  --check-prefix       results must keep their outputs under the job's\n"
+                 "                       output_prefix\n"
                  "  --shm NAME           publish the local cue for runcue-top / runcue-viz\n"
                  "  -h, --help           show this help\n"
                  "  -V, --version        show the version\n"
@@ -112,12 +120,24 @@ static int bad(const char *msg, const char *arg)
     return 2;
 }
 
+/* A number of seconds, digits first (no sign, no space), more than 0 and at
+ * most 1e6, the whole of s. */
+static bool seconds(const char *s, double *out)
+{
+    char *end;
+    double v = s[0] >= '0' && s[0] <= '9' ? strtod(s, &end) : 0;
+    if (!(v > 0 && v <= 1e6) || *end) return false;
+    *out = v;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     rc_redis_agent_opts ao = {.slots = 1};
     const char *services[MAX_LIST], *tasks[MAX_LIST], *shm = NULL;
     size_t n_tasks = 0;
     bool one_shot = false;
+    rc_workers_opts wo = {0};
     static const struct option longs[] = {{"url", required_argument, 0, 'u'},
                                           {"ns", required_argument, 0, 'n'},
                                           {"user", required_argument, 0, 'U'},
@@ -129,6 +149,12 @@ int main(int argc, char **argv)
                                           {"name", required_argument, 0, 'N'},
                                           {"one-shot", no_argument, 0, 'o'},
                                           {"shm", required_argument, 0, 'm'},
+                                          {"task-timeout", required_argument, 0, 'T'},
+                                          {"ready-timeout", required_argument, 0, 'R'},
+                                          {"line-limit", required_argument, 0, 'L'},
+                                          {"strict", no_argument, 0, 'S'},
+                                          {"cwd", required_argument, 0, 'C'},
+                                          {"check-prefix", no_argument, 0, 'P'},
                                           {"help", no_argument, 0, 'h'},
                                           {"version", no_argument, 0, 'V'},
                                           {0, 0, 0, 0}};
@@ -176,6 +202,32 @@ int main(int argc, char **argv)
         case 'm':
             shm = optarg;
             break;
+        case 'T':
+            if (!seconds(optarg, &wo.task_timeout_s))
+                return bad("--task-timeout must be seconds, more than 0 and at most 1e6", optarg);
+            break;
+        case 'R':
+            if (!seconds(optarg, &wo.ready_timeout_s))
+                return bad("--ready-timeout must be seconds, more than 0 and at most 1e6", optarg);
+            break;
+        case 'L': {
+            unsigned long long n =
+                optarg[0] >= '0' && optarg[0] <= '9' ? strtoull(optarg, &end, 10) : 0;
+            if (n < 1 || n > (1ull << 30) || *end)
+                return bad("--line-limit must be 1 to 1073741824 bytes", optarg);
+            wo.line_limit = (size_t)n;
+            break;
+        }
+        case 'S':
+            wo.strict = true;
+            break;
+        case 'C':
+            if (!optarg[0]) return bad("--cwd is empty", NULL);
+            wo.cwd = optarg;
+            break;
+        case 'P':
+            wo.check_prefix = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -199,9 +251,9 @@ int main(int argc, char **argv)
     rc_cue *cue;
     if (rc_loop_new(&loop, &lo) || rc_cue_new(&cue, loop, NULL)) return 1;
     agent_ctx ctx = {0};
-    rc_workers_opts wo = {.argv = (const char *const *)&argv[optind],
-                          .mode = one_shot ? RC_WORKERS_ONE_SHOT : RC_WORKERS_POOL,
-                          .processes = one_shot ? 0 : ao.slots};
+    wo.argv = (const char *const *)&argv[optind];
+    wo.mode = one_shot ? RC_WORKERS_ONE_SHOT : RC_WORKERS_POOL;
+    wo.processes = one_shot ? 0 : ao.slots;
     for (size_t i = 0; i < n_tasks; i++) {
         if (rc_workers_new(&ctx.workers[i], cue, tasks[i], NULL, &wo)) {
             fprintf(stderr, "runcue-agent: task '%s': %s\n", tasks[i], rc_cue_errmsg(cue));

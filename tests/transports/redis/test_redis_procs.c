@@ -28,6 +28,7 @@
 
 #include "redis_server.h"
 #include "runcue.h"
+#include "runcue_redis.h"
 
 extern char **environ;
 
@@ -92,8 +93,12 @@ static pid_t spawn_to(const char *out, const char *err, char *const argv[])
     int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     cr_assert_eq(rc, 0, "cannot start %s: %s", argv[0], strerror(rc));
-    cr_assert(n_procs < MAX_PROCS);
-    procs[n_procs++] = pid;
+    int slot = 0; /* a slot of one waited for, or a new one */
+    while (slot < n_procs && procs[slot])
+        slot++;
+    cr_assert(slot < MAX_PROCS);
+    procs[slot] = pid;
+    if (slot == n_procs) n_procs++;
     return pid;
 }
 
@@ -666,6 +671,68 @@ Test(redis_procs, library_deleted_garbage_jobs_and_killed_connections)
         if (procs[i] > 0 && procs[i] != s) cr_assert_eq(kill(procs[i], 0), 0);
 }
 
+Test(redis_procs, a_job_that_hangs_is_given_up_after_task_timeout_and_retried)
+{
+    /* A worker that never answers: with --task-timeout the agent kills it
+     * and finishes the job as a retry (it held a slot of the service's
+     * global limit for good before). */
+    redisContext *c = rc_sync();
+    redisReply *rep = redisCommand(c, "FUNCTION LOAD REPLACE %s", rc_redis_library_text());
+    cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s", rep ? rep->str : c->errstr);
+    freeReplyObject(rep);
+    rep = redisCommand(c, "FCALL runcue_register 1 rc:{tt} api 10 1000000 3 2000000 5");
+    cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s", rep ? rep->str : c->errstr);
+    freeReplyObject(rep);
+    rep = redisCommand(c, "FCALL runcue_enqueue 1 rc:{tt} api own d1 0.5 job %s",
+                       "{\"mode\": \"hang\"}");
+    cr_assert(rep && rep->type == REDIS_REPLY_ARRAY, "%s", rep ? rep->str : c->errstr);
+    freeReplyObject(rep);
+    char out[500];
+    agent_out(out, sizeof out, "tt");
+    char *argv[] = {getenv("RUNCUE_AGENT"),
+                    "--url",
+                    srv.url,
+                    "--ns",
+                    "tt",
+                    "--service",
+                    "api",
+                    "--task",
+                    "job",
+                    "--task-timeout",
+                    "0.5",
+                    "--name",
+                    "tt1",
+                    "--",
+                    getenv("WORKER_C"),
+                    NULL};
+    double t0 = mono_ms();
+    pid_t a = spawn(out, argv);
+    const redisReply *f = NULL;
+    for (double until = t0 + 8e3; mono_ms() < until; nap_ms(20)) {
+        rep = redisCommand(c, "XRANGE rc:{tt}:res:own - +");
+        cr_assert(rep && rep->type == REDIS_REPLY_ARRAY);
+        if (rep->elements > 0) {
+            f = rep->element[0]->element[1];
+            break;
+        }
+        freeReplyObject(rep);
+    }
+    cr_assert(f, "no result within 8 s: the hung job was never given up");
+    const double took = mono_ms() - t0;
+    const char *status = NULL, *error = NULL;
+    for (size_t k = 0; k + 1 < f->elements; k += 2) {
+        if (strcmp(f->element[k]->str, "status") == 0) status = f->element[k + 1]->str;
+        if (strcmp(f->element[k]->str, "error") == 0) error = f->element[k + 1]->str;
+    }
+    cr_assert(status && strcmp(status, "retry") == 0, "status %s", status ? status : "(none)");
+    cr_assert(error && strstr(error, "timed out after 0.5"), "%s", error ? error : "(none)");
+    cr_assert(took >= 500, "given up after %.0f ms", took);
+    freeReplyObject(rep);
+    kill(a, SIGTERM);
+    cr_assert_eq(wait_exit(a, 10), 0);
+    redisFree(c);
+}
+
 Test(redis_procs, agent_usage_errors_exit_2)
 {
     char out[500];
@@ -699,9 +766,26 @@ Test(redis_procs, agent_usage_errors_exit_2)
     text = slurp(out);
     cr_assert(strstr(text, "worker command (after --) is empty"), "%s", text);
     free(text);
-    /* --slots is digits, 1 to 64: nothing else in an otherwise whole command */
-    const char *slots[] = {" 4", "+4", "4x", "65", "0x4", ""};
-    for (size_t k = 0; k < sizeof slots / sizeof slots[0]; k++) {
+    /* numbers are digits and in range: nothing else in an otherwise whole command */
+    const char *numbers[][3] = {
+        {"--slots", " 4", "--slots must be 1 to 64"},
+        {"--slots", "+4", "--slots must be 1 to 64"},
+        {"--slots", "4x", "--slots must be 1 to 64"},
+        {"--slots", "65", "--slots must be 1 to 64"},
+        {"--slots", "0x4", "--slots must be 1 to 64"},
+        {"--slots", "", "--slots must be 1 to 64"},
+        {"--task-timeout", "0", "--task-timeout must be seconds"},
+        {"--task-timeout", "-1", "--task-timeout must be seconds"},
+        {"--task-timeout", "nan", "--task-timeout must be seconds"},
+        {"--task-timeout", "1e7", "--task-timeout must be seconds"},
+        {"--task-timeout", "2s", "--task-timeout must be seconds"},
+        {"--ready-timeout", " 1", "--ready-timeout must be seconds"},
+        {"--line-limit", "0", "--line-limit must be 1 to 1073741824 bytes"},
+        {"--line-limit", "1073741825", "--line-limit must be 1 to 1073741824 bytes"},
+        {"--line-limit", "-5", "--line-limit must be 1 to 1073741824 bytes"},
+        {"--cwd", "", "--cwd is empty"},
+    };
+    for (size_t k = 0; k < sizeof numbers / sizeof numbers[0]; k++) {
         char *argv[] = {getenv("RUNCUE_AGENT"),
                         "--url",
                         srv.url,
@@ -709,16 +793,17 @@ Test(redis_procs, agent_usage_errors_exit_2)
                         "api",
                         "--task",
                         "job",
-                        "--slots",
-                        (char *)slots[k],
+                        (char *)numbers[k][0],
+                        (char *)numbers[k][1],
                         "--",
                         "true",
                         NULL};
         unlink(out);
         int st = wait_exit(spawn(out, argv), 5);
         text = slurp(out);
-        cr_assert_eq(st, 2, "--slots '%s': status %d: %s", slots[k], st, text);
-        cr_assert(strstr(text, "runcue-agent: --slots must be 1 to 64"), "%s", text);
+        cr_assert_eq(st, 2, "%s '%s': status %d: %s", numbers[k][0], numbers[k][1], st, text);
+        cr_assert(strstr(text, numbers[k][2]), "%s '%s': %s", numbers[k][0], numbers[k][1], text);
+        cr_assert(strncmp(text, "runcue-agent: ", 14) == 0 && !strchr(text, '\n')[1], "%s", text);
         free(text);
     }
     /* --version, for the agent and runcue-dist */
