@@ -167,6 +167,21 @@ Test(redis_acl, scheduler_and_agent_users_do_their_jobs)
     for (int k = 0; k < 50 && (rc_redis_agent_stats_get(ag, &as), as.finishing > 0); k++)
         rc_loop_run(loop, RC_RUN_ONCE);
 
+    /* the same work again: its enqueue looks at the old job's result (is
+     * it unread?) with the commands the scheduler user is given */
+    cJSON *again = cJSON_CreateObject();
+    cJSON_AddNumberToObject(again, "i", 0);
+    cr_assert_eq(rc_submit(sc, "echo", &(rc_submit_opts){.params = again}, NULL), 0);
+    end = rc_to_seconds(rc_monotonic_now()) + 20;
+    while (st.completed + st.failed < 4 && rc_to_seconds(rc_monotonic_now()) < end) {
+        rc_loop_run(loop, RC_RUN_ONCE);
+        rc_cue_stats(sc, &st);
+    }
+    cr_assert_eq(st.completed, 4, "the work submitted again: completed %llu, failed %llu",
+                 (unsigned long long)st.completed, (unsigned long long)st.failed);
+    for (int k = 0; k < 50 && (rc_redis_agent_stats_get(ag, &as), as.finishing > 0); k++)
+        rc_loop_run(loop, RC_RUN_ONCE);
+
     /* the scheduler user reads the snapshot (runcue-dist status) */
     cJSON *snap = NULL;
     char err[256];
