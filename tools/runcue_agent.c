@@ -245,6 +245,8 @@ int main(int argc, char **argv)
     if (optind >= argc) return bad("no worker command (after --)", NULL);
     if (!argv[optind][0]) return bad("the worker command (after --) is empty", NULL);
     ao.services = services;
+    ao.tasks = tasks;
+    ao.n_tasks = n_tasks;
 
     rc_loop *loop;
     rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};

@@ -64,6 +64,10 @@ FCALL runcue_claim 1 {NS} ag1 2
 FCALL runcue_claim 1 {NS} ag1 2 nosuch
 FCALL runcue_claim 1 {NS} ag1 2 api
 FCALL runcue_claim 1 {NS} ag2 5 api
+FCALL runcue_claim_for 1 {NS} ag2 5 nosuchtask api
+FCALL runcue_claim_for 1 {NS} ag2 5 work api
+FCALL runcue_claim_for 1 {NS} ag2 1 "" api
+FCALL runcue_claim_for 1 {NS} ag2 1 work
 FCALL runcue_extend 1 {NS} ag1 1 1
 FCALL runcue_extend 1 {NS} ag1 1 999
 FCALL runcue_extend 1 {NS} ag1 3 2 progress
@@ -118,7 +122,8 @@ def random_calls(rnd, n=300):
         elif op <= 2:
             dd = rnd.choice(['""', f"d{rnd.randrange(8)}"])
             lines.append(f"FCALL runcue_enqueue 1 {NS} {s} o{rnd.randrange(2)} {dd} "
-                         f"{rnd.choice(['0', '0.5', '1', num()])} work p{rnd.randrange(100)}")
+                         f"{rnd.choice(['0', '0.5', '1', num()])} "
+                         f"{rnd.choice(['work', 'work', 'other'])} p{rnd.randrange(100)}")
         elif op == 3:
             items = []
             for _ in range(rnd.randint(1, 3)):
@@ -129,7 +134,12 @@ def random_calls(rnd, n=300):
         elif op <= 5:
             k = rnd.choice(["1", "2", "4", num()])
             names = " ".join(rnd.sample(svcs, rnd.randint(1, 3)))
-            lines.append(f"FCALL runcue_claim 1 {NS} ag{rnd.randrange(3)} {k} {names}")
+            if rnd.random() < 0.5:
+                lines.append(f"FCALL runcue_claim 1 {NS} ag{rnd.randrange(3)} {k} {names}")
+            else:
+                tasks = rnd.choice(["work", "other", '""'])
+                lines.append(f"FCALL runcue_claim_for 1 {NS} ag{rnd.randrange(3)} {k} {tasks} "
+                             f"{names}")
         elif op == 6:
             lines.append(f"FCALL runcue_extend 1 {NS} ag{rnd.randrange(3)} {rnd.randint(1, 12)} "
                          f"{rnd.randint(1, 12)}")

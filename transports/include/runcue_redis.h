@@ -170,6 +170,13 @@ typedef struct rc_redis_agent_opts {
     size_t n_services;
     /* Jobs running at once (>= 1). */
     unsigned slots;
+    /* The tasks it runs (at most 64, each 1 to 256 bytes without a newline):
+     * it claims only their jobs, looking through the first 64 ready jobs of
+     * a service for one (runcue_claim_for), and leaves the others to agents
+     * that run them.  NULL or none: it claims any job, and finishes one of a
+     * task its cue lacks as failed. */
+    const char *const *tasks;
+    size_t n_tasks;
 } rc_redis_agent_opts;
 
 /*

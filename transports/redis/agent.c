@@ -60,6 +60,7 @@ struct rc_redis_agent {
     char name[65];
     char **services;
     size_t n_services;
+    char *tasks; /* the tasks it runs, one a line (runcue_claim_for); NULL: any */
     unsigned slots;
     rc_redis_lost_fn on_lost;
     void *ud;
@@ -486,13 +487,14 @@ static void try_claim(rc_redis_agent *a)
     rc_timer_stop(a->loop, &a->claim_timer);
     char k[16];
     snprintf(k, sizeof k, "%zu", a->slots - a->running);
-    size_t argc = 6 + a->n_services;
-    const char *argv[6 + MAX_SLOTS];
-    size_t lens[6 + MAX_SLOTS];
-    argv[0] = "FCALL", argv[1] = "runcue_claim", argv[2] = "1", argv[3] = a->base;
-    argv[4] = a->name, argv[5] = k;
+    const size_t head = a->tasks ? 7 : 6, argc = head + a->n_services;
+    const char *argv[7 + MAX_SLOTS];
+    size_t lens[7 + MAX_SLOTS];
+    argv[0] = "FCALL", argv[1] = a->tasks ? "runcue_claim_for" : "runcue_claim", argv[2] = "1";
+    argv[3] = a->base, argv[4] = a->name, argv[5] = k;
+    if (a->tasks) argv[6] = a->tasks;
     for (size_t i = 0; i < a->n_services; i++)
-        argv[6 + i] = a->services[i];
+        argv[head + i] = a->services[i];
     for (size_t i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     if (rconn_cmd(a->cmd, on_claimed, a, (int)argc, argv, lens) == 0) a->claiming = true;
@@ -562,6 +564,7 @@ static void agent_destroy(rc_redis_agent *a)
     for (size_t i = 0; i < a->n_services; i++)
         free(a->services[i]);
     free(a->services);
+    free(a->tasks);
     free(a);
 }
 
@@ -581,6 +584,15 @@ int rc_redis_agent_new(rc_redis_agent **out, rc_cue *cue, const rc_redis_agent_o
         why = "the Redis transport needs a loop on the monotonic clock";
     for (size_t i = 0; !why && i < opts->n_services; i++)
         if (!rconn_name_ok(opts->services[i])) why = "rc_redis_agent_new: bad service name";
+    if (!why && opts->n_tasks && (!opts->tasks || opts->n_tasks > MAX_SLOTS))
+        why = "rc_redis_agent_new: name at most 64 tasks";
+    size_t tasks_len = 0;
+    for (size_t i = 0; !why && i < opts->n_tasks; i++) {
+        const size_t n = opts->tasks[i] ? strlen(opts->tasks[i]) : 0;
+        if (n < 1 || n > RR_TASK_MAX || strchr(opts->tasks[i], '\n'))
+            why = "rc_redis_agent_new: a task name must be 1 to 256 bytes, no newline";
+        tasks_len += n + 1;
+    }
     if (why) return rc_redis_set_last_error(RC_EINVAL, why);
     rc_redis_agent *a = calloc(1, sizeof *a);
     if (!a) return rc_redis_set_last_error(RC_ENOMEM, "out of memory");
@@ -612,6 +624,15 @@ int rc_redis_agent_new(rc_redis_agent **out, rc_cue *cue, const rc_redis_agent_o
     int rc = a->services ? 0 : RC_ENOMEM;
     for (size_t i = 0; !rc && i < opts->n_services; i++, a->n_services++)
         if (!(a->services[i] = strdup(opts->services[i]))) rc = RC_ENOMEM;
+    if (!rc && opts->n_tasks) { /* one a line, as runcue_claim_for takes them */
+        if (!(a->tasks = malloc(tasks_len))) rc = RC_ENOMEM;
+        for (size_t i = 0, at = 0; !rc && i < opts->n_tasks; i++) {
+            const size_t n = strlen(opts->tasks[i]);
+            memcpy(a->tasks + at, opts->tasks[i], n);
+            at += n;
+            a->tasks[at++] = i + 1 < opts->n_tasks ? '\n' : '\0';
+        }
+    }
     a->obs.on_event = on_event;
     a->obs.ud = a;
     if (!rc) rc = rc_cue_observe(cue, &a->obs);

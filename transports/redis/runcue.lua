@@ -56,6 +56,8 @@ local RETAIN_US = 3600 * 1000000 -- finished jobs and their dedupe keys
 local PRIO_SPAN = 1099511627776  -- 2^40: FIFO sequence space per bucket
 local AGENT_KEEP_US = 3600 * 1000000 -- an agent unseen this long is forgotten
 local AGENT_PRUNE = 16    -- agents forgotten per claim call at most
+local SCAN_READY = 64     -- ready jobs a claim for some tasks looks through
+local MAX_TASKS = 64      -- tasks one claim may name
 
 local function fmt(n) return string.format('%.0f', n) end
 
@@ -333,16 +335,50 @@ local function forget_agents(base, now)
     for _, a in ipairs(old) do redis.call('ZREM', base .. ':agents', a) end
 end
 
+-- The best ready job of service s for an agent: the first (priority, then
+-- FIFO), or with want (a set of task names) the first of the first
+-- SCAN_READY whose task is one of them.  A ready id with no job is taken
+-- too (the caller counts it as garbage).  Its id, or nil.
+local function pop_ready(base, s, want)
+    local rkey = base .. ':ready:' .. s
+    if not want then return redis.call('ZPOPMIN', rkey)[1] end
+    for _, id in ipairs(redis.call('ZRANGE', rkey, 0, SCAN_READY - 1)) do
+        local t = redis.call('HGET', base .. ':job:' .. id, 'task')
+        if not t or want[t] then
+            redis.call('ZREM', rkey, id)
+            return id
+        end
+    end
+    return nil
+end
+
+-- The set of the task names in text, one a line ('': nil, any task).
+local function task_set(text)
+    if text == '' then return nil end
+    local want, n = {}, 0
+    for t in string.gmatch(text, '[^\n]+') do
+        n = n + 1
+        if n > MAX_TASKS or #t > 256 then error({err = 'runcue: bad task list'}) end
+        want[t] = true
+    end
+    return want
+end
+
 -- runcue_claim agent k svc [svc ...]
 --   -> {"jobs", n, then n times: id token task payload deliveries lease_us svc}
 --    | {"wait", t, "rate"|"full"|"lease", delay_us} | {"empty"}
 --   (lease_us: the lease's length; heartbeat well within it.  "lease": nothing
 --   is ready, but a lease ends at t and its job may be delivered again then.)
-local function f_claim(keys, args)
+-- runcue_claim_for agent k tasks svc [svc ...]: the same, of the jobs of the
+--   tasks named (one a line; '': any), looking through the first SCAN_READY
+--   ready jobs of each service: an agent takes only work it can run.
+local function claim(keys, args, want, first_svc)
     local base = base_of(keys)
     local agent = str_arg(args[1], 'agent', 128)
     local k = num_arg(args[2], 'claim count', 1, MAX_CLAIM)
-    if #args < 3 or #args > 66 then return err('claim names 1 to 64 services') end
+    if #args < first_svc or #args > first_svc + 63 then
+        return err('claim names 1 to 64 services')
+    end
     local now = now_us(base)
     touch_clock(base, now)
     redis.call('ZADD', base .. ':agents', fmt(now), agent)
@@ -351,7 +387,7 @@ local function f_claim(keys, args)
     local n = 0
     local wait_t, wait_why = nil, nil
     local lease_t = nil
-    for i = 3, #args do
+    for i = first_svc, #args do
         local s = args[i]
         local svc = service(base, s)
         if not svc then return err("unknown service '" .. tostring(s) .. "'") end
@@ -373,9 +409,8 @@ local function f_claim(keys, args)
                 end
                 break
             end
-            local pop = redis.call('ZPOPMIN', base .. ':ready:' .. s)
-            if #pop == 0 then break end
-            local id = pop[1]
+            local id = pop_ready(base, s, want)
+            if not id then break end
             local key = base .. ':job:' .. id
             local v = redis.call('HMGET', key, 'task', 'payload', 'st', 'dl', 'owner')
             if v[1] and v[2] and v[5] and v[3] == 'queued' then
@@ -411,6 +446,14 @@ local function f_claim(keys, args)
     if wait_t then return {'wait', fmt(wait_t), wait_why, fmt(math.max(wait_t - now, 0))} end
     if lease_t then return {'wait', fmt(lease_t), 'lease', fmt(math.max(lease_t - now, 0))} end
     return {'empty'}
+end
+
+local function f_claim(keys, args)
+    return claim(keys, args, nil, 3)
+end
+
+local function f_claim_for(keys, args)
+    return claim(keys, args, task_set(str_arg(args[3], 'task list', MAX_TASKS * 257)), 4)
 end
 
 -- runcue_extend agent id token [progress] -> {"ok", lease_us} | {"lost"}
@@ -580,6 +623,7 @@ redis.register_function('runcue_register', protect(f_register))
 redis.register_function('runcue_enqueue', protect(f_enqueue))
 redis.register_function('runcue_enqueue_many', protect(f_enqueue_many))
 redis.register_function('runcue_claim', protect(f_claim))
+redis.register_function('runcue_claim_for', protect(f_claim_for))
 redis.register_function('runcue_extend', protect(f_extend))
 redis.register_function('runcue_finish', protect(f_finish))
 redis.register_function('runcue_reclaim', protect(f_reclaim))

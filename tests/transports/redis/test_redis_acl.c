@@ -236,9 +236,13 @@ Test(redis_acl, agent_confined_to_its_namespace_and_functions)
     expect_noperm(ag, 3, (const char *[]){"EVAL", "return 1", "0"});
     expect_noperm(ag, 2, (const char *[]){"KEYS", "*"});
     expect_noperm(ag, 3, (const char *[]){"CONFIG", "GET", "requirepass"});
-    /* but it claims in its own */
+    /* but it claims in its own, for any task or for its own */
     r = redisCommand(ag, "FCALL runcue_claim 1 rc:{a} x 1 api");
     cr_assert(r && r->type == REDIS_REPLY_ARRAY, "claim in its own namespace: %s",
+              r && r->type == REDIS_REPLY_ERROR ? r->str : "?");
+    freeReplyObject(r);
+    r = redisCommand(ag, "FCALL runcue_claim_for 1 rc:{a} x 1 echo api");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY, "claim for its tasks: %s",
               r && r->type == REDIS_REPLY_ERROR ? r->str : "?");
     freeReplyObject(r);
     redisFree(ag);

@@ -895,3 +895,84 @@ Test(redis_e2e, the_cues_priority_orders_the_remote_queue)
     cr_assert_eq(rc_work_priority(ac, NULL), 0.5);
     world_free(&(world){loop, sc, ac, r, pool, ag});
 }
+
+/* ---- agents that run different tasks of one service ---- */
+
+static int ran_by[2][8]; /* [agent][i]: how often */
+
+/* ud: the agent's index */
+static rc_job_status run_on(const rc_job *job, cJSON **result, char *err, size_t errlen, void *ud)
+{
+    (void)err, (void)errlen;
+    pthread_mutex_lock(&mu);
+    ran_by[*(const int *)ud][cJSON_GetObjectItem(job->params, "i")->valueint & 7]++;
+    pthread_mutex_unlock(&mu);
+    *result = cJSON_CreateNull();
+    return RC_JOB_OK;
+}
+
+Test(redis_e2e, agents_of_one_service_take_only_the_tasks_they_run)
+{
+    /* resize jobs and ocr jobs on one service: an agent for each; every job
+     * runs once, on the agent that runs its task, and none fails there as
+     * an unknown task */
+    rc_loop *loop;
+    rc_cue *sc, *ac[2];
+    const char *tasks[] = {"resize", "ocr"};
+    rc_redis *r = sched_new(&loop, &sc, "mixed", tasks, 2);
+    rc_pool *pool[2];
+    rc_redis_agent *ag[2];
+    static const int index[2] = {0, 1};
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(rc_cue_new(&ac[k], loop, NULL), 0);
+        cr_assert_eq(rc_pool_new(&pool[k], ac[k], 2), 0);
+        cr_assert_eq(rc_pool_task(pool[k], tasks[k], NULL, run_on, (void *)&index[k]), 0);
+        const char *svcs[] = {"api"}, *mine[] = {tasks[k]};
+        char name[16];
+        snprintf(name, sizeof name, "agent%d", k);
+        rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "mixed"},
+                                  .name = name,
+                                  .services = svcs,
+                                  .n_services = 1,
+                                  .slots = 2,
+                                  .tasks = mine,
+                                  .n_tasks = 1};
+        cr_assert_eq(rc_redis_agent_new(&ag[k], ac[k], &ao, NULL, NULL), 0, "%s",
+                     rc_redis_last_error());
+        cr_assert_eq(rc_redis_agent_wait_ready(ag[k], 5), 0, "%s", rc_redis_agent_errmsg(ag[k]));
+    }
+    for (int i = 0; i < 8; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddNumberToObject(p, "i", i);
+        cr_assert_eq(rc_submit(sc, tasks[i % 2], &(rc_submit_opts){.params = p}, NULL), 0);
+    }
+    run_until_completed(loop, sc, 8, 15);
+    rc_stats st;
+    rc_cue_stats(sc, &st);
+    cr_assert_eq(st.completed, 8, "completed %llu, failed %llu", (unsigned long long)st.completed,
+                 (unsigned long long)st.failed);
+    for (int i = 0; i < 8; i++) {
+        cr_assert_eq(ran_by[i % 2][i], 1, "job %d ran %d times on its agent", i, ran_by[i % 2][i]);
+        cr_assert_eq(ran_by[1 - i % 2][i], 0, "job %d ran on the other agent", i);
+    }
+    /* a bad task list is refused, named */
+    const char *svcs[] = {"api"}, *bad[] = {"a\nb"};
+    rc_redis_agent *none;
+    rc_redis_agent_opts ao = {.conn = {.url = srv.url, .ns = "mixed"},
+                              .services = svcs,
+                              .n_services = 1,
+                              .slots = 1,
+                              .tasks = bad,
+                              .n_tasks = 1};
+    cr_assert_eq(rc_redis_agent_new(&none, ac[0], &ao, NULL, NULL), RC_EINVAL);
+    cr_assert(strstr(rc_redis_last_error(), "task name must be 1 to 256 bytes, no newline"), "%s",
+              rc_redis_last_error());
+    for (int k = 0; k < 2; k++) {
+        rc_redis_agent_free(ag[k]);
+        rc_pool_free(pool[k]);
+        rc_cue_free(ac[k]);
+    }
+    rc_redis_free(r);
+    rc_cue_free(sc);
+    rc_loop_free(loop);
+}

@@ -68,15 +68,16 @@ static const char *str_el(redisReply *r, size_t i)
 static void reg(const char *svc, const char *n, const char *w_us, const char *conc,
                 const char *lease_us, const char *maxd)
 {
-    redisReply *r = cmd(10, "FCALL", "runcue_register", "1", NS, svc, n, w_us, conc, lease_us, maxd);
+    redisReply *r =
+        cmd(10, "FCALL", "runcue_register", "1", NS, svc, n, w_us, conc, lease_us, maxd);
     cr_assert(r->type == REDIS_REPLY_STRING, "register: %s", r->str);
     freeReplyObject(r);
 }
 
 static long long enq(const char *svc, const char *dd, const char *prio)
 {
-    redisReply *r = cmd(10, "FCALL", "runcue_enqueue", "1", NS, svc, "s1", dd, prio, "work",
-                        "{\"x\":1}");
+    redisReply *r =
+        cmd(10, "FCALL", "runcue_enqueue", "1", NS, svc, "s1", dd, prio, "work", "{\"x\":1}");
     long long id = atoll(str_el(r, 0));
     freeReplyObject(r);
     return id;
@@ -143,7 +144,8 @@ Test(redis_lib, rate_window_exact)
     const int N = 5, total = 25;
     const double W = 200000; /* us */
     reg("api", "5", "200000", "-1", "10000000", "3");
-    for (int i = 0; i < total; i++) enq("api", "", "0.5");
+    for (int i = 0; i < total; i++)
+        enq("api", "", "0.5");
     int got = 0, waits = 0;
     while (got < total) {
         redisReply *r = claim(got % 2 ? "a" : "b", "4", "api");
@@ -184,7 +186,8 @@ Test(redis_lib, rate_window_exact)
 Test(redis_lib, concurrency_never_exceeded)
 {
     reg("api", "0", "0", "3", "10000000", "3");
-    for (int i = 0; i < 6; i++) enq("api", "", "0.5");
+    for (int i = 0; i < 6; i++)
+        enq("api", "", "0.5");
     redisReply *r = claim("a", "10", "api");
     cr_assert_str_eq(str_el(r, 0), "jobs");
     cr_assert_eq(r->element[1]->integer, 3);
@@ -237,8 +240,8 @@ Test(redis_lib, dedupe_reattaches_and_returns_done_result)
 {
     reg("api", "0", "0", "-1", "10000000", "3");
     long long a = enq("api", "k1", "0.5");
-    redisReply *r = cmd(10, "FCALL", "runcue_enqueue", "1", NS, "api", "s2", "k1", "0.5", "work",
-                        "{}");
+    redisReply *r =
+        cmd(10, "FCALL", "runcue_enqueue", "1", NS, "api", "s2", "k1", "0.5", "work", "{}");
     cr_assert_eq(atoll(str_el(r, 0)), a);
     cr_assert_str_eq(str_el(r, 1), "queued");
     freeReplyObject(r);
@@ -255,6 +258,69 @@ Test(redis_lib, dedupe_reattaches_and_returns_done_result)
     r = cmd(10, "FCALL", "runcue_enqueue", "1", NS, "api", "s2", "k1", "0.5", "work", "{}");
     cr_assert_str_eq(str_el(r, 1), "done");
     cr_assert_str_eq(str_el(r, 2), "{\"r\":1}");
+    freeReplyObject(r);
+    /* its owner took the result (read, acknowledged, deleted): the same
+     * work asked again is a new job */
+    r = cmd(4, "XRANGE", NS ":res:s2", "-", "+");
+    cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+    redisReply *d = cmd(3, "XDEL", NS ":res:s2", r->element[0]->element[0]->str);
+    cr_assert_eq(d->integer, 1);
+    freeReplyObject(d);
+    freeReplyObject(r);
+    r = cmd(10, "FCALL", "runcue_enqueue", "1", NS, "api", "s2", "k1", "0.5", "work", "{}");
+    cr_assert_str_eq(str_el(r, 1), "new");
+    cr_assert_neq(atoll(str_el(r, 0)), a);
+    freeReplyObject(r);
+}
+
+/* A claim for the tasks named (one a line), of up to k. */
+static redisReply *claim_for(const char *agent, const char *k, const char *tasks, const char *svc)
+{
+    return cmd(8, "FCALL", "runcue_claim_for", "1", NS, agent, k, tasks, svc);
+}
+
+Test(redis_lib, a_claim_for_some_tasks_takes_only_their_jobs)
+{
+    reg("api", "0", "0", "-1", "10000000", "3");
+    const char *tasks[] = {"a", "b", "a", "c"};
+    for (int i = 0; i < 4; i++) {
+        char dd[8];
+        snprintf(dd, sizeof dd, "d%d", i);
+        redisReply *r =
+            cmd(10, "FCALL", "runcue_enqueue", "1", NS, "api", "s1", dd, "0.5", tasks[i], "{}");
+        cr_assert_str_eq(str_el(r, 1), "new");
+        freeReplyObject(r);
+    }
+    /* "b" and "c": the second and the fourth, in queue order, past the a's */
+    redisReply *r = claim_for("x", "4", "b\nc", "api");
+    cr_assert_str_eq(str_el(r, 0), "jobs");
+    cr_assert_eq(r->element[1]->integer, 2);
+    cr_assert_str_eq(str_el(r, 2), "2");
+    cr_assert_str_eq(str_el(r, 4), "b");
+    cr_assert_str_eq(str_el(r, 9), "4");
+    cr_assert_str_eq(str_el(r, 11), "c");
+    freeReplyObject(r);
+    /* none of its tasks left: no job (a wait for the leases out), and the
+     * a's stay queued */
+    r = claim_for("x", "4", "b", "api");
+    cr_assert_str_neq(str_el(r, 0), "jobs");
+    freeReplyObject(r);
+    /* an empty list is any task */
+    r = claim_for("y", "1", "", "api");
+    cr_assert_str_eq(str_el(r, 0), "jobs");
+    cr_assert_str_eq(str_el(r, 2), "1");
+    freeReplyObject(r);
+    r = claim("z", "4", "api");
+    cr_assert_eq(r->element[1]->integer, 1);
+    cr_assert_str_eq(str_el(r, 2), "3");
+    freeReplyObject(r);
+    /* a list of more than 64 tasks is refused */
+    char many[65 * 3] = "";
+    for (int i = 0; i < 65; i++)
+        strcat(many, i ? "\nt" : "t");
+    r = claim_for("x", "1", many, "api");
+    cr_assert_eq(r->type, REDIS_REPLY_ERROR);
+    cr_assert(strstr(r->str, "bad task list"), "%s", r->str);
     freeReplyObject(r);
 }
 
@@ -340,8 +406,7 @@ Test(redis_lib, enqueue_many_answers_each_item)
     /* a wrong argument count refuses the whole call */
     r = cmd(11, "FCALL", "runcue_enqueue_many", "1", NS, "2", "api", "s1", "k9", "0.5", "work",
             "{}");
-    cr_assert(r->type == REDIS_REPLY_ERROR && strstr(r->str, "7 arguments per item"), "%s",
-              r->str);
+    cr_assert(r->type == REDIS_REPLY_ERROR && strstr(r->str, "7 arguments per item"), "%s", r->str);
     freeReplyObject(r);
 }
 
@@ -404,7 +469,8 @@ Test(redis_lib, a_snapshot_of_a_server_that_does_not_answer_says_so)
     /* the server busy for a second, its reply not awaited */
     redisAppendCommand(rc, "DEBUG SLEEP 1");
     int done = 0;
-    while (!done) cr_assert_eq(redisBufferWrite(rc, &done), REDIS_OK);
+    while (!done)
+        cr_assert_eq(redisBufferWrite(rc, &done), REDIS_OK);
     rc_redis_conn conn = {.url = srv.url, .ns = "t"};
     cJSON *out;
     char err[512];
