@@ -71,6 +71,9 @@ FCALL runcue_claim_for 1 {NS} ag2 1 work
 FCALL runcue_extend 1 {NS} ag1 1 1
 FCALL runcue_extend 1 {NS} ag1 1 999
 FCALL runcue_extend 1 {NS} ag1 3 2 progress
+FCALL runcue_extend 1 {NS} ag1 3 2 "half way" 0.5
+FCALL runcue_extend 1 {NS} ag1 3 2 "too far" 1.5
+FCALL runcue_extend 1 {NS} ag1 3 2 "" x
 FCALL runcue_finish 1 {NS} ag1 1 1 1 maybe r "" 0
 FCALL runcue_finish 1 {NS} ag1 1 1 999 ok r "" 0
 FCALL runcue_finish 1 {NS} ag1 2 1 1 ok r1 "" 1 k1 3 2 ok r3 "" 0

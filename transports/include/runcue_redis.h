@@ -147,7 +147,8 @@ int rc_redis_task(rc_redis *r, const char *task, const char *service);
 typedef struct rc_redis_stats {
     uint64_t enqueued, reattached, results, acked, redelivered, dead;
     uint64_t artifacts_seen, reconnects, unknown_results;
-    size_t in_flight; /* work enqueued and not yet answered */
+    size_t in_flight;  /* work enqueued and not yet answered */
+    uint64_t progress; /* progress reports from agents passed to rc_progress */
 } rc_redis_stats;
 void rc_redis_stats_get(const rc_redis *r, rc_redis_stats *out);
 

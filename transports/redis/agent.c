@@ -50,6 +50,12 @@ typedef struct ag_lease {
     char status[8];
     char *result, *error;
     size_t result_len, error_len;
+    /* the local work's last progress, sent with a heartbeat (at once if the
+     * last was sent a second ago or more) */
+    char *pg_msg;
+    char pg_frac[24];
+    bool pg_dirty;
+    rc_time pg_sent;
 } ag_lease;
 
 struct rc_redis_agent {
@@ -87,6 +93,7 @@ static void lease_free(rc_redis_agent *a, ag_lease *l)
     cJSON_Delete(l->params);
     free(l->result);
     free(l->error);
+    free(l->pg_msg);
     free(l);
 }
 
@@ -220,11 +227,37 @@ static void local_over(rc_redis_agent *a, ag_lease *l, const char *status, const
     rc_defer_request(a->loop, &a->fin_defer); /* with the others over in this iteration */
 }
 
+static void send_extend(rc_redis_agent *a, ag_lease *l);
+
+/* The local work of a lease reported progress: keep the newest, and send it
+ * unless one went out within the last second (the next heartbeat, or the
+ * next report after that second, carries it). */
+static void local_progress(rc_redis_agent *a, ag_lease *l, double fraction, const char *message)
+{
+    snprintf(l->pg_frac, sizeof l->pg_frac, "%.4f", fraction < 0 ? 0 : fraction > 1 ? 1 : fraction);
+    size_t n = message ? strlen(message) : 0;
+    if (n > RR_PROGRESS_MAX) n = rr_utf8_cut(message, RR_PROGRESS_MAX);
+    char *m = malloc(n + 1);
+    if (!m) return;
+    if (n) memcpy(m, message, n);
+    m[n] = '\0';
+    free(l->pg_msg);
+    l->pg_msg = m;
+    l->pg_dirty = true;
+    const rc_time now = rc_loop_now(a->loop);
+    if (l->pg_sent == 0 || now - l->pg_sent >= rc_seconds(1)) send_extend(a, l);
+}
+
 static void on_event(rc_cue *cue, const rc_event *ev, void *ud)
 {
     (void)cue;
     rc_redis_agent *a = ud;
     if (!ev->work) return;
+    if (ev->kind == RC_EV_PROGRESS) {
+        ag_lease *l = idmap64_get(&a->leases, rc_work_get_id(ev->work));
+        if (l) local_progress(a, l, ev->progress, ev->detail);
+        return;
+    }
     if (ev->kind != RC_EV_COMPLETED && ev->kind != RC_EV_FAILED && ev->kind != RC_EV_SKIPPED &&
         ev->kind != RC_EV_CANCELLED)
         return;
@@ -249,16 +282,15 @@ typedef struct ag_beat { /* one extend in flight: the lease may be over by its r
     char job[RR_ID_MAX + 1], tok[RR_ID_MAX + 1];
 } ag_beat;
 
-static void beat_fire(rc_loop *loop, rc_timer *t, void *arg)
+/* Renew the lease, with its progress if there is news. */
+static void send_extend(rc_redis_agent *a, ag_lease *l)
 {
-    (void)loop, (void)t;
-    ag_lease *l = arg;
-    rc_redis_agent *a = l->a;
-    rc_timer_start(a->loop, &l->beat, rc_loop_now(a->loop) + l->beat_every);
     if (!rconn_ready(a->cmd)) return;
-    const char *argv[] = {"FCALL", "runcue_extend", "1", a->base, a->name, l->job, l->tok};
-    size_t lens[7];
-    for (int i = 0; i < 7; i++)
+    const char *argv[] = {"FCALL", "runcue_extend", "1",       a->base,   a->name,
+                          l->job,  l->tok,          l->pg_msg, l->pg_frac};
+    const int argc = l->pg_dirty && l->pg_msg ? 9 : 7;
+    size_t lens[9];
+    for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     /* The reply finds the lease again by its local id: it may be over. */
     ag_beat *b = malloc(sizeof *b);
@@ -267,10 +299,24 @@ static void beat_fire(rc_loop *loop, rc_timer *t, void *arg)
     b->local = l->local;
     memcpy(b->job, l->job, sizeof b->job);
     memcpy(b->tok, l->tok, sizeof b->tok);
-    if (rconn_cmd(a->cmd, on_extended, b, 7, argv, lens) == 0)
+    if (rconn_cmd(a->cmd, on_extended, b, argc, argv, lens) == 0) {
         a->stats.heartbeats++;
-    else
+        if (argc == 9) {
+            l->pg_dirty = false;
+            l->pg_sent = rc_loop_now(a->loop);
+        }
+    } else {
         free(b);
+    }
+}
+
+static void beat_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop, (void)t;
+    ag_lease *l = arg;
+    rc_redis_agent *a = l->a;
+    rc_timer_start(a->loop, &l->beat, rc_loop_now(a->loop) + l->beat_every);
+    send_extend(a, l);
 }
 
 /* Take the held lease of job and token out of the held list, if there. */

@@ -41,6 +41,7 @@
  * runcue.lua).  A larger one is refused here, before it is sent. */
 #define RR_PAYLOAD_MAX ((size_t)64 << 20)
 #define RR_ERROR_MAX ((size_t)64 << 10) /* a failure's message: the library's bound */
+#define RR_PROGRESS_MAX ((size_t)4096)  /* a progress message: the library's bound */
 /* The params or results of one runcue_enqueue_many or runcue_finish: at most
  * this many bytes, or a single item.  The server holds a call's arguments
  * whole, and the function a copy of them: 64 results of 64 MiB in one call

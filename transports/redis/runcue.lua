@@ -456,7 +456,10 @@ local function f_claim_for(keys, args)
     return claim(keys, args, task_set(str_arg(args[3], 'task list', MAX_TASKS * 257)), 4)
 end
 
--- runcue_extend agent id token [progress] -> {"ok", lease_us} | {"lost"}
+-- runcue_extend agent id token [message [fraction]] -> {"ok", lease_us} | {"lost"}
+--   (message: the job's progress, kept in its hash; with a fraction, 0..1,
+--   also sent to its owner's results stream as a "progress" entry: result
+--   the fraction, error the message)
 local function f_extend(keys, args)
     local base = base_of(keys)
     local agent = str_arg(args[1], 'agent', 128)
@@ -472,7 +475,10 @@ local function f_extend(keys, args)
     redis.call('ZADD', base .. ':leased:' .. job.svc, fmt(until_t), id)
     redis.call('HSET', base .. ':job:' .. id, 'lu', fmt(until_t))
     if args[4] then
-        redis.call('HSET', base .. ':job:' .. id, 'pg', str_arg(args[4], 'progress', 4096))
+        local msg = str_arg(args[4], 'progress', 4096)
+        if args[5] then num_arg(args[5], 'progress fraction', 0, 1) end
+        redis.call('HSET', base .. ':job:' .. id, 'pg', msg)
+        if args[5] then emit_result(base, id, job, 'progress', args[5], msg) end
     end
     return {'ok', fmt(svc.lease)}
 end

@@ -206,6 +206,26 @@ static void finish_chain(rc_redis *r, uint64_t job, const char *status, const ch
     }
 }
 
+/* A job's progress ("progress" entry: result the fraction, error the
+ * message) to the work waiting for it; none waiting (not yet enqueued, or
+ * gone): dropped, a later report or the result will come. */
+static void progress_chain(rc_redis *r, uint64_t job, const char *fraction, size_t flen,
+                           const char *message)
+{
+    char num[32], msg[RR_PROGRESS_MAX + 1];
+    if (!fraction || flen == 0 || flen >= sizeof num) return;
+    memcpy(num, fraction, flen);
+    num[flen] = '\0';
+    char *end;
+    const double f = strtod(num, &end);
+    if (*end || !(f >= 0 && f <= 1)) return;
+    snprintf(msg, sizeof msg, "%s", message ? message : "");
+    rr_defang(msg); /* the agent's words */
+    r->stats.progress++;
+    for (rs_item *it = idmap64_get(&r->waiting, job); it; it = it->next)
+        rc_progress(r->cue, it->tok, f, msg);
+}
+
 static void ack(rc_redis *r, const char *stream_id);
 static bool stash_take(rc_redis *r, uint64_t job);
 
@@ -549,6 +569,11 @@ static void apply_entry(rc_redis *r, const redisReply *entry)
     }
     if (!e.job || !e.status) {
         r->stats.unknown_results++;
+        if (e.sid_ok) ack(r, e.sid);
+        return;
+    }
+    if (strcmp(e.status, "progress") == 0) {
+        progress_chain(r, e.job, e.result, e.result_len, e.error);
         if (e.sid_ok) ack(r, e.sid);
         return;
     }

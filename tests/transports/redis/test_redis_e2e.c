@@ -976,3 +976,73 @@ Test(redis_e2e, agents_of_one_service_take_only_the_tasks_they_run)
     rc_cue_free(sc);
     rc_loop_free(loop);
 }
+
+/* ---- progress from the agent's side to the scheduler's ---- */
+
+typedef struct slow_job {
+    rc_cue *cue;
+    rc_token tok;
+    rc_timer done;
+} slow_job;
+
+static void slow_done(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)loop, (void)t;
+    slow_job *j = arg;
+    rc_complete(j->cue, j->tok, cJSON_CreateNull());
+    free(j);
+}
+
+/* Reports half way (with a control character in its words), completes
+ * 300 ms later. */
+static void slow_with_progress(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
+{
+    (void)work, (void)ud;
+    rc_progress(cue, tok, 0.5, "half \x1b[2J way");
+    slow_job *j = malloc(sizeof *j);
+    cr_assert(j);
+    j->cue = cue;
+    j->tok = tok;
+    rc_timer_init(&j->done, slow_done, j);
+    rc_timer_start(rc_cue_loop(cue), &j->done, rc_loop_now(rc_cue_loop(cue)) + rc_seconds(0.3));
+}
+
+static int progress_seen;
+static double progress_fraction;
+static char progress_words[64];
+static bool progress_before_end;
+
+static void on_sched_event(rc_cue *cue, const rc_event *ev, void *ud)
+{
+    (void)cue, (void)ud;
+    if (ev->kind == RC_EV_PROGRESS) {
+        progress_seen++;
+        progress_fraction = ev->progress;
+        snprintf(progress_words, sizeof progress_words, "%s", ev->detail);
+        progress_before_end = rc_work_state(ev->work) == RC_RUNNING;
+    }
+}
+
+Test(redis_e2e, a_jobs_progress_reaches_the_scheduler_while_it_runs)
+{
+    rc_loop *loop;
+    rc_cue *sc, *ac;
+    const char *tasks[] = {"slow"};
+    rc_redis *r = sched_new(&loop, &sc, "pg", tasks, 1);
+    rc_cue_set_hooks(sc, &(rc_hooks){.on_event = on_sched_event});
+    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
+    cr_assert_eq(rc_service(ac, "local", NULL, 1), 0);
+    cr_assert_eq(rc_task(ac, "slow", "local", slow_with_progress, NULL), 0);
+    rc_redis_agent *ag = agent_new(ac, "pg", "agent1", 1, true);
+    cr_assert_eq(rc_submit(sc, "slow", NULL, NULL), 0);
+    run_until_completed(loop, sc, 1, 10);
+    cr_assert_eq(progress_seen, 1);
+    cr_assert_eq(progress_fraction, 0.5);
+    cr_assert_str_eq(progress_words, "half ?[2J way");
+    cr_assert(progress_before_end, "the progress came after the work had finished");
+    rc_redis_stats rs;
+    rc_redis_stats_get(r, &rs);
+    cr_assert_eq(rs.progress, 1);
+    cr_assert_eq(rs.results, 1);
+    world_free(&(world){loop, sc, ac, r, NULL, ag});
+}

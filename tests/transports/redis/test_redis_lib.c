@@ -273,6 +273,43 @@ Test(redis_lib, dedupe_reattaches_and_returns_done_result)
     freeReplyObject(r);
 }
 
+Test(redis_lib, progress_with_a_fraction_goes_to_the_owners_stream)
+{
+    reg("api", "0", "0", "-1", "10000000", "3");
+    long long id = enq("api", "p1", "0.5");
+    redisReply *r = claim("a", "1", "api");
+    char sid[24], tok[24];
+    snprintf(sid, sizeof sid, "%lld", id);
+    snprintf(tok, sizeof tok, "%s", str_el(r, 3));
+    freeReplyObject(r);
+    r = cmd(9, "FCALL", "runcue_extend", "1", NS, "a", sid, tok, "a quarter", "0.25");
+    cr_assert_str_eq(str_el(r, 0), "ok");
+    freeReplyObject(r);
+    /* a message alone is kept, not sent; a fraction out of 0..1 is refused */
+    r = cmd(8, "FCALL", "runcue_extend", "1", NS, "a", sid, tok, "quiet");
+    cr_assert_str_eq(str_el(r, 0), "ok");
+    freeReplyObject(r);
+    r = cmd(9, "FCALL", "runcue_extend", "1", NS, "a", sid, tok, "over", "1.5");
+    cr_assert_eq(r->type, REDIS_REPLY_ERROR);
+    cr_assert(strstr(r->str, "bad progress fraction"), "%s", r->str);
+    freeReplyObject(r);
+    r = cmd(4, "XRANGE", NS ":res:s1", "-", "+");
+    cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 1, "%zu entries", r->elements);
+    const redisReply *f = r->element[0]->element[1];
+    const char *want[][2] = {{"status", "progress"}, {"result", "0.25"}, {"error", "a quarter"}};
+    for (int k = 0; k < 3; k++) {
+        bool found = false;
+        for (size_t i = 0; i + 1 < f->elements; i += 2)
+            if (strcmp(f->element[i]->str, want[k][0]) == 0)
+                found = strcmp(f->element[i + 1]->str, want[k][1]) == 0;
+        cr_assert(found, "%s is not %s", want[k][0], want[k][1]);
+    }
+    freeReplyObject(r);
+    r = cmd(3, "HGET", NS ":job:1", "pg");
+    cr_assert_str_eq(r->str, "quiet");
+    freeReplyObject(r);
+}
+
 /* A claim for the tasks named (one a line), of up to k. */
 static redisReply *claim_for(const char *agent, const char *k, const char *tasks, const char *svc)
 {
