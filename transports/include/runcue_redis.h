@@ -152,6 +152,17 @@ typedef struct rc_redis_stats {
 } rc_redis_stats;
 void rc_redis_stats_get(const rc_redis *r, rc_redis_stats *out);
 
+/* Cancel a work of r's tasks that runs remotely (rc_cancel refuses running
+ * work: RC_ERUNNING).  It finishes through its handler, failed "cancelled"
+ * (or "cancelled on the server"): at once if it was not yet sent, or shares
+ * its job with other work, which goes on; otherwise its job is cancelled on
+ * the server (an agent running it loses the lease at its next heartbeat
+ * and stops it).  A job that finished first completes the work as usual.
+ * 0: under way; RC_ENOENT: no such work; RC_EFINISHED: it is over;
+ * RC_ESTATE: no connection to send the cancel on (try again); RC_EINVAL.
+ * The loop thread. */
+int rc_redis_cancel(rc_redis *r, rc_work_id id);
+
 /* Close the connections.  Work still in flight stays running in the cue:
  * call before rc_cue_free, after the work is done or cancelled. */
 void rc_redis_free(rc_redis *r);

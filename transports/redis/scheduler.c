@@ -112,6 +112,10 @@ struct rc_redis {
     char acks[ACK_MAX][SID_LEN]; /* to acknowledge and delete, in one XACK and one XDEL */
     rc_redis_stats stats;
     char err[ERR_LEN];
+    /* rc_redis_cancel of work whose enqueue is unanswered: cancelled when
+     * its job id comes */
+    rc_work_id *cancels;
+    size_t n_cancels, cap_cancels;
 };
 
 /* ---- engagement: keep the loop alive only while something is in flight ---- */
@@ -228,6 +232,8 @@ static void progress_chain(rc_redis *r, uint64_t job, const char *fraction, size
 
 static void ack(rc_redis *r, const char *stream_id);
 static bool stash_take(rc_redis *r, uint64_t job);
+static int cancel_waiting(rc_redis *r, uint64_t job, rs_item *it);
+static bool cancel_take(rc_redis *r, rc_work_id id);
 
 static void ack_flush(rc_redis *r);
 
@@ -272,9 +278,98 @@ static void enqueued_item(rc_redis *r, rs_item *it, const redisReply *rep)
         r->in_flight--;
         rc_fail(r->cue, it->tok, "out of memory");
         item_free(it);
-    } else {
-        stash_take(r, job);
+    } else if (!stash_take(r, job) && r->n_cancels && cancel_take(r, it->tok.work_id)) {
+        cancel_waiting(r, job, it);
     }
+}
+
+/* ---- cancelling ---- */
+
+static void on_cancelled(redisAsyncContext *ac, void *reply, void *pd)
+{
+    (void)ac, (void)reply;
+    rc_redis *r = pd;
+    r->unanswered_cmds--;
+    engage_update(r); /* a "cancelled" result follows in the stream and fails the work */
+}
+
+/* Fail `it`, waiting for `job`, as cancelled: alone on its job, the job is
+ * cancelled on the server (the stream's "cancelled" result fails the work);
+ * sharing it with other work (the same task and params), it only leaves
+ * the chain. */
+static int cancel_waiting(rc_redis *r, uint64_t job, rs_item *it)
+{
+    rs_item *head = idmap64_get(&r->waiting, job);
+    if (head == it && !it->next) {
+        char id[24];
+        snprintf(id, sizeof id, "%llu", (unsigned long long)job);
+        const char *argv[] = {"FCALL", "runcue_cancel", "1", r->base, id};
+        size_t lens[5];
+        for (int i = 0; i < 5; i++)
+            lens[i] = strlen(argv[i]);
+        if (rconn_cmd(r->cmd, on_cancelled, r, 5, argv, lens)) return RC_ESTATE;
+        r->unanswered_cmds++;
+        return 0;
+    }
+    if (head == it) {
+        if (idmap64_put(&r->waiting, job, it->next)) return RC_ENOMEM;
+    } else {
+        rs_item *p = head;
+        while (p && p->next != it)
+            p = p->next;
+        if (!p) return RC_ENOENT;
+        p->next = it->next;
+    }
+    r->in_flight--;
+    rc_fail(r->cue, it->tok, "cancelled");
+    item_free(it);
+    return 0;
+}
+
+/* Whether a cancel of work id waits for its enqueue's answer (taken). */
+static bool cancel_take(rc_redis *r, rc_work_id id)
+{
+    for (size_t i = 0; i < r->n_cancels; i++)
+        if (r->cancels[i] == id) {
+            r->cancels[i] = r->cancels[--r->n_cancels];
+            return true;
+        }
+    return false;
+}
+
+int rc_redis_cancel(rc_redis *r, rc_work_id id)
+{
+    if (!r || !id) return RC_EINVAL;
+    /* not sent yet: never reaches the server */
+    for (rs_item **pp = &r->sq_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+        rs_item *it = *pp;
+        if (it->tok.work_id != id) continue;
+        *pp = it->next;
+        if (r->sq_tail == it) r->sq_tail = prev;
+        r->in_flight--;
+        rc_fail(r->cue, it->tok, "cancelled");
+        item_free(it);
+        return 0;
+    }
+    for (size_t i = 0; i < r->waiting.cap; i++) {
+        if (!r->waiting.keys[i]) continue;
+        for (rs_item *it = r->waiting.vals[i]; it; it = it->next)
+            if (it->tok.work_id == id) return cancel_waiting(r, r->waiting.keys[i], it);
+    }
+    /* sent, unanswered: its work is running in the cue and nowhere above */
+    const rc_work *w = rc_get(r->cue, id);
+    if (!w || rc_work_state(w) != RC_RUNNING) return w ? RC_EFINISHED : RC_ENOENT;
+    for (size_t i = 0; i < r->n_cancels; i++)
+        if (r->cancels[i] == id) return 0;
+    if (r->n_cancels == r->cap_cancels) {
+        size_t cap = r->cap_cancels ? r->cap_cancels * 2 : 8;
+        rc_work_id *c = realloc(r->cancels, cap * sizeof *c);
+        if (!c) return RC_ENOMEM;
+        r->cancels = c;
+        r->cap_cancels = cap;
+    }
+    r->cancels[r->n_cancels++] = id;
+    return 0;
 }
 
 typedef struct rs_batch { /* the items of one runcue_enqueue_many, in order */
@@ -403,6 +498,10 @@ static void handler(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
 {
     rs_binding *b = ud;
     rc_redis *r = b->r;
+    if (r->n_cancels && cancel_take(r, tok.work_id)) { /* cancelled as it started */
+        rc_fail(cue, tok, "cancelled");
+        return;
+    }
     rs_item *it = calloc(1, sizeof *it);
     char *payload = it ? cJSON_PrintUnformatted(rc_work_params(work)) : NULL;
     char *produces = it ? join_produces(work) : NULL;
@@ -1096,6 +1195,7 @@ void rc_redis_free(rc_redis *r)
         }
     }
     idmap64_free(&r->waiting);
+    free(r->cancels);
     while (r->stash) {
         rs_stash *s = r->stash;
         r->stash = s->next;

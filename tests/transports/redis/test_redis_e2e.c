@@ -1046,3 +1046,150 @@ Test(redis_e2e, a_jobs_progress_reaches_the_scheduler_while_it_runs)
     cr_assert_eq(rs.results, 1);
     world_free(&(world){loop, sc, ac, r, NULL, ag});
 }
+
+/* ---- cancelling remote work ---- */
+
+static const char *error_of(rc_cue *cue, rc_work_id id)
+{
+    const char *e = rc_work_error(rc_get(cue, id));
+    return e ? e : "(none)";
+}
+
+static rc_redis *cancel_r;
+static rc_work_id cancel_target; /* 0: the work starting */
+static int cancel_rc = 1;
+
+/* Cancels a work as another starts (or itself as it starts): in the same
+ * loop iteration, before any enqueue of it is sent (that waits for the
+ * iteration's end). */
+static void cancel_at_start(rc_cue *cue, const rc_work *work, void *ud)
+{
+    (void)cue, (void)ud;
+    if (cancel_target && rc_work_get_id(work) == cancel_target) return;
+    cancel_rc = rc_redis_cancel(cancel_r, cancel_target ? cancel_target : rc_work_get_id(work));
+}
+
+Test(redis_e2e, remote_work_is_cancelled_before_it_is_sent_queued_or_shared)
+{
+    rc_loop *loop;
+    rc_cue *sc, *ac;
+    const char *tasks[] = {"echo"};
+    rc_redis *r = sched_new(&loop, &sc, "cancel", tasks, 1);
+    redisContext *c = redisConnectUnix(srv.sock);
+    cr_assert(c && !c->err);
+
+    /* not yet sent (the enqueue goes at the end of the loop's iteration):
+     * cancelled by the next work's start, and cancelled as it starts */
+    cancel_r = r;
+    rc_cue_set_hooks(sc, &(rc_hooks){.on_start = cancel_at_start});
+    rc_work_id first, second;
+    cr_assert_eq(
+        rc_submit(sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":10}")}, &first), 0);
+    cancel_target = first;
+    cr_assert_eq(
+        rc_submit(sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":11}")}, &second), 0);
+    run_for(loop, 0.1);
+    cr_assert_eq(cancel_rc, 0);
+    cr_assert_str_eq(error_of(sc, first), "cancelled");
+    cr_assert_eq(rc_work_state(rc_get(sc, second)), RC_RUNNING);
+    rc_redis_stats rs0;
+    rc_redis_stats_get(r, &rs0);
+    cr_assert_eq(rs0.enqueued, 1, "the cancelled work was sent");
+    cr_assert_eq(rc_redis_cancel(r, second), 0); /* out of the way */
+    for (int k = 0; k < 200 && rc_work_state(rc_get(sc, second)) == RC_RUNNING; k++)
+        run_for(loop, 0.01);
+    cr_assert_eq(rc_work_state(rc_get(sc, second)), RC_FAILED);
+    cancel_target = 0;
+    cancel_rc = 1;
+    const long long calls_before = fcall_calls(c);
+    rc_work_id unsent;
+    cr_assert_eq(
+        rc_submit(sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":1}")}, &unsent), 0);
+    run_for(loop, 0.1);
+    rc_cue_set_hooks(sc, &(rc_hooks){0});
+    cr_assert_eq(cancel_rc, 0);
+    cr_assert_eq(rc_work_state(rc_get(sc, unsent)), RC_FAILED);
+    cr_assert_str_eq(error_of(sc, unsent), "cancelled");
+    cr_assert_eq(fcall_calls(c), calls_before, "the cancelled work was sent");
+
+    /* queued on the server: cancelled there */
+    rc_work_id queued, a, b;
+    cr_assert_eq(
+        rc_submit(sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":2}")}, &queued), 0);
+    /* two works of one job: cancelling one leaves the other to run */
+    cr_assert_eq(rc_submit(sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":3}")}, &a),
+                 0);
+    cr_assert_eq(rc_submit(sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":3}")}, &b),
+                 0);
+    rc_redis_stats rs = {0};
+    for (int k = 0; k < 500 && rs.enqueued < 4; k++) {
+        run_for(loop, 0.01);
+        rc_redis_stats_get(r, &rs);
+    }
+    cr_assert_eq(rs.enqueued, 4);
+    cr_assert_eq(rc_cancel(sc, queued), RC_ERUNNING);
+    cr_assert_eq(rc_redis_cancel(r, queued), 0);
+    cr_assert_eq(rc_redis_cancel(r, a), 0);
+    cr_assert_eq(rc_work_state(rc_get(sc, a)), RC_FAILED, "the shared one leaves at once");
+    for (int k = 0; k < 200 && rc_work_state(rc_get(sc, queued)) == RC_RUNNING; k++)
+        run_for(loop, 0.01);
+    cr_assert_eq(rc_work_state(rc_get(sc, queued)), RC_FAILED);
+    cr_assert(strstr(error_of(sc, queued), "cancelled"), "%s", error_of(sc, queued));
+
+    /* an agent now runs what is left: b, and only b */
+    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
+    rc_pool *pool;
+    cr_assert_eq(rc_pool_new(&pool, ac, 1), 0);
+    cr_assert_eq(rc_pool_task(pool, "echo", NULL, echo, NULL), 0);
+    rc_redis_agent *ag = agent_new(ac, "cancel", "agent1", 2, true);
+    for (int k = 0; k < 300 && rc_work_state(rc_get(sc, b)) == RC_RUNNING; k++)
+        run_for(loop, 0.01);
+    cr_assert_eq(rc_work_state(rc_get(sc, b)), RC_COMPLETED, "%s", error_of(sc, b));
+    run_for(loop, 0.3);
+    cr_assert_eq(calls, 1, "%d jobs ran", calls);
+
+    cr_assert_eq(rc_redis_cancel(r, b), RC_EFINISHED);
+    cr_assert_eq(rc_redis_cancel(r, 999), RC_ENOENT);
+    cr_assert_eq(rc_redis_cancel(NULL, b), RC_EINVAL);
+    redisFree(c);
+    world_free(&(world){loop, sc, ac, r, pool, ag});
+}
+
+/* Sleeps 2 s: cancelled meanwhile, its lease is lost at a heartbeat. */
+static rc_job_status sleep_2s(const rc_job *job, cJSON **result, char *err, size_t errlen, void *ud)
+{
+    (void)job, (void)err, (void)errlen, (void)ud;
+    pthread_mutex_lock(&mu);
+    calls++;
+    pthread_mutex_unlock(&mu);
+    struct timespec ts = {2, 0};
+    nanosleep(&ts, NULL);
+    *result = cJSON_CreateNull();
+    return RC_JOB_OK;
+}
+
+Test(redis_e2e, remote_work_cancelled_while_an_agent_runs_it)
+{
+    world w;
+    world_new(&w, "cancel2", sleep_2s, 1, 1);
+    rc_work_id id;
+    cr_assert_eq(rc_submit(w.sc, "echo", NULL, &id), 0);
+    for (int k = 0; k < 300 && calls == 0; k++)
+        run_for(w.loop, 0.01);
+    cr_assert_eq(calls, 1);
+    cr_assert_eq(rc_redis_cancel(w.r, id), 0);
+    for (int k = 0; k < 300 && rc_work_state(rc_get(w.sc, id)) == RC_RUNNING; k++)
+        run_for(w.loop, 0.01);
+    cr_assert_eq(rc_work_state(rc_get(w.sc, id)), RC_FAILED);
+    cr_assert(strstr(error_of(w.sc, id), "cancelled"), "%s", error_of(w.sc, id));
+    /* the agent hears of it at a heartbeat (a third of the 5 s lease) */
+    rc_redis_agent_stats as = {0};
+    for (int k = 0; k < 400 && as.lost + as.stale == 0; k++) {
+        run_for(w.loop, 0.01);
+        rc_redis_agent_stats_get(w.ag, &as);
+    }
+    cr_assert_eq(as.lost + as.stale, 1, "lost %llu stale %llu", (unsigned long long)as.lost,
+                 (unsigned long long)as.stale);
+    cr_assert_eq(as.finished, 0);
+    world_free(&w);
+}
