@@ -1113,24 +1113,28 @@ Test(redis_e2e, remote_work_is_cancelled_before_it_is_sent_queued_or_shared)
     cr_assert_eq(fcall_calls(c), calls_before, "the cancelled work was sent");
 
     /* queued on the server: cancelled there */
-    rc_work_id queued, a, b;
+    rc_work_id queued, a, b, d;
     cr_assert_eq(
         rc_submit(sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":2}")}, &queued), 0);
-    /* two works of one job: cancelling one leaves the other to run */
-    cr_assert_eq(rc_submit(sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":3}")}, &a),
-                 0);
-    cr_assert_eq(rc_submit(sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":3}")}, &b),
-                 0);
+    /* three works of one job: cancelling the first and the last leaves the
+     * middle one to run */
+    rc_work_id *shared[] = {&a, &b, &d};
+    for (int k = 0; k < 3; k++)
+        cr_assert_eq(
+            rc_submit(sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":3}")}, shared[k]),
+            0);
     rc_redis_stats rs = {0};
-    for (int k = 0; k < 500 && rs.enqueued < 4; k++) {
+    for (int k = 0; k < 500 && rs.enqueued < 5; k++) {
         run_for(loop, 0.01);
         rc_redis_stats_get(r, &rs);
     }
-    cr_assert_eq(rs.enqueued, 4);
+    cr_assert_eq(rs.enqueued, 5);
     cr_assert_eq(rc_cancel(sc, queued), RC_ERUNNING);
     cr_assert_eq(rc_redis_cancel(r, queued), 0);
     cr_assert_eq(rc_redis_cancel(r, a), 0);
-    cr_assert_eq(rc_work_state(rc_get(sc, a)), RC_FAILED, "the shared one leaves at once");
+    cr_assert_eq(rc_redis_cancel(r, d), 0);
+    cr_assert_eq(rc_work_state(rc_get(sc, a)), RC_FAILED, "a shared one leaves at once");
+    cr_assert_eq(rc_work_state(rc_get(sc, d)), RC_FAILED, "a shared one leaves at once");
     for (int k = 0; k < 200 && rc_work_state(rc_get(sc, queued)) == RC_RUNNING; k++)
         run_for(loop, 0.01);
     cr_assert_eq(rc_work_state(rc_get(sc, queued)), RC_FAILED);
