@@ -29,6 +29,8 @@ static void usage(FILE *out)
                  "  --password-file F    the password is the first line of F\n"
                  "  --password-env VAR   the password is in $VAR (never on the command line)\n"
                  "  --json               one JSON object: {\"namespaces\": [...]}\n"
+                 "  --prometheus         Prometheus text exposition (for a textfile\n"
+                 "                       collector or a scrape wrapper)\n"
                  "  --timeout S          seconds to wait for the server               [5]\n"
                  "  -h, --help           show this help\n"
                  "  -V, --version        show the version\n"
@@ -108,12 +110,95 @@ static void print_text(const cJSON *snap)
     printf("\n");
 }
 
+/* A label value as the exposition format takes it: backslash, quote and
+ * newline escaped; other control characters as '?' (the names come from the
+ * server). */
+static void prom_value(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            printf("\\%c", *p);
+        else if (*p == '\n')
+            printf("\\n");
+        else if (*p < 0x20 || *p == 0x7f)
+            putchar('?');
+        else
+            putchar(*p);
+    }
+}
+
+typedef enum { PER_NS, PER_SERVICE, PER_AGENT, PER_COUNTER } prom_scope;
+
+typedef struct prom_metric {
+    const char *name, *type, *help;
+    prom_scope scope;
+    const char *field; /* the snapshot's number (PER_NS: in "dead") */
+} prom_metric;
+
+static const prom_metric PROM[] = {
+    {"runcue_queued", "gauge", "Jobs ready to be claimed.", PER_SERVICE, "queued"},
+    {"runcue_leased", "gauge", "Jobs leased to agents (running).", PER_SERVICE, "leased"},
+    {"runcue_concurrency_limit", "gauge", "Jobs at once a service allows (-1: no limit).",
+     PER_SERVICE, "concurrent"},
+    {"runcue_rate_limit", "gauge", "Starts a service allows per window (0: no limit).", PER_SERVICE,
+     "rate_n"},
+    {"runcue_rate_window_seconds", "gauge", "The rate limit's window.", PER_SERVICE,
+     "rate_window_s"},
+    {"runcue_rate_window_used", "gauge", "Starts within the current window.", PER_SERVICE,
+     "starts_in_window"},
+    {"runcue_next_start_seconds", "gauge", "Seconds until the rate limit allows a start.",
+     PER_SERVICE, "next_start_in_s"},
+    {"runcue_agent_leases", "gauge", "Jobs an agent holds.", PER_AGENT, "leases"},
+    {"runcue_agent_last_seen_seconds", "gauge", "Seconds since an agent last called.", PER_AGENT,
+     "last_seen_s_ago"},
+    {"runcue_dead_letters", "gauge", "Jobs dead-lettered (kept).", PER_NS, "count"},
+    {"runcue_events_total", "counter", "The library's counters (claims, finishes, stale...).",
+     PER_COUNTER, NULL},
+};
+
+static void print_prometheus(const cJSON *list)
+{
+    for (size_t m = 0; m < sizeof PROM / sizeof PROM[0]; m++) {
+        const prom_metric *pm = &PROM[m];
+        printf("# HELP %s %s\n# TYPE %s %s\n", pm->name, pm->help, pm->name, pm->type);
+        const cJSON *snap;
+        cJSON_ArrayForEach(snap, list)
+        {
+            const char *ns = str(snap, "namespace");
+            const char *group = pm->scope == PER_SERVICE ? "services"
+                                : pm->scope == PER_AGENT ? "agents"
+                                : pm->scope == PER_NS    ? "dead"
+                                                         : "stats";
+            const cJSON *items = cJSON_GetObjectItem(snap, group), *it;
+            if (pm->scope == PER_NS) {
+                printf("%s{ns=\"", pm->name);
+                prom_value(ns);
+                printf("\"} %.15g\n", num(items, pm->field));
+                continue;
+            }
+            cJSON_ArrayForEach(it, items)
+            {
+                if (pm->scope != PER_COUNTER && !cJSON_IsNumber(cJSON_GetObjectItem(it, pm->field)))
+                    continue;
+                printf("%s{ns=\"", pm->name);
+                prom_value(ns);
+                printf("\",%s=\"", pm->scope == PER_SERVICE ? "service"
+                                   : pm->scope == PER_AGENT ? "agent"
+                                                            : "event");
+                prom_value(pm->scope == PER_COUNTER ? it->string : str(it, "name"));
+                printf("\"} %.15g\n",
+                       pm->scope == PER_COUNTER ? it->valuedouble : num(it, pm->field));
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     rc_redis_conn conn = {0};
     const char *nss[MAX_NS];
     size_t n_ns = 0;
-    bool json = false;
+    bool json = false, prometheus = false;
     double timeout = 5;
     static const struct option longs[] = {{"url", required_argument, 0, 'u'},
                                           {"ns", required_argument, 0, 'n'},
@@ -121,6 +206,7 @@ int main(int argc, char **argv)
                                           {"password-file", required_argument, 0, 'p'},
                                           {"password-env", required_argument, 0, 'e'},
                                           {"json", no_argument, 0, 'j'},
+                                          {"prometheus", no_argument, 0, 'P'},
                                           {"timeout", required_argument, 0, 't'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
@@ -161,6 +247,9 @@ int main(int argc, char **argv)
         case 'j':
             json = true;
             break;
+        case 'P':
+            prometheus = true;
+            break;
         case 't':
             timeout = strtod(optarg, &end);
             if (*end || end == optarg || !(timeout > 0 && timeout <= 3600))
@@ -175,6 +264,7 @@ int main(int argc, char **argv)
         }
     }
     if (optind < argc) return bad("unexpected argument", argv[optind]);
+    if (json && prometheus) return bad("--json and --prometheus: one of them", NULL);
     if (!conn.url) return bad("--url is required", NULL);
     if (!n_ns) nss[n_ns++] = "default";
     cJSON *all = cJSON_CreateObject();
@@ -194,9 +284,10 @@ int main(int argc, char **argv)
             cJSON_Delete(all);
             return rc == RC_EINVAL ? 2 : 1;
         }
-        if (!json) print_text(snap);
+        if (!json && !prometheus) print_text(snap);
         cJSON_AddItemToArray(list, snap);
     }
+    if (prometheus) print_prometheus(list);
     if (json) {
         char *s = cJSON_Print(all);
         if (!s) {

@@ -919,6 +919,24 @@ Test(redis_procs, dist_status_shows_services_agents_and_leases)
         cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(ns, "dead"), "count")), 0);
     cJSON_Delete(root);
     free(text);
+    /* the same for Prometheus: each metric's help and type once, a sample
+     * per service, agent and counter */
+    cr_assert_eq(run_dist(out, "--prometheus", NULL, NULL), 0);
+    text = slurp(out);
+    const char *lines[] = {"# TYPE runcue_queued gauge\n",
+                           "runcue_leased{ns=\"t\",service=\"api\"} 2\n",
+                           "runcue_concurrency_limit{ns=\"t\",service=\"api\"} 2\n",
+                           "runcue_rate_limit{ns=\"t\",service=\"api\"} 20\n",
+                           "runcue_agent_leases{ns=\"t\",agent=\"a1\"} 1\n",
+                           "runcue_dead_letters{ns=\"t\"} 0\n",
+                           "# TYPE runcue_events_total counter\n",
+                           "runcue_events_total{ns=\"t\",event=\"claims\"} "};
+    for (size_t k = 0; k < sizeof lines / sizeof lines[0]; k++)
+        cr_assert(strstr(text, lines[k]), "no '%s' in:\n%s", lines[k], text);
+    for (const char *p = text; *p; p = strchr(p, '\n') + 1) /* every line a comment or a sample */
+        cr_assert(*p == '#' || strncmp(p, "runcue_", 7) == 0, "%s", text);
+    free(text);
+    cr_assert_eq(run_dist(out, "--prometheus", "--json", NULL), 2);
 
     cr_assert_eq(run_dist(out, NULL, NULL, NULL), 0);
     text = slurp(out);
