@@ -20,11 +20,14 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: runcue-dist status [options]\n"
+                 "       runcue-dist job [options] ID...\n"
                  "\n"
-                 "Show the state of runcue's Redis namespaces.\n"
+                 "status: the state of runcue's Redis namespaces.  job: jobs by id (state,\n"
+                 "service, task, owner, agent, deliveries, times, error, progress, params and\n"
+                 "result; a job is kept an hour after it ends; status names the newest dead).\n"
                  "\n"
                  "  --url URL            unix:/path/redis.sock or redis://host:port   (required)\n"
-                 "  --ns NAME            a namespace (repeat)                          [default]\n"
+                 "  --ns NAME            a namespace (repeat; job: one)                [default]\n"
                  "  --user NAME          Redis ACL user\n"
                  "  --password-file F    the password is the first line of F\n"
                  "  --password-env VAR   the password is in $VAR (never on the command line)\n"
@@ -53,6 +56,33 @@ static const char *str(const cJSON *o, const char *name)
 {
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(o, name));
     return s ? s : "";
+}
+
+static void print_job(const cJSON *j)
+{
+    printf("job %s", str(j, "job"));
+    if (!cJSON_IsTrue(cJSON_GetObjectItem(j, "found"))) {
+        printf(": no such job (never, or gone an hour after it ended)\n");
+        return;
+    }
+    printf(": %s", str(j, "state"));
+    if (cJSON_GetObjectItem(j, "deliveries")) printf(", delivery %.0f", num(j, "deliveries"));
+    printf("\n  service %s, task %s, owner %s\n", str(j, "service"), str(j, "task"),
+           str(j, "owner"));
+    if (*str(j, "agent")) {
+        printf("  agent %s", str(j, "agent"));
+        if (strcmp(str(j, "state"), "leased") == 0 && cJSON_GetObjectItem(j, "lease_ends_in_s"))
+            printf(", lease ends in %.3fs", num(j, "lease_ends_in_s"));
+        printf("\n");
+    }
+    if (cJSON_GetObjectItem(j, "enqueued_s_ago"))
+        printf("  enqueued %.3fs ago\n", num(j, "enqueued_s_ago"));
+    if (cJSON_GetObjectItem(j, "finished_s_ago"))
+        printf("  finished %.3fs ago\n", num(j, "finished_s_ago"));
+    const char *fields[][2] = {
+        {"error", "error"}, {"progress", "progress"}, {"params", "params"}, {"result", "result"}};
+    for (size_t k = 0; k < 4; k++)
+        if (*str(j, fields[k][0])) printf("  %s: %s\n", fields[k][1], str(j, fields[k][0]));
 }
 
 static void print_text(const cJSON *snap)
@@ -193,6 +223,48 @@ static void print_prometheus(const cJSON *list)
     }
 }
 
+/* Write out what stdout was given: 0, or 1 with a line on stderr. */
+static int flushed(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "runcue-dist: writing to stdout failed: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+/* runcue-dist job: each id in turn ({"jobs": [...]} with --json). */
+static int show_jobs(rc_redis_conn *conn, const char *ns, double timeout, bool json, int n,
+                     char **ids)
+{
+    conn->ns = ns;
+    cJSON *all = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(all, "jobs");
+    if (!list) {
+        cJSON_Delete(all);
+        fprintf(stderr, "runcue-dist: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        cJSON *j;
+        char err[512];
+        int rc = rc_redis_job(conn, timeout, ids[i], &j, err, sizeof err);
+        if (rc) {
+            fprintf(stderr, "runcue-dist: job %s: %s\n", ids[i], err);
+            cJSON_Delete(all);
+            return rc == RC_EINVAL ? 2 : 1;
+        }
+        if (!json) print_job(j);
+        cJSON_AddItemToArray(list, j);
+    }
+    if (json) {
+        char *s = cJSON_Print(all);
+        if (s) puts(s);
+        cJSON_free(s);
+    }
+    cJSON_Delete(all);
+    return flushed();
+}
+
 int main(int argc, char **argv)
 {
     rc_redis_conn conn = {0};
@@ -218,10 +290,11 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (argc < 2 || strcmp(argv[1], "status") != 0) {
+    if (argc < 2 || (strcmp(argv[1], "status") != 0 && strcmp(argv[1], "job") != 0)) {
         usage(stderr);
         return bad(argc < 2 ? "no command" : "unknown command", argc < 2 ? NULL : argv[1]);
     }
+    const bool job = strcmp(argv[1], "job") == 0;
     optind = 2;
     opterr = 0;
     int c;
@@ -263,10 +336,14 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind < argc) return bad("unexpected argument", argv[optind]);
+    if (!job && optind < argc) return bad("unexpected argument", argv[optind]);
+    if (job && optind >= argc) return bad("job: which? give one or more job ids", NULL);
+    if (job && argc - optind > 64) return bad("job: at most 64 ids", NULL);
+    if (job && (n_ns > 1 || prometheus)) return bad("job: one --ns, no --prometheus", NULL);
     if (json && prometheus) return bad("--json and --prometheus: one of them", NULL);
     if (!conn.url) return bad("--url is required", NULL);
     if (!n_ns) nss[n_ns++] = "default";
+    if (job) return show_jobs(&conn, nss[0], timeout, json, argc - optind, argv + optind);
     cJSON *all = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(all, "namespaces");
     if (!list) {
@@ -300,9 +377,5 @@ int main(int argc, char **argv)
     }
     cJSON_Delete(all);
     /* Shown only if it reached stdout (not a full disk, not a closed one). */
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "runcue-dist: writing to stdout failed: %s\n", strerror(errno));
-        return 1;
-    }
-    return 0;
+    return flushed();
 }

@@ -8,7 +8,7 @@
  * also be one of the words the protocol uses, so the fuzzer reaches past
  * the first check.  The tree then goes where a reply of each kind goes: a
  * claim and its job entries (the agent), an enqueue item, results stream
- * entries, a result as JSON and a snapshot (the scheduler and status).
+ * entries, a result as JSON, a snapshot and a job (the scheduler and status).
  * Beyond "no crash, no leak, no read past a string", what comes out must be
  * within the bounds replies.h promises.
  */
@@ -40,45 +40,31 @@ static size_t take16(input *in)
 }
 
 static const char *const words[] = {
-    "jobs",
-    "wait",
-    "empty",
-    "rate",
-    "full",
-    "lease",
-    "now",
-    "service",
-    "agent",
-    "stat",
-    "dead",
-    "id",
-    "status",
-    "result",
-    "error",
-    "dl",
-    "ok",
-    "done",
-    "fail",
-    "retry",
-    "new",
-    "queued",
-    "leased",
-    "1-1",
-    "1",
-    "7",
-    "2000000",
-    "{}",
-    "[1,2]",
-    "inf",
-    "nan",
-    "-1e30",
-    "1e300",
-    "",
-    "{}xyz",
-    "api",
-    "echo",
-    "18446744073709551615-18446744073709551615",
-    "99999999999999999999999999999999",
+    "jobs",     "wait",
+    "empty",    "rate",
+    "full",     "lease",
+    "now",      "service",
+    "agent",    "stat",
+    "dead",     "id",
+    "status",   "result",
+    "error",    "dl",
+    "ok",       "done",
+    "fail",     "retry",
+    "new",      "queued",
+    "leased",   "1-1",
+    "1",        "7",
+    "2000000",  "{}",
+    "[1,2]",    "inf",
+    "nan",      "-1e30",
+    "1e300",    "",
+    "{}xyz",    "api",
+    "echo",     "18446744073709551615-18446744073709551615",
+    "svc",      "task",
+    "st",       "eq",
+    "fin",      "payload",
+    "res",      "err",
+    "pg",       "\x1b[2J",
+    "progress", "99999999999999999999999999999999",
 };
 
 /* The nil that pads an array past the input's end (shared, never freed). */
@@ -273,6 +259,27 @@ static void check_snapshot(const redisReply *rep)
     }
 }
 
+/* A job's fields within their bounds, and no control character in them. */
+static void check_job(const redisReply *rep)
+{
+    cJSON *out;
+    char err[RR_WHY_LEN];
+    int rc = rr_job_json(rep, "7", &out, err, sizeof err);
+    CHECK(rc == 0 || rc == RC_EINVAL || rc == RC_ENOMEM);
+    CHECK((rc == 0) == (out != NULL));
+    if (!out) return;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, out)
+    {
+        if (!cJSON_IsString(f)) continue;
+        const unsigned char *t = (const unsigned char *)f->valuestring;
+        CHECK(strlen((const char *)t) <= RR_JOB_TEXT);
+        for (; *t; t++)
+            CHECK(*t >= 0x20 && *t != 0x7f && !(t[0] == 0xC2 && t[1] >= 0x80 && t[1] <= 0x9F));
+    }
+    cJSON_Delete(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     input in = {data, data + size, 0};
@@ -284,6 +291,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_results(rep);
     check_batch(rep);
     check_snapshot(rep);
+    check_job(rep);
     if (rep->type == REDIS_REPLY_STRING) {
         cJSON *v;
         if (rr_json_exact(rep->str, rep->len, &v)) cJSON_Delete(v);

@@ -97,6 +97,10 @@ HGETALL {NS}:stats
 ZRANGE {NS}:ready:api 0 -1 WITHSCORES
 LRANGE {NS}:ring:api 0 -1
 HGETALL {NS}:job:1
+FCALL runcue_job 1 {NS} 1
+FCALL runcue_job 1 {NS} 2
+FCALL runcue_job 1 {NS} 999
+FCALL runcue_job 1 {NS} ""
 GET {NS}:seq
 ZRANGE {NS}:agents 0 -1 WITHSCORES
 # an hour and more later: ag1 and ag2 are forgotten at ag3's claim

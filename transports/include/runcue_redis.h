@@ -94,6 +94,16 @@ const char *rc_redis_library_text(void);
 int rc_redis_snapshot(const rc_redis_conn *conn, double timeout_s, cJSON **out, char *err,
                       size_t errlen);
 
+/* One job of the namespace conn->ns, as JSON: {"job", "found", and those it
+ * has of "service", "task", "owner", "state", "deliveries", "agent",
+ * "enqueued_s_ago", "lease_ends_in_s", "finished_s_ago", "error",
+ * "progress", "params", "result"} (texts cut to 4096 bytes, control
+ * characters as '?'), read with the read-only runcue_job.  A job is kept an
+ * hour after it ends; the dead letters' ids are in rc_redis_snapshot's
+ * "dead".  Errors and *out as rc_redis_snapshot's. */
+int rc_redis_job(const rc_redis_conn *conn, double timeout_s, const char *id, cJSON **out,
+                 char *err, size_t errlen);
+
 /* ------------------------------------------------------------------ */
 /* Scheduler side                                                      */
 /* ------------------------------------------------------------------ */

@@ -313,6 +313,75 @@ void rr_defang(char *s)
     }
 }
 
+int rr_job_json(const redisReply *rep, const char *id, cJSON **out, char *err, size_t errlen)
+{
+    /* the hash's field, the JSON's name; times become seconds from now */
+    static const struct {
+        const char *field, *name;
+        enum { TEXT, COUNT, AGO, UNTIL } kind;
+    } known[] = {
+        {"svc", "service", TEXT},       {"task", "task", TEXT},
+        {"owner", "owner", TEXT},       {"st", "state", TEXT},
+        {"dl", "deliveries", COUNT},    {"ag", "agent", TEXT},
+        {"eq", "enqueued_s_ago", AGO},  {"lu", "lease_ends_in_s", UNTIL},
+        {"fin", "finished_s_ago", AGO}, {"err", "error", TEXT},
+        {"pg", "progress", TEXT},       {"payload", "params", TEXT},
+        {"res", "result", TEXT},
+    };
+    enum { N_KNOWN = sizeof known / sizeof known[0] };
+    *out = NULL;
+    double now = 0;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 || rep->elements % 2 ||
+        rep->elements > 2 + 2 * N_KNOWN || !str_is(rep->element[0], "now") ||
+        !is_str(rep->element[1]) ||
+        !parse_number(rep->element[1]->str, rep->element[1]->len, &now)) {
+        snprintf(err, errlen, "runcue_job: unexpected reply");
+        return RC_EINVAL;
+    }
+    cJSON *root = cJSON_CreateObject();
+    if (!root) {
+        snprintf(err, errlen, "out of memory");
+        return RC_ENOMEM;
+    }
+    cJSON_AddStringToObject(root, "job", id);
+    cJSON_AddBoolToObject(root, "found", rep->elements > 2);
+    for (size_t i = 2; i < rep->elements; i += 2) {
+        const redisReply *f = rep->element[i], *v = rep->element[i + 1];
+        size_t k = 0;
+        while (k < N_KNOWN && !str_is(f, known[k].field))
+            k++;
+        if (k == N_KNOWN || !is_str(v) || v->len > RR_JOB_TEXT ||
+            cJSON_GetObjectItem(root, known[k].name)) {
+            cJSON_Delete(root);
+            snprintf(err, errlen, "runcue_job: unexpected field or value");
+            return RC_EINVAL;
+        }
+        double x;
+        if (known[k].kind == TEXT) {
+            char *t = malloc(v->len + 1);
+            if (!t) {
+                cJSON_Delete(root);
+                snprintf(err, errlen, "out of memory");
+                return RC_ENOMEM;
+            }
+            memcpy(t, v->str, v->len);
+            t[v->len] = '\0';
+            for (size_t j = 0; j < v->len; j++)
+                if (!t[j]) t[j] = '?'; /* a NUL inside: no C string ends there */
+            rr_defang(t);
+            cJSON_AddStringToObject(root, known[k].name, t);
+            free(t);
+        } else if (parse_number(v->str, v->len, &x)) {
+            cJSON_AddNumberToObject(root, known[k].name,
+                                    known[k].kind == COUNT ? x
+                                    : known[k].kind == AGO ? (now - x) / 1e6
+                                                           : (x - now) / 1e6);
+        }
+    }
+    *out = root;
+    return 0;
+}
+
 size_t rr_utf8_cut(const char *s, size_t max)
 {
     const unsigned char *u = (const unsigned char *)s;

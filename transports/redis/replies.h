@@ -169,4 +169,12 @@ bool rr_snapshot_ok(const redisReply *rep, char *why, size_t whylen);
  * for namespace ns.  0, or RC_EINVAL with a sentence in err. */
 int rr_snapshot_json(const redisReply *rep, const char *ns, cJSON **out, char *err, size_t errlen);
 
+#define RR_JOB_TEXT 4096 /* runcue_job's params, result and error: at most this */
+
+/* A runcue_job reply ({"now", t, field, value, ...}) as rc_redis_job's JSON
+ * (see runcue_redis.h) for job id: only the fields it knows, each within
+ * its bound, control characters shown as '?'.  0, or RC_EINVAL with a
+ * sentence in err. */
+int rr_job_json(const redisReply *rep, const char *id, cJSON **out, char *err, size_t errlen);
+
 #endif

@@ -576,6 +576,30 @@ local function f_cancel(keys, args)
     return 'cancelled'
 end
 
+-- runcue_job id -> {"now", t, then field, value pairs of the job's hash:
+--   svc task owner st dl ag eq lu fin err pg payload res} (those it has;
+--   payload, res and err cut to JOB_TEXT bytes), or {"now", t} if there is no
+--   such job (never was, or expired an hour after it ended)
+local JOB_TEXT = 4096
+local JOB_FIELDS = {'svc', 'task', 'owner', 'st', 'dl', 'ag', 'eq', 'lu', 'fin', 'err', 'pg',
+                    'payload', 'res'}
+local function f_job(keys, args)
+    local base = base_of(keys)
+    local id = str_arg(args[1], 'job id', 32)
+    local v = redis.call('HMGET', base .. ':job:' .. id, 'svc', 'task', 'owner', 'st', 'dl',
+                         'ag', 'eq', 'lu', 'fin', 'err', 'pg', 'payload', 'res')
+    local out = {'now', fmt(now_us(base))}
+    for i, f in ipairs(JOB_FIELDS) do
+        local x = v[i]
+        if x then
+            if #x > JOB_TEXT then x = string.sub(x, 1, JOB_TEXT) end
+            out[#out + 1] = f
+            out[#out + 1] = x
+        end
+    end
+    return out
+end
+
 -- runcue_snapshot -> a list of rows, each a list:
 --   {"now", t}
 --   {"service", name, rate_n, rate_w, conc, lease, maxd, queued, leased,
@@ -636,3 +660,4 @@ redis.register_function('runcue_reclaim', protect(f_reclaim))
 redis.register_function('runcue_cancel', protect(f_cancel))
 redis.register_function{function_name = 'runcue_snapshot', callback = protect(f_snapshot),
                         flags = ro}
+redis.register_function{function_name = 'runcue_job', callback = protect(f_job), flags = ro}

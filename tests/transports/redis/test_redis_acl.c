@@ -187,6 +187,12 @@ Test(redis_acl, scheduler_and_agent_users_do_their_jobs)
     char err[256];
     cr_assert_eq(rc_redis_snapshot(&ro.conn, 5, &snap, err, sizeof err), 0, "%s", err);
     cJSON_Delete(snap);
+    /* and a job (runcue-dist job) */
+    cJSON *job = NULL;
+    cr_assert_eq(rc_redis_job(&ro.conn, 5, "1", &job, err, sizeof err), 0, "%s", err);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(job, "found")));
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(job, "state")), "done");
+    cJSON_Delete(job);
 
     rc_redis_agent_free(ag);
     rc_pool_free(pool);

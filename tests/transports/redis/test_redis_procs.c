@@ -937,6 +937,28 @@ Test(redis_procs, dist_status_shows_services_agents_and_leases)
         cr_assert(*p == '#' || strncmp(p, "runcue_", 7) == 0, "%s", text);
     free(text);
     cr_assert_eq(run_dist(out, "--prometheus", "--json", NULL), 2);
+    /* one job by id, and one that is not there */
+    {
+        unlink(out);
+        char *argv[] = {
+            getenv("RUNCUE_DIST"), "job", "--url", srv.url, "--ns", "t", "1", "999999", NULL};
+        cr_assert_eq(wait_exit(spawn(out, argv), 10), 0);
+        text = slurp(out);
+        cr_assert(strstr(text, "job 1: "), "%s", text);
+        cr_assert(strstr(text, "service api, task job, owner s1"), "%s", text);
+        cr_assert(strstr(text, "enqueued "), "%s", text);
+        cr_assert(strstr(text, "job 999999: no such job"), "%s", text);
+        free(text);
+        char *bad[] = {getenv("RUNCUE_DIST"), "job", "--url", srv.url, "--ns", "t", "12x", NULL};
+        unlink(out);
+        cr_assert_eq(wait_exit(spawn(out, bad), 10), 2);
+        text = slurp(out);
+        cr_assert(strstr(text, "a job id is 1 to 32 digits"), "%s", text);
+        free(text);
+        char *none[] = {getenv("RUNCUE_DIST"), "job", "--url", srv.url, NULL};
+        unlink(out);
+        cr_assert_eq(wait_exit(spawn(out, none), 10), 2);
+    }
 
     cr_assert_eq(run_dist(out, NULL, NULL, NULL), 0);
     text = slurp(out);
