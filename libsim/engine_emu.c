@@ -1194,6 +1194,16 @@ static void c_xrange(engine_emu *e, int argc, const char *const *argv, const siz
     }
 }
 
+static void c_xlen(engine_emu *e, int argc, const char *const *argv, const size_t *lens,
+                   emu_sink *s)
+{
+    ARGS(2, 2);
+    bool bad;
+    kobj *o = typed(e, s, argv[1], lens[1], K_STREAM, false, &bad);
+    if (bad) return;
+    s->ops->integer(s, o ? (long long)o->live : 0);
+}
+
 static void c_xdel(engine_emu *e, int argc, const char *const *argv, const size_t *lens,
                    emu_sink *s)
 {
@@ -1244,15 +1254,20 @@ static const struct command {
     const char *name;
     cmd_fn *fn;
 } COMMANDS[] = {
-    {"DEL", c_del},         {"GET", c_get},         {"HGET", c_hget},
-    {"HGETALL", c_hgetall}, {"HINCRBY", c_hincrby}, {"HMGET", c_hmget},
-    {"HSET", c_hset},       {"INCR", c_incr},       {"LINDEX", c_lindex},
-    {"LLEN", c_llen},       {"LPUSH", c_lpush},     {"LRANGE", c_lrange},
-    {"LTRIM", c_ltrim},     {"PEXPIRE", c_pexpire}, {"PUBLISH", c_publish},
-    {"SADD", c_sadd},       {"SET", c_set},         {"SMEMBERS", c_smembers},
-    {"TIME", c_time},       {"XADD", c_xadd},       {"XDEL", c_xdel},
-    {"XRANGE", c_xrange},   {"ZADD", c_zadd},       {"ZCARD", c_zcard},
-    {"ZPOPMIN", c_zpopmin}, {"ZRANGE", c_zrange},   {"ZRANGEBYSCORE", c_zrangebyscore},
+    {"DEL", c_del},         {"GET", c_get},
+    {"HGET", c_hget},       {"HGETALL", c_hgetall},
+    {"HINCRBY", c_hincrby}, {"HMGET", c_hmget},
+    {"HSET", c_hset},       {"INCR", c_incr},
+    {"LINDEX", c_lindex},   {"LLEN", c_llen},
+    {"LPUSH", c_lpush},     {"LRANGE", c_lrange},
+    {"LTRIM", c_ltrim},     {"PEXPIRE", c_pexpire},
+    {"PUBLISH", c_publish}, {"SADD", c_sadd},
+    {"SET", c_set},         {"SMEMBERS", c_smembers},
+    {"TIME", c_time},       {"XADD", c_xadd},
+    {"XDEL", c_xdel},       {"XLEN", c_xlen},
+    {"XRANGE", c_xrange},   {"ZADD", c_zadd},
+    {"ZCARD", c_zcard},     {"ZPOPMIN", c_zpopmin},
+    {"ZRANGE", c_zrange},   {"ZRANGEBYSCORE", c_zrangebyscore},
     {"ZREM", c_zrem},
 };
 

@@ -281,6 +281,7 @@ int main(int argc, char **argv)
                                           {"prometheus", no_argument, 0, 'P'},
                                           {"timeout", required_argument, 0, 't'},
                                           {"help", no_argument, 0, 'h'},
+                                          {"version", no_argument, 0, 'V'},
                                           {0, 0, 0, 0}};
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
         printf("runcue-dist %s\n", RC_VERSION_STRING);
@@ -298,7 +299,7 @@ int main(int argc, char **argv)
     optind = 2;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":h", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hV", longs, NULL)) != -1) {
         char *end;
         switch (c) {
         case 'u':
@@ -330,6 +331,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("runcue-dist %s\n", RC_VERSION_STRING);
             return 0;
         default:
             cli_bad_option("runcue-dist", c, argv, longs);

@@ -41,7 +41,7 @@ The only server calls (the list an emulation must provide): TIME,
 DEL, GET, SET, PEXPIRE, INCR, HGET, HMGET, HSET, HINCRBY, HGETALL, SADD,
 SMEMBERS, ZADD, ZREM, ZCARD, ZRANGE (WITHSCORES),
 ZRANGEBYSCORE (LIMIT), ZPOPMIN, LPUSH, LTRIM, LLEN, LINDEX, LRANGE, XADD
-(MAXLEN ~), XRANGE (one id), PUBLISH; plus redis.register_function, redis.call and
+(MAXLEN ~), XRANGE (one id), XLEN, PUBLISH; plus redis.register_function, redis.call and
 redis.error_reply.  Plain Lua 5.1 otherwise (no cjson, no bit ops); a host
 that loads this file with luaL_loadbuffer strips the first line.
 ]]
@@ -58,6 +58,7 @@ local AGENT_KEEP_US = 3600 * 1000000 -- an agent unseen this long is forgotten
 local AGENT_PRUNE = 16    -- agents forgotten per claim call at most
 local SCAN_READY = 64     -- ready jobs a claim for some tasks looks through
 local MAX_TASKS = 64      -- tasks one claim may name
+local PROGRESS_BACKLOG = 1000 -- unread entries past which progress is not sent
 
 local function fmt(n) return string.format('%.0f', n) end
 
@@ -266,12 +267,14 @@ local function enqueue_one(base, args, i, ctx)
             if st == 'queued' or st == 'leased' then
                 redis.call('HSET', base .. ':job:' .. id, 'owner', owner)
                 return {id, st}, false
-            elseif st == 'done' and v[3] and v[4] and
+            elseif st == 'done' and v[3] and v[3] ~= '' and v[4] and
                 #redis.call('XRANGE', base .. ':res:' .. v[4], v[3], v[3]) > 0 then
                 -- Its result is still unread in its owner's stream (the
-                -- owner restarted before it took it): this is that work.
-                -- Once taken, the same work asked again is asked anew (an
-                -- artifact invalidated): a new job runs it.
+                -- owner restarted before it took it): this is that work,
+                -- handed the result once.  Once taken, the same work asked
+                -- again is asked anew (an artifact invalidated): a new job
+                -- runs it.
+                redis.call('HSET', base .. ':job:' .. id, 'rs', '')
                 return {id, 'done', v[2] or ''}, false
             end
         end
@@ -478,7 +481,11 @@ local function f_extend(keys, args)
         local msg = str_arg(args[4], 'progress', 4096)
         if args[5] then num_arg(args[5], 'progress fraction', 0, 1) end
         redis.call('HSET', base .. ':job:' .. id, 'pg', msg)
-        if args[5] then emit_result(base, id, job, 'progress', args[5], msg) end
+        -- An owner that does not read its stream (gone) gets no more
+        -- progress once PROGRESS_BACKLOG entries wait there.
+        if args[5] and redis.call('XLEN', base .. ':res:' .. job.owner) < PROGRESS_BACKLOG then
+            emit_result(base, id, job, 'progress', args[5], msg)
+        end
     end
     return {'ok', fmt(svc.lease)}
 end

@@ -59,6 +59,7 @@ typedef struct rs_item {
     char dd[160];
     char prio[24]; /* the work's priority, 0..1 */
     bool sent;
+    bool cancelling; /* its job's runcue_cancel is unanswered */
 } rs_item;
 
 typedef struct rs_binding {
@@ -116,6 +117,14 @@ struct rc_redis {
      * its job id comes */
     rc_work_id *cancels;
     size_t n_cancels, cap_cancels;
+    /* jobs whose runcue_cancel is unanswered: an enqueue that attaches to
+     * one is sent again (after the cancel, a new job) */
+    uint64_t *cancelling;
+    size_t n_cancelling, cap_cancelling;
+    /* jobs whose runcue_cancel went with a lost connection: sent again when
+     * it is back (their work has already failed here) */
+    uint64_t *recancel;
+    size_t n_recancel, cap_recancel;
 };
 
 /* ---- engagement: keep the loop alive only while something is in flight ---- */
@@ -123,7 +132,8 @@ struct rc_redis {
 static void engage_update(rc_redis *r)
 {
     if (r->closing) return;
-    bool on = r->in_flight > 0 || r->unanswered_cmds > 0 || r->waiting_ready || r->n_stash > 0;
+    bool on = r->in_flight > 0 || r->unanswered_cmds > 0 || r->waiting_ready || r->n_stash > 0 ||
+              r->n_recancel > 0;
     rconn_set_engaged(r->cmd, on);
     rconn_set_engaged(r->res, on);
     /* Work that waits on keys may be woken by another scheduler's artifact:
@@ -172,9 +182,12 @@ static void item_free(rs_item *it)
 /* Finish one item with a status from the server.  A result that is not
  * JSON fails the work, saying so: completing it without its result would
  * lose the result without a word. */
+static bool cancel_take(rc_redis *r, rc_work_id id);
+
 static void finish_item(rc_redis *r, rs_item *it, const char *status, const char *result,
                         size_t rlen, const char *error)
 {
+    if (r->n_cancels) cancel_take(r, it->tok.work_id); /* a cancel too late: over anyway */
     char msg[ERR_LEN];
     cJSON *value;
     if (strcmp(status, "ok") == 0 || strcmp(status, "done") == 0) {
@@ -226,14 +239,24 @@ static void progress_chain(rc_redis *r, uint64_t job, const char *fraction, size
     snprintf(msg, sizeof msg, "%s", message ? message : "");
     rr_defang(msg); /* the agent's words */
     r->stats.progress++;
+    /* The tokens first: an observer of the progress may cancel work of the
+     * chain, which frees its item. */
+    size_t n = 0;
     for (rs_item *it = idmap64_get(&r->waiting, job); it; it = it->next)
-        rc_progress(r->cue, it->tok, f, msg);
+        n++;
+    rc_token one, *toks = n > 1 ? malloc(n * sizeof *toks) : &one;
+    if (!toks) return;
+    n = 0;
+    for (rs_item *it = idmap64_get(&r->waiting, job); it; it = it->next)
+        toks[n++] = it->tok;
+    for (size_t i = 0; i < n; i++)
+        rc_progress(r->cue, toks[i], f, msg);
+    if (toks != &one) free(toks);
 }
 
 static void ack(rc_redis *r, const char *stream_id);
 static bool stash_take(rc_redis *r, uint64_t job);
 static int cancel_waiting(rc_redis *r, uint64_t job, rs_item *it);
-static bool cancel_take(rc_redis *r, rc_work_id id);
 
 static void ack_flush(rc_redis *r);
 
@@ -243,6 +266,7 @@ static void refuse_item(rc_redis *r, rs_item *it, const char *why)
     char msg[ERR_LEN];
     snprintf(msg, sizeof msg, "enqueue refused: %s", why);
     rr_defang(msg); /* the server's words */
+    if (r->n_cancels) cancel_take(r, it->tok.work_id);
     r->in_flight--;
     rc_fail(r->cue, it->tok, msg);
     item_free(it);
@@ -270,6 +294,14 @@ static void enqueued_item(rc_redis *r, rs_item *it, const redisReply *rep)
         break;
     }
     uint64_t job = e.job;
+    for (size_t i = 0; i < r->n_cancelling; i++)
+        if (r->cancelling[i] == job) {
+            /* attached to a job being cancelled: asked again, it comes after
+             * the cancel on this connection, and is a new job */
+            send_push(r, it);
+            rc_defer_request(r->loop, &r->flush_defer);
+            return;
+        }
     if (e.reattached) r->stats.reattached++;
     r->stats.enqueued++;
     it->job = job;
@@ -285,12 +317,65 @@ static void enqueued_item(rc_redis *r, rs_item *it, const redisReply *rep)
 
 /* ---- cancelling ---- */
 
+typedef struct rs_cancel { /* one runcue_cancel in flight */
+    rc_redis *r;
+    uint64_t job;
+} rs_cancel;
+
 static void on_cancelled(redisAsyncContext *ac, void *reply, void *pd)
 {
-    (void)ac, (void)reply;
-    rc_redis *r = pd;
+    (void)ac;
+    rs_cancel *c = pd;
+    rc_redis *r = c->r;
+    const uint64_t job = c->job;
+    free(c);
     r->unanswered_cmds--;
-    engage_update(r); /* a "cancelled" result follows in the stream and fails the work */
+    for (size_t i = 0; i < r->n_cancelling; i++)
+        if (r->cancelling[i] == job) {
+            r->cancelling[i] = r->cancelling[--r->n_cancelling];
+            break;
+        }
+    const redisReply *rep = reply;
+    /* "cancelled": the stream's "cancelled" result fails the work; "finished":
+     * its result comes.  No answer (the connection went, the cancel may or
+     * may not have run), an error or "unknown": failed here, and whatever
+     * comes for the job later finds nothing waiting. */
+    const bool settled = rep && rep->type == REDIS_REPLY_STRING &&
+                         (strcmp(rep->str, "cancelled") == 0 || strcmp(rep->str, "finished") == 0);
+    if (!rep && !r->closing) { /* the job may still be queued or running: cancel it later */
+        if (r->n_recancel == r->cap_recancel) {
+            size_t cap = r->cap_recancel ? r->cap_recancel * 2 : 8;
+            uint64_t *g = realloc(r->recancel, cap * sizeof *g);
+            if (g) r->recancel = g, r->cap_recancel = cap;
+        }
+        if (r->n_recancel < r->cap_recancel) r->recancel[r->n_recancel++] = job;
+    }
+    if (!settled && !r->closing) {
+        rs_item *it = idmap64_get(&r->waiting, job), *keep = NULL;
+        if (it) idmap64_del(&r->waiting, job);
+        while (it) {
+            rs_item *next = it->next;
+            if (it->cancelling) {
+                r->in_flight--;
+                rc_fail(r->cue, it->tok, "cancelled");
+                item_free(it);
+            } else {
+                it->next = keep;
+                keep = it;
+            }
+            it = next;
+        }
+        if (keep && idmap64_put(&r->waiting, job, keep)) {
+            while (keep) { /* out of memory: cannot wait for them any more */
+                rs_item *next = keep->next;
+                r->in_flight--;
+                rc_fail(r->cue, keep->tok, "out of memory");
+                item_free(keep);
+                keep = next;
+            }
+        }
+    }
+    engage_update(r);
 }
 
 /* Fail `it`, waiting for `job`, as cancelled: alone on its job, the job is
@@ -301,14 +386,31 @@ static int cancel_waiting(rc_redis *r, uint64_t job, rs_item *it)
 {
     rs_item *head = idmap64_get(&r->waiting, job);
     if (head == it && !it->next) {
+        if (it->cancelling) return 0;
+        if (r->n_cancelling == r->cap_cancelling) {
+            size_t cap = r->cap_cancelling ? r->cap_cancelling * 2 : 8;
+            uint64_t *g = realloc(r->cancelling, cap * sizeof *g);
+            if (!g) return RC_ENOMEM;
+            r->cancelling = g;
+            r->cap_cancelling = cap;
+        }
         char id[24];
         snprintf(id, sizeof id, "%llu", (unsigned long long)job);
         const char *argv[] = {"FCALL", "runcue_cancel", "1", r->base, id};
         size_t lens[5];
         for (int i = 0; i < 5; i++)
             lens[i] = strlen(argv[i]);
-        if (rconn_cmd(r->cmd, on_cancelled, r, 5, argv, lens)) return RC_ESTATE;
+        rs_cancel *c = malloc(sizeof *c);
+        if (!c) return RC_ENOMEM;
+        c->r = r;
+        c->job = job;
+        if (rconn_cmd(r->cmd, on_cancelled, c, 5, argv, lens)) {
+            free(c);
+            return RC_ESTATE;
+        }
         r->unanswered_cmds++;
+        it->cancelling = true;
+        r->cancelling[r->n_cancelling++] = job;
         return 0;
     }
     if (head == it) {
@@ -358,7 +460,12 @@ int rc_redis_cancel(rc_redis *r, rc_work_id id)
     }
     /* sent, unanswered: its work is running in the cue and nowhere above */
     const rc_work *w = rc_get(r->cue, id);
-    if (!w || rc_work_state(w) != RC_RUNNING) return w ? RC_EFINISHED : RC_ENOENT;
+    if (!w) return RC_ENOENT;
+    bool ours = false; /* a task bound to r */
+    for (rs_binding *b = r->bindings; b && !ours; b = b->next)
+        ours = strcmp(b->task, rc_work_task(w)) == 0;
+    if (!ours) return RC_ENOENT;
+    if (rc_work_state(w) != RC_RUNNING) return RC_EFINISHED;
     for (size_t i = 0; i < r->n_cancels; i++)
         if (r->cancels[i] == id) return 0;
     if (r->n_cancels == r->cap_cancels) {
@@ -978,6 +1085,17 @@ static void on_cmd_ready(rconn *c, void *ud)
             lens[i] = strlen(argv[i]);
         if (rconn_cmd(r->cmd, on_registered, r, 10, argv, lens) == 0) r->unanswered_cmds++;
     }
+    /* Cancels the lost connection took with it: their work failed already. */
+    for (size_t i = 0; i < r->n_recancel; i++) {
+        char id[24];
+        snprintf(id, sizeof id, "%llu", (unsigned long long)r->recancel[i]);
+        const char *argv[] = {"FCALL", "runcue_cancel", "1", r->base, id};
+        size_t lens[5];
+        for (int k = 0; k < 5; k++)
+            lens[k] = strlen(argv[k]);
+        if (rconn_cmd(r->cmd, on_ack, r, 5, argv, lens) == 0) r->unanswered_cmds++;
+    }
+    r->n_recancel = 0;
     /* Everything waiting for a result is enqueued again: idempotent through
      * the dedupe key, and a server that lost a job gets it back. */
     for (size_t i = 0; i < r->waiting.cap; i++) {
@@ -1196,6 +1314,8 @@ void rc_redis_free(rc_redis *r)
     }
     idmap64_free(&r->waiting);
     free(r->cancels);
+    free(r->cancelling);
+    free(r->recancel);
     while (r->stash) {
         rs_stash *s = r->stash;
         r->stash = s->next;

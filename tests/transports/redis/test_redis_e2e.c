@@ -1197,3 +1197,110 @@ Test(redis_e2e, remote_work_cancelled_while_an_agent_runs_it)
     cr_assert_eq(as.finished, 0);
     world_free(&w);
 }
+
+/* Cancels the work whose progress it hears: one of two sharing a job. */
+static void cancel_on_progress(rc_cue *cue, const rc_event *ev, void *ud)
+{
+    (void)cue, (void)ud;
+    if (ev->kind == RC_EV_PROGRESS && cancel_target == rc_work_get_id(ev->work))
+        cancel_rc = rc_redis_cancel(cancel_r, cancel_target);
+}
+
+Test(redis_e2e, work_cancelled_from_its_own_progress_report_leaves_the_other_running)
+{
+    rc_loop *loop;
+    rc_cue *sc, *ac;
+    const char *tasks[] = {"slow"};
+    rc_redis *r = sched_new(&loop, &sc, "pgc", tasks, 1);
+    rc_work_id a, b;
+    cr_assert_eq(rc_submit(sc, "slow", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":1}")}, &a),
+                 0);
+    cr_assert_eq(rc_submit(sc, "slow", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":1}")}, &b),
+                 0);
+    cancel_r = r;
+    cancel_target = b; /* the chain's head: the newest */
+    rc_cue_set_hooks(sc, &(rc_hooks){.on_event = cancel_on_progress});
+    cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
+    cr_assert_eq(rc_service(ac, "local", NULL, 1), 0);
+    cr_assert_eq(rc_task(ac, "slow", "local", slow_with_progress, NULL), 0);
+    rc_redis_agent *ag = agent_new(ac, "pgc", "agent1", 1, true);
+    run_until_completed(loop, sc, 2, 10);
+    cr_assert_eq(cancel_rc, 0);
+    cr_assert_eq(rc_work_state(rc_get(sc, b)), RC_FAILED);
+    cr_assert_eq(rc_work_state(rc_get(sc, a)), RC_COMPLETED, "%s", error_of(sc, a));
+    cancel_target = 0;
+    world_free(&(world){loop, sc, ac, r, NULL, ag});
+}
+
+Test(redis_e2e, a_cancel_lost_with_the_connection_still_cancels)
+{
+    /* The cancel is queued, then every connection is killed before it
+     * leaves: the work fails "cancelled" all the same, and the job is
+     * cancelled on the server once the connection is back. */
+    rc_loop *loop;
+    rc_cue *sc;
+    const char *tasks[] = {"echo"};
+    rc_redis *r = sched_new(&loop, &sc, "lostc", tasks, 1);
+    rc_work_id id;
+    cr_assert_eq(rc_submit(sc, "echo", NULL, &id), 0);
+    rc_redis_stats rs = {0};
+    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
+        run_for(loop, 0.01);
+        rc_redis_stats_get(r, &rs);
+    }
+    cr_assert_eq(rc_redis_cancel(r, id), 0);
+    server_kill_clients();
+    for (int k = 0; k < 300 && rc_work_state(rc_get(sc, id)) == RC_RUNNING; k++)
+        run_for(loop, 0.01);
+    cr_assert_eq(rc_work_state(rc_get(sc, id)), RC_FAILED);
+    cr_assert(strstr(error_of(sc, id), "cancelled"), "%s", error_of(sc, id));
+    /* back: the job is cancelled there too, so no agent gets it */
+    redisContext *c = redisConnectUnix(srv.sock);
+    cr_assert(c && !c->err);
+    const char *state = "";
+    redisReply *rep = NULL;
+    for (int k = 0; k < 300; k++) {
+        run_for(loop, 0.01);
+        if (rep) freeReplyObject(rep);
+        rep = redisCommand(c, "HGET rc:{lostc}:job:1 st");
+        state = rep && rep->type == REDIS_REPLY_STRING ? rep->str : "";
+        if (strcmp(state, "cancelled") == 0) break;
+    }
+    cr_assert_str_eq(state, "cancelled");
+    freeReplyObject(rep);
+    redisFree(c);
+    world_free(&(world){loop, sc, NULL, r, NULL, NULL});
+}
+
+Test(redis_e2e, work_joining_a_job_being_cancelled_gets_a_job_of_its_own)
+{
+    /* A waits alone on its job; B, the same work, is enqueued just before
+     * A's cancel goes: B must not go down with A's job. */
+    world w;
+    world_new(&w, "join", echo, 1, 1);
+    rc_redis_agent_free(w.ag); /* no agent until the cancel is done */
+    w.ag = NULL;
+    rc_work_id a, b;
+    cr_assert_eq(rc_submit(w.sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":4}")}, &a),
+                 0);
+    rc_redis_stats rs = {0};
+    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
+        run_for(w.loop, 0.01);
+        rc_redis_stats_get(w.r, &rs);
+    }
+    cr_assert_eq(rc_submit(w.sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":4}")}, &b),
+                 0);
+    for (int k = 0; k < 10 && rc_work_state(rc_get(w.sc, b)) != RC_RUNNING; k++)
+        rc_loop_run(w.loop, RC_RUN_ONCE);
+    rc_loop_run(w.loop, RC_RUN_ONCE); /* B's enqueue on its way, its answer not yet read */
+    cr_assert_eq(rc_redis_cancel(w.r, a), 0);
+    for (int k = 0; k < 300 && rc_work_state(rc_get(w.sc, a)) == RC_RUNNING; k++)
+        run_for(w.loop, 0.01);
+    cr_assert_eq(rc_work_state(rc_get(w.sc, a)), RC_FAILED);
+    w.ag = agent_new(w.ac, "join", "agent1", 1, true);
+    for (int k = 0; k < 300 && rc_work_state(rc_get(w.sc, b)) == RC_RUNNING; k++)
+        run_for(w.loop, 0.01);
+    cr_assert_eq(rc_work_state(rc_get(w.sc, b)), RC_COMPLETED, "%s", error_of(w.sc, b));
+    cr_assert_eq(calls, 1);
+    world_free(&w);
+}

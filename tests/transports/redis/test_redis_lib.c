@@ -259,17 +259,28 @@ Test(redis_lib, dedupe_reattaches_and_returns_done_result)
     cr_assert_str_eq(str_el(r, 1), "done");
     cr_assert_str_eq(str_el(r, 2), "{\"r\":1}");
     freeReplyObject(r);
+    /* handed out once: asked again, it is a new job, unread or not */
+    r = cmd(10, "FCALL", "runcue_enqueue", "1", NS, "api", "s3", "k1", "0.5", "work", "{}");
+    cr_assert_str_eq(str_el(r, 1), "new");
+    const long long again = atoll(str_el(r, 0));
+    freeReplyObject(r);
+    r = claim("a", "1", "api");
+    snprintf(id, sizeof id, "%s", str_el(r, 2));
+    snprintf(tok, sizeof tok, "%s", str_el(r, 3));
+    cr_assert_eq(atoll(id), again);
+    freeReplyObject(r);
+    cr_assert_str_eq(finish("a", id, tok, "ok"), "ok");
     /* its owner took the result (read, acknowledged, deleted): the same
      * work asked again is a new job */
-    r = cmd(4, "XRANGE", NS ":res:s2", "-", "+");
+    r = cmd(4, "XRANGE", NS ":res:s3", "-", "+");
     cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 1);
-    redisReply *d = cmd(3, "XDEL", NS ":res:s2", r->element[0]->element[0]->str);
+    redisReply *d = cmd(3, "XDEL", NS ":res:s3", r->element[0]->element[0]->str);
     cr_assert_eq(d->integer, 1);
     freeReplyObject(d);
     freeReplyObject(r);
-    r = cmd(10, "FCALL", "runcue_enqueue", "1", NS, "api", "s2", "k1", "0.5", "work", "{}");
+    r = cmd(10, "FCALL", "runcue_enqueue", "1", NS, "api", "s3", "k1", "0.5", "work", "{}");
     cr_assert_str_eq(str_el(r, 1), "new");
-    cr_assert_neq(atoll(str_el(r, 0)), a);
+    cr_assert_neq(atoll(str_el(r, 0)), again);
     freeReplyObject(r);
 }
 
@@ -307,6 +318,15 @@ Test(redis_lib, progress_with_a_fraction_goes_to_the_owners_stream)
     freeReplyObject(r);
     r = cmd(3, "HGET", NS ":job:1", "pg");
     cr_assert_str_eq(r->str, "quiet");
+    freeReplyObject(r);
+    /* an owner that does not read (1000 entries wait): no more progress */
+    for (int i = 0; i < 999; i++)
+        freeReplyObject(cmd(5, "XADD", NS ":res:s1", "*", "id", "0"));
+    r = cmd(9, "FCALL", "runcue_extend", "1", NS, "a", sid, tok, "more", "0.5");
+    cr_assert_str_eq(str_el(r, 0), "ok");
+    freeReplyObject(r);
+    r = cmd(2, "XLEN", NS ":res:s1");
+    cr_assert_eq(r->integer, 1000);
     freeReplyObject(r);
 }
 
