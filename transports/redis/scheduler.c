@@ -89,6 +89,45 @@ typedef struct rs_stash { /* a result that came before its enqueue reply */
     rc_time at;
 } rs_stash;
 
+/* A small set of ids (work or job ids, a handful at a time), unordered. */
+typedef struct rs_ids {
+    uint64_t *v;
+    size_t n, cap;
+} rs_ids;
+
+static bool ids_has(const rs_ids *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == id) return true;
+    return false;
+}
+
+/* Remove id; whether it was there. */
+static bool ids_take(rs_ids *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == id) {
+            s->v[i] = s->v[--s->n];
+            return true;
+        }
+    return false;
+}
+
+/* Add id (once): 0, or RC_ENOMEM. */
+static int ids_add(rs_ids *s, uint64_t id)
+{
+    if (ids_has(s, id)) return 0;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        uint64_t *v = realloc(s->v, cap * sizeof *v);
+        if (!v) return RC_ENOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = id;
+    return 0;
+}
+
 struct rc_redis {
     rc_cue *cue;
     rc_loop *loop;
@@ -115,16 +154,13 @@ struct rc_redis {
     char err[ERR_LEN];
     /* rc_redis_cancel of work whose enqueue is unanswered: cancelled when
      * its job id comes */
-    rc_work_id *cancels;
-    size_t n_cancels, cap_cancels;
+    rs_ids cancels;
     /* jobs whose runcue_cancel is unanswered: an enqueue that attaches to
      * one is sent again (after the cancel, a new job) */
-    uint64_t *cancelling;
-    size_t n_cancelling, cap_cancelling;
+    rs_ids cancelling;
     /* jobs whose runcue_cancel went with a lost connection: sent again when
      * it is back (their work has already failed here) */
-    uint64_t *recancel;
-    size_t n_recancel, cap_recancel;
+    rs_ids recancel;
 };
 
 /* ---- engagement: keep the loop alive only while something is in flight ---- */
@@ -133,7 +169,7 @@ static void engage_update(rc_redis *r)
 {
     if (r->closing) return;
     bool on = r->in_flight > 0 || r->unanswered_cmds > 0 || r->waiting_ready || r->n_stash > 0 ||
-              r->n_recancel > 0;
+              r->recancel.n > 0;
     rconn_set_engaged(r->cmd, on);
     rconn_set_engaged(r->res, on);
     /* Work that waits on keys may be woken by another scheduler's artifact:
@@ -182,12 +218,10 @@ static void item_free(rs_item *it)
 /* Finish one item with a status from the server.  A result that is not
  * JSON fails the work, saying so: completing it without its result would
  * lose the result without a word. */
-static bool cancel_take(rc_redis *r, rc_work_id id);
-
 static void finish_item(rc_redis *r, rs_item *it, const char *status, const char *result,
                         size_t rlen, const char *error)
 {
-    if (r->n_cancels) cancel_take(r, it->tok.work_id); /* a cancel too late: over anyway */
+    ids_take(&r->cancels, it->tok.work_id); /* a cancel too late: over anyway */
     char msg[ERR_LEN];
     cJSON *value;
     if (strcmp(status, "ok") == 0 || strcmp(status, "done") == 0) {
@@ -266,7 +300,7 @@ static void refuse_item(rc_redis *r, rs_item *it, const char *why)
     char msg[ERR_LEN];
     snprintf(msg, sizeof msg, "enqueue refused: %s", why);
     rr_defang(msg); /* the server's words */
-    if (r->n_cancels) cancel_take(r, it->tok.work_id);
+    ids_take(&r->cancels, it->tok.work_id);
     r->in_flight--;
     rc_fail(r->cue, it->tok, msg);
     item_free(it);
@@ -294,14 +328,13 @@ static void enqueued_item(rc_redis *r, rs_item *it, const redisReply *rep)
         break;
     }
     uint64_t job = e.job;
-    for (size_t i = 0; i < r->n_cancelling; i++)
-        if (r->cancelling[i] == job) {
-            /* attached to a job being cancelled: asked again, it comes after
-             * the cancel on this connection, and is a new job */
-            send_push(r, it);
-            rc_defer_request(r->loop, &r->flush_defer);
-            return;
-        }
+    if (ids_has(&r->cancelling, job)) {
+        /* attached to a job being cancelled: asked again, it comes after the
+         * cancel on this connection, and is a new job */
+        send_push(r, it);
+        rc_defer_request(r->loop, &r->flush_defer);
+        return;
+    }
     if (e.reattached) r->stats.reattached++;
     r->stats.enqueued++;
     it->job = job;
@@ -310,7 +343,7 @@ static void enqueued_item(rc_redis *r, rs_item *it, const redisReply *rep)
         r->in_flight--;
         rc_fail(r->cue, it->tok, "out of memory");
         item_free(it);
-    } else if (!stash_take(r, job) && r->n_cancels && cancel_take(r, it->tok.work_id)) {
+    } else if (!stash_take(r, job) && ids_take(&r->cancels, it->tok.work_id)) {
         cancel_waiting(r, job, it);
     }
 }
@@ -330,11 +363,7 @@ static void on_cancelled(redisAsyncContext *ac, void *reply, void *pd)
     const uint64_t job = c->job;
     free(c);
     r->unanswered_cmds--;
-    for (size_t i = 0; i < r->n_cancelling; i++)
-        if (r->cancelling[i] == job) {
-            r->cancelling[i] = r->cancelling[--r->n_cancelling];
-            break;
-        }
+    ids_take(&r->cancelling, job);
     const redisReply *rep = reply;
     /* "cancelled": the stream's "cancelled" result fails the work; "finished":
      * its result comes.  No answer (the connection went, the cancel may or
@@ -342,13 +371,8 @@ static void on_cancelled(redisAsyncContext *ac, void *reply, void *pd)
      * comes for the job later finds nothing waiting. */
     const bool settled = rep && rep->type == REDIS_REPLY_STRING &&
                          (strcmp(rep->str, "cancelled") == 0 || strcmp(rep->str, "finished") == 0);
-    if (!rep && !r->closing) { /* the job may still be queued or running: cancel it later */
-        if (r->n_recancel == r->cap_recancel) {
-            size_t cap = r->cap_recancel ? r->cap_recancel * 2 : 8;
-            uint64_t *g = realloc(r->recancel, cap * sizeof *g);
-            if (g) r->recancel = g, r->cap_recancel = cap;
-        }
-        if (r->n_recancel < r->cap_recancel) r->recancel[r->n_recancel++] = job;
+    if (!rep && !r->closing) {      /* the job may still be queued or running: cancel it later */
+        ids_add(&r->recancel, job); /* out of memory: the job may run, its work failed here */
     }
     if (!settled && !r->closing) {
         rs_item *it = idmap64_get(&r->waiting, job), *keep = NULL;
@@ -387,13 +411,7 @@ static int cancel_waiting(rc_redis *r, uint64_t job, rs_item *it)
     rs_item *head = idmap64_get(&r->waiting, job);
     if (head == it && !it->next) {
         if (it->cancelling) return 0;
-        if (r->n_cancelling == r->cap_cancelling) {
-            size_t cap = r->cap_cancelling ? r->cap_cancelling * 2 : 8;
-            uint64_t *g = realloc(r->cancelling, cap * sizeof *g);
-            if (!g) return RC_ENOMEM;
-            r->cancelling = g;
-            r->cap_cancelling = cap;
-        }
+        if (ids_add(&r->cancelling, job)) return RC_ENOMEM;
         char id[24];
         snprintf(id, sizeof id, "%llu", (unsigned long long)job);
         const char *argv[] = {"FCALL", "runcue_cancel", "1", r->base, id};
@@ -406,11 +424,11 @@ static int cancel_waiting(rc_redis *r, uint64_t job, rs_item *it)
         c->job = job;
         if (rconn_cmd(r->cmd, on_cancelled, c, 5, argv, lens)) {
             free(c);
+            ids_take(&r->cancelling, job);
             return RC_ESTATE;
         }
         r->unanswered_cmds++;
         it->cancelling = true;
-        r->cancelling[r->n_cancelling++] = job;
         return 0;
     }
     if (head == it) {
@@ -426,17 +444,6 @@ static int cancel_waiting(rc_redis *r, uint64_t job, rs_item *it)
     rc_fail(r->cue, it->tok, "cancelled");
     item_free(it);
     return 0;
-}
-
-/* Whether a cancel of work id waits for its enqueue's answer (taken). */
-static bool cancel_take(rc_redis *r, rc_work_id id)
-{
-    for (size_t i = 0; i < r->n_cancels; i++)
-        if (r->cancels[i] == id) {
-            r->cancels[i] = r->cancels[--r->n_cancels];
-            return true;
-        }
-    return false;
 }
 
 int rc_redis_cancel(rc_redis *r, rc_work_id id)
@@ -466,17 +473,7 @@ int rc_redis_cancel(rc_redis *r, rc_work_id id)
         ours = strcmp(b->task, rc_work_task(w)) == 0;
     if (!ours) return RC_ENOENT;
     if (rc_work_state(w) != RC_RUNNING) return RC_EFINISHED;
-    for (size_t i = 0; i < r->n_cancels; i++)
-        if (r->cancels[i] == id) return 0;
-    if (r->n_cancels == r->cap_cancels) {
-        size_t cap = r->cap_cancels ? r->cap_cancels * 2 : 8;
-        rc_work_id *c = realloc(r->cancels, cap * sizeof *c);
-        if (!c) return RC_ENOMEM;
-        r->cancels = c;
-        r->cap_cancels = cap;
-    }
-    r->cancels[r->n_cancels++] = id;
-    return 0;
+    return ids_add(&r->cancels, id);
 }
 
 typedef struct rs_batch { /* the items of one runcue_enqueue_many, in order */
@@ -605,7 +602,7 @@ static void handler(rc_cue *cue, const rc_work *work, rc_token tok, void *ud)
 {
     rs_binding *b = ud;
     rc_redis *r = b->r;
-    if (r->n_cancels && cancel_take(r, tok.work_id)) { /* cancelled as it started */
+    if (ids_take(&r->cancels, tok.work_id)) { /* cancelled as it started */
         rc_fail(cue, tok, "cancelled");
         return;
     }
@@ -1086,16 +1083,16 @@ static void on_cmd_ready(rconn *c, void *ud)
         if (rconn_cmd(r->cmd, on_registered, r, 10, argv, lens) == 0) r->unanswered_cmds++;
     }
     /* Cancels the lost connection took with it: their work failed already. */
-    for (size_t i = 0; i < r->n_recancel; i++) {
+    for (size_t i = 0; i < r->recancel.n; i++) {
         char id[24];
-        snprintf(id, sizeof id, "%llu", (unsigned long long)r->recancel[i]);
+        snprintf(id, sizeof id, "%llu", (unsigned long long)r->recancel.v[i]);
         const char *argv[] = {"FCALL", "runcue_cancel", "1", r->base, id};
         size_t lens[5];
         for (int k = 0; k < 5; k++)
             lens[k] = strlen(argv[k]);
         if (rconn_cmd(r->cmd, on_ack, r, 5, argv, lens) == 0) r->unanswered_cmds++;
     }
-    r->n_recancel = 0;
+    r->recancel.n = 0;
     /* Everything waiting for a result is enqueued again: idempotent through
      * the dedupe key, and a server that lost a job gets it back. */
     for (size_t i = 0; i < r->waiting.cap; i++) {
@@ -1313,9 +1310,9 @@ void rc_redis_free(rc_redis *r)
         }
     }
     idmap64_free(&r->waiting);
-    free(r->cancels);
-    free(r->cancelling);
-    free(r->recancel);
+    free(r->cancels.v);
+    free(r->cancelling.v);
+    free(r->recancel.v);
     while (r->stash) {
         rs_stash *s = r->stash;
         r->stash = s->next;
