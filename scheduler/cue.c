@@ -113,6 +113,7 @@ void rc_cue_free(rc_cue *cue)
     rc_free(&a, cue->services);
     rc_free(&a, cue->tasks);
     rc_results_fini(cue);
+    rc_ghosts_fini(cue);
     rc_keytab_fini(&cue->keys, &cue->small, &a);
     rc_small_fini(&cue->small, &a);
     rc_detail_frames_free(cue);

@@ -330,6 +330,7 @@ struct rc_cue {
     rc_dlist waiting_any; /* not ready, no key */
     rc_keytab keys;  /* artifact keys: declared, waited on, or held */
     rc_small small;  /* key entries, needs blocks, long labels */
+    size_t n_large_ghosts; /* ghosts too long for the slabs (from the allocator) */
     struct rc_detail_frame *frames[RC_DETAIL_FRAMES]; /* dispatch.c */
     size_t n_frames;
     rc_dlist finished;

@@ -301,11 +301,18 @@ void rc_to_finished(rc_cue *cue, rc_work *w)
     rc_results_release(cue, w);
 }
 
+/* The bytes a ghost takes (its label follows it). */
+static size_t ghost_size(const rc_ghost *g)
+{
+    return sizeof *g + (g->has_label ? strlen(g->label) + 1 : 0);
+}
+
 static void ghost_unref(rc_cue *cue, rc_ghost *g)
 {
     if (--g->refs) return;
-    const size_t len = g->has_label ? strlen(g->label) + 1 : 0;
-    rc_small_free(&cue->small, &cue->alloc, g, sizeof *g + len);
+    const size_t size = ghost_size(g);
+    if (size > RC_SMALL_MAX) cue->n_large_ghosts--;
+    rc_small_free(&cue->small, &cue->alloc, g, size);
 }
 
 /* A completed producer is forgotten: what the diagnosis names it by stays on
@@ -329,7 +336,24 @@ static void leave_ghost(rc_cue *cue, const rc_work *w)
         e->ghost = g;
         g->refs++;
     }
-    if (!g->refs) rc_small_free(&cue->small, &cue->alloc, g, sizeof *g + len);
+    if (!g->refs)
+        rc_small_free(&cue->small, &cue->alloc, g, sizeof *g + len);
+    else if (sizeof *g + len > RC_SMALL_MAX)
+        cue->n_large_ghosts++;
+}
+
+void rc_ghosts_fini(rc_cue *cue)
+{
+    /* Ghosts of labels too long for the slabs came from the allocator; the
+     * others go with the slabs.  Only when there are such is the key table
+     * walked. */
+    const rc_keytab *t = &cue->keys;
+    for (size_t i = 0; cue->n_large_ghosts && i < t->cap; i++) {
+        rc_keyent *e = t->ctrl[i] & 0x80 ? t->ents[i] : NULL;
+        if (!e || !e->ghost) continue;
+        ghost_unref(cue, e->ghost);
+        e->ghost = NULL;
+    }
 }
 
 /* Forget the first finished work on `list`. */

@@ -51,6 +51,9 @@ static inline bool rc_forget_due(const rc_cue *cue)
  * finished work beyond opts.retain_finished.  Only at safe
  * points of the dispatch pass: see dispatch.c. */
 void rc_cue_forget_finished(rc_cue *cue);
+/* rc_cue_free, before the key table goes: free the ghosts that forgotten
+ * producers left on their keys and that the slabs do not take with them. */
+void rc_ghosts_fini(rc_cue *cue);
 
 /* The error text kept with failed work ("failed" when none is given). */
 char *rc_copy_error(rc_cue *cue, const char *error);

@@ -945,3 +945,41 @@ Test(forget_completed, the_ghosts_of_a_large_run_name_their_producers, .timeout 
     rc_diagnosis_free(cue, &d);
     tu_close(loop, cue);
 }
+
+/* Producers with labels too long for the cue's slabs leave ghosts that come
+ * from the allocator: freeing the cue frees them (and a ghost replaced by a
+ * newer one on its key is freed then).  Nothing the cue allocated is left. */
+Test(forget_completed, ghosts_with_long_labels_are_freed_with_the_cue)
+{
+    tu_counting r = {0};
+    const rc_allocator al = {tu_counting_realloc, &r};
+    rc_loop *loop;
+    rc_cue *cue;
+    cr_assert_eq(rc_loop_new(&loop, NULL), RC_OK);
+    cr_assert_eq(rc_cue_new(&cue, loop,
+                            &(rc_cue_opts){.forget_non_producers = true,
+                                           .forget_completed = true,
+                                           .alloc = &al}),
+                 RC_OK);
+    tu_task t = {0};
+    cr_assert_eq(rc_task(cue, "make", NULL, tu_handler, &t), RC_OK);
+    /* Two producers of k/0 (the newer ghost replaces the older), one of
+     * k/1, each labelled with 300 bytes; one short label beside them. */
+    const char *keys[] = {"k/0", "k/0", "k/1", "k/2"};
+    for (size_t i = 0; i < 4; i++) {
+        char label[301];
+        memset(label, 'a' + (int)i, 300);
+        label[300] = '\0';
+        if (i == 3) strcpy(label, "short");
+        const char *produces[] = {keys[i]};
+        tu_submit_opts(cue, "make",
+                       &(rc_submit_opts){.produces = produces, .n_produces = 1, .label = label});
+        tu_run(loop);
+    }
+    cr_assert_eq(tu_stats(cue).completed, 4);
+    for (rc_work_id id = 1; id <= 4; id++)
+        cr_assert_null(rc_get(cue, id), "#%llu forgotten", (unsigned long long)id);
+    rc_cue_free(cue);
+    rc_loop_free(loop);
+    cr_assert_eq(r.live, 0, "%ld blocks of the cue left", r.live);
+}
