@@ -293,6 +293,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_snapshot(rep);
     check_job(rep);
     if (rep->type == REDIS_REPLY_STRING) {
+        double f;
+        if (rr_progress_fraction(rep->str, rep->len, &f)) CHECK(f >= 0 && f <= 1);
         cJSON *v;
         if (rr_json_exact(rep->str, rep->len, &v)) cJSON_Delete(v);
         (void)rr_stream_id_ok(rep->str, rep->len);

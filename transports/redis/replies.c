@@ -382,6 +382,16 @@ int rr_job_json(const redisReply *rep, const char *id, cJSON **out, char *err, s
     return 0;
 }
 
+bool rr_progress_fraction(const char *s, size_t n, double *out)
+{
+    double f;
+    /* digits first: strtod would also take leading space and a sign */
+    if (!s || n == 0 || s[0] < '0' || s[0] > '9' || !parse_number(s, n, &f) || !(f >= 0 && f <= 1))
+        return false;
+    *out = f;
+    return true;
+}
+
 size_t rr_utf8_cut(const char *s, size_t max)
 {
     const unsigned char *u = (const unsigned char *)s;

@@ -169,6 +169,10 @@ bool rr_snapshot_ok(const redisReply *rep, char *why, size_t whylen);
  * for namespace ns.  0, or RC_EINVAL with a sentence in err. */
 int rr_snapshot_json(const redisReply *rep, const char *ns, cJSON **out, char *err, size_t errlen);
 
+/* A "progress" entry's fraction (its result field, n bytes): a number in
+ * 0..1 written with a digit first, the whole of it; false otherwise. */
+bool rr_progress_fraction(const char *s, size_t n, double *out);
+
 #define RR_JOB_TEXT 4096 /* runcue_job's params, result and error: at most this */
 
 /* A runcue_job reply ({"now", t, field, value, ...}) as rc_redis_job's JSON

@@ -263,13 +263,9 @@ static void finish_chain(rc_redis *r, uint64_t job, const char *status, const ch
 static void progress_chain(rc_redis *r, uint64_t job, const char *fraction, size_t flen,
                            const char *message)
 {
-    char num[32], msg[RR_PROGRESS_MAX + 1];
-    if (!fraction || flen == 0 || flen >= sizeof num) return;
-    memcpy(num, fraction, flen);
-    num[flen] = '\0';
-    char *end;
-    const double f = strtod(num, &end);
-    if (*end || !(f >= 0 && f <= 1)) return;
+    char msg[RR_PROGRESS_MAX + 1];
+    double f;
+    if (!rr_progress_fraction(fraction, flen, &f)) return;
     snprintf(msg, sizeof msg, "%s", message ? message : "");
     rr_defang(msg); /* the agent's words */
     r->stats.progress++;

@@ -284,10 +284,17 @@ Test(redis_replies, a_snapshot_lists_its_first_agents_and_counts_the_rest)
 Test(redis_replies, a_quote_of_outside_bytes_is_short_and_shows_controls_as_marks)
 {
     char q[RR_QUOTE_LEN];
-    cr_assert_str_eq(rr_quote(q, "a\x1b[2J\xc2\x9b" "1m\x7f\xc2\xa0", 12), "a?[2J?1m?\xc2\xa0");
+    cr_assert_str_eq(rr_quote(q,
+                              "a\x1b[2J\xc2\x9b"
+                              "1m\x7f\xc2\xa0",
+                              12),
+                     "a?[2J?1m?\xc2\xa0");
     /* A lone 9B is a control too; the 82 and 9B in a euro sign and in
      * U+8A1B (E8 A8 9B) are parts of characters, kept. */
-    cr_assert_str_eq(rr_quote(q, "\x9b" "2J\xe2\x82\xac\xe8\xa8\x9b\x80", 10),
+    cr_assert_str_eq(rr_quote(q,
+                              "\x9b"
+                              "2J\xe2\x82\xac\xe8\xa8\x9b\x80",
+                              10),
                      "?2J\xe2\x82\xac\xe8\xa8\x9b?");
     char long_text[300];
     memset(long_text, 'x', sizeof long_text);
@@ -430,22 +437,38 @@ Test(redis_url, the_user_option_is_checked_and_wins_over_the_url)
                  0, "%s", err);
     cr_assert_str_eq(cfg.user, "b");
     rconn_cfg_clear(&cfg);
-    cr_assert_eq(rconn_cfg_parse(&cfg, &(rc_redis_conn){.url = "h:1", .user = "x\ny"}, err,
-                                 sizeof err),
-                 RC_EINVAL);
+    cr_assert_eq(
+        rconn_cfg_parse(&cfg, &(rc_redis_conn){.url = "h:1", .user = "x\ny"}, err, sizeof err),
+        RC_EINVAL);
     cr_assert(strstr(err, "bad Redis user 'x?y'"), "%s", err);
 }
 
 Test(redis_replies, a_message_is_defanged_in_place_and_kept_whole)
 {
-    char msg[] = "runcue_snapshot: \x1b[2J\xc2\x9b" "1m\x9b \xe2\x82\xac\x7f end";
+    char msg[] = "runcue_snapshot: \x1b[2J\xc2\x9b"
+                 "1m\x9b \xe2\x82\xac\x7f end";
     rr_defang(msg);
     cr_assert_str_eq(msg, "runcue_snapshot: ?[2J??1m? \xe2\x82\xac? end");
 }
 
+Test(redis_replies, a_progress_fraction_is_a_number_from_0_to_1_and_nothing_else)
+{
+    double f = -1;
+    cr_assert(rr_progress_fraction("0.25", 4, &f));
+    cr_assert_eq(f, 0.25);
+    cr_assert(rr_progress_fraction("1", 1, &f) && f == 1);
+    cr_assert(rr_progress_fraction("0", 1, &f) && f == 0);
+    const char *bad[] = {"", "1.5", "-0.1", "nan", "inf", "0.5x", " 0.5", "1e400"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert(!rr_progress_fraction(bad[i], strlen(bad[i]), &f), "'%s' taken", bad[i]);
+    cr_assert(!rr_progress_fraction("0.5\0", 4, &f), "a NUL inside");
+    cr_assert(!rr_progress_fraction(NULL, 0, &f));
+}
+
 Test(redis_replies, a_text_is_cut_between_characters_not_inside_one)
 {
-    const char *s = "ab\xe2\x82\xac" "cd"; /* a, b, the euro sign's 3 bytes, c, d */
+    const char *s = "ab\xe2\x82\xac"
+                    "cd"; /* a, b, the euro sign's 3 bytes, c, d */
     cr_assert_eq(rr_utf8_cut(s, 2), 2);
     cr_assert_eq(rr_utf8_cut(s, 3), 2, "inside the euro sign");
     cr_assert_eq(rr_utf8_cut(s, 4), 2);
@@ -464,7 +487,8 @@ static redisReply *batch(const char *const *ids, size_t n)
     rep->element[0] = stream;
     stream->element[0] = str("rc:{t}:res:s1");
     stream->element[1] = entries;
-    for (size_t i = 0; i < n; i++) entries->element[i] = entry(ids[i], "7");
+    for (size_t i = 0; i < n; i++)
+        entries->element[i] = entry(ids[i], "7");
     return rep;
 }
 
