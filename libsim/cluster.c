@@ -325,10 +325,12 @@ static void agent_claim(cluster *c, int actor)
     ag->claiming = true;
     char k[16];
     snprintf(k, sizeof k, "%u", c->cfg.slots - ag->busy);
-    const char *argv[6 + CLUSTER_MAX_SERVICES] = {"FCALL", "runcue_claim", "1", NS_KEY, a->name, k};
+    /* as runcue-agent claims: for the tasks it runs (the schedulers' one) */
+    const char *argv[7 + CLUSTER_MAX_SERVICES] = {"FCALL", "runcue_claim_for", "1", NS_KEY,
+                                                  a->name, k, "work"};
     for (size_t i = 0; i < c->cfg.n_services; i++)
-        argv[6 + i] = c->cfg.services[i].name;
-    call(c, actor, RPC_CLAIM, NULL, 0, 6 + (int)c->cfg.n_services, argv);
+        argv[7 + i] = c->cfg.services[i].name;
+    call(c, actor, RPC_CLAIM, NULL, 0, 7 + (int)c->cfg.n_services, argv);
 }
 
 static cl_job *job_new(cluster *c)
