@@ -28,38 +28,42 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: runcue-agent [options] -- WORKER-COMMAND [ARGS...]\n"
-                 "\n"
-                 "Claim jobs from runcue's Redis queues and run them in runqy-protocol workers.\n"
-                 "\n"
-                 "  --url URL            unix:/path/redis.sock or redis://host:port   (required)\n"
-                 "  --ns NAME            namespace                                     [default]\n"
-                 "  --user NAME          Redis ACL user\n"
-                 "  --password-file F    the password is the first line of F\n"
-                 "  --password-env VAR   the password is in $VAR (never on the command line)\n"
-                 "  --service NAME       claim from this service (repeat; at least one)\n"
-                 "  --task NAME          a task name the workers run (repeat; at least one)\n"
-                 "  --slots N            jobs at once, 1..64                           [1]\n"
-                 "  --name NAME          this agent's name in leases      [<host>.<pid>]\n"
-                 "  --one-shot           a worker process per job (default: a pool of N)\n"
-                 "  --task-timeout S     kill a worker that has not answered a job within S\n"
-                 "                       seconds; the job is finished as a retry  [none]\n"
-                 "  --ready-timeout S    seconds a new worker has to say it is ready   [10]\n"
-                 "  --line-limit BYTES   the longest line a worker may print        [10485760]\n"
-                 "  --strict             a line that is not the protocol kills the worker\n"
-                 "  --cwd DIR            the workers' working directory\n"
-                 "  --check-prefix       results must keep their outputs under the job's\n"
-                 "                       output_prefix\n"
-                 "  --shm NAME           publish the local cue for runcue-top / runcue-viz\n"
-                 "  -h, --help           show this help\n"
-                 "  -V, --version        show the version\n"
-                 "\n"
-                 "On exit it prints its counts (claimed, finished, refused as stale, leases\n"
-                 "lost, heartbeats) on stderr.\n"
-                 "SIGINT or SIGTERM: stop claiming, let running jobs finish, exit; a second one:\n"
-                 "exit now, leaving what runs to its lease.\n"
-                 "Exit status: 0 stopped by a signal, 1 a fatal Redis error or a drain cut short,\n"
-                 "2 bad usage.\n");
+    fprintf(out,
+            "usage: runcue-agent [options] -- WORKER-COMMAND [ARGS...]\n"
+            "\n"
+            "Claim jobs from runcue's Redis queues and run them in runqy-protocol workers.\n"
+            "\n"
+            "  --url URL            unix:/path/redis.sock or redis://host:port   (required)\n"
+            "  --ns NAME            namespace                                     [default]\n"
+            "  --user NAME          Redis ACL user\n"
+            "  --password-file F    the password is the first line of F\n"
+            "  --password-env VAR   the password is in $VAR (never on the command line)\n"
+            "  --service NAME       claim from this service (repeat; at least one)\n"
+            "  --task NAME          a task name the workers run (repeat; at least one)\n"
+            "  --slots N            jobs at once, 1..64                           [1]\n"
+            "  --name NAME          this agent's name in leases      [<host>.<pid>]\n"
+            "  --one-shot           a worker process per job (default: a pool of N)\n"
+            "  --task-timeout S     kill a worker that has not answered a job within S\n"
+            "                       seconds; the job is finished as a retry  [none]\n"
+            "  --ready-timeout S    seconds a new worker has to say it is ready   [10]\n"
+            "  --line-limit BYTES   the longest line a worker may print        [10485760]\n"
+            "  --strict             a line that is not the protocol kills the worker\n"
+            "  --cwd DIR            the workers' working directory\n"
+            "  --check-prefix       results must keep their outputs under the job's\n"
+            "                       output_prefix\n"
+            "  --exit-idle S        exit (0) after S seconds with no job claimed or running\n"
+            "  --max-jobs N         claim no more once N jobs were claimed, finish them, exit\n"
+            "                       (0)\n"
+            "  --shm NAME           publish the local cue for runcue-top / runcue-viz\n"
+            "  -h, --help           show this help\n"
+            "  -V, --version        show the version\n"
+            "\n"
+            "On exit it prints its counts (claimed, finished, refused as stale, leases\n"
+            "lost, heartbeats) on stderr.\n"
+            "SIGINT or SIGTERM: stop claiming, let running jobs finish, exit; a second one:\n"
+            "exit now, leaving what runs to its lease.\n"
+            "Exit status: 0 stopped by a signal, --exit-idle or --max-jobs, 1 a fatal Redis\n"
+            "error or a drain cut short, 2 bad usage.\n");
 }
 
 /* 1: drain (the first SIGINT or SIGTERM); 2: stop now (a second one). */
@@ -95,14 +99,41 @@ static void close_all(agent_ctx *ctx, rc_cue *cue, rc_loop *loop)
     rc_loop_free(loop);
 }
 
+/* The periodic check: signals, and the exits --exit-idle and --max-jobs ask
+ * for (a drain, as a signal's). */
+typedef struct ticker {
+    rc_redis_agent *a;
+    double exit_idle_s;     /* 0: never */
+    unsigned long max_jobs; /* 0: no limit */
+    uint64_t claimed;       /* at the last change */
+    rc_time busy_at;        /* the last time a job ran or was claimed */
+    const char *why;        /* why it stopped by itself, or NULL */
+} ticker;
+
 static void tick(rc_loop *loop, rc_timer *t, void *arg)
 {
+    ticker *tk = arg;
+    rc_redis_agent *a = tk->a;
     if (stop_requested == 2) {
         rc_loop_stop(loop);
         return;
     }
+    rc_redis_agent_stats now;
+    rc_redis_agent_stats_get(a, &now);
+    const rc_time at = rc_loop_now(loop);
+    if (now.claimed != tk->claimed || now.running || now.finishing) {
+        tk->claimed = now.claimed;
+        tk->busy_at = at;
+    }
+    if (!stop_requested && tk->max_jobs && now.claimed >= tk->max_jobs) {
+        tk->why = "claimed its --max-jobs";
+        stop_requested = 1;
+    }
+    if (!stop_requested && tk->exit_idle_s > 0 && at - tk->busy_at >= rc_seconds(tk->exit_idle_s)) {
+        tk->why = "idle for its --exit-idle";
+        stop_requested = 1;
+    }
     if (stop_requested) {
-        rc_redis_agent *a = arg;
         rc_redis_agent_drain(a);
         rc_redis_agent_stats st;
         rc_redis_agent_stats_get(a, &st);
@@ -138,6 +169,7 @@ int main(int argc, char **argv)
     size_t n_tasks = 0;
     bool one_shot = false;
     rc_workers_opts wo = {0};
+    ticker tk = {0};
     static const struct option longs[] = {{"url", required_argument, 0, 'u'},
                                           {"ns", required_argument, 0, 'n'},
                                           {"user", required_argument, 0, 'U'},
@@ -155,6 +187,8 @@ int main(int argc, char **argv)
                                           {"strict", no_argument, 0, 'S'},
                                           {"cwd", required_argument, 0, 'C'},
                                           {"check-prefix", no_argument, 0, 'P'},
+                                          {"exit-idle", required_argument, 0, 'I'},
+                                          {"max-jobs", required_argument, 0, 'M'},
                                           {"help", no_argument, 0, 'h'},
                                           {"version", no_argument, 0, 'V'},
                                           {0, 0, 0, 0}};
@@ -228,6 +262,18 @@ int main(int argc, char **argv)
         case 'P':
             wo.check_prefix = true;
             break;
+        case 'I':
+            if (!seconds(optarg, &tk.exit_idle_s))
+                return bad("--exit-idle must be seconds, more than 0 and at most 1e6", optarg);
+            break;
+        case 'M': {
+            unsigned long long n =
+                optarg[0] >= '0' && optarg[0] <= '9' ? strtoull(optarg, &end, 10) : 0;
+            if (n < 1 || n > 1000000000ull || *end)
+                return bad("--max-jobs must be 1 to 1000000000", optarg);
+            tk.max_jobs = (unsigned long)n;
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -247,6 +293,7 @@ int main(int argc, char **argv)
     ao.services = services;
     ao.tasks = tasks;
     ao.n_tasks = n_tasks;
+    ao.max_jobs = tk.max_jobs;
 
     rc_loop *loop;
     rc_loop_opts lo = {.clock = RC_CLOCK_MONOTONIC};
@@ -288,7 +335,9 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
     rc_timer t;
-    rc_timer_init(&t, tick, a);
+    tk.a = a;
+    tk.busy_at = rc_loop_now(loop);
+    rc_timer_init(&t, tick, &tk);
     rc_timer_start(loop, &t, rc_loop_now(loop));
     while (rc_loop_run(loop, RC_RUN_DEFAULT) > 0) {
         if (rc_redis_agent_status(a) == RC_REDIS_FAILED || stop_requested == 2) break;
@@ -313,6 +362,7 @@ int main(int argc, char **argv)
         status = 1;
     }
     rc_timer_stop(loop, &t);
+    if (tk.why && status == 0) fprintf(stderr, "runcue-agent: %s: exiting\n", tk.why);
     fprintf(stderr,
             "runcue-agent: claimed %llu, finished %llu, refused as stale %llu, leases lost %llu, "
             "heartbeats %llu\n",

@@ -199,6 +199,9 @@ typedef struct rc_redis_agent_opts {
      * task its cue lacks as failed. */
     const char *const *tasks;
     size_t n_tasks;
+    /* Claim no more once this many jobs were claimed (each claim asks for
+     * no more than are left), as rc_redis_agent_drain; 0: no limit. */
+    uint64_t max_jobs;
 } rc_redis_agent_opts;
 
 /*

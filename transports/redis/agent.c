@@ -66,7 +66,8 @@ struct rc_redis_agent {
     char name[65];
     char **services;
     size_t n_services;
-    char *tasks; /* the tasks it runs, one a line (runcue_claim_for); NULL: any */
+    char *tasks;         /* the tasks it runs, one a line (runcue_claim_for); NULL: any */
+    uint64_t max_claims; /* 0: no limit */
     unsigned slots;
     rc_redis_lost_fn on_lost;
     void *ud;
@@ -528,11 +529,15 @@ static void on_claimed(redisAsyncContext *ac, void *reply, void *pd)
 static void try_claim(rc_redis_agent *a)
 {
     start_held(a); /* claimed already: they run even while draining */
+    if (a->max_claims && a->stats.claimed >= a->max_claims) a->draining = true;
     if (a->claiming || a->draining || a->failed || !rconn_ready(a->cmd)) return;
     if (a->running + a->n_held + (a->fin_head ? 1 : 0) >= a->slots) return;
     rc_timer_stop(a->loop, &a->claim_timer);
     char k[16];
-    snprintf(k, sizeof k, "%zu", a->slots - a->running);
+    const uint64_t left = a->max_claims ? a->max_claims - a->stats.claimed : UINT64_MAX;
+    uint64_t want = a->slots - a->running;
+    if (want > left) want = left;
+    snprintf(k, sizeof k, "%llu", (unsigned long long)want);
     const size_t head = a->tasks ? 7 : 6, argc = head + a->n_services;
     const char *argv[7 + MAX_SLOTS];
     size_t lens[7 + MAX_SLOTS];
@@ -645,6 +650,7 @@ int rc_redis_agent_new(rc_redis_agent **out, rc_cue *cue, const rc_redis_agent_o
     a->cue = cue;
     a->loop = rc_cue_loop(cue);
     a->slots = opts->slots;
+    a->max_claims = opts->max_jobs;
     a->on_lost = on_lost;
     a->ud = ud;
     rc_timer_init(&a->claim_timer, claim_fire, a);

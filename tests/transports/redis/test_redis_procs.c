@@ -733,6 +733,76 @@ Test(redis_procs, a_job_that_hangs_is_given_up_after_task_timeout_and_retried)
     redisFree(c);
 }
 
+Test(redis_procs, an_agent_exits_when_idle_or_after_its_max_jobs)
+{
+    /* --max-jobs 3 of 5 queued jobs (two slots): three run, two stay; then
+     * --exit-idle 0.5 with nothing left for it: gone within a second or so */
+    redisContext *c = rc_sync();
+    redisReply *rep = redisCommand(c, "FUNCTION LOAD REPLACE %s", rc_redis_library_text());
+    cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s", rep ? rep->str : c->errstr);
+    freeReplyObject(rep);
+    rep = redisCommand(c, "FCALL runcue_register 1 rc:{idle} api 0 0 -1 5000000 3");
+    cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s", rep ? rep->str : c->errstr);
+    freeReplyObject(rep);
+    for (int i = 0; i < 5; i++) {
+        rep = redisCommand(c, "FCALL runcue_enqueue 1 rc:{idle} api own d%d 0.5 job {}", i);
+        cr_assert(rep && rep->type == REDIS_REPLY_ARRAY, "%s", rep ? rep->str : c->errstr);
+        freeReplyObject(rep);
+    }
+    char out[500];
+    agent_out(out, sizeof out, "idle");
+    char *max[] = {getenv("RUNCUE_AGENT"),
+                   "--url",
+                   srv.url,
+                   "--ns",
+                   "idle",
+                   "--service",
+                   "api",
+                   "--task",
+                   "job",
+                   "--slots",
+                   "2",
+                   "--max-jobs",
+                   "3",
+                   "--",
+                   getenv("WORKER_C"),
+                   NULL};
+    unlink(out);
+    cr_assert_eq(wait_exit(spawn(out, max), 15), 0);
+    char *text = slurp(out);
+    cr_assert(strstr(text, "runcue-agent: claimed its --max-jobs: exiting"), "%s", text);
+    cr_assert(strstr(text, "claimed 3, finished 3"), "%s", text);
+    free(text);
+    rep = redisCommand(c, "ZCARD rc:{idle}:ready:api");
+    cr_assert_eq(rep->integer, 2, "%lld left queued", rep->integer);
+    freeReplyObject(rep);
+    rep = redisCommand(c, "DEL rc:{idle}:ready:api");
+    freeReplyObject(rep);
+    char *idle[] = {getenv("RUNCUE_AGENT"),
+                    "--url",
+                    srv.url,
+                    "--ns",
+                    "idle",
+                    "--service",
+                    "api",
+                    "--task",
+                    "job",
+                    "--exit-idle",
+                    "0.5",
+                    "--",
+                    getenv("WORKER_C"),
+                    NULL};
+    unlink(out);
+    const double t0 = mono_ms();
+    cr_assert_eq(wait_exit(spawn(out, idle), 10), 0);
+    const double took = mono_ms() - t0;
+    cr_assert(took >= 500 && took < 5000, "exited after %.0f ms", took);
+    text = slurp(out);
+    cr_assert(strstr(text, "runcue-agent: idle for its --exit-idle: exiting"), "%s", text);
+    free(text);
+    redisFree(c);
+}
+
 Test(redis_procs, agent_usage_errors_exit_2)
 {
     char out[500];
@@ -784,6 +854,9 @@ Test(redis_procs, agent_usage_errors_exit_2)
         {"--line-limit", "1073741825", "--line-limit must be 1 to 1073741824 bytes"},
         {"--line-limit", "-5", "--line-limit must be 1 to 1073741824 bytes"},
         {"--cwd", "", "--cwd is empty"},
+        {"--exit-idle", "0", "--exit-idle must be seconds"},
+        {"--max-jobs", "0", "--max-jobs must be 1 to 1000000000"},
+        {"--max-jobs", "1x", "--max-jobs must be 1 to 1000000000"},
     };
     for (size_t k = 0; k < sizeof numbers / sizeof numbers[0]; k++) {
         char *argv[] = {getenv("RUNCUE_AGENT"),
