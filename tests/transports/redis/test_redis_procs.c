@@ -671,22 +671,35 @@ Test(redis_procs, library_deleted_garbage_jobs_and_killed_connections)
         if (procs[i] > 0 && procs[i] != s) cr_assert_eq(kill(procs[i], 0), 0);
 }
 
+/* A command that must succeed on c (its reply freed); a for the one %s. */
+static void must(redisContext *c, const char *fmt, const char *a)
+{
+    redisReply *rep = redisCommand(c, fmt, a);
+    cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s: %s", fmt, rep ? rep->str : c->errstr);
+    freeReplyObject(rep);
+}
+
+/* The library loaded and service api of namespace ns registered, without a
+ * scheduler process: jobs are enqueued by hand.  limits: "rate_n rate_w_us
+ * conc lease_us maxd". */
+static redisContext *bare_namespace(const char *ns, const char *limits)
+{
+    redisContext *c = rc_sync();
+    must(c, "FUNCTION LOAD REPLACE %s", rc_redis_library_text());
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "FCALL runcue_register 1 rc:{%s} api %s", ns, limits);
+    must(c, cmd, NULL);
+    return c;
+}
+
 Test(redis_procs, a_job_that_hangs_is_given_up_after_task_timeout_and_retried)
 {
     /* A worker that never answers: with --task-timeout the agent kills it
      * and finishes the job as a retry (it held a slot of the service's
      * global limit for good before). */
-    redisContext *c = rc_sync();
-    redisReply *rep = redisCommand(c, "FUNCTION LOAD REPLACE %s", rc_redis_library_text());
-    cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s", rep ? rep->str : c->errstr);
-    freeReplyObject(rep);
-    rep = redisCommand(c, "FCALL runcue_register 1 rc:{tt} api 10 1000000 3 2000000 5");
-    cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s", rep ? rep->str : c->errstr);
-    freeReplyObject(rep);
-    rep = redisCommand(c, "FCALL runcue_enqueue 1 rc:{tt} api own d1 0.5 job %s",
-                       "{\"mode\": \"hang\"}");
-    cr_assert(rep && rep->type == REDIS_REPLY_ARRAY, "%s", rep ? rep->str : c->errstr);
-    freeReplyObject(rep);
+    redisContext *c = bare_namespace("tt", "10 1000000 3 2000000 5");
+    must(c, "FCALL runcue_enqueue 1 rc:{tt} api own d1 0.5 job %s", "{\"mode\": \"hang\"}");
+    redisReply *rep;
     char out[500];
     agent_out(out, sizeof out, "tt");
     char *argv[] = {getenv("RUNCUE_AGENT"),
@@ -737,18 +750,13 @@ Test(redis_procs, an_agent_exits_when_idle_or_after_its_max_jobs)
 {
     /* --max-jobs 3 of 5 queued jobs (two slots): three run, two stay; then
      * --exit-idle 0.5 with nothing left for it: gone within a second or so */
-    redisContext *c = rc_sync();
-    redisReply *rep = redisCommand(c, "FUNCTION LOAD REPLACE %s", rc_redis_library_text());
-    cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s", rep ? rep->str : c->errstr);
-    freeReplyObject(rep);
-    rep = redisCommand(c, "FCALL runcue_register 1 rc:{idle} api 0 0 -1 5000000 3");
-    cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s", rep ? rep->str : c->errstr);
-    freeReplyObject(rep);
+    redisContext *c = bare_namespace("idle", "0 0 -1 5000000 3");
     for (int i = 0; i < 5; i++) {
-        rep = redisCommand(c, "FCALL runcue_enqueue 1 rc:{idle} api own d%d 0.5 job {}", i);
-        cr_assert(rep && rep->type == REDIS_REPLY_ARRAY, "%s", rep ? rep->str : c->errstr);
-        freeReplyObject(rep);
+        char dd[8];
+        snprintf(dd, sizeof dd, "d%d", i);
+        must(c, "FCALL runcue_enqueue 1 rc:{idle} api own %s 0.5 job {}", dd);
     }
+    redisReply *rep;
     char out[500];
     agent_out(out, sizeof out, "idle");
     char *max[] = {getenv("RUNCUE_AGENT"),
