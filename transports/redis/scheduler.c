@@ -161,6 +161,11 @@ struct rc_redis {
     /* jobs whose runcue_cancel went with a lost connection: sent again when
      * it is back (their work has already failed here) */
     rs_ids recancel;
+    /* jobs whose result nothing waits for any more (their work failed here
+     * as cancelled, or took its result from the enqueue's answer): their
+     * stream entry is acknowledged when it comes, not stashed */
+    rs_ids abandoned;
+    rc_timer stash_timer; /* expires stashed results when no read comes */
 };
 
 /* ---- engagement: keep the loop alive only while something is in flight ---- */
@@ -223,6 +228,9 @@ static void finish_item(rc_redis *r, rs_item *it, const char *status, const char
 {
     ids_take(&r->cancels, it->tok.work_id); /* a cancel too late: over anyway */
     char msg[ERR_LEN];
+    if (it->cancelling && strcmp(status, "ok") != 0 && strcmp(status, "done") != 0 &&
+        strcmp(status, "fail") != 0)
+        status = "cancelled"; /* a retry or a dead letter racing the cancel: not run again */
     cJSON *value;
     if (strcmp(status, "ok") == 0 || strcmp(status, "done") == 0) {
         if (rr_json_exact(result, rlen, &value)) {
@@ -287,6 +295,7 @@ static void progress_chain(rc_redis *r, uint64_t job, const char *fraction, size
 static void ack(rc_redis *r, const char *stream_id);
 static bool stash_take(rc_redis *r, uint64_t job);
 static int cancel_waiting(rc_redis *r, uint64_t job, rs_item *it);
+static void abandon_job(rc_redis *r, uint64_t job);
 
 static void ack_flush(rc_redis *r);
 
@@ -312,6 +321,7 @@ static void enqueued_item(rc_redis *r, rs_item *it, const redisReply *rep)
         refuse_item(r, it, e.why);
         return;
     case RR_ENQ_BAD:
+        ids_take(&r->cancels, it->tok.work_id);
         r->in_flight--;
         rc_fail(r->cue, it->tok, "enqueue: unexpected reply from the server");
         item_free(it);
@@ -319,6 +329,7 @@ static void enqueued_item(rc_redis *r, rs_item *it, const redisReply *rep)
     case RR_ENQ_DONE:
         r->stats.reattached++;
         finish_item(r, it, "ok", e.result, e.result_len, NULL);
+        abandon_job(r, e.job); /* its stream entry, if any, is now nobody's */
         return;
     case RR_ENQ_WAITING:
         break;
@@ -365,19 +376,28 @@ static void on_cancelled(redisAsyncContext *ac, void *reply, void *pd)
      * its result comes.  No answer (the connection went, the cancel may or
      * may not have run), an error or "unknown": failed here, and whatever
      * comes for the job later finds nothing waiting. */
-    const bool settled = rep && rep->type == REDIS_REPLY_STRING &&
-                         (strcmp(rep->str, "cancelled") == 0 || strcmp(rep->str, "finished") == 0);
+    /* "finished": its result comes and is applied as usual.  Anything else
+     * fails the work here: "cancelled" (the stream's entry follows, and is
+     * acknowledged unread), no answer or a transient error (the cancel may
+     * not have run: sent again once the connection is back), another error
+     * or "unknown". */
+    const bool settled =
+        rep && rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "finished") == 0;
+    if (rep && rconn_transient(rep) && !r->closing) ids_add(&r->recancel, job);
     if (!rep && !r->closing) {      /* the job may still be queued or running: cancel it later */
         ids_add(&r->recancel, job); /* out of memory: the job may run, its work failed here */
     }
     if (!settled && !r->closing) {
+        abandon_job(r, job);
+        const bool on_server =
+            rep && rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "cancelled") == 0;
         rs_item *it = idmap64_get(&r->waiting, job), *keep = NULL;
         if (it) idmap64_del(&r->waiting, job);
         while (it) {
             rs_item *next = it->next;
             if (it->cancelling) {
                 r->in_flight--;
-                rc_fail(r->cue, it->tok, "cancelled");
+                rc_fail(r->cue, it->tok, on_server ? "cancelled on the server" : "cancelled");
                 item_free(it);
             } else {
                 it->next = keep;
@@ -407,7 +427,6 @@ static int cancel_waiting(rc_redis *r, uint64_t job, rs_item *it)
     rs_item *head = idmap64_get(&r->waiting, job);
     if (head == it && !it->next) {
         if (it->cancelling) return 0;
-        if (ids_add(&r->cancelling, job)) return RC_ENOMEM;
         char id[24];
         snprintf(id, sizeof id, "%llu", (unsigned long long)job);
         const char *argv[] = {"FCALL", "runcue_cancel", "1", r->base, id};
@@ -415,7 +434,10 @@ static int cancel_waiting(rc_redis *r, uint64_t job, rs_item *it)
         for (int i = 0; i < 5; i++)
             lens[i] = strlen(argv[i]);
         rs_cancel *c = malloc(sizeof *c);
-        if (!c) return RC_ENOMEM;
+        if (!c || ids_add(&r->cancelling, job)) {
+            free(c);
+            return RC_ENOMEM;
+        }
         c->r = r;
         c->job = job;
         if (rconn_cmd(r->cmd, on_cancelled, c, 5, argv, lens)) {
@@ -729,6 +751,22 @@ static bool stash_take(rc_redis *r, uint64_t job)
     return false;
 }
 
+/* A result nothing waited for (its job abandoned): dropped from the stash and
+ * acknowledged if it came already, else when it comes. */
+static void abandon_job(rc_redis *r, uint64_t job)
+{
+    for (rs_stash **pp = &r->stash; *pp; pp = &(*pp)->next) {
+        rs_stash *s = *pp;
+        if (s->job != job) continue;
+        *pp = s->next;
+        r->n_stash--;
+        ack(r, s->stream_id);
+        stash_free(s);
+        return;
+    }
+    ids_add(&r->abandoned, job); /* out of memory: stashed when it comes, then expired */
+}
+
 /* Drop stashed results nobody claimed within STASH_KEEP_S. */
 static void stash_expire(rc_redis *r)
 {
@@ -745,6 +783,21 @@ static void stash_expire(rc_redis *r)
         ack(r, s->stream_id);
         stash_free(s);
     }
+}
+
+/* The stash's oldest entries are due: expired even when no read returns
+ * (a blocked read does not return without new results). */
+static void stash_fire(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)t;
+    rc_redis *r = arg;
+    stash_expire(r);
+    ack_flush(r);
+    rc_time oldest = RC_TIME_NEVER;
+    for (const rs_stash *s = r->stash; s; s = s->next)
+        if (s->at < oldest) oldest = s->at;
+    if (r->stash) rc_timer_start(loop, &r->stash_timer, oldest + rc_seconds(STASH_KEEP_S));
+    engage_update(r);
 }
 
 /*
@@ -788,6 +841,10 @@ static void apply_entry(rc_redis *r, const redisReply *entry)
         r->stats.unknown_results++;
         return;
     }
+    if (ids_take(&r->abandoned, e.job)) { /* its work is over already */
+        ack(r, e.sid);
+        return;
+    }
     rs_stash *s = calloc(1, sizeof *s);
     if (!s) return; /* stays pending in the group; read again after a reconnect */
     s->job = e.job;
@@ -809,6 +866,8 @@ static void apply_entry(rc_redis *r, const redisReply *entry)
     s->next = r->stash;
     r->stash = s;
     r->n_stash++;
+    if (!rc_timer_active(&r->stash_timer))
+        rc_timer_start(r->loop, &r->stash_timer, s->at + rc_seconds(STASH_KEEP_S));
 }
 
 /* Apply a read's entries, then read on from `next` (">": new ones). */
@@ -1091,16 +1150,32 @@ static void on_cmd_ready(rconn *c, void *ud)
     r->recancel.n = 0;
     /* Everything waiting for a result is enqueued again: idempotent through
      * the dedupe key, and a server that lost a job gets it back. */
+    rs_item *kept = NULL; /* those whose cancel is in flight: they wait for its answer */
     for (size_t i = 0; i < r->waiting.cap; i++) {
         if (!r->waiting.keys[i]) continue;
         rs_item *it = r->waiting.vals[i];
         while (it) {
             rs_item *next = it->next;
-            send_push(r, it);
+            if (it->cancelling) {
+                it->next = kept;
+                kept = it;
+            } else {
+                send_push(r, it);
+            }
             it = next;
         }
     }
     idmap64_free(&r->waiting);
+    while (kept) { /* alone on their jobs (a cancel is sent for those only) */
+        rs_item *next = kept->next;
+        kept->next = NULL;
+        if (idmap64_put(&r->waiting, kept->job, kept)) {
+            r->in_flight--;
+            rc_fail(r->cue, kept->tok, "cancelled");
+            item_free(kept);
+        }
+        kept = next;
+    }
     flush(r);
     engage_update(r);
 }
@@ -1158,6 +1233,8 @@ int rc_redis_new(rc_redis **out, rc_cue *cue, const rc_redis_opts *opts)
         return fail_new(rc, "out of memory");
     }
     rc_timer_init(&r->status_timer, status_tick, r);
+    rc_timer_init(&r->stash_timer, stash_fire, r);
+    rc_timer_set_ref(&r->stash_timer, false); /* the engaged connections keep the loop */
     rc_timer_set_ref(&r->status_timer, false);
     rc_timer_start(loop, &r->status_timer, rc_loop_now(loop) + rc_seconds(STATUS_EVERY_S));
     engage_update(r);
@@ -1287,6 +1364,7 @@ void rc_redis_free(rc_redis *r)
     if (!r) return;
     r->closing = true;
     rc_timer_stop(r->loop, &r->status_timer);
+    rc_timer_stop(r->loop, &r->stash_timer);
     rc_defer_cancel(r->loop, &r->flush_defer);
     rc_cue_unobserve(r->cue, &r->obs);
     rconn_free(r->cmd);
@@ -1309,6 +1387,7 @@ void rc_redis_free(rc_redis *r)
     free(r->cancels.v);
     free(r->cancelling.v);
     free(r->recancel.v);
+    free(r->abandoned.v);
     while (r->stash) {
         rs_stash *s = r->stash;
         r->stash = s->next;

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,9 +59,18 @@ static bool launch(redis_server *s)
             "appendonly %s\nappendfsync always\n%s\n",
             s->sock, s->dir, s->dir, s->aof ? "yes" : "no", s->extra);
     fclose(f);
+    const pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) return false;
     if (pid == 0) {
+#ifdef __linux__
+        /* A test killed on its timeout takes its server with it: no server
+         * is left behind on the machine. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
+#else
+        (void)parent;
+#endif
         execlp("redis-server", "redis-server", conf, (char *)NULL);
         _exit(127);
     }

@@ -80,6 +80,26 @@ static void run_until_completed(rc_loop *loop, rc_cue *cue, uint64_t n, double t
               (unsigned long long)(st.completed + st.failed), (unsigned long long)n);
 }
 
+static void stop_flag(rc_loop *loop, rc_timer *t, void *arg)
+{
+    (void)t;
+    *(bool *)arg = true;
+    rc_loop_stop(loop);
+}
+
+/* The loop, left to itself, stops within 15 s: nothing keeps it alive. */
+static void goes_idle(rc_loop *loop)
+{
+    bool late = false;
+    rc_timer t;
+    rc_timer_init(&t, stop_flag, &late);
+    rc_timer_set_ref(&t, false);
+    rc_timer_start(loop, &t, rc_loop_now(loop) + rc_seconds(15));
+    rc_loop_run(loop, RC_RUN_DEFAULT);
+    rc_timer_stop(loop, &t);
+    cr_assert(!late, "nothing in flight, yet the loop ran 15 s");
+}
+
 /* An agent named name serving the service api of namespace ns through the
  * tasks of cue ac, with slots; ready unless wait is false. */
 static rc_redis_agent *agent_new(rc_cue *ac, const char *ns, const char *name, unsigned slots,
@@ -833,6 +853,10 @@ Test(redis_e2e, a_restarted_scheduler_takes_the_unread_result_of_its_work_withou
     cr_assert_eq(calls, 1, "the work ran again");
     rc_redis_stats_get(r, &rs);
     cr_assert_eq(rs.reattached, 1);
+    /* its stream entry, read after, is nobody's: acknowledged, not kept */
+    rc_redis_agent_free(ag);
+    ag = NULL;
+    goes_idle(loop);
 
     world_free(&(world){loop, sc, ac, r, pool, ag});
 }
@@ -1302,5 +1326,121 @@ Test(redis_e2e, work_joining_a_job_being_cancelled_gets_a_job_of_its_own)
         run_for(w.loop, 0.01);
     cr_assert_eq(rc_work_state(rc_get(w.sc, b)), RC_COMPLETED, "%s", error_of(w.sc, b));
     cr_assert_eq(calls, 1);
+    world_free(&w);
+}
+
+/* Kill the scheduler's results reader (its XREADGROUP connection) only. */
+static void kill_reader(void)
+{
+    redisContext *c = redisConnectUnix(srv.sock);
+    cr_assert(c && !c->err);
+    redisReply *rep = redisCommand(c, "CLIENT LIST");
+    cr_assert(rep && rep->type == REDIS_REPLY_STRING);
+    int killed = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(rep->str, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (!strstr(line, "cmd=xreadgroup")) continue;
+        freeReplyObject(redisCommand(c, "CLIENT KILL ID %lld", atoll(strstr(line, "id=") + 3)));
+        killed++;
+    }
+    cr_assert_eq(killed, 1);
+    freeReplyObject(rep);
+    redisFree(c);
+}
+
+Test(redis_e2e, a_work_cancelled_on_the_server_is_not_enqueued_again_before_its_entry_comes)
+{
+    /* The cancel is answered "cancelled" while the results reader is away;
+     * the command connection is then made ready again (a new service): the
+     * work is over, and nothing runs it. */
+    world w;
+    world_new(&w, "settled", echo, 1, 1);
+    rc_redis_agent_free(w.ag);
+    w.ag = NULL;
+    rc_work_id a;
+    cr_assert_eq(rc_submit(w.sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":7}")}, &a),
+                 0);
+    rc_redis_stats rs = {0};
+    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
+        run_for(w.loop, 0.01);
+        rc_redis_stats_get(w.r, &rs);
+    }
+    kill_reader();
+    cr_assert_eq(rc_redis_cancel(w.r, a), 0);
+    run_for(w.loop, 0.02);
+    cr_assert_eq(rc_redis_service(w.r, "api2", NULL, 2, 5.0, 3), 0);
+    run_for(w.loop, 0.3);
+    cr_assert_eq(rc_work_state(rc_get(w.sc, a)), RC_FAILED);
+    cr_assert_eq(rc_redis_cancel(w.r, a), RC_EFINISHED);
+    w.ag = agent_new(w.ac, "settled", "agent1", 1, true);
+    run_for(w.loop, 0.5);
+    cr_assert_eq(calls, 0, "the cancelled work ran");
+    world_free(&w);
+}
+
+Test(redis_e2e, after_a_cancel_lost_and_sent_again_the_loop_goes_idle, .timeout = 90)
+{
+    /* The job's "cancelled" entry comes for work already failed here: it is
+     * acknowledged, not kept, and nothing keeps the loop alive. */
+    world w;
+    world_new(&w, "idlec", echo, 1, 1);
+    rc_redis_agent_free(w.ag);
+    w.ag = NULL;
+    rc_work_id id;
+    cr_assert_eq(rc_submit(w.sc, "echo", NULL, &id), 0);
+    rc_redis_stats rs = {0};
+    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
+        run_for(w.loop, 0.01);
+        rc_redis_stats_get(w.r, &rs);
+    }
+    cr_assert_eq(rc_redis_cancel(w.r, id), 0);
+    server_kill_clients();
+    for (int k = 0; k < 300 && rc_work_state(rc_get(w.sc, id)) == RC_RUNNING; k++)
+        run_for(w.loop, 0.01);
+    cr_assert_eq(rc_work_state(rc_get(w.sc, id)), RC_FAILED);
+    run_for(w.loop, 1.0); /* back, the cancel sent again, its entry read */
+    goes_idle(w.loop);
+    rc_redis_stats_get(w.r, &rs);
+    cr_assert_eq(rs.in_flight, 0);
+    world_free(&w);
+}
+
+Test(redis_e2e, a_retry_answered_while_the_cancel_goes_does_not_run_the_work_again)
+{
+    /* The job is claimed and finished "retry" (here by hand) while the
+     * results reader is away; the cancel then finds it finished.  The work
+     * has a retry policy, yet it is not run again: it was cancelled. */
+    world w;
+    world_new(&w, "rtc", echo, 1, 1);
+    rc_redis_agent_free(w.ag);
+    w.ag = NULL;
+    cr_assert_eq(rc_task_retry(w.sc, "echo", &(rc_retry_policy){.max_attempts = 3}), 0);
+    rc_work_id a;
+    cr_assert_eq(rc_submit(w.sc, "echo", NULL, &a), 0);
+    rc_redis_stats rs = {0};
+    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
+        run_for(w.loop, 0.01);
+        rc_redis_stats_get(w.r, &rs);
+    }
+    kill_reader();
+    redisContext *c = redisConnectUnix(srv.sock);
+    cr_assert(c && !c->err);
+    redisReply *rep = redisCommand(c, "FCALL runcue_claim 1 rc:{rtc} x 1 api");
+    cr_assert(rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 4, "%s",
+              rep && rep->str ? rep->str : "claim");
+    char tok[40];
+    snprintf(tok, sizeof tok, "%s", rep->element[3]->str);
+    freeReplyObject(rep);
+    rep = redisCommand(c, "FCALL runcue_finish 1 rc:{rtc} x 1 1 %s retry %s %s 0", tok, "", "busy");
+    cr_assert(rep && rep->type == REDIS_REPLY_ARRAY, "%s", rep && rep->str ? rep->str : "finish");
+    freeReplyObject(rep);
+    redisFree(c);
+    cr_assert_eq(rc_redis_cancel(w.r, a), 0);
+    for (int k = 0; k < 300 && rc_work_state(rc_get(w.sc, a)) == RC_RUNNING; k++)
+        run_for(w.loop, 0.01);
+    run_for(w.loop, 0.2);
+    cr_assert_eq(rc_work_state(rc_get(w.sc, a)), RC_FAILED, "the work runs again");
+    cr_assert(strstr(error_of(w.sc, a), "cancelled"), "%s", error_of(w.sc, a));
+    cr_assert_eq(rc_work_attempt(rc_get(w.sc, a)), 1);
     world_free(&w);
 }
