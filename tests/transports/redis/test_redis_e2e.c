@@ -483,6 +483,17 @@ static void run_for(rc_loop *loop, double seconds)
         rc_loop_run(loop, RC_RUN_ONCE);
 }
 
+/* Run the loop until r has enqueued n works in all, at most 5 s; its stats. */
+static rc_redis_stats wait_enqueued(rc_loop *loop, rc_redis *r, uint64_t n)
+{
+    rc_redis_stats rs = {0};
+    for (int k = 0; k < 500 && rs.enqueued < n; k++) {
+        run_for(loop, 0.01);
+        rc_redis_stats_get(r, &rs);
+    }
+    return rs;
+}
+
 /* The job fills the server before it returns: its finish meets the OOM. */
 static rc_job_status fill_then_echo(const rc_job *job, cJSON **result, char *err, size_t errlen,
                                     void *ud)
@@ -671,21 +682,14 @@ Test(redis_e2e, params_over_the_limit_fail_at_once_and_big_ones_go_a_few_to_a_ca
         so.params = params_of((size_t)10 << 20);
         cr_assert_eq(rc_submit(sc, "echo", &so, NULL), 0);
     }
-    rc_redis_stats rs = {0};
-    for (int k = 0; k < 500 && rs.enqueued < 3; k++) {
-        run_for(loop, 0.01);
-        rc_redis_stats_get(r, &rs);
-    }
+    rc_redis_stats rs = wait_enqueued(loop, r, 3);
     cr_assert_eq(rs.enqueued, 3);
     cr_assert_eq(fcall_calls(c) - before, 3, "%lld calls for three enqueues",
                  fcall_calls(c) - before);
     /* and small ones still go together */
     for (int i = 0; i < 20; i++)
         cr_assert_eq(rc_submit(sc, "echo", NULL, NULL), 0);
-    for (int k = 0; k < 500 && rs.enqueued < 23; k++) {
-        run_for(loop, 0.01);
-        rc_redis_stats_get(r, &rs);
-    }
+    rs = wait_enqueued(loop, r, 23);
     cr_assert_eq(rs.enqueued, 23);
     cr_assert_eq(fcall_calls(c) - before, 4, "%lld calls", fcall_calls(c) - before);
 
@@ -820,11 +824,7 @@ Test(redis_e2e, a_restarted_scheduler_takes_the_unread_result_of_its_work_withou
     cr_assert_eq(rc_pool_task(pool, "echo", NULL, echo, NULL), 0);
     rc_submit_opts so = {.params = cJSON_Parse("{\"i\": 5}")};
     cr_assert_eq(rc_submit(sc, "echo", &so, NULL), 0);
-    rc_redis_stats rs = {0};
-    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
-        run_for(loop, 0.01);
-        rc_redis_stats_get(r, &rs);
-    }
+    rc_redis_stats rs = wait_enqueued(loop, r, 1);
     cr_assert_eq(rs.enqueued, 1);
     rc_redis_free(r);
     rc_cue_free(sc);
@@ -898,11 +898,7 @@ Test(redis_e2e, the_cues_priority_orders_the_remote_queue)
         cJSON_AddNumberToObject(p, "i", i);
         cJSON_AddNumberToObject(p, "p", 0.1 + 0.2 * i);
         cr_assert_eq(rc_submit(sc, "echo", &(rc_submit_opts){.params = p}, NULL), 0);
-        rc_redis_stats rs = {0};
-        for (int k = 0; k < 500 && rs.enqueued < (uint64_t)i + 1; k++) {
-            run_for(loop, 0.01);
-            rc_redis_stats_get(r, &rs);
-        }
+        rc_redis_stats rs = wait_enqueued(loop, r, (uint64_t)i + 1);
         cr_assert_eq(rs.enqueued, (uint64_t)i + 1);
     }
     cr_assert_eq(rc_cue_new(&ac, loop, NULL), 0);
@@ -1147,11 +1143,7 @@ Test(redis_e2e, remote_work_is_cancelled_before_it_is_sent_queued_or_shared)
         cr_assert_eq(
             rc_submit(sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":3}")}, shared[k]),
             0);
-    rc_redis_stats rs = {0};
-    for (int k = 0; k < 500 && rs.enqueued < 5; k++) {
-        run_for(loop, 0.01);
-        rc_redis_stats_get(r, &rs);
-    }
+    rc_redis_stats rs = wait_enqueued(loop, r, 5);
     cr_assert_eq(rs.enqueued, 5);
     cr_assert_eq(rc_cancel(sc, queued), RC_ERUNNING);
     cr_assert_eq(rc_redis_cancel(r, queued), 0);
@@ -1267,11 +1259,7 @@ Test(redis_e2e, a_cancel_lost_with_the_connection_still_cancels)
     rc_redis *r = sched_new(&loop, &sc, "lostc", tasks, 1);
     rc_work_id id;
     cr_assert_eq(rc_submit(sc, "echo", NULL, &id), 0);
-    rc_redis_stats rs = {0};
-    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
-        run_for(loop, 0.01);
-        rc_redis_stats_get(r, &rs);
-    }
+    wait_enqueued(loop, r, 1);
     cr_assert_eq(rc_redis_cancel(r, id), 0);
     server_kill_clients();
     for (int k = 0; k < 300 && rc_work_state(rc_get(sc, id)) == RC_RUNNING; k++)
@@ -1307,11 +1295,7 @@ Test(redis_e2e, work_joining_a_job_being_cancelled_gets_a_job_of_its_own)
     rc_work_id a, b;
     cr_assert_eq(rc_submit(w.sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":4}")}, &a),
                  0);
-    rc_redis_stats rs = {0};
-    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
-        run_for(w.loop, 0.01);
-        rc_redis_stats_get(w.r, &rs);
-    }
+    wait_enqueued(w.loop, w.r, 1);
     cr_assert_eq(rc_submit(w.sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":4}")}, &b),
                  0);
     for (int k = 0; k < 10 && rc_work_state(rc_get(w.sc, b)) != RC_RUNNING; k++)
@@ -1360,11 +1344,7 @@ Test(redis_e2e, a_work_cancelled_on_the_server_is_not_enqueued_again_before_its_
     rc_work_id a;
     cr_assert_eq(rc_submit(w.sc, "echo", &(rc_submit_opts){.params = cJSON_Parse("{\"i\":7}")}, &a),
                  0);
-    rc_redis_stats rs = {0};
-    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
-        run_for(w.loop, 0.01);
-        rc_redis_stats_get(w.r, &rs);
-    }
+    wait_enqueued(w.loop, w.r, 1);
     kill_reader();
     cr_assert_eq(rc_redis_cancel(w.r, a), 0);
     run_for(w.loop, 0.02);
@@ -1388,11 +1368,7 @@ Test(redis_e2e, after_a_cancel_lost_and_sent_again_the_loop_goes_idle, .timeout 
     w.ag = NULL;
     rc_work_id id;
     cr_assert_eq(rc_submit(w.sc, "echo", NULL, &id), 0);
-    rc_redis_stats rs = {0};
-    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
-        run_for(w.loop, 0.01);
-        rc_redis_stats_get(w.r, &rs);
-    }
+    rc_redis_stats rs = wait_enqueued(w.loop, w.r, 1);
     cr_assert_eq(rc_redis_cancel(w.r, id), 0);
     server_kill_clients();
     for (int k = 0; k < 300 && rc_work_state(rc_get(w.sc, id)) == RC_RUNNING; k++)
@@ -1417,11 +1393,7 @@ Test(redis_e2e, a_retry_answered_while_the_cancel_goes_does_not_run_the_work_aga
     cr_assert_eq(rc_task_retry(w.sc, "echo", &(rc_retry_policy){.max_attempts = 3}), 0);
     rc_work_id a;
     cr_assert_eq(rc_submit(w.sc, "echo", NULL, &a), 0);
-    rc_redis_stats rs = {0};
-    for (int k = 0; k < 500 && rs.enqueued < 1; k++) {
-        run_for(w.loop, 0.01);
-        rc_redis_stats_get(w.r, &rs);
-    }
+    wait_enqueued(w.loop, w.r, 1);
     kill_reader();
     redisContext *c = redisConnectUnix(srv.sock);
     cr_assert(c && !c->err);
